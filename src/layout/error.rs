@@ -1,0 +1,100 @@
+//! Errors about a layout file, each pinned to a file, a line, a column and a field.
+
+use std::fmt;
+use std::ops::Range;
+
+/// One thing wrong with a layout, where the operator can find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Dotted path of the offending field, e.g. `services.kafka.mode`; empty when
+    /// the file as a whole is at fault (unreadable, not TOML).
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Every error found in one layout; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutErrors(pub Vec<LayoutError>);
+
+impl fmt::Display for LayoutErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LayoutErrors {}
+
+/// Turns byte offsets in one file's text into 1-based line and column numbers.
+pub(crate) struct Locator<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl Locator<'_> {
+    pub fn at(
+        &self,
+        span: Option<Range<usize>>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> LayoutError {
+        let (line, column) = match span {
+            Some(span) => line_column(self.text, span.start),
+            None => (1, 1),
+        };
+        LayoutError {
+            file: self.file.to_string(),
+            line,
+            column,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_column;
+
+    #[test]
+    fn lines_and_columns_are_one_based() {
+        let text = "a = 1\nbb = 2\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        assert_eq!(line_column(text, 9), (2, 4));
+        assert_eq!(line_column(text, 999), (3, 1));
+    }
+}

@@ -1,0 +1,666 @@
+//! The layout of the hot tier: its schema, the built-in default, and the one
+//! place where a layout is checked. Everything downstream takes a `Layout`,
+//! whose values are typed and already valid.
+
+mod error;
+mod raw;
+pub mod rules;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use error::Locator;
+pub use error::{LayoutError, LayoutErrors};
+use raw::{RawDir, RawLayout};
+
+/// The default layout, as an operator would write it (with comments).
+pub const DEFAULT_LAYOUT_TOML: &str = include_str!("default.toml");
+/// Where the packaged layout lives.
+pub const SYSTEM_LAYOUT_PATH: &str = "/etc/jts/hot-layout.toml";
+/// What generated files name as their source when the built-in default is used.
+pub const BUILTIN_SOURCE: &str = "built-in default layout";
+
+/// A service or directory name: one path component of `[A-Za-z0-9._-]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+/// A user or group name in systemd's strict grammar.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct UserName(String);
+/// A unit name with its type suffix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct UnitName(String);
+/// Permission bits (including setgid and sticky).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Mode(pub u32);
+/// A size in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Bytes(pub u64);
+
+macro_rules! text_type {
+    ($($t:ident),*) => {$(
+        impl $t {
+            pub fn as_str(&self) -> &str { &self.0 }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(&self.0) }
+        }
+    )*};
+}
+text_type!(Name, UserName, UnitName);
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04o}", self.0)
+    }
+}
+
+/// Owner, group and mode of one directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ownership {
+    pub owner: UserName,
+    pub group: UserName,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Layout {
+    /// Where this layout came from: a path, or `BUILTIN_SOURCE`.
+    #[serde(skip)]
+    pub source: String,
+    pub tier: Tier,
+    pub thresholds: Thresholds,
+    pub monitor: Monitor,
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tier {
+    pub base: PathBuf,
+    pub ownership: Ownership,
+    pub capacity: Bytes,
+    pub require_mountpoint: bool,
+    pub mount_options: Vec<String>,
+    /// Accepted filesystem types; empty accepts any.
+    pub filesystems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Thresholds {
+    pub warn_percent: u8,
+    pub crit_percent: u8,
+    pub fs_free_warn_percent: u8,
+    pub fs_free_crit_percent: u8,
+    pub plan_reached_warn_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Monitor {
+    #[serde(serialize_with = "seconds")]
+    pub every: Duration,
+    pub textfile_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: Name,
+    pub ownership: Ownership,
+    pub planned: Bytes,
+    pub gate: Vec<UnitName>,
+    pub dirs: Vec<Dir>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dir {
+    pub name: Name,
+    pub ownership: Ownership,
+    /// Age after which systemd-tmpfiles --clean removes files (scratch only).
+    #[serde(serialize_with = "opt_seconds")]
+    pub clean_after: Option<Duration>,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+fn opt_seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs()),
+        None => s.serialize_none(),
+    }
+}
+
+impl Service {
+    pub fn path(&self, layout: &Layout) -> PathBuf {
+        layout.tier.base.join(self.name.as_str())
+    }
+}
+
+/// One directory the layout asks for, with its full path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedDir<'a> {
+    pub path: PathBuf,
+    pub ownership: &'a Ownership,
+    pub clean_after: Option<Duration>,
+    /// The service it belongs to; `None` for the base.
+    pub service: Option<&'a Service>,
+}
+
+impl Layout {
+    /// The built-in default: the seed tier of DESIGN.md.
+    pub fn builtin() -> Layout {
+        Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE)
+            .expect("the built-in default layout is valid")
+    }
+
+    /// Reads and checks a layout file.
+    pub fn load(path: &Path) -> Result<Layout, LayoutErrors> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            LayoutErrors(vec![LayoutError {
+                file: name.clone(),
+                line: 1,
+                column: 1,
+                field: String::new(),
+                message: format!("cannot read the layout: {e}"),
+            }])
+        })?;
+        Layout::parse(&text, &name)
+    }
+
+    /// Parses and checks a layout's text; `file` names it in errors and in
+    /// the generated files.
+    pub fn parse(text: &str, file: &str) -> Result<Layout, LayoutErrors> {
+        let loc = Locator { file, text };
+        let raw: RawLayout = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim().to_string();
+            LayoutErrors(vec![loc.at(e.span(), "", message)])
+        })?;
+        let mut checker = Checker {
+            loc,
+            errors: Vec::new(),
+        };
+        let layout = checker.layout(raw, file);
+        match layout {
+            Some(layout) if checker.errors.is_empty() => Ok(layout),
+            _ => Err(LayoutErrors(checker.errors)),
+        }
+    }
+
+    /// A digest of what the layout means (not of its comments or spelling),
+    /// stamped into every generated file so staleness can be detected.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::to_vec(self).expect("a layout serializes");
+        let hash = Sha256::digest(&canonical);
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    /// Every directory of the tier, parents first: base, each service, each subdirectory.
+    pub fn planned_dirs(&self) -> Vec<PlannedDir<'_>> {
+        let mut dirs = vec![PlannedDir {
+            path: self.tier.base.clone(),
+            ownership: &self.tier.ownership,
+            clean_after: None,
+            service: None,
+        }];
+        for service in &self.services {
+            let service_path = service.path(self);
+            dirs.push(PlannedDir {
+                path: service_path.clone(),
+                ownership: &service.ownership,
+                clean_after: None,
+                service: Some(service),
+            });
+            for dir in &service.dirs {
+                dirs.push(PlannedDir {
+                    path: service_path.join(dir.name.as_str()),
+                    ownership: &dir.ownership,
+                    clean_after: dir.clean_after,
+                    service: Some(service),
+                });
+            }
+        }
+        dirs
+    }
+
+    /// Sum of the services' planned sizes.
+    pub fn planned_total(&self) -> Bytes {
+        Bytes(self.services.iter().map(|s| s.planned.0).sum())
+    }
+}
+
+/// Walks a `RawLayout`, applying every rule and collecting every error.
+struct Checker<'a> {
+    loc: Locator<'a>,
+    errors: Vec<LayoutError>,
+}
+
+type Span = Option<std::ops::Range<usize>>;
+
+impl Checker<'_> {
+    fn fail(&mut self, span: Span, field: &str, message: impl Into<String>) {
+        let e = self.loc.at(span, field, message);
+        self.errors.push(e);
+    }
+
+    /// Applies `rule` to a spanned string, recording an error against `field`.
+    fn check<T>(
+        &mut self,
+        value: &toml::Spanned<String>,
+        field: &str,
+        rule: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match rule(value.get_ref()) {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.fail(Some(value.span()), field, m);
+                None
+            }
+        }
+    }
+
+    fn check_or<T>(
+        &mut self,
+        value: Option<&toml::Spanned<String>>,
+        default: &str,
+        field: &str,
+        rule: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match value {
+            Some(v) => self.check(v, field, rule),
+            None => Some(rule(default).expect("defaults obey the rules")),
+        }
+    }
+
+    fn percent(&mut self, v: Option<&toml::Spanned<i64>>, default: u8, field: &str) -> u8 {
+        let Some(v) = v else { return default };
+        rules::percent(*v.get_ref()).unwrap_or_else(|m| {
+            self.fail(Some(v.span()), field, m);
+            default
+        })
+    }
+
+    fn layout(&mut self, raw: RawLayout, file: &str) -> Option<Layout> {
+        let tier = self.tier(raw.tier);
+        let thresholds = self.thresholds(raw.thresholds);
+        let monitor = self.monitor(raw.monitor);
+        let mut services = Vec::new();
+        let services_span = raw.services.span();
+        let raw_services = raw.services.into_inner();
+        if raw_services.is_empty() {
+            self.fail(
+                Some(services_span),
+                "services",
+                "the layout has no services",
+            );
+        }
+        for (name, service) in raw_services {
+            services.push(self.service(name, service));
+        }
+        let layout = Layout {
+            source: file.to_string(),
+            tier: tier?,
+            thresholds,
+            monitor: monitor?,
+            services: services.into_iter().collect::<Option<Vec<_>>>()?,
+        };
+        Some(layout)
+    }
+
+    fn tier(&mut self, raw: toml::Spanned<raw::RawTier>) -> Option<Tier> {
+        let raw = raw.into_inner();
+        let base = self.check(&raw.base, "tier.base", rules::base_path);
+        let owner = self.check_or(raw.owner.as_ref(), "root", "tier.owner", rules::user_name);
+        let group = self.check_or(raw.group.as_ref(), "root", "tier.group", rules::user_name);
+        let mode = self.check_or(raw.mode.as_ref(), "0755", "tier.mode", rules::mode);
+        let capacity = self.check(&raw.capacity, "tier.capacity", rules::size);
+        let mount_options = self.words(raw.mount_options, &["noatime"], "tier.mount_options");
+        let filesystems = self.words(raw.filesystems, &[], "tier.filesystems");
+        Some(Tier {
+            base: base?,
+            ownership: Ownership {
+                owner: owner?,
+                group: group?,
+                mode: mode?,
+            },
+            capacity: capacity?,
+            require_mountpoint: raw.require_mountpoint.unwrap_or(false),
+            mount_options: mount_options?,
+            filesystems: filesystems?,
+        })
+    }
+
+    fn words(
+        &mut self,
+        raw: Option<Vec<toml::Spanned<String>>>,
+        default: &[&str],
+        field: &str,
+    ) -> Option<Vec<String>> {
+        let Some(raw) = raw else {
+            return Some(default.iter().map(|s| s.to_string()).collect());
+        };
+        let words: Vec<_> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, w)| self.check(w, &format!("{field}[{i}]"), rules::mount_word))
+            .collect();
+        words.into_iter().collect()
+    }
+
+    fn thresholds(&mut self, raw: Option<toml::Spanned<raw::RawThresholds>>) -> Thresholds {
+        let (span, raw) = match raw {
+            Some(r) => (Some(r.span()), Some(r.into_inner())),
+            None => (None, None),
+        };
+        let raw = raw.as_ref();
+        let t = Thresholds {
+            warn_percent: self.percent(
+                raw.and_then(|r| r.warn_percent.as_ref()),
+                80,
+                "thresholds.warn_percent",
+            ),
+            crit_percent: self.percent(
+                raw.and_then(|r| r.crit_percent.as_ref()),
+                95,
+                "thresholds.crit_percent",
+            ),
+            fs_free_warn_percent: self.percent(
+                raw.and_then(|r| r.fs_free_warn_percent.as_ref()),
+                15,
+                "thresholds.fs_free_warn_percent",
+            ),
+            fs_free_crit_percent: self.percent(
+                raw.and_then(|r| r.fs_free_crit_percent.as_ref()),
+                5,
+                "thresholds.fs_free_crit_percent",
+            ),
+            plan_reached_warn_days: match raw.and_then(|r| r.plan_reached_warn_days.as_ref()) {
+                None => 14,
+                Some(v) if (1..=3650).contains(v.get_ref()) => *v.get_ref() as u32,
+                Some(v) => {
+                    self.fail(
+                        Some(v.span()),
+                        "thresholds.plan_reached_warn_days",
+                        format!("{} is not a number of days from 1 to 3650", v.get_ref()),
+                    );
+                    14
+                }
+            },
+        };
+        if t.warn_percent >= t.crit_percent {
+            self.fail(
+                span.clone(),
+                "thresholds.warn_percent",
+                format!(
+                    "must be below crit_percent ({} is not below {})",
+                    t.warn_percent, t.crit_percent
+                ),
+            );
+        }
+        if t.fs_free_crit_percent >= t.fs_free_warn_percent {
+            self.fail(
+                span,
+                "thresholds.fs_free_crit_percent",
+                format!(
+                    "must be below fs_free_warn_percent ({} is not below {})",
+                    t.fs_free_crit_percent, t.fs_free_warn_percent
+                ),
+            );
+        }
+        t
+    }
+
+    fn monitor(&mut self, raw: Option<toml::Spanned<raw::RawMonitor>>) -> Option<Monitor> {
+        let raw = raw.map(|r| r.into_inner());
+        let every = self.check_or(
+            raw.as_ref().and_then(|r| r.every.as_ref()),
+            "15min",
+            "monitor.every",
+            rules::monitor_interval,
+        );
+        let textfile_dir = self.check_or(
+            raw.as_ref().and_then(|r| r.textfile_dir.as_ref()),
+            "/var/lib/prometheus/node-exporter",
+            "monitor.textfile_dir",
+            rules::absolute_path,
+        );
+        Some(Monitor {
+            every: every?,
+            textfile_dir: textfile_dir?,
+        })
+    }
+
+    fn service(
+        &mut self,
+        name: toml::Spanned<String>,
+        raw: toml::Spanned<raw::RawService>,
+    ) -> Option<Service> {
+        let field = format!("services.{}", name.get_ref().escape_debug());
+        let service_name = self.check(&name, &field, rules::name);
+        let raw = raw.into_inner();
+        let owner = self.check(&raw.owner, &format!("{field}.owner"), rules::user_name);
+        let group = match &raw.group {
+            Some(g) => self.check(g, &format!("{field}.group"), rules::user_name),
+            None => owner.clone(),
+        };
+        let mode = self.check_or(
+            raw.mode.as_ref(),
+            "0750",
+            &format!("{field}.mode"),
+            rules::mode,
+        );
+        let planned = self.check(&raw.planned, &format!("{field}.planned"), rules::size);
+        let mut gate = Vec::new();
+        let mut seen_units = BTreeSet::new();
+        for (i, unit) in raw.gate.iter().enumerate() {
+            let f = format!("{field}.gate[{i}]");
+            if let Some(u) = self.check(unit, &f, rules::unit_name) {
+                if !seen_units.insert(u.clone()) {
+                    self.fail(Some(unit.span()), &f, format!("{u} is listed twice"));
+                }
+                gate.push(u);
+            }
+        }
+        let ownership = Ownership {
+            owner: owner?,
+            group: group?,
+            mode: mode?,
+        };
+        let mut dirs = Vec::new();
+        let mut seen_dirs = BTreeSet::new();
+        for (i, dir) in raw.dirs.iter().enumerate() {
+            let f = format!("{field}.dirs[{i}]");
+            if let Some(d) = self.dir(dir, &f, &ownership) {
+                if !seen_dirs.insert(d.name.clone()) {
+                    self.fail(
+                        Some(dir.span()),
+                        &f,
+                        format!("\"{}\" is listed twice", d.name),
+                    );
+                }
+                dirs.push(d);
+            }
+        }
+        Some(Service {
+            name: service_name?,
+            ownership,
+            planned: planned?,
+            gate,
+            dirs,
+        })
+    }
+
+    fn dir(&mut self, raw: &toml::Spanned<RawDir>, field: &str, parent: &Ownership) -> Option<Dir> {
+        let span = Some(raw.span());
+        let string = |v: &toml::Value| v.as_str().map(str::to_string);
+        match raw.get_ref() {
+            toml::Value::String(s) => {
+                let name = self.rule_at(span.clone(), field, rules::name(s))?;
+                Some(Dir {
+                    name,
+                    ownership: parent.clone(),
+                    clean_after: None,
+                })
+            }
+            toml::Value::Table(table) => {
+                let get = |key: &str| -> Result<Option<String>, ()> {
+                    match table.get(key) {
+                        None => Ok(None),
+                        Some(v) => string(v).map(Some).ok_or(()),
+                    }
+                };
+                for key in table.keys() {
+                    if !["name", "owner", "group", "mode", "clean_after"].contains(&key.as_str()) {
+                        self.fail(
+                            span.clone(),
+                            &format!("{field}.{}", key.escape_debug()),
+                            "unknown key; expected name, owner, group, mode or clean_after",
+                        );
+                        return None;
+                    }
+                }
+                let mut values = Vec::new();
+                for key in ["name", "owner", "group", "mode", "clean_after"] {
+                    match get(key) {
+                        Ok(v) => values.push(v),
+                        Err(()) => {
+                            self.fail(span.clone(), &format!("{field}.{key}"), "must be a string");
+                            return None;
+                        }
+                    }
+                }
+                let [name, owner, group, mode, clean_after]: [Option<String>; 5] =
+                    values.try_into().expect("five keys");
+                let Some(name) = name else {
+                    self.fail(
+                        span,
+                        &format!("{field}.name"),
+                        "a directory table needs a name",
+                    );
+                    return None;
+                };
+                let name = self.rule_at(span.clone(), &format!("{field}.name"), rules::name(&name));
+                let owner = match owner {
+                    Some(o) => self.rule_at(
+                        span.clone(),
+                        &format!("{field}.owner"),
+                        rules::user_name(&o),
+                    ),
+                    None => Some(parent.owner.clone()),
+                };
+                let group = match group {
+                    Some(g) => self.rule_at(
+                        span.clone(),
+                        &format!("{field}.group"),
+                        rules::user_name(&g),
+                    ),
+                    None => Some(parent.group.clone()),
+                };
+                let mode = match mode {
+                    Some(m) => {
+                        self.rule_at(span.clone(), &format!("{field}.mode"), rules::mode(&m))
+                    }
+                    None => Some(parent.mode),
+                };
+                let clean_after = match clean_after {
+                    Some(c) => Some(self.rule_at(
+                        span.clone(),
+                        &format!("{field}.clean_after"),
+                        rules::duration(&c),
+                    )?),
+                    None => None,
+                };
+                Some(Dir {
+                    name: name?,
+                    ownership: Ownership {
+                        owner: owner?,
+                        group: group?,
+                        mode: mode?,
+                    },
+                    clean_after,
+                })
+            }
+            _ => {
+                self.fail(
+                    span,
+                    field,
+                    "must be a directory name or a table with a name",
+                );
+                None
+            }
+        }
+    }
+
+    fn rule_at<T>(&mut self, span: Span, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|m| self.fail(span, field, m)).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_is_the_seed_tier() {
+        let l = Layout::builtin();
+        assert_eq!(l.tier.base, PathBuf::from("/data/jts/hot"));
+        assert_eq!(l.tier.capacity, Bytes(4_000_000_000_000));
+        assert_eq!(l.planned_total(), l.tier.capacity);
+        let names: Vec<_> = l.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "postgresql",
+                "clickhouse",
+                "kafka",
+                "mongodb",
+                "redis",
+                "docker",
+                "backup"
+            ]
+        );
+        let docker = &l.services[5];
+        assert_eq!(docker.ownership.owner.as_str(), "root");
+        assert_eq!(docker.ownership.group.as_str(), "docker");
+        assert_eq!(docker.ownership.mode, Mode(0o755));
+        assert_eq!(l.planned_dirs().len(), 1 + 7 + 19);
+    }
+
+    #[test]
+    fn digest_ignores_comments_but_not_meaning() {
+        let a = Layout::builtin();
+        let commented = format!("# hello\n{DEFAULT_LAYOUT_TOML}");
+        let b = Layout::parse(&commented, "x.toml").unwrap();
+        assert_eq!(a.digest(), b.digest());
+        let changed = DEFAULT_LAYOUT_TOML.replace("planned = \"50GB\"", "planned = \"51GB\"");
+        assert_ne!(
+            a.digest(),
+            Layout::parse(&changed, "x.toml").unwrap().digest()
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_field() {
+        let text = DEFAULT_LAYOUT_TOML.replace(
+            "mode = \"0750\"\nplanned = \"600GB\"",
+            "mode = \"0777\"\nplanned = \"600GB\"",
+        );
+        let errs = Layout::parse(&text, "hot.toml").unwrap_err();
+        assert_eq!(errs.0.len(), 1);
+        let e = &errs.0[0];
+        assert_eq!(e.field, "services.kafka.mode");
+        let line = text.lines().position(|l| l == "mode = \"0777\"").unwrap() + 1;
+        assert_eq!((e.file.as_str(), e.line, e.column), ("hot.toml", line, 8));
+        assert!(e.message.contains("world-writable"), "{e}");
+    }
+}

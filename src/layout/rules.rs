@@ -1,0 +1,375 @@
+//! Every rule about a single value of a layout: what a name, a user, a unit,
+//! a mode, a path, a size or a duration may be. Each returns the typed value or
+//! a message saying what is wrong. The grammars are those of the files the
+//! values end up in (tmpfiles.d, sysusers.d, unit files), kept strict so that
+//! nothing from a layout can add a line, a directive or a specifier there.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Bytes, Mode, Name, UnitName, UserName};
+
+/// Trees a hot tier must never be placed in: the OS, the kernel's views,
+/// the package databases.
+pub const FORBIDDEN_BASES: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/boot",
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/var/lib/dpkg",
+    "/var/lib/rpm",
+];
+
+/// A service or directory name: one path component.
+pub fn name(s: &str) -> Result<Name, String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s == "." || s == ".." {
+        return Err(format!("\"{s}\" is not a directory name"));
+    }
+    if s.len() > 64 {
+        return Err("is longer than 64 characters".into());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "{} is not allowed: use letters, digits, '.', '_' and '-' (one path component)",
+            describe(c)
+        ));
+    }
+    Ok(Name(s.to_string()))
+}
+
+/// A user or group name as systemd-sysusers accepts it in its strict mode.
+pub fn user_name(s: &str) -> Result<UserName, String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.len() > 31 {
+        return Err(
+            "is longer than 31 characters (systemd's limit for user and group names)".into(),
+        );
+    }
+    let first = s.chars().next().unwrap_or('_');
+    if !(first.is_ascii_lowercase() || first == '_') {
+        return Err(format!(
+            "must start with a lowercase letter or '_', not {}",
+            describe(first)
+        ));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-')))
+    {
+        return Err(format!(
+            "{} is not allowed: use a-z, 0-9, '_' and '-'",
+            describe(c)
+        ));
+    }
+    Ok(UserName(s.to_string()))
+}
+
+const UNIT_SUFFIXES: &[&str] = &[
+    "service",
+    "socket",
+    "device",
+    "mount",
+    "automount",
+    "swap",
+    "target",
+    "path",
+    "timer",
+    "slice",
+    "scope",
+];
+
+/// A unit name per systemd.unit(5): prefix, optional `@instance`, a known suffix.
+pub fn unit_name(s: &str) -> Result<UnitName, String> {
+    if s.len() > 255 {
+        return Err("is longer than 255 characters".into());
+    }
+    let Some((stem, suffix)) = s.rsplit_once('.') else {
+        return Err(format!("\"{s}\" has no unit type suffix such as .service"));
+    };
+    if !UNIT_SUFFIXES.contains(&suffix) {
+        return Err(format!(
+            "\".{suffix}\" is not a unit type (expected e.g. .service)"
+        ));
+    }
+    let (prefix, instance) = match stem.split_once('@') {
+        Some((p, i)) => (p, Some(i)),
+        None => (stem, None),
+    };
+    if prefix.is_empty() {
+        return Err("has an empty name before the suffix".into());
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-');
+    for part in std::iter::once(prefix).chain(instance) {
+        if let Some(c) = part.chars().find(|&c| !allowed(c)) {
+            return Err(format!("{} is not allowed in a unit name", describe(c)));
+        }
+    }
+    Ok(UnitName(s.to_string()))
+}
+
+/// A permission mode: an octal string of at most four digits, never world-writable.
+pub fn mode(s: &str) -> Result<Mode, String> {
+    if s.is_empty() || s.len() > 4 || !s.chars().all(|c| ('0'..='7').contains(&c)) {
+        return Err(format!(
+            "\"{s}\" is not an octal mode of at most 4 digits, e.g. \"0750\""
+        ));
+    }
+    let bits = u32::from_str_radix(s, 8).map_err(|e| e.to_string())?;
+    if bits & 0o002 != 0 {
+        return Err(format!(
+            "{s} is world-writable: the tier's data is never writable by every user"
+        ));
+    }
+    if bits & 0o4000 != 0 {
+        return Err(format!(
+            "{s} sets the setuid bit, which means nothing on a directory"
+        ));
+    }
+    if bits & 0o100 == 0 {
+        return Err(format!(
+            "{s} lacks the owner's search bit (u+x): the owner could not enter it"
+        ));
+    }
+    Ok(Mode(bits))
+}
+
+/// A size such as "800GB", "1.5TB" or "1TiB": decimal and binary units, never zero.
+pub fn size(s: &str) -> Result<Bytes, String> {
+    let bytes = parse_size::Config::new()
+        .with_decimal()
+        .parse_size(s.trim())
+        .map_err(|e| format!("\"{s}\" is not a size ({e}); write e.g. \"800GB\" or \"1TiB\""))?;
+    if bytes == 0 {
+        return Err("must be larger than zero".into());
+    }
+    Ok(Bytes(bytes))
+}
+
+/// A duration such as "15min" or "7d", at least one second, in whole seconds.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("\"{s}\" is not a duration ({e}); write e.g. \"15min\" or \"7d\""))?;
+    if d.as_secs() == 0 {
+        return Err("must be at least one second".into());
+    }
+    if d.subsec_nanos() != 0 {
+        return Err("must be whole seconds".into());
+    }
+    Ok(d)
+}
+
+/// How often the monitor runs: it must map onto a calendar event that systemd
+/// can make Persistent (catch up after downtime), so whole minutes dividing an
+/// hour, whole hours dividing a day, or one day.
+pub fn monitor_interval(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    let secs = d.as_secs();
+    let ok = (secs % 60 == 0 && secs < 3600 && 3600 % secs == 0)
+        || (secs % 3600 == 0 && secs < 86400 && 86400 % secs == 0)
+        || secs == 86400;
+    if !ok {
+        return Err(format!(
+            "\"{s}\" does not divide an hour or a day evenly; use e.g. \"5min\", \"15min\", \"1h\", \"6h\" or \"1d\""
+        ));
+    }
+    Ok(d)
+}
+
+/// Characters a path may hold: printable ASCII except quotes and backslash
+/// (spaces and '%' are allowed and escaped per file by `render::escape`).
+fn path_chars(s: &str) -> Result<(), String> {
+    match s
+        .chars()
+        .find(|&c| !(' '..='~').contains(&c) || matches!(c, '"' | '\'' | '\\'))
+    {
+        Some(c) => Err(format!("{} is not allowed in a path", describe(c))),
+        None => Ok(()),
+    }
+}
+
+/// An absolute, normalized path: no `.`, `..`, `//` or trailing `/`.
+pub fn absolute_path(s: &str) -> Result<PathBuf, String> {
+    path_chars(s)?;
+    if !s.starts_with('/') {
+        return Err(format!("\"{s}\" is not an absolute path"));
+    }
+    if s.len() > 1 && s.ends_with('/') {
+        return Err(format!("\"{s}\" ends with '/'"));
+    }
+    if s.contains("//") {
+        return Err(format!("\"{s}\" contains \"//\""));
+    }
+    if s[1..].split('/').any(|c| c == "." || c == "..") {
+        return Err(format!(
+            "\"{s}\" contains \".\" or \"..\"; write the normalized path"
+        ));
+    }
+    if s.len() > 1024 {
+        return Err("is longer than 1024 characters".into());
+    }
+    Ok(PathBuf::from(s))
+}
+
+/// The tier's base: an absolute normalized path, not `/`, and not inside the OS.
+pub fn base_path(s: &str) -> Result<PathBuf, String> {
+    let p = absolute_path(s)?;
+    if s == "/" {
+        return Err("the tier cannot be the root directory".into());
+    }
+    if let Some(f) = FORBIDDEN_BASES
+        .iter()
+        .find(|f| s == **f || s.starts_with(&format!("{f}/")))
+    {
+        return Err(format!(
+            "\"{s}\" is inside {f}, which belongs to the operating system"
+        ));
+    }
+    Ok(p)
+}
+
+/// A mount option or filesystem type name: no separators a mount table could misread.
+pub fn mount_word(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    match s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '=')))
+    {
+        Some(c) => Err(format!("{} is not allowed here", describe(c))),
+        None => Ok(s.to_string()),
+    }
+}
+
+pub fn percent(v: i64) -> Result<u8, String> {
+    if (1..=100).contains(&v) {
+        Ok(v as u8)
+    } else {
+        Err(format!("{v} is not a percentage from 1 to 100"))
+    }
+}
+
+/// Names a character so that an invisible one is still visible in a message.
+fn describe(c: char) -> String {
+    match c {
+        '\n' => "a newline".into(),
+        '\t' => "a tab".into(),
+        ' ' => "a space".into(),
+        c if c.is_control() => format!("control character U+{:04X}", c as u32),
+        c => format!("'{c}'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(name("postgresql").is_ok());
+        assert!(name("a.b_c-9").is_ok());
+        for bad in ["", ".", "..", "a/b", "a b", "a\nb", "ä", "%n"] {
+            assert!(name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn users() {
+        assert!(user_name("postgres").is_ok());
+        assert!(user_name("_svc-1").is_ok());
+        for bad in ["", "Root", "1abc", "123", "a:b", "a b", &"a".repeat(32)] {
+            assert!(user_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn units() {
+        assert!(unit_name("postgresql.service").is_ok());
+        assert!(unit_name("postgresql@15-main.service").is_ok());
+        for bad in [
+            "postgresql",
+            "x.conf",
+            ".service",
+            "a b.service",
+            "a%n.service",
+            "a\n.service",
+        ] {
+            assert!(unit_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(mode("0750").unwrap(), Mode(0o750));
+        assert_eq!(mode("2770").unwrap(), Mode(0o2770));
+        assert_eq!(mode("1755").unwrap(), Mode(0o1755));
+        for bad in [
+            "", "0777", "0757", "750a", "07500", "0o750", "8", "4755", "0650",
+        ] {
+            assert!(mode(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("800GB").unwrap(), Bytes(800_000_000_000));
+        assert_eq!(size("1.5TB").unwrap(), Bytes(1_500_000_000_000));
+        assert_eq!(size("1TiB").unwrap(), Bytes(1 << 40));
+        for bad in ["0", "0GB", "-1GB", "lots", "", "1.5.5TB"] {
+            assert!(size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn durations_and_intervals() {
+        assert_eq!(duration("7d").unwrap().as_secs(), 7 * 86400);
+        assert!(duration("0s").is_err());
+        assert!(duration("soon").is_err());
+        for ok in ["1min", "15min", "30min", "1h", "6h", "1d"] {
+            assert!(monitor_interval(ok).is_ok(), "{ok}");
+        }
+        for bad in ["7min", "45min", "5h", "2d", "30s"] {
+            assert!(monitor_interval(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths() {
+        assert!(base_path("/data/jts/hot").is_ok());
+        assert!(base_path("/srv/hot tier/100%").is_ok());
+        for bad in [
+            "/",
+            "data",
+            "/data/",
+            "/data//hot",
+            "/data/./hot",
+            "/data/../etc",
+            "/etc",
+            "/etc/jts",
+            "/proc/1",
+            "/usr/local/hot",
+            "/var/lib/dpkg/x",
+            "/data/\"x",
+            "/data/x\ny",
+            "/data/a\\b",
+        ] {
+            assert!(base_path(bad).is_err(), "{bad:?}");
+        }
+        assert!(base_path("/etcetera").is_ok());
+    }
+}

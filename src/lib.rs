@@ -1,0 +1,9 @@
+//! jts-hot: one layout file for the JTS hot storage tier becomes files that
+//! systemd acts on at every boot. Data flows one way:
+//! text → [`layout::Layout`] (checked once) → rendered files / findings / usage → output.
+
+pub mod cli;
+pub mod files;
+pub mod layout;
+pub mod render;
+pub mod status;

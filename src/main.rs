@@ -1,0 +1,118 @@
+//! The jts-hot command: parses the command line, loads the layout, dispatches.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use jts_hot::cli::{Cli, Command, ConfigCommand};
+use jts_hot::layout::{
+    Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
+};
+use jts_hot::{files, render};
+
+/// Exit code for a bad layout from commands that do not report a status.
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for a bad layout from validate and monitor (UNKNOWN).
+const EXIT_UNKNOWN: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status_command = matches!(cli.command, Command::Validate(_) | Command::Monitor(_));
+    let bad_input = if status_command {
+        EXIT_UNKNOWN
+    } else {
+        EXIT_BAD_INPUT
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Layout(errors)) => {
+            eprintln!("{errors}");
+            ExitCode::from(bad_input)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("jts-hot: {e:#}");
+            ExitCode::from(bad_input)
+        }
+    }
+}
+
+enum Failure {
+    Layout(LayoutErrors),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+/// The layout file in force: --config (or $JTS_HOT_CONFIG), else the system
+/// file if it exists, else the built-in default (`None`).
+fn layout_path(cli: &Cli) -> Option<PathBuf> {
+    if cli.default_layout {
+        return None;
+    }
+    cli.config.clone().or_else(|| {
+        let system = PathBuf::from(SYSTEM_LAYOUT_PATH);
+        system.exists().then_some(system)
+    })
+}
+
+fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
+    match layout_path(cli) {
+        Some(path) => Layout::load(&path).map_err(Failure::Layout),
+        None => Ok(Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE).map_err(Failure::Layout)?),
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    match &cli.command {
+        Command::Generate(args) => {
+            let layout = load_layout(&cli)?;
+            let files = render::render(&layout);
+            files::write_tree(&args.out, &files)?;
+            for f in &files {
+                println!("{}", args.out.join(&f.path).display());
+            }
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Default) => {
+            print!("{DEFAULT_LAYOUT_TOML}");
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let layout = Layout::load(file).map_err(Failure::Layout)?;
+            println!(
+                "{}: valid: {} services, {} directories, {} gated units, layout digest {}",
+                file.display(),
+                layout.services.len(),
+                layout.planned_dirs().len(),
+                layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
+                layout.digest()
+            );
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "jts-hot",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+        Command::Manpages { dir } => {
+            std::fs::create_dir_all(dir).map_err(anyhow::Error::from)?;
+            clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
+            Ok(0)
+        }
+        Command::Validate(_) | Command::Monitor(_) | Command::Plan(_) | Command::Apply(_) => {
+            let _ = load_layout(&cli)?;
+            Err(Failure::Other(anyhow::anyhow!(
+                "this command is not built yet"
+            )))
+        }
+    }
+}

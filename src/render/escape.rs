@@ -1,0 +1,76 @@
+//! Every piece of escaping jts-hot does, for each kind of file it writes.
+//!
+//! The layout rules already refuse control characters, quotes and backslashes
+//! in paths and restrict names to plain ASCII words, so what is left to escape
+//! is a space (which would split a field) and '%' (a systemd specifier), and
+//! '$' on an ExecStart= line. Each function here is exact for its file type;
+//! tests/real_tools.rs proves them with the real systemd tools.
+
+use std::path::Path;
+
+fn text(path: &Path) -> &str {
+    path.to_str().expect("layout paths are ASCII")
+}
+
+/// Doubles '%' so systemd reads it literally instead of as a specifier.
+fn no_specifiers(s: &str) -> String {
+    s.replace('%', "%%")
+}
+
+/// Quotes a field that contains a space; the rules exclude '"' and '\\'.
+fn quoted_if_spaced(s: String) -> String {
+    if s.contains(' ') {
+        format!("\"{s}\"")
+    } else {
+        s
+    }
+}
+
+/// A path in the Path column of a tmpfiles.d line.
+pub fn tmpfiles_path(path: &Path) -> String {
+    quoted_if_spaced(no_specifiers(text(path)))
+}
+
+/// A field (GECOS, home directory) of a sysusers.d line.
+pub fn sysusers_field(s: &str) -> String {
+    quoted_if_spaced(no_specifiers(s))
+}
+
+/// A path as one word of a space-separated unit-file list (RequiresMountsFor=,
+/// ReadWritePaths=), with an optional prefix such as '-' inside the quotes.
+pub fn unit_path_word(prefix: &str, path: &Path) -> String {
+    quoted_if_spaced(format!("{prefix}{}", no_specifiers(text(path))))
+}
+
+/// A path as one argument of an ExecStart= command line: '$' would expand a variable.
+pub fn exec_arg(path: &Path) -> String {
+    quoted_if_spaced(no_specifiers(text(path)).replace('$', "$$"))
+}
+
+/// Free text inside a '#' comment: one line, no continuation backslash.
+pub fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() || c == '\\' { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_paths_stay_plain() {
+        let p = Path::new("/data/jts/hot/postgresql");
+        assert_eq!(tmpfiles_path(p), "/data/jts/hot/postgresql");
+        assert_eq!(unit_path_word("-", p), "-/data/jts/hot/postgresql");
+    }
+
+    #[test]
+    fn spaces_quote_and_percent_doubles() {
+        let p = Path::new("/srv/hot tier/100%$x");
+        assert_eq!(tmpfiles_path(p), "\"/srv/hot tier/100%%$x\"");
+        assert_eq!(unit_path_word("-", p), "\"-/srv/hot tier/100%%$x\"");
+        assert_eq!(exec_arg(p), "\"/srv/hot tier/100%%$$x\"");
+        assert_eq!(comment("a\nb\\"), "a?b?");
+    }
+}

@@ -1,0 +1,315 @@
+//! Layout → the files systemd acts on, rendered with Tera from templates/.
+//! Every value reaches a template already escaped by `escape`, for the file
+//! it lands in; the templates themselves hold only fixed text.
+
+pub mod escape;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::layout::{Layout, UserName};
+
+/// One generated file: where it lies relative to / and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+pub const TMPFILES_PATH: &str = "usr/lib/tmpfiles.d/jts-hot.conf";
+pub const SYSUSERS_PATH: &str = "usr/lib/sysusers.d/jts-hot.conf";
+pub const UNIT_DIR: &str = "usr/lib/systemd/system";
+pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
+pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
+pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
+/// The name of our drop-in inside each gated unit's `UNIT.d/`.
+pub const DROPIN_NAME: &str = "jts-hot.conf";
+/// The comment line that carries the layout's digest in every generated file.
+pub const DIGEST_MARKER: &str = "# jts-hot-layout-digest: ";
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("header.txt", include_str!("../../templates/header.txt")),
+    (
+        "tmpfiles.conf",
+        include_str!("../../templates/tmpfiles.conf"),
+    ),
+    (
+        "sysusers.conf",
+        include_str!("../../templates/sysusers.conf"),
+    ),
+    (
+        "hardening.txt",
+        include_str!("../../templates/hardening.txt"),
+    ),
+    (
+        "jts-hot-validate.service",
+        include_str!("../../templates/jts-hot-validate.service"),
+    ),
+    (
+        "jts-hot-monitor.service",
+        include_str!("../../templates/jts-hot-monitor.service"),
+    ),
+    (
+        "jts-hot-monitor.timer",
+        include_str!("../../templates/jts-hot-monitor.timer"),
+    ),
+    ("gate.conf", include_str!("../../templates/gate.conf")),
+];
+
+fn engine() -> Tera {
+    let mut tera = Tera::default();
+    tera.add_raw_templates(TEMPLATES.iter().copied())
+        .expect("the built-in templates parse");
+    // Nothing we write is HTML; escaping is `escape`'s job alone.
+    tera.autoescape_on(vec![]);
+    tera
+}
+
+/// Renders every file for `layout`, in a fixed order.
+pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
+    let tera = engine();
+    let render = |name: &str, ctx: &Context| -> String {
+        tera.render(name, ctx)
+            .unwrap_or_else(|e| panic!("template {name} renders: {e:?}"))
+    };
+    let mut header_ctx = Context::new();
+    header_ctx.insert("source", &escape::comment(&layout.source));
+    header_ctx.insert("digest", &layout.digest());
+    let header = render("header.txt", &header_ctx);
+    let header = header.trim_end();
+
+    let mut base = Context::new();
+    base.insert("header", header);
+    let unit_dir = Path::new(UNIT_DIR);
+    let mut files = Vec::new();
+    let mut add = |path: PathBuf, template: &str, ctx: &Context| {
+        files.push(GeneratedFile {
+            path,
+            contents: render(template, ctx),
+        });
+    };
+
+    let mut ctx = base.clone();
+    ctx.insert("dirs", &tmpfiles_lines(layout));
+    add(TMPFILES_PATH.into(), "tmpfiles.conf", &ctx);
+
+    let (users, groups) = sysusers_entries(layout);
+    let mut ctx = base.clone();
+    ctx.insert("users", &users);
+    ctx.insert("groups", &groups);
+    add(SYSUSERS_PATH.into(), "sysusers.conf", &ctx);
+
+    let mut hardening_ctx = Context::new();
+    let hidden = |prefixes: &[&str]| {
+        prefixes
+            .iter()
+            .any(|p| layout.tier.base.starts_with(p) || layout.monitor.textfile_dir.starts_with(p))
+    };
+    let protect_home = if hidden(&["/home", "/root", "/run/user"]) {
+        "read-only"
+    } else {
+        "yes"
+    };
+    let private_tmp = if hidden(&["/tmp", "/var/tmp"]) {
+        "no"
+    } else {
+        "yes"
+    };
+    hardening_ctx.insert("protect_home", protect_home);
+    hardening_ctx.insert("private_tmp", private_tmp);
+    let hardening = render("hardening.txt", &hardening_ctx);
+
+    let mut ctx = base.clone();
+    ctx.insert("base", &escape::unit_path_word("", &layout.tier.base));
+    ctx.insert("hardening", hardening.trim_end());
+    add(
+        unit_dir.join(VALIDATE_UNIT),
+        "jts-hot-validate.service",
+        &ctx,
+    );
+
+    let textfile_dir = &layout.monitor.textfile_dir;
+    ctx.insert("textfile_dir_arg", &escape::exec_arg(textfile_dir));
+    // '-': a missing directory must not keep the sandbox from being set up.
+    ctx.insert(
+        "textfile_dir_rw",
+        &escape::unit_path_word("-", textfile_dir),
+    );
+    add(unit_dir.join(MONITOR_UNIT), "jts-hot-monitor.service", &ctx);
+
+    let every = layout.monitor.every;
+    let mut ctx = base.clone();
+    ctx.insert("every", &systemd_timespan(every));
+    ctx.insert("on_calendar", &on_calendar(every));
+    ctx.insert(
+        "randomized_delay",
+        &systemd_timespan(randomized_delay(every)),
+    );
+    add(unit_dir.join(MONITOR_TIMER), "jts-hot-monitor.timer", &ctx);
+
+    for service in &layout.services {
+        for unit in &service.gate {
+            let mut ctx = base.clone();
+            ctx.insert(
+                "service_dir",
+                &escape::unit_path_word("", &service.path(layout)),
+            );
+            add(
+                unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME),
+                "gate.conf",
+                &ctx,
+            );
+        }
+    }
+    files
+}
+
+#[derive(Serialize)]
+struct TmpfilesLine {
+    path: String,
+    mode: String,
+    owner: String,
+    group: String,
+    age: String,
+}
+
+/// The tier's parents (root-owned, 0755), then every planned directory.
+fn tmpfiles_lines(layout: &Layout) -> Vec<TmpfilesLine> {
+    let mut lines: Vec<TmpfilesLine> = layout
+        .tier
+        .base
+        .ancestors()
+        .skip(1)
+        .filter(|p| *p != Path::new("/"))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(|p| TmpfilesLine {
+            path: escape::tmpfiles_path(p),
+            mode: "0755".into(),
+            owner: "root".into(),
+            group: "root".into(),
+            age: "-".into(),
+        })
+        .collect();
+    for d in layout.planned_dirs() {
+        lines.push(TmpfilesLine {
+            path: escape::tmpfiles_path(&d.path),
+            mode: d.ownership.mode.to_string(),
+            owner: d.ownership.owner.to_string(),
+            group: d.ownership.group.to_string(),
+            age: d.clean_after.map_or("-".into(), systemd_timespan),
+        });
+    }
+    lines
+}
+
+#[derive(Serialize)]
+struct SysUser {
+    name: String,
+    gecos: String,
+    home: String,
+}
+
+/// A `u` line for each owner other than root (home: the first directory it
+/// owns), a `g` line for each group that is not some user's own group.
+fn sysusers_entries(layout: &Layout) -> (Vec<SysUser>, Vec<String>) {
+    let root = |n: &UserName| n.as_str() == "root";
+    let mut users: Vec<SysUser> = Vec::new();
+    let mut user_names: Vec<&UserName> = Vec::new();
+    for d in layout.planned_dirs() {
+        let owner = &d.ownership.owner;
+        if root(owner) || user_names.contains(&owner) {
+            continue;
+        }
+        user_names.push(owner);
+        let what = d
+            .service
+            .map_or("tier".to_string(), |s| format!("{} service", s.name));
+        users.push(SysUser {
+            name: owner.to_string(),
+            gecos: escape::sysusers_field(&format!("JTS hot tier {what}")),
+            home: escape::sysusers_field(d.path.to_str().expect("ASCII path")),
+        });
+    }
+    let mut groups: Vec<String> = Vec::new();
+    for d in layout.planned_dirs() {
+        let group = &d.ownership.group;
+        if root(group) || user_names.contains(&group) || groups.iter().any(|g| g == group.as_str())
+        {
+            continue;
+        }
+        groups.push(group.to_string());
+    }
+    (users, groups)
+}
+
+/// A duration as systemd writes a time span, in its largest whole unit.
+pub fn systemd_timespan(d: Duration) -> String {
+    let s = d.as_secs();
+    for (unit, size) in [("d", 86400), ("h", 3600), ("min", 60)] {
+        if s % size == 0 {
+            return format!("{}{unit}", s / size);
+        }
+    }
+    format!("{s}s")
+}
+
+/// The calendar event for an interval the layout rules allow (minutes that
+/// divide an hour, hours that divide a day, or a day).
+pub fn on_calendar(every: Duration) -> String {
+    let s = every.as_secs();
+    if s >= 86400 {
+        "*-*-* 00:00:00".into()
+    } else if s >= 3600 {
+        format!("*-*-* 00/{}:00:00", s / 3600)
+    } else {
+        format!("*-*-* *:00/{}:00", s / 60)
+    }
+}
+
+/// A tenth of the interval, at most five minutes: spreads a fleet's runs.
+fn randomized_delay(every: Duration) -> Duration {
+    (every / 10)
+        .min(Duration::from_secs(300))
+        .max(Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_expressions() {
+        assert_eq!(on_calendar(Duration::from_secs(900)), "*-*-* *:00/15:00");
+        assert_eq!(
+            on_calendar(Duration::from_secs(6 * 3600)),
+            "*-*-* 00/6:00:00"
+        );
+        assert_eq!(on_calendar(Duration::from_secs(86400)), "*-*-* 00:00:00");
+        assert_eq!(systemd_timespan(Duration::from_secs(90)), "90s");
+        assert_eq!(systemd_timespan(Duration::from_secs(7 * 86400)), "7d");
+    }
+
+    #[test]
+    fn default_layout_files() {
+        let files = render(&Layout::builtin());
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names.len(), 5 + 6, "{names:?}");
+        assert!(
+            names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
+        );
+        let sysusers = &files[1].contents;
+        assert!(sysusers.contains("\ng docker -\n"), "{sysusers}");
+        assert!(!sysusers.contains("u root"), "{sysusers}");
+        for f in &files {
+            assert!(f.contents.contains(DIGEST_MARKER), "{}", f.path.display());
+        }
+    }
+}
