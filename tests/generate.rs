@@ -566,3 +566,27 @@ fn an_unreadable_layout_is_reported_and_nothing_is_written() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_failed_write_leaves_the_output_directory_as_it_was() {
+    if !common::have_root("a_failed_write_leaves_the_output_directory_as_it_was") {
+        return;
+    }
+    // The unit directory cannot be created (a file stands in its way), after
+    // tmpfiles.d and sysusers.d were already staged: nothing may remain.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    fs::create_dir_all(out.join("usr/lib/systemd")).unwrap();
+    fs::write(out.join("usr/lib/systemd/system"), "in the way").unwrap();
+    let before = files_under(&out);
+    let (code, _, stderr) = run(jts_hot()
+        .args(["--default-layout", "generate", "--out"])
+        .arg(&out));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot create"), "{stderr}");
+    assert_eq!(files_under(&out), before, "staged files were left behind");
+    assert!(
+        !out.join("usr/lib/tmpfiles.d").exists(),
+        "created directories were left behind"
+    );
+}
