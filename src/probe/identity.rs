@@ -303,4 +303,67 @@ mod tests {
         assert_eq!(id.mount.fstype, "proc");
         assert!(id.devices.is_empty());
     }
+
+    /// This kernel has neither device-mapper nor loop partitions, so the
+    /// walk down a stack is checked on a tree shaped like sysfs: dm-0 over
+    /// md0 over two partitions of one NVMe disk, and a partition of a SATA disk.
+    #[test]
+    fn walks_dm_md_and_partitions_down_to_whole_disks() {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let d = |rel: &str| {
+            let p = t.path().join(rel);
+            std::fs::create_dir_all(&p).unwrap();
+            p
+        };
+        let nvme = d("devices/pci0000:00/nvme/nvme0/nvme0n1");
+        let sda = d("devices/pci0000:00/ata1/host0/target0:0:0/0:0:0:0/block/sda");
+        for part in [
+            nvme.join("nvme0n1p1"),
+            nvme.join("nvme0n1p2"),
+            sda.join("sda1"),
+        ] {
+            std::fs::create_dir_all(&part).unwrap();
+            std::fs::write(part.join("partition"), "1\n").unwrap();
+        }
+        let md = d("devices/virtual/block/md0/slaves");
+        symlink(nvme.join("nvme0n1p1"), md.join("nvme0n1p1")).unwrap();
+        symlink(nvme.join("nvme0n1p2"), md.join("nvme0n1p2")).unwrap();
+        let dm = d("devices/virtual/block/dm-0/slaves");
+        symlink(md.parent().unwrap(), dm.join("md0")).unwrap();
+        symlink(sda.join("sda1"), dm.join("sda1")).unwrap();
+
+        let mut disks = Vec::new();
+        disks_under(dm.parent().unwrap(), &mut disks, 0).unwrap();
+        assert_eq!(disks, [sda.clone(), nvme.clone()]);
+
+        // What is read from such a disk.
+        d("devices/pci0000:00/nvme/nvme0/nvme0n1/queue");
+        let write = |rel: &str, v: &str| std::fs::write(nvme.join(rel), v).unwrap();
+        write("queue/rotational", "0\n");
+        write("queue/logical_block_size", "512\n");
+        write("queue/physical_block_size", "4096\n");
+        write("queue/discard_max_bytes", "2199023255040\n");
+        write("queue/scheduler", "[none] mq-deadline\n");
+        write("queue/write_cache", "write back\n");
+        d("devices/pci0000:00/nvme/nvme0/nvme0n1/device");
+        write("device/model", "Samsung SSD 990 PRO 4TB                 \n");
+        write("device/transport", "pcie\n");
+        let dev = read_device(&nvme);
+        assert_eq!(dev.name, "nvme0n1");
+        assert_eq!(dev.model.as_deref(), Some("Samsung SSD 990 PRO 4TB"));
+        assert_eq!(
+            (dev.transport.as_str(), dev.nvme_transport.as_deref()),
+            ("nvme", Some("pcie"))
+        );
+        assert_eq!(dev.rotational, Some(false));
+        assert_eq!(
+            (dev.logical_block_size, dev.physical_block_size),
+            (Some(512), Some(4096))
+        );
+        assert_eq!(dev.discard_max_bytes, Some(2199023255040));
+        assert_eq!(dev.discard_granularity, None);
+        assert_eq!(dev.scheduler.as_deref(), Some("none"));
+        assert_eq!(read_device(&sda).transport, "scsi");
+    }
 }
