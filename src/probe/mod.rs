@@ -62,6 +62,7 @@ pub struct Report {
 pub fn run(args: &ProbeArgs, tier_base: &Path) -> u8 {
     let stop = Arc::new(AtomicBool::new(false));
     let dir = args.dir.clone().unwrap_or_else(|| tier_base.to_path_buf());
+    // Printed as given when it cannot be resolved, canonical otherwise.
     let mut report = Report {
         schema: SCHEMA,
         status: Status::Ok,
@@ -86,7 +87,18 @@ pub fn run(args: &ProbeArgs, tier_base: &Path) -> u8 {
         }
     }
     if report.findings.is_empty() {
-        probe(args, &dir, &stop, &mut report);
+        // Canonical, so the baseline compares the same directory however it was named.
+        match dir.canonicalize() {
+            Ok(dir) => {
+                report.dir = dir.clone();
+                probe(args, &dir, &stop, &mut report);
+            }
+            Err(e) => report.findings.push(Finding::new(
+                Status::Unknown,
+                "error",
+                format!("cannot probe {}: {e}", dir.display()),
+            )),
+        }
     }
     report.status = report
         .findings
@@ -106,14 +118,6 @@ pub fn run(args: &ProbeArgs, tier_base: &Path) -> u8 {
 
 fn probe(args: &ProbeArgs, dir: &Path, stop: &AtomicBool, report: &mut Report) {
     let f = &mut report.findings;
-    if let Err(e) = std::fs::metadata(dir) {
-        f.push(Finding::new(
-            Status::Unknown,
-            "error",
-            format!("cannot probe {}: {e}", dir.display()),
-        ));
-        return;
-    }
     match identity::identify(dir) {
         Ok(id) => {
             f.extend(identity::findings(&id));
@@ -331,5 +335,57 @@ pub fn fmt_bytes(bytes: u64) -> String {
         format!("{:.1} MiB", bytes as f64 / MIB as f64)
     } else {
         format!("{bytes} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(findings: Vec<Finding>) -> Report {
+        Report {
+            schema: SCHEMA,
+            status: findings
+                .iter()
+                .map(|f| f.status)
+                .max()
+                .unwrap_or(Status::Ok),
+            dir: PathBuf::from("/data/jts/hot"),
+            size_bytes: 1 << 20,
+            duration_seconds: 1.0,
+            regression_factor: 2.0,
+            identity: None,
+            measurements: None,
+            baseline: None,
+            saved_to: None,
+            findings,
+        }
+    }
+
+    #[test]
+    fn text_lines_carry_their_priority_under_the_journal() {
+        let r = report(vec![
+            Finding::new(Status::Warning, "rotational", "sda is rotational"),
+            Finding::new(Status::Ok, "baseline", "not compared"),
+        ]);
+        let plain = text(&r, false);
+        assert_eq!(
+            plain,
+            "jts-hot probe: WARNING /data/jts/hot\n\
+             WARNING rotational: sda is rotational\n\
+             NOTE baseline: not compared\n"
+        );
+        let journal = text(&r, true);
+        let prefixes: Vec<&str> = journal.lines().map(|l| &l[..3]).collect();
+        assert_eq!(prefixes, ["<4>", "<4>", "<6>"]);
+    }
+
+    #[test]
+    fn units_read_naturally() {
+        assert_eq!(fmt_us(42.25), "42.2 us");
+        assert_eq!(fmt_us(1500.0), "1.500 ms");
+        assert_eq!(fmt_rate(3.0 * 1048576.0), "3.0 MiB/s");
+        assert_eq!(fmt_bytes(512), "512 B");
+        assert_eq!(fmt_bytes(3 << 20), "3.0 MiB");
     }
 }
