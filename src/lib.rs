@@ -5,5 +5,7 @@
 pub mod cli;
 pub mod files;
 pub mod layout;
+pub mod mountinfo;
+pub mod probe;
 pub mod render;
 pub mod status;

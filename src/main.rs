@@ -18,7 +18,10 @@ const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let status_command = matches!(cli.command, Command::Validate(_) | Command::Monitor(_));
+    let status_command = matches!(
+        cli.command,
+        Command::Validate(_) | Command::Monitor(_) | Command::Probe(_)
+    );
     let bad_input = if status_command {
         EXIT_UNKNOWN
     } else {
@@ -107,6 +110,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             std::fs::create_dir_all(dir).map_err(anyhow::Error::from)?;
             clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
+        }
+        Command::Probe(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::probe::run(args, &layout.tier.base))
         }
         Command::Validate(_) | Command::Monitor(_) | Command::Plan(_) | Command::Apply(_) => {
             let _ = load_layout(&cli)?;
