@@ -343,66 +343,11 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         layout.digest()
     )?;
     if opts.dry_run {
-        for change in &plan.changes {
-            write_diff(out, &root, change)?;
-        }
-        if plan.changes.is_empty() {
-            writeln!(out, "no file would change")?;
-        }
-        for d in &plan.no_longer_named {
-            writeln!(
-                out,
-                "would leave alone {} (no longer in the layout)",
-                d.display()
-            )?;
-        }
-        let missing: Vec<_> = layout
-            .planned_dirs()
-            .into_iter()
-            .filter(|d| !under(&root, &d.path).exists())
-            .collect();
-        for d in missing {
-            writeln!(
-                out,
-                "systemd-tmpfiles would create {}",
-                under(&root, &d.path).display()
-            )?;
-        }
-        writeln!(out, "dry run: nothing was written and nothing was run")?;
-        return Ok(0);
+        return show_dry_run(out, layout, &root, &plan);
     }
 
     let before = snapshot(layout, &root)?;
-    for change in &plan.changes {
-        let full = under(&root, change.path());
-        match change {
-            Change::Create { new, .. } | Change::Update { new, .. } => {
-                let dir = full.parent().expect("files lie in a directory");
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-                files::write_atomic(&full, new.as_bytes(), 0o644)?;
-                let what = if matches!(change, Change::Create { .. }) {
-                    "created"
-                } else {
-                    "updated"
-                };
-                writeln!(out, "{what} {}", full.display())?;
-            }
-            Change::Remove { .. } => {
-                std::fs::remove_file(&full)
-                    .with_context(|| format!("cannot remove {}", full.display()))?;
-                // The UNIT.d directory goes too if nothing else is in it.
-                if let Some(dir) = full.parent() {
-                    let _ = std::fs::remove_dir(dir);
-                }
-                writeln!(
-                    out,
-                    "removed {} (the unit is no longer gated)",
-                    full.display()
-                )?;
-            }
-        }
-    }
+    write_changes(out, &root, &plan)?;
 
     let mut sysusers = Command::new("systemd-sysusers");
     sysusers.args(&root_arg).arg(&sysusers_conf);
@@ -441,6 +386,73 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         )?;
     }
     Ok(0)
+}
+
+/// --dry-run: the unified diff of every file that would change, and what
+/// systemd-tmpfiles would create. Writes nothing, runs nothing.
+fn show_dry_run(out: &mut dyn Write, layout: &Layout, root: &Path, plan: &Plan) -> Result<u8> {
+    for change in &plan.changes {
+        write_diff(out, root, change)?;
+    }
+    if plan.changes.is_empty() {
+        writeln!(out, "no file would change")?;
+    }
+    for d in &plan.no_longer_named {
+        writeln!(
+            out,
+            "would leave alone {} (no longer in the layout)",
+            under(root, d).display()
+        )?;
+    }
+    let missing: Vec<_> = layout
+        .planned_dirs()
+        .into_iter()
+        .filter(|d| !under(root, &d.path).exists())
+        .collect();
+    for d in missing {
+        writeln!(
+            out,
+            "systemd-tmpfiles would create {}",
+            under(root, &d.path).display()
+        )?;
+    }
+    writeln!(out, "dry run: nothing was written and nothing was run")?;
+    Ok(0)
+}
+
+/// Writes (atomically) or removes each file of the plan, reporting each one.
+fn write_changes(out: &mut dyn Write, root: &Path, plan: &Plan) -> Result<()> {
+    for change in &plan.changes {
+        let full = under(root, change.path());
+        match change {
+            Change::Create { new, .. } | Change::Update { new, .. } => {
+                let dir = full.parent().expect("files lie in a directory");
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                files::write_atomic(&full, new.as_bytes(), 0o644)?;
+                let what = if matches!(change, Change::Create { .. }) {
+                    "created"
+                } else {
+                    "updated"
+                };
+                writeln!(out, "{what} {}", full.display())?;
+            }
+            Change::Remove { .. } => {
+                std::fs::remove_file(&full)
+                    .with_context(|| format!("cannot remove {}", full.display()))?;
+                // The UNIT.d directory goes too if nothing else is in it.
+                if let Some(dir) = full.parent() {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                writeln!(
+                    out,
+                    "removed {} (the unit is no longer gated)",
+                    full.display()
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn report_snapshot(

@@ -217,6 +217,21 @@ fn changed_layout_adds_removes_gates_and_leaves_old_dirs() {
     std::fs::write(&foreign, "[Service]\nNice=5\n").unwrap();
 
     set_layout(r, &changed_layout());
+    let (code, out, _) = apply(r, &["--dry-run"]);
+    assert_eq!(code, 0);
+    let mongodb = r.join("data/jts/hot/mongodb");
+    assert!(
+        out.contains(&format!(
+            "would leave alone {} (no longer",
+            mongodb.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("+++ /dev/null\n"), "{out}");
+    assert!(
+        !r.join("data/jts/hot/questdb").exists(),
+        "a dry run created a directory"
+    );
     let (code, out, err) = apply(r, &[]);
     assert_eq!(code, 0, "{out}{err}");
 
@@ -249,7 +264,6 @@ fn changed_layout_adds_removes_gates_and_leaves_old_dirs() {
     );
     // The old service's directory and data are left alone, and reported.
     assert_eq!(std::fs::read_to_string(&mongo_file).unwrap(), "data");
-    let mongodb = r.join("data/jts/hot/mongodb");
     assert!(
         out.contains(&format!(
             "left alone {}: no longer in the layout",
