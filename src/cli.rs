@@ -39,6 +39,17 @@ pub enum Command {
     /// Show the planned allocation against tier.capacity and the real filesystem
     Plan(PlanArgs),
     /// Install the rendered layout into /etc and run sysusers, tmpfiles and daemon-reload
+    ///
+    /// Renders the layout in force into /etc/tmpfiles.d/jts-hot.conf, /etc/sysusers.d/jts-hot.conf
+    /// and /etc/systemd/system/ (units and UNIT.d/jts-hot.conf drop-ins), where a file of the same
+    /// name overrides the packaged one in /usr/lib. Then runs systemd-sysusers and
+    /// systemd-tmpfiles --create on those two files only, and systemctl daemon-reload when a unit
+    /// changed and systemd is running. A second run changes nothing and says so. Our drop-ins for
+    /// units the layout no longer gates are removed (a packaged one is overridden by an empty
+    /// one). A bad layout, or a file in /etc of the same name that jts-hot did not write, is
+    /// refused before anything is touched. Nothing under the tier is ever removed or rewritten: a
+    /// directory the layout no longer names is left alone and reported. With --root DIR the layout
+    /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR.
     Apply(ApplyArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     Probe(ProbeArgs),
@@ -113,7 +124,7 @@ pub struct ApplyArgs {
     /// Print a unified diff of what would change and change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Apply to an image or mounted root (no systemctl; sysusers and tmpfiles with --root)
+    /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 }
