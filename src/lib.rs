@@ -5,5 +5,8 @@
 pub mod cli;
 pub mod files;
 pub mod layout;
+pub mod plan;
 pub mod render;
 pub mod status;
+pub mod system;
+pub mod validate;

@@ -1,0 +1,49 @@
+//! Facts about the running system that validate and plan read: the mount
+//! table, block devices in sysfs, and filesystem sizes. Reading only.
+
+pub mod blockdev;
+pub mod mountinfo;
+
+use std::path::{Path, PathBuf};
+
+/// The nearest existing ancestor of `path` (itself when it exists), so that
+/// a tier not created yet can still be measured on the filesystem it would land on.
+pub fn nearest_existing(path: &Path) -> PathBuf {
+    path.ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"))
+        .to_path_buf()
+}
+
+/// Sizes of the filesystem holding a path, in bytes (statvfs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsSize {
+    /// Everything the filesystem reports as its size (after its own overhead).
+    pub size: u64,
+    /// Free, including the blocks reserved for root.
+    pub free: u64,
+    /// Free for unprivileged users (what a database can still fill).
+    pub available: u64,
+}
+
+impl FsSize {
+    pub fn of(path: &Path) -> nix::Result<FsSize> {
+        let s = nix::sys::statvfs::statvfs(path)?;
+        let frsize = s.fragment_size() as u64;
+        Ok(FsSize {
+            size: s.blocks() as u64 * frsize,
+            free: s.blocks_free() as u64 * frsize,
+            available: s.blocks_available() as u64 * frsize,
+        })
+    }
+
+    /// Blocks reserved for root (ext4's reserved blocks), in bytes.
+    pub fn reserved(&self) -> u64 {
+        self.free.saturating_sub(self.available)
+    }
+
+    /// What unprivileged services could fill if the filesystem were empty.
+    pub fn usable(&self) -> u64 {
+        self.size.saturating_sub(self.reserved())
+    }
+}
