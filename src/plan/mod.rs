@@ -183,11 +183,8 @@ pub fn human_signed(bytes: i128) -> String {
 /// `jts-hot plan`: prints the plan; exit 0 when it fits, 1 when it over-commits.
 pub fn run(layout: &Layout, args: &PlanArgs) -> u8 {
     let mounts = mountinfo::read();
-    let plan = Plan::measure(
-        layout,
-        &layout.tier.base,
-        mounts.as_deref().map_err(String::as_str),
-    );
+    let base = system::on_disk(args.root.as_deref(), &layout.tier.base);
+    let plan = Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str));
     output::print(&plan, args.format);
     if plan.over_commits().is_empty() {
         0

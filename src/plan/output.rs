@@ -6,19 +6,22 @@
 //! `filesystem` (null when it cannot be measured, with `filesystem_error`),
 //! `over_committed`, `verdict`.
 
+use std::io::Write;
+
 use serde_json::{json, Value};
 
 use super::{human, human_signed, OverCommit, Plan};
 use crate::cli::TextOrJson;
 
 pub fn print(plan: &Plan, format: TextOrJson) {
-    match format {
-        TextOrJson::Text => print!("{}", text(plan)),
-        TextOrJson::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json(plan)).expect("JSON serializes")
-        ),
-    }
+    let out = match format {
+        TextOrJson::Text => text(plan),
+        TextOrJson::Json => {
+            serde_json::to_string_pretty(&json(plan)).expect("JSON serializes") + "\n"
+        }
+    };
+    // A closed stdout (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(out.as_bytes());
 }
 
 /// One sentence per over-commitment, or that the plan fits.

@@ -6,6 +6,14 @@ pub mod mountinfo;
 
 use std::path::{Path, PathBuf};
 
+/// `path` as it lies under `root` (an offline image), or itself.
+pub fn on_disk(root: Option<&Path>, path: &Path) -> PathBuf {
+    match root {
+        Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+        None => path.to_path_buf(),
+    }
+}
+
 /// The nearest existing ancestor of `path` (itself when it exists), so that
 /// a tier not created yet can still be measured on the filesystem it would land on.
 pub fn nearest_existing(path: &Path) -> PathBuf {

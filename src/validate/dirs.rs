@@ -7,9 +7,10 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::accounts::{Accounts, Lookup};
-use super::{on_disk, Tally};
+use super::Tally;
 use crate::layout::Layout;
 use crate::status::Status::{Critical, Unknown};
+use crate::system::on_disk;
 
 /// Checks the planned directories, parents first; returns how many were looked at.
 /// Below a directory that is missing or not a real directory nothing is

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{on_disk, Tally};
+use super::Tally;
 use crate::layout::Layout;
 use crate::render::{self, DIGEST_MARKER};
 use crate::status::Status::Warning;
+use crate::system::on_disk;
 
 const FIX: &str = "run `jts-hot apply` to install the files rendered from the current layout";
 

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::cli::ValidateArgs;
 use crate::layout::Layout;
 use crate::status::Status;
-use crate::system::mountinfo;
+use crate::system::{mountinfo, on_disk};
 use accounts::Accounts;
 
 /// One check that did not pass.
@@ -105,14 +105,6 @@ impl Report {
             .iter()
             .filter(|f| f.severity == severity)
             .count()
-    }
-}
-
-/// `path` as it lies under `root` (an offline image), or itself.
-pub fn on_disk(root: Option<&Path>, path: &Path) -> PathBuf {
-    match root {
-        Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
-        None => path.to_path_buf(),
     }
 }
 

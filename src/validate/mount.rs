@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-use super::{on_disk, Tally};
+use super::Tally;
 use crate::layout::Layout;
 use crate::status::Status::{Critical, Unknown, Warning};
 use crate::system::mountinfo::{self, Mount};
+use crate::system::on_disk;
 use crate::system::{blockdev, nearest_existing};
 
 pub fn check(

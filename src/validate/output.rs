@@ -6,6 +6,8 @@
 //! `counts {checks, ok, warning, critical, unknown}`, `directories`,
 //! `duration_seconds`.
 
+use std::io::Write;
+
 use serde_json::{json, Value};
 
 use super::{Finding, Report};
@@ -13,13 +15,14 @@ use crate::cli::TextOrJson;
 use crate::status::{under_journal, Status};
 
 pub fn print(report: &Report, format: TextOrJson, verbose: bool) {
-    match format {
-        TextOrJson::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json(report)).expect("JSON serializes")
-        ),
-        TextOrJson::Text => print!("{}", text(report, verbose, under_journal())),
-    }
+    let out = match format {
+        TextOrJson::Json => {
+            serde_json::to_string_pretty(&json(report)).expect("JSON serializes") + "\n"
+        }
+        TextOrJson::Text => text(report, verbose, under_journal()),
+    };
+    // A closed stdout (`| head`) must not turn a verdict into a panic.
+    let _ = std::io::stdout().write_all(out.as_bytes());
 }
 
 /// Nothing when all is well (unless `verbose`); else one line per finding
@@ -69,8 +72,8 @@ pub fn summary(report: &Report) -> String {
                 let n = report.count(*s);
                 let word = s.as_str().to_lowercase();
                 match (n, *s) {
-                    (1, _) | (_, Status::Unknown) => format!("{n} {word}"),
-                    _ => format!("{n} {word}s"),
+                    (2.., Status::Warning) => format!("{n} {word}s"),
+                    _ => format!("{n} {word}"),
                 }
             })
             .collect::<Vec<_>>()
