@@ -630,12 +630,26 @@ struct LoopMount {
 
 impl LoopMount {
     fn new(test: &str, image: &Path, at: &Path, size: &str, options: &str) -> Option<LoopMount> {
+        Self::with_mkfs_args(test, image, at, size, options, &[])
+    }
+
+    fn with_mkfs_args(
+        test: &str,
+        image: &Path,
+        at: &Path,
+        size: &str,
+        options: &str,
+        mkfs_args: &[&str],
+    ) -> Option<LoopMount> {
         if !have_root(test) || !have_tool(test, "mkfs.ext4") || !have_tool(test, "losetup") {
             return None;
         }
         let (code, _, err) = run(Command::new("truncate").args(["-s", size]).arg(image));
         assert_eq!(code, 0, "{err}");
-        let (code, _, err) = run(Command::new("mkfs.ext4").arg("-q").arg(image));
+        let (code, _, err) = run(Command::new("mkfs.ext4")
+            .arg("-q")
+            .args(mkfs_args)
+            .arg(image));
         assert_eq!(code, 0, "{err}");
         std::fs::create_dir_all(at).unwrap();
         let (code, _, err) = run(Command::new("mount")
@@ -864,4 +878,64 @@ fn an_over_committed_plan_is_a_warning_with_the_figures() {
         "{f}"
     );
     assert_eq!(f["hint"], "see `jts-hot plan`");
+}
+
+#[test]
+fn the_default_plan_over_commits_a_real_4tb_ext4() {
+    // A sparse 4 TB image: lazy init keeps mkfs under a second and ~50 MB on disk.
+    let test = "default_plan_on_4tb";
+    if !have_root(test) || !have_tool(test, "systemd-tmpfiles") {
+        return;
+    }
+    let tree = Tree {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let Some(_mount) = LoopMount::with_mkfs_args(
+        test,
+        &tree.dir.path().join("nvme.img"),
+        &tree.tier(""),
+        "4TB",
+        "noatime",
+        &["-E", "lazy_itable_init=1,lazy_journal_init=1"],
+    ) else {
+        return;
+    };
+    let (code, j) = plan_json(
+        jts_hot()
+            .args(["--default-layout", "plan", "--root"])
+            .arg(tree.root()),
+    );
+    assert_eq!(code, 1, "{j:#}");
+    let fs = &j["filesystem"];
+    assert_eq!(fs["own_mount"], true);
+    assert_eq!(fs["device_bytes"], 4_000_000_000_000u64);
+    let overhead = fs["overhead_bytes"].as_i64().unwrap();
+    let reserved = fs["reserved_bytes"].as_i64().unwrap();
+    assert!(
+        overhead > 10_000_000_000,
+        "ext4 takes its inode tables and journal: {overhead}"
+    );
+    assert!(
+        reserved > 100_000_000_000,
+        "5% reserved for root: {reserved}"
+    );
+    assert_eq!(fs["left_bytes"], -(overhead + reserved));
+    assert_eq!(
+        j["capacity_left_bytes"], 0,
+        "the plan is exactly tier.capacity"
+    );
+    let verdict = j["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("of filesystem overhead, less"),
+        "{verdict}"
+    );
+
+    let (_, text, _) = run(jts_hot()
+        .args(["--default-layout", "plan", "--root"])
+        .arg(tree.root()));
+    assert!(text.contains("filesystem overhead"), "{text}");
+    assert!(
+        text.lines().last().unwrap().starts_with("OVER-COMMITTED"),
+        "{text}"
+    );
 }
