@@ -8,7 +8,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{have_root, have_tool, jts_hot, run};
+use common::{cannot_run, have_root, have_tool, jts_hot, run};
 use serde_json::Value;
 
 /// The default layout with tiny plans and no expected mount options, so that a
@@ -705,6 +705,10 @@ dirs = ["data", "logs"]
 }
 
 fn mounted_tree(test: &str, planned: &str, mount_options: Option<&str>) -> Option<MountedTree> {
+    mounted_tree_with(test, &mounted_layout(planned), mount_options)
+}
+
+fn mounted_tree_with(test: &str, layout: &str, mount_options: Option<&str>) -> Option<MountedTree> {
     if !have_root(test) || !have_tool(test, "systemd-tmpfiles") {
         return None;
     }
@@ -712,7 +716,7 @@ fn mounted_tree(test: &str, planned: &str, mount_options: Option<&str>) -> Optio
         dir: tempfile::tempdir().unwrap(),
     };
     std::fs::create_dir_all(tree.root().join("etc")).unwrap();
-    std::fs::write(tree.layout(), mounted_layout(planned)).unwrap();
+    std::fs::write(tree.layout(), layout).unwrap();
     let mount = match mount_options {
         Some(options) => Some(LoopMount::new(
             test,
@@ -938,4 +942,78 @@ fn the_default_plan_over_commits_a_real_4tb_ext4() {
         text.lines().last().unwrap().starts_with("OVER-COMMITTED"),
         "{text}"
     );
+}
+
+#[test]
+fn a_filesystem_type_the_layout_does_not_accept_is_critical() {
+    let layout = mounted_layout("150MB").replace(r#"["ext4"]"#, r#"["xfs", "btrfs"]"#);
+    let Some(m) = mounted_tree_with("fstype", &layout, Some("noatime,discard")) else {
+        return;
+    };
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 2, "{j:#}");
+    assert_eq!(problems(&j), critical("mount.fstype", m.tree.tier("")));
+    let f = finding(&j, "mount.fstype");
+    assert_eq!(f["expected"], "one of xfs, btrfs");
+    assert!(f["actual"]
+        .as_str()
+        .unwrap()
+        .starts_with("ext4 on /dev/loop"));
+}
+
+#[test]
+fn trim_needs_the_discard_option_or_an_enabled_unmasked_fstrim_timer() {
+    let test = "trim";
+    let Some(m) = mounted_tree(test, "150MB", Some("noatime")) else {
+        return;
+    };
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata(m.tree.tier("")).unwrap().dev();
+    let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+    let discard = std::fs::read_to_string(format!(
+        "/sys/dev/block/{major}:{minor}/queue/discard_max_bytes"
+    ))
+    .unwrap();
+    if discard.trim() == "0" {
+        cannot_run(test, "this kernel's loop devices do not support discard");
+        return;
+    }
+    let trim = |j: &Value| {
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "mount.trim")
+            .cloned()
+    };
+    // No discard option and no fstrim.timer in the root: a warning.
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 1, "{j:#}");
+    let f = trim(&j).expect("a mount.trim finding");
+    assert_eq!(f["severity"], "WARNING");
+    assert!(
+        f["actual"]
+            .as_str()
+            .unwrap()
+            .ends_with("fstrim.timer not enabled"),
+        "{f}"
+    );
+    assert_eq!(f["hint"], "systemctl enable --now fstrim.timer");
+
+    // Enabled the way systemctl enables it: OK.
+    let system = m.tree.root().join("etc/systemd/system");
+    std::fs::create_dir_all(system.join("timers.target.wants")).unwrap();
+    symlink(
+        "/usr/lib/systemd/system/fstrim.timer",
+        system.join("timers.target.wants/fstrim.timer"),
+    )
+    .unwrap();
+    let (code, j) = m.tree.validate();
+    assert_eq!((code, trim(&j)), (0, None), "{j:#}");
+
+    // Masked: not enabled after all.
+    symlink("/dev/null", system.join("fstrim.timer")).unwrap();
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 1);
+    assert!(trim(&j).is_some(), "{j:#}");
 }
