@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::accounts::{Accounts, Lookup};
 use super::Tally;
-use crate::layout::Layout;
+use crate::layout::{Layout, Ownership};
 use crate::status::Status::{Critical, Unknown};
 use crate::system::on_disk;
 
@@ -22,181 +22,161 @@ pub fn check(
     tally: &mut Tally,
 ) -> usize {
     let planned = layout.planned_dirs();
-    let mut uids = Resolved::new(accounts, true);
-    let mut gids = Resolved::new(accounts, false);
-    let mut broken: Vec<PathBuf> = Vec::new();
+    let mut ids = Ids {
+        accounts,
+        cache: HashMap::new(),
+    };
+    let mut broken: Vec<&Path> = Vec::new();
     let mut looked_at = 0;
     for dir in &planned {
         if broken.iter().any(|b| dir.path.starts_with(b)) {
             continue;
         }
         looked_at += 1;
-        let path = on_disk(root, &dir.path);
         let below = planned
             .iter()
             .filter(|d| d.path != dir.path && d.path.starts_with(&dir.path))
             .count();
-        let unchecked = match below {
-            0 => String::new(),
-            n => format!(" ({n} directories planned below it not checked)"),
-        };
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tally
-                    .fail(
-                        Critical,
-                        &path,
-                        "dir.exists",
-                        "a directory",
-                        format!("missing{unchecked}"),
-                    )
-                    .hint("systemd-tmpfiles --create (or `jts-hot apply`) creates it");
-                broken.push(dir.path.clone());
-                continue;
+        let path = on_disk(root, &dir.path);
+        match real_directory(&path, below, tally) {
+            Some(meta) => {
+                ownership(&path, &meta, dir.ownership, &mut ids, tally);
+                let mode = meta.mode() & 0o7777;
+                if mode == dir.ownership.mode.0 {
+                    tally.pass();
+                } else {
+                    let expected = dir.ownership.mode.to_string();
+                    tally.fail(Critical, &path, "dir.mode", expected, format!("{mode:04o}"));
+                }
             }
-            Err(e) => {
-                tally.fail(
-                    Unknown,
-                    &path,
-                    "dir.exists",
-                    "a directory",
-                    format!("cannot lstat: {e}{unchecked}"),
-                );
-                broken.push(dir.path.clone());
-                continue;
-            }
-        };
-        tally.pass();
-        if !meta.file_type().is_dir() {
-            let what = describe(&path, &meta);
-            tally
-                .fail(
-                    Critical,
-                    &path,
-                    "dir.type",
-                    "a directory (not a symlink)",
-                    format!("{what}{unchecked}"),
-                )
-                .hint("move it aside and let systemd-tmpfiles --create make the directory");
-            broken.push(dir.path.clone());
-            continue;
-        }
-        tally.pass();
-
-        let own = dir.ownership;
-        match uids.get(own.owner.as_str()) {
-            Ok(Some(uid)) if uid == meta.uid() => tally.pass(),
-            Ok(Some(uid)) => {
-                let actual = id_and_name(meta.uid(), accounts.user_name(meta.uid()));
-                tally.fail(
-                    Critical,
-                    &path,
-                    "dir.owner",
-                    id_and_name(uid, Some(own.owner.to_string())),
-                    actual,
-                );
-            }
-            // Unresolved names are reported once, when first met.
-            Ok(None) => {}
-            Err(e) => {
-                tally.fail(Unknown, &path, "dir.owner", own.owner.to_string(), e);
-            }
-        }
-        if uids.first_failure(own.owner.as_str()) {
-            tally
-                .fail(
-                    Critical,
-                    &path,
-                    "account.user",
-                    format!("user {} exists", own.owner),
-                    "no such user",
-                )
-                .hint("systemd-sysusers (or `jts-hot apply`) creates the layout's users");
-        }
-        match gids.get(own.group.as_str()) {
-            Ok(Some(gid)) if gid == meta.gid() => tally.pass(),
-            Ok(Some(gid)) => {
-                let actual = id_and_name(meta.gid(), accounts.group_name(meta.gid()));
-                tally.fail(
-                    Critical,
-                    &path,
-                    "dir.group",
-                    id_and_name(gid, Some(own.group.to_string())),
-                    actual,
-                );
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tally.fail(Unknown, &path, "dir.group", own.group.to_string(), e);
-            }
-        }
-        if gids.first_failure(own.group.as_str()) {
-            tally
-                .fail(
-                    Critical,
-                    &path,
-                    "account.group",
-                    format!("group {} exists", own.group),
-                    "no such group",
-                )
-                .hint("systemd-sysusers (or `jts-hot apply`) creates the layout's groups");
-        }
-        let mode = meta.mode() & 0o7777;
-        if mode == own.mode.0 {
-            tally.pass();
-        } else {
-            tally.fail(
-                Critical,
-                &path,
-                "dir.mode",
-                own.mode.to_string(),
-                format!("{mode:04o}"),
-            );
+            None => broken.push(&dir.path),
         }
     }
     looked_at
 }
 
-/// Names resolved once each; remembers which unresolved ones were reported.
-struct Resolved<'a> {
-    accounts: &'a Accounts,
-    users: bool,
-    cache: HashMap<String, Lookup>,
-    reported: Vec<String>,
+/// lstat: the directory's metadata, or a finding and `None` when something
+/// else (or nothing) is there.
+fn real_directory(path: &Path, below: usize, tally: &mut Tally) -> Option<Metadata> {
+    let unchecked = match below {
+        0 => String::new(),
+        n => format!(" ({n} directories planned below it not checked)"),
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let actual = format!("missing{unchecked}");
+            tally
+                .fail(Critical, path, "dir.exists", "a directory", actual)
+                .hint("systemd-tmpfiles --create (or `jts-hot apply`) creates it");
+            return None;
+        }
+        Err(e) => {
+            let actual = format!("cannot lstat: {e}{unchecked}");
+            tally.fail(Unknown, path, "dir.exists", "a directory", actual);
+            return None;
+        }
+    };
+    tally.pass();
+    if !meta.file_type().is_dir() {
+        let actual = format!("{}{unchecked}", describe(path, &meta));
+        tally
+            .fail(
+                Critical,
+                path,
+                "dir.type",
+                "a directory (not a symlink)",
+                actual,
+            )
+            .hint("move it aside and let systemd-tmpfiles --create make the directory");
+        return None;
+    }
+    tally.pass();
+    Some(meta)
 }
 
-impl<'a> Resolved<'a> {
-    fn new(accounts: &'a Accounts, users: bool) -> Self {
-        Resolved {
-            accounts,
-            users,
-            cache: HashMap::new(),
-            reported: Vec::new(),
-        }
-    }
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    User,
+    Group,
+}
 
-    fn get(&mut self, name: &str) -> Lookup {
+/// Names resolved once each; an unresolved name is reported only where first met.
+struct Ids<'a> {
+    accounts: &'a Accounts,
+    cache: HashMap<(Kind, String), (Lookup, bool)>,
+}
+
+impl Ids<'_> {
+    /// The id of `name`, and whether this is the first time it failed to resolve.
+    fn resolve(&mut self, kind: Kind, name: &str) -> (Lookup, bool) {
         let accounts = self.accounts;
-        let users = self.users;
-        let lookup = self.cache.entry(name.to_string()).or_insert_with(|| {
-            if users {
-                accounts.uid(name)
-            } else {
-                accounts.gid(name)
-            }
-        });
-        lookup.clone()
+        let (lookup, reported) = self
+            .cache
+            .entry((kind, name.to_string()))
+            .or_insert_with(|| {
+                let lookup = match kind {
+                    Kind::User => accounts.uid(name),
+                    Kind::Group => accounts.gid(name),
+                };
+                (lookup, false)
+            });
+        let first_failure = matches!(lookup, Ok(None)) && !*reported;
+        *reported |= first_failure;
+        (lookup.clone(), first_failure)
     }
+}
 
-    /// True the first time an unresolved `name` is met.
-    fn first_failure(&mut self, name: &str) -> bool {
-        let unresolved = matches!(self.cache.get(name), Some(Ok(None)));
-        if unresolved && !self.reported.iter().any(|r| r == name) {
-            self.reported.push(name.to_string());
-            return true;
+/// Owner and group against the layout's names.
+fn ownership(path: &Path, meta: &Metadata, own: &Ownership, ids: &mut Ids, tally: &mut Tally) {
+    for kind in [Kind::User, Kind::Group] {
+        let (name, actual_id, check, account_check, word) = match kind {
+            Kind::User => (&own.owner, meta.uid(), "dir.owner", "account.user", "user"),
+            Kind::Group => (
+                &own.group,
+                meta.gid(),
+                "dir.group",
+                "account.group",
+                "group",
+            ),
+        };
+        let name = name.as_str();
+        let (lookup, first_failure) = ids.resolve(kind, name);
+        match lookup {
+            Ok(Some(id)) if id == actual_id => tally.pass(),
+            Ok(Some(id)) => {
+                let actual_name = match kind {
+                    Kind::User => ids.accounts.user_name(actual_id),
+                    Kind::Group => ids.accounts.group_name(actual_id),
+                };
+                let expected = id_and_name(id, Some(name.to_string()));
+                tally.fail(
+                    Critical,
+                    path,
+                    check,
+                    expected,
+                    id_and_name(actual_id, actual_name),
+                );
+            }
+            // Nothing to compare with; the name itself is the finding, once.
+            Ok(None) if first_failure => {
+                tally
+                    .fail(
+                        Critical,
+                        path,
+                        account_check,
+                        format!("{word} {name} exists"),
+                        format!("no such {word}"),
+                    )
+                    .hint(format!(
+                        "systemd-sysusers (or `jts-hot apply`) creates the layout's {word}s"
+                    ));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tally.fail(Unknown, path, check, name, e);
+            }
         }
-        false
     }
 }
 
