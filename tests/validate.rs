@@ -293,6 +293,17 @@ fn a_wrong_owner_is_critical() {
         format!("redis ({})", tree.id("passwd", "redis"))
     );
     assert_eq!(f["actual"], format!("kafka ({kafka})"));
+    assert!(f["hint"]
+        .as_str()
+        .unwrap()
+        .contains("systemd-tmpfiles --create"));
+
+    // The hint holds: tmpfiles.d `d` lines put the owner and mode back.
+    let mode = std::fs::Permissions::from_mode(0o700);
+    std::fs::set_permissions(tree.tier("kafka"), mode).unwrap();
+    tree.create_tier();
+    let (_, j) = tree.validate();
+    assert_eq!(problems(&j), vec![], "{j:#}");
 }
 
 #[test]

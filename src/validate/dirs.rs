@@ -12,6 +12,10 @@ use crate::layout::{Layout, Ownership};
 use crate::status::Status::{Critical, Unknown};
 use crate::system::on_disk;
 
+/// tmpfiles.d `d` lines adjust the mode and owner of an existing directory
+/// (not of what is inside it).
+const REPAIR: &str = "systemd-tmpfiles --create (or `jts-hot apply`) resets it";
+
 /// Checks the planned directories, parents first; returns how many were looked at.
 /// Below a directory that is missing or not a real directory nothing is
 /// checked: a child's path would resolve through whatever is there instead.
@@ -46,7 +50,9 @@ pub fn check(
                     tally.pass();
                 } else {
                     let expected = dir.ownership.mode.to_string();
-                    tally.fail(Critical, &path, "dir.mode", expected, format!("{mode:04o}"));
+                    tally
+                        .fail(Critical, &path, "dir.mode", expected, format!("{mode:04o}"))
+                        .hint(REPAIR);
                 }
             }
             None => broken.push(&dir.path),
@@ -150,13 +156,15 @@ fn ownership(path: &Path, meta: &Metadata, own: &Ownership, ids: &mut Ids, tally
                     Kind::Group => ids.accounts.group_name(actual_id),
                 };
                 let expected = id_and_name(id, Some(name.to_string()));
-                tally.fail(
-                    Critical,
-                    path,
-                    check,
-                    expected,
-                    id_and_name(actual_id, actual_name),
-                );
+                tally
+                    .fail(
+                        Critical,
+                        path,
+                        check,
+                        expected,
+                        id_and_name(actual_id, actual_name),
+                    )
+                    .hint(REPAIR);
             }
             // Nothing to compare with; the name itself is the finding, once.
             Ok(None) if first_failure => {
