@@ -40,6 +40,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Install the rendered layout into /etc and run sysusers, tmpfiles and daemon-reload
     Apply(ApplyArgs),
+    /// Identify the device under the tier and measure fsync, random-read and write latency
+    Probe(ProbeArgs),
     /// Print the default layout, or check a layout file
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -117,6 +119,59 @@ pub struct ApplyArgs {
     /// Apply to an image or mounted root (no systemctl; sysusers and tmpfiles with --root)
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Directory to probe in (one temporary file) [default: the layout's tier base]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Largest size of the temporary file (at least 1MiB)
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_probe_size)]
+    pub size: u64,
+    /// Time budget of the measurements
+    #[arg(long, visible_alias = "time", value_name = "DURATION", default_value = "10s",
+          value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+    /// Save this run as the baseline that later runs are compared with
+    #[arg(long)]
+    pub save: bool,
+    /// Where the baseline is kept
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "STATE_DIRECTORY",
+        default_value = "/var/lib/jts-hot"
+    )]
+    pub state_dir: PathBuf,
+    /// Warn when a latency exceeds the baseline's times FACTOR, or throughput falls below its share 1/FACTOR
+    #[arg(long, value_name = "FACTOR", default_value = "2.0", value_parser = parse_factor)]
+    pub regression_factor: f64,
+}
+
+fn parse_probe_size(s: &str) -> Result<u64, String> {
+    let n = parse_size::parse_size(s).map_err(|e| e.to_string())?;
+    if n < crate::probe::measure::MIN_SIZE {
+        return Err("must be at least 1MiB".into());
+    }
+    Ok(n)
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+fn parse_factor(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f >= 1.0 && f.is_finite() => Ok(f),
+        _ => Err("must be a number of at least 1".into()),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,9 @@
 pub mod cli;
 pub mod files;
 pub mod layout;
+pub mod mountinfo;
 pub mod plan;
+pub mod probe;
 pub mod render;
 pub mod status;
 pub mod system;

@@ -18,7 +18,10 @@ const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let status_command = matches!(cli.command, Command::Validate(_) | Command::Monitor(_));
+    let status_command = matches!(
+        cli.command,
+        Command::Validate(_) | Command::Monitor(_) | Command::Probe(_)
+    );
     let bad_input = if status_command {
         EXIT_UNKNOWN
     } else {
@@ -115,6 +118,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Plan(args) => {
             let layout = load_layout(&cli)?;
             Ok(jts_hot::plan::run(&layout, args))
+        }
+        Command::Probe(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::probe::run(args, &layout.tier.base))
         }
         Command::Monitor(_) | Command::Apply(_) => {
             let _ = load_layout(&cli)?;

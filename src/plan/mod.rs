@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::PlanArgs;
 use crate::layout::Layout;
-use crate::system::{self, blockdev, mountinfo, FsSize};
+use crate::mountinfo;
+use crate::system::{self, blockdev, FsSize};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -125,12 +126,11 @@ impl Filesystem {
         let measured_at = system::nearest_existing(base);
         let size = FsSize::of(&measured_at)
             .map_err(|e| format!("cannot statvfs {}: {e}", measured_at.display()))?;
-        let real = std::fs::canonicalize(&measured_at).unwrap_or_else(|_| measured_at.clone());
         let base_exists = measured_at == base;
         let mount = mounts
             .ok()
-            .and_then(|m| mountinfo::holding(m, &real))
-            .map(|m| MountFacts {
+            .and_then(|m| system::mount_holding(m, &measured_at))
+            .map(|(m, real)| MountFacts {
                 own_mount: base_exists && m.mount_point == real,
                 mount_point: m.mount_point.clone(),
                 fstype: m.fstype.clone(),
@@ -182,7 +182,7 @@ pub fn human_signed(bytes: i128) -> String {
 
 /// `jts-hot plan`: prints the plan; exit 0 when it fits, 1 when it over-commits.
 pub fn run(layout: &Layout, args: &PlanArgs) -> u8 {
-    let mounts = mountinfo::read();
+    let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
     let base = system::on_disk(args.root.as_deref(), &layout.tier.base);
     let plan = Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str));
     output::print(&plan, args.format);

@@ -2,9 +2,11 @@
 //! table, block devices in sysfs, and filesystem sizes. Reading only.
 
 pub mod blockdev;
-pub mod mountinfo;
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use crate::mountinfo::{mount_of_in, Mount};
 
 /// `path` as it lies under `root` (an offline image), or itself.
 pub fn on_disk(root: Option<&Path>, path: &Path) -> PathBuf {
@@ -21,6 +23,19 @@ pub fn nearest_existing(path: &Path) -> PathBuf {
         .find(|p| p.exists())
         .unwrap_or(Path::new("/"))
         .to_path_buf()
+}
+
+/// The mount holding `path`, which must exist: resolved as the mount table
+/// names it, and picked by its device number (see `mountinfo::mount_of_in`).
+/// Returns the resolved path too, to compare with the mount point.
+pub fn mount_holding<'a>(mounts: &'a [Mount], path: &Path) -> Option<(&'a Mount, PathBuf)> {
+    let real = std::fs::canonicalize(path).ok()?;
+    let dev = std::fs::metadata(&real).ok()?.dev();
+    let dev = (
+        nix::sys::stat::major(dev) as u32,
+        nix::sys::stat::minor(dev) as u32,
+    );
+    Some((mount_of_in(&real, dev, mounts)?, real))
 }
 
 /// Sizes of the filesystem holding a path, in bytes (statvfs).

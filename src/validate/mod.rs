@@ -18,8 +18,9 @@ use serde::Serialize;
 
 use crate::cli::ValidateArgs;
 use crate::layout::Layout;
+use crate::mountinfo;
 use crate::status::Status;
-use crate::system::{mountinfo, on_disk};
+use crate::system::on_disk;
 use accounts::Accounts;
 
 /// One check that did not pass.
@@ -118,7 +119,7 @@ pub fn validate(layout: &Layout, root: Option<&Path>) -> Report {
     let base = on_disk(root, &layout.tier.base);
     let mut tally = Tally::default();
     let directories = dirs::check(layout, root, &accounts, &mut tally);
-    let mounts = mountinfo::read();
+    let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
     mount::check(layout, &base, root, mounts, &mut tally);
     capacity::check(layout, &base, mounts, &mut tally);

@@ -5,10 +5,9 @@ use std::path::Path;
 
 use super::Tally;
 use crate::layout::Layout;
+use crate::mountinfo::Mount;
 use crate::status::Status::{Critical, Unknown, Warning};
-use crate::system::mountinfo::{self, Mount};
-use crate::system::on_disk;
-use crate::system::{blockdev, nearest_existing};
+use crate::system::{blockdev, mount_holding, nearest_existing, on_disk};
 
 pub fn check(
     layout: &Layout,
@@ -28,14 +27,13 @@ pub fn check(
     // The base with its ancestors' symlinks resolved, as the mount table
     // names it; a missing base is looked up from its nearest existing ancestor.
     let existing = nearest_existing(base);
-    let real = std::fs::canonicalize(&existing).unwrap_or(existing.clone());
-    let Some(mount) = mountinfo::holding(mounts, &real) else {
+    let Some((mount, real)) = mount_holding(mounts, &existing) else {
         tally.fail(
             Unknown,
             base,
             "mount.point",
             "a mount holding the base",
-            format!("no mount holds {}", real.display()),
+            format!("no mount holds {}", existing.display()),
         );
         return;
     };
@@ -45,7 +43,7 @@ pub fn check(
             mount.fstype,
             mount.source,
             mount.mount_point.display(),
-            mount.options()
+            options(mount)
         )
     };
 
@@ -138,6 +136,17 @@ fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, desc
                 .hint("systemctl enable --now fstrim.timer");
         }
     }
+}
+
+/// Mount then superblock options, as `findmnt` shows them.
+fn options(mount: &Mount) -> String {
+    let mut all: Vec<&str> = Vec::new();
+    for o in mount.options.iter().chain(&mount.super_options) {
+        if !all.contains(&o.as_str()) {
+            all.push(o);
+        }
+    }
+    all.join(",")
 }
 
 /// The mount's device: its major:minor, or for filesystems that report an
