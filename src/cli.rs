@@ -117,6 +117,9 @@ pub struct MonitorArgs {
 pub struct PlanArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
+    /// Measure the filesystem under DIR's copy of the base (an image, or a root being prepared)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

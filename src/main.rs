@@ -119,6 +119,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
+        Command::Validate(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::validate::run(&layout, args))
+        }
+        Command::Plan(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::plan::run(&layout, args))
+        }
         Command::Probe(args) => {
             let layout = load_layout(&cli)?;
             Ok(jts_hot::probe::run(args, &layout.tier.base))
@@ -132,7 +140,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }
-        Command::Validate(_) | Command::Monitor(_) | Command::Plan(_) => {
+        Command::Monitor(_) => {
             let _ = load_layout(&cli)?;
             Err(Failure::Other(anyhow::anyhow!(
                 "this command is not built yet"

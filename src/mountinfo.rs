@@ -31,6 +31,13 @@ impl Mount {
     }
 }
 
+/// The whole mount table, for callers that ask several questions of it.
+pub fn read() -> Result<Vec<Mount>> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .context("cannot read /proc/self/mountinfo")?;
+    parse(&text)
+}
+
 /// The mount holding `path` (canonicalized first). mountinfo is not in
 /// mount order and lists hidden mounts too, so the path's own device number
 /// (st_dev) picks the candidates, as findmnt --target does.
