@@ -98,6 +98,9 @@ pub struct MonitorArgs {
         default_value = "/var/lib/jts-hot"
     )]
     pub state_dir: PathBuf,
+    /// Walker threads (default: twice the CPU count, 2 to 16)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -5,5 +5,8 @@
 pub mod cli;
 pub mod files;
 pub mod layout;
+pub mod monitor;
 pub mod render;
+pub mod report;
 pub mod status;
+pub mod usage;

@@ -108,7 +108,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
-        Command::Validate(_) | Command::Monitor(_) | Command::Plan(_) | Command::Apply(_) => {
+        Command::Monitor(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::monitor::run(&layout, args)?)
+        }
+        Command::Validate(_) | Command::Plan(_) | Command::Apply(_) => {
             let _ = load_layout(&cli)?;
             Err(Failure::Other(anyhow::anyhow!(
                 "this command is not built yet"
