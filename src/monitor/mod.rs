@@ -344,3 +344,51 @@ fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem 
         stats,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn th() -> Thresholds {
+        Layout::builtin().thresholds
+    }
+
+    fn fs(used: u64, avail: u64) -> FsStats {
+        FsStats {
+            size_bytes: used + avail,
+            used_bytes: used,
+            avail_bytes: avail,
+            inodes: 10,
+            inodes_free: 5,
+        }
+    }
+
+    #[test]
+    fn filesystem_status_from_free_share_and_projection() {
+        assert_eq!(judge_fs(fs(50, 50), None, &th()).status, Status::Ok);
+        assert_eq!(judge_fs(fs(90, 10), None, &th()).status, Status::Warning);
+        assert_eq!(judge_fs(fs(97, 3), None, &th()).status, Status::Critical);
+        // 50 bytes left at 10 a day: full in 5 days, within 14.
+        let f = judge_fs(fs(50, 50), Some(10.0), &th());
+        assert_eq!(f.status, Status::Warning);
+        assert_eq!(f.days_until_full, Some(5.0));
+        assert_eq!(judge_fs(fs(50, 50), Some(1.0), &th()).status, Status::Ok);
+    }
+
+    #[test]
+    fn service_status_from_share_of_plan() {
+        let usage = |bytes| Usage {
+            totals: usage::Totals {
+                allocated_bytes: bytes,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let judge = |bytes, growth| judge_service("s", 1000, usage(bytes), growth, &th()).status;
+        assert_eq!(judge(799, None), Status::Ok);
+        assert_eq!(judge(800, None), Status::Warning);
+        assert_eq!(judge(950, None), Status::Critical);
+        assert_eq!(judge(500, Some(50.0)), Status::Warning, "plan in 10 days");
+        assert_eq!(judge(500, Some(10.0)), Status::Ok, "plan in 50 days");
+    }
+}
