@@ -98,7 +98,7 @@ pub struct MonitorArgs {
         default_value = "/var/lib/jts-hot"
     )]
     pub state_dir: PathBuf,
-    /// Walker threads (default: twice the CPU count, 2 to 16)
+    /// Walker threads (default: 8 per CPU, 8 to 32)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }

@@ -56,10 +56,12 @@ impl Totals {
     }
 }
 
-/// A sensible number of walker threads: the directory reads and stats block
-/// on I/O with a cold cache, so a few more threads than cores keep the
-/// device busy; with a warm cache more threads only cost contention.
+/// A sensible number of walker threads. With a cold cache every stat and
+/// directory read waits on the device, so many threads (8 per core, 8 to 32)
+/// keep its queue full: measured on the mktree tree, 16 threads on 2 cores
+/// halve the cold-cache time of 4. With a warm cache the extra threads mostly
+/// sleep, and cost little CPU.
 pub fn default_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores * 2).clamp(2, 16)
+    (cores * 8).clamp(8, 32)
 }

@@ -15,6 +15,10 @@ use super::dirents::DirentBuf;
 use super::inodes::SeenInodes;
 use super::{Totals, Usage};
 
+/// Walkers keep nothing on the stack but a few frames: small stacks keep
+/// the resident size down when many threads wait on a cold disk.
+const WALKER_STACK: usize = 128 * 1024;
+
 /// Scans each root with `threads` threads in all, and returns one `Usage`
 /// per root, in order. Never fails: what cannot be read is reported in it.
 pub fn scan(roots: &[PathBuf], threads: usize) -> Vec<Usage> {
@@ -56,7 +60,12 @@ pub fn scan(roots: &[PathBuf], threads: usize) -> Vec<Usage> {
     };
     let found: Vec<Found> = std::thread::scope(|s| {
         let helpers: Vec<_> = (1..threads.max(1))
-            .map(|_| s.spawn(|| worker(&shared, roots.len())))
+            .map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(WALKER_STACK)
+                    .spawn_scoped(s, || worker(&shared, roots.len()))
+                    .expect("cannot start a walker thread")
+            })
             .collect();
         let mut all = vec![worker(&shared, roots.len())];
         all.extend(
@@ -143,11 +152,15 @@ impl Shared {
     fn finish(&self, children: &mut Vec<Job>) {
         let mut q = self.queue.lock().expect("queue lock");
         q.active -= 1;
-        let pushed = !children.is_empty();
+        let pushed = children.len();
         q.jobs.append(children);
-        let over = q.active == 0 && q.jobs.is_empty();
-        if q.waiting > 0 && (pushed || over) {
-            self.wake.notify_all();
+        if q.active == 0 && q.jobs.is_empty() {
+            self.wake.notify_all(); // the walk is over: everyone leaves
+        } else {
+            // Wake one sleeper per new directory, not all of them.
+            for _ in 0..pushed.min(q.waiting) {
+                self.wake.notify_one();
+            }
         }
     }
 }
