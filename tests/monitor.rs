@@ -252,6 +252,14 @@ fn an_unreadable_directory_is_counted_reported_and_partial() {
     std::fs::create_dir(&locked).unwrap();
     write_file(&locked.join("secret.wt"), 50_000);
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Listable but not searchable, with a name that is not UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    let listable = data.join(std::ffi::OsStr::from_bytes(b"list\xffonly"));
+    std::fs::create_dir(&listable).unwrap();
+    for i in 0..50 {
+        write_file(&listable.join(format!("f{i}")), 5_000);
+    }
+    std::fs::set_permissions(&listable, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::create_dir(s.state()).unwrap();
     std::fs::set_permissions(s.state(), std::fs::Permissions::from_mode(0o777)).unwrap();
     // The built binary may sit where nobody cannot reach: run a copy.
@@ -281,10 +289,20 @@ fn an_unreadable_directory_is_counted_reported_and_partial() {
     assert_eq!(doc["scan"]["partial"], true);
     let m = service(&doc, "mongodb");
     assert_eq!(m["partial"], true);
-    assert_eq!(m["unreadable"][0], locked.to_str().unwrap());
+    assert_eq!(m["unreadable"][1], locked.to_str().unwrap());
     assert_eq!(
-        m["dirs"], 3,
-        "the unreadable directory itself is counted: {m}"
+        m["unreadable"][0],
+        format!("{}/list\u{FFFD}only", data.display()),
+        "{m}"
+    );
+    assert_eq!(
+        m["unreadable"].as_array().unwrap().len(),
+        2,
+        "once per directory: {m}"
+    );
+    assert_eq!(
+        m["dirs"], 4,
+        "the unreadable directories themselves are counted: {m}"
     );
     // du as the same user counts the same (the locked dir, not its contents).
     let (_, du_out, _) = as_nobody(

@@ -81,7 +81,8 @@ pub struct ServiceUsage {
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_plan: Option<f64>,
     pub partial: bool,
-    pub unreadable: Vec<PathBuf>,
+    /// Paths as text (lossy: a name that is not UTF-8 shows U+FFFD).
+    pub unreadable: Vec<String>,
     pub errors: Vec<String>,
 }
 
@@ -303,7 +304,11 @@ fn judge_service(
         growth_bytes_per_day: growth,
         days_until_plan,
         partial: u.partial(),
-        unreadable: u.unreadable,
+        unreadable: u
+            .unreadable
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
         errors: u.errors,
     }
 }

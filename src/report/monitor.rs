@@ -74,7 +74,7 @@ pub fn text(report: &Report) -> String {
             }
         );
         for d in &s.unreadable {
-            let _ = writeln!(out, "    unreadable: {}", d.display());
+            let _ = writeln!(out, "    unreadable: {d}");
         }
         for e in &s.errors {
             let _ = writeln!(out, "    error: {e}");

@@ -204,10 +204,20 @@ fn read_dir(
     let dev = shared.devs[job.root];
     let totals = &mut found.totals[job.root];
     let errors = &mut found.errors;
+    // A directory we may list but not search (r-- for us): its entries
+    // cannot be examined. Reported once as unreadable, not once per entry.
+    let mut denied = false;
     let listed = buf.for_each(fd.as_fd(), |entry| {
+        if denied {
+            return;
+        }
         let st = match stat_at(fd.as_fd(), entry.name) {
             Ok(st) => st,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return,
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                denied = true;
+                return;
+            }
             Err(e) => {
                 let path = job
                     .path
@@ -238,6 +248,9 @@ fn read_dir(
         totals.allocated_bytes += allocated(&st);
         totals.apparent_bytes += st.st_size as u64;
     });
+    if denied {
+        found.unreadable.push((job.root, job.path.clone()));
+    }
     if let Err(e) = listed {
         if !vanished(&e) {
             found
