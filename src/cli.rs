@@ -96,6 +96,20 @@ pub struct ValidateArgs {
     pub verbose: bool,
 }
 
+/// The state directory shared by monitor (growth history) and probe (baseline);
+/// systemd's StateDirectory= passes it as $STATE_DIRECTORY.
+#[derive(Debug, Args)]
+pub struct StateDirArg {
+    /// Where jts-hot keeps its growth history and probe baseline
+    #[arg(
+        long = "state-dir",
+        value_name = "DIR",
+        env = "STATE_DIRECTORY",
+        default_value = "/var/lib/jts-hot"
+    )]
+    pub state_dir: PathBuf,
+}
+
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
     #[arg(long, value_enum, default_value = "text")]
@@ -103,14 +117,8 @@ pub struct MonitorArgs {
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector
     #[arg(long, value_name = "DIR")]
     pub textfile_dir: Option<PathBuf>,
-    /// Where the growth history is kept
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "STATE_DIRECTORY",
-        default_value = "/var/lib/jts-hot"
-    )]
-    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub state: StateDirArg,
     /// Walker threads (default: 8 per CPU, 8 to 32)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -152,14 +160,8 @@ pub struct ProbeArgs {
     /// Save this run as the baseline that later runs are compared with
     #[arg(long)]
     pub save: bool,
-    /// Where the baseline is kept
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "STATE_DIRECTORY",
-        default_value = "/var/lib/jts-hot"
-    )]
-    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub state: StateDirArg,
     /// Warn when a latency exceeds the baseline's times FACTOR, or throughput falls below its share 1/FACTOR
     #[arg(long, value_name = "FACTOR", default_value = "2.0", value_parser = parse_factor)]
     pub regression_factor: f64,

@@ -98,7 +98,7 @@ pub struct HistoryInfo {
 /// Runs the monitor and prints in the chosen format; returns the exit code.
 pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
     let threads = args.threads.unwrap_or_else(usage::default_threads).max(1);
-    let mut report = measure(layout, &args.state_dir, threads, SystemTime::now());
+    let mut report = measure(layout, &args.state.state_dir, threads, SystemTime::now());
 
     if let Some(dir) = &args.textfile_dir {
         let text = report::prometheus::render(&report);

@@ -152,7 +152,7 @@ fn probe(args: &ProbeArgs, dir: &Path, stop: &AtomicBool, report: &mut Report) {
         .collect();
     let now = Baseline::from_measurements(dir, devices, &m);
     report.measurements = Some(m);
-    match baseline::read(&args.state_dir) {
+    match baseline::read(&args.state.state_dir) {
         Ok(Some(saved)) if saved.dir == dir => {
             f.extend(baseline::compare(&now, &saved, args.regression_factor));
             report.baseline = Some(saved);
@@ -170,7 +170,7 @@ fn probe(args: &ProbeArgs, dir: &Path, stop: &AtomicBool, report: &mut Report) {
         Err(e) => f.push(Finding::new(Status::Warning, "baseline", format!("{e:#}"))),
     }
     if args.save {
-        match baseline::save(&args.state_dir, &now) {
+        match baseline::save(&args.state.state_dir, &now) {
             Ok(path) => report.saved_to = Some(path),
             Err(e) => f.push(Finding::new(
                 Status::Unknown,
