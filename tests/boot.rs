@@ -11,6 +11,7 @@ mod nspawn;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use jts_hot::layout::Layout;
 use nspawn::{packages, prerequisites, sh_quote, Image, Machine, Probe, Report};
@@ -650,4 +651,33 @@ fn boot_figures() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The harness itself: a container left running (here, booted with no probe
+/// to power it off) is found by its marker and stopped by the guard.
+#[test]
+fn guard_stops_a_container_left_running() {
+    let test = "boot::guard_stops_a_container_left_running";
+    if !prerequisites(test) {
+        return;
+    }
+    let _slot = nspawn::shared_slot();
+    let m = Machine::fresh("guard", Image::Bookworm);
+    let mut nspawn = m.start_boot();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while m.running() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(m.running(), 1, "the container did not start");
+    std::thread::sleep(Duration::from_secs(2));
+    nspawn::stop_containers(&m.root);
+    assert_eq!(m.running(), 0, "the guard left the container running");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while nspawn.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "nspawn still runs after the guard"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

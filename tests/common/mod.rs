@@ -8,7 +8,8 @@ use std::process::Command;
 /// The jts-hot binary built for these tests, with no layout from the host.
 pub fn jts_hot() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jts-hot"));
-    cmd.env_remove("JTS_HOT_CONFIG").env_remove("JOURNAL_STREAM");
+    cmd.env_remove("JTS_HOT_CONFIG")
+        .env_remove("JOURNAL_STREAM");
     cmd
 }
 
@@ -52,7 +53,9 @@ pub fn have_root(test: &str) -> bool {
 
 /// Runs a command and returns (status code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

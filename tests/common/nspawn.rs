@@ -13,7 +13,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -168,7 +168,8 @@ pub fn cached_image(image: Image) -> PathBuf {
         }
         Image::BookwormRpm => {
             copy_tree(&cached_image_unlocked_base(), &partial);
-            let script = "apt-get install -y -q --no-install-recommends rpm && apt-get clean";
+            let script =
+                "apt-get update -q && apt-get install -y -q --no-install-recommends rpm && apt-get clean";
             let (code, out) = run_in(&partial, script);
             assert_eq!(code, 0, "installing rpm in the image failed:\n{out}");
             "bookworm + apt-get install rpm".to_string()
@@ -282,26 +283,11 @@ impl Machine {
     pub fn boot(&mut self, probe: &Probe) -> Report {
         self.boots += 1;
         probe.install(self);
-        let console = fs::File::create(&self.console).unwrap();
         let started = Instant::now();
-        let status = Command::new("timeout")
-            .args(["-k", "10", BOOT_TIMEOUT, "systemd-nspawn", "-D"])
-            .arg(&self.root)
-            .args([
-                "--register=no",
-                "--keep-unit",
-                "--boot",
-                "--console=read-only",
-                "--private-network",
-                "-q",
-            ])
-            .arg(format!("--setenv={MARKER}={}", self.root.display()))
-            .stdin(Stdio::null())
-            .stdout(console.try_clone().unwrap())
-            .stderr(console)
-            .process_group(0)
-            .status()
-            .expect("cannot run timeout systemd-nspawn");
+        let status = self
+            .start_boot()
+            .wait()
+            .expect("cannot wait for systemd-nspawn");
         let wall = started.elapsed();
         stop_containers(&self.root);
         let console = fs::read_to_string(&self.console).unwrap_or_default();
@@ -319,6 +305,37 @@ impl Machine {
             self.boots
         );
         Report::read(&out, wall)
+    }
+}
+
+impl Machine {
+    /// Starts booting the machine in the background, bounded by `timeout`.
+    /// Its console goes to a log file beside the root.
+    pub fn start_boot(&self) -> Child {
+        let console = fs::File::create(&self.console).unwrap();
+        Command::new("timeout")
+            .args(["-k", "10", BOOT_TIMEOUT, "systemd-nspawn", "-D"])
+            .arg(&self.root)
+            .args([
+                "--register=no",
+                "--keep-unit",
+                "--boot",
+                "--console=read-only",
+                "--private-network",
+                "-q",
+            ])
+            .arg(format!("--setenv={MARKER}={}", self.root.display()))
+            .stdin(Stdio::null())
+            .stdout(console.try_clone().unwrap())
+            .stderr(console)
+            .process_group(0)
+            .spawn()
+            .expect("cannot run timeout systemd-nspawn")
+    }
+
+    /// How many container processes (PID 1s) run on this machine's root.
+    pub fn running(&self) -> usize {
+        container_pids(&self.root).len()
     }
 }
 
