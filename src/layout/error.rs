@@ -70,6 +70,31 @@ impl Locator<'_> {
     }
 }
 
+/// The dotted field at a byte offset, for errors the TOML parser reports
+/// without one: the nearest `[table]` header above and the key on that line.
+pub(crate) fn field_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[line_start..line_end];
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('#') && !k.starts_with('['));
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (Some(t), None) => t,
+        (None, Some(k)) => k,
+        (None, None) => String::new(),
+    }
+}
+
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
@@ -87,7 +112,18 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::line_column;
+    use super::{field_at, line_column};
+
+    #[test]
+    fn fields_from_offsets() {
+        let text = "[tier]\nbase = 1\n\n[services.kafka]\nmode = 750\n";
+        assert_eq!(field_at(text, text.find("1").unwrap()), "tier.base");
+        assert_eq!(
+            field_at(text, text.find("750").unwrap()),
+            "services.kafka.mode"
+        );
+        assert_eq!(field_at(text, 0), "");
+    }
 
     #[test]
     fn lines_and_columns_are_one_based() {

@@ -183,7 +183,10 @@ impl Layout {
         let loc = Locator { file, text };
         let raw: RawLayout = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
-            LayoutErrors(vec![loc.at(e.span(), "", message)])
+            let field = e
+                .span()
+                .map_or(String::new(), |s| error::field_at(text, s.start));
+            LayoutErrors(vec![loc.at(e.span(), &field, message)])
         })?;
         let mut checker = Checker {
             loc,
@@ -238,6 +241,9 @@ impl Layout {
         Bytes(self.services.iter().map(|s| s.planned.0).sum())
     }
 }
+
+const CLEAN_AFTER_ONLY_ON_SUBDIRS: &str = "clean_after is allowed only on a subdirectory \
+(a table in `dirs`), never on the base or a service directory, which hold data";
 
 /// Walks a `RawLayout`, applying every rule and collecting every error.
 struct Checker<'a> {
@@ -326,6 +332,13 @@ impl Checker<'_> {
         let capacity = self.check(&raw.capacity, "tier.capacity", rules::size);
         let mount_options = self.words(raw.mount_options, &["noatime"], "tier.mount_options");
         let filesystems = self.words(raw.filesystems, &[], "tier.filesystems");
+        if let Some(c) = &raw.clean_after {
+            self.fail(
+                Some(c.span()),
+                "tier.clean_after",
+                CLEAN_AFTER_ONLY_ON_SUBDIRS,
+            );
+        }
         Some(Tier {
             base: base?,
             ownership: Ownership {
@@ -460,6 +473,13 @@ impl Checker<'_> {
             rules::mode,
         );
         let planned = self.check(&raw.planned, &format!("{field}.planned"), rules::size);
+        if let Some(c) = &raw.clean_after {
+            self.fail(
+                Some(c.span()),
+                &format!("{field}.clean_after"),
+                CLEAN_AFTER_ONLY_ON_SUBDIRS,
+            );
+        }
         let mut gate = Vec::new();
         let mut seen_units = BTreeSet::new();
         for (i, unit) in raw.gate.iter().enumerate() {

@@ -28,6 +28,8 @@ pub struct RawTier {
     pub require_mountpoint: Option<bool>,
     pub mount_options: Option<Vec<Spanned<String>>>,
     pub filesystems: Option<Vec<Spanned<String>>>,
+    /// Accepted only to refuse it with a clear message: the base is never cleaned.
+    pub clean_after: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +60,8 @@ pub struct RawService {
     pub gate: Vec<Spanned<String>>,
     #[serde(default)]
     pub dirs: Vec<Spanned<RawDir>>,
+    /// Accepted only to refuse it with a clear message: a service directory holds data.
+    pub clean_after: Option<Spanned<toml::Value>>,
 }
 
 /// A subdirectory: a bare name, or a table with `name` and optional `owner`,

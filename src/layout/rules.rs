@@ -190,12 +190,12 @@ pub fn monitor_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// Characters a path may hold: printable ASCII except quotes and backslash
+/// Characters a path may hold: printable ASCII except quotes, backslash and '$'
 /// (spaces and '%' are allowed and escaped per file by `render::escape`).
 fn path_chars(s: &str) -> Result<(), String> {
     match s
         .chars()
-        .find(|&c| !(' '..='~').contains(&c) || matches!(c, '"' | '\'' | '\\'))
+        .find(|&c| !(' '..='~').contains(&c) || matches!(c, '"' | '\'' | '\\' | '$'))
     {
         Some(c) => Err(format!("{} is not allowed in a path", describe(c))),
         None => Ok(()),
@@ -367,6 +367,7 @@ mod tests {
             "/data/\"x",
             "/data/x\ny",
             "/data/a\\b",
+            "/data/$HOME",
         ] {
             assert!(base_path(bad).is_err(), "{bad:?}");
         }
