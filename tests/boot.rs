@@ -623,11 +623,19 @@ fn boot_figures() {
         "systemctl show -p UserspaceTimestampMonotonic\n\
          systemctl show multi-user.target -p ActiveEnterTimestampMonotonic",
     );
-    let with_probe = state_steps(Probe::new(), &layout);
+    // The same command in a bare transient unit (no sandbox): what of the
+    // unit's time is jts-hot itself, and what is systemd setting up the sandbox.
+    let with_probe = state_steps(Probe::new(), &layout).step(
+        "validate-bare",
+        "systemd-run -q --unit=jts-validate-bare -p Type=oneshot -p RemainAfterExit=yes \
+         -p SuccessExitStatus=1 /usr/bin/jts-hot validate\n\
+         systemctl show jts-validate-bare.service \
+         -p ExecMainStartTimestampMonotonic -p ExecMainExitTimestampMonotonic",
+    );
     // The first boot of each does one-time work (machine-id...): not counted.
     plain.boot(&times);
     with.boot(&with_probe);
-    let (mut base, mut pkg, mut run, mut unit) = (vec![], vec![], vec![], vec![]);
+    let (mut base, mut pkg, mut run, mut unit, mut bare) = (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..5 {
         base.push(multi_user_ms(&plain.boot(&times)));
         let r = with.boot(&with_probe);
@@ -636,6 +644,15 @@ fn boot_figures() {
         let (p, u) = validate_ms(&r);
         run.push(p);
         unit.push(u);
+        let b = r.props("validate-bare");
+        bare.push(
+            ms(
+                &b,
+                "ExecMainStartTimestampMonotonic",
+                "ExecMainExitTimestampMonotonic",
+            )
+            .expect("the bare unit's timestamps"),
+        );
     }
     println!("FIGURE boots (ms, userspace start -> multi-user.target), 5 reboots each:");
     println!(
@@ -646,7 +663,16 @@ fn boot_figures() {
         "FIGURE   with jts-hot:    {pkg:.0?} median {:.0}",
         median(pkg.clone())
     );
-    println!("FIGURE jts-hot-validate.service (ms): process {run:.1?} median {:.1}; unit (start job -> active) {unit:.1?} median {:.1}", median(run.clone()), median(unit.clone()));
+    println!(
+        "FIGURE jts-hot-validate.service (ms): process {run:.1?} median {:.1}; \
+         unit (start job -> active) {unit:.1?} median {:.1}",
+        median(run.clone()),
+        median(unit.clone())
+    );
+    println!(
+        "FIGURE jts-hot validate in a bare transient unit, no sandbox (ms): {bare:.1?} median {:.1}",
+        median(bare.clone())
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {
