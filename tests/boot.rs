@@ -406,7 +406,7 @@ fn drift_repaired_by_reboot() {
             .step("validate", "jts-hot validate"),
     );
     before.ok("drift");
-    let found = before.out("validate");
+    let found = before.all("validate");
     assert_eq!(
         before.rc("validate"),
         2,
@@ -553,6 +553,9 @@ fn data_survives_reboot_upgrade_remove_purge() {
     check(&m, "apt remove");
     println!("{}", m.run_ok("dpkg --purge jts-hot"));
     check(&m, "dpkg --purge");
+    for user in owners(&layout) {
+        m.run_ok(&format!("getent passwd {user}"));
+    }
     m.boot(&quiet);
     check(&m, "the purge and a reboot");
 }

@@ -38,9 +38,17 @@ const PROBE_UNIT: &str = "etc/systemd/system/jts-probe.service";
 /// What the boot tests need on the host; reports (or, under CI, fails) if missing.
 pub fn prerequisites(test: &str) -> bool {
     have_root(test)
-        && ["systemd-nspawn", "debootstrap", "dpkg-deb", "timeout"]
-            .iter()
-            .all(|tool| have_tool(test, tool))
+        && [
+            "systemd-nspawn",
+            "debootstrap",
+            "dpkg-deb",
+            "timeout",
+            // packaging/build.sh's builders
+            "cargo-deb",
+            "cargo-generate-rpm",
+        ]
+        .iter()
+        .all(|tool| have_tool(test, tool))
 }
 
 fn work_dir() -> PathBuf {
@@ -333,9 +341,9 @@ impl Machine {
             .expect("cannot run timeout systemd-nspawn")
     }
 
-    /// How many container processes (PID 1s) run on this machine's root.
+    /// How many containers (their PID 1s) run on this machine's root.
     pub fn running(&self) -> usize {
-        container_pids(&self.root).len()
+        container_inits(&self.root).len()
     }
 }
 
@@ -372,19 +380,19 @@ fn run_in(root: &Path, script: &str) -> (i32, String) {
     (code, format!("{stdout}{stderr}"))
 }
 
-/// Stops every container process started on `root`: a poweroff request
-/// (SIGRTMIN+4; SIGTERM would only make systemd re-execute) to each PID 1,
+/// Stops every container started on `root`: a poweroff request (SIGRTMIN+4;
+/// SIGTERM would only make systemd re-execute) to each container's PID 1,
 /// then SIGKILL to whatever is left after 10 s.
 pub fn stop_containers(root: &Path) {
-    let left = container_pids(root);
-    if left.is_empty() {
+    let inits = container_inits(root);
+    if container_pids(root).is_empty() {
         return;
     }
     eprintln!(
-        "boot: stopping container(s) left on {}: {left:?}",
+        "boot: stopping container(s) left on {}: {inits:?}",
         root.display()
     );
-    for pid in &left {
+    for pid in &inits {
         // nix has no real-time signals; kill(1) knows them by name.
         let _ = Command::new("/bin/kill")
             .args(["-s", "RTMIN+4", &pid.to_string()])
@@ -399,7 +407,9 @@ pub fn stop_containers(root: &Path) {
     }
 }
 
-/// PIDs of processes whose environment carries the marker for `root`.
+/// PIDs of processes whose environment carries the marker for `root`: the
+/// container's PID 1 and, since systemd hands the environment it was given by
+/// nspawn on to its services, the container's services too.
 fn container_pids(root: &Path) -> Vec<i32> {
     let marker = format!("{MARKER}={}", root.display());
     let Ok(entries) = fs::read_dir("/proc") else {
@@ -410,6 +420,22 @@ fn container_pids(root: &Path) -> Vec<i32> {
         .filter(|pid| {
             fs::read(format!("/proc/{pid}/environ"))
                 .map(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Of those, the ones that are PID 1 in their own PID namespace.
+fn container_inits(root: &Path) -> Vec<i32> {
+    container_pids(root)
+        .into_iter()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    let line = s.lines().find(|l| l.starts_with("NSpid:"))?.to_string();
+                    Some(line.split_whitespace().last() == Some("1"))
+                })
                 .unwrap_or(false)
         })
         .collect()
@@ -455,7 +481,7 @@ impl Probe {
                  mkdir -p $out\n\
                  for f in /{PROBE_STEPS}/*; do\n\
                  \x20 n=${{f##*/}}; n=${{n#*-}}\n\
-                 \x20 timeout 60 /bin/sh -e \"$f\" >\"$out/$n.out\" 2>&1\n\
+                 \x20 timeout 60 /bin/sh -e \"$f\" >\"$out/$n.out\" 2>\"$out/$n.err\"\n\
                  \x20 echo $? >\"$out/$n.rc\"\n\
                  done\n\
                  touch $out/done\n\
@@ -485,9 +511,9 @@ impl Probe {
     }
 }
 
-/// What a probe recorded in one boot.
+/// What a probe recorded in one boot: each step's exit code, stdout, stderr.
 pub struct Report {
-    steps: BTreeMap<String, (i32, String)>,
+    steps: BTreeMap<String, (i32, String, String)>,
     /// Host wall time from starting nspawn to its exit.
     pub wall: Duration,
 }
@@ -500,14 +526,14 @@ impl Report {
             if path.extension().is_some_and(|e| e == "rc") {
                 let name = path.file_stem().unwrap().to_str().unwrap().to_string();
                 let rc = fs::read_to_string(&path).unwrap().trim().parse().unwrap();
-                let out = fs::read_to_string(path.with_extension("out")).unwrap_or_default();
-                steps.insert(name, (rc, out));
+                let read = |ext| fs::read_to_string(path.with_extension(ext)).unwrap_or_default();
+                steps.insert(name, (rc, read("out"), read("err")));
             }
         }
         Report { steps, wall }
     }
 
-    fn get(&self, name: &str) -> &(i32, String) {
+    fn get(&self, name: &str) -> &(i32, String, String) {
         self.steps
             .get(name)
             .unwrap_or_else(|| panic!("the probe recorded no step {name}"))
@@ -517,14 +543,21 @@ impl Report {
         self.get(name).0
     }
 
+    /// A step's standard output.
     pub fn out(&self, name: &str) -> &str {
         &self.get(name).1
     }
 
-    /// The output of a step that must have succeeded.
+    /// A step's standard output and error, for messages.
+    pub fn all(&self, name: &str) -> String {
+        let (_, out, err) = self.get(name);
+        format!("{out}{err}")
+    }
+
+    /// The standard output of a step that must have succeeded.
     pub fn ok(&self, name: &str) -> &str {
-        let (rc, out) = self.get(name);
-        assert_eq!(*rc, 0, "probe step {name} exited {rc}:\n{out}");
+        let (rc, out, err) = self.get(name);
+        assert_eq!(*rc, 0, "probe step {name} exited {rc}:\n{out}{err}");
         out
     }
 
