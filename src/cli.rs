@@ -39,7 +39,20 @@ pub enum Command {
     /// Show the planned allocation against tier.capacity and the real filesystem
     Plan(PlanArgs),
     /// Install the rendered layout into /etc and run sysusers, tmpfiles and daemon-reload
+    ///
+    /// Renders the layout in force into /etc/tmpfiles.d/jts-hot.conf, /etc/sysusers.d/jts-hot.conf
+    /// and /etc/systemd/system/ (units and UNIT.d/jts-hot.conf drop-ins), where a file of the same
+    /// name overrides the packaged one in /usr/lib. Then runs systemd-sysusers and
+    /// systemd-tmpfiles --create on those two files only, and systemctl daemon-reload when a unit
+    /// changed and systemd is running. A second run changes nothing and says so. Our drop-ins for
+    /// units the layout no longer gates are removed (a packaged one is overridden by an empty
+    /// one). A bad layout, or a file in /etc of the same name that jts-hot did not write, is
+    /// refused before anything is touched. Nothing under the tier is ever removed or rewritten: a
+    /// directory the layout no longer names is left alone and reported. With --root DIR the layout
+    /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR.
     Apply(ApplyArgs),
+    /// Identify the device under the tier and measure fsync, random-read and write latency
+    Probe(ProbeArgs),
     /// Print the default layout, or check a layout file
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -104,6 +117,9 @@ pub struct MonitorArgs {
 pub struct PlanArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
+    /// Measure the filesystem under DIR's copy of the base (an image, or a root being prepared)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -111,9 +127,62 @@ pub struct ApplyArgs {
     /// Print a unified diff of what would change and change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Apply to an image or mounted root (no systemctl; sysusers and tmpfiles with --root)
+    /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Directory to probe in (one temporary file) [default: the layout's tier base]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Largest size of the temporary file (at least 1MiB)
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_probe_size)]
+    pub size: u64,
+    /// Time budget of the measurements
+    #[arg(long, visible_alias = "time", value_name = "DURATION", default_value = "10s",
+          value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+    /// Save this run as the baseline that later runs are compared with
+    #[arg(long)]
+    pub save: bool,
+    /// Where the baseline is kept
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "STATE_DIRECTORY",
+        default_value = "/var/lib/jts-hot"
+    )]
+    pub state_dir: PathBuf,
+    /// Warn when a latency exceeds the baseline's times FACTOR, or throughput falls below its share 1/FACTOR
+    #[arg(long, value_name = "FACTOR", default_value = "2.0", value_parser = parse_factor)]
+    pub regression_factor: f64,
+}
+
+fn parse_probe_size(s: &str) -> Result<u64, String> {
+    let n = parse_size::parse_size(s).map_err(|e| e.to_string())?;
+    if n < crate::probe::measure::MIN_SIZE {
+        return Err("must be at least 1MiB".into());
+    }
+    Ok(n)
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+fn parse_factor(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f >= 1.0 && f.is_finite() => Ok(f),
+        _ => Err("must be a number of at least 1".into()),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,8 +2,14 @@
 //! systemd acts on at every boot. Data flows one way:
 //! text → [`layout::Layout`] (checked once) → rendered files / findings / usage → output.
 
+pub mod apply;
 pub mod cli;
 pub mod files;
 pub mod layout;
+pub mod mountinfo;
+pub mod plan;
+pub mod probe;
 pub mod render;
 pub mod status;
+pub mod system;
+pub mod validate;

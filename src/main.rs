@@ -1,6 +1,6 @@
 //! The jts-hot command: parses the command line, loads the layout, dispatches.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -9,7 +9,7 @@ use jts_hot::cli::{Cli, Command, ConfigCommand};
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
-use jts_hot::{files, render};
+use jts_hot::{apply, files, render};
 
 /// Exit code for a bad layout from commands that do not report a status.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -18,7 +18,10 @@ const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let status_command = matches!(cli.command, Command::Validate(_) | Command::Monitor(_));
+    let status_command = matches!(
+        cli.command,
+        Command::Validate(_) | Command::Monitor(_) | Command::Probe(_)
+    );
     let bad_input = if status_command {
         EXIT_UNKNOWN
     } else {
@@ -49,19 +52,27 @@ impl From<anyhow::Error> for Failure {
 }
 
 /// The layout file in force: --config (or $JTS_HOT_CONFIG), else the system
-/// file if it exists, else the built-in default (`None`).
-fn layout_path(cli: &Cli) -> Option<PathBuf> {
+/// file (under `root`, for commands that act on an image) if it exists, else
+/// the built-in default (`None`).
+fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
     if cli.default_layout {
         return None;
     }
     cli.config.clone().or_else(|| {
-        let system = PathBuf::from(SYSTEM_LAYOUT_PATH);
+        let system = match root {
+            Some(root) => root.join(SYSTEM_LAYOUT_PATH.trim_start_matches('/')),
+            None => PathBuf::from(SYSTEM_LAYOUT_PATH),
+        };
         system.exists().then_some(system)
     })
 }
 
 fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
-    match layout_path(cli) {
+    load_layout_under(cli, None)
+}
+
+fn load_layout_under(cli: &Cli, root: Option<&Path>) -> Result<Layout, Failure> {
+    match layout_path(cli, root) {
         Some(path) => Layout::load(&path).map_err(Failure::Layout),
         None => Ok(Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE).map_err(Failure::Layout)?),
     }
@@ -108,7 +119,28 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
-        Command::Validate(_) | Command::Monitor(_) | Command::Plan(_) | Command::Apply(_) => {
+        Command::Validate(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::validate::run(&layout, args))
+        }
+        Command::Plan(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::plan::run(&layout, args))
+        }
+        Command::Probe(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::probe::run(args, &layout.tier.base))
+        }
+        Command::Apply(args) => {
+            // Refused here, before anything is touched, if the layout is bad.
+            let layout = load_layout_under(&cli, args.root.as_deref())?;
+            let opts = apply::Options {
+                root: args.root.clone(),
+                dry_run: args.dry_run,
+            };
+            Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
+        }
+        Command::Monitor(_) => {
             let _ = load_layout(&cli)?;
             Err(Failure::Other(anyhow::anyhow!(
                 "this command is not built yet"

@@ -167,6 +167,24 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     files
 }
 
+/// Where `render` puts its files, without rendering them (validate's
+/// staleness check runs at boot and has no use for the contents).
+/// A test keeps it in step with `render`.
+pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
+    let unit_dir = Path::new(UNIT_DIR);
+    let mut paths = vec![
+        PathBuf::from(TMPFILES_PATH),
+        PathBuf::from(SYSUSERS_PATH),
+        unit_dir.join(VALIDATE_UNIT),
+        unit_dir.join(MONITOR_UNIT),
+        unit_dir.join(MONITOR_TIMER),
+    ];
+    for unit in layout.services.iter().flat_map(|s| &s.gate) {
+        paths.push(unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME));
+    }
+    paths
+}
+
 #[derive(Serialize)]
 struct TmpfilesLine {
     path: String,
@@ -292,6 +310,13 @@ mod tests {
         assert_eq!(on_calendar(Duration::from_secs(86400)), "*-*-* 00:00:00");
         assert_eq!(systemd_timespan(Duration::from_secs(90)), "90s");
         assert_eq!(systemd_timespan(Duration::from_secs(7 * 86400)), "7d");
+    }
+
+    #[test]
+    fn generated_paths_are_where_render_puts_files() {
+        let layout = Layout::builtin();
+        let rendered: Vec<_> = render(&layout).into_iter().map(|f| f.path).collect();
+        assert_eq!(generated_paths(&layout), rendered);
     }
 
     #[test]

@@ -1,0 +1,24 @@
+# shellcheck shell=sh
+# jts-hot %post ($1: 1 on install, 2 on upgrade): what %sysusers_create,
+# %tmpfiles_create and %systemd_post do, except that a first install also
+# enables and starts the units (the package exists to set the tier up).
+# Safe in a chroot or container without a running systemd.
+
+# Users first: the tier's directories belong to them. A basename, so that
+# /etc/sysusers.d/jts-hot.conf (written by `jts-hot apply`) wins, as at boot.
+systemd-sysusers jts-hot.conf || :
+# Creates missing directories and repairs owner and mode; removes nothing.
+systemd-tmpfiles --create jts-hot.conf || :
+
+if [ "$1" -eq 1 ]; then
+    # First install only: an upgrade keeps the operator's choice. Works offline.
+    systemctl --no-reload enable jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
+fi
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null 2>&1 || :
+    if [ "$1" -eq 1 ]; then
+        # start, never restart: restarting the validation unit would restart
+        # every database that Requires= it.
+        systemctl start jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
+    fi
+fi

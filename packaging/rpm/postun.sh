@@ -1,0 +1,42 @@
+# shellcheck shell=sh
+# jts-hot %postun ($1: 0 on removal, 1 on upgrade): as %systemd_postun, plus
+# the unit files `jts-hot apply` wrote into /etc. Nothing under the tier and
+# none of the service users is ever removed: the data and its owners are the
+# operator's. /etc/tmpfiles.d and /etc/sysusers.d overrides stay, like
+# %config files.
+
+# Files jts-hot wrote carry this line; nothing else is touched.
+MARKER='# jts-hot-layout-digest: '
+ETC=/etc
+
+ours() {
+    [ -f "$1" ] && [ ! -L "$1" ] && grep -q "^$MARKER" "$1"
+}
+
+# Units and drop-ins `jts-hot apply` put in /etc: once the package is gone a
+# drop-in would make a database require a validation unit that no longer
+# exists, so they go on remove. (The same in debian/postrm and rpm/postun.sh.)
+remove_applied_units() {
+    for f in "$ETC"/systemd/system/jts-hot-validate.service \
+             "$ETC"/systemd/system/jts-hot-monitor.service \
+             "$ETC"/systemd/system/jts-hot-monitor.timer; do
+        if ours "$f"; then rm -f "$f"; fi
+    done
+    for f in "$ETC"/systemd/system/*.d/jts-hot.conf; do
+        if ours "$f"; then
+            rm -f "$f"
+            rmdir "${f%/*}" 2>/dev/null || true
+        fi
+    done
+}
+
+if [ "$1" -eq 0 ]; then
+    remove_applied_units
+fi
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null 2>&1 || :
+    if [ "$1" -eq 0 ]; then
+        # After the reload no database requires it: stopping it stops nothing else.
+        systemctl stop jts-hot-validate.service >/dev/null 2>&1 || :
+    fi
+fi

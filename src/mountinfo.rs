@@ -1,0 +1,199 @@
+//! Which mount a path lives on, read from /proc/self/mountinfo (proc(5)).
+//! Small and self-contained: one line format, one question.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// One line of mountinfo, the fields jts-hot asks about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Mount {
+    /// Device number of the mounted filesystem (st_dev of files on it).
+    pub major: u32,
+    pub minor: u32,
+    pub fstype: String,
+    /// Per-mount options (field 6: rw, noatime, nosuid...).
+    pub options: Vec<String>,
+    /// Filesystem (superblock) options after the separator (discard, errors=...).
+    pub super_options: Vec<String>,
+    pub mount_point: PathBuf,
+    /// The mount source, e.g. /dev/nvme0n1p1 (free text for virtual filesystems).
+    pub source: String,
+}
+
+impl Mount {
+    /// True when `opt` is among the per-mount or the filesystem options.
+    pub fn has_option(&self, opt: &str) -> bool {
+        self.options
+            .iter()
+            .chain(&self.super_options)
+            .any(|o| o == opt)
+    }
+}
+
+/// The whole mount table, for callers that ask several questions of it.
+pub fn read() -> Result<Vec<Mount>> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .context("cannot read /proc/self/mountinfo")?;
+    parse(&text)
+}
+
+/// The mount holding `path` (canonicalized first). mountinfo is not in
+/// mount order and lists hidden mounts too, so the path's own device number
+/// (st_dev) picks the candidates, as findmnt --target does.
+pub fn mount_of(path: &Path) -> Result<Mount> {
+    use std::os::unix::fs::MetadataExt;
+    let path = path
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", path.display()))?;
+    let dev = std::fs::metadata(&path)
+        .with_context(|| format!("cannot stat {}", path.display()))?
+        .dev();
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .context("cannot read /proc/self/mountinfo")?;
+    let mounts = parse(&text)?;
+    let dev = (
+        nix::sys::stat::major(dev) as u32,
+        nix::sys::stat::minor(dev) as u32,
+    );
+    mount_of_in(&path, dev, &mounts)
+        .cloned()
+        .with_context(|| format!("no mount holds {}", path.display()))
+}
+
+/// `mount_of` on parsed mounts: `path` must be canonical, `dev` its st_dev.
+/// Among the mounts of that device whose mount point holds the path, the
+/// deepest; on a tie (stacked mounts) the last listed.
+pub fn mount_of_in<'a>(path: &Path, dev: (u32, u32), mounts: &'a [Mount]) -> Option<&'a Mount> {
+    let holds = |m: &&Mount| path.starts_with(&m.mount_point);
+    let deepest = |best: Option<&'a Mount>, m: &'a Mount| match best {
+        Some(b) if b.mount_point.components().count() > m.mount_point.components().count() => {
+            Some(b)
+        }
+        _ => Some(m),
+    };
+    let on_dev = mounts
+        .iter()
+        .filter(holds)
+        .filter(|m| (m.major, m.minor) == dev)
+        .fold(None, deepest);
+    on_dev.or_else(|| mounts.iter().filter(holds).fold(None, deepest))
+}
+
+/// Parses the whole mountinfo text.
+pub fn parse(text: &str) -> Result<Vec<Mount>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| parse_line(l).with_context(|| format!("bad mountinfo line: {l}")))
+        .collect()
+}
+
+/// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`
+fn parse_line(line: &str) -> Result<Mount> {
+    let fields: Vec<&str> = line.split(' ').collect();
+    let sep = fields
+        .iter()
+        .position(|f| *f == "-")
+        .context("no ' - ' separator")?;
+    if sep < 6 || fields.len() < sep + 3 {
+        bail!("too few fields");
+    }
+    let (major, minor) = fields[2].split_once(':').context("no major:minor")?;
+    Ok(Mount {
+        major: major.parse().context("bad major")?,
+        minor: minor.parse().context("bad minor")?,
+        mount_point: PathBuf::from(unescape(fields[4])),
+        options: split_options(fields[5]),
+        fstype: unescape(fields[sep + 1]),
+        source: unescape(fields[sep + 2]),
+        super_options: fields
+            .get(sep + 3)
+            .map_or_else(Vec::new, |o| split_options(o)),
+    })
+}
+
+fn split_options(field: &str) -> Vec<String> {
+    field.split(',').map(unescape).collect()
+}
+
+/// Undoes the kernel's octal escapes of space, tab, newline and backslash (`\040`).
+fn unescape(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,resv_strict
+22 27 0:21 / /proc rw,relatime - proc proc rw
+90 27 259:3 / /data/jts/hot rw,noatime shared:5 - ext4 /dev/nvme0n1p1 rw,errors=remount-ro
+91 90 7:0 / /data/jts/hot/with\\040space rw - xfs /dev/loop0 rw
+92 27 7:1 / /data/jts/hot rw,relatime - ext4 /dev/loop1 rw
+";
+
+    #[test]
+    fn parses_fields_and_escapes() {
+        let mounts = parse(SAMPLE).unwrap();
+        assert_eq!(mounts.len(), 5);
+        let m = &mounts[2];
+        assert_eq!((m.major, m.minor), (259, 3));
+        assert_eq!(m.fstype, "ext4");
+        assert_eq!(m.source, "/dev/nvme0n1p1");
+        assert_eq!(m.options, ["rw", "noatime"]);
+        assert_eq!(m.super_options, ["rw", "errors=remount-ro"]);
+        assert_eq!(mounts[3].mount_point, Path::new("/data/jts/hot/with space"));
+        assert!(mounts[0].has_option("discard"));
+        assert!(!mounts[0].has_option("noatime"));
+    }
+
+    #[test]
+    fn the_paths_device_picks_the_mount() {
+        let mounts = parse(SAMPLE).unwrap();
+        let at = |p: &str, dev| {
+            mount_of_in(Path::new(p), dev, &mounts)
+                .unwrap()
+                .source
+                .clone()
+        };
+        assert_eq!(at("/etc", (254, 0)), "/dev/vda");
+        // Two mounts on /data/jts/hot: the device number tells which one is seen.
+        assert_eq!(at("/data/jts/hot/postgresql", (7, 1)), "/dev/loop1");
+        assert_eq!(at("/data/jts/hot/postgresql", (259, 3)), "/dev/nvme0n1p1");
+        assert_eq!(at("/data/jts/hot/with space/x", (7, 0)), "/dev/loop0");
+        // A sibling whose name only shares a prefix is not under the mount.
+        assert_eq!(at("/data/jts/hotter", (254, 0)), "/dev/vda");
+        // No mount of that device: the deepest mount point, the last listed.
+        assert_eq!(at("/data/jts/hot/x", (1, 1)), "/dev/loop1");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse("not a mountinfo line").is_err());
+    }
+
+    #[test]
+    fn reads_this_machine() {
+        let m = mount_of(Path::new("/proc/self")).unwrap();
+        assert_eq!(m.fstype, "proc");
+    }
+}

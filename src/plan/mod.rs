@@ -1,0 +1,228 @@
+//! The planned allocation against tier.capacity and against the real
+//! filesystem under the base. `jts-hot plan` prints it; validate's capacity
+//! findings come from the same `Plan`, so both always agree.
+
+pub mod output;
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::PlanArgs;
+use crate::layout::Layout;
+use crate::mountinfo;
+use crate::system::{self, blockdev, FsSize};
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub source: String,
+    pub digest: String,
+    pub base: PathBuf,
+    pub services: Vec<ServicePlan>,
+    pub planned_total: u64,
+    pub capacity: u64,
+    /// The filesystem the base is (or would be) on; why not, when it cannot be measured.
+    pub filesystem: Result<Filesystem, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    pub name: String,
+    pub planned: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Filesystem {
+    /// The base itself, or its nearest existing ancestor when it does not exist yet.
+    pub measured_at: PathBuf,
+    pub base_exists: bool,
+    pub size: FsSize,
+    /// From the mount table; `None` if it could not be read.
+    pub mount: Option<MountFacts>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MountFacts {
+    pub mount_point: PathBuf,
+    pub fstype: String,
+    pub source: String,
+    /// True when the base is the mount point itself (the tier's own device).
+    pub own_mount: bool,
+    /// The block device's size, when there is one.
+    pub device_size: Option<u64>,
+}
+
+/// Why the plan does not fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverCommit {
+    /// planned > tier.capacity
+    Capacity { by: u64 },
+    /// planned > what unprivileged services can fill on the filesystem
+    Filesystem { by: u64 },
+}
+
+impl Plan {
+    /// Measures the filesystem under `base_on_disk` (the base, or the base
+    /// under --root) with the mount table already read by the caller.
+    pub fn measure(
+        layout: &Layout,
+        base_on_disk: &Path,
+        mounts: Result<&[mountinfo::Mount], &str>,
+    ) -> Plan {
+        let services = layout
+            .services
+            .iter()
+            .map(|s| ServicePlan {
+                name: s.name.to_string(),
+                planned: s.planned.0,
+            })
+            .collect();
+        Plan {
+            source: layout.source.clone(),
+            digest: layout.digest(),
+            base: base_on_disk.to_path_buf(),
+            services,
+            planned_total: layout.planned_total().0,
+            capacity: layout.tier.capacity.0,
+            filesystem: Filesystem::measure(base_on_disk, mounts),
+        }
+    }
+
+    /// Share of tier.capacity, in percent.
+    pub fn share(&self, bytes: u64) -> f64 {
+        bytes as f64 * 100.0 / self.capacity as f64
+    }
+
+    /// tier.capacity minus the plan; negative when over-committed.
+    pub fn capacity_left(&self) -> i128 {
+        self.capacity as i128 - self.planned_total as i128
+    }
+
+    /// Usable filesystem space minus the plan; negative when over-committed.
+    pub fn filesystem_left(&self) -> Option<i128> {
+        let fs = self.filesystem.as_ref().ok()?;
+        Some(fs.size.usable() as i128 - self.planned_total as i128)
+    }
+
+    pub fn over_commits(&self) -> Vec<OverCommit> {
+        let mut out = Vec::new();
+        if self.capacity_left() < 0 {
+            out.push(OverCommit::Capacity {
+                by: self.capacity_left().unsigned_abs() as u64,
+            });
+        }
+        if let Some(left) = self.filesystem_left().filter(|l| *l < 0) {
+            out.push(OverCommit::Filesystem {
+                by: left.unsigned_abs() as u64,
+            });
+        }
+        out
+    }
+}
+
+impl Filesystem {
+    fn measure(
+        base: &Path,
+        mounts: Result<&[mountinfo::Mount], &str>,
+    ) -> Result<Filesystem, String> {
+        let measured_at = system::nearest_existing(base);
+        let size = FsSize::of(&measured_at)
+            .map_err(|e| format!("cannot statvfs {}: {e}", measured_at.display()))?;
+        let base_exists = measured_at == base;
+        let mount = mounts
+            .ok()
+            .and_then(|m| system::mount_holding(m, &measured_at))
+            .map(|(m, real)| MountFacts {
+                own_mount: base_exists && m.mount_point == real,
+                mount_point: m.mount_point.clone(),
+                fstype: m.fstype.clone(),
+                source: m.source.clone(),
+                device_size: (m.major != 0)
+                    .then(|| blockdev::size_bytes(m.major, m.minor).ok())
+                    .flatten(),
+            });
+        Ok(Filesystem {
+            measured_at,
+            base_exists,
+            size,
+            mount,
+        })
+    }
+
+    /// Device size minus filesystem size: what the filesystem itself takes
+    /// (inode tables, journal). Only meaningful on the tier's own device.
+    pub fn overhead(&self) -> Option<u64> {
+        let m = self.mount.as_ref().filter(|m| m.own_mount)?;
+        Some(m.device_size?.saturating_sub(self.size.size))
+    }
+}
+
+/// A byte count the way the layout writes sizes (decimal units), three figures.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 999.5 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let decimals = if unit == 0 || value >= 99.95 {
+        0
+    } else if value >= 9.995 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.decimals$} {}", UNITS[unit])
+}
+
+/// `human` with a sign, for what is left (negative: over-committed).
+pub fn human_signed(bytes: i128) -> String {
+    let sign = if bytes < 0 { "-" } else { "" };
+    format!("{sign}{}", human(bytes.unsigned_abs() as u64))
+}
+
+/// `jts-hot plan`: prints the plan; exit 0 when it fits, 1 when it over-commits.
+pub fn run(layout: &Layout, args: &PlanArgs) -> u8 {
+    let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
+    let base = system::on_disk(args.root.as_deref(), &layout.tier.base);
+    let plan = Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str));
+    output::print(&plan, args.format);
+    if plan.over_commits().is_empty() {
+        0
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(0), "0 B");
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(1000), "1.00 kB");
+        assert_eq!(human(50_000_000_000), "50.0 GB");
+        assert_eq!(human(800_000_000_000), "800 GB");
+        assert_eq!(human(1_500_000_000_000), "1.50 TB");
+        assert_eq!(human(4_000_000_000_000), "4.00 TB");
+        assert_eq!(human(999_999_999), "1.00 GB");
+        assert_eq!(human_signed(-270_000_000_000), "-270 GB");
+    }
+
+    #[test]
+    fn the_default_plan_fills_the_capacity_exactly() {
+        let layout = Layout::builtin();
+        let plan = Plan::measure(&layout, Path::new("/nonexistent/jts"), Err("no mounts"));
+        assert_eq!(plan.capacity_left(), 0);
+        assert!(!plan
+            .over_commits()
+            .iter()
+            .any(|o| matches!(o, OverCommit::Capacity { .. })));
+        let fs = plan.filesystem.as_ref().unwrap();
+        assert_eq!(fs.measured_at, PathBuf::from("/"));
+        assert!(!fs.base_exists);
+        assert!(fs.mount.is_none());
+        assert_eq!(plan.share(800_000_000_000), 20.0);
+    }
+}

@@ -1,0 +1,133 @@
+//! User and group names to ids, and back: through NSS on the running system,
+//! or from an offline image's etc/passwd and etc/group (`--root`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use nix::unistd::{Gid, Group, Uid, User};
+
+/// Where names are looked up.
+pub enum Accounts {
+    Nss,
+    /// name → id, parsed from the image; an error when the file is unreadable.
+    Files {
+        users: Result<HashMap<String, u32>, String>,
+        groups: Result<HashMap<String, u32>, String>,
+    },
+}
+
+/// A lookup that could not be made (an unreadable database); not "no such name".
+pub type Lookup = Result<Option<u32>, String>;
+
+impl Accounts {
+    /// The image's files. A missing file is an empty database, as systemd
+    /// treats it; root is always 0, as systemd synthesizes it.
+    pub fn from_root(root: &Path) -> Accounts {
+        Accounts::Files {
+            users: read_db(&root.join("etc/passwd")),
+            groups: read_db(&root.join("etc/group")),
+        }
+    }
+
+    pub fn uid(&self, name: &str) -> Lookup {
+        match self {
+            Accounts::Nss => User::from_name(name)
+                .map(|u| u.map(|u| u.uid.as_raw()))
+                .map_err(|e| format!("user database lookup failed: {e}")),
+            Accounts::Files { users, .. } => lookup(users, name),
+        }
+    }
+
+    pub fn gid(&self, name: &str) -> Lookup {
+        match self {
+            Accounts::Nss => Group::from_name(name)
+                .map(|g| g.map(|g| g.gid.as_raw()))
+                .map_err(|e| format!("group database lookup failed: {e}")),
+            Accounts::Files { groups, .. } => lookup(groups, name),
+        }
+    }
+
+    /// The name of a uid, for messages.
+    pub fn user_name(&self, uid: u32) -> Option<String> {
+        match self {
+            Accounts::Nss => User::from_uid(Uid::from_raw(uid)).ok()?.map(|u| u.name),
+            Accounts::Files { users, .. } => reverse(users, uid),
+        }
+    }
+
+    /// The name of a gid, for messages.
+    pub fn group_name(&self, gid: u32) -> Option<String> {
+        match self {
+            Accounts::Nss => Group::from_gid(Gid::from_raw(gid)).ok()?.map(|g| g.name),
+            Accounts::Files { groups, .. } => reverse(groups, gid),
+        }
+    }
+}
+
+fn lookup(db: &Result<HashMap<String, u32>, String>, name: &str) -> Lookup {
+    let db = db.as_ref().map_err(Clone::clone)?;
+    Ok(db.get(name).copied().or((name == "root").then_some(0)))
+}
+
+fn reverse(db: &Result<HashMap<String, u32>, String>, id: u32) -> Option<String> {
+    let db = db.as_ref().ok()?;
+    let found = db.iter().find(|(_, i)| **i == id).map(|(n, _)| n.clone());
+    found.or((id == 0).then(|| "root".to_string()))
+}
+
+/// passwd(5) and group(5) alike: `name:x:id:...`, one entry a line.
+fn read_db(path: &Path) -> Result<HashMap<String, u32>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    Ok(parse_db(&text))
+}
+
+fn parse_db(text: &str) -> HashMap<String, u32> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let id = fields.nth(1)?.parse().ok()?;
+            // The first entry of a name wins, as in glibc's files module.
+            Some((name.to_string(), id))
+        })
+        .fold(HashMap::new(), |mut db, (name, id)| {
+            db.entry(name).or_insert(id);
+            db
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_passwd_and_group_lines() {
+        let db = parse_db(
+            "root:x:0:0:root:/root:/bin/bash\n\
+             postgres:x:105:109:JTS:/data/jts/hot/postgresql:/usr/sbin/nologin\n\
+             broken line\n+nis\npostgres:x:7:7::/:/bin/sh\ndocker:x:998:\n",
+        );
+        assert_eq!(db.get("postgres"), Some(&105));
+        assert_eq!(db.get("docker"), Some(&998));
+        assert_eq!(db.len(), 3);
+    }
+
+    #[test]
+    fn root_always_resolves_in_an_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::from_root(dir.path());
+        assert_eq!(accounts.uid("root"), Ok(Some(0)));
+        assert_eq!(accounts.gid("postgres"), Ok(None));
+        assert_eq!(accounts.user_name(0).as_deref(), Some("root"));
+    }
+
+    #[test]
+    fn nss_knows_root() {
+        assert_eq!(Accounts::Nss.uid("root"), Ok(Some(0)));
+        assert_eq!(Accounts::Nss.group_name(0).as_deref(), Some("root"));
+    }
+}

@@ -1,0 +1,217 @@
+//! Every directory of the layout: exists, is a real directory (lstat: never
+//! followed through a symlink), owner, group and permission bits exactly.
+
+use std::collections::HashMap;
+use std::fs::Metadata;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+use super::accounts::{Accounts, Lookup};
+use super::Tally;
+use crate::layout::{Layout, Ownership};
+use crate::status::Status::{Critical, Unknown};
+use crate::system::on_disk;
+
+/// tmpfiles.d `d` lines adjust the mode and owner of an existing directory
+/// (not of what is inside it).
+const REPAIR: &str = "systemd-tmpfiles --create (or `jts-hot apply`) resets it";
+
+/// Checks the planned directories, parents first; returns how many were looked at.
+/// Below a directory that is missing or not a real directory nothing is
+/// checked: a child's path would resolve through whatever is there instead.
+pub fn check(
+    layout: &Layout,
+    root: Option<&Path>,
+    accounts: &Accounts,
+    tally: &mut Tally,
+) -> usize {
+    let planned = layout.planned_dirs();
+    let mut ids = Ids {
+        accounts,
+        cache: HashMap::new(),
+    };
+    let mut broken: Vec<&Path> = Vec::new();
+    let mut looked_at = 0;
+    for dir in &planned {
+        if broken.iter().any(|b| dir.path.starts_with(b)) {
+            continue;
+        }
+        looked_at += 1;
+        let below = planned
+            .iter()
+            .filter(|d| d.path != dir.path && d.path.starts_with(&dir.path))
+            .count();
+        let path = on_disk(root, &dir.path);
+        match real_directory(&path, below, tally) {
+            Some(meta) => {
+                ownership(&path, &meta, dir.ownership, &mut ids, tally);
+                let mode = meta.mode() & 0o7777;
+                if mode == dir.ownership.mode.0 {
+                    tally.pass();
+                } else {
+                    let expected = dir.ownership.mode.to_string();
+                    tally
+                        .fail(Critical, &path, "dir.mode", expected, format!("{mode:04o}"))
+                        .hint(REPAIR);
+                }
+            }
+            None => broken.push(&dir.path),
+        }
+    }
+    looked_at
+}
+
+/// lstat: the directory's metadata, or a finding and `None` when something
+/// else (or nothing) is there.
+fn real_directory(path: &Path, below: usize, tally: &mut Tally) -> Option<Metadata> {
+    let unchecked = match below {
+        0 => String::new(),
+        n => format!(" ({n} directories planned below it not checked)"),
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let actual = format!("missing{unchecked}");
+            tally
+                .fail(Critical, path, "dir.exists", "a directory", actual)
+                .hint("systemd-tmpfiles --create (or `jts-hot apply`) creates it");
+            return None;
+        }
+        Err(e) => {
+            let actual = format!("cannot lstat: {e}{unchecked}");
+            tally.fail(Unknown, path, "dir.exists", "a directory", actual);
+            return None;
+        }
+    };
+    tally.pass();
+    if !meta.file_type().is_dir() {
+        let actual = format!("{}{unchecked}", describe(path, &meta));
+        tally
+            .fail(
+                Critical,
+                path,
+                "dir.type",
+                "a directory (not a symlink)",
+                actual,
+            )
+            .hint("move it aside and let systemd-tmpfiles --create make the directory");
+        return None;
+    }
+    tally.pass();
+    Some(meta)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    User,
+    Group,
+}
+
+/// Names resolved once each; an unresolved name is reported only where first met.
+struct Ids<'a> {
+    accounts: &'a Accounts,
+    cache: HashMap<(Kind, String), (Lookup, bool)>,
+}
+
+impl Ids<'_> {
+    /// The id of `name`, and whether this is the first time it failed to resolve.
+    fn resolve(&mut self, kind: Kind, name: &str) -> (Lookup, bool) {
+        let accounts = self.accounts;
+        let (lookup, reported) = self
+            .cache
+            .entry((kind, name.to_string()))
+            .or_insert_with(|| {
+                let lookup = match kind {
+                    Kind::User => accounts.uid(name),
+                    Kind::Group => accounts.gid(name),
+                };
+                (lookup, false)
+            });
+        let first_failure = matches!(lookup, Ok(None)) && !*reported;
+        *reported |= first_failure;
+        (lookup.clone(), first_failure)
+    }
+}
+
+/// Owner and group against the layout's names.
+fn ownership(path: &Path, meta: &Metadata, own: &Ownership, ids: &mut Ids, tally: &mut Tally) {
+    for kind in [Kind::User, Kind::Group] {
+        let (name, actual_id, check, account_check, word) = match kind {
+            Kind::User => (&own.owner, meta.uid(), "dir.owner", "account.user", "user"),
+            Kind::Group => (
+                &own.group,
+                meta.gid(),
+                "dir.group",
+                "account.group",
+                "group",
+            ),
+        };
+        let name = name.as_str();
+        let (lookup, first_failure) = ids.resolve(kind, name);
+        match lookup {
+            Ok(Some(id)) if id == actual_id => tally.pass(),
+            Ok(Some(id)) => {
+                let actual_name = match kind {
+                    Kind::User => ids.accounts.user_name(actual_id),
+                    Kind::Group => ids.accounts.group_name(actual_id),
+                };
+                let expected = id_and_name(id, Some(name.to_string()));
+                tally
+                    .fail(
+                        Critical,
+                        path,
+                        check,
+                        expected,
+                        id_and_name(actual_id, actual_name),
+                    )
+                    .hint(REPAIR);
+            }
+            // Nothing to compare with; the name itself is the finding, once.
+            Ok(None) if first_failure => {
+                tally
+                    .fail(
+                        Critical,
+                        path,
+                        account_check,
+                        format!("{word} {name} exists"),
+                        format!("no such {word}"),
+                    )
+                    .hint(format!(
+                        "systemd-sysusers (or `jts-hot apply`) creates the layout's {word}s"
+                    ));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tally.fail(Unknown, path, check, name, e);
+            }
+        }
+    }
+}
+
+fn id_and_name(id: u32, name: Option<String>) -> String {
+    match name {
+        Some(name) => format!("{name} ({id})"),
+        None => format!("{id} (no name)"),
+    }
+}
+
+/// What is there instead of a directory.
+fn describe(path: &Path, meta: &Metadata) -> String {
+    let t = meta.file_type();
+    if t.is_symlink() {
+        match std::fs::read_link(path) {
+            Ok(target) => format!("a symlink to {}", target.display()),
+            Err(_) => "a symlink".into(),
+        }
+    } else if t.is_file() {
+        "a regular file".into()
+    } else if t.is_fifo() {
+        "a FIFO".into()
+    } else if t.is_socket() {
+        "a socket".into()
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device node".into()
+    } else {
+        "not a directory".into()
+    }
+}

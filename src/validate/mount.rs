@@ -1,0 +1,195 @@
+//! The base's filesystem: its own mount point when the layout requires it,
+//! an accepted filesystem type, the expected mount options, and TRIM.
+
+use std::path::Path;
+
+use super::Tally;
+use crate::layout::Layout;
+use crate::mountinfo::Mount;
+use crate::status::Status::{Critical, Unknown, Warning};
+use crate::system::{blockdev, mount_holding, nearest_existing, on_disk};
+
+pub fn check(
+    layout: &Layout,
+    base: &Path,
+    root: Option<&Path>,
+    mounts: Result<&[Mount], &str>,
+    tally: &mut Tally,
+) {
+    let tier = &layout.tier;
+    let mounts = match mounts {
+        Ok(m) => m,
+        Err(e) => {
+            tally.fail(Unknown, base, "mount.point", "the mount table", e);
+            return;
+        }
+    };
+    // The base with its ancestors' symlinks resolved, as the mount table
+    // names it; a missing base is looked up from its nearest existing ancestor.
+    let existing = nearest_existing(base);
+    let Some((mount, real)) = mount_holding(mounts, &existing) else {
+        tally.fail(
+            Unknown,
+            base,
+            "mount.point",
+            "a mount holding the base",
+            format!("no mount holds {}", existing.display()),
+        );
+        return;
+    };
+    let describe = || {
+        format!(
+            "{} on {} mounted at {} ({})",
+            mount.fstype,
+            mount.source,
+            mount.mount_point.display(),
+            options(mount)
+        )
+    };
+
+    if tier.require_mountpoint {
+        if existing == base && mount.mount_point == real {
+            tally.pass();
+        } else {
+            let actual = if existing == base {
+                format!("a directory on {}", describe())
+            } else {
+                format!("missing; {} is on {}", existing.display(), describe())
+            };
+            tally
+                .fail(
+                    Critical,
+                    base,
+                    "mount.point",
+                    "the tier's own mount point (tier.require_mountpoint)",
+                    actual,
+                )
+                .hint("mount the tier's device (is its fstab entry or .mount unit in place?)");
+        }
+    }
+
+    if !tier.filesystems.is_empty() {
+        if tier.filesystems.contains(&mount.fstype) {
+            tally.pass();
+        } else {
+            tally.fail(
+                Critical,
+                base,
+                "mount.fstype",
+                format!("one of {}", tier.filesystems.join(", ")),
+                describe(),
+            );
+        }
+    }
+
+    for option in &tier.mount_options {
+        if mount.has_option(option) {
+            tally.pass();
+        } else {
+            tally
+                .fail(Warning, base, "mount.option", option.clone(), describe())
+                .hint(format!(
+                    "add {option} to the mount's options (fstab) and remount"
+                ));
+        }
+    }
+
+    trim(mount, base, root, tally, &describe());
+}
+
+/// TRIM: the device supports discard, and either the mount discards online
+/// or fstrim.timer is enabled. Filesystems without a block device are skipped.
+fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, describe: &str) {
+    let Some((major, minor)) = block_device(mount) else {
+        return;
+    };
+    let name = blockdev::name(major, minor).unwrap_or_else(|| format!("{major}:{minor}"));
+    match blockdev::discard_max_bytes(major, minor) {
+        Err(e) => {
+            tally.fail(
+                Warning,
+                base,
+                "mount.trim",
+                "a device that supports discard",
+                format!("cannot tell for {name}: {e}"),
+            );
+        }
+        Ok(0) => {
+            tally.fail(
+                Warning,
+                base,
+                "mount.trim",
+                "a device that supports discard",
+                format!("{name} does not support discard"),
+            );
+        }
+        Ok(_) if mount.has_option("discard") || fstrim_timer_enabled(root) => tally.pass(),
+        Ok(_) => {
+            tally
+                .fail(
+                    Warning,
+                    base,
+                    "mount.trim",
+                    "the discard mount option or fstrim.timer enabled",
+                    format!("neither: {describe}; fstrim.timer not enabled"),
+                )
+                .hint("systemctl enable --now fstrim.timer");
+        }
+    }
+}
+
+/// Mount then superblock options, as `findmnt` shows them.
+fn options(mount: &Mount) -> String {
+    let mut all: Vec<&str> = Vec::new();
+    for o in mount.options.iter().chain(&mount.super_options) {
+        if !all.contains(&o.as_str()) {
+            all.push(o);
+        }
+    }
+    all.join(",")
+}
+
+/// The mount's device: its major:minor, or for filesystems that report an
+/// anonymous device (btrfs), the block device named as its source.
+fn block_device(mount: &Mount) -> Option<(u32, u32)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    if mount.major != 0 {
+        return Some((mount.major, mount.minor));
+    }
+    if !mount.source.starts_with("/dev/") {
+        return None;
+    }
+    let meta = std::fs::metadata(&mount.source).ok()?;
+    if !meta.file_type().is_block_device() {
+        return None;
+    }
+    let rdev = meta.rdev();
+    Some((
+        nix::sys::stat::major(rdev) as u32,
+        nix::sys::stat::minor(rdev) as u32,
+    ))
+}
+
+/// As systemctl sees it: a symlink in some timers.target.wants/, and not masked.
+fn fstrim_timer_enabled(root: Option<&Path>) -> bool {
+    const UNIT: &str = "fstrim.timer";
+    let dir = |d: &str| on_disk(root, Path::new(d));
+    let masked = ["/etc/systemd/system", "/run/systemd/system"]
+        .iter()
+        .any(|d| std::fs::read_link(dir(d).join(UNIT)).is_ok_and(|t| t == Path::new("/dev/null")));
+    let wanted = [
+        "/etc/systemd/system",
+        "/run/systemd/system",
+        "/usr/lib/systemd/system",
+        "/lib/systemd/system",
+    ]
+    .iter()
+    .any(|d| {
+        dir(d)
+            .join("timers.target.wants")
+            .join(UNIT)
+            .symlink_metadata()
+            .is_ok()
+    });
+    wanted && !masked
+}

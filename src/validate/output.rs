@@ -1,0 +1,112 @@
+//! Validate's report as text (quiet when all is well) or JSON.
+//!
+//! JSON schema "jts-hot.validate/1" (documented in README.md; fields are only
+//! ever added, never renamed): `schema`, `status`, `layout {source, digest}`,
+//! `base`, `root`, `findings [{path, check, expected, actual, severity, hint}]`,
+//! `counts {checks, ok, warning, critical, unknown}`, `directories`,
+//! `duration_seconds`.
+
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use super::{Finding, Report};
+use crate::cli::TextOrJson;
+use crate::status::{under_journal, Status};
+
+pub fn print(report: &Report, format: TextOrJson, verbose: bool) {
+    let out = match format {
+        TextOrJson::Json => {
+            serde_json::to_string_pretty(&json(report)).expect("JSON serializes") + "\n"
+        }
+        TextOrJson::Text => text(report, verbose, under_journal()),
+    };
+    // A closed stdout (`| head`) must not turn a verdict into a panic.
+    let _ = std::io::stdout().write_all(out.as_bytes());
+}
+
+/// Nothing when all is well (unless `verbose`); else one line per finding
+/// and a summary. `journal`: prefix each line with its syslog priority.
+pub fn text(report: &Report, verbose: bool, journal: bool) -> String {
+    let status = report.status();
+    if status == Status::Ok && !verbose {
+        return String::new();
+    }
+    let prefix = |s: Status| if journal { s.journal_prefix() } else { "" };
+    let mut out = String::new();
+    for f in &report.tally.findings {
+        out.push_str(prefix(f.severity));
+        out.push_str(&finding_line(f));
+        out.push('\n');
+    }
+    out.push_str(prefix(status));
+    out.push_str(&summary(report));
+    out.push('\n');
+    out
+}
+
+pub fn finding_line(f: &Finding) -> String {
+    let hint = f
+        .hint
+        .as_ref()
+        .map(|h| format!("; {h}"))
+        .unwrap_or_default();
+    format!(
+        "{} {} {}: {}; expected {}{hint}",
+        f.severity,
+        f.check,
+        f.path.display(),
+        f.actual,
+        f.expected
+    )
+}
+
+pub fn summary(report: &Report) -> String {
+    let status = report.status();
+    let counts = match status {
+        Status::Ok => "all checks passed".to_string(),
+        _ => [Status::Critical, Status::Unknown, Status::Warning]
+            .iter()
+            .filter(|s| report.count(**s) > 0)
+            .map(|s| {
+                let n = report.count(*s);
+                let word = s.as_str().to_lowercase();
+                match (n, *s) {
+                    (2.., Status::Warning) => format!("{n} {word}s"),
+                    _ => format!("{n} {word}"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    format!(
+        "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {:.1} ms)",
+        report.tally.checks,
+        report.directories,
+        report.base.display(),
+        report.source,
+        report.digest,
+        report.duration.as_secs_f64() * 1000.0
+    )
+}
+
+pub fn json(report: &Report) -> Value {
+    let checks = report.tally.checks;
+    json!({
+        "schema": "jts-hot.validate/1",
+        "status": report.status(),
+        "layout": {"source": report.source, "digest": report.digest},
+        "base": report.base,
+        "root": report.root,
+        "findings": report.tally.findings,
+        "counts": {
+            "checks": checks,
+            "ok": checks - report.tally.findings.len(),
+            "warning": report.count(Status::Warning),
+            "critical": report.count(Status::Critical),
+            "unknown": report.count(Status::Unknown),
+        },
+        "directories": report.directories,
+        "duration_seconds": report.duration.as_secs_f64(),
+    })
+}

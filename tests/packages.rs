@@ -1,0 +1,451 @@
+//! The .deb and the .rpm, built once by packaging/build.sh (the documented
+//! command), read back with the real dpkg-deb, rpm and lintian; the
+//! maintainer scripts checked by shellcheck and run for real with dpkg's
+//! DPKG_ROOT against an unpacked package (no systemd running, as in a chroot).
+//! Installing into a booted container is tests/boot*'s job.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::{files_under, have_root, have_tool, jts_hot, repo_root, run};
+
+struct Packages {
+    deb: PathBuf,
+    rpm: PathBuf,
+}
+
+/// Runs packaging/build.sh once for every test here; `None` when it cannot run.
+fn packages(test: &str) -> Option<&'static Packages> {
+    static BUILT: OnceLock<Result<Packages, String>> = OnceLock::new();
+    for tool in ["cargo-deb", "cargo-generate-rpm", "dpkg-deb", "rpm"] {
+        if !have_tool(test, tool) {
+            return None;
+        }
+    }
+    let built = BUILT.get_or_init(|| {
+        let (code, out, err) = run(&mut Command::new(repo_root().join("packaging/build.sh")));
+        if code != 0 {
+            return Err(format!("packaging/build.sh failed ({code}):\n{out}\n{err}"));
+        }
+        // The interface other scripts rely on: the last two lines are the paths.
+        let lines: Vec<&str> = out.lines().collect();
+        let [.., deb, rpm] = lines.as_slice() else {
+            return Err(format!("packaging/build.sh printed too little:\n{out}"));
+        };
+        Ok(Packages {
+            deb: PathBuf::from(deb),
+            rpm: PathBuf::from(rpm),
+        })
+    });
+    match built {
+        Ok(p) => {
+            assert!(
+                p.deb.is_file() && p.deb.extension().unwrap() == "deb",
+                "{:?}",
+                p.deb
+            );
+            assert!(
+                p.rpm.is_file() && p.rpm.extension().unwrap() == "rpm",
+                "{:?}",
+                p.rpm
+            );
+            Some(p)
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn output(cmd: &mut Command) -> String {
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{cmd:?}: {err}");
+    out
+}
+
+/// Every file both packages must ship, as installed paths; the zsh
+/// completion's directory differs by distribution.
+fn expected_files(zsh_dir: &str) -> BTreeSet<String> {
+    let mut files: BTreeSet<String> = [
+        "/usr/bin/jts-hot",
+        "/etc/jts/hot-layout.toml",
+        "/usr/share/man/man1/jts-hot.1.gz",
+        "/usr/share/man/man1/jts-hot-apply.1.gz",
+        "/usr/share/man/man1/jts-hot-validate.1.gz",
+        "/usr/share/man/man1/jts-hot-monitor.1.gz",
+        "/usr/share/man/man5/jts-hot-layout.toml.5.gz",
+        "/usr/share/bash-completion/completions/jts-hot",
+        "/usr/share/fish/vendor_completions.d/jts-hot.fish",
+        "/usr/share/jts-hot/jts-hot-alerts.yml",
+        "/usr/share/doc/jts-hot/copyright",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    files.insert(format!("{zsh_dir}/_jts-hot"));
+    for f in files_under(&repo_root().join("units")) {
+        files.insert(format!("/{}", f.display()));
+    }
+    assert!(files.contains("/usr/lib/systemd/system/postgresql.service.d/jts-hot.conf"));
+    files
+}
+
+/// Regular files listed by `dpkg-deb -c` (its lines end in ./path).
+fn deb_files(deb: &Path) -> BTreeSet<String> {
+    output(Command::new("dpkg-deb").arg("-c").arg(deb))
+        .lines()
+        .filter(|l| l.starts_with('-'))
+        .map(|l| l.rsplit(" ./").next().unwrap().to_string())
+        .map(|p| format!("/{p}"))
+        .collect()
+}
+
+fn rpm_query(rpm: &Path, args: &[&str]) -> String {
+    output(
+        Command::new("rpm")
+            .args(["-qp", "--nosignature"])
+            .args(args)
+            .arg(rpm),
+    )
+}
+
+#[test]
+fn deb_holds_every_file_the_conffile_and_our_scripts() {
+    let Some(p) = packages("deb_holds_every_file_the_conffile_and_our_scripts") else {
+        return;
+    };
+    let files = deb_files(&p.deb);
+    let missing: Vec<_> = expected_files("/usr/share/zsh/vendor-completions")
+        .into_iter()
+        .filter(|f| !files.contains(f))
+        .collect();
+    assert!(missing.is_empty(), "missing {missing:?} in {files:#?}");
+    assert!(
+        files.contains("/usr/share/doc/jts-hot/changelog.Debian.gz"),
+        "{files:#?}"
+    );
+
+    let info = output(Command::new("dpkg-deb").arg("-I").arg(&p.deb));
+    assert!(info.contains(" Package: jts-hot\n"), "{info}");
+    let depends = info.lines().find(|l| l.starts_with(" Depends:")).unwrap();
+    assert!(depends.contains("systemd"), "{depends}");
+    let conffiles = output(
+        Command::new("dpkg-deb")
+            .arg("-I")
+            .arg(&p.deb)
+            .arg("conffiles"),
+    );
+    assert_eq!(conffiles.trim(), "/etc/jts/hot-layout.toml");
+    for script in ["postinst", "prerm", "postrm"] {
+        let shipped = output(Command::new("dpkg-deb").arg("-I").arg(&p.deb).arg(script));
+        let ours =
+            std::fs::read_to_string(repo_root().join("packaging/debian").join(script)).unwrap();
+        assert_eq!(shipped, ours, "{script}");
+    }
+}
+
+#[test]
+fn rpm_holds_the_same_files_noreplace_config_and_scriptlets() {
+    let Some(p) = packages("rpm_holds_the_same_files_noreplace_config_and_scriptlets") else {
+        return;
+    };
+    let files: BTreeSet<String> = rpm_query(&p.rpm, &["-l"])
+        .lines()
+        .map(String::from)
+        .collect();
+    let missing: Vec<_> = expected_files("/usr/share/zsh/site-functions")
+        .into_iter()
+        .filter(|f| !files.contains(f))
+        .collect();
+    assert!(missing.is_empty(), "missing {missing:?} in {files:#?}");
+
+    // The same payload as the .deb, apart from each format's own files.
+    let deb_only = [
+        "changelog.Debian.gz",
+        "lintian/overrides",
+        "vendor-completions",
+    ];
+    let rpm_only = ["/usr/share/doc/jts-hot/changelog", "site-functions"];
+    let deb: BTreeSet<_> = deb_files(&p.deb)
+        .into_iter()
+        .filter(|f| !deb_only.iter().any(|o| f.contains(o)))
+        .collect();
+    let rpm: BTreeSet<_> = files
+        .iter()
+        .filter(|f| !rpm_only.iter().any(|o| f.contains(o)))
+        .cloned()
+        .collect();
+    assert_eq!(deb, rpm);
+
+    let config = rpm_query(&p.rpm, &["--configfiles"]);
+    assert_eq!(config.trim(), "/etc/jts/hot-layout.toml");
+    let flags = rpm_query(&p.rpm, &["--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]"]);
+    let layout_flags = flags
+        .lines()
+        .find(|l| l.ends_with(" /etc/jts/hot-layout.toml"))
+        .unwrap();
+    assert!(
+        layout_flags.starts_with("cn"),
+        "not %config(noreplace): {layout_flags}"
+    );
+
+    let scripts = rpm_query(&p.rpm, &["--scripts"]);
+    for (file, header) in [
+        ("post.sh", "postinstall scriptlet"),
+        ("preun.sh", "preuninstall scriptlet"),
+        ("postun.sh", "postuninstall scriptlet"),
+    ] {
+        let ours = std::fs::read_to_string(repo_root().join("packaging/rpm").join(file)).unwrap();
+        assert!(scripts.contains(header), "{header} missing:\n{scripts}");
+        assert!(
+            scripts.contains(ours.trim_end()),
+            "{file} not shipped as is:\n{scripts}"
+        );
+    }
+    let requires = rpm_query(&p.rpm, &["--requires"]);
+    assert!(
+        requires.lines().any(|l| l.starts_with("systemd")),
+        "{requires}"
+    );
+}
+
+#[test]
+fn lintian_has_no_errors_and_no_warnings() {
+    let test = "lintian_has_no_errors_and_no_warnings";
+    let Some(p) = packages(test) else { return };
+    if !have_tool(test, "lintian") {
+        return;
+    }
+    let (code, out, err) = run(Command::new("lintian")
+        .args(["--fail-on", "error,warning", "--no-tag-display-limit"])
+        .arg(&p.deb));
+    let tags: Vec<_> = out
+        .lines()
+        .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
+        .collect();
+    assert!(tags.is_empty(), "lintian:\n{out}{err}");
+    assert_eq!(code, 0, "lintian failed:\n{out}{err}");
+    // Each override says why.
+    let overrides =
+        std::fs::read_to_string(repo_root().join("packaging/debian/lintian-overrides")).unwrap();
+    let mut previous = "";
+    for line in overrides.lines() {
+        if !line.is_empty() && !line.starts_with('#') {
+            assert!(
+                previous.starts_with('#'),
+                "override without a comment: {line}"
+            );
+        }
+        previous = line;
+    }
+}
+
+#[test]
+fn maintainer_scripts_pass_shellcheck() {
+    if !have_tool("maintainer_scripts_pass_shellcheck", "shellcheck") {
+        return;
+    }
+    let dir = repo_root().join("packaging");
+    let scripts = [
+        "debian/postinst",
+        "debian/prerm",
+        "debian/postrm",
+        "rpm/post.sh",
+        "rpm/preun.sh",
+        "rpm/postun.sh",
+        "build.sh",
+    ];
+    let (code, out, err) = run(Command::new("shellcheck").current_dir(&dir).args(scripts));
+    assert_eq!(code, 0, "shellcheck:\n{out}{err}");
+    // The clean-up of files `jts-hot apply` wrote is the same in both formats.
+    let block = |file: &str| {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let start = text.find("ours() {").unwrap();
+        let end = start + text[start..].find("\n}\n\n").unwrap();
+        let f = text[start..end].to_string();
+        let rest = &text[end + 3..];
+        let g_end = rest.find("\n}\n").unwrap();
+        f + &rest[..g_end]
+    };
+    assert_eq!(block("debian/postrm"), block("rpm/postun.sh"));
+}
+
+#[test]
+fn deb_unpacks_to_what_the_repository_holds() {
+    let Some(p) = packages("deb_unpacks_to_what_the_repository_holds") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    output(Command::new("dpkg-deb").arg("-x").arg(&p.deb).arg(r));
+    let repo = repo_root();
+    assert_eq!(
+        std::fs::read(r.join("etc/jts/hot-layout.toml")).unwrap(),
+        std::fs::read(repo.join("src/layout/default.toml")).unwrap()
+    );
+    for f in files_under(&repo.join("units")) {
+        assert_eq!(
+            std::fs::read(r.join(&f)).unwrap(),
+            std::fs::read(repo.join("units").join(&f)).unwrap(),
+            "{}",
+            f.display()
+        );
+    }
+    let bin = r.join("usr/bin/jts-hot");
+    assert_eq!(std::fs::metadata(&bin).unwrap().mode() & 0o777, 0o755);
+    let out = output(
+        Command::new(&bin)
+            .arg("config")
+            .arg("check")
+            .arg(r.join("etc/jts/hot-layout.toml")),
+    );
+    assert!(out.contains("valid"), "{out}");
+    let page = output(
+        Command::new("man")
+            .args(["-l", "-Tutf8"])
+            .arg(r.join("usr/share/man/man5/jts-hot-layout.toml.5.gz"))
+            .env("MANWIDTH", "80"),
+    );
+    assert!(page.contains("require_mountpoint"), "{page}");
+}
+
+/// What dpkg does when it configures, removes and purges the package in a
+/// chroot: DPKG_ROOT set, no systemd running there. Real sysusers, tmpfiles
+/// and deb-systemd-helper act on the unpacked root.
+#[test]
+fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
+    let test = "debian_scripts_set_up_and_clean_up_a_root_without_systemd";
+    if !have_root(test) || !have_tool(test, "deb-systemd-helper") {
+        return;
+    }
+    let Some(p) = packages(test) else { return };
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    output(Command::new("dpkg-deb").arg("-x").arg(&p.deb).arg(r));
+    let scripts = repo_root().join("packaging/debian");
+    let script = |name: &str, args: &[&str]| {
+        let (code, out, err) = run(Command::new("sh")
+            .arg(scripts.join(name))
+            .args(args)
+            .env("DPKG_ROOT", r)
+            .env("DPKG_MAINTSCRIPT_PACKAGE", "jts-hot"));
+        assert_eq!(code, 0, "{name} {args:?}: {out}{err}");
+    };
+
+    script("postinst", &["configure", ""]);
+    let passwd = std::fs::read_to_string(r.join("etc/passwd")).unwrap();
+    assert!(
+        passwd.contains("\npostgres:") || passwd.starts_with("postgres:"),
+        "{passwd}"
+    );
+    let data = r.join("data/jts/hot/postgresql/data");
+    assert_eq!(std::fs::metadata(&data).unwrap().mode() & 0o7777, 0o750);
+    let wants = [
+        "etc/systemd/system/multi-user.target.wants/jts-hot-validate.service",
+        "etc/systemd/system/timers.target.wants/jts-hot-monitor.timer",
+    ];
+    for w in wants {
+        assert!(r.join(w).symlink_metadata().is_ok(), "{w} not enabled");
+    }
+
+    // The operator disables the timer; an upgrade keeps it disabled.
+    let (code, _, err) = run(Command::new("systemctl")
+        .arg(format!("--root={}", r.display()))
+        .args(["disable", "jts-hot-monitor.timer"]));
+    assert_eq!(code, 0, "{err}");
+    script("postinst", &["configure", "0.0.9-1"]);
+    assert!(r.join(wants[0]).symlink_metadata().is_ok());
+    assert!(
+        r.join(wants[1]).symlink_metadata().is_err(),
+        "upgrade re-enabled the timer"
+    );
+
+    // An applied layout in /etc, data in the tier, a foreign drop-in.
+    let (code, out, err) = run(jts_hot()
+        .arg("--default-layout")
+        .arg("apply")
+        .arg("--root")
+        .arg(r));
+    assert_eq!(code, 0, "{out}{err}");
+    let applied_gate = r.join("etc/systemd/system/kafka.service.d/jts-hot.conf");
+    assert!(applied_gate.is_file());
+    let foreign = r.join("etc/systemd/system/kafka.service.d/limits.conf");
+    std::fs::write(&foreign, "[Service]\nLimitNOFILE=100000\n").unwrap();
+    std::fs::write(data.join("PG_VERSION"), "16\n").unwrap();
+
+    script("prerm", &["remove"]);
+    script("postrm", &["remove"]);
+    assert!(!applied_gate.exists(), "an applied drop-in survived remove");
+    assert!(!r
+        .join("etc/systemd/system/jts-hot-validate.service")
+        .is_file());
+    assert!(foreign.is_file(), "a foreign drop-in was removed");
+    script("postrm", &["purge"]);
+    assert!(!r.join("etc/tmpfiles.d/jts-hot.conf").exists());
+    for w in wants {
+        assert!(
+            r.join(w).symlink_metadata().is_err(),
+            "{w} left after purge"
+        );
+    }
+    // The tier, its data and the users stay.
+    assert_eq!(
+        std::fs::read_to_string(data.join("PG_VERSION")).unwrap(),
+        "16\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.join("etc/passwd")).unwrap(),
+        passwd,
+        "users changed"
+    );
+}
+
+/// The layout page names every key of the default layout, every dir-table
+/// key and every forbidden base: kept true to src/layout.
+#[test]
+fn layout_man_page_names_every_key() {
+    let page =
+        std::fs::read_to_string(repo_root().join("packaging/man/jts-hot-layout.toml.5")).unwrap();
+    let layout: toml::Table = toml::from_str(jts_hot::layout::DEFAULT_LAYOUT_TOML).unwrap();
+    let mut keys = BTreeSet::new();
+    for (section, table) in &layout {
+        assert!(
+            page.contains(&format!(".SH [{section}")),
+            "no section for [{section}]"
+        );
+        let table = table.as_table().unwrap();
+        if section == "services" {
+            for service in table.values() {
+                keys.extend(service.as_table().unwrap().keys().cloned());
+            }
+        } else {
+            keys.extend(table.keys().cloned());
+        }
+    }
+    keys.extend(["name", "clean_after"].map(String::from));
+    for key in &keys {
+        assert!(
+            page.contains(&format!(".BI {key} ")) || page.contains(&format!(" {key} \" = ")),
+            "jts-hot-layout.toml(5) does not describe {key}"
+        );
+    }
+    for base in jts_hot::layout::rules::FORBIDDEN_BASES {
+        assert!(
+            page.contains(&format!(".BR {base} ,"))
+                || page.contains(&format!(".B {base}\n"))
+                || page.contains(&format!(".BR {base} .")),
+            "jts-hot-layout.toml(5) does not name {base}"
+        );
+    }
+    if have_tool("layout_man_page_names_every_key", "man") {
+        let (code, _, err) = run(Command::new("man")
+            .args(["--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z"])
+            .arg(repo_root().join("packaging/man/jts-hot-layout.toml.5"))
+            .env("LC_ALL", "C.UTF-8"));
+        assert_eq!(code, 0, "{err}");
+        assert!(err.is_empty(), "man warnings: {err}");
+    }
+}

@@ -1,0 +1,445 @@
+//! `jts-hot probe` run for real: its temporary file, its bounds, its refusal
+//! on a nearly full filesystem, what it reads from sysfs for a loop device,
+//! its JSON and its comparison with a saved baseline.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{files_under, have_root, have_tool, jts_hot, run};
+use serde_json::Value;
+
+const MIB: u64 = 1 << 20;
+
+/// `jts-hot probe` on `dir`, JSON out, a state directory of its own.
+fn probe(dir: &Path, state: &Path, extra: &[&str]) -> Command {
+    let mut cmd = jts_hot();
+    cmd.args(["--default-layout", "probe", "--format", "json", "--dir"])
+        .arg(dir)
+        .arg("--state-dir")
+        .arg(state)
+        .args(extra);
+    cmd
+}
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+fn kinds(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_normal_run_reports_the_schema_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&mut probe(
+        dir.path(),
+        state.path(),
+        &["--size", "4MiB", "--time", "1s"],
+    ));
+    let r = json_of(&out);
+    assert!(matches!(code, 0 | 1), "exit {code}: {err}\n{out}");
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+
+    // The documented schema (README, "## jts-hot probe").
+    assert_eq!(r["schema"], "jts-hot-probe/1");
+    assert!(["OK", "WARNING"].contains(&r["status"].as_str().unwrap()));
+    assert_eq!(code, if r["status"] == "OK" { 0 } else { 1 });
+    assert_eq!(r["dir"], dir.path().to_str().unwrap());
+    assert_eq!(r["size_bytes"], 4 * MIB);
+    assert_eq!(r["duration_seconds"], 1.0);
+    assert_eq!(r["regression_factor"], 2.0);
+    let mount = &r["identity"]["mount"];
+    for key in ["major", "minor"] {
+        assert!(mount[key].is_u64(), "{key}: {mount}");
+    }
+    for key in ["fstype", "source", "mount_point"] {
+        assert!(mount[key].is_string(), "{key}: {mount}");
+    }
+    assert!(mount["options"].is_array() && mount["super_options"].is_array());
+    for d in r["identity"]["devices"].as_array().unwrap() {
+        for key in ["name", "sysfs", "transport"] {
+            assert!(d[key].is_string(), "{key}: {d}");
+        }
+        assert!(d["rotational"].is_boolean(), "{d}");
+        for key in [
+            "logical_block_size",
+            "physical_block_size",
+            "discard_max_bytes",
+            "discard_granularity",
+        ] {
+            assert!(d[key].is_u64(), "{key}: {d}");
+        }
+    }
+    let m = &r["measurements"];
+    assert!(m["file_bytes"].as_u64().unwrap() <= 4 * MIB);
+    for (phase, block) in [("fsync", 8192), ("rand_read", 4096)] {
+        let p = &m[phase];
+        assert_eq!(p["block_bytes"], block, "{phase}");
+        assert!(p["ops"].as_u64().unwrap() >= 1, "{phase}: {p}");
+        let (p50, p99, max) = (
+            p["p50_us"].as_f64().unwrap(),
+            p["p99_us"].as_f64().unwrap(),
+            p["max_us"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{phase}: {p}");
+        assert!(p["ops_per_sec"].as_f64().unwrap() > 0.0, "{phase}: {p}");
+    }
+    assert_eq!(m["seq_write"]["block_bytes"], MIB);
+    assert!(m["seq_write"]["bytes_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(r["baseline"].is_null() && r["saved_to"].is_null());
+    for f in r["findings"].as_array().unwrap() {
+        assert!(f["status"].is_string() && f["kind"].is_string() && f["message"].is_string());
+    }
+}
+
+#[test]
+fn size_and_time_bounds_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    // Watch the directory while the probe runs: the largest file ever seen.
+    let done = Arc::new(AtomicBool::new(false));
+    let largest = Arc::new(AtomicU64::new(0));
+    let watcher = {
+        let (dir, done, largest) = (dir.path().to_path_buf(), done.clone(), largest.clone());
+        std::thread::spawn(move || {
+            let mut seen_file = false;
+            while !done.load(Ordering::Relaxed) {
+                for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                    if let Ok(meta) = e.metadata() {
+                        seen_file = true;
+                        largest.fetch_max(meta.len(), Ordering::Relaxed);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            seen_file
+        })
+    };
+    let started = Instant::now();
+    let (code, out, err) = run(&mut probe(
+        dir.path(),
+        state.path(),
+        &["--size", "3MiB", "--time", "1s"],
+    ));
+    let wall = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    assert!(
+        watcher.join().unwrap(),
+        "the watcher never saw the probe's file"
+    );
+    assert!(matches!(code, 0 | 1), "exit {code}: {err}\n{out}");
+    let m = &json_of(&out)["measurements"];
+
+    assert!(largest.load(Ordering::Relaxed) <= 3 * MIB);
+    assert_eq!(
+        m["file_bytes"],
+        3 * MIB,
+        "3 MiB is written well within the time"
+    );
+    assert_eq!(m["seq_write"]["bytes"], 3 * MIB);
+    let phases: f64 = ["fsync", "rand_read", "seq_write"]
+        .iter()
+        .map(|p| m[p]["seconds"].as_f64().unwrap())
+        .sum();
+    // The last operation of a phase may end past its deadline: one slow fsync's worth.
+    assert!(phases <= 1.5, "phases took {phases} s");
+    assert!(wall < Duration::from_secs(5), "the run took {wall:?}");
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+}
+
+/// Starts a long probe, signals it once its file exists, checks it cleans up.
+fn signal_mid_run(signal: nix::sys::signal::Signal) {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut child = probe(
+        dir.path(),
+        state.path(),
+        &["--size", "16MiB", "--time", "60s"],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let appeared = Instant::now();
+    while files_under(dir.path()).is_empty() {
+        assert!(
+            appeared.elapsed() < Duration::from_secs(20),
+            "the probe never created its file"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, signal).unwrap();
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("the probe did not stop within 10 s of {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
+    assert_eq!(status.code(), Some(3), "{out}");
+    let r = json_of(&out);
+    assert_eq!(r["status"], "UNKNOWN");
+    assert!(kinds(&r).contains(&"interrupted".to_string()), "{out}");
+    assert!(r["measurements"].is_null());
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn sigterm_mid_run_removes_the_file() {
+    signal_mid_run(nix::sys::signal::Signal::SIGTERM);
+}
+
+#[test]
+fn sigint_mid_run_removes_the_file() {
+    signal_mid_run(nix::sys::signal::Signal::SIGINT);
+}
+
+/// A file-backed loop device with an ext4 mounted on it; unmounted and
+/// detached on drop, even when the test fails.
+struct LoopMount {
+    dir: tempfile::TempDir,
+    image: PathBuf,
+    device: String,
+    mounted: bool,
+}
+
+impl LoopMount {
+    fn new(size: &str, losetup_args: &[&str]) -> LoopMount {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("fs.img");
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        must(Command::new("truncate").args(["-s", size]).arg(&image));
+        let (_, out, _) = must(
+            Command::new("losetup")
+                .args(["--find", "--show"])
+                .args(losetup_args)
+                .arg(&image),
+        );
+        let mut lm = LoopMount {
+            dir,
+            image,
+            device: out.trim().to_string(),
+            mounted: false,
+        };
+        must(Command::new("mkfs.ext4").args(["-q", &lm.device]));
+        must(Command::new("mount").arg(&lm.device).arg(&mnt));
+        lm.mounted = true;
+        lm
+    }
+    fn mnt(&self) -> PathBuf {
+        self.dir.path().join("mnt")
+    }
+    fn name(&self) -> &str {
+        self.device.trim_start_matches("/dev/")
+    }
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = Command::new("umount").arg(self.mnt()).status();
+        }
+        if !self.device.is_empty() {
+            let _ = Command::new("losetup").args(["-d", &self.device]).status();
+        }
+    }
+}
+
+fn must(cmd: &mut Command) -> (i32, String, String) {
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{cmd:?} failed: {err}");
+    (code, out, err)
+}
+
+fn loop_tools(test: &str) -> bool {
+    have_root(test)
+        && have_tool(test, "losetup")
+        && have_tool(test, "mkfs.ext4")
+        && have_tool(test, "mount")
+}
+
+fn free_blocks(dir: &Path) -> u64 {
+    nix::sys::statvfs::statvfs(dir).unwrap().blocks_free() as u64
+}
+
+#[test]
+fn a_nearly_full_filesystem_is_refused_before_anything_is_written() {
+    let test = "a_nearly_full_filesystem_is_refused_before_anything_is_written";
+    if !loop_tools(test) {
+        return;
+    }
+    // 64 MiB of filesystem: far less free than --size plus the 1 GiB margin.
+    let lm = LoopMount::new("64M", &[]);
+    let state = tempfile::tempdir().unwrap();
+    let before = files_under(&lm.mnt());
+    let (free_before, mtime_before) = (free_blocks(&lm.mnt()), mtime(&lm.mnt()));
+    let (code, out, _) = run(&mut probe(&lm.mnt(), state.path(), &["--size", "8MiB"]));
+    assert_eq!(code, 3, "{out}");
+    let r = json_of(&out);
+    assert_eq!(r["status"], "UNKNOWN");
+    assert!(kinds(&r).contains(&"no-space".to_string()), "{out}");
+    assert!(r["measurements"].is_null());
+    assert_eq!(files_under(&lm.mnt()), before);
+    assert_eq!(free_blocks(&lm.mnt()), free_before);
+    // No file was even created: the directory was never modified.
+    assert_eq!(mtime(&lm.mnt()), mtime_before);
+}
+
+fn mtime(p: &Path) -> std::time::SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+fn sysfs(device: &str, attr: &str) -> String {
+    std::fs::read_to_string(format!("/sys/block/{device}/{attr}"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn identity_of_a_loop_device_is_what_sysfs_says() {
+    let test = "identity_of_a_loop_device_is_what_sysfs_says";
+    if !loop_tools(test) {
+        return;
+    }
+    // 4096-byte logical sectors, so the block sizes are not just the defaults.
+    // The image is sparse: 2 GiB leaves room for the 1 GiB margin.
+    let lm = LoopMount::new("2G", &["--sector-size", "4096"]);
+    let state = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&mut probe(
+        &lm.mnt(),
+        state.path(),
+        &["--size", "4MiB", "--time", "1s"],
+    ));
+    assert!(matches!(code, 0 | 1), "exit {code}: {err}\n{out}");
+    let r = json_of(&out);
+    let id = &r["identity"];
+    assert_eq!(id["mount"]["fstype"], "ext4");
+    assert_eq!(id["mount"]["source"], lm.device.as_str());
+    assert_eq!(id["mount"]["mount_point"], lm.mnt().to_str().unwrap());
+    let devices = id["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1, "{id}");
+    let d = &devices[0];
+    let name = lm.name();
+    assert_eq!(d["name"], name);
+    assert_eq!(d["transport"], "loop");
+    assert_eq!(d["backing_file"], lm.image.to_str().unwrap());
+    assert_eq!(d["rotational"], sysfs(name, "queue/rotational") == "1");
+    assert_eq!(d["logical_block_size"], 4096);
+    for attr in [
+        "logical_block_size",
+        "physical_block_size",
+        "discard_max_bytes",
+        "discard_granularity",
+    ] {
+        let want: u64 = sysfs(name, &format!("queue/{attr}")).parse().unwrap();
+        assert_eq!(d[attr], want, "{attr}");
+    }
+    // A rotational loop device gives the warning, a non-rotational one does not.
+    let rotational = kinds(&r).contains(&"rotational".to_string());
+    assert_eq!(rotational, d["rotational"] == true, "{out}");
+    assert_eq!(files_under(&lm.mnt()), Vec::<PathBuf>::new());
+}
+
+/// A recorded baseline for `dir` whose figures are `scale` times this machine's
+/// plausible ones: tiny latencies and a huge throughput when `fast`.
+fn recorded_baseline(state: &Path, dir: &Path, fast: bool) {
+    let (latency, throughput) = if fast { (0.001, 1e15) } else { (1e9, 1.0) };
+    let b = serde_json::json!({
+        "measured_unix": 1_764_000_000u64,
+        "dir": dir,
+        "devices": ["recorded"],
+        "fsync_p50_us": latency,
+        "fsync_p99_us": latency,
+        "randread_p50_us": latency,
+        "randread_p99_us": latency,
+        "seq_write_bytes_per_sec": throughput,
+    });
+    std::fs::write(state.join("probe-baseline.json"), b.to_string()).unwrap();
+}
+
+#[test]
+fn a_run_far_worse_than_the_baseline_warns_and_one_within_it_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let args = ["--size", "2MiB", "--time", "1s"];
+
+    recorded_baseline(state.path(), dir.path(), true);
+    let (code, out, _) = run(&mut probe(dir.path(), state.path(), &args));
+    let r = json_of(&out);
+    let regressions = kinds(&r).iter().filter(|k| *k == "regression").count();
+    assert_eq!(
+        regressions, 5,
+        "every figure is far worse than recorded: {out}"
+    );
+    assert_eq!(code, 1);
+    assert_eq!(r["baseline"]["devices"][0], "recorded");
+
+    recorded_baseline(state.path(), dir.path(), false);
+    let (_, out, _) = run(&mut probe(dir.path(), state.path(), &args));
+    let r = json_of(&out);
+    assert!(!kinds(&r).contains(&"regression".to_string()), "{out}");
+    assert_eq!(r["baseline"]["devices"][0], "recorded");
+}
+
+#[test]
+fn save_then_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("jts-hot");
+    let args = ["--size", "2MiB", "--time", "1s"];
+    let (_, out, _) = run(&mut probe(
+        dir.path(),
+        &state_dir,
+        &[&args[..], &["--save"]].concat(),
+    ));
+    let r = json_of(&out);
+    let saved = state_dir.join("probe-baseline.json");
+    assert_eq!(r["saved_to"], saved.to_str().unwrap());
+    let b = jts_hot::probe::baseline::load(&state_dir).expect("a saved baseline");
+    assert_eq!(b.dir, dir.path());
+    assert_eq!(
+        b.fsync_p50_us,
+        r["measurements"]["fsync"]["p50_us"].as_f64().unwrap()
+    );
+    assert_eq!(
+        b.randread_p50_us,
+        r["measurements"]["rand_read"]["p50_us"].as_f64().unwrap()
+    );
+
+    // The next run is compared with it; text output names the baseline.
+    let mut text = jts_hot();
+    text.args(["--default-layout", "probe", "--dir"])
+        .arg(dir.path())
+        .args(args)
+        .env("STATE_DIRECTORY", &state_dir);
+    let (_, out, _) = run(&mut text);
+    assert!(out.contains("baseline of "), "{out}");
+    assert!(out.starts_with("jts-hot probe: "), "{out}");
+    assert!(out.contains("fsync (8 KiB write + fdatasync):"), "{out}");
+    // Another directory is not compared with this baseline.
+    let other = tempfile::tempdir().unwrap();
+    let (_, out, _) = run(&mut probe(other.path(), &state_dir, &args));
+    let r = json_of(&out);
+    assert!(r["baseline"].is_null());
+    assert!(kinds(&r).contains(&"baseline".to_string()), "{out}");
+}

@@ -1,0 +1,1030 @@
+//! `jts-hot validate` and `jts-hot plan` against real trees: built by the real
+//! systemd-sysusers and systemd-tmpfiles from generated files, then drifted
+//! one way at a time; and on real loop-mounted ext4 filesystems.
+
+mod common;
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{cannot_run, have_root, have_tool, jts_hot, run};
+use serde_json::Value;
+
+/// The default layout with tiny plans and no expected mount options, so that a
+/// fresh tree on any test machine's /tmp has nothing to report but what a test does to it.
+fn small_default_layout() -> String {
+    let (code, text, _) = run(jts_hot().args(["config", "default"]));
+    assert_eq!(code, 0);
+    text.lines()
+        .map(|l| {
+            if l.starts_with("planned = ") {
+                "planned = \"1MB\""
+            } else if l.starts_with("mount_options = ") {
+                "mount_options = []"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A temporary root holding a layout file, the files generated from it, and
+/// the tier as systemd-sysusers and systemd-tmpfiles created it.
+struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    fn new(test: &str, layout: &str) -> Option<Tree> {
+        if !have_root(test)
+            || !have_tool(test, "systemd-sysusers")
+            || !have_tool(test, "systemd-tmpfiles")
+        {
+            return None;
+        }
+        let tree = Tree {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(tree.root().join("etc")).unwrap();
+        std::fs::write(tree.layout(), layout).unwrap();
+        tree.install(&tree.layout());
+        tree.create_tier();
+        Some(tree)
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn layout(&self) -> PathBuf {
+        self.dir.path().join("layout.toml")
+    }
+
+    /// `jts-hot generate` into the root, then the real sysusers.
+    fn install(&self, layout: &Path) {
+        let root = self.root();
+        let (code, _, err) = run(jts_hot()
+            .arg("--config")
+            .arg(layout)
+            .arg("generate")
+            .arg("--out")
+            .arg(&root));
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run(Command::new("systemd-sysusers")
+            .arg(format!("--root={}", root.display()))
+            .arg(root.join("usr/lib/sysusers.d/jts-hot.conf")));
+        assert_eq!(code, 0, "systemd-sysusers: {err}");
+    }
+
+    fn create_tier(&self) {
+        let root = self.root();
+        let (code, _, err) = run(Command::new("systemd-tmpfiles")
+            .arg("--create")
+            .arg(format!("--root={}", root.display()))
+            .arg(root.join("usr/lib/tmpfiles.d/jts-hot.conf")));
+        assert_eq!(code, 0, "systemd-tmpfiles: {err}");
+    }
+
+    /// A path of the tier inside the root.
+    fn tier(&self, relative: &str) -> PathBuf {
+        let base = self.root().join("data/jts/hot");
+        if relative.is_empty() {
+            base
+        } else {
+            base.join(relative)
+        }
+    }
+
+    /// An id from the root's own passwd or group file.
+    fn id(&self, file: &str, name: &str) -> u32 {
+        let text = std::fs::read_to_string(self.root().join("etc").join(file)).unwrap();
+        text.lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f[0] == name).then(|| f[2].parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("{name} not in {file}"))
+    }
+
+    fn validate(&self) -> (i32, Value) {
+        validate_json(
+            jts_hot()
+                .arg("--config")
+                .arg(self.layout())
+                .args(["validate", "--format", "json", "--root"])
+                .arg(self.root()),
+        )
+    }
+}
+
+/// Runs a validate command with --format json; checks the schema and that
+/// the exit code is the JSON status's.
+fn validate_json(cmd: &mut Command) -> (i32, Value) {
+    let (code, out, err) = run(cmd);
+    let json: Value = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
+    assert_validate_schema(&json);
+    let status = json["status"].as_str().unwrap();
+    let expected_code = match status {
+        "OK" => 0,
+        "WARNING" => 1,
+        "CRITICAL" => 2,
+        "UNKNOWN" => 3,
+        other => panic!("status {other}"),
+    };
+    assert_eq!(code, expected_code, "exit code vs status: {json:#}");
+    (code, json)
+}
+
+/// The documented schema "jts-hot.validate/1", field by field.
+fn assert_validate_schema(j: &Value) {
+    assert_eq!(j["schema"], "jts-hot.validate/1");
+    assert!(j["layout"]["source"].is_string());
+    assert!(j["layout"]["digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert!(j["base"].is_string());
+    assert!(j["root"].is_string() || j["root"].is_null());
+    assert!(j["directories"].is_u64());
+    assert!(j["duration_seconds"].as_f64().unwrap() >= 0.0);
+    let findings = j["findings"].as_array().unwrap();
+    let severities = ["WARNING", "CRITICAL", "UNKNOWN"];
+    for f in findings {
+        let keys: Vec<&str> = f.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["actual", "check", "expected", "hint", "path", "severity"],
+            "{f}"
+        );
+        for k in ["path", "check", "expected", "actual"] {
+            assert!(f[k].is_string(), "{f}");
+        }
+        assert!(f["hint"].is_string() || f["hint"].is_null());
+        assert!(severities.contains(&f["severity"].as_str().unwrap()), "{f}");
+    }
+    let c = &j["counts"];
+    let count = |s: &str| findings.iter().filter(|f| f["severity"] == s).count() as u64;
+    assert_eq!(c["warning"], count("WARNING"));
+    assert_eq!(c["critical"], count("CRITICAL"));
+    assert_eq!(c["unknown"], count("UNKNOWN"));
+    assert_eq!(
+        c["ok"].as_u64().unwrap() + findings.len() as u64,
+        c["checks"].as_u64().unwrap()
+    );
+    let worst = severities
+        .iter()
+        .rev()
+        .find(|s| count(s) > 0)
+        .copied()
+        .unwrap_or("OK");
+    assert_eq!(j["status"], worst);
+}
+
+/// (severity, check, path) of each finding, leaving out TRIM, which depends
+/// on the test machine's disk and fstrim.timer rather than on the tree.
+fn problems(j: &Value) -> Vec<(String, String, PathBuf)> {
+    j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] != "mount.trim")
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["check"].as_str().unwrap().to_string(),
+                PathBuf::from(f["path"].as_str().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn finding<'a>(j: &'a Value, check: &str) -> &'a Value {
+    j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} finding in {j:#}"))
+}
+
+fn critical(check: &str, path: PathBuf) -> Vec<(String, String, PathBuf)> {
+    vec![("CRITICAL".into(), check.into(), path)]
+}
+
+#[test]
+fn a_fresh_tree_from_systemd_tmpfiles_is_clean() {
+    let Some(tree) = Tree::new("a_fresh_tree", &small_default_layout()) else {
+        return;
+    };
+    let (_, j) = tree.validate();
+    assert_eq!(problems(&j), vec![], "{j:#}");
+    assert_eq!(j["directories"], 27);
+    assert_eq!(j["base"], tree.tier("").to_str().unwrap());
+}
+
+#[test]
+fn a_missing_directory_is_critical() {
+    let Some(tree) = Tree::new("missing_dir", &small_default_layout()) else {
+        return;
+    };
+    std::fs::remove_dir(tree.tier("kafka/logs")).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    assert_eq!(
+        problems(&j),
+        critical("dir.exists", tree.tier("kafka/logs"))
+    );
+    assert_eq!(finding(&j, "dir.exists")["actual"], "missing");
+}
+
+#[test]
+fn a_missing_service_directory_hides_nothing_but_its_own_subdirectories() {
+    let Some(tree) = Tree::new("missing_service_dir", &small_default_layout()) else {
+        return;
+    };
+    std::fs::remove_dir_all(tree.tier("mongodb")).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    assert_eq!(problems(&j), critical("dir.exists", tree.tier("mongodb")));
+    let actual = finding(&j, "dir.exists")["actual"].as_str().unwrap();
+    assert!(
+        actual.contains("3 directories planned below it"),
+        "{actual}"
+    );
+    assert_eq!(j["directories"], 27 - 3);
+}
+
+#[test]
+fn a_wrong_mode_is_critical_setgid_included() {
+    let Some(tree) = Tree::new("wrong_mode", &small_default_layout()) else {
+        return;
+    };
+    let data = tree.tier("postgresql/data");
+    for (mode, shown) in [(0o755, "0755"), (0o2750, "2750"), (0o1750, "1750")] {
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(mode)).unwrap();
+        let (code, j) = tree.validate();
+        assert_eq!(code, 2);
+        assert_eq!(problems(&j), critical("dir.mode", data.clone()));
+        let f = finding(&j, "dir.mode");
+        assert_eq!(
+            (f["expected"].as_str(), f["actual"].as_str()),
+            (Some("0750"), Some(shown))
+        );
+    }
+}
+
+#[test]
+fn a_wrong_owner_is_critical() {
+    let Some(tree) = Tree::new("wrong_owner", &small_default_layout()) else {
+        return;
+    };
+    let data = tree.tier("redis/data");
+    let kafka = tree.id("passwd", "kafka");
+    nix::unistd::chown(&data, Some(nix::unistd::Uid::from_raw(kafka)), None).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    assert_eq!(problems(&j), critical("dir.owner", data));
+    let f = finding(&j, "dir.owner");
+    assert_eq!(
+        f["expected"],
+        format!("redis ({})", tree.id("passwd", "redis"))
+    );
+    assert_eq!(f["actual"], format!("kafka ({kafka})"));
+    assert!(f["hint"]
+        .as_str()
+        .unwrap()
+        .contains("systemd-tmpfiles --create"));
+
+    // The hint holds: tmpfiles.d `d` lines put the owner and mode back.
+    let mode = std::fs::Permissions::from_mode(0o700);
+    std::fs::set_permissions(tree.tier("kafka"), mode).unwrap();
+    tree.create_tier();
+    let (_, j) = tree.validate();
+    assert_eq!(problems(&j), vec![], "{j:#}");
+}
+
+#[test]
+fn a_wrong_group_is_critical() {
+    let Some(tree) = Tree::new("wrong_group", &small_default_layout()) else {
+        return;
+    };
+    let volumes = tree.tier("docker/volumes");
+    nix::unistd::chown(&volumes, None, Some(nix::unistd::Gid::from_raw(0))).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    assert_eq!(problems(&j), critical("dir.group", volumes));
+    let f = finding(&j, "dir.group");
+    assert_eq!(
+        f["expected"],
+        format!("docker ({})", tree.id("group", "docker"))
+    );
+    assert_eq!(f["actual"], "root (0)");
+}
+
+#[test]
+fn a_symlink_in_place_of_a_directory_is_critical_and_not_followed() {
+    let Some(tree) = Tree::new("symlink_dir", &small_default_layout()) else {
+        return;
+    };
+    // A symlink to a real directory with the right owner and mode is still wrong.
+    let data = tree.tier("mongodb/data");
+    let elsewhere = tree.root().join("elsewhere");
+    std::fs::rename(&data, &elsewhere).unwrap();
+    symlink(&elsewhere, &data).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    assert_eq!(problems(&j), critical("dir.type", data));
+    assert_eq!(
+        finding(&j, "dir.type")["actual"],
+        format!("a symlink to {}", elsewhere.display())
+    );
+}
+
+#[test]
+fn a_service_directory_pointing_at_etc_is_critical_and_etc_is_never_looked_into() {
+    let Some(tree) = Tree::new("symlink_etc", &small_default_layout()) else {
+        return;
+    };
+    let redis = tree.tier("redis");
+    std::fs::remove_dir_all(&redis).unwrap();
+    symlink("/etc", &redis).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    // One finding: nothing about redis/data or redis/logs, which would be /etc/data...
+    assert_eq!(problems(&j), critical("dir.type", redis));
+    let f = finding(&j, "dir.type");
+    assert!(
+        f["actual"]
+            .as_str()
+            .unwrap()
+            .starts_with("a symlink to /etc"),
+        "{f}"
+    );
+    assert_eq!(j["directories"], 27 - 2);
+}
+
+#[test]
+fn a_regular_file_in_place_of_a_directory_is_critical() {
+    let Some(tree) = Tree::new("file_dir", &small_default_layout()) else {
+        return;
+    };
+    let tmp = tree.tier("docker/tmp");
+    std::fs::remove_dir(&tmp).unwrap();
+    std::fs::write(&tmp, "not a directory").unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    assert_eq!(problems(&j), critical("dir.type", tmp));
+    assert_eq!(finding(&j, "dir.type")["actual"], "a regular file");
+}
+
+#[test]
+fn a_user_or_group_that_does_not_resolve_is_critical_once() {
+    let Some(tree) = Tree::new("unresolved", &small_default_layout()) else {
+        return;
+    };
+    let edit = |file: &str, name: &str| {
+        let path = tree.root().join("etc").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: String = text
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{name}:")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, kept).unwrap();
+    };
+    edit("passwd", "kafka");
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    // Reported once, at the first directory owned by kafka; the owner of that
+    // directory and of the ones below is not compared with anything.
+    assert_eq!(problems(&j), critical("account.user", tree.tier("kafka")));
+    let f = finding(&j, "account.user");
+    assert_eq!(f["expected"], "user kafka exists");
+
+    edit("group", "docker");
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    let mut expected = critical("account.user", tree.tier("kafka"));
+    expected.extend(critical("account.group", tree.tier("docker")));
+    assert_eq!(problems(&j), expected);
+}
+
+#[test]
+fn stale_generated_files_are_a_warning_naming_apply() {
+    let Some(tree) = Tree::new("stale", &small_default_layout()) else {
+        return;
+    };
+    // The layout changes after the files were installed.
+    let changed = small_default_layout().replacen("planned = \"1MB\"", "planned = \"2MB\"", 1);
+    std::fs::write(tree.layout(), &changed).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 1, "{j:#}");
+    let expected_path = tree.root().join("usr/lib/tmpfiles.d/jts-hot.conf");
+    assert_eq!(
+        problems(&j),
+        vec![("WARNING".into(), "generated.digest".into(), expected_path)]
+    );
+    let f = finding(&j, "generated.digest");
+    assert_eq!(f["expected"], j["layout"]["digest"]);
+    assert!(f["actual"].as_str().unwrap().starts_with("sha256:"));
+    assert!(f["actual"].as_str().unwrap().contains("and 10 more"), "{f}");
+    assert!(f["hint"].as_str().unwrap().contains("jts-hot apply"));
+
+    // Files rendered from the new layout in /etc override /usr/lib, as systemd
+    // reads them: those are no longer stale.
+    let fresh = tempfile::tempdir().unwrap();
+    let (code, _, _) = run(jts_hot()
+        .arg("--config")
+        .arg(tree.layout())
+        .arg("generate")
+        .arg("--out")
+        .arg(fresh.path()));
+    assert_eq!(code, 0);
+    for dir in ["tmpfiles.d", "sysusers.d"] {
+        let etc = tree.root().join("etc").join(dir);
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::copy(
+            fresh.path().join("usr/lib").join(dir).join("jts-hot.conf"),
+            etc.join("jts-hot.conf"),
+        )
+        .unwrap();
+    }
+    let (code, j) = tree.validate();
+    assert_eq!(code, 1);
+    let f = finding(&j, "generated.digest");
+    assert_eq!(
+        f["path"],
+        tree.root()
+            .join("usr/lib/systemd/system/jts-hot-validate.service")
+            .to_str()
+            .unwrap()
+    );
+    assert!(f["actual"].as_str().unwrap().contains("and 8 more"), "{f}");
+}
+
+#[test]
+fn the_default_layout_on_a_tree_made_by_systemd_has_no_critical_finding() {
+    let Some(tree) = Tree::new("default_tree", jts_hot_default().as_str()) else {
+        return;
+    };
+    let (code, j) = tree.validate();
+    assert!(code <= 1, "{j:#}");
+    for (_, check, _) in problems(&j) {
+        assert!(
+            ["mount.option", "capacity.filesystem"].contains(&check.as_str()),
+            "{j:#}"
+        );
+    }
+    // The whole 4 TB is planned: on any filesystem smaller than that, after
+    // reserved blocks, the capacity finding says by how much.
+    let fs = nix::sys::statvfs::statvfs(&tree.tier("")).unwrap();
+    let usable = (fs.blocks() - (fs.blocks_free() - fs.blocks_available())) * fs.fragment_size();
+    if usable < 4_000_000_000_000 {
+        let f = finding(&j, "capacity.filesystem");
+        assert_eq!(f["severity"], "WARNING");
+        assert!(
+            f["actual"]
+                .as_str()
+                .unwrap()
+                .contains("reserved for root) by "),
+            "{f}"
+        );
+    }
+}
+
+fn jts_hot_default() -> String {
+    run(jts_hot().args(["config", "default"])).1
+}
+
+#[test]
+fn text_output_one_line_per_finding_with_journal_priorities() {
+    let Some(tree) = Tree::new("text_output", &small_default_layout()) else {
+        return;
+    };
+    std::fs::remove_dir(tree.tier("kafka/logs")).unwrap();
+    let text = |journal: bool| {
+        let mut cmd = jts_hot();
+        cmd.arg("--config")
+            .arg(tree.layout())
+            .arg("validate")
+            .arg("--root")
+            .arg(tree.root());
+        if journal {
+            cmd.env("JOURNAL_STREAM", "8:12345");
+        }
+        run(&mut cmd)
+    };
+    let (code, out, _) = text(false);
+    assert_eq!(code, 2);
+    let lines: Vec<&str> = out.lines().filter(|l| !l.contains("mount.trim")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with(&format!(
+        "CRITICAL dir.exists {}: missing",
+        tree.tier("kafka/logs").display()
+    )));
+    assert!(
+        lines[1].starts_with("jts-hot validate: CRITICAL: 1 critical"),
+        "{out}"
+    );
+
+    let (code, out, _) = text(true);
+    assert_eq!(code, 2);
+    assert!(
+        out.lines().any(|l| l.starts_with("<2>CRITICAL dir.exists")),
+        "{out}"
+    );
+    assert!(out
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("<2>jts-hot validate: CRITICAL"));
+    for line in out.lines() {
+        let ok = ["<2>CRITICAL ", "<4>WARNING ", "<2>jts-hot validate"]
+            .iter()
+            .any(|p| line.starts_with(p));
+        assert!(ok, "{line}");
+    }
+}
+
+#[test]
+fn a_bad_layout_is_unknown_for_validate_and_an_error_for_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tier]\nbase = \"relative\"\n").unwrap();
+    let (code, _, err) = run(jts_hot().arg("--config").arg(&bad).arg("validate"));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("bad.toml:"), "{err}");
+    let (code, _, _) = run(jts_hot().arg("--config").arg(&bad).arg("plan"));
+    assert_eq!(code, 2);
+}
+
+// ---- plan -------------------------------------------------------------------
+
+fn plan_json(cmd: &mut Command) -> (i32, Value) {
+    let (code, out, err) = run(cmd.args(["--format", "json"]));
+    let j: Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
+    assert_eq!(j["schema"], "jts-hot.plan/1");
+    for k in ["planned_bytes", "capacity_bytes"] {
+        assert!(j[k].is_u64(), "{k}: {j:#}");
+    }
+    assert!(j["capacity_left_bytes"].is_i64());
+    assert!(j["over_committed"].is_boolean());
+    assert!(j["verdict"].is_string());
+    assert_eq!(code, if j["over_committed"] == true { 1 } else { 0 });
+    (code, j)
+}
+
+#[test]
+fn plan_of_the_default_layout_fills_the_capacity() {
+    let (_, j) = plan_json(jts_hot().args(["--default-layout", "plan"]));
+    let services = j["services"].as_array().unwrap();
+    assert_eq!(services.len(), 7);
+    assert_eq!(services[0]["name"], "postgresql");
+    assert_eq!(services[0]["planned_bytes"], 800_000_000_000u64);
+    assert_eq!(services[0]["share_percent"], 20.0);
+    let shares: f64 = services
+        .iter()
+        .map(|s| s["share_percent"].as_f64().unwrap())
+        .sum();
+    assert!((shares - 100.0).abs() < 1e-9);
+    assert_eq!(j["planned_bytes"], 4_000_000_000_000u64);
+    assert_eq!(j["capacity_left_bytes"], 0);
+
+    let (_, text, _) = run(jts_hot().args(["--default-layout", "plan"]));
+    assert!(
+        text.contains("  clickhouse          1.50 TB     37.5%"),
+        "{text}"
+    );
+    assert!(
+        text.contains("total               4.00 TB    100.0%"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plan_measures_the_nearest_existing_ancestor_of_a_missing_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout.toml");
+    let base = dir.path().join("not/yet");
+    std::fs::write(
+        &layout,
+        small_default_layout().replace("/data/jts/hot", base.to_str().unwrap()),
+    )
+    .unwrap();
+    let (code, j) = plan_json(jts_hot().arg("--config").arg(&layout).arg("plan"));
+    assert_eq!(code, 0, "{j:#}");
+    let fs = &j["filesystem"];
+    assert_eq!(fs["base_exists"], false);
+    assert_eq!(fs["measured_at"], dir.path().to_str().unwrap());
+    let (_, text, _) = run(jts_hot().arg("--config").arg(&layout).arg("plan"));
+    assert!(
+        text.contains(&format!(
+            "the base does not exist yet; measured at {}",
+            dir.path().display()
+        )),
+        "{text}"
+    );
+}
+
+// ---- real loop-mounted ext4 -------------------------------------------------
+
+/// A loop-mounted ext4 image; unmounted and its loop device detached on drop,
+/// whatever the test did.
+struct LoopMount {
+    image: PathBuf,
+    at: PathBuf,
+}
+
+impl LoopMount {
+    fn new(test: &str, image: &Path, at: &Path, size: &str, options: &str) -> Option<LoopMount> {
+        Self::with_mkfs_args(test, image, at, size, options, &[])
+    }
+
+    fn with_mkfs_args(
+        test: &str,
+        image: &Path,
+        at: &Path,
+        size: &str,
+        options: &str,
+        mkfs_args: &[&str],
+    ) -> Option<LoopMount> {
+        if !have_root(test) || !have_tool(test, "mkfs.ext4") || !have_tool(test, "losetup") {
+            return None;
+        }
+        let (code, _, err) = run(Command::new("truncate").args(["-s", size]).arg(image));
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run(Command::new("mkfs.ext4")
+            .arg("-q")
+            .args(mkfs_args)
+            .arg(image));
+        assert_eq!(code, 0, "{err}");
+        std::fs::create_dir_all(at).unwrap();
+        let (code, _, err) = run(Command::new("mount")
+            .arg("-o")
+            .arg(format!("loop,{options}"))
+            .arg(image)
+            .arg(at));
+        assert_eq!(code, 0, "mount: {err}");
+        Some(LoopMount {
+            image: image.to_path_buf(),
+            at: at.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.at).status();
+        // mount -o loop sets autoclear; detach anyway if something kept it.
+        if let Ok(out) = Command::new("losetup").arg("-j").arg(&self.image).output() {
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                if let Some((dev, _)) = line.split_once(':') {
+                    let _ = Command::new("losetup").args(["-d", dev]).status();
+                }
+            }
+        }
+    }
+}
+
+/// A one-service tier at /data/jts/hot in a temporary root, on its own
+/// 200 MB ext4 unless `mount_options` is None (then a plain directory).
+struct MountedTree {
+    tree: Tree,
+    _mount: Option<LoopMount>,
+}
+
+fn mounted_layout(planned: &str) -> String {
+    format!(
+        r#"[tier]
+base = "/data/jts/hot"
+capacity = "200MB"
+require_mountpoint = true
+mount_options = ["noatime"]
+filesystems = ["ext4"]
+
+[services.svc]
+owner = "root"
+group = "root"
+planned = "{planned}"
+dirs = ["data", "logs"]
+"#
+    )
+}
+
+fn mounted_tree(test: &str, planned: &str, mount_options: Option<&str>) -> Option<MountedTree> {
+    mounted_tree_with(test, &mounted_layout(planned), mount_options)
+}
+
+fn mounted_tree_with(test: &str, layout: &str, mount_options: Option<&str>) -> Option<MountedTree> {
+    if !have_root(test) || !have_tool(test, "systemd-tmpfiles") {
+        return None;
+    }
+    let tree = Tree {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::create_dir_all(tree.root().join("etc")).unwrap();
+    std::fs::write(tree.layout(), layout).unwrap();
+    let mount = match mount_options {
+        Some(options) => Some(LoopMount::new(
+            test,
+            &tree.dir.path().join("tier.img"),
+            &tree.tier(""),
+            "200M",
+            options,
+        )?),
+        None => None,
+    };
+    tree.install(&tree.layout());
+    tree.create_tier();
+    Some(MountedTree {
+        tree,
+        _mount: mount,
+    })
+}
+
+impl MountedTree {
+    fn plan(&self) -> (i32, Value) {
+        plan_json(
+            jts_hot()
+                .arg("--config")
+                .arg(self.tree.layout())
+                .arg("plan")
+                .arg("--root")
+                .arg(self.tree.root()),
+        )
+    }
+}
+
+#[test]
+fn own_ext4_mount_with_noatime_and_discard_is_ok_and_quiet() {
+    let Some(m) = mounted_tree("mount_ok", "150MB", Some("noatime,discard")) else {
+        return;
+    };
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["findings"], serde_json::json!([]));
+    let mut cmd = jts_hot();
+    cmd.arg("--config")
+        .arg(m.tree.layout())
+        .arg("validate")
+        .arg("--root")
+        .arg(m.tree.root());
+    let (code, out, _) = run(&mut cmd);
+    assert_eq!((code, out.as_str()), (0, ""), "quiet when all is well");
+    let (code, out, _) = run(cmd.arg("-v").env("JOURNAL_STREAM", "8:1"));
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("<6>jts-hot validate: OK: all checks passed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn relatime_instead_of_noatime_is_a_warning() {
+    let Some(m) = mounted_tree("mount_relatime", "150MB", Some("relatime,discard")) else {
+        return;
+    };
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 1, "{j:#}");
+    assert_eq!(
+        problems(&j),
+        vec![("WARNING".into(), "mount.option".into(), m.tree.tier(""))]
+    );
+    let f = finding(&j, "mount.option");
+    assert_eq!(f["expected"], "noatime");
+    let actual = f["actual"].as_str().unwrap();
+    assert!(actual.starts_with("ext4 on /dev/loop"), "{actual}");
+    assert!(actual.contains("relatime"), "{actual}");
+}
+
+#[test]
+fn a_plain_directory_where_a_mount_point_is_required_is_critical() {
+    let Some(m) = mounted_tree("mount_missing", "150MB", None) else {
+        return;
+    };
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 2, "{j:#}");
+    let f = finding(&j, "mount.point");
+    assert_eq!(f["severity"], "CRITICAL");
+    assert_eq!(f["path"], m.tree.tier("").to_str().unwrap());
+    assert!(
+        f["actual"].as_str().unwrap().starts_with("a directory on "),
+        "{f}"
+    );
+    let (_, plan) = m.plan();
+    assert_eq!(plan["filesystem"]["own_mount"], false);
+}
+
+#[test]
+fn a_plan_that_fits_its_filesystem() {
+    let Some(m) = mounted_tree("plan_fits", "150MB", Some("noatime,discard")) else {
+        return;
+    };
+    let (code, j) = m.plan();
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["over_committed"], false);
+    assert!(j["verdict"].as_str().unwrap().starts_with("OK"));
+    let fs = &j["filesystem"];
+    let real = nix::sys::statvfs::statvfs(&m.tree.tier("")).unwrap();
+    let frsize = real.fragment_size();
+    assert_eq!(fs["size_bytes"], real.blocks() * frsize);
+    let reserved = (real.blocks_free() - real.blocks_available()) * frsize;
+    assert!(reserved > 0, "mkfs.ext4 reserves 5% for root");
+    assert_eq!(fs["reserved_bytes"], reserved);
+    assert_eq!(fs["usable_bytes"], real.blocks() * frsize - reserved);
+    assert_eq!(
+        fs["left_bytes"].as_i64().unwrap(),
+        (real.blocks() * frsize - reserved) as i64 - 150_000_000
+    );
+    assert_eq!(fs["own_mount"], true);
+    assert_eq!(fs["fstype"], "ext4");
+    assert_eq!(fs["device_bytes"], 200 * 1024 * 1024);
+    assert!(fs["overhead_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(j["capacity_left_bytes"], 50_000_000);
+}
+
+#[test]
+fn an_over_committed_plan_is_a_warning_with_the_figures() {
+    let Some(m) = mounted_tree("plan_over", "1GB", Some("noatime,discard")) else {
+        return;
+    };
+    let (code, j) = m.plan();
+    assert_eq!(code, 1, "{j:#}");
+    assert_eq!(j["over_committed"], true);
+    let usable = j["filesystem"]["usable_bytes"].as_i64().unwrap();
+    assert_eq!(j["filesystem"]["left_bytes"], usable - 1_000_000_000);
+    assert_eq!(j["capacity_left_bytes"], 200_000_000i64 - 1_000_000_000);
+    let verdict = j["verdict"].as_str().unwrap();
+    assert!(verdict.starts_with("OVER-COMMITTED: "), "{verdict}");
+    assert!(
+        verdict.contains("exceeds tier.capacity (200 MB) by 800 MB"),
+        "{verdict}"
+    );
+
+    let (code, text, _) = run(jts_hot()
+        .arg("--config")
+        .arg(m.tree.layout())
+        .arg("plan")
+        .arg("--root")
+        .arg(m.tree.root()));
+    assert_eq!(code, 1);
+    assert!(text.contains("the tier's own mount"), "{text}");
+    assert!(text.contains("reserved blocks (root)"), "{text}");
+    assert!(
+        text.lines().last().unwrap().starts_with("OVER-COMMITTED"),
+        "{text}"
+    );
+
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 1, "{j:#}");
+    let checks: Vec<String> = problems(&j).into_iter().map(|(_, c, _)| c).collect();
+    assert_eq!(checks, ["capacity.tier", "capacity.filesystem"]);
+    let f = finding(&j, "capacity.filesystem");
+    assert!(
+        f["actual"]
+            .as_str()
+            .unwrap()
+            .contains("of filesystem overhead"),
+        "{f}"
+    );
+    assert_eq!(f["hint"], "see `jts-hot plan`");
+}
+
+#[test]
+fn the_default_plan_over_commits_a_real_4tb_ext4() {
+    // A sparse 4 TB image: lazy init keeps mkfs under a second and ~50 MB on disk.
+    let test = "default_plan_on_4tb";
+    if !have_root(test) || !have_tool(test, "systemd-tmpfiles") {
+        return;
+    }
+    let tree = Tree {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let Some(_mount) = LoopMount::with_mkfs_args(
+        test,
+        &tree.dir.path().join("nvme.img"),
+        &tree.tier(""),
+        "4TB",
+        "noatime",
+        &["-E", "lazy_itable_init=1,lazy_journal_init=1"],
+    ) else {
+        return;
+    };
+    let (code, j) = plan_json(
+        jts_hot()
+            .args(["--default-layout", "plan", "--root"])
+            .arg(tree.root()),
+    );
+    assert_eq!(code, 1, "{j:#}");
+    let fs = &j["filesystem"];
+    assert_eq!(fs["own_mount"], true);
+    assert_eq!(fs["device_bytes"], 4_000_000_000_000u64);
+    let overhead = fs["overhead_bytes"].as_i64().unwrap();
+    let reserved = fs["reserved_bytes"].as_i64().unwrap();
+    assert!(
+        overhead > 10_000_000_000,
+        "ext4 takes its inode tables and journal: {overhead}"
+    );
+    assert!(
+        reserved > 100_000_000_000,
+        "5% reserved for root: {reserved}"
+    );
+    assert_eq!(fs["left_bytes"], -(overhead + reserved));
+    assert_eq!(
+        j["capacity_left_bytes"], 0,
+        "the plan is exactly tier.capacity"
+    );
+    let verdict = j["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("of filesystem overhead, less"),
+        "{verdict}"
+    );
+
+    let (_, text, _) = run(jts_hot()
+        .args(["--default-layout", "plan", "--root"])
+        .arg(tree.root()));
+    assert!(text.contains("filesystem overhead"), "{text}");
+    assert!(
+        text.lines().last().unwrap().starts_with("OVER-COMMITTED"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_filesystem_type_the_layout_does_not_accept_is_critical() {
+    let layout = mounted_layout("150MB").replace(r#"["ext4"]"#, r#"["xfs", "btrfs"]"#);
+    let Some(m) = mounted_tree_with("fstype", &layout, Some("noatime,discard")) else {
+        return;
+    };
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 2, "{j:#}");
+    assert_eq!(problems(&j), critical("mount.fstype", m.tree.tier("")));
+    let f = finding(&j, "mount.fstype");
+    assert_eq!(f["expected"], "one of xfs, btrfs");
+    assert!(f["actual"]
+        .as_str()
+        .unwrap()
+        .starts_with("ext4 on /dev/loop"));
+}
+
+#[test]
+fn trim_needs_the_discard_option_or_an_enabled_unmasked_fstrim_timer() {
+    let test = "trim";
+    let Some(m) = mounted_tree(test, "150MB", Some("noatime")) else {
+        return;
+    };
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata(m.tree.tier("")).unwrap().dev();
+    let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+    let discard = std::fs::read_to_string(format!(
+        "/sys/dev/block/{major}:{minor}/queue/discard_max_bytes"
+    ))
+    .unwrap();
+    if discard.trim() == "0" {
+        cannot_run(test, "this kernel's loop devices do not support discard");
+        return;
+    }
+    let trim = |j: &Value| {
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "mount.trim")
+            .cloned()
+    };
+    // No discard option and no fstrim.timer in the root: a warning.
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 1, "{j:#}");
+    let f = trim(&j).expect("a mount.trim finding");
+    assert_eq!(f["severity"], "WARNING");
+    assert!(
+        f["actual"]
+            .as_str()
+            .unwrap()
+            .ends_with("fstrim.timer not enabled"),
+        "{f}"
+    );
+    assert_eq!(f["hint"], "systemctl enable --now fstrim.timer");
+
+    // Enabled the way systemctl enables it: OK.
+    let system = m.tree.root().join("etc/systemd/system");
+    std::fs::create_dir_all(system.join("timers.target.wants")).unwrap();
+    symlink(
+        "/usr/lib/systemd/system/fstrim.timer",
+        system.join("timers.target.wants/fstrim.timer"),
+    )
+    .unwrap();
+    let (code, j) = m.tree.validate();
+    assert_eq!((code, trim(&j)), (0, None), "{j:#}");
+
+    // Masked: not enabled after all.
+    symlink("/dev/null", system.join("fstrim.timer")).unwrap();
+    let (code, j) = m.tree.validate();
+    assert_eq!(code, 1);
+    assert!(trim(&j).is_some(), "{j:#}");
+}
