@@ -79,7 +79,8 @@ fn stage_all(
 
 /// `create_dir_all`, remembering each directory it had to create.
 fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
-    if dir.is_dir() {
+    // "" is the parent of a relative path's first component: the working directory.
+    if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {

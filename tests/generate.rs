@@ -590,3 +590,19 @@ fn a_failed_write_leaves_the_output_directory_as_it_was() {
         "created directories were left behind"
     );
 }
+
+#[test]
+fn generate_accepts_a_relative_output_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(jts_hot().current_dir(dir.path()).args([
+        "--default-layout",
+        "generate",
+        "--out",
+        "out",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(dir
+        .path()
+        .join("out/usr/lib/tmpfiles.d/jts-hot.conf")
+        .is_file());
+}

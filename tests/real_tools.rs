@@ -170,6 +170,12 @@ fn tmpfiles_repairs_drift_and_never_touches_data() {
     }
     let case = cases().into_iter().next().unwrap();
     let root = tempfile::tempdir().unwrap();
+    // A parent of the base that exists already, as the operator set it up.
+    let parent = root.path().join("data");
+    fs::create_dir(&parent).unwrap();
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o1777)).unwrap();
+    // (root-owned: tmpfiles itself refuses a root-owned child under another owner's directory)
+    nix::unistd::chown(&parent, None, Some(nix::unistd::Gid::from_raw(1234))).unwrap();
     sysusers_then_tmpfiles(case.generated.path(), root.path());
     let base = root.path().join("data/jts/hot");
     // Data written by the database, with its own owner and mode.

@@ -194,7 +194,10 @@ struct TmpfilesLine {
     age: String,
 }
 
-/// The tier's parents (root-owned, 0755), then every planned directory.
+/// The tier's parents, then every planned directory. A parent is not the
+/// tier's: `- - -` creates it (root, 0755) when missing but never changes an
+/// existing one, which explicit values would do at every boot (a base under
+/// /tmp would strip its sticky bit, one under /home/alice would hand her home to root).
 fn tmpfiles_lines(layout: &Layout) -> Vec<TmpfilesLine> {
     let mut lines: Vec<TmpfilesLine> = layout
         .tier
@@ -207,9 +210,9 @@ fn tmpfiles_lines(layout: &Layout) -> Vec<TmpfilesLine> {
         .rev()
         .map(|p| TmpfilesLine {
             path: escape::tmpfiles_path(p),
-            mode: "0755".into(),
-            owner: "root".into(),
-            group: "root".into(),
+            mode: "-".into(),
+            owner: "-".into(),
+            group: "-".into(),
             age: "-".into(),
         })
         .collect();
