@@ -157,7 +157,13 @@ fn check_timer_and_monitor(m: &Machine, report: &Report, layout: &Layout) {
     );
     println!("{}", report.out("list-timers"));
 
-    report.ok("monitor-start");
+    assert_eq!(
+        report.rc("monitor-start"),
+        0,
+        "systemctl start {MONITOR} failed:\n{}{}",
+        report.all("monitor-start"),
+        report.out("monitor-journal")
+    );
     let mon = report.props("monitor-unit");
     assert_eq!(
         mon["Result"],
