@@ -111,6 +111,9 @@ pub struct MonitorArgs {
         default_value = "/var/lib/jts-hot"
     )]
     pub state_dir: PathBuf,
+    /// Walker threads (default: 8 per CPU, 8 to 32)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

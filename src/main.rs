@@ -140,11 +140,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }
-        Command::Monitor(_) => {
-            let _ = load_layout(&cli)?;
-            Err(Failure::Other(anyhow::anyhow!(
-                "this command is not built yet"
-            )))
+        Command::Monitor(args) => {
+            let layout = load_layout(&cli)?;
+            Ok(jts_hot::monitor::run(&layout, args)?)
         }
     }
 }

@@ -54,6 +54,21 @@ pub fn comment(s: &str) -> String {
         .collect()
 }
 
+/// A label value in the Prometheus text exposition format: backslash,
+/// double quote and newline are the characters it escapes.
+pub fn prometheus_label_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +87,11 @@ mod tests {
         assert_eq!(unit_path_word("-", p), "\"-/srv/hot tier/100%%$x\"");
         assert_eq!(exec_arg(p), "\"/srv/hot tier/100%%$$x\"");
         assert_eq!(comment("a\nb\\"), "a?b?");
+    }
+
+    #[test]
+    fn prometheus_label_values_escape_backslash_quote_newline() {
+        assert_eq!(prometheus_label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+        assert_eq!(prometheus_label_value("/data/jts/hot"), "/data/jts/hot");
     }
 }

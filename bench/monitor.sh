@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Benchmark of `jts-hot monitor --format json` against diskus and GNU du on
+# the shared synthetic tree (../shared/bench/mktree.py, SCALE 1.0, ~350k files).
+# In ONE run, alternating the tools round by round, it measures wall time,
+# CPU time (user+sys) and peak RSS with a warm cache, with a cold cache
+# (sync; drop_caches before each run), and under the monitor unit's idle
+# scheduling (chrt -i 0 ionice -c3 nice -n19). Prints medians and ratios.
+#
+# usage: bench/monitor.sh [WARM_ROUNDS [COLD_ROUNDS]]     (defaults 11 and 5)
+# env:   JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default target/tmp/mktree-1.0,
+#                                shared with tests/monitor.rs); MKTREE=path to mktree.py
+#        JTS_HOT_THREADS=N       pass --threads N to jts-hot
+# needs: root (drop_caches), /usr/bin/time, diskus (cargo install diskus), python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+warm_rounds=${1:-11}
+cold_rounds=${2:-5}
+tree=${JTS_HOT_BENCH_TREE:-target/tmp/mktree-1.0}
+mktree=${MKTREE:-../shared/bench/mktree.py}
+diskus=$(command -v diskus || echo "$HOME/.cargo/bin/diskus")
+[ -x "$diskus" ] || { echo "diskus not found: cargo install diskus" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "needs root to drop caches" >&2; exit 2; }
+
+# The tree, built once and reused while mktree.py is unchanged.
+stamp=$(sha256sum "$mktree" | cut -d' ' -f1)
+if [ "$(cat "$tree/complete" 2>/dev/null)" != "$stamp" ]; then
+    rm -rf "$tree"; mkdir -p "$tree"
+    echo "building the SCALE 1.0 tree in $tree ..." >&2
+    python3 "$mktree" "$tree/hot" 1.0 >&2
+    echo "$stamp" > "$tree/complete"
+fi
+base=$(realpath "$tree/hot")
+
+cargo build --release --quiet
+bin=$PWD/target/release/jts-hot
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The built-in layout, with its base moved onto the tree.
+"$bin" --default-layout config default | sed "s|^base = .*|base = \"$base\"|" > "$work/layout.toml"
+threads=()
+[ -n "${JTS_HOT_THREADS:-}" ] && threads=(--threads "$JTS_HOT_THREADS")
+
+jts=("$bin" --config "$work/layout.toml" monitor --format json --state-dir "$work/state" "${threads[@]}")
+dsk=("$diskus" "$base")
+gdu=(du -s "$base")
+idle=(chrt -i 0 ionice -c3 nice -n19)
+
+# measure NAME MODE CMD...: one run, appends "name mode wall cpu rss_kb" to results.
+measure() {
+    local name=$1 mode=$2; shift 2
+    if [ "${mode#cold}" != "$mode" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+    # Exit 1 (WARNING) is fine: a status, not a failure of the run.
+    /usr/bin/time -o "$work/t" -f "%e %U %S %M" "$@" > /dev/null || [ $? -le 2 ]
+    read -r wall user sys rss < "$work/t"
+    echo "$name $mode $wall $(echo "$user + $sys" | bc) $rss" >> "$work/results"
+}
+
+round() {
+    local mode=$1 prefix=() order
+    [ "${mode%idle}" != "$mode" ] && prefix=("${idle[@]}")
+    # Alternate who goes first, so no tool always inherits the same cache state.
+    if (( RANDOM % 2 )); then order="jts diskus du"; else order="du diskus jts"; fi
+    for t in $order; do
+        case $t in
+            jts) measure jts-hot "$mode" "${prefix[@]}" "${jts[@]}" ;;
+            diskus) measure diskus "$mode" "${prefix[@]}" "${dsk[@]}" ;;
+            du) measure du "$mode" "${prefix[@]}" "${gdu[@]}" ;;
+        esac
+    done
+}
+
+echo "tree: $base ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+round warm-discard >/dev/null   # fill the cache; not counted
+: > "$work/results"
+for ((i = 0; i < warm_rounds; i++)); do round warm; round warm-idle; done
+for ((i = 0; i < cold_rounds; i++)); do round cold; round cold-idle; done
+
+python3 - "$work/results" <<'PY'
+import sys, statistics as st
+rows = [l.split() for l in open(sys.argv[1])]
+data = {}
+for name, mode, wall, cpu, rss in rows:
+    data.setdefault((mode, name), []).append((float(wall), float(cpu), int(rss)))
+print(f"{'mode':<10} {'tool':<8} {'runs':>4} {'wall s':>8} {'cpu s':>8} {'peak RSS':>10} {'wall/diskus':>12} {'cpu/diskus':>11}")
+for mode in ("warm", "warm-idle", "cold", "cold-idle"):
+    ref = data.get((mode, "diskus"))
+    for name in ("jts-hot", "diskus", "du"):
+        runs = data.get((mode, name))
+        if not runs:
+            continue
+        wall = st.median(r[0] for r in runs); cpu = st.median(r[1] for r in runs)
+        rss = max(r[2] for r in runs) / 1024
+        rw = wall / st.median(r[0] for r in ref); rc = cpu / st.median(r[1] for r in ref)
+        print(f"{mode:<10} {name:<8} {len(runs):>4} {wall:>8.3f} {cpu:>8.3f} {rss:>7.1f} MiB {rw:>11.2f}x {rc:>10.2f}x")
+PY

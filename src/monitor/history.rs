@@ -1,0 +1,191 @@
+//! The growth history in the state directory: one JSON file, rewritten
+//! atomically each run, bounded to about 35 days. A missing history starts
+//! a new one; a corrupt one is set aside and reported, never fatal.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const FILE_NAME: &str = "monitor-history.json";
+/// Samples older than this are dropped.
+pub const KEEP_SECONDS: u64 = 35 * 86_400;
+/// A run closer than this to the last kept sample is not recorded, so a
+/// timer running every minute still keeps the file small (≤ ~5000 samples).
+pub const MIN_SPACING_SECONDS: u64 = 10 * 60;
+/// Growth is measured over this window.
+pub const GROWTH_WINDOW_SECONDS: u64 = 7 * 86_400;
+/// Samples spanning less than this give no growth figure (too noisy).
+pub const MIN_GROWTH_SPAN_SECONDS: u64 = 3_600;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    /// Unix time in seconds.
+    pub t: u64,
+    /// Filesystem used bytes, when statvfs worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_used: Option<u64>,
+    /// Allocated bytes per service, for services scanned completely.
+    #[serde(default)]
+    pub services: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct History {
+    pub version: u32,
+    pub samples: Vec<Sample>,
+}
+
+pub fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join(FILE_NAME)
+}
+
+/// Loads the history; on trouble returns an empty one and a note saying why.
+pub fn load(state_dir: &Path) -> (History, Option<String>) {
+    let file = path(state_dir);
+    let text = match std::fs::read(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return (
+                History::default(),
+                Some(format!(
+                    "no history yet at {}: growth unknown until later runs",
+                    file.display()
+                )),
+            )
+        }
+        Err(e) => {
+            return (
+                History::default(),
+                Some(format!("cannot read {}: {e}", file.display())),
+            )
+        }
+    };
+    match serde_json::from_slice::<History>(&text) {
+        Ok(mut h) => {
+            h.samples.sort_by_key(|s| s.t);
+            (h, None)
+        }
+        Err(e) => {
+            // Kept for a person to look at; the next write starts afresh.
+            let aside = file.with_extension("json.corrupt");
+            let moved = std::fs::rename(&file, &aside).is_ok();
+            let note = format!(
+                "corrupt history {} ({e}){}; starting a new one",
+                file.display(),
+                if moved {
+                    format!(", moved to {}", aside.display())
+                } else {
+                    String::new()
+                }
+            );
+            (History::default(), Some(note))
+        }
+    }
+}
+
+impl History {
+    /// Adds this run's sample unless the last one is very recent, and drops
+    /// samples older than the retention.
+    pub fn record(&mut self, sample: Sample) {
+        self.version = 1;
+        let now = sample.t;
+        self.samples
+            .retain(|s| s.t + KEEP_SECONDS >= now && s.t <= now);
+        if self
+            .samples
+            .last()
+            .map_or(true, |last| last.t + MIN_SPACING_SECONDS <= now)
+        {
+            self.samples.push(sample);
+        }
+    }
+
+    pub fn save(&self, state_dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(state_dir)?;
+        let json = serde_json::to_vec(self)?;
+        crate::files::write_atomic(&path(state_dir), &json, 0o644)
+    }
+}
+
+/// Bytes per day over the growth window ending at `now`: the least-squares
+/// slope through the samples (with the current one), so one odd sample does
+/// not swing it. None with fewer than two samples or too short a span.
+pub fn growth_per_day(points: &[(u64, u64)], now: u64) -> Option<f64> {
+    let window: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(t, _)| *t + GROWTH_WINDOW_SECONDS >= now && *t <= now)
+        .map(|&(t, v)| ((t as f64 - now as f64) / 86_400.0, v as f64))
+        .collect();
+    let first = window.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let last = window.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    if window.len() < 2 || (last - first) * 86_400.0 < MIN_GROWTH_SPAN_SECONDS as f64 {
+        return None;
+    }
+    let n = window.len() as f64;
+    let mx = window.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = window.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = window.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = window.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    Some(sxy / sxx)
+}
+
+/// Days until `remaining` bytes are used at `per_day`; None when not growing.
+pub fn days_until(remaining: u64, per_day: Option<f64>) -> Option<f64> {
+    match per_day {
+        _ if remaining == 0 => Some(0.0),
+        Some(g) if g > 0.0 => Some(remaining as f64 / g),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_of_a_straight_line_is_exact() {
+        let now = 100 * 86_400;
+        let pts: Vec<_> = (0..8)
+            .map(|d| (now - d * 86_400, 1_000_000 - d * 5000))
+            .collect();
+        let g = growth_per_day(&pts, now).unwrap();
+        assert!((g - 5000.0).abs() < 1e-6, "{g}");
+    }
+
+    #[test]
+    fn too_few_or_too_close_samples_give_no_growth() {
+        assert_eq!(growth_per_day(&[(1000, 5)], 1000), None);
+        assert_eq!(growth_per_day(&[(1000, 5), (1600, 9)], 1600), None);
+    }
+
+    #[test]
+    fn samples_outside_the_window_are_ignored() {
+        let now = 100 * 86_400;
+        // A huge jump 10 days ago must not count; within 7 days it is flat.
+        let pts = [(now - 10 * 86_400, 0), (now - 6 * 86_400, 500), (now, 500)];
+        assert_eq!(growth_per_day(&pts, now), Some(0.0));
+    }
+
+    #[test]
+    fn record_bounds_and_spaces_samples() {
+        let mut h = History::default();
+        let day = 86_400;
+        for i in 0..(40 * 24) {
+            h.record(Sample {
+                t: i * 3600,
+                ..Sample::default()
+            });
+            // A second run a minute later is not kept.
+            h.record(Sample {
+                t: i * 3600 + 60,
+                ..Sample::default()
+            });
+        }
+        let now = (40 * 24 - 1) * 3600 + 60;
+        assert!(h.samples.iter().all(|s| s.t + KEEP_SECONDS >= now));
+        // One per hour over 35 days; the minute-later runs were never kept.
+        assert_eq!(h.samples.len() as u64, KEEP_SECONDS / 3600);
+        assert!(h.samples.first().unwrap().t >= 5 * day - 3600);
+    }
+}

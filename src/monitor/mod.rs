@@ -1,0 +1,403 @@
+//! `jts-hot monitor`: usage of every service against its plan, the
+//! filesystem's free space, growth from the history, and one status.
+//! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
+
+pub mod fs;
+pub mod history;
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::{MonitorArgs, MonitorFormat};
+use crate::layout::{Layout, Thresholds};
+use crate::report;
+use crate::status::{self, Status};
+use crate::usage::{self, Usage};
+
+pub use fs::FsStats;
+use history::Sample;
+
+/// The JSON document's schema name; bumped only on an incompatible change.
+pub const SCHEMA: &str = "jts-hot-monitor/1";
+
+/// Everything one run found. Serialized as is for `--format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub status: Status,
+    /// Unix time of the run, in seconds.
+    pub timestamp: u64,
+    pub base: PathBuf,
+    pub layout_digest: String,
+    pub scan: Scan,
+    /// null when statvfs on the base failed (see notes).
+    pub filesystem: Option<Filesystem>,
+    pub services: Vec<ServiceUsage>,
+    pub history: HistoryInfo,
+    /// The device baseline `jts-hot probe --save` stored in the state
+    /// directory, exported so a dashboard shows what the tier is held to.
+    pub probe_baseline: Option<crate::probe::baseline::Baseline>,
+    /// Anything a person should know that is not a threshold breach.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scan {
+    pub duration_seconds: f64,
+    pub threads: usize,
+    /// Some directory could not be read: the sizes are lower bounds.
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Filesystem {
+    pub status: Status,
+    pub reasons: Vec<String>,
+    #[serde(flatten)]
+    pub stats: FsStats,
+    pub free_percent: f64,
+    /// Below these available bytes the filesystem is WARNING / CRITICAL.
+    pub avail_warning_bytes: u64,
+    pub avail_critical_bytes: u64,
+    pub growth_bytes_per_day: Option<f64>,
+    pub days_until_full: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceUsage {
+    pub name: String,
+    pub path: PathBuf,
+    pub status: Status,
+    pub reasons: Vec<String>,
+    pub allocated_bytes: u64,
+    pub apparent_bytes: u64,
+    pub files: u64,
+    pub dirs: u64,
+    pub planned_bytes: u64,
+    /// At or above these allocated bytes the service is WARNING / CRITICAL.
+    pub warning_bytes: u64,
+    pub critical_bytes: u64,
+    pub percent_of_plan: f64,
+    pub growth_bytes_per_day: Option<f64>,
+    pub days_until_plan: Option<f64>,
+    pub partial: bool,
+    /// Paths as text (lossy: a name that is not UTF-8 shows U+FFFD).
+    pub unreadable: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryInfo {
+    pub path: PathBuf,
+    pub samples: usize,
+}
+
+/// Runs the monitor and prints in the chosen format; returns the exit code.
+pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
+    let threads = args.threads.unwrap_or_else(usage::default_threads).max(1);
+    let mut report = measure(layout, &args.state_dir, threads, SystemTime::now());
+
+    if let Some(dir) = &args.textfile_dir {
+        let text = report::prometheus::render(&report);
+        let file = dir.join(report::prometheus::TEXTFILE_NAME);
+        if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
+            // Prometheus would silently go stale: that is worth an UNKNOWN.
+            report
+                .notes
+                .push(format!("cannot write {}: {e:#}", file.display()));
+            report.status = report.status.max(Status::Unknown);
+        }
+    }
+    let out = match args.format {
+        MonitorFormat::Text => report::monitor::text(&report),
+        MonitorFormat::Json => report::monitor::json(&report),
+        MonitorFormat::Prometheus => report::prometheus::render(&report),
+    };
+    print!("{out}");
+    let summary = report::monitor::summary(&report);
+    if status::under_journal() {
+        // The journal's priority for this run is the worst status found.
+        eprintln!("{}{summary}", report.status.journal_prefix());
+    } else if args.format == MonitorFormat::Text {
+        println!("{summary}");
+    }
+    Ok(report.status.exit_code())
+}
+
+/// Scans, reads statvfs, updates the history, and judges every figure.
+pub fn measure(
+    layout: &Layout,
+    state_dir: &std::path::Path,
+    threads: usize,
+    now: SystemTime,
+) -> Report {
+    let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut notes = Vec::new();
+
+    let started = Instant::now();
+    let roots: Vec<PathBuf> = layout.services.iter().map(|s| s.path(layout)).collect();
+    let usages = usage::scan(&roots, threads);
+    let fs = fs::stat(&layout.tier.base);
+    let duration = started.elapsed().as_secs_f64();
+
+    let fs = match fs {
+        Ok(s) => Some(s),
+        Err(e) => {
+            notes.push(format!(
+                "cannot statvfs {}: {e}",
+                layout.tier.base.display()
+            ));
+            None
+        }
+    };
+
+    // The history, with this run's sample added before growth is computed.
+    let (mut hist, note) = history::load(state_dir);
+    notes.extend(note);
+    let sample = Sample {
+        t: now_s,
+        fs_used: fs.as_ref().map(|f| f.used_bytes),
+        services: layout
+            .services
+            .iter()
+            .zip(&usages)
+            .filter(|(_, u)| !u.partial())
+            .map(|(s, u)| (s.name.as_str().to_string(), u.totals.allocated_bytes))
+            .collect(),
+    };
+    let mut points: Vec<&Sample> = hist.samples.iter().collect();
+    points.push(&sample);
+    let series = |pick: &dyn Fn(&Sample) -> Option<u64>| -> Vec<(u64, u64)> {
+        points
+            .iter()
+            .filter_map(|s| pick(s).map(|v| (s.t, v)))
+            .collect()
+    };
+
+    let th = &layout.thresholds;
+    let services: Vec<ServiceUsage> = layout
+        .services
+        .iter()
+        .zip(usages)
+        .map(|(svc, u)| {
+            let name = svc.name.as_str();
+            let growth = history::growth_per_day(
+                &series(&|s: &Sample| s.services.get(name).copied()),
+                now_s,
+            );
+            judge_service(name, svc.planned.0, u, growth, th)
+        })
+        .collect();
+    let filesystem = fs.map(|stats| {
+        let growth = history::growth_per_day(&series(&|s: &Sample| s.fs_used), now_s);
+        judge_fs(stats, growth, th)
+    });
+
+    hist.record(sample);
+    if let Err(e) = hist.save(state_dir) {
+        notes.push(format!(
+            "cannot save the history in {}: {e:#}",
+            state_dir.display()
+        ));
+    }
+
+    let partial = services.iter().any(|s| s.partial);
+    let status = services
+        .iter()
+        .map(|s| s.status)
+        .chain(filesystem.as_ref().map(|f| f.status))
+        .chain(filesystem.is_none().then_some(Status::Unknown))
+        .max()
+        .unwrap_or(Status::Ok);
+    Report {
+        schema: SCHEMA,
+        status,
+        timestamp: now_s,
+        base: layout.tier.base.clone(),
+        layout_digest: layout.digest(),
+        scan: Scan {
+            duration_seconds: duration,
+            threads,
+            partial,
+        },
+        filesystem,
+        services,
+        history: HistoryInfo {
+            path: history::path(state_dir),
+            samples: hist.samples.len(),
+        },
+        probe_baseline: crate::probe::baseline::load(state_dir),
+        notes,
+    }
+}
+
+fn share(bytes: u64, percent: u8) -> u64 {
+    (bytes as u128 * percent as u128 / 100) as u64
+}
+
+fn judge_service(
+    name: &str,
+    planned: u64,
+    u: Usage,
+    growth: Option<f64>,
+    th: &Thresholds,
+) -> ServiceUsage {
+    let t = &u.totals;
+    let warning_bytes = share(planned, th.warn_percent);
+    let critical_bytes = share(planned, th.crit_percent);
+    let percent = if planned == 0 {
+        0.0
+    } else {
+        t.allocated_bytes as f64 * 100.0 / planned as f64
+    };
+    let days_until_plan = history::days_until(planned.saturating_sub(t.allocated_bytes), growth);
+    let mut status = Status::Ok;
+    let mut reasons = Vec::new();
+    let mut raise = |s: Status, why: String| {
+        status = status.max(s);
+        reasons.push(why);
+    };
+    if let Some(e) = &u.root_error {
+        raise(Status::Unknown, format!("cannot scan: {e}"));
+    } else if t.allocated_bytes >= critical_bytes {
+        raise(
+            Status::Critical,
+            format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
+        );
+    } else if t.allocated_bytes >= warning_bytes {
+        raise(
+            Status::Warning,
+            format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
+        );
+    }
+    if let Some(days) = days_until_plan {
+        if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
+            raise(
+                Status::Warning,
+                format!("projected to reach its plan in {days:.1} days"),
+            );
+        }
+    }
+    if !u.unreadable.is_empty() || !u.errors.is_empty() {
+        // The figures are lower bounds: a person must look.
+        raise(
+            Status::Warning,
+            format!(
+                "partial scan: {} unreadable directories, {} other errors",
+                u.unreadable.len(),
+                u.errors.len()
+            ),
+        );
+    }
+    ServiceUsage {
+        name: name.to_string(),
+        path: u.root.clone(),
+        status,
+        reasons,
+        allocated_bytes: t.allocated_bytes,
+        apparent_bytes: t.apparent_bytes,
+        files: t.files,
+        dirs: t.dirs,
+        planned_bytes: planned,
+        warning_bytes,
+        critical_bytes,
+        percent_of_plan: percent,
+        growth_bytes_per_day: growth,
+        days_until_plan,
+        partial: u.partial(),
+        unreadable: u
+            .unreadable
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        errors: u.errors,
+    }
+}
+
+fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem {
+    let usable = stats.used_bytes + stats.avail_bytes;
+    let free = stats.free_percent();
+    let days_until_full = history::days_until(stats.avail_bytes, growth);
+    let mut status = Status::Ok;
+    let mut reasons = Vec::new();
+    if free < th.fs_free_crit_percent as f64 {
+        status = Status::Critical;
+        reasons.push(format!(
+            "{free:.1}% free (critical below {}%)",
+            th.fs_free_crit_percent
+        ));
+    } else if free < th.fs_free_warn_percent as f64 {
+        status = Status::Warning;
+        reasons.push(format!(
+            "{free:.1}% free (warning below {}%)",
+            th.fs_free_warn_percent
+        ));
+    }
+    if let Some(days) = days_until_full {
+        if days <= th.plan_reached_warn_days as f64 {
+            status = status.max(Status::Warning);
+            reasons.push(format!("projected full in {days:.1} days"));
+        }
+    }
+    Filesystem {
+        status,
+        reasons,
+        free_percent: free,
+        avail_warning_bytes: share(usable, th.fs_free_warn_percent),
+        avail_critical_bytes: share(usable, th.fs_free_crit_percent),
+        growth_bytes_per_day: growth,
+        days_until_full,
+        stats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn th() -> Thresholds {
+        Layout::builtin().thresholds
+    }
+
+    fn fs(used: u64, avail: u64) -> FsStats {
+        FsStats {
+            size_bytes: used + avail,
+            used_bytes: used,
+            avail_bytes: avail,
+            inodes: 10,
+            inodes_free: 5,
+        }
+    }
+
+    #[test]
+    fn filesystem_status_from_free_share_and_projection() {
+        assert_eq!(judge_fs(fs(50, 50), None, &th()).status, Status::Ok);
+        assert_eq!(judge_fs(fs(90, 10), None, &th()).status, Status::Warning);
+        assert_eq!(judge_fs(fs(97, 3), None, &th()).status, Status::Critical);
+        // 50 bytes left at 10 a day: full in 5 days, within 14.
+        let f = judge_fs(fs(50, 50), Some(10.0), &th());
+        assert_eq!(f.status, Status::Warning);
+        assert_eq!(f.days_until_full, Some(5.0));
+        assert_eq!(judge_fs(fs(50, 50), Some(1.0), &th()).status, Status::Ok);
+    }
+
+    #[test]
+    fn service_status_from_share_of_plan() {
+        let usage = |bytes| Usage {
+            totals: usage::Totals {
+                allocated_bytes: bytes,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let judge = |bytes, growth| judge_service("s", 1000, usage(bytes), growth, &th()).status;
+        assert_eq!(judge(799, None), Status::Ok);
+        assert_eq!(judge(800, None), Status::Warning);
+        assert_eq!(judge(950, None), Status::Critical);
+        assert_eq!(judge(500, Some(50.0)), Status::Warning, "plan in 10 days");
+        assert_eq!(judge(500, Some(10.0)), Status::Ok, "plan in 50 days");
+    }
+}

@@ -1,0 +1,228 @@
+//! The report in the Prometheus text exposition format, for stdout and for
+//! node_exporter's textfile collector. Every family has HELP and TYPE; a
+//! figure that is not known (no growth yet) is left out rather than faked.
+
+use std::fmt::Write;
+
+use crate::monitor::Report;
+use crate::render::escape::prometheus_label_value;
+use crate::status::Status;
+
+/// The file written into the textfile collector's directory.
+pub const TEXTFILE_NAME: &str = "jts_hot.prom";
+
+/// Status as a number: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (exit codes).
+fn code(s: Status) -> f64 {
+    s.exit_code() as f64
+}
+
+struct Families {
+    out: String,
+}
+
+impl Families {
+    /// One gauge family: HELP, TYPE, then each (labels, value).
+    fn gauge(&mut self, name: &str, help: &str, samples: &[(Vec<(&str, &str)>, f64)]) {
+        if samples.is_empty() {
+            return;
+        }
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} gauge");
+        for (labels, value) in samples {
+            self.out.push_str(name);
+            if !labels.is_empty() {
+                let parts: Vec<String> = labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", prometheus_label_value(v)))
+                    .collect();
+                let _ = write!(self.out, "{{{}}}", parts.join(","));
+            }
+            let _ = writeln!(self.out, " {value}");
+        }
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut f = Families { out: String::new() };
+    let per_service = |pick: &dyn Fn(&crate::monitor::ServiceUsage) -> Option<f64>| {
+        report
+            .services
+            .iter()
+            .filter_map(|s| pick(s).map(|v| (vec![("service", s.name.as_str())], v)))
+            .collect::<Vec<_>>()
+    };
+    f.gauge(
+        "jts_hot_service_used_bytes",
+        "Allocated bytes under the service directory (st_blocks*512, as du -s -x).",
+        &per_service(&|s| Some(s.allocated_bytes as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_apparent_bytes",
+        "Apparent size in bytes under the service directory (du --apparent-size).",
+        &per_service(&|s| Some(s.apparent_bytes as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_files",
+        "Non-directory entries under the service directory, hard links once.",
+        &per_service(&|s| Some(s.files as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_directories",
+        "Directories under the service directory, itself included.",
+        &per_service(&|s| Some(s.dirs as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_planned_bytes",
+        "Bytes planned for the service in the layout.",
+        &per_service(&|s| Some(s.planned_bytes as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_warning_bytes",
+        "Used bytes at which the service is WARNING (thresholds.warn_percent of plan).",
+        &per_service(&|s| Some(s.warning_bytes as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_critical_bytes",
+        "Used bytes at which the service is CRITICAL (thresholds.crit_percent of plan).",
+        &per_service(&|s| Some(s.critical_bytes as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_growth_bytes_per_day",
+        "Growth of used bytes per day over the last 7 days (absent until known).",
+        &per_service(&|s| s.growth_bytes_per_day),
+    );
+    f.gauge("jts_hot_service_days_until_plan", "Projected days until the service reaches its plan at the current growth (absent when not growing).", &per_service(&|s| s.days_until_plan));
+    f.gauge(
+        "jts_hot_service_partial",
+        "1 when part of the service directory could not be read, so its figures are lower bounds.",
+        &per_service(&|s| Some(s.partial as u8 as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_status",
+        "Service status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        &per_service(&|s| Some(code(s.status))),
+    );
+
+    let base = report.base.to_string_lossy();
+    if let Some(fs) = &report.filesystem {
+        let l = || vec![("base", base.as_ref())];
+        let one = |v: f64| vec![(l(), v)];
+        f.gauge(
+            "jts_hot_filesystem_size_bytes",
+            "Size of the filesystem under the tier's base.",
+            &one(fs.stats.size_bytes as f64),
+        );
+        f.gauge(
+            "jts_hot_filesystem_used_bytes",
+            "Used bytes of the filesystem under the tier's base.",
+            &one(fs.stats.used_bytes as f64),
+        );
+        f.gauge(
+            "jts_hot_filesystem_avail_bytes",
+            "Bytes available to unprivileged writers on the filesystem.",
+            &one(fs.stats.avail_bytes as f64),
+        );
+        f.gauge(
+            "jts_hot_filesystem_avail_warning_bytes",
+            "Available bytes below which the filesystem is WARNING.",
+            &one(fs.avail_warning_bytes as f64),
+        );
+        f.gauge(
+            "jts_hot_filesystem_avail_critical_bytes",
+            "Available bytes below which the filesystem is CRITICAL.",
+            &one(fs.avail_critical_bytes as f64),
+        );
+        f.gauge(
+            "jts_hot_filesystem_inodes",
+            "Inodes of the filesystem.",
+            &one(fs.stats.inodes as f64),
+        );
+        f.gauge(
+            "jts_hot_filesystem_inodes_free",
+            "Free inodes of the filesystem.",
+            &one(fs.stats.inodes_free as f64),
+        );
+        if let Some(g) = fs.growth_bytes_per_day {
+            f.gauge(
+                "jts_hot_filesystem_growth_bytes_per_day",
+                "Growth of the filesystem's used bytes per day over the last 7 days.",
+                &one(g),
+            );
+        }
+        if let Some(d) = fs.days_until_full {
+            f.gauge(
+                "jts_hot_filesystem_days_until_full",
+                "Projected days until the filesystem is full at the current growth.",
+                &one(d),
+            );
+        }
+        f.gauge(
+            "jts_hot_filesystem_status",
+            "Filesystem free-space status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+            &one(code(fs.status)),
+        );
+    }
+    if let Some(b) = &report.probe_baseline {
+        let dir = b.dir.to_string_lossy();
+        let labels = || vec![("dir", dir.as_ref())];
+        for (name, help, value) in [
+            (
+                "fsync_p50_seconds",
+                "Median 8 KiB write+fdatasync latency",
+                b.fsync_p50_us / 1e6,
+            ),
+            (
+                "fsync_p99_seconds",
+                "99th percentile 8 KiB write+fdatasync latency",
+                b.fsync_p99_us / 1e6,
+            ),
+            (
+                "randread_p50_seconds",
+                "Median 4 KiB O_DIRECT random read latency",
+                b.randread_p50_us / 1e6,
+            ),
+            (
+                "randread_p99_seconds",
+                "99th percentile 4 KiB O_DIRECT random read latency",
+                b.randread_p99_us / 1e6,
+            ),
+            (
+                "seq_write_bytes_per_second",
+                "Sequential O_DIRECT write throughput",
+                b.seq_write_bytes_per_sec,
+            ),
+            (
+                "timestamp_seconds",
+                "Unix time the baseline was measured",
+                b.measured_unix as f64,
+            ),
+        ] {
+            f.gauge(
+                &format!("jts_hot_probe_baseline_{name}"),
+                &format!("{help}, from the baseline saved by jts-hot probe --save."),
+                &[(labels(), value)],
+            );
+        }
+    }
+    f.gauge(
+        "jts_hot_scan_duration_seconds",
+        "Wall time of the last scan.",
+        &[(vec![], report.scan.duration_seconds)],
+    );
+    f.gauge(
+        "jts_hot_scan_partial",
+        "1 when the last scan could not read everything.",
+        &[(vec![], report.scan.partial as u8 as f64)],
+    );
+    f.gauge(
+        "jts_hot_last_run_timestamp_seconds",
+        "Unix time of the last monitor run.",
+        &[(vec![], report.timestamp as f64)],
+    );
+    f.gauge(
+        "jts_hot_status",
+        "Worst status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        &[(vec![], code(report.status))],
+    );
+    f.out
+}

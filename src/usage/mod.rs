@@ -1,0 +1,67 @@
+//! How much each service directory really holds: a parallel tree walk in the
+//! manner of diskus, but by directory file descriptors (openat, getdents64,
+//! fstatat relative to the directory) so the kernel never resolves a full path.
+//!
+//! Counting follows `du -s -x`: allocated bytes are st_blocks × 512 of every
+//! entry (directories included), a file with several hard links counts once
+//! per scan, symlinks are never followed, other filesystems are never entered.
+
+mod dirents;
+mod inodes;
+mod walk;
+
+use std::path::PathBuf;
+
+pub use walk::scan;
+
+/// What one tree (a service directory) holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// st_blocks × 512, as du counts.
+    pub allocated_bytes: u64,
+    /// st_size, as `du --apparent-size` counts.
+    pub apparent_bytes: u64,
+    /// Entries that are not directories (regular files, symlinks, sockets...).
+    pub files: u64,
+    /// Directories, the root included.
+    pub dirs: u64,
+}
+
+/// The result of scanning one root.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    pub root: PathBuf,
+    pub totals: Totals,
+    /// Directories that could not be read: counted themselves, contents not.
+    pub unreadable: Vec<PathBuf>,
+    /// Other entries that could not be examined, with the reason.
+    pub errors: Vec<String>,
+    /// The root itself could not be opened (missing, not a directory...).
+    pub root_error: Option<String>,
+}
+
+impl Usage {
+    /// True when some of the tree could not be counted.
+    pub fn partial(&self) -> bool {
+        !self.unreadable.is_empty() || !self.errors.is_empty() || self.root_error.is_some()
+    }
+}
+
+impl Totals {
+    fn add(&mut self, other: &Totals) {
+        self.allocated_bytes += other.allocated_bytes;
+        self.apparent_bytes += other.apparent_bytes;
+        self.files += other.files;
+        self.dirs += other.dirs;
+    }
+}
+
+/// A sensible number of walker threads. With a cold cache every stat and
+/// directory read waits on the device, so many threads (8 per core, 8 to 32)
+/// keep its queue full: measured on the mktree tree, 16 threads on 2 cores
+/// halve the cold-cache time of 4. With a warm cache the extra threads mostly
+/// sleep, and cost little CPU.
+pub fn default_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * 8).clamp(8, 32)
+}

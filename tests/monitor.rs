@@ -1,0 +1,682 @@
+//! `jts-hot monitor` against real peers: GNU du on the shared synthetic tree,
+//! a real loop mount, an unprivileged scan, the real node_exporter and
+//! promtool, and the history file on disk.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{cannot_run, have_root, have_tool, jts_hot, repo_root, run};
+use serde_json::Value;
+
+/// A layout whose base is `base`, with each service owning one `data` dir.
+fn layout(base: &Path, services: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"4TB\"\n\
+         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 2\nfs_free_crit_percent = 1\n\
+         plan_reached_warn_days = 14\n[monitor]\nevery = \"15min\"\ntextfile_dir = \"/nonexistent\"\n",
+        base.display()
+    );
+    for (name, planned) in services {
+        s.push_str(&format!(
+            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\nplanned = \"{planned}\"\ngate = []\ndirs = [\"data\"]\n"
+        ));
+    }
+    s
+}
+
+/// A scratch directory holding a layout file, the tier and a state dir.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new(services: &[(&str, &str)]) -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        // Readable by the unprivileged test user too.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = Scratch { dir };
+        std::fs::create_dir_all(s.base()).unwrap();
+        for (name, _) in services {
+            std::fs::create_dir_all(s.base().join(name).join("data")).unwrap();
+        }
+        std::fs::write(s.config(), layout(&s.base(), services)).unwrap();
+        s
+    }
+    fn base(&self) -> PathBuf {
+        self.dir.path().join("hot")
+    }
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("layout.toml")
+    }
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+    fn monitor(&self, extra: &[&str]) -> Command {
+        let mut cmd = jts_hot();
+        cmd.arg("--config")
+            .arg(self.config())
+            .arg("monitor")
+            .arg("--state-dir")
+            .arg(self.state())
+            .args(extra);
+        cmd
+    }
+    /// Runs the monitor with JSON output; returns (exit code, document).
+    fn json(&self) -> (i32, Value) {
+        let (code, out, err) = run(&mut self.monitor(&["--format", "json"]));
+        let doc = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
+        (code, doc)
+    }
+}
+
+fn service<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no service {name} in {doc}"))
+}
+
+/// `du -s -x` of `dir` with extra flags, in bytes.
+fn du(dir: &Path, flags: &[&str]) -> u64 {
+    let (code, out, err) = run(Command::new("du").args(["-s", "-x"]).args(flags).arg(dir));
+    assert!(code == 0 || code == 1, "du failed: {err}");
+    out.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn write_file(path: &Path, len: usize) {
+    std::fs::write(path, vec![b'x'; len]).unwrap();
+}
+
+/// The mktree.py tree at SCALE 1.0 (~350k files), built once under the
+/// target directory and kept: building takes ~20-70 s, but deleting it on a
+/// filesystem mounted with `discard` takes minutes. bench/monitor.sh uses the
+/// same tree. Rebuilt when mktree.py changes; never written to by the tests.
+fn shared_tree(mktree: &Path) -> PathBuf {
+    use sha2::Digest;
+    let script = std::fs::read(mktree).unwrap();
+    let stamp = format!("{:x}\n", sha2::Sha256::digest(&script));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mktree-1.0");
+    let marker = dir.join("complete");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
+        return dir.join("hot");
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, out, err) = run(Command::new("python3")
+        .arg(mktree)
+        .arg(dir.join("hot"))
+        .arg("1.0"));
+    assert_eq!(code, 0, "mktree failed: {err}");
+    assert!(out.contains("files"), "{out}");
+    std::fs::write(&marker, stamp).unwrap();
+    dir.join("hot")
+}
+
+#[test]
+fn scale_one_tree_matches_du_exactly() {
+    let test = "scale_one_tree_matches_du_exactly";
+    let mktree = std::env::var_os("JTS_HOT_MKTREE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/bench/mktree.py"));
+    if !mktree.is_file() {
+        return cannot_run(test, &format!("{} is missing", mktree.display()));
+    }
+    if !have_tool(test, "python3") || !have_tool(test, "du") {
+        return;
+    }
+    let names = [
+        "postgresql",
+        "clickhouse",
+        "kafka",
+        "mongodb",
+        "redis",
+        "docker",
+        "backup",
+    ];
+    let services: Vec<(&str, &str)> = names.iter().map(|n| (*n, "100GB")).collect();
+    let s = Scratch::new(&services);
+    let base = shared_tree(&mktree);
+    std::fs::write(s.config(), layout(&base, &services)).unwrap();
+
+    let (code, doc) = s.json();
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["schema"], "jts-hot-monitor/1");
+    assert_eq!(doc["scan"]["partial"], false);
+    let mut files = 0;
+    for name in names {
+        let dir = base.join(name);
+        let svc = service(&doc, name);
+        assert_eq!(
+            svc["allocated_bytes"],
+            du(&dir, &["--block-size=1"]),
+            "{name} allocated"
+        );
+        assert_eq!(svc["apparent_bytes"], du(&dir, &["-b"]), "{name} apparent");
+        assert_eq!(
+            svc["dirs"],
+            du(&dir, &["--inodes"]) - svc["files"].as_u64().unwrap(),
+            "{name} inodes"
+        );
+        files += svc["files"].as_u64().unwrap();
+    }
+    // docker's layers share hard links: 50,000 names, 45,010 distinct files.
+    assert_eq!(service(&doc, "docker")["files"], 45_010);
+    assert!(files > 340_000, "{files} files");
+}
+
+/// A loop-mounted ext4 image, unmounted and detached on drop.
+struct LoopMount {
+    target: PathBuf,
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.target).status();
+    }
+}
+
+#[test]
+fn symlinks_are_not_followed_and_mounts_not_crossed() {
+    let test = "symlinks_are_not_followed_and_mounts_not_crossed";
+    if !have_root(test) || !have_tool(test, "mkfs.ext4") || !have_tool(test, "mount") {
+        return;
+    }
+    let s = Scratch::new(&[("kafka", "10MB"), ("redis", "1GB")]);
+    let kafka = s.base().join("kafka");
+    write_file(&kafka.join("data/segment.log"), 3_000_000);
+    // redis: a symlink to kafka's big file and one to its directory.
+    let redis = s.base().join("redis");
+    std::os::unix::fs::symlink(kafka.join("data/segment.log"), redis.join("data/link")).unwrap();
+    std::os::unix::fs::symlink(kafka.join("data"), redis.join("dirlink")).unwrap();
+    // redis: another filesystem mounted inside, holding 4 MB.
+    let image = s.dir.path().join("other.img");
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(32 << 20)
+        .unwrap();
+    let (code, _, err) = run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
+    assert_eq!(code, 0, "mkfs.ext4: {err}");
+    let target = redis.join("data/mnt");
+    std::fs::create_dir(&target).unwrap();
+    let (code, _, err) = run(Command::new("mount")
+        .args(["-o", "loop"])
+        .arg(&image)
+        .arg(&target));
+    if code != 0 {
+        return cannot_run(test, &format!("cannot loop-mount: {err}"));
+    }
+    let _mount = LoopMount {
+        target: target.clone(),
+    };
+    write_file(&target.join("inside"), 4_000_000);
+
+    let (code, doc) = s.json();
+    let r = service(&doc, "redis");
+    assert_eq!(r["allocated_bytes"], du(&redis, &["--block-size=1"]), "{r}");
+    assert!(
+        r["allocated_bytes"].as_u64().unwrap() < 100_000,
+        "followed a link or crossed: {r}"
+    );
+    assert_eq!(r["files"], 2, "two symlinks, nothing behind them: {r}");
+    // kafka is over its critical share (3 MB of 10 MB is not; make it so below).
+    assert_eq!(code, 0, "{doc}");
+    write_file(&kafka.join("data/segment2.log"), 7_000_000);
+    let (code, doc) = s.json();
+    assert_eq!(code, 2, "kafka at ~100% of plan is CRITICAL: {doc}");
+    assert_eq!(service(&doc, "kafka")["status"], "CRITICAL");
+    assert_eq!(doc["status"], "CRITICAL");
+}
+
+#[test]
+fn an_unreadable_directory_is_counted_reported_and_partial() {
+    let test = "an_unreadable_directory_is_counted_reported_and_partial";
+    if !have_root(test) {
+        return;
+    }
+    let s = Scratch::new(&[("mongodb", "1GB")]);
+    let data = s.base().join("mongodb/data");
+    write_file(&data.join("a.wt"), 10_000);
+    let locked = data.join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    write_file(&locked.join("secret.wt"), 50_000);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Listable but not searchable, with a name that is not UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    let listable = data.join(std::ffi::OsStr::from_bytes(b"list\xffonly"));
+    std::fs::create_dir(&listable).unwrap();
+    for i in 0..50 {
+        write_file(&listable.join(format!("f{i}")), 5_000);
+    }
+    std::fs::set_permissions(&listable, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::create_dir(s.state()).unwrap();
+    std::fs::set_permissions(s.state(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    // The built binary may sit where nobody cannot reach: run a copy.
+    let bin = s.dir.path().join("jts-hot");
+    std::fs::copy(common::bin_path(), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    // Root reads through mode 000, so the scan runs as nobody.
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("user nobody");
+    let as_nobody = |cmd: &mut Command| {
+        cmd.uid(nobody.uid.as_raw()).gid(nobody.gid.as_raw());
+        cmd.env_remove("JOURNAL_STREAM");
+        run(cmd)
+    };
+    let (code, out, err) = as_nobody(
+        Command::new(&bin)
+            .arg("--config")
+            .arg(s.config())
+            .arg("monitor")
+            .args(["--format", "json", "--state-dir"])
+            .arg(s.state()),
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    assert_eq!(code, 1, "partial is a WARNING: {doc}");
+    assert_eq!(doc["scan"]["partial"], true);
+    let m = service(&doc, "mongodb");
+    assert_eq!(m["partial"], true);
+    assert_eq!(m["unreadable"][1], locked.to_str().unwrap());
+    assert_eq!(
+        m["unreadable"][0],
+        format!("{}/list\u{FFFD}only", data.display()),
+        "{m}"
+    );
+    assert_eq!(
+        m["unreadable"].as_array().unwrap().len(),
+        2,
+        "once per directory: {m}"
+    );
+    assert_eq!(
+        m["dirs"], 4,
+        "the unreadable directories themselves are counted: {m}"
+    );
+    // du as the same user counts the same (the locked dir, not its contents).
+    let (_, du_out, _) = as_nobody(
+        Command::new("du")
+            .args(["-s", "-x", "--block-size=1"])
+            .arg(s.base().join("mongodb")),
+    );
+    assert_eq!(
+        m["allocated_bytes"].as_u64().unwrap().to_string(),
+        du_out.split_whitespace().next().unwrap()
+    );
+    // A partial sample is not recorded for growth.
+    let hist: Value =
+        serde_json::from_slice(&std::fs::read(s.state().join("monitor-history.json")).unwrap())
+            .unwrap();
+    assert!(
+        hist["samples"][0]["services"].get("mongodb").is_none(),
+        "{hist}"
+    );
+}
+
+#[test]
+fn vanishing_entries_do_not_break_the_scan() {
+    // A writer creates and deletes files and directories during the scans.
+    let s = Scratch::new(&[("clickhouse", "1TB")]);
+    let tmp = s.base().join("clickhouse/data");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let (tmp, stop) = (tmp.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let d = tmp.join(format!("part{}", i % 50));
+                let _ = std::fs::create_dir_all(d.join("sub"));
+                let _ = std::fs::write(d.join("sub/col.bin"), b"abc");
+                let _ = std::fs::remove_dir_all(tmp.join(format!("part{}", (i + 25) % 50)));
+                i += 1;
+            }
+        })
+    };
+    for _ in 0..20 {
+        let (code, doc) = s.json();
+        assert_eq!(code, 0, "{doc}");
+        assert_eq!(doc["scan"]["partial"], false, "{doc}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    churn.join().unwrap();
+}
+
+/// Kills the child on drop.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).ok()?;
+    body.starts_with("HTTP/1.0 200").then_some(body)
+}
+
+#[test]
+fn node_exporter_serves_our_series_and_promtool_accepts_them() {
+    let test = "node_exporter_serves_our_series_and_promtool_accepts_them";
+    if !have_tool(test, "prometheus-node-exporter") || !have_tool(test, "promtool") {
+        return;
+    }
+    let s = Scratch::new(&[("postgresql", "1GB"), ("redis", "1GB")]);
+    write_file(&s.base().join("postgresql/data/16384"), 100_000);
+    let textfiles = s.dir.path().join("textfile");
+    std::fs::create_dir(&textfiles).unwrap();
+    // A device baseline as `jts-hot probe --save` leaves it: exported as gauges.
+    std::fs::create_dir_all(s.state()).unwrap();
+    let baseline = jts_hot::probe::baseline::Baseline {
+        measured_unix: 1_790_000_000,
+        dir: s.base(),
+        devices: vec!["nvme0n1".into()],
+        fsync_p50_us: 250.0,
+        fsync_p99_us: 900.0,
+        randread_p50_us: 80.0,
+        randread_p99_us: 200.0,
+        seq_write_bytes_per_sec: 2.0e9,
+    };
+    jts_hot::probe::baseline::save(&s.state(), &baseline).unwrap();
+    let (code, stdout, err) = run(&mut s.monitor(&[
+        "--format",
+        "prometheus",
+        "--textfile-dir",
+        textfiles.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let prom = textfiles.join("jts_hot.prom");
+    assert_eq!(std::fs::read_to_string(&prom).unwrap(), stdout);
+    assert_eq!(
+        std::fs::metadata(&prom).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+
+    // promtool's linter on exactly what we print.
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdout.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The real node_exporter, on a free loopback port, textfile collector only.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _exporter = Killed(
+        Command::new("prometheus-node-exporter")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!(
+                "--collector.textfile.directory={}",
+                textfiles.display()
+            ))
+            .args(["--collector.disable-defaults", "--collector.textfile"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        if let Some(body) = http_get(port, "/metrics") {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node_exporter never answered on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let used = du(&s.base().join("postgresql"), &["--block-size=1"]);
+    for series in [
+        format!("jts_hot_service_used_bytes{{service=\"postgresql\"}} {used}"),
+        "jts_hot_service_planned_bytes{service=\"redis\"} 1e+09".to_string(),
+        "jts_hot_status 0".to_string(),
+        "jts_hot_scan_partial 0".to_string(),
+        format!(
+            "jts_hot_filesystem_avail_bytes{{base=\"{}\"}}",
+            s.base().display()
+        ),
+        "# TYPE jts_hot_last_run_timestamp_seconds gauge".to_string(),
+        format!(
+            "jts_hot_probe_baseline_fsync_p50_seconds{{dir=\"{}\"}} 0.00025",
+            s.base().display()
+        ),
+        format!(
+            "jts_hot_probe_baseline_randread_p50_seconds{{dir=\"{}\"}} 8e-05",
+            s.base().display()
+        ),
+    ] {
+        assert!(body.contains(&series), "{series} not served:\n{body}");
+    }
+    assert!(body.contains("node_textfile_scrape_error 0"), "{body}");
+}
+
+#[test]
+fn alert_rules_pass_promtool_check_and_unit_tests() {
+    let test = "alert_rules_pass_promtool_check_and_unit_tests";
+    if !have_tool(test, "promtool") {
+        return;
+    }
+    let dir = repo_root().join("packaging/prometheus");
+    let (code, out, err) = run(Command::new("promtool")
+        .args(["check", "rules", "jts-hot-alerts.yml"])
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("SUCCESS"), "{out}");
+    let (code, out, err) = run(Command::new("promtool")
+        .args(["test", "rules", "jts-hot-alerts.test.yml"])
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn a_corrupt_history_is_survived_and_replaced() {
+    let s = Scratch::new(&[("redis", "1GB")]);
+    std::fs::create_dir(s.state()).unwrap();
+    let file = s.state().join("monitor-history.json");
+    std::fs::write(&file, "{\"version\":1,\"samples\":[{\"t\":").unwrap();
+    let (code, doc) = s.json();
+    assert_eq!(code, 0, "{doc}");
+    assert!(
+        doc["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("corrupt history"),
+        "{doc}"
+    );
+    assert_eq!(doc["history"]["samples"], 1);
+    let fresh: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(fresh["samples"].as_array().unwrap().len(), 1);
+    assert!(s.state().join("monitor-history.json.corrupt").exists());
+    // A state directory that cannot be written is reported, not fatal.
+    let blocked = Scratch::new(&[("redis", "1GB")]);
+    std::fs::write(blocked.state(), "a file where the state dir should be").unwrap();
+    let (code, doc) = blocked.json();
+    assert_eq!(code, 0, "{doc}");
+    assert!(
+        doc["notes"].to_string().contains("cannot save the history"),
+        "{doc}"
+    );
+}
+
+/// Writes 50 days of hourly samples ending an hour ago: kafka growing by
+/// `per_day` up to `used` now, the filesystem by `fs_per_day` up to `fs_used`.
+fn write_history(s: &Scratch, t_now: u64, used: u64, per_day: f64, fs_used: u64, fs_per_day: f64) {
+    let samples: Vec<Value> = (1..=50 * 24u64)
+        .rev()
+        .map(|h| {
+            let days = h as f64 / 24.0;
+            serde_json::json!({
+                "t": t_now - h * 3600,
+                "fs_used": (fs_used as f64 - fs_per_day * days).max(0.0) as u64,
+                "services": {"kafka": (used as f64 - per_day * days).max(0.0) as u64},
+            })
+        })
+        .collect();
+    std::fs::write(
+        s.state().join("monitor-history.json"),
+        serde_json::json!({"version": 1, "samples": samples}).to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn growth_comes_from_recorded_samples_and_history_stays_bounded() {
+    let s = Scratch::new(&[("kafka", "100MB"), ("redis", "1TB")]);
+    write_file(&s.base().join("kafka/data/seg.log"), 60_000_000);
+    let (_, first) = s.json();
+    let used = service(&first, "kafka")["allocated_bytes"]
+        .as_u64()
+        .unwrap();
+    let fs_used = first["filesystem"]["used_bytes"].as_u64().unwrap();
+
+    // kafka grows 2.5 MB/day, the filesystem 100 MB/day (both small enough
+    // to stay a straight line above zero over the 7-day window).
+    let (per_day, fs_per_day) = (2.5e6, 1e8);
+    let t_now = now();
+    write_history(&s, t_now, used, per_day, fs_used, fs_per_day);
+    let (code, out, err) = run(s
+        .monitor(&["--format", "json"])
+        .env("JOURNAL_STREAM", "8:1234"));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let k = service(&doc, "kafka");
+    let g = k["growth_bytes_per_day"].as_f64().unwrap();
+    assert!((g - per_day).abs() < per_day * 0.01, "growth {g}");
+    // (100 MB - ~60 MB) / 2.5 MB/day ≈ 16 days: beyond 14, so kafka stays OK.
+    let days = k["days_until_plan"].as_f64().unwrap();
+    assert!(
+        (days - (100e6 - used as f64) / per_day).abs() < 0.5,
+        "{days}"
+    );
+    assert_eq!(k["status"], "OK", "{k}");
+    let f = &doc["filesystem"];
+    let fg = f["growth_bytes_per_day"].as_f64().unwrap();
+    // Other writers share this filesystem: allow them a little.
+    assert!((fg - fs_per_day).abs() < fs_per_day * 0.1, "fs growth {fg}");
+    let full = f["avail_bytes"].as_f64().unwrap() / fg;
+    assert!(
+        (f["days_until_full"].as_f64().unwrap() - full).abs() < 0.01 * full,
+        "{f}"
+    );
+    // redis has no recorded samples: no growth is invented.
+    assert!(service(&doc, "redis")["growth_bytes_per_day"].is_null());
+    assert_eq!(code, 0, "{doc}");
+    // Under systemd the summary goes to the journal at the worst priority.
+    assert!(err.starts_with("<6>jts-hot monitor: OK"), "{err}");
+
+    // Bounded: nothing older than 35 days is kept.
+    let hist: Value =
+        serde_json::from_slice(&std::fs::read(s.state().join("monitor-history.json")).unwrap())
+            .unwrap();
+    let kept = hist["samples"].as_array().unwrap();
+    assert!(
+        kept.iter()
+            .all(|x| x["t"].as_u64().unwrap() + 35 * 86_400 >= t_now),
+        "too old kept"
+    );
+    assert!(
+        (35 * 24 - 1..=35 * 24 + 1).contains(&kept.len()),
+        "{} samples",
+        kept.len()
+    );
+
+    // At 5 MB/day kafka reaches its plan in ~8 days: a WARNING.
+    write_history(&s, t_now, used, 2.0 * per_day, fs_used, fs_per_day);
+    let (code, out, err) = run(s
+        .monitor(&["--format", "json"])
+        .env("JOURNAL_STREAM", "8:1234"));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let k = service(&doc, "kafka");
+    assert_eq!(k["status"], "WARNING", "{k}");
+    assert!(
+        k["reasons"]
+            .to_string()
+            .contains("projected to reach its plan"),
+        "{k}"
+    );
+    assert_eq!(code, 1);
+    assert!(err.starts_with("<4>jts-hot monitor: WARNING"), "{err}");
+}
+
+#[test]
+fn text_output_is_a_table_with_a_summary() {
+    let s = Scratch::new(&[("postgresql", "800GB"), ("docker", "500GB")]);
+    write_file(&s.base().join("docker/data/layer"), 1_500_000);
+    let (code, out, err) = run(&mut s.monitor(&[]));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("SERVICE")
+            && lines[0].contains("%PLAN")
+            && lines[0].contains("STATUS"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("postgresql") && lines[1].ends_with("OK"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("docker") && lines[2].contains("1.4 MiB"),
+        "{out}"
+    );
+    assert!(out.contains("filesystem "), "{out}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("jts-hot monitor: OK: 2 services"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_missing_base_is_unknown() {
+    let s = Scratch::new(&[("redis", "1GB")]);
+    std::fs::remove_dir_all(s.base()).unwrap();
+    let (code, doc) = s.json();
+    assert_eq!(code, 3, "{doc}");
+    assert_eq!(doc["status"], "UNKNOWN");
+    assert!(doc["filesystem"].is_null());
+    assert_eq!(service(&doc, "redis")["status"], "UNKNOWN");
+}
