@@ -1,0 +1,602 @@
+//! The boot harness: a cached Debian bookworm root filesystem, a fresh copy of
+//! it per scenario, the real packages installed inside by dpkg or rpm, and real
+//! boots with systemd-nspawn, observed from inside by a probe unit.
+//!
+//! Every container is bounded by `timeout` and, whatever happens, killed by
+//! `Machine`'s guard: processes are recognised by a marker in their
+//! environment (set with --setenv), so a container whose nspawn died is still
+//! found and stopped.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::common::{have_root, have_tool, repo_root, run};
+
+/// Seconds a boot may take before `timeout` stops it (SIGTERM makes nspawn
+/// halt the container; SIGKILL follows 10 s later).
+const BOOT_TIMEOUT: &str = "120";
+/// Seconds a plain command in the container (dpkg, rpm, apt-get) may take.
+const RUN_TIMEOUT: &str = "300";
+/// Environment marker carried by every container's PID 1.
+const MARKER: &str = "JTS_HOT_BOOT_ROOT";
+/// Inside the root: where the probe's steps are and where it writes results.
+const PROBE_STEPS: &str = "usr/local/lib/jts-probe/steps";
+const PROBE_RUNNER: &str = "usr/local/lib/jts-probe/run";
+const PROBE_OUT: &str = "var/lib/jts-probe";
+const PROBE_UNIT: &str = "etc/systemd/system/jts-probe.service";
+
+/// What the boot tests need on the host; reports (or, under CI, fails) if missing.
+pub fn prerequisites(test: &str) -> bool {
+    have_root(test)
+        && [
+            "systemd-nspawn",
+            "debootstrap",
+            "dpkg-deb",
+            "timeout",
+            // packaging/build.sh's builders
+            "cargo-deb",
+            "cargo-generate-rpm",
+        ]
+        .iter()
+        .all(|tool| have_tool(test, tool))
+}
+
+fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+// ---------------------------------------------------------------- packages
+
+/// The packages under test, built once per test binary by packaging/build.sh.
+pub struct Packages {
+    pub deb: PathBuf,
+    pub rpm: PathBuf,
+}
+
+pub fn packages() -> &'static Packages {
+    static PACKAGES: OnceLock<Packages> = OnceLock::new();
+    PACKAGES.get_or_init(|| {
+        let script = repo_root().join("packaging/build.sh");
+        let started = Instant::now();
+        let (code, stdout, stderr) = run(Command::new(&script).current_dir(repo_root()));
+        assert_eq!(code, 0, "{} failed:\n{stdout}\n{stderr}", script.display());
+        // Its last two lines are the paths of the .deb and the .rpm.
+        let paths: Vec<PathBuf> = stdout.lines().rev().take(2).map(PathBuf::from).collect();
+        let find = |ext: &str| {
+            paths
+                .iter()
+                .find(|p| p.extension().is_some_and(|e| e == ext))
+                .unwrap_or_else(|| panic!("no .{ext} among build.sh's last lines:\n{stdout}"))
+                .clone()
+        };
+        let packages = Packages {
+            deb: find("deb"),
+            rpm: find("rpm"),
+        };
+        eprintln!(
+            "boot: packages built in {:.0?}: {} {}",
+            started.elapsed(),
+            packages.deb.display(),
+            packages.rpm.display()
+        );
+        packages
+    })
+}
+
+/// A copy of the .deb with a higher version: a newer build of the same
+/// package, to test an upgrade. Made with dpkg-deb, as any rebuild would be.
+pub fn newer_deb(deb: &Path, dir: &Path) -> PathBuf {
+    let tree = dir.join("newer-deb");
+    let _ = fs::remove_dir_all(&tree);
+    must(Command::new("dpkg-deb").arg("-R").arg(deb).arg(&tree));
+    let control = tree.join("DEBIAN/control");
+    let text = fs::read_to_string(&control).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("Version: ") {
+            Some(v) => format!("Version: {v}+boottest1\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    fs::write(&control, text).unwrap();
+    let out = dir.join("jts-hot-newer.deb");
+    must(
+        Command::new("dpkg-deb")
+            .args(["-b", "--root-owner-group"])
+            .arg(&tree)
+            .arg(&out),
+    );
+    let _ = fs::remove_dir_all(&tree);
+    out
+}
+
+// ------------------------------------------------------- cached root images
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Image {
+    /// debootstrap minbase with systemd, systemd-sysv and dbus.
+    Bookworm,
+    /// The same with Debian's rpm installed, for the .rpm scenario.
+    BookwormRpm,
+}
+
+impl Image {
+    fn name(self) -> &'static str {
+        match self {
+            Image::Bookworm => "bookworm",
+            Image::BookwormRpm => "bookworm-rpm",
+        }
+    }
+}
+
+const STAMP: &str = ".jts-hot-boot-cache-complete";
+
+/// The cached root filesystem of `image`, made on first use. A directory is
+/// reused only when its stamp says it was finished; a partial one is remade.
+pub fn cached_image(image: Image) -> PathBuf {
+    static MAKING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = work_dir().join("boot-cache");
+    let done = cache.join(image.name());
+    if done.join(STAMP).exists() {
+        return done;
+    }
+    fs::create_dir_all(&cache).unwrap();
+    let partial = cache.join(format!("{}.partial", image.name()));
+    for stale in [&done, &partial] {
+        if stale.exists() {
+            stop_containers(stale);
+            fs::remove_dir_all(stale).unwrap();
+        }
+    }
+    let started = Instant::now();
+    let recipe = match image {
+        Image::Bookworm => {
+            let args = [
+                "--variant=minbase",
+                "--include=systemd,systemd-sysv,dbus",
+                "bookworm",
+            ];
+            eprintln!(
+                "boot: debootstrap {} (about a minute, once)",
+                args.join(" ")
+            );
+            must(Command::new("debootstrap").args(args).arg(&partial));
+            format!("debootstrap {}", args.join(" "))
+        }
+        Image::BookwormRpm => {
+            copy_tree(&cached_image_unlocked_base(), &partial);
+            let script =
+                "apt-get update -q && apt-get install -y -q --no-install-recommends rpm && apt-get clean";
+            let (code, out) = run_in(&partial, script);
+            assert_eq!(code, 0, "installing rpm in the image failed:\n{out}");
+            "bookworm + apt-get install rpm".to_string()
+        }
+    };
+    fs::write(partial.join(STAMP), format!("{recipe}\n")).unwrap();
+    fs::rename(&partial, &done).unwrap();
+    eprintln!(
+        "boot: image {} made in {:.0?}",
+        image.name(),
+        started.elapsed()
+    );
+    done
+}
+
+/// The base image, made if missing, for an image derived from it (the caller
+/// holds the cache lock, so this one must not take it again).
+fn cached_image_unlocked_base() -> PathBuf {
+    let done = work_dir().join("boot-cache").join(Image::Bookworm.name());
+    assert!(
+        done.join(STAMP).exists(),
+        "the bookworm image must be made before the images derived from it"
+    );
+    done
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    must(
+        Command::new("cp")
+            .args(["-a", "--reflink=auto"])
+            .arg(from)
+            .arg(to),
+    );
+}
+
+// ------------------------------------------------------------------ machine
+
+/// A scenario's own root filesystem, a fresh copy of a cached image. Dropping
+/// it stops anything still running in it, then deletes it unless the test is
+/// failing (kept for inspection: its path is printed).
+pub struct Machine {
+    pub root: PathBuf,
+    console: PathBuf,
+    boots: usize,
+}
+
+impl Machine {
+    pub fn fresh(scenario: &str, image: Image) -> Machine {
+        if image == Image::BookwormRpm {
+            cached_image(Image::Bookworm);
+        }
+        let image_dir = cached_image(image);
+        let runs = work_dir().join("boot-runs");
+        fs::create_dir_all(&runs).unwrap();
+        let root = runs.join(scenario);
+        if root.exists() {
+            stop_containers(&root);
+            fs::remove_dir_all(&root).unwrap();
+        }
+        copy_tree(&image_dir, &root);
+        fs::remove_file(root.join(STAMP)).unwrap();
+        Machine::at(root)
+    }
+
+    fn at(root: PathBuf) -> Machine {
+        let console = root.with_extension("console.log");
+        Machine {
+            root,
+            console,
+            boots: 0,
+        }
+    }
+
+    /// A path inside the machine, as seen from the host.
+    pub fn path(&self, inside: &str) -> PathBuf {
+        self.root.join(inside.trim_start_matches('/'))
+    }
+
+    pub fn write(&self, inside: &str, contents: &str) {
+        let path = self.path(inside);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+
+    pub fn read(&self, inside: &str) -> String {
+        fs::read_to_string(self.path(inside))
+            .unwrap_or_else(|e| panic!("cannot read {inside} in the machine: {e}"))
+    }
+
+    /// Copies a host file into /root of the machine; returns its path inside.
+    pub fn put(&self, host: &Path, name: &str) -> String {
+        fs::copy(host, self.path("/root").join(name)).unwrap();
+        format!("/root/{name}")
+    }
+
+    /// Runs a shell command in the container, not booted (as a chroot would,
+    /// with no systemd as PID 1). Returns (exit code, stdout + stderr).
+    pub fn run(&self, script: &str) -> (i32, String) {
+        run_in(&self.root, script)
+    }
+
+    /// `run`, asserting success; returns the output.
+    pub fn run_ok(&self, script: &str) -> String {
+        let (code, out) = self.run(script);
+        assert_eq!(code, 0, "in the container, `{script}` failed:\n{out}");
+        out
+    }
+
+    /// Boots the machine, runs `probe` once multi-user.target is reached, and
+    /// returns what it recorded. The probe powers the machine off.
+    pub fn boot(&mut self, probe: &Probe) -> Report {
+        self.boots += 1;
+        probe.install(self);
+        let started = Instant::now();
+        let status = self
+            .start_boot()
+            .wait()
+            .expect("cannot wait for systemd-nspawn");
+        let wall = started.elapsed();
+        stop_containers(&self.root);
+        let console = fs::read_to_string(&self.console).unwrap_or_default();
+        let out = self.path(PROBE_OUT);
+        assert!(
+            out.join("done").exists(),
+            "boot {} of {} did not run the probe to its end (nspawn: {status}); console:\n{}",
+            self.boots,
+            self.root.display(),
+            tail(&console, 60)
+        );
+        eprintln!(
+            "boot: {} boot {} took {wall:.1?}",
+            self.root.file_name().unwrap().to_string_lossy(),
+            self.boots
+        );
+        Report::read(&out, wall)
+    }
+}
+
+impl Machine {
+    /// Starts booting the machine in the background, bounded by `timeout`.
+    /// Its console goes to a log file beside the root.
+    pub fn start_boot(&self) -> Child {
+        let console = fs::File::create(&self.console).unwrap();
+        Command::new("timeout")
+            .args(["-k", "10", BOOT_TIMEOUT, "systemd-nspawn", "-D"])
+            .arg(&self.root)
+            .args([
+                "--register=no",
+                "--keep-unit",
+                "--boot",
+                "--console=read-only",
+                "--private-network",
+                "-q",
+            ])
+            .arg(format!("--setenv={MARKER}={}", self.root.display()))
+            .stdin(Stdio::null())
+            .stdout(console.try_clone().unwrap())
+            .stderr(console)
+            .process_group(0)
+            .spawn()
+            .expect("cannot run timeout systemd-nspawn")
+    }
+
+    /// How many containers (their PID 1s) run on this machine's root.
+    pub fn running(&self) -> usize {
+        container_inits(&self.root).len()
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        stop_containers(&self.root);
+        if std::thread::panicking() {
+            eprintln!(
+                "boot: kept {} (and {}) for inspection",
+                self.root.display(),
+                self.console.display()
+            );
+        } else {
+            let _ = fs::remove_dir_all(&self.root);
+            let _ = fs::remove_file(&self.console);
+        }
+    }
+}
+
+/// Runs a shell command in a container on `root`, not booted (as in a chroot:
+/// systemd is not PID 1). Returns (exit code, stdout + stderr).
+fn run_in(root: &Path, script: &str) -> (i32, String) {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "10", RUN_TIMEOUT, "systemd-nspawn", "-D"])
+        .arg(root)
+        .args(["--register=no", "--keep-unit", "-q"])
+        .arg(format!("--setenv={MARKER}={}", root.display()))
+        .args(["--setenv=DEBIAN_FRONTEND=noninteractive", "/bin/sh", "-c"])
+        .arg(script)
+        .stdin(Stdio::null())
+        .process_group(0);
+    let (code, stdout, stderr) = run(&mut cmd);
+    stop_containers(root);
+    (code, format!("{stdout}{stderr}"))
+}
+
+/// Stops every container started on `root`: a poweroff request (SIGRTMIN+4;
+/// SIGTERM would only make systemd re-execute) to each container's PID 1,
+/// then SIGKILL to whatever is left after 10 s.
+pub fn stop_containers(root: &Path) {
+    let inits = container_inits(root);
+    if container_pids(root).is_empty() {
+        return;
+    }
+    eprintln!(
+        "boot: stopping container(s) left on {}: {inits:?}",
+        root.display()
+    );
+    for pid in &inits {
+        // nix has no real-time signals; kill(1) knows them by name.
+        let _ = Command::new("/bin/kill")
+            .args(["-s", "RTMIN+4", &pid.to_string()])
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && !container_pids(root).is_empty() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for pid in container_pids(root) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+/// PIDs of processes whose environment carries the marker for `root`: the
+/// container's PID 1 and, since systemd hands the environment it was given by
+/// nspawn on to its services, the container's services too.
+fn container_pids(root: &Path) -> Vec<i32> {
+    let marker = format!("{MARKER}={}", root.display());
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Of those, the ones that are PID 1 in their own PID namespace.
+fn container_inits(root: &Path) -> Vec<i32> {
+    container_pids(root)
+        .into_iter()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    let line = s.lines().find(|l| l.starts_with("NSpid:"))?.to_string();
+                    Some(line.split_whitespace().last() == Some("1"))
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+// -------------------------------------------------------------------- probe
+
+/// Shell steps run inside the booted machine, in order, once multi-user.target
+/// is reached; each step's output and exit code are recorded under its name.
+#[derive(Default)]
+pub struct Probe {
+    steps: Vec<(String, String)>,
+}
+
+impl Probe {
+    pub fn new() -> Probe {
+        Probe::default()
+    }
+
+    pub fn step(mut self, name: &str, script: &str) -> Probe {
+        assert!(
+            !self.steps.iter().any(|(n, _)| n == name),
+            "probe step {name} twice"
+        );
+        self.steps.push((name.to_string(), script.to_string()));
+        self
+    }
+
+    fn install(&self, m: &Machine) {
+        let steps = m.path(PROBE_STEPS);
+        let _ = fs::remove_dir_all(&steps);
+        let _ = fs::remove_dir_all(m.path(PROBE_OUT));
+        fs::create_dir_all(&steps).unwrap();
+        for (i, (name, script)) in self.steps.iter().enumerate() {
+            fs::write(steps.join(format!("{i:03}-{name}")), script).unwrap();
+        }
+        m.write(
+            PROBE_RUNNER,
+            &format!(
+                "#!/bin/sh\n\
+                 # jts-hot boot test probe: runs each step, records it, powers off.\n\
+                 out=/{PROBE_OUT}\n\
+                 mkdir -p $out\n\
+                 for f in /{PROBE_STEPS}/*; do\n\
+                 \x20 n=${{f##*/}}; n=${{n#*-}}\n\
+                 \x20 timeout 60 /bin/sh -e \"$f\" >\"$out/$n.out\" 2>\"$out/$n.err\"\n\
+                 \x20 echo $? >\"$out/$n.rc\"\n\
+                 done\n\
+                 touch $out/done\n\
+                 systemctl poweroff --no-block\n"
+            ),
+        );
+        fs::set_permissions(m.path(PROBE_RUNNER), fs::Permissions::from_mode(0o755)).unwrap();
+        m.write(
+            PROBE_UNIT,
+            &format!(
+                "[Unit]\n\
+                 Description=jts-hot boot test probe\n\
+                 After=multi-user.target\n\
+                 [Service]\n\
+                 Type=simple\n\
+                 ExecStart=/{PROBE_RUNNER}\n\
+                 [Install]\n\
+                 WantedBy=multi-user.target\n"
+            ),
+        );
+        let wants = m.path("etc/systemd/system/multi-user.target.wants");
+        fs::create_dir_all(&wants).unwrap();
+        let link = wants.join("jts-probe.service");
+        if fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("/{PROBE_UNIT}"), link).unwrap();
+        }
+    }
+}
+
+/// What a probe recorded in one boot: each step's exit code, stdout, stderr.
+pub struct Report {
+    steps: BTreeMap<String, (i32, String, String)>,
+    /// Host wall time from starting nspawn to its exit.
+    pub wall: Duration,
+}
+
+impl Report {
+    fn read(dir: &Path, wall: Duration) -> Report {
+        let mut steps = BTreeMap::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rc") {
+                let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+                let rc = fs::read_to_string(&path).unwrap().trim().parse().unwrap();
+                let read = |ext| fs::read_to_string(path.with_extension(ext)).unwrap_or_default();
+                steps.insert(name, (rc, read("out"), read("err")));
+            }
+        }
+        Report { steps, wall }
+    }
+
+    fn get(&self, name: &str) -> &(i32, String, String) {
+        self.steps
+            .get(name)
+            .unwrap_or_else(|| panic!("the probe recorded no step {name}"))
+    }
+
+    pub fn rc(&self, name: &str) -> i32 {
+        self.get(name).0
+    }
+
+    /// A step's standard output.
+    pub fn out(&self, name: &str) -> &str {
+        &self.get(name).1
+    }
+
+    /// A step's standard output and error, for messages.
+    pub fn all(&self, name: &str) -> String {
+        let (_, out, err) = self.get(name);
+        format!("{out}{err}")
+    }
+
+    /// The standard output of a step that must have succeeded.
+    pub fn ok(&self, name: &str) -> &str {
+        let (rc, out, err) = self.get(name);
+        assert_eq!(*rc, 0, "probe step {name} exited {rc}:\n{out}{err}");
+        out
+    }
+
+    /// KEY=VALUE lines of a step (e.g. `systemctl show`), as a map.
+    pub fn props(&self, name: &str) -> BTreeMap<String, String> {
+        parse_props(self.ok(name))
+    }
+}
+
+pub fn parse_props(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn must(cmd: &mut Command) {
+    let (code, stdout, stderr) = run(cmd);
+    assert_eq!(code, 0, "{cmd:?} failed:\n{stdout}\n{stderr}");
+}
+
+/// Quotes a string for /bin/sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Scenarios share the machine (at most as many at once as cargo's test
+/// threads); the timing scenario takes it alone so its figures are not skewed.
+static SLOT: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+pub fn shared_slot() -> std::sync::RwLockReadGuard<'static, ()> {
+    SLOT.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn exclusive_slot() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SLOT.write().unwrap_or_else(|e| e.into_inner())
+}
