@@ -147,6 +147,16 @@ fn sysusers_and_tmpfiles_build_every_case_exactly() {
         let root = tempfile::tempdir().unwrap();
         sysusers_then_tmpfiles(case.generated.path(), root.path());
         assert_tree_matches(&case.name, &case.layout, root.path());
+        // The monitor's textfile directory exists, so the monitor can run before node_exporter is installed.
+        let textfile = root
+            .path()
+            .join(case.layout.monitor.textfile_dir.strip_prefix("/").unwrap());
+        assert!(
+            textfile.is_dir(),
+            "{}: {} was not created",
+            case.name,
+            textfile.display()
+        );
         // Each user is at home in the first directory it owns, spelled exactly.
         let passwd = id_table(&root.path().join("etc/passwd"));
         for (name, (_, fields)) in &passwd {

@@ -94,6 +94,10 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
 
     let mut ctx = base.clone();
     ctx.insert("dirs", &tmpfiles_lines(layout));
+    ctx.insert(
+        "textfile_dir",
+        &escape::tmpfiles_path(&layout.monitor.textfile_dir),
+    );
     add(TMPFILES_PATH.into(), "tmpfiles.conf", &ctx);
 
     let (users, groups) = sysusers_entries(layout);
