@@ -88,7 +88,7 @@ pub enum MonitorFormat {
 pub struct ValidateArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
-    /// Validate an offline image: paths and owners are looked up under DIR
+    /// Validate an offline image: layout, paths and owners are looked up under DIR
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Print a summary line even when all is well

@@ -74,7 +74,7 @@ fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
 fn load_layout_under(cli: &Cli, root: Option<&Path>) -> Result<Layout, Failure> {
     match layout_path(cli, root) {
         Some(path) => Layout::load(&path).map_err(Failure::Layout),
-        None => Ok(Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE).map_err(Failure::Layout)?),
+        None => Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE).map_err(Failure::Layout),
     }
 }
 
@@ -120,11 +120,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Validate(args) => {
-            let layout = load_layout(&cli)?;
+            let layout = load_layout_under(&cli, args.root.as_deref())?;
             Ok(jts_hot::validate::run(&layout, args))
         }
         Command::Plan(args) => {
-            let layout = load_layout(&cli)?;
+            let layout = load_layout_under(&cli, args.root.as_deref())?;
             Ok(jts_hot::plan::run(&layout, args))
         }
         Command::Probe(args) => {

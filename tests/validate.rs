@@ -1028,3 +1028,31 @@ fn trim_needs_the_discard_option_or_an_enabled_unmasked_fstrim_timer() {
     assert_eq!(code, 1);
     assert!(trim(&j).is_some(), "{j:#}");
 }
+
+#[test]
+fn with_root_the_images_own_layout_is_used() {
+    // An image whose /etc/jts/hot-layout.toml is broken: validate --root must
+    // read that file (not the host's, not the built-in) and say so.
+    let root = tempfile::tempdir().unwrap();
+    let layout = root.path().join("etc/jts/hot-layout.toml");
+    std::fs::create_dir_all(layout.parent().unwrap()).unwrap();
+    std::fs::write(&layout, "[tier]\nbase = \"relative\"\n").unwrap();
+    for command in ["validate", "plan"] {
+        let out = common::jts_hot()
+            .args([command, "--root"])
+            .arg(root.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected_code = if command == "validate" { 3 } else { 2 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected_code),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.starts_with(&format!("{}:", layout.display())),
+            "{command} names the image's layout: {stderr}"
+        );
+    }
+}
