@@ -46,6 +46,10 @@ fn days(d: Option<f64>) -> String {
     }
 }
 
+fn count(n: Option<u64>) -> String {
+    n.map_or("-".to_string(), |n| n.to_string())
+}
+
 /// The table a person reads at a glance.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
@@ -64,8 +68,8 @@ pub fn text(report: &Report) -> String {
             s.percent_of_plan,
             trend(s.growth_bytes_per_day),
             days(s.days_until_plan),
-            s.files,
-            s.dirs,
+            count(s.files),
+            count(s.dirs),
             s.status,
             if s.reasons.is_empty() {
                 String::new()
@@ -73,6 +77,19 @@ pub fn text(report: &Report) -> String {
                 format!(": {}", s.reasons.join("; "))
             }
         );
+        if let Some(q) = &s.quota {
+            let limit = |l: Option<u64>| l.map_or("none".to_string(), |b| human(b as f64));
+            let _ = writeln!(
+                out,
+                "    project {}: {} charged, {} inodes, soft limit {}, hard limit {}; usage from the {}",
+                q.project_id,
+                human(q.used_bytes as f64),
+                q.inodes,
+                limit(q.soft_limit_bytes),
+                limit(q.hard_limit_bytes),
+                s.usage_source.as_str()
+            );
+        }
         for d in &s.unreadable {
             let _ = writeln!(out, "    unreadable: {d}");
         }

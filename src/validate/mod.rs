@@ -10,6 +10,7 @@ mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+mod quota;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -124,6 +125,7 @@ pub fn validate(layout: &Layout, root: Option<&Path>) -> Report {
     mount::check(layout, &base, root, mounts, &mut tally);
     capacity::check(layout, &base, mounts, &mut tally);
     generated::check(layout, root, &mut tally);
+    quota::check(layout, root, &mut tally);
     Report {
         source: layout.source.clone(),
         digest: layout.digest(),
