@@ -378,7 +378,10 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         } else {
             let report = crate::quota::set(layout);
             for step in &report.steps {
-                if step.action != crate::quota::Action::Unchanged {
+                if !matches!(
+                    step.action,
+                    crate::quota::Action::Unchanged | crate::quota::Action::LimitsUnchanged
+                ) {
                     writeln!(out, "{}", crate::quota::step_line(step))?;
                 }
             }

@@ -433,7 +433,12 @@ fn judge_service(
 /// soft limit, the grace period runs: WARNING.
 fn judge_quota(s: &mut ServiceUsage, q: &QuotaFigures) {
     let used = q.used_bytes;
-    if let Some(hard) = q.hard_limit_bytes.filter(|h| used >= *h) {
+    // The filesystem refuses a write that would cross the limit, so usage
+    // stops just short of it: within 1% is "at" it.
+    if let Some(hard) = q
+        .hard_limit_bytes
+        .filter(|h| used as u128 * 100 >= *h as u128 * 99)
+    {
         s.status = s.status.max(Status::Critical);
         s.reasons.push(format!(
             "at its hard quota limit ({hard} bytes): writes are refused"

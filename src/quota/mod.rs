@@ -58,9 +58,17 @@ pub fn wanted_limits(service: &Service, effective: Effective) -> (u64, u64) {
     }
 }
 
-/// Limits compare as the kernel stores them: whole KiB.
-pub fn same_limit(kernel_bytes: u64, wanted_bytes: u64) -> bool {
-    kernel_bytes == sys::limit_blocks(wanted_bytes) * sys::LIMIT_UNIT
+/// Limits compare as the filesystem stores them: ext4 keeps whole KiB, XFS
+/// rounds up to its block size (22000000 bytes reads back as 22003712 with
+/// 4 KiB blocks), so both sides are rounded up to `granularity`.
+pub fn same_limit(kernel_bytes: u64, wanted_bytes: u64, granularity: u64) -> bool {
+    let g = granularity.max(sys::LIMIT_UNIT);
+    kernel_bytes.div_ceil(g) == wanted_bytes.div_ceil(g)
+}
+
+/// The block size of the filesystem holding `dir`: the granularity of its limits.
+fn block_size(dir: &File) -> u64 {
+    nix::sys::statvfs::fstatvfs(dir).map_or(sys::LIMIT_UNIT, |s| s.block_size())
 }
 
 /// Opens a directory the layout names without following a symlink in its
@@ -120,6 +128,8 @@ pub struct Inspection {
     /// `None` when the base could not be opened or queried (see `error`).
     pub state: Option<State>,
     pub error: Option<String>,
+    /// The filesystem's block size: limits are kept in multiples of it.
+    pub granularity: u64,
     pub services: Vec<Observed>,
 }
 
@@ -165,6 +175,7 @@ pub fn inspect(layout: &Layout) -> Inspection {
         effective: Effective::Off,
         state: None,
         error: None,
+        granularity: sys::LIMIT_UNIT,
         services: Vec::new(),
     };
     if mode == QuotaMode::Off {
@@ -179,6 +190,7 @@ pub fn inspect(layout: &Layout) -> Inspection {
         }
     };
     let dev = base.metadata().ok().map(|m| m.dev());
+    out.granularity = block_size(&base);
     match sys::state(base.as_fd()) {
         Ok(s) => out.state = Some(s),
         Err(e) => out.error = Some(format!("cannot query project quotas: {e}")),
@@ -232,6 +244,8 @@ pub enum Action {
         soft: u64,
         hard: u64,
     },
+    /// The project's limits were already the layout's.
+    LimitsUnchanged,
     Failed {
         error: String,
     },
@@ -304,6 +318,7 @@ pub fn set(layout: &Layout) -> SetReport {
         }
     };
     let dev = base.metadata().ok().map(|m| m.dev());
+    let granularity = block_size(&base);
     let state = match sys::state(base.as_fd()) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -347,8 +362,11 @@ pub fn set(layout: &Layout) -> SetReport {
         if accounting {
             let (soft, hard) = wanted_limits(service, effective);
             let action = match sys::get(base.as_fd(), id) {
-                Ok(q) if same_limit(q.soft_bytes, soft) && same_limit(q.hard_bytes, hard) => {
-                    Action::Unchanged
+                Ok(q)
+                    if same_limit(q.soft_bytes, soft, granularity)
+                        && same_limit(q.hard_bytes, hard, granularity) =>
+                {
+                    Action::LimitsUnchanged
                 }
                 _ => match sys::set_limits(base.as_fd(), id, soft, hard) {
                     Ok(()) => Action::Limits { soft, hard },
@@ -401,6 +419,7 @@ pub fn step_line(s: &Step) -> String {
         }
         Action::Tagged { from } => format!("re-tagged {p}: project {from} → {id}"),
         Action::Unchanged => format!("unchanged {p} (project {id})"),
+        Action::LimitsUnchanged => format!("unchanged limits of project {id} ({})", s.service),
         Action::Foreign { id: other } => format!(
             "left alone {p}: it carries project {other}, which is not jts-hot's (expected {id}); \
              if it may be taken over: chattr -p {id} +P {p}"

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{step_line, Inspection, SetReport};
+use super::{step_line, Action, Inspection, SetReport};
 
 pub fn json<T: Serialize>(report: &T) -> String {
     let mut v = serde_json::to_value(report).expect("a report serializes");
@@ -33,8 +33,14 @@ fn state_text(state: Option<super::State>) -> &'static str {
 
 pub fn set_text(r: &SetReport) -> String {
     let mut out = String::new();
+    // What changed or is wrong, one line each; what was already right, counted.
+    let mut unchanged = 0;
     for s in &r.steps {
-        let _ = writeln!(out, "{}", step_line(s));
+        if matches!(s.action, Action::Unchanged | Action::LimitsUnchanged) {
+            unchanged += 1;
+        } else {
+            let _ = writeln!(out, "{}", step_line(s));
+        }
     }
     for p in &r.problems {
         let _ = writeln!(out, "problem: {p}");
@@ -50,7 +56,7 @@ pub fn set_text(r: &SetReport) -> String {
     };
     let _ = writeln!(
         out,
-        "jts-hot quota set: tier.quota = {} (in effect: {}; project quotas on the filesystem: {}): {verdict}",
+        "jts-hot quota set: tier.quota = {} (in effect: {}; project quotas on the filesystem: {}): {verdict} ({unchanged} already in place)",
         r.mode.as_str(),
         r.effective.as_str(),
         state_text(r.state)

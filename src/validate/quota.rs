@@ -106,7 +106,7 @@ pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
                 for (kind, kernel, wanted) in
                     [("soft", q.soft_bytes, soft), ("hard", q.hard_bytes, hard)]
                 {
-                    if quota::same_limit(kernel, wanted) {
+                    if quota::same_limit(kernel, wanted, found.granularity) {
                         tally.pass();
                     } else {
                         tally
