@@ -462,7 +462,7 @@ fn stale_generated_files_are_a_warning_naming_apply() {
             .to_str()
             .unwrap()
     );
-    assert!(f["actual"].as_str().unwrap().contains("and 8 more"), "{f}");
+    assert!(f["actual"].as_str().unwrap().contains("and 9 more"), "{f}");
 }
 
 #[test]
