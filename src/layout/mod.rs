@@ -245,6 +245,23 @@ impl Layout {
         dirs
     }
 
+    /// Each gated unit once, with every service that gates it, in the order
+    /// first met: one drop-in per unit must check all of them.
+    pub fn gated_units(&self) -> Vec<(&UnitName, Vec<&Service>)> {
+        let mut units: indexmap::IndexMap<&UnitName, Vec<&Service>> = indexmap::IndexMap::new();
+        for service in &self.services {
+            for unit in &service.gate {
+                units.entry(unit).or_default().push(service);
+            }
+        }
+        units.into_iter().collect()
+    }
+
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name.as_str() == name)
+    }
+
     /// Sum of the services' planned sizes.
     pub fn planned_total(&self) -> Bytes {
         Bytes(self.services.iter().map(|s| s.planned.0).sum())
@@ -493,7 +510,7 @@ impl Checker<'_> {
         let mut seen_units = BTreeSet::new();
         for (i, unit) in raw.gate.iter().enumerate() {
             let f = format!("{field}.gate[{i}]");
-            if let Some(u) = self.check(unit, &f, rules::unit_name) {
+            if let Some(u) = self.check(unit, &f, rules::gate_unit) {
                 if !seen_units.insert(u.clone()) {
                     self.fail(Some(unit.span()), &f, format!("{u} is listed twice"));
                 }

@@ -148,6 +148,20 @@ pub fn selinux_type(s: &str) -> Result<SelinuxType, String> {
     Ok(SelinuxType(s.to_string()))
 }
 
+/// A unit a service gates: a service unit, because the gate is an
+/// ExecStartPre= that re-checks the tier at every start (other unit types
+/// have no [Service] section, so systemd would drop the gate silently).
+pub fn gate_unit(s: &str) -> Result<UnitName, String> {
+    let unit = unit_name(s)?;
+    if !s.ends_with(".service") {
+        return Err(format!(
+            "\"{s}\" is not a .service unit: a gate re-checks the tier before each start \
+             (ExecStartPre=), which only a service has; gate the service it starts instead"
+        ));
+    }
+    Ok(unit)
+}
+
 /// A permission mode: an octal string of at most four digits, never world-writable.
 pub fn mode(s: &str) -> Result<Mode, String> {
     if s.is_empty() || s.len() > 4 || !s.chars().all(|c| ('0'..='7').contains(&c)) {
@@ -304,6 +318,14 @@ fn describe(c: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gates_are_service_units() {
+        assert!(gate_unit("postgresql@15-main.service").is_ok());
+        let e = gate_unit("postgresql.socket").unwrap_err();
+        assert!(e.contains("not a .service unit"), "{e}");
+        assert!(gate_unit("data.mount").is_err());
+    }
 
     #[test]
     fn names() {

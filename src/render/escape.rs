@@ -83,6 +83,12 @@ pub fn cil_comment_line(line: &str) -> String {
     }
 }
 
+/// `--option=value` as one argument of an Exec*= command line ('=' keeps a
+/// value that starts with '-' from reading as an option).
+pub fn exec_option(option: &str, value: &str) -> String {
+    quoted_if_spaced(no_specifiers(&format!("--{option}={value}")).replace('$', "$$"))
+}
+
 /// Free text inside a '#' comment: one line, no continuation backslash.
 pub fn comment(s: &str) -> String {
     s.chars()

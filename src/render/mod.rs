@@ -163,19 +163,25 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     );
     add(unit_dir.join(MONITOR_TIMER), "jts-hot-monitor.timer", &ctx);
 
-    for service in &layout.services {
-        for unit in &service.gate {
-            let mut ctx = base.clone();
-            ctx.insert(
-                "service_dir",
-                &escape::unit_path_word("", &service.path(layout)),
-            );
-            add(
-                unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME),
-                "gate.conf",
-                &ctx,
-            );
-        }
+    for (unit, services) in layout.gated_units() {
+        let mut ctx = base.clone();
+        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        let dirs: Vec<String> = services
+            .iter()
+            .map(|s| escape::unit_path_word("", &s.path(layout)))
+            .collect();
+        let args: String = names
+            .iter()
+            .map(|n| format!(" {}", escape::exec_option("service", n)))
+            .collect();
+        ctx.insert("services_text", &escape::comment(&names.join(", ")));
+        ctx.insert("service_dirs", &dirs.join(" "));
+        ctx.insert("service_args", &args);
+        add(
+            unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME),
+            "gate.conf",
+            &ctx,
+        );
     }
 
     // CIL comments start with ';': the same header, the same digest line.
@@ -227,7 +233,7 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
         unit_dir.join(MONITOR_UNIT),
         unit_dir.join(MONITOR_TIMER),
     ];
-    for unit in layout.services.iter().flat_map(|s| &s.gate) {
+    for (unit, _) in layout.gated_units() {
         paths.push(unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME));
     }
     paths.push(PathBuf::from(SELINUX_MODULE_PATH));
