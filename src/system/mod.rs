@@ -2,6 +2,7 @@
 //! table, block devices in sysfs, and filesystem sizes. Reading only.
 
 pub mod blockdev;
+pub mod selinux;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@ mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+pub mod selinux;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -87,6 +88,8 @@ pub struct Report {
     /// The services checked (a gate's scope); empty when the whole tier was.
     pub services: Vec<String>,
     pub directories: usize,
+    /// Whether SELinux labels were checked, and why not.
+    pub selinux: selinux::Labels,
     pub tally: Tally,
     pub duration: Duration,
 }
@@ -149,6 +152,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         .filter(|d| scope.includes(d.service))
         .collect();
     let directories = dirs::check(&planned, root, &accounts, &mut tally);
+    let selinux = selinux::check(&planned, root, &mut tally);
     let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
     mount::check(layout, &base, root, mounts, &mut tally);
@@ -167,6 +171,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
             Scope::Services(list) => list.iter().map(|s| s.name.to_string()).collect(),
         },
         directories,
+        selinux,
         tally,
         duration: start.elapsed(),
     }
