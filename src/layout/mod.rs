@@ -37,6 +37,10 @@ pub struct UserName(String);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct UnitName(String);
+/// An SELinux file type, e.g. `postgresql_db_t`: a plain CIL identifier.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SelinuxType(String);
 /// Permission bits (including setgid and sticky).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -56,7 +60,7 @@ macro_rules! text_type {
         }
     )*};
 }
-text_type!(Name, UserName, UnitName);
+text_type!(Name, UserName, UnitName, SelinuxType);
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,6 +121,11 @@ pub struct Service {
     pub planned: Bytes,
     pub gate: Vec<UnitName>,
     pub dirs: Vec<Dir>,
+    /// The SELinux file type of the service's directory and everything under
+    /// it; `None`: jts-hot labels nothing (the policy's default applies).
+    /// Skipped when absent so layouts without it keep their digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux_type: Option<SelinuxType>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -508,6 +517,12 @@ impl Checker<'_> {
                 gate.push(u);
             }
         }
+        let selinux_type = match &raw.selinux_type {
+            Some(t) => {
+                Some(self.check(t, &format!("{field}.selinux_type"), rules::selinux_type)?)
+            }
+            None => None,
+        };
         let ownership = Ownership {
             owner: owner?,
             group: group?,
@@ -534,6 +549,7 @@ impl Checker<'_> {
             planned: planned?,
             gate,
             dirs,
+            selinux_type,
         })
     }
 
