@@ -4,6 +4,7 @@
 //! below them), one mount table, a few sysfs and unit files: fast enough to
 //! run at every boot before the databases.
 
+mod access;
 pub mod accounts;
 mod capacity;
 mod dirs;
@@ -151,10 +152,11 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         .into_iter()
         .filter(|d| scope.includes(d.service))
         .collect();
-    let directories = dirs::check(&planned, root, &accounts, &mut tally);
-    let selinux = selinux::check(&planned, root, &mut tally);
     let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
+    // Without a mount table (reported by mount.point) read-only mounts go unseen.
+    let directories = dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally);
+    let selinux = selinux::check(&planned, root, &mut tally);
     mount::check(layout, &base, root, mounts, &mut tally);
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
