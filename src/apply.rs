@@ -163,6 +163,8 @@ fn tmpfiles_dirs(text: &str) -> Vec<String> {
 pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
     let mut wanted: Vec<GeneratedFile> = render::render(layout)
         .into_iter()
+        // The SELinux module goes into the policy store, not /etc (see `selinux`).
+        .filter(|f| f.path != Path::new(render::SELINUX_MODULE_PATH))
         .map(|f| GeneratedFile {
             path: etc_path(&f.path),
             contents: f.contents,

@@ -1,6 +1,7 @@
 //! Facts about the running system that validate and plan read: the mount
 //! table, block devices in sysfs, and filesystem sizes. Reading only.
 
+pub mod access;
 pub mod blockdev;
 
 use std::os::unix::fs::MetadataExt;
