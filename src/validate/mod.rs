@@ -24,6 +24,28 @@ use crate::status::Status;
 use crate::system::on_disk;
 use accounts::Accounts;
 
+/// Every check's stable name, as findings, JSON and the metric label
+/// `jts_hot_validate_findings{check=...}` carry it (docs/metrics.md). A check
+/// added to validate is added here, so that its series exists (at 0) before
+/// it first fails.
+pub const CHECKS: &[&str] = &[
+    "account.user",
+    "account.group",
+    "dir.exists",
+    "dir.type",
+    "dir.owner",
+    "dir.group",
+    "dir.mode",
+    "dir.access",
+    "mount.point",
+    "mount.fstype",
+    "mount.option",
+    "mount.trim",
+    "capacity.tier",
+    "capacity.filesystem",
+    "generated.digest",
+];
+
 /// One check that did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
