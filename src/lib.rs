@@ -13,6 +13,7 @@ pub mod probe;
 pub mod quota;
 pub mod render;
 pub mod report;
+pub mod selinux;
 pub mod status;
 pub mod system;
 pub mod usage;

@@ -286,7 +286,10 @@ fn a_wrong_owner_is_critical() {
     nix::unistd::chown(&data, Some(nix::unistd::Uid::from_raw(kafka)), None).unwrap();
     let (code, j) = tree.validate();
     assert_eq!(code, 2);
-    assert_eq!(problems(&j), critical("dir.owner", data));
+    // And so redis cannot write its own data directory any more (0750 kafka:redis).
+    let mut expected = critical("dir.owner", data.clone());
+    expected.extend(critical("dir.access", data));
+    assert_eq!(problems(&j), expected);
     let f = finding(&j, "dir.owner");
     assert_eq!(
         f["expected"],

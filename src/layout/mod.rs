@@ -37,6 +37,10 @@ pub struct UserName(String);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct UnitName(String);
+/// An SELinux file type, e.g. `postgresql_db_t`: a plain CIL identifier.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SelinuxType(String);
 /// Permission bits (including setgid and sticky).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -56,7 +60,7 @@ macro_rules! text_type {
         }
     )*};
 }
-text_type!(Name, UserName, UnitName);
+text_type!(Name, UserName, UnitName, SelinuxType);
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -92,7 +96,9 @@ pub struct Tier {
     pub mount_options: Vec<String>,
     /// Accepted filesystem types; empty accepts any.
     pub filesystems: Vec<String>,
-    /// How project quotas hold each service to its plan.
+    /// How project quotas hold each service to its plan. Left out of the
+    /// digest when off, so layouts from before quotas keep theirs.
+    #[serde(skip_serializing_if = "QuotaMode::is_off")]
     pub quota: QuotaMode,
 }
 
@@ -113,6 +119,10 @@ pub enum QuotaMode {
 }
 
 impl QuotaMode {
+    pub fn is_off(&self) -> bool {
+        *self == QuotaMode::Off
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             QuotaMode::Off => "off",
@@ -123,9 +133,18 @@ impl QuotaMode {
     }
 }
 
+impl ServiceQuota {
+    fn not_in_effect(&self) -> bool {
+        !self.in_effect
+    }
+}
+
 /// A service's project quota: its ID and the limits `enforce` sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ServiceQuota {
+    /// Whether `tier.quota` is other than off (set once the tier is read).
+    #[serde(skip)]
+    pub in_effect: bool,
     pub project_id: u32,
     /// Over it, writes go on until the filesystem's grace period (7 days by
     /// default) runs out; `None`: no soft limit.
@@ -157,7 +176,14 @@ pub struct Service {
     pub planned: Bytes,
     pub gate: Vec<UnitName>,
     pub dirs: Vec<Dir>,
+    /// Meaningless, and left out of the digest, while `tier.quota` is off.
+    #[serde(skip_serializing_if = "ServiceQuota::not_in_effect")]
     pub quota: ServiceQuota,
+    /// The SELinux file type of the service's directory and everything under
+    /// it; `None`: jts-hot labels nothing (the policy's default applies).
+    /// Skipped when absent so layouts without it keep their digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux_type: Option<SelinuxType>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -389,13 +415,17 @@ impl Checker<'_> {
             }
             services.push(service);
         }
-        let layout = Layout {
+        let mut layout = Layout {
             source: file.to_string(),
             tier: tier?,
             thresholds,
             monitor: monitor?,
             services: services.into_iter().collect::<Option<Vec<_>>>()?,
         };
+        let in_effect = !layout.tier.quota.is_off();
+        for s in &mut layout.services {
+            s.quota.in_effect = in_effect;
+        }
         Some(layout)
     }
 
@@ -570,6 +600,12 @@ impl Checker<'_> {
                 gate.push(u);
             }
         }
+        let selinux_type = match &raw.selinux_type {
+            Some(t) => {
+                Some(self.check(t, &format!("{field}.selinux_type"), rules::selinux_type)?)
+            }
+            None => None,
+        };
         let ownership = Ownership {
             owner: owner?,
             group: group?,
@@ -596,6 +632,7 @@ impl Checker<'_> {
             planned: planned?,
             gate,
             dirs,
+            selinux_type,
             quota: quota?,
         })
     }
@@ -638,6 +675,7 @@ impl Checker<'_> {
             }
         }
         Some(ServiceQuota {
+            in_effect: false,
             project_id,
             soft,
             hard,

@@ -67,6 +67,7 @@ pub struct RawService {
     /// "planned", "none", a size, or a percentage of `planned`.
     pub quota_soft: Option<Spanned<String>>,
     pub quota_hard: Option<Spanned<String>>,
+    pub selinux_type: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: a service directory holds data.
     pub clean_after: Option<Spanned<toml::Value>>,
 }

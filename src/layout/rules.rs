@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Bytes, Mode, Name, QuotaMode, UnitName, UserName};
+use super::{Bytes, Mode, Name, QuotaMode, SelinuxType, UnitName, UserName};
 
 /// Trees a hot tier must never be placed in: the OS, the kernel's views,
 /// the package databases.
@@ -120,6 +120,32 @@ pub fn unit_name(s: &str) -> Result<UnitName, String> {
         }
     }
     Ok(UnitName(s.to_string()))
+}
+
+/// An SELinux type as it lands in a CIL `filecon` context: a plain identifier
+/// (letter first, then letters, digits and '_'). CIL would read '.' as a
+/// namespace, parentheses or spaces as new statements, so all are refused.
+pub fn selinux_type(s: &str) -> Result<SelinuxType, String> {
+    if s.is_empty() {
+        return Err("must not be empty (leave the key out to label nothing)".into());
+    }
+    if s.len() > 128 {
+        return Err("is longer than 128 characters".into());
+    }
+    let first = s.chars().next().unwrap_or('_');
+    if !first.is_ascii_alphabetic() {
+        return Err(format!("must start with a letter, not {}", describe(first)));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "{} is not allowed in an SELinux type: use letters, digits and '_', e.g. \"postgresql_db_t\"",
+            describe(c)
+        ));
+    }
+    Ok(SelinuxType(s.to_string()))
 }
 
 /// A unit a service gates: a service unit, because the gate is an
@@ -405,6 +431,27 @@ mod tests {
             "a\n.service",
         ] {
             assert!(unit_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn selinux_types() {
+        assert!(selinux_type("postgresql_db_t").is_ok());
+        assert!(selinux_type("container_var_lib_t").is_ok());
+        for bad in [
+            "",
+            "_t",
+            "1_t",
+            "a.b_t",
+            "a b",
+            "x_t) (allow",
+            "x_t\n(filecon",
+            "x_t;",
+            "x\"",
+            "system_u:object_r:x_t:s0",
+            &"a".repeat(129),
+        ] {
+            assert!(selinux_type(bad).is_err(), "{bad:?}");
         }
     }
 

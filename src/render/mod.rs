@@ -26,10 +26,18 @@ pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
 pub const QUOTA_UNIT: &str = "jts-hot-quota.service";
 pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
 pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
+/// The SELinux policy module, where distributions put the modules their
+/// packages ship (Fedora's container-selinux: /usr/share/selinux/packages/).
+/// `semodule -i` names the module after the file: "jts-hot".
+pub const SELINUX_MODULE_PATH: &str = "usr/share/selinux/packages/jts-hot.cil";
+/// The module's name in the policy store.
+pub const SELINUX_MODULE_NAME: &str = "jts-hot";
 /// The name of our drop-in inside each gated unit's `UNIT.d/`.
 pub const DROPIN_NAME: &str = "jts-hot.conf";
 /// The comment line that carries the layout's digest in every generated file.
 pub const DIGEST_MARKER: &str = "# jts-hot-layout-digest: ";
+/// The same line in the CIL module, whose comments start with ';'.
+pub const CIL_DIGEST_MARKER: &str = "; jts-hot-layout-digest: ";
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("header.txt", include_str!("../../templates/header.txt")),
@@ -62,6 +70,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/jts-hot-monitor.timer"),
     ),
     ("gate.conf", include_str!("../../templates/gate.conf")),
+    ("jts-hot.cil", include_str!("../../templates/jts-hot.cil")),
 ];
 
 fn engine() -> Tera {
@@ -206,7 +215,42 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
             &ctx,
         );
     }
+
+    // CIL comments start with ';': the same header, the same digest line.
+    let cil_header: Vec<String> = header.lines().map(escape::cil_comment_line).collect();
+    let mut ctx = Context::new();
+    ctx.insert("header", &cil_header.join("\n"));
+    ctx.insert("contexts", &selinux_contexts(layout));
+    add(SELINUX_MODULE_PATH.into(), "jts-hot.cil", &ctx);
     files
+}
+
+#[derive(Serialize)]
+struct SelinuxContext {
+    index: usize,
+    service: String,
+    regex: String,
+    selinux_type: String,
+}
+
+/// One file context per labelled service: its directory and everything under
+/// it, as the distributions' policies label /var/lib/postgresql(/.*)?.
+fn selinux_contexts(layout: &Layout) -> Vec<SelinuxContext> {
+    layout
+        .services
+        .iter()
+        .filter_map(|s| Some((s, s.selinux_type.as_ref()?)))
+        .enumerate()
+        .map(|(i, (s, t))| SelinuxContext {
+            index: i + 1,
+            service: escape::comment(s.name.as_str()),
+            regex: escape::cil_string(&format!(
+                "{}(/.*)?",
+                escape::file_contexts_regex(&s.path(layout))
+            )),
+            selinux_type: t.to_string(),
+        })
+        .collect()
 }
 
 /// Where `render` puts its files, without rendering them (validate's
@@ -225,6 +269,7 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
     for (unit, _) in layout.gated_units() {
         paths.push(unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME));
     }
+    paths.push(PathBuf::from(SELINUX_MODULE_PATH));
     paths
 }
 
@@ -372,7 +417,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 6 + 6, "{names:?}");
+        assert_eq!(names.len(), 6 + 6 + 1, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );
@@ -380,7 +425,12 @@ mod tests {
         assert!(sysusers.contains("\ng docker -\n"), "{sysusers}");
         assert!(!sysusers.contains("u root"), "{sysusers}");
         for f in &files {
-            assert!(f.contents.contains(DIGEST_MARKER), "{}", f.path.display());
+            let marker = if f.path.ends_with("jts-hot.cil") {
+                CIL_DIGEST_MARKER
+            } else {
+                DIGEST_MARKER
+            };
+            assert!(f.contents.contains(marker), "{}", f.path.display());
         }
     }
 }

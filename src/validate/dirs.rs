@@ -6,9 +6,11 @@ use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use super::access::Access;
 use super::accounts::{Accounts, Lookup};
 use super::Tally;
 use crate::layout::{Ownership, PlannedDir};
+use crate::mountinfo::Mount;
 use crate::status::Status::{Critical, Unknown};
 use crate::system::on_disk;
 
@@ -24,8 +26,10 @@ pub fn check(
     planned: &[PlannedDir],
     root: Option<&Path>,
     accounts: &Accounts,
+    mounts: &[Mount],
     tally: &mut Tally,
 ) -> usize {
+    let mut access = Access::new(root, mounts, accounts);
     let mut ids = Ids {
         accounts,
         cache: HashMap::new(),
@@ -54,10 +58,12 @@ pub fn check(
                         .fail(Critical, &path, "dir.mode", expected, format!("{mode:04o}"))
                         .hint(REPAIR);
                 }
+                access.check(&dir.path, dir.ownership.owner.as_str(), tally);
             }
             None => broken.push(&dir.path),
         }
     }
+    access.finish(tally, &|p| planned.iter().any(|d| d.path == p));
     looked_at
 }
 
