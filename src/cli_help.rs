@@ -10,6 +10,8 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   account.user          a layout user or group name that does not resolve               CRITICAL
   account.group
   dir.mode              permission bits exactly the layout's (setgid, sticky included)  CRITICAL
+  dir.access            the owner (with its groups) can reach it from / and write it:
+                        modes, POSIX ACLs, read-only mounts; names the blocking ancestor CRITICAL
   mount.point           the base is its own mount when it must be                        CRITICAL
   mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
   mount.option          each of tier.mount_options is set on the base's mount           WARNING
@@ -39,8 +41,9 @@ ONE RUN
   `du -s -x --block-size=1`, apparent bytes, files, directories; hard links once, symlinks
   never followed, other filesystems not entered), reads statvfs of the base, judges each
   service against its plan and the filesystem's free share, adds a sample to
-  STATE_DIR/monitor-history.json (35 days) and projects growth over 7 days. Nothing under
-  the tier is ever written.
+  STATE_DIR/monitor-history.json (35 days) and projects growth over 7 days. It also runs
+  the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
+  its status is the worst of both. Nothing under the tier is ever written.
 
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/metrics.md)
   jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}
@@ -57,6 +60,7 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   jts_hot_filesystem_days_until_full{base}     jts_hot_filesystem_status{base}
   jts_hot_scan_duration_seconds                jts_hot_scan_partial
   jts_hot_last_run_timestamp_seconds           jts_hot_status
+  jts_hot_validate_status                      jts_hot_validate_findings{check,severity}
   jts_hot_probe_baseline_fsync_p50_seconds{dir}     jts_hot_probe_baseline_fsync_p99_seconds{dir}
   jts_hot_probe_baseline_randread_p50_seconds{dir}  jts_hot_probe_baseline_randread_p99_seconds{dir}
   jts_hot_probe_baseline_seq_write_bytes_per_second{dir}
