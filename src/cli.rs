@@ -162,6 +162,10 @@ pub struct ApplyArgs {
     /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Where SELinux is enabled, the priority the tier's SELinux module is installed at (semodule -X):
+    /// above the package's 200, below an operator's own modules (400, semodule's default)
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u16).range(1..=999))]
+    pub selinux_priority: u16,
 }
 
 #[derive(Debug, Args)]

@@ -147,6 +147,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let opts = apply::Options {
                 root: args.root.clone(),
                 dry_run: args.dry_run,
+                selinux_priority: args.selinux_priority,
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }

@@ -1012,7 +1012,13 @@ fn fleet_end_to_end_on_loopback() {
 
     // 2. Alerts: exactly hot-b's redis (over plan) and hot-c (stale) fire.
     let firing = wait_for("the alerts to fire", Duration::from_secs(60), || {
-        let r = query(site_port, "ALERTS{alertstate=\"firing\"}");
+        // JtsHotTierWarning left out: each monitor run validates the host it
+        // runs on, and a test machine warns about itself (jts-hot's files not
+        // installed, no noatime), not about the scenario's tiers.
+        let r = query(
+            site_port,
+            "ALERTS{alertstate=\"firing\",alertname!=\"JtsHotTierWarning\"}",
+        );
         let set: BTreeSet<(String, String, String)> = r
             .iter()
             .map(|s| {
@@ -1079,6 +1085,9 @@ fn fleet_end_to_end_on_loopback() {
         assert!(redis_b["allocated_bytes"].as_u64() >= redis_b["critical_bytes"].as_u64());
     }
     for a in &delivered {
+        if a["labels"]["alertname"] == "JtsHotTierWarning" {
+            continue; // the test machine's own validation warnings, as above
+        }
         let instance = a["labels"]["instance"].as_str().unwrap();
         assert_ne!(instance, "hot-a", "nothing is wrong on hot-a: {a}");
         if a["labels"]["alertname"] == "JtsHotMonitorStale" {

@@ -172,6 +172,21 @@ pub fn text(report: &Report, style: Style) -> String {
         report.history.samples,
         report.history.path.display()
     );
+    let v = &report.validation;
+    let _ = writeln!(
+        out,
+        "validation: {} ({} checks, {} findings, {:.1} ms)",
+        style.status(v.status),
+        v.checks,
+        v.findings.len(),
+        v.duration_seconds * 1000.0
+    );
+    for f in &v.findings {
+        let finding = [crate::validate::output::finding_line(f)];
+        for line in picture::wrap("", 4, &finding, picture::WIDTH) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     for n in &report.notes {
         for line in picture::wrap("note:", 6, std::slice::from_ref(n), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
@@ -241,6 +256,21 @@ pub fn summary(report: &Report) -> String {
         .filter(|f| f.status != Status::Ok)
     {
         why.push(format!("filesystem {}", f.reasons.join(", ")));
+    }
+    let v = &report.validation;
+    if v.status != Status::Ok {
+        // The blocking findings by name; warnings only as a count.
+        let mut blocking: Vec<String> = v
+            .findings
+            .iter()
+            .filter(|f| f.severity > Status::Warning)
+            .map(|f| format!("{} {}", f.check, f.path.display()))
+            .collect();
+        let warnings = v.findings.len() - blocking.len();
+        if warnings > 0 {
+            blocking.push(format!("{warnings} warning(s)"));
+        }
+        why.push(format!("validation {}: {}", v.status, blocking.join(", ")));
     }
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());

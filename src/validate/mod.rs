@@ -11,6 +11,7 @@ mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+pub mod selinux;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -23,6 +24,28 @@ use crate::mountinfo;
 use crate::status::Status;
 use crate::system::on_disk;
 use accounts::Accounts;
+
+/// Every check's stable name, as findings, JSON and the metric label
+/// `jts_hot_validate_findings{check=...}` carry it (docs/metrics.md). A check
+/// added to validate is added here, so that its series exists (at 0) before
+/// it first fails.
+pub const CHECKS: &[&str] = &[
+    "account.user",
+    "account.group",
+    "dir.exists",
+    "dir.type",
+    "dir.owner",
+    "dir.group",
+    "dir.mode",
+    "dir.access",
+    "mount.point",
+    "mount.fstype",
+    "mount.option",
+    "mount.trim",
+    "capacity.tier",
+    "capacity.filesystem",
+    "generated.digest",
+];
 
 /// One check that did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,6 +111,8 @@ pub struct Report {
     /// The services checked (a gate's scope); empty when the whole tier was.
     pub services: Vec<String>,
     pub directories: usize,
+    /// Whether SELinux labels were checked, and why not.
+    pub selinux: selinux::Labels,
     pub tally: Tally,
     pub duration: Duration,
 }
@@ -153,6 +178,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
     let mounts = mounts.as_deref().map_err(String::as_str);
     // Without a mount table (reported by mount.point) read-only mounts go unseen.
     let directories = dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally);
+    let selinux = selinux::check(&planned, root, &mut tally);
     mount::check(layout, &base, root, mounts, &mut tally);
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
@@ -169,6 +195,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
             Scope::Services(list) => list.iter().map(|s| s.name.to_string()).collect(),
         },
         directories,
+        selinux,
         tally,
         duration: start.elapsed(),
     }
