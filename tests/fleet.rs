@@ -1097,12 +1097,7 @@ fn fleet_end_to_end_on_loopback() {
 
     // 3. Every dashboard query returns data, for the right hosts.
     let names: BTreeSet<String> = hosts.iter().map(|h| h.name.to_string()).collect();
-    let exported: String = hosts
-        .iter()
-        .map(|h| std::fs::read_to_string(h.textfile_dir().join("jts_hot.prom")).unwrap())
-        .collect();
     let mut queries_run = 0;
-    let mut not_checked = Vec::new();
     for (file, dash) in dashboards() {
         let per_host = file.contains("host");
         let substitutions: Vec<(String, Option<&str>)> = if per_host {
@@ -1118,21 +1113,10 @@ fn fleet_end_to_end_on_loopback() {
                 let q = expr.replace("$host", value);
                 let result = query(site_port, &q);
                 queries_run += 1;
-                if result.is_empty() {
-                    // A panel on a series this jts-hot does not export yet
-                    // (another branch adds it) is named, loudly, not passed.
-                    let missing: Vec<&str> =
-                        ["jts_hot_validate_status", "jts_hot_validate_findings"]
-                            .into_iter()
-                            .filter(|m| q.contains(m) && !exported.contains(m))
-                            .collect();
-                    if !missing.is_empty() {
-                        not_checked
-                            .push(format!("{file}: {title}: {q} ({missing:?} not exported)"));
-                        continue;
-                    }
-                    panic!("{file}: panel {title:?}: {q} returned no data");
-                }
+                assert!(
+                    !result.is_empty(),
+                    "{file}: panel {title:?}: {q} returned no data"
+                );
                 let instances: BTreeSet<String> = result
                     .iter()
                     .map(|s| label(s, "instance").to_string())
@@ -1162,14 +1146,6 @@ fn fleet_end_to_end_on_loopback() {
                 }
             }
         }
-    }
-    if !not_checked.is_empty() {
-        // Until the validation gauges land on main (issue 11), their panels
-        // are named here rather than failing everyone's CI.
-        eprintln!(
-            "\n!!!!!!!! {test}: dashboard queries NOT CHECKED:\n{}\n",
-            not_checked.join("\n")
-        );
     }
     // The host variable's query lists exactly the three hosts.
     let body = http_get(

@@ -100,6 +100,10 @@ pub struct Filesystem {
     pub avail_critical_bytes: u64,
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_full: Option<f64>,
+    /// (unix time, used bytes) over the growth window, this run included:
+    /// the text report's sparkline. Not serialized (the schema is unchanged).
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,6 +133,10 @@ pub struct ServiceUsage {
     /// Paths as text (lossy: a name that is not UTF-8 shows U+FFFD).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
+    /// (unix time, allocated bytes) over the growth window, this run
+    /// included: the text report's sparkline. Not serialized.
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 /// How a service's usage was measured (the serialized form is a contract).
@@ -170,7 +178,8 @@ pub struct HistoryInfo {
 }
 
 /// Runs the monitor and prints in the chosen format; returns the exit code.
-pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
+/// `style` says whether the text report may use color (main decides).
+pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -> Result<u8> {
     let threads = args.threads.unwrap_or_else(usage::default_threads).max(1);
     let mut report = measure(
         layout,
@@ -192,7 +201,7 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         }
     }
     let out = match args.format {
-        MonitorFormat::Text => report::monitor::text(&report),
+        MonitorFormat::Text => report::monitor::text(&report, style),
         MonitorFormat::Json => report::monitor::json(&report),
         MonitorFormat::Prometheus => report::prometheus::render(&report),
     };
@@ -202,7 +211,11 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         // The journal's priority for this run is the worst status found.
         eprintln!("{}{summary}", report.status.journal_prefix());
     } else if args.format == MonitorFormat::Text {
-        println!("{summary}");
+        // Wrapped like the picture above it; the journal gets one line.
+        let words = [summary];
+        for line in report::picture::wrap("", 2, &words, report::picture::WIDTH) {
+            println!("{}", line.trim_start());
+        }
     }
     Ok(report.status.exit_code())
 }
@@ -301,6 +314,12 @@ pub fn measure(
             .filter_map(|s| pick(s).map(|v| (s.t, v)))
             .collect()
     };
+    let recent = |pts: &[(u64, u64)]| -> Vec<(u64, u64)> {
+        pts.iter()
+            .filter(|(t, _)| t + history::GROWTH_WINDOW_SECONDS >= now_s)
+            .copied()
+            .collect()
+    };
 
     let th = &layout.thresholds;
     let services: Vec<ServiceUsage> = layout
@@ -310,10 +329,8 @@ pub fn measure(
         .zip(&quotas)
         .map(|((svc, (u, source)), observed)| {
             let name = svc.name.as_str();
-            let growth = history::growth_per_day(
-                &series(&|s: &Sample| s.services.get(name).copied()),
-                now_s,
-            );
+            let points = series(&|s: &Sample| s.services.get(name).copied());
+            let growth = history::growth_per_day(&points, now_s);
             let figures = observed.and_then(|o| {
                 o.quota.map(|q| QuotaFigures {
                     project_id: o.project_id,
@@ -324,6 +341,7 @@ pub fn measure(
                 })
             });
             let mut s = judge_service(name, svc.planned.0, u, growth, th);
+            s.trend = recent(&points);
             if source == UsageSource::Quota {
                 s.apparent_bytes = None;
                 s.files = None;
@@ -338,8 +356,11 @@ pub fn measure(
         })
         .collect();
     let filesystem = fs.map(|stats| {
-        let growth = history::growth_per_day(&series(&|s: &Sample| s.fs_used), now_s);
-        judge_fs(stats, growth, th)
+        let points = series(&|s: &Sample| s.fs_used);
+        let growth = history::growth_per_day(&points, now_s);
+        let mut judged = judge_fs(stats, growth, th);
+        judged.trend = recent(&points);
+        judged
     });
 
     hist.record(sample);
@@ -464,6 +485,7 @@ fn judge_service(
             .map(|p| p.to_string_lossy().into_owned())
             .collect(),
         errors: u.errors,
+        trend: Vec::new(),
     }
 }
 
@@ -523,6 +545,7 @@ fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem 
         growth_bytes_per_day: growth,
         days_until_full,
         stats,
+        trend: Vec::new(),
     }
 }
 

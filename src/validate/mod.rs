@@ -46,6 +46,11 @@ pub const CHECKS: &[&str] = &[
     "capacity.tier",
     "capacity.filesystem",
     "generated.digest",
+    "quota.accounting",
+    "quota.enforcement",
+    "quota.project",
+    "quota.inherit",
+    "quota.limit",
 ];
 
 /// One check that did not pass.
