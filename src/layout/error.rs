@@ -77,12 +77,17 @@ pub(crate) fn field_at(text: &str, offset: usize) -> String {
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
     let line = &text[line_start..line_end];
+    // An error on a table header (an unknown table such as `[tier.extra]`)
+    // belongs to that table, not to the one above it.
+    if line.trim_start().starts_with('[') {
+        return header_name(line);
+    }
     let table = text[..line_start]
         .lines()
         .rev()
         .map(str::trim)
         .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        .map(header_name);
     let key = line
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
@@ -93,6 +98,15 @@ pub(crate) fn field_at(text: &str, offset: usize) -> String {
         (None, Some(k)) => k,
         (None, None) => String::new(),
     }
+}
+
+/// `services.kafka` from a header line `[services.kafka]  # comment`.
+fn header_name(line: &str) -> String {
+    let line = line.split('#').next().unwrap_or("");
+    line.trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .trim()
+        .replace(['"', '\''], "")
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -122,7 +136,12 @@ mod tests {
             field_at(text, text.find("750").unwrap()),
             "services.kafka.mode"
         );
-        assert_eq!(field_at(text, 0), "");
+        assert_eq!(field_at(text, 0), "tier");
+        assert_eq!(field_at("a = 1\n", 0), "a");
+        assert_eq!(field_at("\n", 0), "");
+        // A table header after another table is that table's own.
+        let text = "[services.kafka]\nmode = 1\n[tier.extra] # x\nfoo = 1\n";
+        assert_eq!(field_at(text, text.find("extra").unwrap()), "tier.extra");
     }
 
     #[test]
