@@ -70,6 +70,45 @@ impl Locator<'_> {
     }
 }
 
+/// The dotted field (with `[i]` for array items) whose key or value holds a
+/// byte offset, from TOML's own spanned tree: exact even inside inline
+/// tables and arrays, and for a table header such as `[tier.extra]` placed
+/// after other tables. `None` when the text is too broken to tell.
+pub(crate) fn field_path_at(text: &str, offset: usize) -> Option<String> {
+    let (table, _) = toml::de::DeTable::parse_recoverable(text);
+    find_in_table(table.get_ref(), offset, "")
+}
+
+fn find_in_table(t: &toml::de::DeTable<'_>, offset: usize, prefix: &str) -> Option<String> {
+    for (k, v) in t.iter() {
+        let name = if prefix.is_empty() {
+            k.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", k.get_ref())
+        };
+        // The deepest match wins: a table's span may cover only its header.
+        if let Some(deeper) = find_in_value(v.get_ref(), offset, &name) {
+            return Some(deeper);
+        }
+        if k.span().contains(&offset) || v.span().contains(&offset) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+fn find_in_value(v: &toml::de::DeValue<'_>, offset: usize, name: &str) -> Option<String> {
+    match v {
+        toml::de::DeValue::Table(t) => find_in_table(t, offset, name),
+        toml::de::DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let item_name = format!("{name}[{i}]");
+            find_in_value(item.get_ref(), offset, &item_name)
+                .or_else(|| item.span().contains(&offset).then_some(item_name))
+        }),
+        _ => None,
+    }
+}
+
 /// The dotted field at a byte offset, for errors the TOML parser reports
 /// without one: the nearest `[table]` header above and the key on that line.
 pub(crate) fn field_at(text: &str, offset: usize) -> String {

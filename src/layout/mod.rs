@@ -185,9 +185,10 @@ impl Layout {
         let loc = Locator { file, text };
         let raw: RawLayout = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
-            let field = e
-                .span()
-                .map_or(String::new(), |s| error::field_at(text, s.start));
+            let field = e.span().map_or(String::new(), |s| {
+                error::field_path_at(text, s.start)
+                    .unwrap_or_else(|| error::field_at(text, s.start))
+            });
             LayoutErrors(vec![loc.at(e.span(), &field, message)])
         })?;
         let mut checker = Checker {

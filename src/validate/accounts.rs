@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::system::on_disk_followed;
+
 use nix::unistd::{Gid, Group, Uid, User};
 
 /// Where names are looked up.
@@ -24,8 +26,8 @@ impl Accounts {
     /// treats it; root is always 0, as systemd synthesizes it.
     pub fn from_root(root: &Path) -> Accounts {
         Accounts::Files {
-            users: read_db(&root.join("etc/passwd")),
-            groups: read_db(&root.join("etc/group")),
+            users: read_db(&on_disk_followed(Some(root), Path::new("/etc/passwd"))),
+            groups: read_db(&on_disk_followed(Some(root), Path::new("/etc/group"))),
         }
     }
 
