@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Bytes, Mode, Name, UnitName, UserName};
+use super::{Bytes, Mode, Name, SelinuxType, UnitName, UserName};
 
 /// Trees that belong to the operating system, its package managers, users'
 /// homes or a runtime tmpfs: the layout may make no directory in them (nor
@@ -231,6 +231,32 @@ pub fn unit_name(s: &str) -> Result<UnitName, String> {
     Ok(UnitName(s.to_string()))
 }
 
+/// An SELinux type as it lands in a CIL `filecon` context: a plain identifier
+/// (letter first, then letters, digits and '_'). CIL would read '.' as a
+/// namespace, parentheses or spaces as new statements, so all are refused.
+pub fn selinux_type(s: &str) -> Result<SelinuxType, String> {
+    if s.is_empty() {
+        return Err("must not be empty (leave the key out to label nothing)".into());
+    }
+    if s.len() > 128 {
+        return Err("is longer than 128 characters".into());
+    }
+    let first = s.chars().next().unwrap_or('_');
+    if !first.is_ascii_alphabetic() {
+        return Err(format!("must start with a letter, not {}", describe(first)));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "{} is not allowed in an SELinux type: use letters, digits and '_', e.g. \"postgresql_db_t\"",
+            describe(c)
+        ));
+    }
+    Ok(SelinuxType(s.to_string()))
+}
+
 /// Name prefixes of services that run before jts-hot-validate.service can
 /// (systemd's own early units, the initrd's, the boot splash, storage
 /// assembly) or are jts-hot itself: a gate on one makes an ordering cycle.
@@ -281,10 +307,10 @@ pub fn gate_unit(s: &str) -> Result<UnitName, String> {
     let unit = unit_name(s)?;
     let Some(stem) = s.strip_suffix(".service") else {
         return Err(format!(
-            "\"{s}\" is not a .service: only a service can wait for the tier; \
-             targets, mounts, sockets, devices, slices, swaps, paths and timers are \
-             part of the boot that jts-hot-validate.service itself runs after, \
-             and gating one would make an ordering cycle"
+            "\"{s}\" is not a .service unit: a gate re-checks the tier before each start \
+             (ExecStartPre=), which only a service has; and targets, mounts, sockets, \
+             devices, slices, swaps, paths and timers are part of the boot that \
+             jts-hot-validate.service itself runs after; gate the service it starts instead"
         ));
     };
     let family = stem.split_once('@').map_or(stem, |(f, _)| f);
@@ -505,6 +531,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gates_are_service_units() {
+        assert!(gate_unit("postgresql@15-main.service").is_ok());
+        let e = gate_unit("postgresql.socket").unwrap_err();
+        assert!(e.contains("not a .service unit"), "{e}");
+        assert!(gate_unit("data.mount").is_err());
+    }
+
+    #[test]
     fn names() {
         assert!(name("postgresql").is_ok());
         assert!(name("a.b_c-9").is_ok());
@@ -535,6 +569,27 @@ mod tests {
             "a\n.service",
         ] {
             assert!(unit_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn selinux_types() {
+        assert!(selinux_type("postgresql_db_t").is_ok());
+        assert!(selinux_type("container_var_lib_t").is_ok());
+        for bad in [
+            "",
+            "_t",
+            "1_t",
+            "a.b_t",
+            "a b",
+            "x_t) (allow",
+            "x_t\n(filecon",
+            "x_t;",
+            "x\"",
+            "system_u:object_r:x_t:s0",
+            &"a".repeat(129),
+        ] {
+            assert!(selinux_type(bad).is_err(), "{bad:?}");
         }
     }
 

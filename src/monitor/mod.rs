@@ -40,8 +40,43 @@ pub struct Report {
     /// The device baseline `jts-hot probe --save` stored in the state
     /// directory, exported so a dashboard shows what the tier is held to.
     pub probe_baseline: Option<crate::probe::baseline::Baseline>,
+    /// `jts-hot validate` of the whole tier, run by every monitor run so that
+    /// drift since the boot's validation is seen (and alerted on) within one run.
+    pub validation: Validation,
     /// Anything a person should know that is not a threshold breach.
     pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    pub status: Status,
+    pub checks: usize,
+    pub findings: Vec<crate::validate::Finding>,
+    pub duration_seconds: f64,
+}
+
+impl Validation {
+    fn of(report: crate::validate::Report) -> Validation {
+        Validation {
+            status: report.status(),
+            checks: report.tally.checks,
+            duration_seconds: report.duration.as_secs_f64(),
+            findings: report.tally.findings,
+        }
+    }
+
+    /// Findings of `check` with this severity; an UNKNOWN finding (the check
+    /// could not be made) counts as critical: the tier cannot be vouched for.
+    pub fn count(&self, check: &str, severity: Status) -> usize {
+        let as_reported = |s: Status| match s {
+            Status::Unknown => Status::Critical,
+            s => s,
+        };
+        self.findings
+            .iter()
+            .filter(|f| f.check == check && as_reported(f.severity) == severity)
+            .count()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +99,10 @@ pub struct Filesystem {
     pub avail_critical_bytes: u64,
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_full: Option<f64>,
+    /// (unix time, used bytes) over the growth window, this run included:
+    /// the text report's sparkline. Not serialized (the schema is unchanged).
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +126,10 @@ pub struct ServiceUsage {
     /// Paths as text (lossy: a name that is not UTF-8 shows U+FFFD).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
+    /// (unix time, allocated bytes) over the growth window, this run
+    /// included: the text report's sparkline. Not serialized.
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,7 +139,8 @@ pub struct HistoryInfo {
 }
 
 /// Runs the monitor and prints in the chosen format; returns the exit code.
-pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
+/// `style` says whether the text report may use color (main decides).
+pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -> Result<u8> {
     let threads = args.threads.unwrap_or_else(usage::default_threads).max(1);
     let mut report = measure(layout, &args.state.state_dir, threads, SystemTime::now());
 
@@ -112,7 +156,7 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         }
     }
     let out = match args.format {
-        MonitorFormat::Text => report::monitor::text(&report),
+        MonitorFormat::Text => report::monitor::text(&report, style),
         MonitorFormat::Json => report::monitor::json(&report),
         MonitorFormat::Prometheus => report::prometheus::render(&report),
     };
@@ -122,7 +166,11 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         // The journal's priority for this run is the worst status found.
         eprintln!("{}{summary}", report.status.journal_prefix());
     } else if args.format == MonitorFormat::Text {
-        println!("{summary}");
+        // Wrapped like the picture above it; the journal gets one line.
+        let words = [summary];
+        for line in report::picture::wrap("", 2, &words, report::picture::WIDTH) {
+            println!("{}", line.trim_start());
+        }
     }
     Ok(report.status.exit_code())
 }
@@ -136,6 +184,7 @@ pub fn measure(
 ) -> Report {
     let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut notes = Vec::new();
+    let validation = Validation::of(crate::validate::validate(layout, None));
 
     let started = Instant::now();
     let roots: Vec<PathBuf> = layout.services.iter().map(|s| s.path(layout)).collect();
@@ -176,6 +225,12 @@ pub fn measure(
             .filter_map(|s| pick(s).map(|v| (s.t, v)))
             .collect()
     };
+    let recent = |pts: &[(u64, u64)]| -> Vec<(u64, u64)> {
+        pts.iter()
+            .filter(|(t, _)| t + history::GROWTH_WINDOW_SECONDS >= now_s)
+            .copied()
+            .collect()
+    };
 
     let th = &layout.thresholds;
     let services: Vec<ServiceUsage> = layout
@@ -184,16 +239,19 @@ pub fn measure(
         .zip(usages)
         .map(|(svc, u)| {
             let name = svc.name.as_str();
-            let growth = history::growth_per_day(
-                &series(&|s: &Sample| s.services.get(name).copied()),
-                now_s,
-            );
-            judge_service(name, svc.planned.0, u, growth, th)
+            let points = series(&|s: &Sample| s.services.get(name).copied());
+            let growth = history::growth_per_day(&points, now_s);
+            let mut judged = judge_service(name, svc.planned.0, u, growth, th);
+            judged.trend = recent(&points);
+            judged
         })
         .collect();
     let filesystem = fs.map(|stats| {
-        let growth = history::growth_per_day(&series(&|s: &Sample| s.fs_used), now_s);
-        judge_fs(stats, growth, th)
+        let points = series(&|s: &Sample| s.fs_used);
+        let growth = history::growth_per_day(&points, now_s);
+        let mut judged = judge_fs(stats, growth, th);
+        judged.trend = recent(&points);
+        judged
     });
 
     hist.record(sample);
@@ -210,6 +268,7 @@ pub fn measure(
         .map(|s| s.status)
         .chain(filesystem.as_ref().map(|f| f.status))
         .chain(filesystem.is_none().then_some(Status::Unknown))
+        .chain([validation.status])
         .max()
         .unwrap_or(Status::Ok);
     Report {
@@ -230,6 +289,7 @@ pub fn measure(
             samples: hist.samples.len(),
         },
         probe_baseline: crate::probe::baseline::load(state_dir),
+        validation,
         notes,
     }
 }
@@ -314,6 +374,7 @@ fn judge_service(
             .map(|p| p.to_string_lossy().into_owned())
             .collect(),
         errors: u.errors,
+        trend: Vec::new(),
     }
 }
 
@@ -351,6 +412,7 @@ fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem 
         growth_bytes_per_day: growth,
         days_until_full,
         stats,
+        trend: Vec::new(),
     }
 }
 

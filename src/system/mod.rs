@@ -1,8 +1,10 @@
 //! Facts about the running system that validate and plan read: the mount
 //! table, block devices in sysfs, and filesystem sizes. Reading only.
 
+pub mod access;
 pub mod blockdev;
 pub mod rootfs;
+pub mod selinux;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
