@@ -33,8 +33,10 @@ pub enum Command {
     /// Render tmpfiles.d, sysusers.d, units and drop-ins under DIR, as they would lie under /
     Generate(GenerateArgs),
     /// Check the tier against the layout: directories, owners, modes, mount, capacity, staleness
+    #[command(after_long_help = crate::cli_help::VALIDATE)]
     Validate(ValidateArgs),
     /// Measure usage per service against the plan, track growth, export to Prometheus
+    #[command(after_long_help = crate::cli_help::MONITOR)]
     Monitor(MonitorArgs),
     /// Show the planned allocation against tier.capacity and the real filesystem
     Plan(PlanArgs),
