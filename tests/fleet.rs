@@ -185,6 +185,28 @@ fn dashboards_are_current_grafana_json_with_a_host_variable() {
     }
 }
 
+#[test]
+fn dashboards_are_what_dashboards_py_writes() {
+    let test = "dashboards_are_what_dashboards_py_writes";
+    if !have_tool(test, "python3") {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let (code, o, e) = run(Command::new("python3")
+        .arg(repo_root().join("packaging/grafana/dashboards.py"))
+        .arg(out.path()));
+    assert_eq!(code, 0, "{o}{e}");
+    for (name, _) in dashboards() {
+        let fresh = std::fs::read_to_string(out.path().join(&name)).unwrap();
+        let committed =
+            std::fs::read_to_string(repo_root().join("packaging/grafana").join(&name)).unwrap();
+        assert!(
+            fresh == committed,
+            "packaging/grafana/{name} is stale: run packaging/grafana/dashboards.py and commit"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The end-to-end run.
 
@@ -484,12 +506,12 @@ impl Host {
     }
 }
 
-fn layout(base: &Path) -> String {
+fn layout(base: &Path, every: &str) -> String {
     let mut s = format!(
         "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"64MB\"\n\
          mount_options = [\"noatime\"]\n\
          [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 15\nfs_free_crit_percent = 5\n\
-         plan_reached_warn_days = 14\n[monitor]\nevery = \"15min\"\ntextfile_dir = \"/nonexistent\"\n",
+         plan_reached_warn_days = 14\n[monitor]\nevery = \"{every}\"\ntextfile_dir = \"/nonexistent\"\n",
         base.display()
     );
     for (name, planned) in SERVICES {
@@ -532,7 +554,9 @@ fn make_host(root: &Path, name: &'static str, used: [usize; 3], per_day: [f64; 3
         tier,
         report: Value::Null,
     };
-    std::fs::write(host.config(), layout(&host.tier.mountpoint)).unwrap();
+    // hot-a's monitor runs hourly, the others every 15 minutes.
+    let every = if name == "hot-a" { "1h" } else { "15min" };
+    std::fs::write(host.config(), layout(&host.tier.mountpoint, every)).unwrap();
     std::fs::create_dir_all(host.textfile_dir()).unwrap();
     std::fs::create_dir_all(host.state()).unwrap();
     for ((svc, _), bytes) in SERVICES.iter().zip(used) {
@@ -977,6 +1001,16 @@ fn fleet_end_to_end_on_loopback() {
         }),
         age_tol,
     );
+    // Two intervals and a quarter of an hour, at least an hour.
+    check(
+        "instance:jts_hot_report_max_age_seconds",
+        per_host(&|h| {
+            let every = h.report["interval_seconds"].as_f64().unwrap();
+            Some((2.0 * every + 900.0).max(3600.0))
+        }),
+        0.0,
+    );
+    assert_eq!(hosts[0].report["interval_seconds"], 3600);
     let total = |field: &str| hosts.iter().map(|h| sum_services(h, field)).sum::<f64>();
     check(
         "job:jts_hot_used_bytes:sum",
@@ -1160,7 +1194,7 @@ fn fleet_end_to_end_on_loopback() {
                         "{file}: {title}: {q}: {instances:?}"
                     ),
                 }
-                if q.contains("jts_hot_report_age_seconds") && q.contains("> 3600") {
+                if q.contains("jts_hot_report_age_seconds > on(instance, job)") {
                     assert_eq!(instances, BTreeSet::from(["hot-c".to_string()]), "{q}");
                 }
                 if title.starts_with("Every host") && q.contains("ratio") {
