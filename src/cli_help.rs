@@ -60,6 +60,7 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   jts_hot_filesystem_days_until_full{base}     jts_hot_filesystem_status{base}
   jts_hot_scan_duration_seconds                jts_hot_scan_partial
   jts_hot_last_run_timestamp_seconds           jts_hot_status
+  jts_hot_monitor_interval_seconds
   jts_hot_validate_status                      jts_hot_validate_findings{check,severity}
   jts_hot_probe_baseline_fsync_p50_seconds{dir}     jts_hot_probe_baseline_fsync_p99_seconds{dir}
   jts_hot_probe_baseline_randread_p50_seconds{dir}  jts_hot_probe_baseline_randread_p99_seconds{dir}

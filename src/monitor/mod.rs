@@ -30,6 +30,9 @@ pub struct Report {
     pub status: Status,
     /// Unix time of the run, in seconds.
     pub timestamp: u64,
+    /// The layout's monitor.every: how often a fresh report should come, so
+    /// whoever reads it can tell a stale one.
+    pub interval_seconds: u64,
     pub base: PathBuf,
     pub layout_digest: String,
     pub scan: Scan,
@@ -275,6 +278,7 @@ pub fn measure(
         schema: SCHEMA,
         status,
         timestamp: now_s,
+        interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
         layout_digest: layout.digest(),
         scan: Scan {
