@@ -223,3 +223,158 @@ fn a_hostile_selinux_type_is_refused_and_nothing_is_written() {
         assert!(!out.exists(), "{bad:?}: nothing is written");
     }
 }
+
+/// Sets a directory's label as a stale or hand-made one would be.
+fn set_label(path: &Path, context: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let v = std::ffi::CString::new(context).unwrap();
+    let b = v.as_bytes_with_nul();
+    // SAFETY: NUL-terminated strings; the value's length is its buffer's.
+    let rc = unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            c"security.selinux".as_ptr(),
+            b.as_ptr().cast(),
+            b.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "lsetxattr {}", path.display());
+}
+
+fn validate_json(root: &Path) -> serde_json::Value {
+    let (_, out, err) = run(jts_hot()
+        .args(["validate", "--format", "json", "--root"])
+        .arg(root));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"))
+}
+
+fn selinux_findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with("selinux."))
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn apply_installs_the_module_into_the_roots_store_and_validate_checks_labels() {
+    let test = "apply_installs_the_module_into_the_roots_store_and_validate_checks_labels";
+    if !prerequisites(test) || !have_tool(test, "setfiles") {
+        return;
+    }
+    let root = policy_root();
+    let root = root.path();
+    let layout_text =
+        fs::read_to_string(repo_root().join("tests/cases/04-spaces-and-percent/layout.toml"))
+            .unwrap();
+    fs::create_dir_all(root.join("etc/jts")).unwrap();
+    fs::write(root.join("etc/jts/hot-layout.toml"), &layout_text).unwrap();
+    let layout = Layout::parse(&layout_text, "layout.toml").unwrap();
+
+    // The root's policy says permissive (Debian's default config): enabled.
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("SELinux module jts-hot installed at priority 300"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SELinux relabel skipped under --root"),
+        "{out}"
+    );
+    let (_, listed, _) = semodule(root, &["--list-modules=full"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["300", "jts-hot"])),
+        "{listed}"
+    );
+    let redis = layout.services[0].path(&layout);
+    assert_eq!(policy_type(root, &redis), "redis_var_lib_t");
+
+    // Again: the store already holds it, nothing changes, no policy rebuild.
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("already installed at priority 300"), "{out}");
+    assert!(out.contains("nothing changed"), "{out}");
+
+    // tmpfiles created the tree on a kernel without SELinux: no labels yet.
+    // Every data directory is CRITICAL, the base a WARNING.
+    let report = validate_json(root);
+    assert_eq!(report["selinux"]["labels"], "checked", "{report}");
+    let findings = selinux_findings(&report);
+    let dirs = layout.planned_dirs();
+    assert_eq!(findings.len(), dirs.len(), "{findings:?}");
+    for (check, severity, path) in &findings {
+        assert_eq!(check, "selinux.label");
+        let is_base = Path::new(path) == root.join("srv/hot tier/100%n");
+        assert_eq!(
+            severity,
+            if is_base { "WARNING" } else { "CRITICAL" },
+            "{path}"
+        );
+    }
+    assert_eq!(report["status"], "CRITICAL");
+
+    // The operator's relabel (setfiles: restorecon with the root's own policy).
+    let base = root.join("srv/hot tier/100%n");
+    let (code, _, err) = run(Command::new("setfiles")
+        .arg("-r")
+        .arg(root)
+        .arg(root.join(FILE_CONTEXTS))
+        .arg(&base));
+    assert_eq!(code, 0, "setfiles: {err}");
+    let report = validate_json(root);
+    assert_eq!(selinux_findings(&report), [], "{report}");
+    let (_, text, _) = run(jts_hot()
+        .args(["validate", "--verbose", "--root"])
+        .arg(root));
+    assert!(
+        text.contains(&format!("SELinux labels of {} checked", dirs.len())),
+        "{text}"
+    );
+
+    // A data directory labelled by hand with another type: CRITICAL, with restorecon as the fix.
+    let data = root.join("srv/hot tier/100%n/redis/data");
+    set_label(&data, "system_u:object_r:tmp_t:s0");
+    let report = validate_json(root);
+    let f = &report["findings"].as_array().unwrap()[0];
+    assert_eq!(f["check"], "selinux.label", "{report}");
+    assert_eq!(f["severity"], "CRITICAL");
+    assert_eq!(f["expected"], "system_u:object_r:redis_var_lib_t:s0");
+    assert_eq!(f["actual"], "system_u:object_r:tmp_t:s0");
+    let hint = f["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("restorecon -v '/srv/hot tier/100%n/redis/data'"),
+        "{hint}"
+    );
+
+    // Where SELinux is disabled: labels skipped and said so; apply installs nothing.
+    let config = root.join("etc/selinux/config");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replace("SELINUX=permissive", "SELINUX=disabled"),
+    )
+    .unwrap();
+    let report = validate_json(root);
+    assert_eq!(report["selinux"]["labels"], "skipped", "{report}");
+    assert_eq!(selinux_findings(&report), []);
+    let (_, text, _) = run(jts_hot()
+        .args(["validate", "--verbose", "--root"])
+        .arg(root));
+    assert!(text.contains("SELinux labels not checked"), "{text}");
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("no module installed"), "{out}");
+}

@@ -89,6 +89,12 @@ pub fn exec_option(option: &str, value: &str) -> String {
     quoted_if_spaced(no_specifiers(&format!("--{option}={value}")).replace('$', "$$"))
 }
 
+/// A path as one word for a POSIX shell, in a hint an operator copies: the
+/// layout rules exclude the single quote, so quoting is all it takes.
+pub fn shell_word(path: &Path) -> String {
+    format!("'{}'", text(path))
+}
+
 /// Free text inside a '#' comment: one line, no continuation backslash.
 pub fn comment(s: &str) -> String {
     s.chars()

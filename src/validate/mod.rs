@@ -11,6 +11,7 @@ mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+pub mod selinux;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -110,6 +111,8 @@ pub struct Report {
     /// The services checked (a gate's scope); empty when the whole tier was.
     pub services: Vec<String>,
     pub directories: usize,
+    /// Whether SELinux labels were checked, and why not.
+    pub selinux: selinux::Labels,
     pub tally: Tally,
     pub duration: Duration,
 }
@@ -175,6 +178,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
     let mounts = mounts.as_deref().map_err(String::as_str);
     // Without a mount table (reported by mount.point) read-only mounts go unseen.
     let directories = dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally);
+    let selinux = selinux::check(&planned, root, &mut tally);
     mount::check(layout, &base, root, mounts, &mut tally);
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
@@ -191,6 +195,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
             Scope::Services(list) => list.iter().map(|s| s.name.to_string()).collect(),
         },
         directories,
+        selinux,
         tally,
         duration: start.elapsed(),
     }

@@ -4,12 +4,14 @@
 //! ever added, never renamed): `schema`, `status`, `layout {source, digest}`,
 //! `base`, `root`, `findings [{path, check, expected, actual, severity, hint}]`,
 //! `counts {checks, ok, warning, critical, unknown}`, `directories`,
-//! `duration_seconds`, `services` (the --service scope; null: the whole tier).
+//! `duration_seconds`, `services` (the --service scope; null: the whole tier),
+//! `selinux` ({labels: "checked", policy, directories} or {labels: "skipped", reason}).
 
 use std::io::Write;
 
 use serde_json::{json, Value};
 
+use super::selinux::Labels;
 use super::{Finding, Report};
 use crate::cli::TextOrJson;
 use crate::status::{under_journal, Status};
@@ -124,8 +126,12 @@ pub fn summary(report: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     };
+    let selinux = match &report.selinux {
+        Labels::Checked { directories, .. } => format!("SELinux labels of {directories} checked"),
+        Labels::Skipped { reason } => format!("SELinux labels not checked: {reason}"),
+    };
     format!(
-        "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {:.1} ms)",
+        "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {selinux}; {:.1} ms)",
         report.tally.checks,
         report.directories,
         report.base.display(),
@@ -152,6 +158,7 @@ pub fn json(report: &Report) -> Value {
             "unknown": report.count(Status::Unknown),
         },
         "directories": report.directories,
+        "selinux": report.selinux,
         "services": (!report.services.is_empty()).then_some(&report.services),
         "duration_seconds": report.duration.as_secs_f64(),
     })
