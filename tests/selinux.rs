@@ -5,6 +5,8 @@
 //! a type the policy lacks is skipped, not fatal; a hostile type is refused.
 
 mod common;
+#[path = "common/nspawn.rs"]
+mod nspawn;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -377,4 +379,82 @@ fn apply_installs_the_module_into_the_roots_store_and_validate_checks_labels() {
     let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("no module installed"), "{out}");
+}
+
+/// The type a container's policy gives `path`, asked inside it.
+fn container_type(m: &nspawn::Machine, path: &str) -> String {
+    let out = m.run_ok(&format!("matchpathcon -n -m dir {path}"));
+    out.trim().split(':').nth(2).unwrap_or_default().to_string()
+}
+
+fn container_modules(m: &nspawn::Machine) -> Vec<String> {
+    m.run_ok("semodule --list-modules=full")
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("jts-hot"))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+/// The .deb's and the .rpm's scriptlets, run for real by dpkg and rpm in a
+/// container with Debian's policy: where SELinux is disabled (this kernel:
+/// the real selinuxenabled says so) nothing changes and nothing fails; where
+/// it is enabled (a selinuxenabled in /usr/local/sbin that says so, the only
+/// thing this kernel cannot answer for real) the real semodule installs the
+/// module into the container's store, and removal takes it out.
+#[test]
+fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled() {
+    let test = "package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled";
+    if !nspawn::prerequisites(test) {
+        return;
+    }
+    let _slot = nspawn::shared_slot();
+    let m = nspawn::Machine::fresh("selinux-scriptlets", nspawn::Image::BookwormSelinux);
+    let deb = m.put(&nspawn::packages().deb, "jts-hot.deb");
+    let rpm = m.put(&nspawn::packages().rpm, "jts-hot.rpm");
+    let pg = "/data/jts/hot/postgresql";
+    let policy_default = container_type(&m, pg);
+
+    // Disabled: the real answer on this kernel.
+    let out = m.run("selinuxenabled").0;
+    assert_eq!(out, 1, "selinuxenabled in the container");
+    for (install, remove) in [
+        (format!("dpkg -i {deb}"), "dpkg -r jts-hot"),
+        (format!("rpm -i --nodeps {rpm}"), "rpm -e --nodeps jts-hot"),
+    ] {
+        let out = m.run_ok(&install);
+        assert!(!out.contains("semodule"), "{out}");
+        assert_eq!(container_modules(&m), Vec::<String>::new(), "{install}");
+        assert_eq!(container_type(&m, pg), policy_default);
+        assert!(m.path(pg).is_dir(), "{install} still creates the tier");
+        m.run_ok(remove);
+    }
+
+    // Enabled.
+    m.write("/usr/local/sbin/selinuxenabled", "#!/bin/sh\nexit 0\n");
+    m.run_ok("chmod 755 /usr/local/sbin/selinuxenabled");
+    let started = std::time::Instant::now();
+    m.run_ok(&format!("dpkg -i {deb}"));
+    eprintln!(
+        "FIGURE dpkg -i with SELinux enabled: {:.1?}",
+        started.elapsed()
+    );
+    assert_eq!(container_modules(&m), ["200"]);
+    assert_eq!(container_type(&m, pg), "postgresql_db_t");
+    assert_eq!(
+        container_type(&m, "/data/jts/hot/redis/data"),
+        "redis_var_lib_t"
+    );
+    m.run_ok("dpkg -r jts-hot");
+    assert_eq!(container_modules(&m), Vec::<String>::new());
+    assert_eq!(container_type(&m, pg), policy_default);
+
+    // The .rpm, with the operator's priority.
+    m.run_ok(&format!(
+        "JTS_HOT_SELINUX_PRIORITY=250 rpm -i --nodeps {rpm}"
+    ));
+    assert_eq!(container_modules(&m), ["250"]);
+    assert_eq!(container_type(&m, pg), "postgresql_db_t");
+    m.run_ok("JTS_HOT_SELINUX_PRIORITY=250 rpm -e --nodeps jts-hot");
+    assert_eq!(container_modules(&m), Vec::<String>::new());
+    assert_eq!(container_type(&m, pg), policy_default);
 }
