@@ -7,6 +7,8 @@
 mod common;
 #[path = "common/nspawn.rs"]
 mod nspawn;
+#[path = "common/qemu.rs"]
+mod qemu;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -457,4 +459,93 @@ fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enable
     m.run_ok("JTS_HOT_SELINUX_PRIORITY=250 rpm -e --nodeps jts-hot");
     assert_eq!(container_modules(&m), Vec::<String>::new());
     assert_eq!(container_type(&m, pg), policy_default);
+}
+
+/// Debian's kernel in qemu with SELinux permissive: the .deb installed while
+/// SELinux was "enabled" (its postinst loaded the module), then a real boot.
+/// systemd-tmpfiles at boot labels the directories it creates and relabels the
+/// ones that exist, each itself only; jts-hot validate then checks the labels
+/// against the loaded policy.
+#[test]
+fn a_permissive_boot_labels_the_tier_as_the_layout_asks() {
+    let test = "a_permissive_boot_labels_the_tier_as_the_layout_asks";
+    if !qemu::prerequisites(test) || !nspawn::prerequisites(test) {
+        return;
+    }
+    let mut guest = qemu::Guest::fresh("selinux-permissive");
+    for script in [
+        "apt-get update -q && apt-get install -y -q --no-install-recommends \
+         semodule-utils policycoreutils selinux-utils",
+        "apt-get install -y -q --no-install-recommends selinux-policy-default && apt-get clean",
+    ] {
+        guest.run_ok(script);
+    }
+    // Only while dpkg runs: the postinst's question, which the host kernel cannot answer yes to.
+    guest.write("/usr/local/sbin/selinuxenabled", "#!/bin/sh\nexit 0\n");
+    guest.run_ok("chmod 755 /usr/local/sbin/selinuxenabled");
+    guest.install_deb(&nspawn::packages().deb);
+    guest.run_ok(
+        "rm /usr/local/sbin/selinuxenabled && semodule --list-modules=full | grep -q '^200 jts-hot ' \
+         && rmdir /data/jts/hot/redis/logs && echo old >/data/jts/hot/postgresql/data/inside",
+    );
+    let stat =
+        "stat -c '%n %C' /data/jts/hot /data/jts/hot/postgresql /data/jts/hot/postgresql/data \
+                /data/jts/hot/redis/logs /data/jts/hot/mongodb/config /data/jts/hot/kafka \
+                /data/jts/hot/docker /data/jts/hot/postgresql/data/inside";
+    let scenario = qemu::Scenario::new()
+        .step("enforce", "cat /sys/fs/selinux/enforce")
+        .step("labels", stat)
+        .step("validate", "jts-hot validate --format json");
+    let boot = qemu::Boot::new()
+        .kernel_arg("security=selinux")
+        .kernel_arg("selinux=1")
+        .kernel_arg("enforcing=0");
+    let run = guest.boot(&boot, &scenario);
+    let report = run.report();
+    assert_eq!(report.ok("enforce").trim(), "0", "permissive");
+    let labels: std::collections::BTreeMap<String, String> = report
+        .ok("labels")
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(p, c)| (p.to_string(), c.split(':').nth(2).unwrap_or(c).to_string()))
+        .collect();
+    eprintln!("labels after a permissive boot: {labels:?}");
+    let t = |p: &str| labels.get(p).map(String::as_str).unwrap_or("?");
+    assert_eq!(
+        t("/data/jts/hot/postgresql"),
+        "postgresql_db_t",
+        "relabelled at boot"
+    );
+    assert_eq!(t("/data/jts/hot/postgresql/data"), "postgresql_db_t");
+    assert_eq!(
+        t("/data/jts/hot/redis/logs"),
+        "redis_var_lib_t",
+        "created at boot"
+    );
+    assert_eq!(t("/data/jts/hot/mongodb/config"), "mongod_var_lib_t");
+    assert_eq!(
+        t("/data/jts/hot/kafka"),
+        "default_t",
+        "no type: the policy's own"
+    );
+    assert_eq!(
+        t("/data/jts/hot/docker"),
+        "default_t",
+        "not in Debian's policy: skipped"
+    );
+    // Never recursive: a file that was there keeps no label.
+    assert_eq!(t("/data/jts/hot/postgresql/data/inside"), "unlabeled_t");
+
+    let v: serde_json::Value = serde_json::from_str(report.out("validate"))
+        .unwrap_or_else(|e| panic!("{e}: {}", report.all("validate")));
+    assert_eq!(v["selinux"]["labels"], "checked", "{v}");
+    let findings = selinux_findings(&v);
+    // Only docker's type, absent from Debian's policy: a WARNING per directory.
+    assert!(
+        findings
+            .iter()
+            .all(|(c, s, p)| c == "selinux.policy" && s == "WARNING" && p.contains("/docker")),
+        "{findings:?}"
+    );
+    assert_eq!(findings.len(), 4, "{findings:?}");
 }
