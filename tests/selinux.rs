@@ -400,8 +400,8 @@ fn container_modules(m: &nspawn::Machine) -> Vec<String> {
 /// The .deb's and the .rpm's scriptlets, run for real by dpkg and rpm in a
 /// container with Debian's policy: where SELinux is disabled (this kernel:
 /// the real selinuxenabled says so) nothing changes and nothing fails; where
-/// it is enabled (a selinuxenabled in /usr/local/sbin that says so, the only
-/// thing this kernel cannot answer for real) the real semodule installs the
+/// it is enabled (a selinuxenabled that says so, the only thing this kernel
+/// cannot answer for real) the real semodule installs the
 /// module into the container's store, and removal takes it out.
 #[test]
 fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled() {
@@ -450,7 +450,12 @@ fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enable
     assert_eq!(container_modules(&m), Vec::<String>::new());
     assert_eq!(container_type(&m, pg), policy_default);
 
-    // The .rpm, with the operator's priority.
+    // The .rpm, with the operator's priority. rpm runs scriptlets with its own
+    // PATH (/sbin:/bin:/usr/sbin:/usr/bin): the answer must be in /usr/sbin.
+    m.run_ok(
+        "mv /usr/sbin/selinuxenabled /usr/sbin/selinuxenabled.real \
+         && cp /usr/local/sbin/selinuxenabled /usr/sbin/selinuxenabled",
+    );
     m.run_ok(&format!(
         "JTS_HOT_SELINUX_PRIORITY=250 rpm -i --nodeps {rpm}"
     ));
