@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use crate::cli::{MonitorArgs, MonitorFormat};
 use crate::layout::{Layout, Thresholds};
+use crate::render::escape;
 use crate::report;
 use crate::status::{self, Status};
-use crate::usage::{self, Usage};
+use crate::usage::{self, RootError, Usage};
 
 pub use fs::FsStats;
 use history::Sample;
@@ -30,6 +31,7 @@ pub struct Report {
     pub status: Status,
     /// Unix time of the run, in seconds.
     pub timestamp: u64,
+    #[serde(serialize_with = "escape::serialize_path")]
     pub base: PathBuf,
     pub layout_digest: String,
     pub scan: Scan,
@@ -69,6 +71,7 @@ pub struct Filesystem {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceUsage {
     pub name: String,
+    #[serde(serialize_with = "escape::serialize_path")]
     pub path: PathBuf,
     pub status: Status,
     pub reasons: Vec<String>,
@@ -84,20 +87,21 @@ pub struct ServiceUsage {
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_plan: Option<f64>,
     pub partial: bool,
-    /// Paths as text (lossy: a name that is not UTF-8 shows U+FFFD).
+    /// Paths as text, escaped (`render::escape::untrusted_path`).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryInfo {
+    #[serde(serialize_with = "escape::serialize_path")]
     pub path: PathBuf,
     pub samples: usize,
 }
 
 /// Runs the monitor and prints in the chosen format; returns the exit code.
 pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
-    let threads = args.threads.unwrap_or_else(usage::default_threads).max(1);
+    let threads = args.threads.unwrap_or_else(usage::default_threads);
     let mut report = measure(layout, &args.state.state_dir, threads, SystemTime::now());
 
     if let Some(dir) = &args.textfile_dir {
@@ -105,9 +109,10 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         let file = dir.join(report::prometheus::TEXTFILE_NAME);
         if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
             // Prometheus would silently go stale: that is worth an UNKNOWN.
-            report
-                .notes
-                .push(format!("cannot write {}: {e:#}", file.display()));
+            report.notes.push(format!(
+                "cannot write {}: {e:#}",
+                escape::untrusted_path(&file)
+            ));
             report.status = report.status.max(Status::Unknown);
         }
     }
@@ -138,8 +143,22 @@ pub fn measure(
     let mut notes = Vec::new();
 
     let started = Instant::now();
-    let roots: Vec<PathBuf> = layout.services.iter().map(|s| s.path(layout)).collect();
-    let usages = usage::scan(&roots, threads);
+    let names: Vec<&std::ffi::OsStr> = layout
+        .services
+        .iter()
+        .map(|s| std::ffi::OsStr::new(s.name.as_str()))
+        .collect();
+    if threads > usage::MAX_THREADS {
+        notes.push(format!(
+            "--threads {threads} is more than {}: using {}",
+            usage::MAX_THREADS,
+            usage::MAX_THREADS
+        ));
+    }
+    let scanned = usage::scan(&layout.tier.base, &names, threads);
+    notes.extend(scanned.thread_error);
+    let threads = scanned.threads;
+    let usages = scanned.usages;
     let fs = fs::stat(&layout.tier.base);
     let duration = started.elapsed().as_secs_f64();
 
@@ -148,15 +167,16 @@ pub fn measure(
         Err(e) => {
             notes.push(format!(
                 "cannot statvfs {}: {e}",
-                layout.tier.base.display()
+                escape::untrusted_path(&layout.tier.base)
             ));
             None
         }
     };
 
     // The history, with this run's sample added before growth is computed.
-    let (mut hist, note) = history::load(state_dir);
-    notes.extend(note);
+    let loaded = history::load(state_dir);
+    let mut hist = loaded.history;
+    notes.extend(loaded.notes);
     let sample = Sample {
         t: now_s,
         fs_used: fs.as_ref().map(|f| f.used_bytes),
@@ -196,12 +216,14 @@ pub fn measure(
         judge_fs(stats, growth, th)
     });
 
-    hist.record(sample);
-    if let Err(e) = hist.save(state_dir) {
-        notes.push(format!(
-            "cannot save the history in {}: {e:#}",
-            state_dir.display()
-        ));
+    notes.extend(hist.record(sample));
+    if loaded.saveable {
+        if let Err(e) = hist.save(state_dir) {
+            notes.push(format!(
+                "cannot save the history in {}: {e:#}",
+                escape::untrusted_path(state_dir)
+            ));
+        }
     }
 
     let partial = services.iter().any(|s| s.partial);
@@ -261,7 +283,12 @@ fn judge_service(
         reasons.push(why);
     };
     if let Some(e) = &u.root_error {
-        raise(Status::Unknown, format!("cannot scan: {e}"));
+        let status = match e {
+            // Measuring wherever a planted link points would be a lie.
+            RootError::Symlink { .. } => Status::Critical,
+            RootError::Other(_) => Status::Unknown,
+        };
+        raise(status, format!("cannot scan: {e}"));
     } else if t.allocated_bytes >= critical_bytes {
         raise(
             Status::Critical,
@@ -311,7 +338,7 @@ fn judge_service(
         unreadable: u
             .unreadable
             .iter()
-            .map(|p| p.to_string_lossy().into_owned())
+            .map(|p| escape::untrusted_path(p))
             .collect(),
         errors: u.errors,
     }

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::monitor::Report;
+use crate::render::escape;
 use crate::status::Status;
 
 /// The JSON document (schema "jts-hot-monitor/1", documented in the README).
@@ -86,7 +87,7 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "filesystem {}: size {}, used {}, avail {} ({:.1}% free), inodes free {} of {}, trend {}, days until full {}  {}{}",
-                report.base.display(),
+                escape::untrusted_path(&report.base),
                 human(f.stats.size_bytes as f64),
                 human(f.stats.used_bytes as f64),
                 human(f.stats.avail_bytes as f64),
@@ -100,7 +101,8 @@ pub fn text(report: &Report) -> String {
             );
         }
         None => {
-            let _ = writeln!(out, "filesystem {}: UNKNOWN", report.base.display());
+            let base = escape::untrusted_path(&report.base);
+            let _ = writeln!(out, "filesystem {base}: UNKNOWN");
         }
     }
     let _ = writeln!(
@@ -110,7 +112,7 @@ pub fn text(report: &Report) -> String {
         report.scan.threads,
         if report.scan.partial { ", PARTIAL" } else { "" },
         report.history.samples,
-        report.history.path.display()
+        escape::untrusted_path(&report.history.path)
     );
     for n in &report.notes {
         let _ = writeln!(out, "note: {n}");

@@ -77,10 +77,18 @@ fn reverse(db: &Result<HashMap<String, u32>, String>, id: u32) -> Option<String>
 
 /// passwd(5) and group(5) alike: `name:x:id:...`, one entry a line.
 fn read_db(path: &Path) -> Result<HashMap<String, u32>, String> {
-    let text = match std::fs::read_to_string(path) {
+    const MAX_DB_BYTES: u64 = 64 << 20;
+    let text = match crate::system::file::read_regular_text(
+        path,
+        MAX_DB_BYTES,
+        crate::system::file::Links::Follow,
+    ) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => {
+            let path = crate::render::escape::untrusted_path(path);
+            return Err(format!("cannot read {path}: {e}"));
+        }
     };
     Ok(parse_db(&text))
 }
