@@ -20,18 +20,31 @@ use anyhow::{bail, Context, Result};
 use crate::files;
 use crate::layout::Layout;
 use crate::render::{self, escape, GeneratedFile, DIGEST_MARKER, DROPIN_NAME};
+use crate::selinux;
 
 /// Where systemd keeps the files an administrator puts in place of /usr/lib's.
 const ETC_UNIT_DIR: &str = "etc/systemd/system";
 /// Exists only while systemd is the running init (sd_booted(3)).
 const SYSTEMD_RUNNING: &str = "/run/systemd/system";
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Apply to an image or mounted root instead of this system.
     pub root: Option<PathBuf>,
     /// Show the diff, change nothing.
     pub dry_run: bool,
+    /// The SELinux module's priority (semodule -X), where SELinux is enabled.
+    pub selinux_priority: u16,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            root: None,
+            dry_run: false,
+            selinux_priority: selinux::APPLY_PRIORITY,
+        }
+    }
 }
 
 /// One file in /etc that differs from what the layout asks for.
@@ -163,6 +176,8 @@ fn tmpfiles_dirs(text: &str) -> Vec<String> {
 pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
     let mut wanted: Vec<GeneratedFile> = render::render(layout)
         .into_iter()
+        // The SELinux module goes into the policy store, not /etc (see `selinux`).
+        .filter(|f| f.path != Path::new(render::SELINUX_MODULE_PATH))
         .map(|f| GeneratedFile {
             path: etc_path(&f.path),
             contents: f.contents,
@@ -342,12 +357,22 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         layout.source,
         layout.digest()
     )?;
+    let selinux_plan = selinux::plan(layout, root_dir.as_deref(), opts.selinux_priority);
     if opts.dry_run {
+        if let selinux::Plan::Install { priority, .. } = &selinux_plan {
+            writeln!(
+                out,
+                "would install the SELinux module {} at priority {priority}",
+                render::SELINUX_MODULE_NAME
+            )?;
+        }
         return show_dry_run(out, layout, &root, &plan);
     }
 
     let before = snapshot(layout, &root)?;
     write_changes(out, &root, &plan)?;
+    // Before tmpfiles: the directories it creates are born with their labels.
+    selinux::install(&selinux_plan, root_dir.as_deref(), out)?;
 
     let mut sysusers = Command::new("systemd-sysusers");
     sysusers.args(&root_arg).arg(&sysusers_conf);
@@ -357,6 +382,7 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     run_tool(&mut tmpfiles)?;
     let after = snapshot(layout, &root)?;
     report_snapshot(out, &root, &before, &after)?;
+    selinux::relabel(&selinux_plan, layout, root_dir.as_deref(), out)?;
 
     for d in &plan.no_longer_named {
         writeln!(
@@ -378,7 +404,8 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         }
     }
 
-    if plan.changes.is_empty() && before == after {
+    let selinux_changed = matches!(selinux_plan, selinux::Plan::Install { .. });
+    if plan.changes.is_empty() && before == after && !selinux_changed {
         writeln!(
             out,
             "nothing changed: {} files, users and directories already match the layout",

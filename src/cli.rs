@@ -88,6 +88,18 @@ pub enum MonitorFormat {
 pub struct ValidateArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
+    /// Check only the base, its mount and this service's directories (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub service: Vec<String>,
+    /// As a gated unit's ExecStartPre=: exit 0 on OK and WARNING, print only what blocks the start
+    ///
+    /// The gate drop-in (UNIT.d/jts-hot.conf) runs `jts-hot validate --gate --service=NAME` before
+    /// every start of the unit. WARNING findings do not block a start and are not printed there
+    /// (jts-hot-validate.service and the monitor report them); each CRITICAL or UNKNOWN finding
+    /// is one line with the command that fixes it, and the exit status is 2 (CRITICAL) or
+    /// 3 (UNKNOWN), which fails the start.
+    #[arg(long)]
+    pub gate: bool,
     /// Validate an offline image: layout, paths and owners are looked up under DIR
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -141,6 +153,10 @@ pub struct ApplyArgs {
     /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Where SELinux is enabled, the priority the tier's SELinux module is installed at (semodule -X):
+    /// above the package's 200, below an operator's own modules (400, semodule's default)
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u16).range(1..=999))]
+    pub selinux_priority: u16,
 }
 
 #[derive(Debug, Args)]

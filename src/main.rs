@@ -121,7 +121,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Validate(args) => {
             let layout = load_layout_under(&cli, args.root.as_deref())?;
-            Ok(jts_hot::validate::run(&layout, args))
+            Ok(jts_hot::validate::run(&layout, args)?)
         }
         Command::Plan(args) => {
             let layout = load_layout_under(&cli, args.root.as_deref())?;
@@ -137,6 +137,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let opts = apply::Options {
                 root: args.root.clone(),
                 dry_run: args.dry_run,
+                selinux_priority: args.selinux_priority,
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }

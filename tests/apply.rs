@@ -59,7 +59,7 @@ fn uid_in(root: &Path, user: &str) -> u32 {
 /// questdb service gated on questdb.service.
 fn changed_layout() -> String {
     let without_mongodb = DEFAULT_LAYOUT_TOML.replace(
-        "[services.mongodb]\nowner = \"mongodb\"\ngroup = \"mongodb\"\nmode = \"0750\"\nplanned = \"200GB\"\ngate = [\"mongod.service\"]\ndirs = [\"data\", \"logs\", \"config\"]\n",
+        "[services.mongodb]\nowner = \"mongodb\"\ngroup = \"mongodb\"\nmode = \"0750\"\nplanned = \"200GB\"\ngate = [\"mongod.service\"]\ndirs = [\"data\", \"logs\", \"config\"]\nselinux_type = \"mongod_var_lib_t\"\n",
         "[services.questdb]\nowner = \"questdb\"\nplanned = \"200GB\"\ngate = [\"questdb.service\"]\ndirs = [\"db\"]\n",
     );
     let text = without_mongodb.replace("gate = [\"kafka.service\"]", "gate = []");
@@ -244,7 +244,7 @@ fn changed_layout_adds_removes_gates_and_leaves_old_dirs() {
     let gate = r.join(ETC_UNITS).join("questdb.service.d/jts-hot.conf");
     assert!(std::fs::read_to_string(&gate)
         .unwrap()
-        .contains("Requires=jts-hot-validate.service"));
+        .contains("ExecStartPre=+/usr/bin/jts-hot validate --gate --service=questdb"));
     // Gates no longer wanted: our drop-ins are gone, the foreign one stays.
     for unit in ["kafka.service", "mongod.service"] {
         let ours = r.join(ETC_UNITS).join(format!("{unit}.d/jts-hot.conf"));
@@ -325,7 +325,8 @@ fn ungated_unit_with_a_packaged_gate_gets_an_empty_override() {
             seen.starts_with(&format!("# {}\n", etc.display())),
             "{seen}"
         );
-        assert!(!seen.contains("Requires="), "{seen}");
+        assert!(!seen.contains("ExecStartPre="), "{seen}");
+        assert!(!seen.contains("Wants="), "{seen}");
     }
 }
 

@@ -136,6 +136,13 @@ fn json(out: &str, err: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
 }
 
+/// The exit code of a run whose usage figures are all OK: each run also
+/// validates, and on a test host that warns about the host itself (no
+/// noatime, generated files not installed), so WARNING is fine too.
+fn usage_ok(code: i32) -> bool {
+    code <= 1
+}
+
 fn service<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["services"]
         .as_array()
@@ -281,9 +288,12 @@ fn names_planted_by_a_service_user_cannot_forge_monitor_output() {
             ),
             60,
         );
-        assert_eq!(
-            code, 1,
-            "a partial scan is a WARNING ({format}): {out}{err}"
+        // WARNING from the partial scan; the run's validation adds CRITICAL
+        // (the layout says root owns what nobody owns here).
+        assert_eq!(code, 2, "({format}): {out}{err}");
+        assert!(
+            out.contains("partial scan") || format == "prometheus",
+            "{out}"
         );
         assert_unforged(format, &out);
         assert_unforged("journal summary", &err);
@@ -422,7 +432,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     mkfifo(&s.history());
     mkfifo(&s.state().join("probe-baseline.json"));
     let (code, doc) = s.monitor_json();
-    assert_eq!(code, 0, "{doc}");
+    assert!(usage_ok(code), "{doc}");
     let notes = doc["notes"].to_string();
     assert!(
         notes.contains("unusable") && notes.contains("a FIFO"),
@@ -441,7 +451,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     std::fs::remove_file(s.history()).unwrap();
     symlink(&victim, s.history()).unwrap();
     let (code, doc) = s.monitor_json();
-    assert_eq!(code, 0, "{doc}");
+    assert!(usage_ok(code), "{doc}");
     assert!(doc["notes"].to_string().contains("a symlink"), "{doc}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     std::fs::remove_file(s.history()).unwrap();
@@ -449,7 +459,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     huge.set_len(300 << 20).unwrap();
     let start = Instant::now();
     let (code, doc) = s.monitor_json();
-    assert_eq!(code, 0, "{doc}");
+    assert!(usage_ok(code), "{doc}");
     assert!(doc["notes"].to_string().contains("larger than"), "{doc}");
     assert!(start.elapsed() < Duration::from_secs(30));
 
@@ -487,7 +497,7 @@ fn limits_and_odd_arguments_never_panic() {
     let s = Scratch::new(&["redis"]);
     std::fs::write(s.base().join("redis/data/f"), vec![1u8; 100_000]).unwrap();
     let (code, reference) = s.monitor_json();
-    assert_eq!(code, 0, "{reference}");
+    assert!(usage_ok(code), "{reference}");
     let bytes = service(&reference, "redis")["allocated_bytes"].clone();
 
     // Far more threads than allowed: clamped, and noted.
@@ -496,7 +506,7 @@ fn limits_and_odd_arguments_never_panic() {
         60,
     );
     let doc = json(&out, &err);
-    assert_eq!(code, 0, "{doc}");
+    assert!(usage_ok(code), "{doc}");
     assert_eq!(doc["scan"]["threads"], 256, "{doc}");
     assert!(
         doc["notes"].to_string().contains("--threads 1000000"),
@@ -535,7 +545,7 @@ fn limits_and_odd_arguments_never_panic() {
     assert!(doc["notes"].to_string().contains("walker threads"), "{doc}");
     assert_eq!(service(&doc, "redis")["allocated_bytes"], bytes, "{doc}");
     assert_eq!(doc["scan"]["partial"], false, "{doc}");
-    assert_eq!(code, 0, "{doc}");
+    assert!(usage_ok(code), "{doc}");
 
     // A duration past any clock: refused by the parser, not an overflow.
     for d in ["584542046090years", "100years", "25h"] {
@@ -565,7 +575,7 @@ fn limits_and_odd_arguments_never_panic() {
         60,
     );
     let doc = json(&out, &err);
-    assert_eq!(code, 0, "{doc}");
+    assert!(usage_ok(code), "{doc}");
     assert!(
         doc["history"]["path"]
             .as_str()
@@ -615,7 +625,7 @@ fn running_out_of_file_descriptors_gives_a_flagged_partial_scan() {
         std::fs::create_dir(&dir).unwrap();
     }
     let (code, full) = s.monitor_json();
-    assert_eq!(code, 0, "{full}");
+    assert!(usage_ok(code), "{full}");
     let du = Command::new("du")
         .args(["-s", "-x", "--block-size=1"])
         .arg(s.base().join("kafka"))

@@ -80,6 +80,9 @@ fn expected_files(zsh_dir: &str) -> BTreeSet<String> {
         "/usr/share/bash-completion/completions/jts-hot",
         "/usr/share/fish/vendor_completions.d/jts-hot.fish",
         "/usr/share/jts-hot/jts-hot-alerts.yml",
+        "/usr/share/jts-hot/jts-hot-rules.yml",
+        "/usr/share/jts-hot/dashboards/jts-hot-fleet.json",
+        "/usr/share/jts-hot/dashboards/jts-hot-host.json",
         "/usr/share/doc/jts-hot/copyright",
     ]
     .into_iter()

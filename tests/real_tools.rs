@@ -442,9 +442,13 @@ fn systemd_parses_escaped_paths_back_exactly() {
         gated.contains(&format!("RequiresMountsFor: {base}/redis (origin-file)")),
         "{gated}"
     );
+    // Wants=, not Requires=: stopping validation never stops a database;
+    // the ExecStartPre= is the gate, run at every start.
+    assert!(gated.contains("Wants: jts-hot-validate.service"), "{gated}");
+    assert!(!gated.contains("Requires: jts-hot-validate"), "{gated}");
+    assert!(gated.contains("After: jts-hot-validate.service"), "{gated}");
     assert!(
-        gated.contains("Requires: jts-hot-validate.service"),
+        gated.contains("Command Line: /usr/bin/jts-hot validate --gate --service=redis"),
         "{gated}"
     );
-    assert!(gated.contains("After: jts-hot-validate.service"), "{gated}");
 }

@@ -286,7 +286,10 @@ fn a_wrong_owner_is_critical() {
     nix::unistd::chown(&data, Some(nix::unistd::Uid::from_raw(kafka)), None).unwrap();
     let (code, j) = tree.validate();
     assert_eq!(code, 2);
-    assert_eq!(problems(&j), critical("dir.owner", data));
+    // And so redis cannot write its own data directory any more (0750 kafka:redis).
+    let mut expected = critical("dir.owner", data.clone());
+    expected.extend(critical("dir.access", data));
+    assert_eq!(problems(&j), expected);
     let f = finding(&j, "dir.owner");
     assert_eq!(
         f["expected"],
@@ -1055,4 +1058,75 @@ fn with_root_the_images_own_layout_is_used() {
             "{command} names the image's layout: {stderr}"
         );
     }
+}
+
+/// `validate --gate --service NAME`, as a gated unit's ExecStartPre= runs it:
+/// only that service's part of the tier (and the base) counts; WARNING exits
+/// 0; a blocking finding is one line with the fixing command, then the verdict.
+#[test]
+fn a_gate_checks_only_its_services_and_lets_warnings_pass() {
+    // noatime expected: /tmp's mount usually lacks it, a WARNING to let through.
+    let layout =
+        small_default_layout().replace("mount_options = []", "mount_options = [\"noatime\"]");
+    let Some(tree) = Tree::new("gate", &layout) else {
+        return;
+    };
+    std::fs::set_permissions(tree.tier("kafka"), PermissionsExt::from_mode(0o777)).unwrap();
+    let gate = |services: &[&str]| {
+        let mut cmd = jts_hot();
+        cmd.arg("--config")
+            .arg(tree.layout())
+            .args(["validate", "--gate", "--root"])
+            .arg(tree.root());
+        for s in services {
+            cmd.arg(format!("--service={s}"));
+        }
+        run(&mut cmd)
+    };
+    let (code, out, err) = gate(&["postgresql"]);
+    assert_eq!(code, 0, "kafka's drift is not postgresql's: {out}{err}");
+    assert_eq!(out, "", "a start that may go on is quiet");
+
+    let (code, out, _) = gate(&["postgresql", "kafka"]);
+    assert_eq!(code, 2, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "one finding, one verdict:\n{out}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "CRITICAL dir.mode {}: 0777; expected 0750; fix: systemd-tmpfiles --create jts-hot.conf",
+            tree.tier("kafka").display()
+        )
+    );
+    assert!(
+        lines[1].starts_with("jts-hot gate for postgresql, kafka: start refused: CRITICAL"),
+        "{out}"
+    );
+
+    // The whole run still sees kafka's drift; JSON names the scope.
+    let (code, j) = validate_json(
+        jts_hot()
+            .arg("--config")
+            .arg(tree.layout())
+            .args([
+                "validate",
+                "--format",
+                "json",
+                "--service",
+                "kafka",
+                "--root",
+            ])
+            .arg(tree.root()),
+    );
+    assert_eq!(code, 2);
+    assert_eq!(j["services"], serde_json::json!(["kafka"]));
+    assert_eq!(
+        j["directories"],
+        1 + 1 + 2,
+        "base, kafka, its data and logs"
+    );
+
+    let (code, _, err) = gate(&["postgres"]);
+    assert_eq!(code, 3, "a service the layout lacks is UNKNOWN");
+    assert!(err.contains("no service \"postgres\""), "{err}");
 }

@@ -17,8 +17,8 @@ fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :
     if [ "$1" -eq 1 ]; then
-        # start, never restart: restarting the validation unit would restart
-        # every database that Requires= it.
+        # start, not restart: a running tier needs no new check (each database
+        # re-checks its part at its own next start: its ExecStartPre= gate).
         systemctl start jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
     fi
 fi

@@ -37,6 +37,10 @@ pub struct UserName(String);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct UnitName(String);
+/// An SELinux file type, e.g. `postgresql_db_t`: a plain CIL identifier.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SelinuxType(String);
 /// Permission bits (including setgid and sticky).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -56,7 +60,7 @@ macro_rules! text_type {
         }
     )*};
 }
-text_type!(Name, UserName, UnitName);
+text_type!(Name, UserName, UnitName, SelinuxType);
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,6 +121,11 @@ pub struct Service {
     pub planned: Bytes,
     pub gate: Vec<UnitName>,
     pub dirs: Vec<Dir>,
+    /// The SELinux file type of the service's directory and everything under
+    /// it; `None`: jts-hot labels nothing (the policy's default applies).
+    /// Skipped when absent so layouts without it keep their digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux_type: Option<SelinuxType>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -242,6 +251,23 @@ impl Layout {
             }
         }
         dirs
+    }
+
+    /// Each gated unit once, with every service that gates it, in the order
+    /// first met: one drop-in per unit must check all of them.
+    pub fn gated_units(&self) -> Vec<(&UnitName, Vec<&Service>)> {
+        let mut units: indexmap::IndexMap<&UnitName, Vec<&Service>> = indexmap::IndexMap::new();
+        for service in &self.services {
+            for unit in &service.gate {
+                units.entry(unit).or_default().push(service);
+            }
+        }
+        units.into_iter().collect()
+    }
+
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name.as_str() == name)
     }
 
     /// Sum of the services' planned sizes.
@@ -492,13 +518,19 @@ impl Checker<'_> {
         let mut seen_units = BTreeSet::new();
         for (i, unit) in raw.gate.iter().enumerate() {
             let f = format!("{field}.gate[{i}]");
-            if let Some(u) = self.check(unit, &f, rules::unit_name) {
+            if let Some(u) = self.check(unit, &f, rules::gate_unit) {
                 if !seen_units.insert(u.clone()) {
                     self.fail(Some(unit.span()), &f, format!("{u} is listed twice"));
                 }
                 gate.push(u);
             }
         }
+        let selinux_type = match &raw.selinux_type {
+            Some(t) => {
+                Some(self.check(t, &format!("{field}.selinux_type"), rules::selinux_type)?)
+            }
+            None => None,
+        };
         let ownership = Ownership {
             owner: owner?,
             group: group?,
@@ -525,6 +557,7 @@ impl Checker<'_> {
             planned: planned?,
             gate,
             dirs,
+            selinux_type,
         })
     }
 

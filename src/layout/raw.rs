@@ -60,6 +60,7 @@ pub struct RawService {
     pub gate: Vec<Spanned<String>>,
     #[serde(default)]
     pub dirs: Vec<Spanned<RawDir>>,
+    pub selinux_type: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: a service directory holds data.
     pub clean_after: Option<Spanned<toml::Value>>,
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Bytes, Mode, Name, UnitName, UserName};
+use super::{Bytes, Mode, Name, SelinuxType, UnitName, UserName};
 
 /// Trees a hot tier must never be placed in: the OS, the kernel's views,
 /// the package databases.
@@ -120,6 +120,46 @@ pub fn unit_name(s: &str) -> Result<UnitName, String> {
         }
     }
     Ok(UnitName(s.to_string()))
+}
+
+/// An SELinux type as it lands in a CIL `filecon` context: a plain identifier
+/// (letter first, then letters, digits and '_'). CIL would read '.' as a
+/// namespace, parentheses or spaces as new statements, so all are refused.
+pub fn selinux_type(s: &str) -> Result<SelinuxType, String> {
+    if s.is_empty() {
+        return Err("must not be empty (leave the key out to label nothing)".into());
+    }
+    if s.len() > 128 {
+        return Err("is longer than 128 characters".into());
+    }
+    let first = s.chars().next().unwrap_or('_');
+    if !first.is_ascii_alphabetic() {
+        return Err(format!("must start with a letter, not {}", describe(first)));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "{} is not allowed in an SELinux type: use letters, digits and '_', e.g. \"postgresql_db_t\"",
+            describe(c)
+        ));
+    }
+    Ok(SelinuxType(s.to_string()))
+}
+
+/// A unit a service gates: a service unit, because the gate is an
+/// ExecStartPre= that re-checks the tier at every start (other unit types
+/// have no [Service] section, so systemd would drop the gate silently).
+pub fn gate_unit(s: &str) -> Result<UnitName, String> {
+    let unit = unit_name(s)?;
+    if !s.ends_with(".service") {
+        return Err(format!(
+            "\"{s}\" is not a .service unit: a gate re-checks the tier before each start \
+             (ExecStartPre=), which only a service has; gate the service it starts instead"
+        ));
+    }
+    Ok(unit)
 }
 
 /// A permission mode: an octal string of at most four digits, never world-writable.
@@ -280,6 +320,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gates_are_service_units() {
+        assert!(gate_unit("postgresql@15-main.service").is_ok());
+        let e = gate_unit("postgresql.socket").unwrap_err();
+        assert!(e.contains("not a .service unit"), "{e}");
+        assert!(gate_unit("data.mount").is_err());
+    }
+
+    #[test]
     fn names() {
         assert!(name("postgresql").is_ok());
         assert!(name("a.b_c-9").is_ok());
@@ -310,6 +358,27 @@ mod tests {
             "a\n.service",
         ] {
             assert!(unit_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn selinux_types() {
+        assert!(selinux_type("postgresql_db_t").is_ok());
+        assert!(selinux_type("container_var_lib_t").is_ok());
+        for bad in [
+            "",
+            "_t",
+            "1_t",
+            "a.b_t",
+            "a b",
+            "x_t) (allow",
+            "x_t\n(filecon",
+            "x_t;",
+            "x\"",
+            "system_u:object_r:x_t:s0",
+            &"a".repeat(129),
+        ] {
+            assert!(selinux_type(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -42,8 +42,43 @@ pub struct Report {
     /// The device baseline `jts-hot probe --save` stored in the state
     /// directory, exported so a dashboard shows what the tier is held to.
     pub probe_baseline: Option<crate::probe::baseline::Baseline>,
+    /// `jts-hot validate` of the whole tier, run by every monitor run so that
+    /// drift since the boot's validation is seen (and alerted on) within one run.
+    pub validation: Validation,
     /// Anything a person should know that is not a threshold breach.
     pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    pub status: Status,
+    pub checks: usize,
+    pub findings: Vec<crate::validate::Finding>,
+    pub duration_seconds: f64,
+}
+
+impl Validation {
+    fn of(report: crate::validate::Report) -> Validation {
+        Validation {
+            status: report.status(),
+            checks: report.tally.checks,
+            duration_seconds: report.duration.as_secs_f64(),
+            findings: report.tally.findings,
+        }
+    }
+
+    /// Findings of `check` with this severity; an UNKNOWN finding (the check
+    /// could not be made) counts as critical: the tier cannot be vouched for.
+    pub fn count(&self, check: &str, severity: Status) -> usize {
+        let as_reported = |s: Status| match s {
+            Status::Unknown => Status::Critical,
+            s => s,
+        };
+        self.findings
+            .iter()
+            .filter(|f| f.check == check && as_reported(f.severity) == severity)
+            .count()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +176,7 @@ pub fn measure(
 ) -> Report {
     let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut notes = Vec::new();
+    let validation = Validation::of(crate::validate::validate(layout, None));
 
     let started = Instant::now();
     let names: Vec<&std::ffi::OsStr> = layout
@@ -232,6 +268,7 @@ pub fn measure(
         .map(|s| s.status)
         .chain(filesystem.as_ref().map(|f| f.status))
         .chain(filesystem.is_none().then_some(Status::Unknown))
+        .chain([validation.status])
         .max()
         .unwrap_or(Status::Ok);
     Report {
@@ -252,6 +289,7 @@ pub fn measure(
             samples: hist.samples.len(),
         },
         probe_baseline: crate::probe::baseline::load(state_dir),
+        validation,
         notes,
     }
 }

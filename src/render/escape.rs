@@ -53,6 +53,54 @@ pub fn exec_arg(path: &Path) -> String {
     quoted_if_spaced(no_specifiers(text(path)).replace('$', "$$"))
 }
 
+/// A path as a literal in a file_contexts regular expression (PCRE, whitespace-
+/// separated fields): metacharacters get a backslash, a space becomes \x20.
+pub fn file_contexts_regex(path: &Path) -> String {
+    let mut out = String::new();
+    for c in text(path).chars() {
+        match c {
+            ' ' => out.push_str("\\x20"),
+            '.' | '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A CIL quoted string: CIL has no escapes inside quotes, so a '"' or a
+/// newline could never be written; the layout rules exclude both, and this
+/// refuses them rather than emit a module that says something else.
+pub fn cil_string(s: &str) -> String {
+    assert!(
+        !s.contains(['"', '\n', '\r']),
+        "layout rules keep quotes and newlines out of CIL strings: {s:?}"
+    );
+    s.to_string()
+}
+
+/// A line of a '#' header as a CIL comment (';').
+pub fn cil_comment_line(line: &str) -> String {
+    match line.strip_prefix('#') {
+        Some(rest) => format!(";{rest}"),
+        None => format!("; {}", comment(line)),
+    }
+}
+
+/// `--option=value` as one argument of an Exec*= command line ('=' keeps a
+/// value that starts with '-' from reading as an option).
+pub fn exec_option(option: &str, value: &str) -> String {
+    quoted_if_spaced(no_specifiers(&format!("--{option}={value}")).replace('$', "$$"))
+}
+
+/// A path as one word for a POSIX shell, in a hint an operator copies: the
+/// layout rules exclude the single quote, so quoting is all it takes.
+pub fn shell_word(path: &Path) -> String {
+    format!("'{}'", text(path))
+}
+
 /// Free text inside a '#' comment: one line, no continuation backslash.
 pub fn comment(s: &str) -> String {
     s.chars()
@@ -168,6 +216,16 @@ mod tests {
         assert_eq!(untrusted("caf\u{e9} \u{2588}"), "caf\u{e9} \u{2588}");
         let p = Path::new(OsStr::from_bytes(b"/t/\xff\xfe\nx"));
         assert_eq!(untrusted_path(p), "/t/\\xff\\xfe\\nx");
+    }
+
+    #[test]
+    fn file_contexts_regexes_are_literal() {
+        let p = Path::new("/srv/hot tier/a.b+c(1)%");
+        assert_eq!(
+            file_contexts_regex(p),
+            "/srv/hot\\x20tier/a\\.b\\+c\\(1\\)%"
+        );
+        assert_eq!(cil_comment_line("# x: y"), "; x: y");
     }
 
     #[test]

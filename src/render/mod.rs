@@ -25,10 +25,18 @@ pub const UNIT_DIR: &str = "usr/lib/systemd/system";
 pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
 pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
 pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
+/// The SELinux policy module, where distributions put the modules their
+/// packages ship (Fedora's container-selinux: /usr/share/selinux/packages/).
+/// `semodule -i` names the module after the file: "jts-hot".
+pub const SELINUX_MODULE_PATH: &str = "usr/share/selinux/packages/jts-hot.cil";
+/// The module's name in the policy store.
+pub const SELINUX_MODULE_NAME: &str = "jts-hot";
 /// The name of our drop-in inside each gated unit's `UNIT.d/`.
 pub const DROPIN_NAME: &str = "jts-hot.conf";
 /// The comment line that carries the layout's digest in every generated file.
 pub const DIGEST_MARKER: &str = "# jts-hot-layout-digest: ";
+/// The same line in the CIL module, whose comments start with ';'.
+pub const CIL_DIGEST_MARKER: &str = "; jts-hot-layout-digest: ";
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("header.txt", include_str!("../../templates/header.txt")),
@@ -57,6 +65,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/jts-hot-monitor.timer"),
     ),
     ("gate.conf", include_str!("../../templates/gate.conf")),
+    ("jts-hot.cil", include_str!("../../templates/jts-hot.cil")),
 ];
 
 fn engine() -> Tera {
@@ -154,21 +163,62 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     );
     add(unit_dir.join(MONITOR_TIMER), "jts-hot-monitor.timer", &ctx);
 
-    for service in &layout.services {
-        for unit in &service.gate {
-            let mut ctx = base.clone();
-            ctx.insert(
-                "service_dir",
-                &escape::unit_path_word("", &service.path(layout)),
-            );
-            add(
-                unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME),
-                "gate.conf",
-                &ctx,
-            );
-        }
+    for (unit, services) in layout.gated_units() {
+        let mut ctx = base.clone();
+        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        let dirs: Vec<String> = services
+            .iter()
+            .map(|s| escape::unit_path_word("", &s.path(layout)))
+            .collect();
+        let args: String = names
+            .iter()
+            .map(|n| format!(" {}", escape::exec_option("service", n)))
+            .collect();
+        ctx.insert("services_text", &escape::comment(&names.join(", ")));
+        ctx.insert("service_dirs", &dirs.join(" "));
+        ctx.insert("service_args", &args);
+        add(
+            unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME),
+            "gate.conf",
+            &ctx,
+        );
     }
+
+    // CIL comments start with ';': the same header, the same digest line.
+    let cil_header: Vec<String> = header.lines().map(escape::cil_comment_line).collect();
+    let mut ctx = Context::new();
+    ctx.insert("header", &cil_header.join("\n"));
+    ctx.insert("contexts", &selinux_contexts(layout));
+    add(SELINUX_MODULE_PATH.into(), "jts-hot.cil", &ctx);
     files
+}
+
+#[derive(Serialize)]
+struct SelinuxContext {
+    index: usize,
+    service: String,
+    regex: String,
+    selinux_type: String,
+}
+
+/// One file context per labelled service: its directory and everything under
+/// it, as the distributions' policies label /var/lib/postgresql(/.*)?.
+fn selinux_contexts(layout: &Layout) -> Vec<SelinuxContext> {
+    layout
+        .services
+        .iter()
+        .filter_map(|s| Some((s, s.selinux_type.as_ref()?)))
+        .enumerate()
+        .map(|(i, (s, t))| SelinuxContext {
+            index: i + 1,
+            service: escape::comment(s.name.as_str()),
+            regex: escape::cil_string(&format!(
+                "{}(/.*)?",
+                escape::file_contexts_regex(&s.path(layout))
+            )),
+            selinux_type: t.to_string(),
+        })
+        .collect()
 }
 
 /// Where `render` puts its files, without rendering them (validate's
@@ -183,9 +233,10 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
         unit_dir.join(MONITOR_UNIT),
         unit_dir.join(MONITOR_TIMER),
     ];
-    for unit in layout.services.iter().flat_map(|s| &s.gate) {
+    for (unit, _) in layout.gated_units() {
         paths.push(unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME));
     }
+    paths.push(PathBuf::from(SELINUX_MODULE_PATH));
     paths
 }
 
@@ -333,7 +384,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 5 + 6, "{names:?}");
+        assert_eq!(names.len(), 5 + 6 + 1, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );
@@ -341,7 +392,12 @@ mod tests {
         assert!(sysusers.contains("\ng docker -\n"), "{sysusers}");
         assert!(!sysusers.contains("u root"), "{sysusers}");
         for f in &files {
-            assert!(f.contents.contains(DIGEST_MARKER), "{}", f.path.display());
+            let marker = if f.path.ends_with("jts-hot.cil") {
+                CIL_DIGEST_MARKER
+            } else {
+                DIGEST_MARKER
+            };
+            assert!(f.contents.contains(marker), "{}", f.path.display());
         }
     }
 }

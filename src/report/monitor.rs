@@ -114,6 +114,18 @@ pub fn text(report: &Report) -> String {
         report.history.samples,
         escape::untrusted_path(&report.history.path)
     );
+    let v = &report.validation;
+    let _ = writeln!(
+        out,
+        "validation: {} ({} checks, {} findings, {:.1} ms)",
+        v.status,
+        v.checks,
+        v.findings.len(),
+        v.duration_seconds * 1000.0
+    );
+    for f in &v.findings {
+        let _ = writeln!(out, "    {}", crate::validate::output::finding_line(f));
+    }
     for n in &report.notes {
         let _ = writeln!(out, "note: {n}");
     }
@@ -134,6 +146,21 @@ pub fn summary(report: &Report) -> String {
         .filter(|f| f.status != Status::Ok)
     {
         why.push(format!("filesystem {}", f.reasons.join(", ")));
+    }
+    let v = &report.validation;
+    if v.status != Status::Ok {
+        // The blocking findings by name; warnings only as a count.
+        let mut blocking: Vec<String> = v
+            .findings
+            .iter()
+            .filter(|f| f.severity > Status::Warning)
+            .map(|f| format!("{} {}", f.check, f.path.display()))
+            .collect();
+        let warnings = v.findings.len() - blocking.len();
+        if warnings > 0 {
+            blocking.push(format!("{warnings} warning(s)"));
+        }
+        why.push(format!("validation {}: {}", v.status, blocking.join(", ")));
     }
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());

@@ -2,8 +2,10 @@
 //! table, block devices in sysfs, and filesystem sizes; and the one safe way
 //! to read a small file ([`file::read_regular`]). Reading only.
 
+pub mod access;
 pub mod blockdev;
 pub mod file;
+pub mod selinux;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use nix::unistd::{Gid, Group, Uid, User};
 
+use crate::system::access::Who;
+
 /// Where names are looked up.
 pub enum Accounts {
     Nss,
@@ -13,6 +15,9 @@ pub enum Accounts {
     Files {
         users: Result<HashMap<String, u32>, String>,
         groups: Result<HashMap<String, u32>, String>,
+        /// The image's passwd and group text, for a user's groups.
+        passwd: Result<String, String>,
+        group: Result<String, String>,
     },
 }
 
@@ -23,9 +28,46 @@ impl Accounts {
     /// The image's files. A missing file is an empty database, as systemd
     /// treats it; root is always 0, as systemd synthesizes it.
     pub fn from_root(root: &Path) -> Accounts {
+        let passwd = read_text(&root.join("etc/passwd"));
+        let group = read_text(&root.join("etc/group"));
         Accounts::Files {
-            users: read_db(&root.join("etc/passwd")),
-            groups: read_db(&root.join("etc/group")),
+            users: passwd.clone().map(|t| parse_db(&t)),
+            groups: group.clone().map(|t| parse_db(&t)),
+            passwd,
+            group,
+        }
+    }
+
+    /// The user as the kernel sees it after login (initgroups): uid, primary
+    /// gid, then every group that lists it as a member.
+    pub fn who(&self, name: &str) -> Result<Option<Who>, String> {
+        match self {
+            Accounts::Nss => {
+                let Some(user) = User::from_name(name)
+                    .map_err(|e| format!("user database lookup failed: {e}"))?
+                else {
+                    return Ok(None);
+                };
+                let c_name = std::ffi::CString::new(name).map_err(|e| e.to_string())?;
+                let groups = nix::unistd::getgrouplist(&c_name, user.gid)
+                    .map_err(|e| format!("getgrouplist({name}) failed: {e}"))?;
+                let mut gids = vec![user.gid.as_raw()];
+                gids.extend(
+                    groups
+                        .iter()
+                        .map(|g| g.as_raw())
+                        .filter(|g| *g != user.gid.as_raw()),
+                );
+                Ok(Some(Who {
+                    uid: user.uid.as_raw(),
+                    gids,
+                }))
+            }
+            Accounts::Files { passwd, group, .. } => {
+                let passwd = passwd.as_ref().map_err(Clone::clone)?;
+                let group = group.as_ref().map_err(Clone::clone)?;
+                Ok(who_in_files(passwd, group, name))
+            }
         }
     }
 
@@ -75,22 +117,46 @@ fn reverse(db: &Result<HashMap<String, u32>, String>, id: u32) -> Option<String>
     found.or((id == 0).then(|| "root".to_string()))
 }
 
-/// passwd(5) and group(5) alike: `name:x:id:...`, one entry a line.
-fn read_db(path: &Path) -> Result<HashMap<String, u32>, String> {
+/// A missing file is an empty database, as systemd treats it. An image's
+/// file can be anything: a regular file of bounded size only.
+fn read_text(path: &Path) -> Result<String, String> {
     const MAX_DB_BYTES: u64 = 64 << 20;
-    let text = match crate::system::file::read_regular_text(
+    let read = crate::system::file::read_regular_text(
         path,
         MAX_DB_BYTES,
         crate::system::file::Links::Follow,
-    ) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+    );
+    match read {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => {
             let path = crate::render::escape::untrusted_path(path);
-            return Err(format!("cannot read {path}: {e}"));
+            Err(format!("cannot read {path}: {e}"))
         }
-    };
-    Ok(parse_db(&text))
+    }
+}
+
+/// initgroups over an image's files: passwd's uid and gid, and each group(5)
+/// line whose member list names the user. Root is 0:0 when not listed.
+fn who_in_files(passwd: &str, group: &str, name: &str) -> Option<Who> {
+    let entry = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 4 && f[0] == name).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+    });
+    let (uid, gid): (u32, u32) = entry.or((name == "root").then_some((0, 0)))?;
+    let mut gids = vec![gid];
+    for l in group.lines() {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() < 4 || !f[3].split(',').any(|m| m == name) {
+            continue;
+        }
+        if let Ok(g) = f[2].parse::<u32>() {
+            if !gids.contains(&g) {
+                gids.push(g);
+            }
+        }
+    }
+    Some(Who { uid, gids })
 }
 
 fn parse_db(text: &str) -> HashMap<String, u32> {
@@ -122,6 +188,16 @@ mod tests {
         assert_eq!(db.get("postgres"), Some(&105));
         assert_eq!(db.get("docker"), Some(&998));
         assert_eq!(db.len(), 3);
+    }
+
+    #[test]
+    fn a_users_groups_from_image_files() {
+        let passwd = "postgres:x:105:109::/:/bin/false\nroot:x:0:0::/root:/bin/sh\n";
+        let group = "postgres:x:109:\nssl-cert:x:110:postgres\nadm:x:4:syslog,postgres\nother:x:5:postgresql\n";
+        let w = who_in_files(passwd, group, "postgres").unwrap();
+        assert_eq!((w.uid, w.gids), (105, vec![109, 110, 4]));
+        assert_eq!(who_in_files("", "", "root").unwrap().uid, 0);
+        assert!(who_in_files(passwd, group, "kafka").is_none());
     }
 
     #[test]

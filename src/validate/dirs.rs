@@ -6,27 +6,31 @@ use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use super::access::Access;
 use super::accounts::{Accounts, Lookup};
 use super::Tally;
-use crate::layout::{Layout, Ownership};
+use crate::layout::{Ownership, PlannedDir};
+use crate::mountinfo::Mount;
 use crate::render::escape;
 use crate::status::Status::{Critical, Unknown};
 use crate::system::on_disk;
 
-/// tmpfiles.d `d` lines adjust the mode and owner of an existing directory
-/// (not of what is inside it).
-const REPAIR: &str = "systemd-tmpfiles --create (or `jts-hot apply`) resets it";
+/// tmpfiles.d `d` lines create a missing directory and adjust the mode and
+/// owner of an existing one (not of what is inside it). The basename picks
+/// /etc/tmpfiles.d's copy (from `jts-hot apply`) over the packaged one, as at boot.
+pub const REPAIR: &str = "fix: systemd-tmpfiles --create jts-hot.conf";
 
 /// Checks the planned directories, parents first; returns how many were looked at.
 /// Below a directory that is missing or not a real directory nothing is
 /// checked: a child's path would resolve through whatever is there instead.
 pub fn check(
-    layout: &Layout,
+    planned: &[PlannedDir],
     root: Option<&Path>,
     accounts: &Accounts,
+    mounts: &[Mount],
     tally: &mut Tally,
 ) -> usize {
-    let planned = layout.planned_dirs();
+    let mut access = Access::new(root, mounts, accounts);
     let mut ids = Ids {
         accounts,
         cache: HashMap::new(),
@@ -36,14 +40,14 @@ pub fn check(
     // 74 s for 4,000 services).
     let index: HashSet<&Path> = planned.iter().map(|d| d.path.as_path()).collect();
     let mut below_count: HashMap<&Path, usize> = HashMap::new();
-    for d in &planned {
+    for d in planned {
         for a in d.path.ancestors().skip(1).filter(|a| index.contains(a)) {
             *below_count.entry(a).or_default() += 1;
         }
     }
     let mut broken: HashSet<&Path> = HashSet::new();
     let mut looked_at = 0;
-    for dir in &planned {
+    for dir in planned {
         if dir.path.ancestors().any(|a| broken.contains(a)) {
             continue;
         }
@@ -62,12 +66,14 @@ pub fn check(
                         .fail(Critical, &path, "dir.mode", expected, format!("{mode:04o}"))
                         .hint(REPAIR);
                 }
+                access.check(&dir.path, dir.ownership.owner.as_str(), tally);
             }
             None => {
                 broken.insert(&dir.path);
             }
         }
     }
+    access.finish(tally, &|p| planned.iter().any(|d| d.path == p));
     looked_at
 }
 
@@ -84,7 +90,7 @@ fn real_directory(path: &Path, below: usize, tally: &mut Tally) -> Option<Metada
             let actual = format!("missing{unchecked}");
             tally
                 .fail(Critical, path, "dir.exists", "a directory", actual)
-                .hint("systemd-tmpfiles --create (or `jts-hot apply`) creates it");
+                .hint(REPAIR);
             return None;
         }
         Err(e) => {
@@ -104,7 +110,10 @@ fn real_directory(path: &Path, below: usize, tally: &mut Tally) -> Option<Metada
                 "a directory (not a symlink)",
                 actual,
             )
-            .hint("move it aside and let systemd-tmpfiles --create make the directory");
+            .hint(format!(
+                "fix: mv -T {p} {p}.moved-aside && systemd-tmpfiles --create jts-hot.conf",
+                p = path.display()
+            ));
         return None;
     }
     tally.pass();
@@ -186,9 +195,7 @@ fn ownership(path: &Path, meta: &Metadata, own: &Ownership, ids: &mut Ids, tally
                         format!("{word} {name} exists"),
                         format!("no such {word}"),
                     )
-                    .hint(format!(
-                        "systemd-sysusers (or `jts-hot apply`) creates the layout's {word}s"
-                    ));
+                    .hint("fix: systemd-sysusers jts-hot.conf");
             }
             Ok(None) => {}
             Err(e) => {

@@ -17,7 +17,12 @@ const FIX: &str = "run `jts-hot apply` to install the files rendered from the cu
 pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
     let digest = layout.digest();
     let mut problems: Vec<(PathBuf, String, usize)> = Vec::new();
-    for relative in render::generated_paths(layout) {
+    // Only what systemd reads through /etc over /usr/lib; the SELinux module
+    // is checked by the labels it gives (see `selinux`).
+    let systemd_files = render::generated_paths(layout)
+        .into_iter()
+        .filter(|p| p.starts_with("usr/lib"));
+    for relative in systemd_files {
         let candidates = candidates(&relative);
         let in_use = candidates
             .iter()

@@ -4,12 +4,14 @@
 //! below them), one mount table, a few sysfs and unit files: fast enough to
 //! run at every boot before the databases.
 
+mod access;
 pub mod accounts;
 mod capacity;
 mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+pub mod selinux;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,11 +19,33 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cli::ValidateArgs;
-use crate::layout::Layout;
+use crate::layout::{Layout, Service};
 use crate::mountinfo;
 use crate::status::Status;
 use crate::system::on_disk;
 use accounts::Accounts;
+
+/// Every check's stable name, as findings, JSON and the metric label
+/// `jts_hot_validate_findings{check=...}` carry it (docs/metrics.md). A check
+/// added to validate is added here, so that its series exists (at 0) before
+/// it first fails.
+pub const CHECKS: &[&str] = &[
+    "account.user",
+    "account.group",
+    "dir.exists",
+    "dir.type",
+    "dir.owner",
+    "dir.group",
+    "dir.mode",
+    "dir.access",
+    "mount.point",
+    "mount.fstype",
+    "mount.option",
+    "mount.trim",
+    "capacity.tier",
+    "capacity.filesystem",
+    "generated.digest",
+];
 
 /// One check that did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,7 +109,11 @@ pub struct Report {
     /// The base as validated (under --root when given).
     pub base: PathBuf,
     pub root: Option<PathBuf>,
+    /// The services checked (a gate's scope); empty when the whole tier was.
+    pub services: Vec<String>,
     pub directories: usize,
+    /// Whether SELinux labels were checked, and why not.
+    pub selinux: selinux::Labels,
     pub tally: Tally,
     pub duration: Duration,
 }
@@ -110,8 +138,31 @@ impl Report {
     }
 }
 
+/// Which part of the tier a run checks.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Everything: every directory, the mount, capacity, generated files.
+    All,
+    /// A gated unit's part: the base, its mount, and these services' directories.
+    Services(&'a [&'a Service]),
+}
+
+impl Scope<'_> {
+    fn includes(&self, service: Option<&Service>) -> bool {
+        match (self, service) {
+            (Scope::All, _) | (_, None) => true,
+            (Scope::Services(list), Some(s)) => list.iter().any(|l| l.name == s.name),
+        }
+    }
+}
+
 /// Runs every check of `layout` against the system (or the image at `root`).
 pub fn validate(layout: &Layout, root: Option<&Path>) -> Report {
+    validate_scope(layout, root, Scope::All)
+}
+
+/// Runs the checks of `scope`.
+pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Report {
     let start = Instant::now();
     let accounts = match root {
         Some(root) => Accounts::from_root(root),
@@ -119,26 +170,62 @@ pub fn validate(layout: &Layout, root: Option<&Path>) -> Report {
     };
     let base = on_disk(root, &layout.tier.base);
     let mut tally = Tally::default();
-    let directories = dirs::check(layout, root, &accounts, &mut tally);
+    let planned: Vec<_> = layout
+        .planned_dirs()
+        .into_iter()
+        .filter(|d| scope.includes(d.service))
+        .collect();
     let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
+    // Without a mount table (reported by mount.point) read-only mounts go unseen.
+    let directories = dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally);
+    let selinux = selinux::check(&planned, root, &mut tally);
     mount::check(layout, &base, root, mounts, &mut tally);
-    capacity::check(layout, &base, mounts, &mut tally);
-    generated::check(layout, root, &mut tally);
+    if let Scope::All = scope {
+        // Neither can stop one database from running; the whole run reports them.
+        capacity::check(layout, &base, mounts, &mut tally);
+        generated::check(layout, root, &mut tally);
+    }
     Report {
         source: layout.source.clone(),
         digest: layout.digest(),
         base,
         root: root.map(Path::to_path_buf),
+        services: match scope {
+            Scope::All => Vec::new(),
+            Scope::Services(list) => list.iter().map(|s| s.name.to_string()).collect(),
+        },
         directories,
+        selinux,
         tally,
         duration: start.elapsed(),
     }
 }
 
-/// The command: validate, print, and return the exit code (0 OK .. 3 UNKNOWN).
-pub fn run(layout: &Layout, args: &ValidateArgs) -> u8 {
-    let report = validate(layout, args.root.as_deref());
-    output::print(&report, args.format, args.verbose);
-    report.status().exit_code()
+/// The command: validate, print, and return the exit code (0 OK .. 3 UNKNOWN;
+/// with --gate, 0 for WARNING too). A --service the layout does not have is
+/// an error: the drop-in and the layout disagree, so nothing can be vouched for.
+pub fn run(layout: &Layout, args: &ValidateArgs) -> anyhow::Result<u8> {
+    let mut services = Vec::new();
+    for name in &args.service {
+        match layout.service(name) {
+            Some(s) => services.push(s),
+            None => anyhow::bail!(
+                "the layout {} has no service {name:?} (a drop-in rendered from another layout? \
+                 run `jts-hot apply`)",
+                layout.source
+            ),
+        }
+    }
+    let scope = match services.is_empty() {
+        true => Scope::All,
+        false => Scope::Services(&services),
+    };
+    let report = validate_scope(layout, args.root.as_deref(), scope);
+    output::print(&report, args.format, args.verbose, args.gate);
+    let status = report.status();
+    Ok(match args.gate && status <= Status::Warning {
+        true => 0,
+        false => status.exit_code(),
+    })
 }

@@ -4,22 +4,25 @@
 //! ever added, never renamed): `schema`, `status`, `layout {source, digest}`,
 //! `base`, `root`, `findings [{path, check, expected, actual, severity, hint}]`,
 //! `counts {checks, ok, warning, critical, unknown}`, `directories`,
-//! `duration_seconds`.
+//! `duration_seconds`, `services` (the --service scope; null: the whole tier),
+//! `selinux` ({labels: "checked", policy, directories} or {labels: "skipped", reason}).
 
 use std::io::Write;
 
 use serde_json::{json, Value};
 
+use super::selinux::Labels;
 use super::{Finding, Report};
 use crate::cli::TextOrJson;
 use crate::render::escape;
 use crate::status::{under_journal, Status};
 
-pub fn print(report: &Report, format: TextOrJson, verbose: bool) {
+pub fn print(report: &Report, format: TextOrJson, verbose: bool, gate: bool) {
     let out = match format {
         TextOrJson::Json => {
             serde_json::to_string_pretty(&json(report)).expect("JSON serializes") + "\n"
         }
+        TextOrJson::Text if gate => gate_text(report, verbose, under_journal()),
         TextOrJson::Text => text(report, verbose, under_journal()),
     };
     // A closed stdout (`| head`) must not turn a verdict into a panic.
@@ -42,6 +45,43 @@ pub fn text(report: &Report, verbose: bool, journal: bool) -> String {
     }
     out.push_str(prefix(status));
     out.push_str(&summary(report));
+    out.push('\n');
+    out
+}
+
+/// For a gated unit's journal: each finding that blocks the start (CRITICAL,
+/// UNKNOWN) on its own line, then why the start is refused. Nothing when the
+/// start may go on (WARNINGs are the whole run's to report), unless `verbose`.
+pub fn gate_text(report: &Report, verbose: bool, journal: bool) -> String {
+    let status = report.status();
+    let blocks = status > Status::Warning;
+    if !blocks && !verbose {
+        return String::new();
+    }
+    let prefix = |s: Status| if journal { s.journal_prefix() } else { "" };
+    let mut out = String::new();
+    for f in report
+        .tally
+        .findings
+        .iter()
+        .filter(|f| f.severity > Status::Warning)
+    {
+        out.push_str(prefix(f.severity));
+        out.push_str(&finding_line(f));
+        out.push('\n');
+    }
+    let verdict = match blocks {
+        true => "start refused",
+        false => "start allowed",
+    };
+    out.push_str(prefix(status));
+    out.push_str(&format!(
+        "jts-hot gate for {}: {verdict}: {}",
+        report.services.join(", "),
+        summary(report)
+            .strip_prefix("jts-hot validate: ")
+            .unwrap_or_default()
+    ));
     out.push('\n');
     out
 }
@@ -80,8 +120,12 @@ pub fn summary(report: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     };
+    let selinux = match &report.selinux {
+        Labels::Checked { directories, .. } => format!("SELinux labels of {directories} checked"),
+        Labels::Skipped { reason } => format!("SELinux labels not checked: {reason}"),
+    };
     format!(
-        "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {:.1} ms)",
+        "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {selinux}; {:.1} ms)",
         report.tally.checks,
         report.directories,
         escape::untrusted_path(&report.base),
@@ -108,6 +152,8 @@ pub fn json(report: &Report) -> Value {
             "unknown": report.count(Status::Unknown),
         },
         "directories": report.directories,
+        "selinux": report.selinux,
+        "services": (!report.services.is_empty()).then_some(&report.services),
         "duration_seconds": report.duration.as_secs_f64(),
     })
 }

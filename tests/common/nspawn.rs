@@ -204,7 +204,7 @@ fn cached_image_unlocked_base() -> PathBuf {
     done
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     must(
         Command::new("cp")
             .args(["-a", "--reflink=auto"])
@@ -365,7 +365,7 @@ impl Drop for Machine {
 
 /// Runs a shell command in a container on `root`, not booted (as in a chroot:
 /// systemd is not PID 1). Returns (exit code, stdout + stderr).
-fn run_in(root: &Path, script: &str) -> (i32, String) {
+pub fn run_in(root: &Path, script: &str) -> (i32, String) {
     let mut cmd = Command::new("timeout");
     cmd.args(["-k", "10", RUN_TIMEOUT, "systemd-nspawn", "-D"])
         .arg(root)
@@ -519,7 +519,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn read(dir: &Path, wall: Duration) -> Report {
+    pub fn read(dir: &Path, wall: Duration) -> Report {
         let mut steps = BTreeMap::new();
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -579,7 +579,7 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-fn must(cmd: &mut Command) {
+pub fn must(cmd: &mut Command) {
     let (code, stdout, stderr) = run(cmd);
     assert_eq!(code, 0, "{cmd:?} failed:\n{stdout}\n{stderr}");
 }

@@ -1,0 +1,130 @@
+//! `dir.access`: each planned directory's owner, with its groups as the
+//! system resolves them, can reach it from `/` and write into it (the
+//! setup spec's `sudo -u postgres touch .../test_write`, without writing).
+//! One finding per thing that blocks, naming it, however many directories
+//! it blocks.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::accounts::Accounts;
+use super::Tally;
+use crate::mountinfo::Mount;
+use crate::status::Status::{Critical, Unknown};
+use crate::system::access::{self, Blocked, Cache, Cause, Who};
+use crate::system::on_disk;
+
+pub struct Access<'a> {
+    root: Option<&'a Path>,
+    mounts: &'a [Mount],
+    accounts: &'a Accounts,
+    cache: Cache,
+    users: HashMap<String, Result<Option<Who>, String>>,
+    /// (user, what blocks) → the first directory blocked and how many more.
+    blocked: Vec<(String, Blocked, PathBuf, usize)>,
+}
+
+impl<'a> Access<'a> {
+    pub fn new(root: Option<&'a Path>, mounts: &'a [Mount], accounts: &'a Accounts) -> Self {
+        Access {
+            root,
+            mounts,
+            accounts,
+            cache: Cache::default(),
+            users: HashMap::new(),
+            blocked: Vec::new(),
+        }
+    }
+
+    /// `dir` (as the layout names it) must be usable by `owner`.
+    pub fn check(&mut self, dir: &Path, owner: &str, tally: &mut Tally) {
+        let accounts = self.accounts;
+        let who = self
+            .users
+            .entry(owner.to_string())
+            .or_insert_with(|| accounts.who(owner))
+            .clone();
+        let on = on_disk(self.root, dir);
+        let who = match who {
+            Ok(Some(who)) => who,
+            // An unknown owner is already a finding (account.user).
+            Ok(None) => return,
+            Err(e) => {
+                tally.fail(
+                    Unknown,
+                    &on,
+                    "dir.access",
+                    format!("{owner} can write it"),
+                    e,
+                );
+                return;
+            }
+        };
+        match access::reach_and_write(self.root, dir, &who, self.mounts, &mut self.cache) {
+            Ok(Ok(())) => tally.pass(),
+            Ok(Err(b)) => match self
+                .blocked
+                .iter_mut()
+                .find(|(u, known, _, _)| u == owner && *known == b)
+            {
+                Some((_, _, _, more)) => {
+                    *more += 1;
+                    tally.checks += 1;
+                }
+                None => self.blocked.push((owner.to_string(), b, on, 0)),
+            },
+            Err(e) => {
+                tally.fail(
+                    Unknown,
+                    &on,
+                    "dir.access",
+                    format!("{owner} can write it"),
+                    e,
+                );
+            }
+        }
+    }
+
+    /// The blocked ones, one finding each. `planned`: whether a path is one
+    /// of the layout's directories (then tmpfiles may be the fix).
+    pub fn finish(self, tally: &mut Tally, planned: &dyn Fn(&Path) -> bool) {
+        let root = self.root;
+        for (user, b, first, more) in self.blocked {
+            let at = on_disk(root, &b.at);
+            let others = match more {
+                0 => String::new(),
+                n => format!(" (and {n} more of its directories)"),
+            };
+            let actual = format!(
+                "{user} is stopped at {}: no {} ({}){others}",
+                at.display(),
+                b.lacks,
+                b.because
+            );
+            let hint = match b.cause {
+                Cause::ReadOnly => {
+                    "fix: find why it is read-only (journalctl -k), then mount -o remount,rw its mount point"
+                        .to_string()
+                }
+                Cause::Permission if planned(&b.at) => format!(
+                    "fix: systemd-tmpfiles --create jts-hot.conf restores the layout's owner and mode \
+                     of {}; if those stop {user}, change the layout and run `jts-hot apply`",
+                    at.display()
+                ),
+                Cause::Permission => format!(
+                    "fix: chmod o+x {p} (or setfacl -m u:{user}:x {p})",
+                    p = at.display()
+                ),
+            };
+            tally
+                .fail(
+                    Critical,
+                    &first,
+                    "dir.access",
+                    format!("{user} can reach and write it"),
+                    actual,
+                )
+                .hint(hint);
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! SELinux, with Debian's real policy and tools (selinux-policy-default,
+//! semodule, matchpathcon; they work on a kernel without SELinux): the module
+//! `generate` renders loads into a real policy store in a test root, and the
+//! policy then gives every planned directory the type the layout asked for;
+//! a type the policy lacks is skipped, not fatal; a hostile type is refused.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{cannot_run, have_root, have_tool, jts_hot, repo_root, run};
+use jts_hot::layout::Layout;
+
+const STORE: &str = "/var/lib/selinux/default";
+const MODULE: &str = "usr/share/selinux/packages/jts-hot.cil";
+const FILE_CONTEXTS: &str = "etc/selinux/default/contexts/files/file_contexts";
+
+/// Types Debian's default policy declares (checked in its file_contexts below).
+const IN_DEBIAN_POLICY: &[&str] = &["postgresql_db_t", "mongod_var_lib_t", "redis_var_lib_t"];
+
+fn prerequisites(test: &str) -> bool {
+    if !have_root(test) || !have_tool(test, "semodule") || !have_tool(test, "matchpathcon") {
+        return false;
+    }
+    if !Path::new(STORE).join("active").is_dir() {
+        cannot_run(
+            test,
+            "no policy store at /var/lib/selinux/default: apt-get install selinux-policy-default",
+        );
+        return false;
+    }
+    true
+}
+
+/// A root holding a copy of Debian's policy: its config and its store.
+fn policy_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("var/lib/selinux")).unwrap();
+    fs::create_dir_all(root.path().join("etc")).unwrap();
+    for (from, to) in [("/etc/selinux", "etc"), (STORE, "var/lib/selinux")] {
+        let status = Command::new("cp")
+            .args(["-a", from])
+            .arg(root.path().join(to))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cp -a {from}");
+    }
+    // The host's store may hold a jts-hot module from elsewhere: start clean.
+    for p in [200, 300] {
+        let _ = fs::remove_dir_all(root.path().join(format!(
+            "var/lib/selinux/default/active/modules/{p}/jts-hot"
+        )));
+    }
+    root
+}
+
+/// `semodule` on the test root's store, without touching a running kernel.
+fn semodule(root: &Path, args: &[&str]) -> (i32, String, String) {
+    run(Command::new("semodule")
+        .arg("-p")
+        .arg(root)
+        .arg("-n")
+        .args(args))
+}
+
+/// The type the root's policy gives `path` (a directory), as restorecon would.
+fn policy_type(root: &Path, path: &Path) -> String {
+    let (code, out, err) = run(Command::new("matchpathcon")
+        .args(["-n", "-m", "dir", "-f"])
+        .arg(root.join(FILE_CONTEXTS))
+        .arg(path));
+    assert_eq!(code, 0, "matchpathcon {}: {err}", path.display());
+    let context = out.trim();
+    context
+        .split(':')
+        .nth(2)
+        .unwrap_or_else(|| panic!("a context user:role:type:level, not {context:?}"))
+        .to_string()
+}
+
+fn generate(layout: Option<&Path>, out: &Path) {
+    let mut cmd = jts_hot();
+    match layout {
+        Some(l) => cmd.arg("--config").arg(l),
+        None => cmd.arg("--default-layout"),
+    };
+    let (code, _, err) = run(cmd.arg("generate").arg("--out").arg(out));
+    assert_eq!(code, 0, "generate: {err}");
+}
+
+#[test]
+fn the_module_loads_and_the_policy_labels_every_planned_directory() {
+    let test = "the_module_loads_and_the_policy_labels_every_planned_directory";
+    if !prerequisites(test) {
+        return;
+    }
+    let root = policy_root();
+    let root = root.path();
+    let cases = repo_root().join("tests/cases");
+    let layouts: Vec<(String, Option<PathBuf>)> = vec![
+        ("built-in default".into(), None),
+        (
+            "04".into(),
+            Some(cases.join("04-spaces-and-percent/layout.toml")),
+        ),
+        ("03".into(), Some(cases.join("03-dir-tables/layout.toml"))),
+        (
+            "02 (no types)".into(),
+            Some(cases.join("02-minimal/layout.toml")),
+        ),
+    ];
+    let mut labelled = 0;
+    let mut skipped = 0;
+    for (name, file) in &layouts {
+        let layout = match file {
+            Some(f) => Layout::load(f).unwrap(),
+            None => Layout::builtin(),
+        };
+        let dirs = layout.planned_dirs();
+        // What the policy says before the module: what a skipped context leaves.
+        let before: Vec<String> = dirs.iter().map(|d| policy_type(root, &d.path)).collect();
+
+        let out = tempfile::tempdir().unwrap();
+        generate(file.as_deref(), out.path());
+        let (code, _, err) = semodule(
+            root,
+            &["-X", "200", "-i", out.path().join(MODULE).to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{name}: semodule -i: {err}");
+        let (_, listed, _) = semodule(root, &["-l"]);
+        assert!(listed.lines().any(|l| l.trim() == "jts-hot"), "{listed}");
+
+        for (d, before) in dirs.iter().zip(&before) {
+            let got = policy_type(root, &d.path);
+            match d.service.and_then(|s| s.selinux_type.as_ref()) {
+                Some(t) if IN_DEBIAN_POLICY.contains(&t.as_str()) => {
+                    assert_eq!(&got, t.as_str(), "{name}: {}", d.path.display());
+                    labelled += 1;
+                }
+                // Not in Debian's policy: the optional block is skipped.
+                Some(_) => {
+                    assert_eq!(&got, before, "{name}: {}", d.path.display());
+                    skipped += 1;
+                }
+                None => assert_eq!(&got, before, "{name}: {}", d.path.display()),
+            }
+        }
+    }
+    // The default tier: postgresql (4 dirs), mongodb (4), redis (3) labelled,
+    // docker (4) skipped; 04: redis (3) and cache.v2 (2); 03: clickhouse (4) skipped.
+    eprintln!("labelled {labelled} directories, {skipped} skipped (type not in the policy)");
+    assert_eq!((labelled, skipped), (11 + 5, 4 + 4));
+
+    // Removal takes the contexts away again.
+    let (code, _, err) = semodule(root, &["-X", "200", "-r", "jts-hot"]);
+    assert_eq!(code, 0, "semodule -r: {err}");
+    let layout = Layout::load(&cases.join("04-spaces-and-percent/layout.toml")).unwrap();
+    let redis = layout.services[0].path(&layout);
+    assert_ne!(policy_type(root, &redis), "redis_var_lib_t");
+}
+
+#[test]
+fn the_default_types_are_the_distribution_policies_own() {
+    let test = "the_default_types_are_the_distribution_policies_own";
+    if !have_tool(test, "matchpathcon") {
+        return;
+    }
+    let fc = Path::new("/").join(FILE_CONTEXTS);
+    if !fc.is_file() {
+        cannot_run(
+            test,
+            "no Debian policy: apt-get install selinux-policy-default",
+        );
+        return;
+    }
+    // Each default type is what Debian's policy gives the service's /var/lib tree.
+    for (path, t) in [
+        ("/var/lib/postgresql/15/main", "postgresql_db_t"),
+        ("/var/lib/mongodb", "mongod_var_lib_t"),
+        ("/var/lib/redis", "redis_var_lib_t"),
+    ] {
+        assert_eq!(policy_type(Path::new("/"), Path::new(path)), t, "{path}");
+        let layout = Layout::builtin();
+        assert!(
+            layout
+                .services
+                .iter()
+                .any(|s| s.selinux_type.as_ref().map(|x| x.as_str()) == Some(t)),
+            "{t} is a default"
+        );
+    }
+}
+
+#[test]
+fn a_hostile_selinux_type_is_refused_and_nothing_is_written() {
+    for (bad, part) in [
+        ("x_t) (allow", "')'"),
+        ("x_t\\n(filecon", "a newline"),
+        ("system_u:object_r:x_t:s0", "':'"),
+        ("a.b_t", "'.'"),
+        ("x_t\\\"", "'\"'"),
+        ("", "must not be empty"),
+        ("9_t", "must start with a letter"),
+    ] {
+        let text = format!(
+            "[tier]\nbase = \"/data/x\"\ncapacity = \"1GB\"\n\n[services.pg]\nowner = \"postgres\"\nplanned = \"1GB\"\nselinux_type = \"{bad}\"\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("hostile.toml");
+        fs::write(&layout, &text).unwrap();
+        let out = dir.path().join("out");
+        let (code, _, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&layout)
+            .args(["generate", "--out"])
+            .arg(&out));
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains("hostile.toml:8:"), "{bad:?}: {err}");
+        assert!(err.contains("services.pg.selinux_type"), "{bad:?}: {err}");
+        assert!(err.contains(part), "{bad:?}: {err}");
+        assert!(!out.exists(), "{bad:?}: nothing is written");
+    }
+}
+
+/// Sets a directory's label as a stale or hand-made one would be.
+fn set_label(path: &Path, context: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let v = std::ffi::CString::new(context).unwrap();
+    let b = v.as_bytes_with_nul();
+    // SAFETY: NUL-terminated strings; the value's length is its buffer's.
+    let rc = unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            c"security.selinux".as_ptr(),
+            b.as_ptr().cast(),
+            b.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "lsetxattr {}", path.display());
+}
+
+fn validate_json(root: &Path) -> serde_json::Value {
+    let (_, out, err) = run(jts_hot()
+        .args(["validate", "--format", "json", "--root"])
+        .arg(root));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"))
+}
+
+fn selinux_findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with("selinux."))
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn apply_installs_the_module_into_the_roots_store_and_validate_checks_labels() {
+    let test = "apply_installs_the_module_into_the_roots_store_and_validate_checks_labels";
+    if !prerequisites(test) || !have_tool(test, "setfiles") {
+        return;
+    }
+    let root = policy_root();
+    let root = root.path();
+    let layout_text =
+        fs::read_to_string(repo_root().join("tests/cases/04-spaces-and-percent/layout.toml"))
+            .unwrap();
+    fs::create_dir_all(root.join("etc/jts")).unwrap();
+    fs::write(root.join("etc/jts/hot-layout.toml"), &layout_text).unwrap();
+    let layout = Layout::parse(&layout_text, "layout.toml").unwrap();
+
+    // The root's policy says permissive (Debian's default config): enabled.
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("SELinux module jts-hot installed at priority 300"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SELinux relabel skipped under --root"),
+        "{out}"
+    );
+    let (_, listed, _) = semodule(root, &["--list-modules=full"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["300", "jts-hot"])),
+        "{listed}"
+    );
+    let redis = layout.services[0].path(&layout);
+    assert_eq!(policy_type(root, &redis), "redis_var_lib_t");
+
+    // Again: the store already holds it, nothing changes, no policy rebuild.
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("already installed at priority 300"), "{out}");
+    assert!(out.contains("nothing changed"), "{out}");
+
+    // tmpfiles created the tree on a kernel without SELinux: no labels yet.
+    // Every data directory is CRITICAL, the base a WARNING.
+    let report = validate_json(root);
+    assert_eq!(report["selinux"]["labels"], "checked", "{report}");
+    let findings = selinux_findings(&report);
+    let dirs = layout.planned_dirs();
+    assert_eq!(findings.len(), dirs.len(), "{findings:?}");
+    for (check, severity, path) in &findings {
+        assert_eq!(check, "selinux.label");
+        let is_base = Path::new(path) == root.join("srv/hot tier/100%n");
+        assert_eq!(
+            severity,
+            if is_base { "WARNING" } else { "CRITICAL" },
+            "{path}"
+        );
+    }
+    assert_eq!(report["status"], "CRITICAL");
+
+    // The operator's relabel (setfiles: restorecon with the root's own policy).
+    let base = root.join("srv/hot tier/100%n");
+    let (code, _, err) = run(Command::new("setfiles")
+        .arg("-r")
+        .arg(root)
+        .arg(root.join(FILE_CONTEXTS))
+        .arg(&base));
+    assert_eq!(code, 0, "setfiles: {err}");
+    let report = validate_json(root);
+    assert_eq!(selinux_findings(&report), [], "{report}");
+    let (_, text, _) = run(jts_hot()
+        .args(["validate", "--verbose", "--root"])
+        .arg(root));
+    assert!(
+        text.contains(&format!("SELinux labels of {} checked", dirs.len())),
+        "{text}"
+    );
+
+    // A data directory labelled by hand with another type: CRITICAL, with restorecon as the fix.
+    let data = root.join("srv/hot tier/100%n/redis/data");
+    set_label(&data, "system_u:object_r:tmp_t:s0");
+    let report = validate_json(root);
+    let f = &report["findings"].as_array().unwrap()[0];
+    assert_eq!(f["check"], "selinux.label", "{report}");
+    assert_eq!(f["severity"], "CRITICAL");
+    assert_eq!(f["expected"], "system_u:object_r:redis_var_lib_t:s0");
+    assert_eq!(f["actual"], "system_u:object_r:tmp_t:s0");
+    let hint = f["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("restorecon -v '/srv/hot tier/100%n/redis/data'"),
+        "{hint}"
+    );
+
+    // Where SELinux is disabled: labels skipped and said so; apply installs nothing.
+    let config = root.join("etc/selinux/config");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replace("SELINUX=permissive", "SELINUX=disabled"),
+    )
+    .unwrap();
+    let report = validate_json(root);
+    assert_eq!(report["selinux"]["labels"], "skipped", "{report}");
+    assert_eq!(selinux_findings(&report), []);
+    let (_, text, _) = run(jts_hot()
+        .args(["validate", "--verbose", "--root"])
+        .arg(root));
+    assert!(text.contains("SELinux labels not checked"), "{text}");
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("no module installed"), "{out}");
+}
