@@ -33,8 +33,10 @@ pub enum Command {
     /// Render tmpfiles.d, sysusers.d, units and drop-ins under DIR, as they would lie under /
     Generate(GenerateArgs),
     /// Check the tier against the layout: directories, owners, modes, mount, capacity, staleness
+    #[command(after_long_help = crate::cli_help::VALIDATE)]
     Validate(ValidateArgs),
     /// Measure usage per service against the plan, track growth, export to Prometheus
+    #[command(after_long_help = crate::cli_help::MONITOR)]
     Monitor(MonitorArgs),
     /// Show the planned allocation against tier.capacity and the real filesystem
     Plan(PlanArgs),
@@ -124,6 +126,15 @@ pub struct StateDirArg {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
+    /// text: a picture for people; json and prometheus: for programs
+    ///
+    /// text draws, per service, a bar of used against planned ('█' used, '·' free, '|' the
+    /// warning share, '!' the critical share, '▶' past the plan), the share of plan, used and
+    /// planned bytes and the status; under it a sparkline of the last 7 days of history, the
+    /// growth per day and the days until the plan; then the filesystem the same way. Every line
+    /// fits 80 columns. Color (green, yellow, red by the threshold reached) only when stdout is
+    /// a terminal and NO_COLOR is unset or empty. json and prometheus never depend on the
+    /// terminal.
     #[arg(long, value_enum, default_value = "text")]
     pub format: MonitorFormat,
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector

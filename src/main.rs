@@ -40,6 +40,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Color in the text report only for a person at a terminal who has not
+/// asked for none (https://no-color.org: NO_COLOR set and not empty).
+fn text_style() -> jts_hot::report::picture::Style {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    jts_hot::report::picture::Style {
+        color: std::io::stdout().is_terminal() && !no_color,
+    }
+}
+
 enum Failure {
     Layout(LayoutErrors),
     Other(anyhow::Error),
@@ -143,7 +153,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Monitor(args) => {
             let layout = load_layout(&cli)?;
-            Ok(jts_hot::monitor::run(&layout, args)?)
+            Ok(jts_hot::monitor::run(&layout, args, text_style())?)
         }
     }
 }

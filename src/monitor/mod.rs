@@ -31,6 +31,9 @@ pub struct Report {
     pub status: Status,
     /// Unix time of the run, in seconds.
     pub timestamp: u64,
+    /// The layout's monitor.every: how often a fresh report should come, so
+    /// whoever reads it can tell a stale one.
+    pub interval_seconds: u64,
     #[serde(serialize_with = "escape::serialize_path")]
     pub base: PathBuf,
     pub layout_digest: String,
@@ -101,6 +104,10 @@ pub struct Filesystem {
     pub avail_critical_bytes: u64,
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_full: Option<f64>,
+    /// (unix time, used bytes) over the growth window, this run included:
+    /// the text report's sparkline. Not serialized (the schema is unchanged).
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +132,10 @@ pub struct ServiceUsage {
     /// Paths as text, escaped (`render::escape::untrusted_path`).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
+    /// (unix time, allocated bytes) over the growth window, this run
+    /// included: the text report's sparkline. Not serialized.
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,7 +146,8 @@ pub struct HistoryInfo {
 }
 
 /// Runs the monitor and prints in the chosen format; returns the exit code.
-pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
+/// `style` says whether the text report may use color (main decides).
+pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -> Result<u8> {
     let threads = args.threads.unwrap_or_else(usage::default_threads);
     let mut report = measure(layout, &args.state.state_dir, threads, SystemTime::now());
 
@@ -152,7 +164,7 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         }
     }
     let out = match args.format {
-        MonitorFormat::Text => report::monitor::text(&report),
+        MonitorFormat::Text => report::monitor::text(&report, style),
         MonitorFormat::Json => report::monitor::json(&report),
         MonitorFormat::Prometheus => report::prometheus::render(&report),
     };
@@ -162,7 +174,11 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         // The journal's priority for this run is the worst status found.
         eprintln!("{}{summary}", report.status.journal_prefix());
     } else if args.format == MonitorFormat::Text {
-        println!("{summary}");
+        // Wrapped like the picture above it; the journal gets one line.
+        let words = [summary];
+        for line in report::picture::wrap("", 2, &words, report::picture::WIDTH) {
+            println!("{}", line.trim_start());
+        }
     }
     Ok(report.status.exit_code())
 }
@@ -232,6 +248,16 @@ pub fn measure(
             .filter_map(|s| pick(s).map(|v| (s.t, v)))
             .collect()
     };
+    let recent = |pts: &[(u64, u64)]| -> Vec<(u64, u64)> {
+        pts.iter()
+            // Saturating: a sample's time comes from disk (any u64);
+            // samples after a clock step back are not drawn.
+            .filter(|(t, _)| {
+                t.saturating_add(history::GROWTH_WINDOW_SECONDS) >= now_s && *t <= now_s
+            })
+            .copied()
+            .collect()
+    };
 
     let th = &layout.thresholds;
     let services: Vec<ServiceUsage> = layout
@@ -240,16 +266,19 @@ pub fn measure(
         .zip(usages)
         .map(|(svc, u)| {
             let name = svc.name.as_str();
-            let growth = history::growth_per_day(
-                &series(&|s: &Sample| s.services.get(name).copied()),
-                now_s,
-            );
-            judge_service(name, svc.planned.0, u, growth, th)
+            let points = series(&|s: &Sample| s.services.get(name).copied());
+            let growth = history::growth_per_day(&points, now_s);
+            let mut judged = judge_service(name, svc.planned.0, u, growth, th);
+            judged.trend = recent(&points);
+            judged
         })
         .collect();
     let filesystem = fs.map(|stats| {
-        let growth = history::growth_per_day(&series(&|s: &Sample| s.fs_used), now_s);
-        judge_fs(stats, growth, th)
+        let points = series(&|s: &Sample| s.fs_used);
+        let growth = history::growth_per_day(&points, now_s);
+        let mut judged = judge_fs(stats, growth, th);
+        judged.trend = recent(&points);
+        judged
     });
 
     notes.extend(hist.record(sample));
@@ -275,6 +304,7 @@ pub fn measure(
         schema: SCHEMA,
         status,
         timestamp: now_s,
+        interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
         layout_digest: layout.digest(),
         scan: Scan {
@@ -379,6 +409,7 @@ fn judge_service(
             .map(|p| escape::untrusted_path(p))
             .collect(),
         errors: u.errors,
+        trend: Vec::new(),
     }
 }
 
@@ -416,6 +447,7 @@ fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem 
         growth_bytes_per_day: growth,
         days_until_full,
         stats,
+        trend: Vec::new(),
     }
 }
 

@@ -251,6 +251,11 @@ pub fn render(report: &Report) -> String {
         &[(vec![], report.timestamp as f64)],
     );
     f.gauge(
+        "jts_hot_monitor_interval_seconds",
+        "Seconds between monitor runs (the layout's monitor.every), so alert rules can tell a stale report.",
+        &[(vec![], report.interval_seconds as f64)],
+    );
+    f.gauge(
         "jts_hot_status",
         "Worst status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
         &[(vec![], code(report.status))],
