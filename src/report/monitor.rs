@@ -182,13 +182,13 @@ pub fn text(report: &Report, style: Style) -> String {
         v.duration_seconds * 1000.0
     );
     for f in &v.findings {
-        let finding = [crate::validate::output::finding_line(f)];
-        for line in picture::wrap("", 4, &finding, picture::WIDTH) {
+        let finding = crate::validate::output::finding_line(f);
+        for line in picture::hanging(4, 6, &finding, picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
     for n in &report.notes {
-        for line in picture::wrap("note:", 6, std::slice::from_ref(n), picture::WIDTH) {
+        for line in picture::hanging(0, 6, &format!("note: {n}"), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -225,7 +225,7 @@ fn block_lines(
         let _ = writeln!(out, "{line}");
     }
     if !reasons.is_empty() {
-        for line in picture::wrap("", INDENT, reasons, picture::WIDTH) {
+        for line in picture::hanging(INDENT, INDENT + 5, &reasons.join("; "), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
