@@ -275,8 +275,10 @@ pub fn summary(report: &Report) -> String {
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());
     }
-    let used: u64 = report.services.iter().map(|s| s.allocated_bytes).sum();
-    let planned: u64 = report.services.iter().map(|s| s.planned_bytes).sum();
+    // Saturating: sizes near u64's limit must not wrap (nor panic) when added.
+    let sum = |v: &mut dyn Iterator<Item = u64>| v.fold(0u64, u64::saturating_add);
+    let used = sum(&mut report.services.iter().map(|s| s.allocated_bytes));
+    let planned = sum(&mut report.services.iter().map(|s| s.planned_bytes));
     let free = report
         .filesystem
         .as_ref()
