@@ -175,9 +175,8 @@ pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -
         eprintln!("{}{summary}", report.status.journal_prefix());
     } else if args.format == MonitorFormat::Text {
         // Wrapped like the picture above it; the journal gets one line.
-        let words = [summary];
-        for line in report::picture::wrap("", 2, &words, report::picture::WIDTH) {
-            println!("{}", line.trim_start());
+        for line in report::picture::hanging(0, 2, &summary, report::picture::WIDTH) {
+            println!("{line}");
         }
     }
     Ok(report.status.exit_code())

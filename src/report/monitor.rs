@@ -183,13 +183,13 @@ pub fn text(report: &Report, style: Style) -> String {
         v.duration_seconds * 1000.0
     );
     for f in &v.findings {
-        let finding = [crate::validate::output::finding_line(f)];
-        for line in picture::wrap("", 4, &finding, picture::WIDTH) {
+        let finding = crate::validate::output::finding_line(f);
+        for line in picture::hanging(4, 6, &finding, picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
     for n in &report.notes {
-        for line in picture::wrap("note:", 6, std::slice::from_ref(n), picture::WIDTH) {
+        for line in picture::hanging(0, 6, &format!("note: {n}"), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -226,7 +226,7 @@ fn block_lines(
         let _ = writeln!(out, "{line}");
     }
     if !reasons.is_empty() {
-        for line in picture::wrap("", INDENT, reasons, picture::WIDTH) {
+        for line in picture::hanging(INDENT, INDENT + 5, &reasons.join("; "), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -276,8 +276,10 @@ pub fn summary(report: &Report) -> String {
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());
     }
-    let used: u64 = report.services.iter().map(|s| s.allocated_bytes).sum();
-    let planned: u64 = report.services.iter().map(|s| s.planned_bytes).sum();
+    // Saturating: sizes near u64's limit must not wrap (nor panic) when added.
+    let sum = |v: &mut dyn Iterator<Item = u64>| v.fold(0u64, u64::saturating_add);
+    let used = sum(&mut report.services.iter().map(|s| s.allocated_bytes));
+    let planned = sum(&mut report.services.iter().map(|s| s.planned_bytes));
     let free = report
         .filesystem
         .as_ref()

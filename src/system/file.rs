@@ -37,6 +37,14 @@ pub fn read_regular(path: &Path, max: u64, links: Links) -> io::Result<Vec<u8>> 
     if (meta.dev(), meta.ino()) != (before.dev(), before.ino()) {
         return Err(io::Error::other("replaced while being opened"));
     }
+    read_opened(file, max)
+}
+
+/// The bytes of a file already opened (O_NONBLOCK, by whoever resolved its
+/// path: [`read_regular`], or `rootfs::Root` inside a --root), if it is a
+/// regular file of at most `max` bytes.
+pub fn read_opened(file: File, max: u64) -> io::Result<Vec<u8>> {
+    let meta = file.metadata()?;
     refuse_unless_regular(&meta, max)?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // One byte more than allowed tells a file that grew past the bound.

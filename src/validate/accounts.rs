@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::system::on_disk_followed;
+
 use nix::unistd::{Gid, Group, Uid, User};
 
 use crate::system::access::Who;
@@ -28,8 +30,8 @@ impl Accounts {
     /// The image's files. A missing file is an empty database, as systemd
     /// treats it; root is always 0, as systemd synthesizes it.
     pub fn from_root(root: &Path) -> Accounts {
-        let passwd = read_text(&root.join("etc/passwd"));
-        let group = read_text(&root.join("etc/group"));
+        let passwd = read_text(&on_disk_followed(Some(root), Path::new("/etc/passwd")));
+        let group = read_text(&on_disk_followed(Some(root), Path::new("/etc/group")));
         Accounts::Files {
             users: passwd.clone().map(|t| parse_db(&t)),
             groups: group.clone().map(|t| parse_db(&t)),

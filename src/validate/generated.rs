@@ -9,6 +9,7 @@ use crate::render::{self, escape, DIGEST_MARKER};
 use crate::status::Status::Warning;
 use crate::system::file::{read_regular, Links};
 use crate::system::on_disk;
+use crate::system::rootfs::Root;
 
 const FIX: &str = "run `jts-hot apply` to install the files rendered from the current layout";
 
@@ -26,17 +27,17 @@ pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
         let candidates = candidates(&relative);
         let in_use = candidates
             .iter()
-            .map(|p| on_disk(root, p))
-            .find(|p| p.symlink_metadata().is_ok());
+            .find(|p| on_disk(root, p).symlink_metadata().is_ok());
         let (path, found) = match in_use {
             None => (on_disk(root, &candidates[2]), "not installed".to_string()),
-            Some(path) => match installed_digest(&path) {
+            // Read through its links, resolved inside the root when there is one.
+            Some(p) => match installed_digest(root, p) {
                 Ok(d) if d == digest => {
                     tally.pass();
                     continue;
                 }
-                Ok(d) => (path, d),
-                Err(e) => (path, e),
+                Ok(d) => (on_disk(root, p), d),
+                Err(e) => (on_disk(root, p), e),
             },
         };
         match problems.iter_mut().find(|(_, f, _)| *f == found) {
@@ -57,14 +58,21 @@ pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
 }
 
 /// The digest an installed file carries (as escaped text: it is read from disk).
-fn installed_digest(path: &Path) -> Result<String, String> {
+/// The file at `path` (as systemd would see it: on the host, or inside the
+/// image at `root`, its links resolved inside the image).
+fn installed_digest(root: Option<&Path>, path: &Path) -> Result<String, String> {
     /// Our files are a few KB; a bound keeps a huge or endless one from stalling the boot.
     const MAX_UNIT_BYTES: u64 = 1 << 20;
-    if std::fs::read_link(path).is_ok_and(|t| t == Path::new("/dev/null")) {
+    if std::fs::read_link(on_disk(root, path)).is_ok_and(|t| t == Path::new("/dev/null")) {
         return Err("masked (a symlink to /dev/null)".into());
     }
-    let bytes = read_regular(path, MAX_UNIT_BYTES, Links::Follow)
-        .map_err(|e| format!("unreadable: {}", escape::untrusted(&e.to_string())))?;
+    let read = match root {
+        None => read_regular(path, MAX_UNIT_BYTES, Links::Follow),
+        Some(root) => Root::open(root)
+            .and_then(|r| r.read_regular(path, MAX_UNIT_BYTES))
+            .and_then(|b| b.ok_or_else(|| std::io::ErrorKind::NotFound.into())),
+    };
+    let bytes = read.map_err(|e| format!("unreadable: {}", escape::untrusted(&e.to_string())))?;
     let text = String::from_utf8_lossy(&bytes);
     text.lines()
         .find_map(|l| l.strip_prefix(DIGEST_MARKER))
