@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod cli;
+mod cli_help;
 pub mod files;
 pub mod layout;
 pub mod monitor;
