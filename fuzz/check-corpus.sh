@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Judges every layout of fuzz/corpus/layout with the real systemd tools:
 # each one jts-hot accepts is generated, its users created by
-# systemd-sysusers --root, its directories by systemd-tmpfiles --create --root
+# systemd-sysusers --root (exit status 0), its directories by systemd-tmpfiles --create --root
 # (stderr must be empty, every directory must exist), and its units checked
 # by systemd-analyze verify --root beside this machine's units (stderr must be
 # empty). Refused layouts must be refused with a FILE:LINE:COLUMN message.
 # Usage: fuzz/check-corpus.sh [JTS_HOT_BINARY]   (run as root)
 set -euo pipefail
+bin=$(realpath "${1:-$(dirname "$0")/../target/debug/jts-hot}")
 cd "$(dirname "$0")"
-bin=${1:-../target/debug/jts-hot}
-bin=$(realpath "$bin")
 corpus=corpus/layout
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -25,7 +24,8 @@ for f in "$corpus"/*; do
     gen="$work/gen" root="$work/root"
     rm -rf "$gen" "$root"; mkdir -p "$root/etc" "$root/usr/bin" "$root/usr/lib/systemd"
     "$bin" --config "$f" generate --out "$gen" >/dev/null
-    sysusers_err=$(systemd-sysusers --root="$root" "$gen/usr/lib/sysusers.d/jts-hot.conf" 2>&1 >/dev/null || echo "exit $?")
+    # sysusers reports each user it creates on stderr: judged by its exit status.
+    sysusers_err=$(systemd-sysusers --root="$root" "$gen/usr/lib/sysusers.d/jts-hot.conf" >/dev/null 2>&1 || echo "sysusers exit $?")
     tmpfiles_err=$(systemd-tmpfiles --create --root="$root" "$gen/usr/lib/tmpfiles.d/jts-hot.conf" 2>&1 >/dev/null || echo "exit $?")
     if [[ -n "$sysusers_err$tmpfiles_err" ]]; then
         echo "FAIL $f: sysusers/tmpfiles said: $sysusers_err$tmpfiles_err"; failed=$((failed + 1)); continue
