@@ -11,7 +11,7 @@
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -137,27 +137,10 @@ impl Root {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let file = File::from(fd);
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{} is not a regular file", self.display(rel).display()),
-            ));
-        }
-        let mut bytes = Vec::new();
-        // One byte more than allowed tells a file larger than the bound.
-        file.take(max + 1).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > max {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} is larger than the {max} bytes it may have",
-                    self.display(rel).display()
-                ),
-            ));
-        }
-        Ok(Some(bytes))
+        // The one bounded, regular-files-only read (system::file), naming the file.
+        super::file::read_opened(File::from(fd), max)
+            .map(Some)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.display(rel).display())))
     }
 
     /// `read_regular` as UTF-8 text.
