@@ -142,7 +142,7 @@ pub struct MonitorArgs {
     pub textfile_dir: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDirArg,
-    /// Walker threads (default: 8 per CPU, 8 to 32)
+    /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -178,7 +178,7 @@ pub struct ProbeArgs {
     /// Largest size of the temporary file (at least 1MiB)
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_probe_size)]
     pub size: u64,
-    /// Time budget of the measurements
+    /// Time budget of the measurements (at most 1day)
     #[arg(long, visible_alias = "time", value_name = "DURATION", default_value = "10s",
           value_parser = parse_duration)]
     pub duration: std::time::Duration,
@@ -206,6 +206,9 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
     if d.is_zero() {
         return Err("must be more than zero".into());
+    }
+    if d > crate::probe::measure::MAX_DURATION {
+        return Err("must be at most 1day".into());
     }
     Ok(d)
 }

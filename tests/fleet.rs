@@ -668,7 +668,7 @@ fn fleet_end_to_end_on_loopback() {
     // its monitor stopped two hours ago (its textfile's mtime says so).
     const M: usize = 1 << 20;
     let mb = |x: f64| x * M as f64;
-    let hosts = [
+    let mut hosts = [
         make_host(
             root,
             "hot-a",
@@ -688,6 +688,17 @@ fn fleet_end_to_end_on_loopback() {
             [mb(0.1), mb(0.05), mb(0.01)],
         ),
     ];
+    // hot-b has also drifted since boot: its kafka directory's mode is not
+    // the layout's. Its next monitor run validates and exports that.
+    let kafka_b = hosts[1].tier.mountpoint.join("kafka");
+    std::fs::set_permissions(
+        &kafka_b,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let [a, b, c] = hosts;
+    hosts = [a, monitor(b), c];
+    assert_eq!(hosts[1].report["validation"]["status"], "CRITICAL");
     let stale_since = SystemTime::now() - Duration::from_secs(7200);
     std::fs::File::options()
         .write(true)
@@ -1033,6 +1044,20 @@ fn fleet_end_to_end_on_loopback() {
         0.0,
     );
     check("job:jts_hot_hosts:count", fleet(3.0), 0.0);
+    let invalid = hosts
+        .iter()
+        .filter(|h| {
+            matches!(
+                h.report["validation"]["status"].as_str(),
+                Some("CRITICAL" | "UNKNOWN")
+            )
+        })
+        .count();
+    check(
+        "job:jts_hot_hosts_invalid:count",
+        fleet(invalid as f64),
+        0.0,
+    );
     check("job:jts_hot_hosts_stale:count", fleet(1.0), 0.0);
     check("job:jts_hot_services_critical:count", fleet(1.0), 0.0);
     let all: BTreeSet<String> = rule_names(&mixin_dir().join("jts-hot-rules.yml"), "record")
@@ -1059,7 +1084,19 @@ fn fleet_end_to_end_on_loopback() {
     }
     let rules_checked = started.elapsed();
 
-    // 2. Alerts: exactly hot-b's redis (over plan) and hot-c (stale) fire.
+    // 2. Alerts: exactly hot-b's redis (over plan), hot-b's drift and hot-c
+    // (stale) fire.
+    let expected: BTreeSet<(String, String, String)> = [
+        ("JtsHotServiceOverCriticalShare", "hot-b", "redis"),
+        // Its days until plan is 0: also projected over plan.
+        ("JtsHotServiceProjectedOverPlan", "hot-b", "redis"),
+        ("JtsHotMonitorStale", "hot-c", ""),
+        // Its kafka directory's mode drifted: the validation alert.
+        ("JtsHotTierDrift", "hot-b", ""),
+    ]
+    .iter()
+    .map(|(a, i, s)| (a.to_string(), i.to_string(), s.to_string()))
+    .collect();
     let firing = wait_for("the alerts to fire", Duration::from_secs(60), || {
         // JtsHotTierWarning on generated.digest left out: each monitor run
         // validates the machine it runs on, and the units rendered from these
@@ -1080,17 +1117,10 @@ fn fleet_end_to_end_on_loopback() {
                 )
             })
             .collect();
-        (set.len() >= 3).then_some(set)
+        // Every expected one (they go pending then firing over a few
+        // evaluations); then the set must be exactly that.
+        expected.is_subset(&set).then_some(set)
     });
-    let expected: BTreeSet<(String, String, String)> = [
-        ("JtsHotServiceOverCriticalShare", "hot-b", "redis"),
-        // Its days until plan is 0: also projected over plan.
-        ("JtsHotServiceProjectedOverPlan", "hot-b", "redis"),
-        ("JtsHotMonitorStale", "hot-c", ""),
-    ]
-    .iter()
-    .map(|(a, i, s)| (a.to_string(), i.to_string(), s.to_string()))
-    .collect();
     assert_eq!(firing, expected);
 
     // ... and reach the webhook through Alertmanager with their labels.
@@ -1100,8 +1130,10 @@ fn fleet_end_to_end_on_loopback() {
             .iter()
             .filter_map(|x| x["labels"]["alertname"].as_str())
             .collect();
-        (names.contains("JtsHotServiceOverCriticalShare") && names.contains("JtsHotMonitorStale"))
-            .then_some(a)
+        (names.contains("JtsHotServiceOverCriticalShare")
+            && names.contains("JtsHotMonitorStale")
+            && names.contains("JtsHotTierDrift"))
+        .then_some(a)
     });
     let alerts_delivered = started.elapsed();
     let over: Vec<&Value> = delivered
@@ -1153,6 +1185,11 @@ fn fleet_end_to_end_on_loopback() {
         assert_ne!(instance, "hot-a", "nothing is wrong on hot-a: {a}");
         if a["labels"]["alertname"] == "JtsHotMonitorStale" {
             assert_eq!(instance, "hot-c", "{a}");
+        }
+        if a["labels"]["alertname"] == "JtsHotTierDrift" {
+            assert_eq!(instance, "hot-b", "{a}");
+            assert_eq!(a["labels"]["check"], "dir.mode", "{a}");
+            assert_eq!(a["labels"]["severity"], "critical", "{a}");
         }
     }
 
@@ -1239,6 +1276,7 @@ fn fleet_end_to_end_on_loopback() {
         ("job:jts_hot_hosts:count", 3.0),
         ("job:jts_hot_hosts_stale:count", 1.0),
         ("job:jts_hot_services_critical:count", 1.0),
+        ("job:jts_hot_hosts_invalid:count", 1.0),
     ] {
         let r = wait_for(rule, Duration::from_secs(30), || {
             let r = query(global_port, rule);

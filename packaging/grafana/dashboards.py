@@ -110,20 +110,25 @@ H = 'instance=~"$host"'
 # ---------------------------------------------------------------- fleet
 d = Dash()
 d.add(stat("Hosts reporting", "Hosts exporting jts-hot's series (job:jts_hot_hosts:count).",
-           [target('sum(job:jts_hot_hosts:count)', instant=True)]), 4, 4)
+           [target('sum(job:jts_hot_hosts:count)', instant=True)]), 3, 4)
 d.add(stat("Stale hosts", "Hosts whose last report is older than JtsHotMonitorStale's threshold (two monitor intervals and 15 minutes, at least an hour).",
            [target('sum(job:jts_hot_hosts_stale:count)', instant=True)],
-           steps={"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]}), 4, 4)
+           steps={"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]}), 3, 4)
 d.add(stat("Services past critical share", "Services at or over thresholds.crit_percent of their plan, all hosts.",
            [target('sum(job:jts_hot_services_critical:count)', instant=True)],
-           steps={"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]}), 4, 4)
+           steps={"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]}), 3, 4)
+d.add(stat("Hosts failing validation", "Hosts whose last validation (run by every monitor run) is CRITICAL or UNKNOWN: drift since boot, a gated database would refuse to start.",
+           [target('sum(job:jts_hot_hosts_invalid:count)', instant=True)],
+           steps={"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]}), 3, 4)
 d.add(stat("Fleet used / planned", "Sum of used bytes over sum of planned bytes, all hosts.",
            [target('sum(job:jts_hot_used_bytes:sum) / sum(job:jts_hot_planned_bytes:sum)', instant=True)],
-           unit="percentunit", steps=PLAN_STEPS), 4, 4)
+           unit="percentunit", steps=PLAN_STEPS), 3, 4)
 d.add(stat("Fleet used", "Allocated bytes of every service on every host.",
-           [target('sum(job:jts_hot_used_bytes:sum)', instant=True)], unit="bytes"), 4, 4)
+           [target('sum(job:jts_hot_used_bytes:sum)', instant=True)], unit="bytes"), 3, 4)
+d.add(stat("Fleet planned", "Planned bytes of every service on every host.",
+           [target('sum(job:jts_hot_planned_bytes:sum)', instant=True)], unit="bytes"), 3, 4)
 d.add(stat("Fleet growth per day", "Sum of each host's 7-day growth figure (jts-hot's own least squares).",
-           [target('sum(job:jts_hot_growth_bytes_per_day:sum)', instant=True)], unit="bytes"), 4, 4)
+           [target('sum(job:jts_hot_growth_bytes_per_day:sum)', instant=True)], unit="bytes"), 3, 4)
 d.add({**table("Every host × service, worst first",
                "Used against plan for each service on each host, sorted by the share of plan. Bars turn orange at 80% and red at 95% (the default thresholds; each host's own are in its alerts).",
                [target(f'sort_desc(instance_service:jts_hot_used_over_planned:ratio{{{H}}})', instant=True, table=True),
@@ -168,7 +173,8 @@ links = [{"title": "jts-hot host", "type": "dashboards", "tags": ["jts-hot"], "a
 fleet = dashboard("jts-hot-fleet", "jts-hot / Fleet",
                   "Every host's hot tier against its plan, worst first; stale hosts. Needs packaging/prometheus/jts-hot-rules.yml.",
                   d.panels, True, links)
-fleet["panels"][6]["fieldConfig"]["defaults"]["links"] = [
+every = next(p for p in fleet["panels"] if p["title"].startswith("Every host"))
+every["fieldConfig"]["defaults"]["links"] = [
     {"title": "Open ${__data.fields.host}", "url": "/d/jts-hot-host/jts-hot-host?var-host=${__data.fields.host}&${datasource:queryparam}"}]
 
 # ---------------------------------------------------------------- host

@@ -175,8 +175,16 @@ impl Layout {
 
     /// Reads and checks a layout file.
     pub fn load(path: &Path) -> Result<Layout, LayoutErrors> {
+        /// Far above any real layout (4,000 services take ~400 KB).
+        const MAX_LAYOUT_BYTES: u64 = 16 << 20;
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        // A FIFO or device in the layout's place must not hang the boot.
+        let text = crate::system::file::read_regular_text(
+            path,
+            MAX_LAYOUT_BYTES,
+            crate::system::file::Links::Follow,
+        )
+        .map_err(|e| {
             LayoutErrors(vec![LayoutError {
                 file: name.clone(),
                 line: 1,

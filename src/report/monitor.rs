@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::monitor::Report;
+use crate::render::escape;
 use crate::report::picture::{self, Style};
 use crate::status::Status;
 
@@ -115,7 +116,7 @@ pub fn text(report: &Report, style: Style) -> String {
     match &report.filesystem {
         Some(f) => {
             let usable = (f.stats.used_bytes + f.stats.avail_bytes) as f64;
-            let _ = writeln!(out, "FILESYSTEM   {}", report.base.display());
+            let _ = writeln!(out, "FILESYSTEM   {}", escape::untrusted_path(&report.base));
             let spark = picture::sparkline(&f.trend, now, window, usable / 100.0);
             let mut details = vec![format!("7d {spark}")];
             details.extend(outlook(
@@ -153,7 +154,7 @@ pub fn text(report: &Report, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "FILESYSTEM   {}  {}",
-                report.base.display(),
+                escape::untrusted_path(&report.base),
                 style.status(Status::Unknown)
             );
         }
@@ -170,7 +171,7 @@ pub fn text(report: &Report, style: Style) -> String {
         out,
         "history: {} samples in {}",
         report.history.samples,
-        report.history.path.display()
+        escape::untrusted_path(&report.history.path)
     );
     let v = &report.validation;
     let _ = writeln!(
@@ -182,13 +183,13 @@ pub fn text(report: &Report, style: Style) -> String {
         v.duration_seconds * 1000.0
     );
     for f in &v.findings {
-        let finding = [crate::validate::output::finding_line(f)];
-        for line in picture::wrap("", 4, &finding, picture::WIDTH) {
+        let finding = crate::validate::output::finding_line(f);
+        for line in picture::hanging(4, 6, &finding, picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
     for n in &report.notes {
-        for line in picture::wrap("note:", 6, std::slice::from_ref(n), picture::WIDTH) {
+        for line in picture::hanging(0, 6, &format!("note: {n}"), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -225,7 +226,7 @@ fn block_lines(
         let _ = writeln!(out, "{line}");
     }
     if !reasons.is_empty() {
-        for line in picture::wrap("", INDENT, reasons, picture::WIDTH) {
+        for line in picture::hanging(INDENT, INDENT + 5, &reasons.join("; "), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -264,7 +265,7 @@ pub fn summary(report: &Report) -> String {
             .findings
             .iter()
             .filter(|f| f.severity > Status::Warning)
-            .map(|f| format!("{} {}", f.check, f.path.display()))
+            .map(|f| format!("{} {}", f.check, escape::untrusted_path(&f.path)))
             .collect();
         let warnings = v.findings.len() - blocking.len();
         if warnings > 0 {

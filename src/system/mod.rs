@@ -1,8 +1,10 @@
 //! Facts about the running system that validate and plan read: the mount
-//! table, block devices in sysfs, and filesystem sizes. Reading only.
+//! table, block devices in sysfs, and filesystem sizes; and the one safe way
+//! to read a small file ([`file::read_regular`]). Reading only.
 
 pub mod access;
 pub mod blockdev;
+pub mod file;
 pub mod rootfs;
 pub mod selinux;
 

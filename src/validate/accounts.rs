@@ -119,12 +119,22 @@ fn reverse(db: &Result<HashMap<String, u32>, String>, id: u32) -> Option<String>
     found.or((id == 0).then(|| "root".to_string()))
 }
 
-/// A missing file is an empty database, as systemd treats it.
+/// A missing file is an empty database, as systemd treats it. An image's
+/// file can be anything: a regular file of bounded size only.
 fn read_text(path: &Path) -> Result<String, String> {
-    match std::fs::read_to_string(path) {
+    const MAX_DB_BYTES: u64 = 64 << 20;
+    let read = crate::system::file::read_regular_text(
+        path,
+        MAX_DB_BYTES,
+        crate::system::file::Links::Follow,
+    );
+    match read {
         Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => {
+            let path = crate::render::escape::untrusted_path(path);
+            Err(format!("cannot read {path}: {e}"))
+        }
     }
 }
 

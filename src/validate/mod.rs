@@ -45,12 +45,15 @@ pub const CHECKS: &[&str] = &[
     "capacity.tier",
     "capacity.filesystem",
     "generated.digest",
+    "selinux.label",
+    "selinux.policy",
 ];
 
 /// One check that did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The directory, mount point or file the check is about (as found on disk).
+    #[serde(serialize_with = "crate::render::escape::serialize_path")]
     pub path: PathBuf,
     /// Which check, e.g. "dir.mode" (the stable names are listed in README.md).
     pub check: &'static str,

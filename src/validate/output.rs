@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::selinux::Labels;
 use super::{Finding, Report};
 use crate::cli::TextOrJson;
+use crate::render::escape;
 use crate::status::{under_journal, Status};
 
 pub fn print(report: &Report, format: TextOrJson, verbose: bool, gate: bool) {
@@ -102,7 +103,7 @@ pub fn finding_line(f: &Finding) -> String {
         "{} {} {}: {}; expected {}{hint}",
         f.severity,
         f.check,
-        f.path.display(),
+        escape::untrusted_path(&f.path),
         f.actual,
         f.expected
     )
@@ -134,8 +135,8 @@ pub fn summary(report: &Report) -> String {
         "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {selinux}; {:.1} ms)",
         report.tally.checks,
         report.directories,
-        report.base.display(),
-        report.source,
+        escape::untrusted_path(&report.base),
+        escape::untrusted(&report.source),
         report.digest,
         report.duration.as_secs_f64() * 1000.0
     )
@@ -147,8 +148,8 @@ pub fn json(report: &Report) -> Value {
         "schema": "jts-hot.validate/1",
         "status": report.status(),
         "layout": {"source": report.source, "digest": report.digest},
-        "base": report.base,
-        "root": report.root,
+        "base": escape::untrusted_path(&report.base),
+        "root": report.root.as_deref().map(escape::untrusted_path),
         "findings": report.tally.findings,
         "counts": {
             "checks": checks,
