@@ -1,7 +1,7 @@
 //! Any bytes as a layout: parsing must never panic, and a layout that parses
 //! must render files in which nothing from the layout added a line or a
 //! directive: `d` lines only in tmpfiles.d, `u`/`g` lines in sysusers.d,
-//! section headers and known keys in the units.
+//! section headers and known keys in the units, one filecon per block in CIL.
 #![no_main]
 
 use jts_hot::layout::Layout;
@@ -23,7 +23,14 @@ fuzz_target!(|data: &[u8]| {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let ok = if path.contains("tmpfiles.d") {
+            let ok = if path.ends_with(".cil") {
+                // CIL: comments, one optional block per service, one filecon
+                // in it whose regex stays one string.
+                line.starts_with(';')
+                    || line.starts_with("(optional jts_hot_service_")
+                    || line == ")"
+                    || (line.starts_with("    (filecon \"") && line.matches('"').count() == 2)
+            } else if path.contains("tmpfiles.d") {
                 line.starts_with("d ")
             } else if path.contains("sysusers.d") {
                 line.starts_with("u ") || line.starts_with("g ")

@@ -203,52 +203,81 @@ impl Root {
         matches!(self.lstat(rel), Ok(Some(st)) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
     }
 
-    /// The host path of `rel` with its parents resolved inside the root and
-    /// its last component as is (not followed), for code that takes a path:
-    /// a parent that is a symlink leading out of the root is followed only as
-    /// far as the root. Parents that do not exist are appended unresolved.
+    /// The host path of `rel` with every symlink among its parents resolved
+    /// inside the root, component by component as systemd's chase() does
+    /// (a link to "/etc" leads to the root's etc, ".." stops at the root,
+    /// a dangling link is followed as far as it goes), and the last
+    /// component left as is (not followed), for code that lstat()s a path.
+    /// What is returned holds no symlink but, perhaps, its last component.
     pub fn resolve(&self, rel: &Path) -> io::Result<PathBuf> {
-        let rel = relative(rel);
-        let mut existing = rel
-            .parent()
-            .map(relative)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let mut rest: Vec<OsString> = rel
-            .file_name()
-            .map(|n| vec![n.to_os_string()])
-            .unwrap_or_default();
-        loop {
-            match self.open_in(&existing, libc::O_PATH, 0) {
-                Ok(fd) => {
-                    let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
-                    let mut out = real;
-                    for part in rest.iter().rev() {
-                        out.push(part);
-                    }
-                    return Ok(out);
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound && existing != Path::new(".") => {
-                    if let Some(name) = existing.file_name() {
-                        rest.push(name.to_os_string());
-                    }
-                    existing = existing
-                        .parent()
-                        .map(relative)
-                        .unwrap_or_else(|| PathBuf::from("."));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.chase(rel, false)
     }
 
     /// `resolve`, but a symlink in the last component is followed too
     /// (inside the root), for a file that is read through its links.
     pub fn resolve_followed(&self, rel: &Path) -> io::Result<PathBuf> {
-        match self.open_in(rel, libc::O_PATH, 0) {
-            Ok(fd) => std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => self.resolve(rel),
-            Err(e) => Err(e),
+        self.chase(rel, true)
+    }
+
+    fn chase(&self, rel: &Path, follow_last: bool) -> io::Result<PathBuf> {
+        let parts = |p: &Path| -> Vec<OsString> {
+            p.components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(n.to_os_string()),
+                    Component::ParentDir => Some(OsString::from("..")),
+                    _ => None,
+                })
+                .collect()
+        };
+        let root_real = std::fs::read_link(format!("/proc/self/fd/{}", self.dir.as_raw_fd()))?;
+        let mut todo: std::collections::VecDeque<OsString> = parts(rel).into();
+        // Relative to the root, and made of real directories only.
+        let mut done = PathBuf::new();
+        let mut missing = false;
+        let mut hops = 0;
+        while let Some(part) = todo.pop_front() {
+            if part == ".." {
+                done.pop();
+                continue;
+            }
+            if missing {
+                done.push(&part);
+                continue;
+            }
+            let parent = self.open_in(&done, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            let st = match nix::sys::stat::fstatat(
+                Some(parent.as_raw_fd()),
+                part.as_os_str(),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) {
+                Ok(st) => st,
+                Err(nix::errno::Errno::ENOENT) => {
+                    // Nothing below a missing directory exists either.
+                    missing = true;
+                    done.push(&part);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let link = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK;
+            if link && (follow_last || !todo.is_empty()) {
+                hops += 1;
+                if hops > 40 {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let target = nix::fcntl::readlinkat(Some(parent.as_raw_fd()), part.as_os_str())?;
+                let target = PathBuf::from(target);
+                if target.is_absolute() {
+                    done = PathBuf::new();
+                }
+                for p in parts(&target).into_iter().rev() {
+                    todo.push_front(p);
+                }
+                continue;
+            }
+            done.push(&part);
         }
+        Ok(root_real.join(done))
     }
 
     /// mkdir -p inside the root, each new directory root's 0755; pushes each

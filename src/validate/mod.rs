@@ -45,6 +45,8 @@ pub const CHECKS: &[&str] = &[
     "capacity.tier",
     "capacity.filesystem",
     "generated.digest",
+    "selinux.label",
+    "selinux.policy",
 ];
 
 /// One check that did not pass.
