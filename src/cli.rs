@@ -51,7 +51,11 @@ pub enum Command {
     /// one). A bad layout, or a file in /etc of the same name that jts-hot did not write, is
     /// refused before anything is touched. Nothing under the tier is ever removed or rewritten: a
     /// directory the layout no longer names is left alone and reported. With --root DIR the layout
-    /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR.
+    /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR:
+    /// symlinks and ".." inside DIR are resolved inside it, as systemd's own --root does, so no
+    /// file is read or written outside DIR (a link into a directory missing from the image is
+    /// refused). A run interrupted at any point leaves each file whole, old or new; the next run
+    /// removes the temporaries it left and finishes the job.
     Apply(ApplyArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     Probe(ProbeArgs),

@@ -610,6 +610,21 @@ fn limits_and_odd_arguments_never_panic() {
             .contains(r"root\xfe/data/jts/hot"),
         "{doc}"
     );
+    let (code, out, err) = within(
+        jts_hot()
+            .args(["--default-layout", "plan", "--format", "json", "--root"])
+            .arg(&odd_root),
+        60,
+    );
+    let doc = json(&out, &err);
+    assert!(code <= 2, "{doc}");
+    assert!(
+        doc["base"]
+            .as_str()
+            .unwrap()
+            .contains(r"root\xfe/data/jts/hot"),
+        "{doc}"
+    );
 }
 
 /// Out of file descriptors mid-walk: the service is partial and says why
