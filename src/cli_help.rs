@@ -19,9 +19,13 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   capacity.tier         the plan fits tier.capacity                                      WARNING
   capacity.filesystem   the plan fits what services can use on the real filesystem      WARNING
   generated.digest      the generated files in use carry the current layout's digest    WARNING
+  selinux.label         where SELinux is enabled: the directory's label is the policy's
+                        answer for its path (fix: restorecon, never -R)   CRITICAL (data)/WARNING
+  selinux.policy        the policy gives the layout's selinux_type (module installed)   WARNING
 
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Nothing validate does writes.
+Where SELinux is disabled the labels are skipped and the summary says so (docs/selinux.md).
 
 OUTPUT
   Text: nothing when all is well (-v: a summary line), else one line per finding and a
