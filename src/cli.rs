@@ -51,7 +51,11 @@ pub enum Command {
     /// one). A bad layout, or a file in /etc of the same name that jts-hot did not write, is
     /// refused before anything is touched. Nothing under the tier is ever removed or rewritten: a
     /// directory the layout no longer names is left alone and reported. With --root DIR the layout
-    /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR.
+    /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR:
+    /// symlinks and ".." inside DIR are resolved inside it, as systemd's own --root does, so no
+    /// file is read or written outside DIR (a link into a directory missing from the image is
+    /// refused). A run interrupted at any point leaves each file whole, old or new; the next run
+    /// removes the temporaries it left and finishes the job.
     Apply(ApplyArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     Probe(ProbeArgs),
@@ -149,7 +153,7 @@ pub struct MonitorArgs {
     /// (for file and directory counts and apparent sizes)
     #[arg(long)]
     pub walk: bool,
-    /// Walker threads (default: 8 per CPU, 8 to 32)
+    /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -185,7 +189,7 @@ pub struct ProbeArgs {
     /// Largest size of the temporary file (at least 1MiB)
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_probe_size)]
     pub size: u64,
-    /// Time budget of the measurements
+    /// Time budget of the measurements (at most 1day)
     #[arg(long, visible_alias = "time", value_name = "DURATION", default_value = "10s",
           value_parser = parse_duration)]
     pub duration: std::time::Duration,
@@ -213,6 +217,9 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
     if d.is_zero() {
         return Err("must be more than zero".into());
+    }
+    if d > crate::probe::measure::MAX_DURATION {
+        return Err("must be at most 1day".into());
     }
     Ok(d)
 }

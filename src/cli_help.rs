@@ -19,6 +19,9 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   capacity.tier         the plan fits tier.capacity                                      WARNING
   capacity.filesystem   the plan fits what services can use on the real filesystem      WARNING
   generated.digest      the generated files in use carry the current layout's digest    WARNING
+  selinux.label         where SELinux is enabled: the directory's label is the policy's
+                        answer for its path (fix: restorecon, never -R)   CRITICAL (data)/WARNING
+  selinux.policy        the policy gives the layout's selinux_type (module installed)   WARNING
   quota.accounting      tier.quota: the filesystem accounts project quotas               WARNING
   quota.enforcement     tier.quota = enforce: ... and enforces them (prjquota)           WARNING
   quota.project         each service directory carries its service's project ID        WARNING
@@ -27,6 +30,7 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
 
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Nothing validate does writes.
+Where SELinux is disabled the labels are skipped and the summary says so (docs/selinux.md).
 
 OUTPUT
   Text: nothing when all is well (-v: a summary line), else one line per finding and a
@@ -72,6 +76,7 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   jts_hot_filesystem_days_until_full{base}     jts_hot_filesystem_status{base}
   jts_hot_scan_duration_seconds                jts_hot_scan_partial
   jts_hot_last_run_timestamp_seconds           jts_hot_status
+  jts_hot_monitor_interval_seconds
   jts_hot_validate_status                      jts_hot_validate_findings{check,severity}
   jts_hot_probe_baseline_fsync_p50_seconds{dir}     jts_hot_probe_baseline_fsync_p99_seconds{dir}
   jts_hot_probe_baseline_randread_p50_seconds{dir}  jts_hot_probe_baseline_randread_p99_seconds{dir}

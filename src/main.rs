@@ -70,7 +70,10 @@ fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
     }
     cli.config.clone().or_else(|| {
         let system = match root {
-            Some(root) => root.join(SYSTEM_LAYOUT_PATH.trim_start_matches('/')),
+            // Resolved inside the image: its links never lead to the host's files.
+            Some(root) => {
+                jts_hot::system::on_disk_followed(Some(root), Path::new(SYSTEM_LAYOUT_PATH))
+            }
             None => PathBuf::from(SYSTEM_LAYOUT_PATH),
         };
         system.exists().then_some(system)

@@ -5,6 +5,10 @@
 //! a type the policy lacks is skipped, not fatal; a hostile type is refused.
 
 mod common;
+#[path = "common/nspawn.rs"]
+mod nspawn;
+#[path = "common/qemu.rs"]
+mod qemu;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -377,4 +381,176 @@ fn apply_installs_the_module_into_the_roots_store_and_validate_checks_labels() {
     let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("no module installed"), "{out}");
+}
+
+/// The type a container's policy gives `path`, asked inside it.
+fn container_type(m: &nspawn::Machine, path: &str) -> String {
+    let out = m.run_ok(&format!("matchpathcon -n -m dir {path}"));
+    out.trim().split(':').nth(2).unwrap_or_default().to_string()
+}
+
+fn container_modules(m: &nspawn::Machine) -> Vec<String> {
+    m.run_ok("semodule --list-modules=full")
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("jts-hot"))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+/// The .deb's and the .rpm's scriptlets, run for real by dpkg and rpm in a
+/// container with Debian's policy: where SELinux is disabled (this kernel:
+/// the real selinuxenabled says so) nothing changes and nothing fails; where
+/// it is enabled (a selinuxenabled that says so, the only thing this kernel
+/// cannot answer for real) the real semodule installs the
+/// module into the container's store, and removal takes it out.
+#[test]
+fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled() {
+    let test = "package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled";
+    if !nspawn::prerequisites(test) {
+        return;
+    }
+    let _slot = nspawn::shared_slot();
+    let m = nspawn::Machine::fresh("selinux-scriptlets", nspawn::Image::BookwormSelinux);
+    let deb = m.put(&nspawn::packages().deb, "jts-hot.deb");
+    let rpm = m.put(&nspawn::packages().rpm, "jts-hot.rpm");
+    let pg = "/data/jts/hot/postgresql";
+    let policy_default = container_type(&m, pg);
+
+    // Disabled: the real answer on this kernel.
+    let out = m.run("selinuxenabled").0;
+    assert_eq!(out, 1, "selinuxenabled in the container");
+    for (install, remove) in [
+        (format!("dpkg -i {deb}"), "dpkg -r jts-hot"),
+        (format!("rpm -i --nodeps {rpm}"), "rpm -e --nodeps jts-hot"),
+    ] {
+        let out = m.run_ok(&install);
+        assert!(!out.contains("semodule"), "{out}");
+        assert_eq!(container_modules(&m), Vec::<String>::new(), "{install}");
+        assert_eq!(container_type(&m, pg), policy_default);
+        assert!(m.path(pg).is_dir(), "{install} still creates the tier");
+        m.run_ok(remove);
+    }
+
+    // Enabled.
+    m.write("/usr/local/sbin/selinuxenabled", "#!/bin/sh\nexit 0\n");
+    m.run_ok("chmod 755 /usr/local/sbin/selinuxenabled");
+    let started = std::time::Instant::now();
+    m.run_ok(&format!("dpkg -i {deb}"));
+    eprintln!(
+        "FIGURE dpkg -i with SELinux enabled: {:.1?}",
+        started.elapsed()
+    );
+    assert_eq!(container_modules(&m), ["200"]);
+    assert_eq!(container_type(&m, pg), "postgresql_db_t");
+    assert_eq!(
+        container_type(&m, "/data/jts/hot/redis/data"),
+        "redis_var_lib_t"
+    );
+    m.run_ok("dpkg -r jts-hot");
+    assert_eq!(container_modules(&m), Vec::<String>::new());
+    assert_eq!(container_type(&m, pg), policy_default);
+
+    // The .rpm, with the operator's priority. rpm runs scriptlets with its own
+    // PATH (/sbin:/bin:/usr/sbin:/usr/bin): the answer must be in /usr/sbin.
+    m.run_ok(
+        "mv /usr/sbin/selinuxenabled /usr/sbin/selinuxenabled.real \
+         && cp /usr/local/sbin/selinuxenabled /usr/sbin/selinuxenabled",
+    );
+    m.run_ok(&format!(
+        "JTS_HOT_SELINUX_PRIORITY=250 rpm -i --nodeps {rpm}"
+    ));
+    assert_eq!(container_modules(&m), ["250"]);
+    assert_eq!(container_type(&m, pg), "postgresql_db_t");
+    m.run_ok("JTS_HOT_SELINUX_PRIORITY=250 rpm -e --nodeps jts-hot");
+    assert_eq!(container_modules(&m), Vec::<String>::new());
+    assert_eq!(container_type(&m, pg), policy_default);
+}
+
+/// Debian's kernel in qemu with SELinux permissive: the .deb installed while
+/// SELinux was "enabled" (its postinst loaded the module), then a real boot.
+/// systemd-tmpfiles at boot labels the directories it creates and relabels the
+/// ones that exist, each itself only; jts-hot validate then checks the labels
+/// against the loaded policy.
+#[test]
+fn a_permissive_boot_labels_the_tier_as_the_layout_asks() {
+    let test = "a_permissive_boot_labels_the_tier_as_the_layout_asks";
+    if !qemu::prerequisites(test) || !nspawn::prerequisites(test) {
+        return;
+    }
+    let mut guest = qemu::Guest::fresh("selinux-permissive");
+    for script in [
+        "apt-get update -q && apt-get install -y -q --no-install-recommends \
+         semodule-utils policycoreutils selinux-utils",
+        "apt-get install -y -q --no-install-recommends selinux-policy-default && apt-get clean",
+    ] {
+        guest.run_ok(script);
+    }
+    // Only while dpkg runs: the postinst's question, which the host kernel cannot answer yes to.
+    guest.write("/usr/local/sbin/selinuxenabled", "#!/bin/sh\nexit 0\n");
+    guest.run_ok("chmod 755 /usr/local/sbin/selinuxenabled");
+    guest.install_deb(&nspawn::packages().deb);
+    guest.run_ok(
+        "rm /usr/local/sbin/selinuxenabled && semodule --list-modules=full | grep -q '^200 jts-hot ' \
+         && rmdir /data/jts/hot/redis/logs && echo old >/data/jts/hot/postgresql/data/inside",
+    );
+    let stat =
+        "stat -c '%n %C' /data/jts/hot /data/jts/hot/postgresql /data/jts/hot/postgresql/data \
+                /data/jts/hot/redis/logs /data/jts/hot/mongodb/config /data/jts/hot/kafka \
+                /data/jts/hot/docker /data/jts/hot/postgresql/data/inside";
+    let scenario = qemu::Scenario::new()
+        .step("enforce", "cat /sys/fs/selinux/enforce")
+        .step("labels", stat)
+        .step("validate", "jts-hot validate --format json");
+    let boot = qemu::Boot::new()
+        .kernel_arg("security=selinux")
+        .kernel_arg("selinux=1")
+        .kernel_arg("enforcing=0");
+    let run = guest.boot(&boot, &scenario);
+    let report = run.report();
+    assert_eq!(report.ok("enforce").trim(), "0", "permissive");
+    let labels: std::collections::BTreeMap<String, String> = report
+        .ok("labels")
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(p, c)| (p.to_string(), c.split(':').nth(2).unwrap_or(c).to_string()))
+        .collect();
+    eprintln!("labels after a permissive boot: {labels:?}");
+    let t = |p: &str| labels.get(p).map(String::as_str).unwrap_or("?");
+    assert_eq!(
+        t("/data/jts/hot/postgresql"),
+        "postgresql_db_t",
+        "relabelled at boot"
+    );
+    assert_eq!(t("/data/jts/hot/postgresql/data"), "postgresql_db_t");
+    assert_eq!(
+        t("/data/jts/hot/redis/logs"),
+        "redis_var_lib_t",
+        "created at boot"
+    );
+    assert_eq!(t("/data/jts/hot/mongodb/config"), "mongod_var_lib_t");
+    assert_eq!(
+        t("/data/jts/hot/kafka"),
+        "default_t",
+        "no type: the policy's own"
+    );
+    assert_eq!(
+        t("/data/jts/hot/docker"),
+        "default_t",
+        "not in Debian's policy: skipped"
+    );
+    // Never recursive: a file that was there keeps no label.
+    assert_eq!(t("/data/jts/hot/postgresql/data/inside"), "unlabeled_t");
+
+    let v: serde_json::Value = serde_json::from_str(report.out("validate"))
+        .unwrap_or_else(|e| panic!("{e}: {}", report.all("validate")));
+    assert_eq!(v["selinux"]["labels"], "checked", "{v}");
+    let findings = selinux_findings(&v);
+    // Only docker's type, absent from Debian's policy: a WARNING per directory.
+    assert!(
+        findings
+            .iter()
+            .all(|(c, s, p)| c == "selinux.policy" && s == "WARNING" && p.contains("/docker")),
+        "{findings:?}"
+    );
+    assert_eq!(findings.len(), 4, "{findings:?}");
 }

@@ -90,6 +90,9 @@ impl Drop for Tmux {
 /// share, redis past its plan, and four days of rising history.
 struct Tier {
     dir: tempfile::TempDir,
+    /// In /tmp, not $TMPDIR (a path under the checkout, see .cargo/config.toml):
+    /// the monitor prints its path, and the screen must fit 80 columns.
+    state: tempfile::TempDir,
 }
 
 const M: u64 = 1 << 20;
@@ -133,7 +136,8 @@ impl Tier {
                  gate = []\ndirs = [\"data\"]\n"
             ));
         }
-        let t = Tier { dir };
+        let state = tempfile::tempdir_in("/tmp").unwrap();
+        let t = Tier { dir, state };
         std::fs::write(t.config(), layout).unwrap();
         std::fs::create_dir_all(t.state()).unwrap();
         std::fs::write(
@@ -147,7 +151,7 @@ impl Tier {
         self.dir.path().join("layout.toml")
     }
     fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
+        self.state.path().join("state")
     }
     /// The monitor's command line, for a shell in the pane.
     fn command(&self, format: &str) -> String {

@@ -14,9 +14,10 @@ use serde::Serialize;
 use crate::cli::{MonitorArgs, MonitorFormat};
 use crate::layout::{Layout, Thresholds};
 use crate::quota;
+use crate::render::escape;
 use crate::report;
 use crate::status::{self, Status};
-use crate::usage::{self, Usage};
+use crate::usage::{self, RootError, Usage};
 
 pub use fs::FsStats;
 use history::Sample;
@@ -31,6 +32,10 @@ pub struct Report {
     pub status: Status,
     /// Unix time of the run, in seconds.
     pub timestamp: u64,
+    /// The layout's monitor.every: how often a fresh report should come, so
+    /// whoever reads it can tell a stale one.
+    pub interval_seconds: u64,
+    #[serde(serialize_with = "escape::serialize_path")]
     pub base: PathBuf,
     pub layout_digest: String,
     pub scan: Scan,
@@ -109,6 +114,7 @@ pub struct Filesystem {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceUsage {
     pub name: String,
+    #[serde(serialize_with = "escape::serialize_path")]
     pub path: PathBuf,
     pub status: Status,
     pub reasons: Vec<String>,
@@ -130,7 +136,7 @@ pub struct ServiceUsage {
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_plan: Option<f64>,
     pub partial: bool,
-    /// Paths as text (lossy: a name that is not UTF-8 shows U+FFFD).
+    /// Paths as text, escaped (`render::escape::untrusted_path`).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
     /// (unix time, allocated bytes) over the growth window, this run
@@ -173,6 +179,7 @@ pub struct QuotaFigures {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryInfo {
+    #[serde(serialize_with = "escape::serialize_path")]
     pub path: PathBuf,
     pub samples: usize,
 }
@@ -180,7 +187,7 @@ pub struct HistoryInfo {
 /// Runs the monitor and prints in the chosen format; returns the exit code.
 /// `style` says whether the text report may use color (main decides).
 pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -> Result<u8> {
-    let threads = args.threads.unwrap_or_else(usage::default_threads).max(1);
+    let threads = args.threads.unwrap_or_else(usage::default_threads);
     let mut report = measure(
         layout,
         &args.state.state_dir,
@@ -194,9 +201,10 @@ pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -
         let file = dir.join(report::prometheus::TEXTFILE_NAME);
         if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
             // Prometheus would silently go stale: that is worth an UNKNOWN.
-            report
-                .notes
-                .push(format!("cannot write {}: {e:#}", file.display()));
+            report.notes.push(format!(
+                "cannot write {}: {e:#}",
+                escape::untrusted_path(&file)
+            ));
             report.status = report.status.max(Status::Unknown);
         }
     }
@@ -212,9 +220,8 @@ pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -
         eprintln!("{}{summary}", report.status.journal_prefix());
     } else if args.format == MonitorFormat::Text {
         // Wrapped like the picture above it; the journal gets one line.
-        let words = [summary];
-        for line in report::picture::wrap("", 2, &words, report::picture::WIDTH) {
-            println!("{}", line.trim_start());
+        for line in report::picture::hanging(0, 2, &summary, report::picture::WIDTH) {
+            println!("{line}");
         }
     }
     Ok(report.status.exit_code())
@@ -242,16 +249,26 @@ pub fn measure(
         .collect();
     let from_quota: Vec<bool> = quotas
         .iter()
-        .map(|o| !walk_all && o.is_some_and(|o| o.active()))
+        .map(|o| !walk_all && o.is_some_and(|o| o.active() && o.quota.is_some()))
         .collect();
-    let roots: Vec<PathBuf> = layout
+    let names: Vec<&std::ffi::OsStr> = layout
         .services
         .iter()
         .zip(&from_quota)
         .filter(|(_, q)| !**q)
-        .map(|(s, _)| s.path(layout))
+        .map(|(s, _)| std::ffi::OsStr::new(s.name.as_str()))
         .collect();
-    let mut walked = usage::scan(&roots, threads).into_iter();
+    if threads > usage::MAX_THREADS {
+        notes.push(format!(
+            "--threads {threads} is more than {}: using {}",
+            usage::MAX_THREADS,
+            usage::MAX_THREADS
+        ));
+    }
+    let scanned = usage::scan(&layout.tier.base, &names, threads);
+    notes.extend(scanned.thread_error);
+    let threads = scanned.threads;
+    let mut walked = scanned.usages.into_iter();
     let usages: Vec<(Usage, UsageSource)> = layout
         .services
         .iter()
@@ -285,15 +302,16 @@ pub fn measure(
         Err(e) => {
             notes.push(format!(
                 "cannot statvfs {}: {e}",
-                layout.tier.base.display()
+                escape::untrusted_path(&layout.tier.base)
             ));
             None
         }
     };
 
     // The history, with this run's sample added before growth is computed.
-    let (mut hist, note) = history::load(state_dir);
-    notes.extend(note);
+    let loaded = history::load(state_dir);
+    let mut hist = loaded.history;
+    notes.extend(loaded.notes);
     let sample = Sample {
         t: now_s,
         fs_used: fs.as_ref().map(|f| f.used_bytes),
@@ -316,7 +334,11 @@ pub fn measure(
     };
     let recent = |pts: &[(u64, u64)]| -> Vec<(u64, u64)> {
         pts.iter()
-            .filter(|(t, _)| t + history::GROWTH_WINDOW_SECONDS >= now_s)
+            // Saturating: a sample's time comes from disk (any u64);
+            // samples after a clock step back are not drawn.
+            .filter(|(t, _)| {
+                t.saturating_add(history::GROWTH_WINDOW_SECONDS) >= now_s && *t <= now_s
+            })
             .copied()
             .collect()
     };
@@ -363,12 +385,14 @@ pub fn measure(
         judged
     });
 
-    hist.record(sample);
-    if let Err(e) = hist.save(state_dir) {
-        notes.push(format!(
-            "cannot save the history in {}: {e:#}",
-            state_dir.display()
-        ));
+    notes.extend(hist.record(sample));
+    if loaded.saveable {
+        if let Err(e) = hist.save(state_dir) {
+            notes.push(format!(
+                "cannot save the history in {}: {e:#}",
+                escape::untrusted_path(state_dir)
+            ));
+        }
     }
 
     let partial = services.iter().any(|s| s.partial);
@@ -384,6 +408,7 @@ pub fn measure(
         schema: SCHEMA,
         status,
         timestamp: now_s,
+        interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
         layout_digest: layout.digest(),
         scan: Scan {
@@ -430,7 +455,12 @@ fn judge_service(
         reasons.push(why);
     };
     if let Some(e) = &u.root_error {
-        raise(Status::Unknown, format!("cannot scan: {e}"));
+        let status = match e {
+            // Measuring wherever a planted link points would be a lie.
+            RootError::Symlink { .. } => Status::Critical,
+            RootError::Other(_) => Status::Unknown,
+        };
+        raise(status, format!("cannot scan: {e}"));
     } else if t.allocated_bytes >= critical_bytes {
         raise(
             Status::Critical,
@@ -482,7 +512,7 @@ fn judge_service(
         unreadable: u
             .unreadable
             .iter()
-            .map(|p| p.to_string_lossy().into_owned())
+            .map(|p| escape::untrusted_path(p))
             .collect(),
         errors: u.errors,
         trend: Vec::new(),

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::monitor::Report;
+use crate::render::escape;
 use crate::report::picture::{self, Style};
 use crate::status::Status;
 
@@ -127,7 +128,7 @@ pub fn text(report: &Report, style: Style) -> String {
     match &report.filesystem {
         Some(f) => {
             let usable = (f.stats.used_bytes + f.stats.avail_bytes) as f64;
-            let _ = writeln!(out, "FILESYSTEM   {}", report.base.display());
+            let _ = writeln!(out, "FILESYSTEM   {}", escape::untrusted_path(&report.base));
             let spark = picture::sparkline(&f.trend, now, window, usable / 100.0);
             let mut details = vec![format!("7d {spark}")];
             details.extend(outlook(
@@ -165,7 +166,7 @@ pub fn text(report: &Report, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "FILESYSTEM   {}  {}",
-                report.base.display(),
+                escape::untrusted_path(&report.base),
                 style.status(Status::Unknown)
             );
         }
@@ -182,7 +183,7 @@ pub fn text(report: &Report, style: Style) -> String {
         out,
         "history: {} samples in {}",
         report.history.samples,
-        report.history.path.display()
+        escape::untrusted_path(&report.history.path)
     );
     let v = &report.validation;
     let _ = writeln!(
@@ -194,13 +195,13 @@ pub fn text(report: &Report, style: Style) -> String {
         v.duration_seconds * 1000.0
     );
     for f in &v.findings {
-        let finding = [crate::validate::output::finding_line(f)];
-        for line in picture::wrap("", 4, &finding, picture::WIDTH) {
+        let finding = crate::validate::output::finding_line(f);
+        for line in picture::hanging(4, 6, &finding, picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
     for n in &report.notes {
-        for line in picture::wrap("note:", 6, std::slice::from_ref(n), picture::WIDTH) {
+        for line in picture::hanging(0, 6, &format!("note: {n}"), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -237,7 +238,7 @@ fn block_lines(
         let _ = writeln!(out, "{line}");
     }
     if !reasons.is_empty() {
-        for line in picture::wrap("", INDENT, reasons, picture::WIDTH) {
+        for line in picture::hanging(INDENT, INDENT + 5, &reasons.join("; "), picture::WIDTH) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -276,7 +277,7 @@ pub fn summary(report: &Report) -> String {
             .findings
             .iter()
             .filter(|f| f.severity > Status::Warning)
-            .map(|f| format!("{} {}", f.check, f.path.display()))
+            .map(|f| format!("{} {}", f.check, escape::untrusted_path(&f.path)))
             .collect();
         let warnings = v.findings.len() - blocking.len();
         if warnings > 0 {
@@ -287,8 +288,10 @@ pub fn summary(report: &Report) -> String {
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());
     }
-    let used: u64 = report.services.iter().map(|s| s.allocated_bytes).sum();
-    let planned: u64 = report.services.iter().map(|s| s.planned_bytes).sum();
+    // Saturating: sizes near u64's limit must not wrap (nor panic) when added.
+    let sum = |v: &mut dyn Iterator<Item = u64>| v.fold(0u64, u64::saturating_add);
+    let used = sum(&mut report.services.iter().map(|s| s.allocated_bytes));
+    let planned = sum(&mut report.services.iter().map(|s| s.planned_bytes));
     let free = report
         .filesystem
         .as_ref()

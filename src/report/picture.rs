@@ -225,6 +225,17 @@ pub fn wrap(first: &str, indent: usize, parts: &[String], width: usize) -> Vec<S
     lines
 }
 
+/// `text` as a paragraph with a hanging indent: the first line starts at
+/// column `first`, the others at `rest` (deeper, so a reader sees where
+/// one item ends), none wider than `width`.
+pub fn hanging(first: usize, rest: usize, text: &str, width: usize) -> Vec<String> {
+    let mut lines = wrap("", rest, &[text.to_string()], width);
+    if let Some(l) = lines.first_mut() {
+        *l = format!("{}{}", " ".repeat(first), l.trim_start());
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +312,6 @@ mod tests {
         );
         assert!(lines.iter().all(|l| columns(l) <= 16));
         assert_eq!(columns("\x1b[31mab\x1b[0m"), 2);
+        assert_eq!(hanging(1, 3, "aa bb cc dd", 8), vec![" aa bb", "   cc dd"]);
     }
 }
