@@ -490,6 +490,9 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     mkfifo(&root.join("var/fifo"));
     symlink("/var/fifo", units.join("jts-hot-monitor.service")).unwrap();
     symlink("/dev/null", units.join("jts-hot-monitor.timer")).unwrap();
+    // And the image's SELinux config, which validate --root reads too.
+    std::fs::create_dir_all(root.join("etc/selinux")).unwrap();
+    mkfifo(&root.join("etc/selinux/config"));
     let (code, out, err) = within(
         s.cmd(&["validate", "--format", "json", "--root"])
             .arg(&root),
