@@ -51,6 +51,17 @@ pub enum Command {
     /// directory the layout no longer names is left alone and reported. With --root DIR the layout
     /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR.
     Apply(ApplyArgs),
+    /// Create the tier's directories once its filesystem is mounted (jts-hot-setup.service)
+    ///
+    /// Runs systemd-tmpfiles --create on the tier's own tmpfiles file, /etc/jts-hot/tmpfiles.conf
+    /// (written by `jts-hot apply`) or else /usr/lib/jts-hot/tmpfiles.conf (the package's): creates
+    /// missing directories and repairs owners and modes, never removes anything. It refuses, exit
+    /// status 2 and one line saying which disk to check, while a mount that /etc/fstab or a .mount
+    /// unit declares at the base or at one of its parents is not mounted (unless
+    /// tier.require_mountpoint = false): the tree is then never created on the root filesystem
+    /// beneath the mount point. jts-hot-setup.service runs it at boot after the tier's mounts;
+    /// the package scripts and `jts-hot apply` run it too.
+    Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     Probe(ProbeArgs),
     /// Print the default layout, or check a layout file
@@ -151,6 +162,13 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Set up an image or a root being prepared: files, layout and tier under DIR
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 }

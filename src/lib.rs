@@ -12,6 +12,7 @@ pub mod plan;
 pub mod probe;
 pub mod render;
 pub mod report;
+pub mod setup;
 pub mod status;
 pub mod system;
 pub mod usage;

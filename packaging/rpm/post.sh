@@ -7,18 +7,22 @@
 # Users first: the tier's directories belong to them. A basename, so that
 # /etc/sysusers.d/jts-hot.conf (written by `jts-hot apply`) wins, as at boot.
 systemd-sysusers jts-hot.conf || :
-# Creates missing directories and repairs owner and mode; removes nothing.
+# tmpfiles.d's file holds only what lies outside the tier.
 systemd-tmpfiles --create jts-hot.conf || :
+# The tier's directories, only on its mounted filesystem: while a mount
+# declared for it is not in place this creates nothing and says which disk to
+# check (jts-hot-setup.service does it at the next boot).
+jts-hot setup >&2 || :
 
 if [ "$1" -eq 1 ]; then
     # First install only: an upgrade keeps the operator's choice. Works offline.
-    systemctl --no-reload enable jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
+    systemctl --no-reload enable jts-hot-setup.service jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
 fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :
     if [ "$1" -eq 1 ]; then
         # start, not restart: a running tier needs no new check (each database
         # re-checks its part at its own next start: its ExecStartPre= gate).
-        systemctl start jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
+        systemctl start jts-hot-setup.service jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
     fi
 fi

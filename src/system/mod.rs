@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod blockdev;
+pub mod fstab;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
