@@ -231,7 +231,12 @@ pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
     let tier_file = Path::new(render::TIER_TMPFILES_PATH);
     let public_file = Path::new(render::TMPFILES_PATH);
     let mut previous = None;
-    for candidate in [etc_path(tier_file), tier_file.to_path_buf(), etc_path(public_file), public_file.to_path_buf()] {
+    for candidate in [
+        etc_path(tier_file),
+        tier_file.to_path_buf(),
+        etc_path(public_file),
+        public_file.to_path_buf(),
+    ] {
         if let Some(text) = read_if_exists(&under(root, &candidate))? {
             previous = Some(text);
             break;

@@ -89,9 +89,7 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>> {
 pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
     let vendor = PathBuf::from(render::TIER_TMPFILES_PATH);
     let etc = crate::apply::etc_path(&vendor);
-    [etc, vendor]
-        .into_iter()
-        .find(|p| root.join(p).is_file())
+    [etc, vendor].into_iter().find(|p| root.join(p).is_file())
 }
 
 pub fn run(layout: &Layout, opts: &Options) -> Result<Report> {
@@ -131,9 +129,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report> {
         tmpfiles.arg(format!("--root={}", r.display()));
     }
     tmpfiles.arg(fs_root.join(&file));
-    let out = tmpfiles
-        .output()
-        .context("cannot run systemd-tmpfiles")?;
+    let out = tmpfiles.output().context("cannot run systemd-tmpfiles")?;
     if !out.status.success() {
         bail!(
             "systemd-tmpfiles --create {} failed ({}): {}",

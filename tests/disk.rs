@@ -96,7 +96,9 @@ ExecStart=/bin/sh -c 'echo up >/data/jts/hot/postgresql/data/standin && exec sle
 WantedBy=multi-user.target\n";
 
 fn fstab(options: &str) -> String {
-    format!("# jts-hot test: the tier on its own disk\nUUID={TIER_UUID} {BASE} ext4 {options} 0 2\n")
+    format!(
+        "# jts-hot test: the tier on its own disk\nUUID={TIER_UUID} {BASE} ext4 {options} 0 2\n"
+    )
 }
 
 /// A guest with the tier declared in fstab (`options`), the stand-in
@@ -173,10 +175,23 @@ fn unit_states(report: &nspawn::Report) -> Vec<(String, String)> {
 fn assert_all_up(run: &qemu::Run, what: &str) {
     let r = run.report();
     for (unit, state) in unit_states(r) {
-        assert_eq!(state, "active", "{what}: {unit} is {state}:\n{}", r.all("validate-journal"));
+        assert_eq!(
+            state,
+            "active",
+            "{what}: {unit} is {state}:\n{}",
+            r.all("validate-journal")
+        );
     }
-    assert!(r.ok("mounted").starts_with("/dev/vdb "), "{what}: {}", r.ok("mounted"));
-    assert!(r.ok("mounted").contains("noatime"), "{what}: {}", r.ok("mounted"));
+    assert!(
+        r.ok("mounted").starts_with("/dev/vdb "),
+        "{what}: {}",
+        r.ok("mounted")
+    );
+    assert!(
+        r.ok("mounted").contains("noatime"),
+        "{what}: {}",
+        r.ok("mounted")
+    );
     let tree = r.ok("tree");
     for line in [
         "postgresql postgres:postgres 750",
@@ -185,13 +200,21 @@ fn assert_all_up(run: &qemu::Run, what: &str) {
         "docker/volumes root:docker 755",
         "backup/staging root:root 755",
     ] {
-        assert!(tree.lines().any(|l| l == line), "{what}: no {line:?} in\n{tree}");
+        assert!(
+            tree.lines().any(|l| l == line),
+            "{what}: no {line:?} in\n{tree}"
+        );
     }
     // 26 directories of the default layout below the base, the stand-in's file,
     // and ext4's lost+found.
     assert_eq!(tree.lines().count(), 26 + 1 + 1, "{what}:\n{tree}");
     assert_eq!(r.ok("standin"), "up\n", "{what}");
-    assert_eq!(r.ok("system").trim(), "running", "{what}: failed: {}", r.ok("failed"));
+    assert_eq!(
+        r.ok("system").trim(),
+        "running",
+        "{what}: failed: {}",
+        r.ok("failed")
+    );
 }
 
 /// Device wait in the guest: from userspace start to the tier's device unit
@@ -237,14 +260,19 @@ fn tier_disk_with_nofail_first_boot_missing_and_back() {
     let entries: Vec<_> = std::fs::read_dir(&beneath)
         .map(|d| d.map(|e| e.unwrap().file_name()).collect())
         .unwrap_or_default();
-    assert!(entries.is_empty(), "dpkg -i created {entries:?} under {BASE} on the root filesystem");
+    assert!(
+        entries.is_empty(),
+        "dpkg -i created {entries:?} under {BASE} on the root filesystem"
+    );
 
     // 1. First boot with a new, empty disk.
     let disk = tier_disk(&guest);
     let run = guest.boot(&Boot::new().disk(&disk), &state());
     figures("nofail, new empty disk", &run);
     assert_all_up(&run, "first boot with a new disk");
-    let mut on_disk = disk.ext4_ls("/postgresql").expect("the tree is on the tier's disk");
+    let mut on_disk = disk
+        .ext4_ls("/postgresql")
+        .expect("the tree is on the tier's disk");
     on_disk.sort();
     assert_eq!(on_disk, ["config", "data", "logs"]);
 
@@ -254,17 +282,36 @@ fn tier_disk_with_nofail_first_boot_missing_and_back() {
     let r = run.report();
     let states: std::collections::BTreeMap<_, _> = unit_states(r).into_iter().collect();
     assert_ne!(states["postgresql.service"], "active", "{}", r.all("units"));
-    assert_eq!(states["jts-hot-validate.service"], "failed", "{}", r.all("units"));
-    assert_eq!(states["jts-hot-setup.service"], "failed", "{}", r.all("units"));
-    assert!(r.ok("failed").contains("jts-hot-validate.service"), "{}", r.ok("failed"));
+    assert_eq!(
+        states["jts-hot-validate.service"],
+        "failed",
+        "{}",
+        r.all("units")
+    );
+    assert_eq!(
+        states["jts-hot-setup.service"],
+        "failed",
+        "{}",
+        r.all("units")
+    );
+    assert!(
+        r.ok("failed").contains("jts-hot-validate.service"),
+        "{}",
+        r.ok("failed")
+    );
     assert_eq!(r.ok("system").trim(), "degraded");
     assert_eq!(r.ok("mounted").trim(), "none");
     assert_eq!(r.ok("tree"), "", "written on the root disk beneath {BASE}");
     let journal = r.ok("validate-journal");
-    let sentence = format!("the tier's disk is not mounted: /etc/fstab:2 declares UUID={TIER_UUID} on {BASE}");
+    let sentence =
+        format!("the tier's disk is not mounted: /etc/fstab:2 declares UUID={TIER_UUID} on {BASE}");
     assert!(journal.contains(&sentence), "{journal}");
-    assert!(journal.contains("journalctl -b -u data-jts-hot.mount"), "{journal}");
+    assert!(
+        journal.contains("journalctl -b -u data-jts-hot.mount"),
+        "{journal}"
+    );
     let metrics = r.ok("monitor");
+    eprintln!("disk: with the disk missing, the journal of our units and the database:\n{journal}\nmonitor:\n{metrics}");
     assert!(metrics.contains("jts_hot_validate_status 2"), "{metrics}");
     assert!(
         metrics.lines().any(|l| l.contains("check=\"mount.point\"")
@@ -279,4 +326,41 @@ fn tier_disk_with_nofail_first_boot_missing_and_back() {
     let run = guest.boot(&Boot::new().disk(&disk), &state());
     figures("nofail, disk back", &run);
     assert_all_up(&run, "disk back");
+}
+
+/// The tier's disk listed without `nofail`: missing, systemd stops the boot
+/// in emergency mode once the device timeout expires (nothing of ours runs,
+/// nothing is written beneath the mount point); present, all is as with
+/// `nofail`.
+#[test]
+fn tier_disk_without_nofail_missing_then_present() {
+    const T: &str = "tier_disk_without_nofail_missing_then_present";
+    if !prerequisites(T) || !nspawn::prerequisites(T) {
+        return;
+    }
+    let (mut guest, _) = guest_with_package("no-nofail", "noatime,x-systemd.device-timeout=30s");
+
+    // 1. Missing: emergency mode, stopped as soon as the console says so.
+    let run = guest.boot(&Boot::new().stop_when("emergency mode"), &state());
+    figures("no nofail, disk missing", &run);
+    assert_eq!(
+        run.outcome,
+        Outcome::Stopped("emergency mode".into()),
+        "{}",
+        run.serial
+    );
+    assert!(
+        run.serial.contains("Dependency failed for")
+            || run.serial.contains("Timed out waiting for device"),
+        "{}",
+        run.serial
+    );
+    assert!(run.report.is_none(), "the scenario ran in emergency mode?");
+    assert_eq!(guest.ls(BASE).unwrap_or_default(), Vec::<String>::new());
+
+    // 2. Present (a new, empty disk): the tree on it, the database up.
+    let disk = tier_disk(&guest);
+    let run = guest.boot(&Boot::new().disk(&disk), &state());
+    figures("no nofail, new empty disk", &run);
+    assert_all_up(&run, "without nofail, disk present");
 }

@@ -143,10 +143,7 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
         .filter(|p| *p != Path::new("/"))
         .collect();
     ancestors.reverse();
-    let mount_units: Vec<String> = ancestors
-        .into_iter()
-        .map(escape::mount_unit_name)
-        .collect();
+    let mount_units: Vec<String> = ancestors.into_iter().map(escape::mount_unit_name).collect();
     base.insert("mount_units", &mount_units.join(" "));
     add(unit_dir.join(SETUP_UNIT), "jts-hot-setup.service", &base);
 

@@ -85,9 +85,7 @@ const UNIT_DIRS: &[&str] = &[
 pub fn declared_for(root: Option<&Path>, base: &Path) -> Vec<DeclaredMount> {
     let mut found: Vec<DeclaredMount> = Vec::new();
     let fstab = std::fs::read_to_string(on_disk(root, Path::new("/etc/fstab"))).unwrap_or_default();
-    let all = parse_fstab(&fstab)
-        .into_iter()
-        .chain(unit_mounts(root));
+    let all = parse_fstab(&fstab).into_iter().chain(unit_mounts(root));
     for m in all {
         let holds = m.mount_point != Path::new("/") && base.starts_with(&m.mount_point);
         // fstab wins over a unit file for the same mount point, as in systemd.
@@ -133,7 +131,9 @@ fn unescape_fstab(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
         match octal {
             Some(d) if bytes[i] == b'\\' => {
                 let v = d.iter().fold(0u32, |v, b| v * 8 + u32::from(b - b'0'));
@@ -251,12 +251,17 @@ mod tests {
 
     #[test]
     fn mount_units() {
-        let text = "[Unit]\nWhere=/nope\n[Mount]\nWhat=/dev/vdb\nWhere=/data/jts/hot/\nOptions=noatime\n";
-        let m = parse_mount_unit(text, Path::new("/etc/systemd/system/data-jts-hot.mount")).unwrap();
+        let text =
+            "[Unit]\nWhere=/nope\n[Mount]\nWhat=/dev/vdb\nWhere=/data/jts/hot/\nOptions=noatime\n";
+        let m =
+            parse_mount_unit(text, Path::new("/etc/systemd/system/data-jts-hot.mount")).unwrap();
         assert_eq!(m.mount_point, Path::new("/data/jts/hot"));
         assert_eq!(m.what, "/dev/vdb");
         assert_eq!(m.options, ["noatime"]);
-        assert_eq!(parse_mount_unit("[Mount]\nWhat=x\n", Path::new("x.mount")), None);
+        assert_eq!(
+            parse_mount_unit("[Mount]\nWhat=x\n", Path::new("x.mount")),
+            None
+        );
     }
 
     #[test]
@@ -275,7 +280,10 @@ mod tests {
         .unwrap();
         let m = declared_for(Some(root.path()), Path::new("/data/jts/hot"));
         let points: Vec<_> = m.iter().map(|m| m.mount_point.clone()).collect();
-        assert_eq!(points, [PathBuf::from("/data"), PathBuf::from("/data/jts/hot")]);
+        assert_eq!(
+            points,
+            [PathBuf::from("/data"), PathBuf::from("/data/jts/hot")]
+        );
         assert!(declared_for(Some(root.path()), Path::new("/srv/x")).is_empty());
     }
 }
