@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of `jts-hot monitor --format json` against diskus and GNU du on
-# the shared synthetic tree (../shared/bench/mktree.py, SCALE 1.0, ~350k files).
+# the synthetic tree (tests/common/mktree.rs, SCALE 1.0, ~350k files).
 # In ONE run, alternating the tools round by round, it measures wall time,
 # CPU time (user+sys) and peak RSS with a warm cache, with a cold cache
 # (sync; drop_caches before each run), and under the monitor unit's idle
@@ -8,26 +8,26 @@
 #
 # usage: bench/monitor.sh [WARM_ROUNDS [COLD_ROUNDS]]     (defaults 11 and 5)
 # env:   JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default target/tmp/mktree-1.0,
-#                                shared with tests/monitor.rs); MKTREE=path to mktree.py
+#                                shared with tests/monitor.rs)
 #        JTS_HOT_THREADS=N       pass --threads N to jts-hot
-# needs: root (drop_caches), /usr/bin/time, diskus (cargo install diskus), python3.
+# needs: root (drop_caches), /usr/bin/time, diskus (cargo install diskus).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 warm_rounds=${1:-11}
 cold_rounds=${2:-5}
 tree=${JTS_HOT_BENCH_TREE:-target/tmp/mktree-1.0}
-mktree=${MKTREE:-../shared/bench/mktree.py}
 diskus=$(command -v diskus || echo "$HOME/.cargo/bin/diskus")
 [ -x "$diskus" ] || { echo "diskus not found: cargo install diskus" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "needs root to drop caches" >&2; exit 2; }
 
-# The tree, built once and reused while mktree.py is unchanged.
-stamp=$(sha256sum "$mktree" | cut -d' ' -f1)
+# The tree, built once and reused while its generator is unchanged (the same
+# stamp as tests/monitor.rs writes, so either may build it for the other).
+stamp=$(sha256sum tests/common/mktree.rs | cut -d' ' -f1)
 if [ "$(cat "$tree/complete" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$tree"; mkdir -p "$tree"
     echo "building the SCALE 1.0 tree in $tree ..." >&2
-    python3 "$mktree" "$tree/hot" 1.0 >&2
+    cargo run --release --quiet --example mktree -- "$tree/hot" 1.0 >&2
     echo "$stamp" > "$tree/complete"
 fi
 base=$(realpath "$tree/hot")

@@ -12,28 +12,44 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::files;
 use crate::layout::Layout;
 use crate::render::{self, escape, GeneratedFile, DIGEST_MARKER, DROPIN_NAME};
+use crate::selinux;
 use crate::setup;
+use crate::system::rootfs::{Root, Staged};
+
+/// Far above any file jts-hot writes (4,000 services make ~1 MB of tmpfiles.d);
+/// a bigger one in its place is not ours and is not read whole.
+const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Where systemd keeps the files an administrator puts in place of /usr/lib's.
 const ETC_UNIT_DIR: &str = "etc/systemd/system";
 /// Exists only while systemd is the running init (sd_booted(3)).
 const SYSTEMD_RUNNING: &str = "/run/systemd/system";
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Apply to an image or mounted root instead of this system.
     pub root: Option<PathBuf>,
     /// Show the diff, change nothing.
     pub dry_run: bool,
+    /// The SELinux module's priority (semodule -X), where SELinux is enabled.
+    pub selinux_priority: u16,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            root: None,
+            dry_run: false,
+            selinux_priority: selinux::APPLY_PRIORITY,
+        }
+    }
 }
 
 /// One file in /etc that differs from what the layout asks for.
@@ -100,12 +116,11 @@ fn is_ours(contents: &str) -> bool {
     contents.lines().any(|l| l.starts_with(DIGEST_MARKER))
 }
 
-fn read_if_exists(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
+/// A file under the root (resolved inside it), `None` when absent; a FIFO,
+/// device or oversized file in its place is an error, never a hang.
+fn read_if_exists(root: &Root, rel: &Path) -> Result<Option<String>> {
+    root.read_text(rel, MAX_FILE_BYTES)
+        .with_context(|| format!("cannot read {}", root.display(rel).display()))
 }
 
 /// The drop-in that takes the place of a packaged gate for a unit the layout
@@ -124,20 +139,18 @@ fn ungate_dropin(layout: &Layout, unit: &str) -> String {
 }
 
 /// Our drop-ins (name jts-hot.conf, digest line inside) under `dir`/*.d/, by unit name.
-fn our_dropins(dir: &Path) -> Result<Vec<(String, String)>> {
+fn our_dropins(root: &Root, dir: &Path) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    let entries = root
+        .list(dir)
+        .with_context(|| format!("cannot list {}", root.display(dir).display()))?
+        .unwrap_or_default();
+    for name in entries {
+        let name = name.to_string_lossy().into_owned();
         let Some(unit) = name.strip_suffix(".d") else {
             continue;
         };
-        if let Some(text) = read_if_exists(&entry.path().join(DROPIN_NAME))? {
+        if let Some(text) = read_if_exists(root, &dir.join(&name).join(DROPIN_NAME))? {
             if is_ours(&text) {
                 found.push((unit.to_string(), text));
             }
@@ -162,7 +175,7 @@ fn tmpfiles_dirs(text: &str) -> Vec<String> {
 }
 
 /// Decides what applying `layout` under `root` would change. Reads only.
-pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
+pub fn plan(layout: &Layout, root: &Root) -> Result<Plan> {
     let mut wanted: Vec<GeneratedFile> = render::render(layout)
         .into_iter()
         // The SELinux module goes into the policy store, not /etc (see `selinux`).
@@ -179,8 +192,7 @@ pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
         .collect();
 
     // A packaged gate for a unit no longer gated would still apply: shadow it.
-    let vendor_units = under(root, Path::new(render::UNIT_DIR));
-    for (unit, _) in our_dropins(&vendor_units)? {
+    for (unit, _) in our_dropins(root, Path::new(render::UNIT_DIR))? {
         if !gated.contains(&unit) {
             wanted.push(GeneratedFile {
                 path: Path::new(ETC_UNIT_DIR)
@@ -194,8 +206,8 @@ pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
     let mut changes = Vec::new();
     let mut unchanged = Vec::new();
     for f in &wanted {
-        let full = under(root, &f.path);
-        match read_if_exists(&full)? {
+        let full = root.display(&f.path);
+        match read_if_exists(root, &f.path)? {
             None => changes.push(Change::Create {
                 path: f.path.clone(),
                 new: f.contents.clone(),
@@ -217,7 +229,7 @@ pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
 
     // Our drop-ins in /etc for units the layout no longer mentions at all.
     let wanted_paths: BTreeSet<&Path> = wanted.iter().map(|f| f.path.as_path()).collect();
-    for (unit, old) in our_dropins(&under(root, Path::new(ETC_UNIT_DIR)))? {
+    for (unit, old) in our_dropins(root, Path::new(ETC_UNIT_DIR))? {
         let path = Path::new(ETC_UNIT_DIR)
             .join(format!("{unit}.d"))
             .join(DROPIN_NAME);
@@ -237,7 +249,7 @@ pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
         etc_path(public_file),
         public_file.to_path_buf(),
     ] {
-        if let Some(text) = read_if_exists(&under(root, &candidate))? {
+        if let Some(text) = read_if_exists(root, &candidate)? {
             previous = Some(text);
             break;
         }
@@ -253,7 +265,7 @@ pub fn plan(layout: &Layout, root: &Path) -> Result<Plan> {
         .into_iter()
         .filter(|d| !now_named.contains(d))
         .map(|d| PathBuf::from(d.replace("%%", "%")))
-        .filter(|d| under(root, d).exists())
+        .filter(|d| matches!(root.lstat(d), Ok(Some(_))))
         .collect();
 
     Ok(Plan {
@@ -275,8 +287,8 @@ struct Snapshot {
     dirs: Vec<(PathBuf, DirState)>,
 }
 
-fn names_in(db: &Path) -> Result<BTreeSet<String>> {
-    Ok(read_if_exists(db)?
+fn names_in(root: &Root, db: &Path) -> Result<BTreeSet<String>> {
+    Ok(read_if_exists(root, db)?
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.split(':').next())
@@ -285,20 +297,22 @@ fn names_in(db: &Path) -> Result<BTreeSet<String>> {
         .collect())
 }
 
-fn snapshot(layout: &Layout, root: &Path) -> Result<Snapshot> {
+fn snapshot(layout: &Layout, root: &Root) -> Result<Snapshot> {
     let dirs = layout
         .planned_dirs()
         .into_iter()
         .map(|d| {
-            let state = std::fs::symlink_metadata(under(root, &d.path))
+            let state = root
+                .lstat(&d.path)
                 .ok()
-                .map(|m| (m.mode() & 0o7777, m.uid(), m.gid()));
+                .flatten()
+                .map(|m| (m.st_mode & 0o7777, m.st_uid, m.st_gid));
             (d.path, state)
         })
         .collect();
     Ok(Snapshot {
-        users: names_in(&root.join("etc/passwd"))?,
-        groups: names_in(&root.join("etc/group"))?,
+        users: names_in(root, Path::new("etc/passwd"))?,
+        groups: names_in(root, Path::new("etc/group"))?,
         dirs,
     })
 }
@@ -345,10 +359,9 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         None => None,
     };
     let root = root_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let plan = plan(layout, &root)?;
-    let tmpfiles_conf = under(&root, &etc_path(Path::new(render::TMPFILES_PATH)));
-    let sysusers_conf = under(&root, &etc_path(Path::new(render::SYSUSERS_PATH)));
-    let tier_conf = under(&root, &etc_path(Path::new(render::TIER_TMPFILES_PATH)));
+    let root_fs = Root::open(&root).with_context(|| format!("cannot open {}", root.display()))?;
+    let plan = plan(layout, &root_fs)?;
+
     let root_arg = root_dir.as_ref().map(|r| format!("--root={}", r.display()));
 
     writeln!(
@@ -357,12 +370,32 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         layout.source,
         layout.digest()
     )?;
+    let selinux_plan = selinux::plan(layout, root_dir.as_deref(), opts.selinux_priority);
     if opts.dry_run {
-        return show_dry_run(out, layout, &root, &plan);
+        if let selinux::Plan::Install { priority, .. } = &selinux_plan {
+            writeln!(
+                out,
+                "would install the SELinux module {} at priority {priority}",
+                render::SELINUX_MODULE_NAME
+            )?;
+        }
+        return show_dry_run(out, layout, &root_fs, &plan);
     }
 
-    let before = snapshot(layout, &root)?;
-    write_changes(out, &root, &plan)?;
+    let before = snapshot(layout, &root_fs)?;
+    write_changes(out, &root_fs, &plan)?;
+    // Before tmpfiles: the directories it creates are born with their labels.
+    selinux::install(&selinux_plan, root_dir.as_deref(), out)?;
+    // The files as written, their parents resolved inside the root, for
+    // tools that take a host path.
+    let in_root = |rel: &str| {
+        root_fs
+            .resolve(&etc_path(Path::new(rel)))
+            .with_context(|| format!("cannot resolve {rel} under {}", root.display()))
+    };
+    let tmpfiles_conf = in_root(render::TMPFILES_PATH)?;
+    let sysusers_conf = in_root(render::SYSUSERS_PATH)?;
+    let tier_conf = in_root(render::TIER_TMPFILES_PATH)?;
 
     let mut sysusers = Command::new("systemd-sysusers");
     sysusers.args(&root_arg).arg(&sysusers_conf);
@@ -379,8 +412,9 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         tier.arg("--create").args(&root_arg).arg(&tier_conf);
         run_tool(&mut tier)?;
     }
-    let after = snapshot(layout, &root)?;
+    let after = snapshot(layout, &root_fs)?;
     report_snapshot(out, &root, &before, &after)?;
+    selinux::relabel(&selinux_plan, layout, root_dir.as_deref(), out)?;
     for r in &refused {
         writeln!(
             out,
@@ -409,7 +443,8 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         }
     }
 
-    if plan.changes.is_empty() && before == after {
+    let selinux_changed = matches!(selinux_plan, selinux::Plan::Install { .. });
+    if plan.changes.is_empty() && before == after && !selinux_changed {
         writeln!(
             out,
             "nothing changed: {} files, users and directories already match the layout",
@@ -422,9 +457,9 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
 
 /// --dry-run: the unified diff of every file that would change, and what
 /// systemd-tmpfiles would create. Writes nothing, runs nothing.
-fn show_dry_run(out: &mut dyn Write, layout: &Layout, root: &Path, plan: &Plan) -> Result<u8> {
+fn show_dry_run(out: &mut dyn Write, layout: &Layout, root: &Root, plan: &Plan) -> Result<u8> {
     for change in &plan.changes {
-        write_diff(out, root, change)?;
+        write_diff(out, root.path(), change)?;
     }
     if plan.changes.is_empty() {
         writeln!(out, "no file would change")?;
@@ -433,15 +468,15 @@ fn show_dry_run(out: &mut dyn Write, layout: &Layout, root: &Path, plan: &Plan) 
         writeln!(
             out,
             "would leave alone {} (no longer in the layout)",
-            under(root, d).display()
+            root.display(d).display()
         )?;
     }
     let missing: Vec<_> = layout
         .planned_dirs()
         .into_iter()
-        .filter(|d| !under(root, &d.path).exists())
+        .filter(|d| !matches!(root.lstat(&d.path), Ok(Some(_))))
         .collect();
-    let root_arg = (root != Path::new("/")).then_some(root);
+    let root_arg = (root.path() != Path::new("/")).then_some(root.path());
     let refused = setup::unmounted(layout, root_arg)?;
     for r in &refused {
         writeln!(out, "would create nothing under the tier: {r}")?;
@@ -450,43 +485,57 @@ fn show_dry_run(out: &mut dyn Write, layout: &Layout, root: &Path, plan: &Plan) 
         writeln!(
             out,
             "systemd-tmpfiles would create {}",
-            under(root, &d.path).display()
+            root.display(&d.path).display()
         )?;
     }
     writeln!(out, "dry run: nothing was written and nothing was run")?;
     Ok(0)
 }
 
-/// Writes (atomically) or removes each file of the plan, reporting each one.
-fn write_changes(out: &mut dyn Write, root: &Path, plan: &Plan) -> Result<()> {
+/// Writes or removes each file of the plan, inside the root. Every new file
+/// is staged (written and synced under a temporary name) before any is
+/// renamed into place, so a failure while writing changes nothing; a kill
+/// leaves each file whole, old or new, and the next run removes the
+/// temporaries it left and finishes the job.
+fn write_changes(out: &mut dyn Write, root: &Root, plan: &Plan) -> Result<()> {
+    let mut staged: Vec<(Staged, &Change)> = Vec::new();
     for change in &plan.changes {
-        let full = under(root, change.path());
-        match change {
-            Change::Create { new, .. } | Change::Update { new, .. } => {
-                let dir = full.parent().expect("files lie in a directory");
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-                files::write_atomic(&full, new.as_bytes(), 0o644)?;
-                let what = if matches!(change, Change::Create { .. }) {
-                    "created"
-                } else {
-                    "updated"
-                };
-                writeln!(out, "{what} {}", full.display())?;
+        if let Change::Create { new, .. } | Change::Update { new, .. } = change {
+            let rel = change.path();
+            let dir = rel.parent().expect("files lie in a directory");
+            root.create_dir_all(dir, &mut Vec::new())
+                .with_context(|| format!("cannot create {}", root.display(dir).display()))?;
+            root.remove_stale_temporaries(dir)
+                .with_context(|| format!("cannot clean {}", root.display(dir).display()))?;
+            let s = root
+                .stage(rel, new.as_bytes(), 0o644)
+                .with_context(|| format!("cannot write {}", root.display(rel).display()))?;
+            staged.push((s, change));
+        }
+    }
+    for (s, change) in staged {
+        s.commit()?;
+        let what = if matches!(change, Change::Create { .. }) {
+            "created"
+        } else {
+            "updated"
+        };
+        writeln!(out, "{what} {}", root.display(change.path()).display())?;
+    }
+    for change in &plan.changes {
+        if let Change::Remove { .. } = change {
+            let rel = change.path();
+            root.remove_file(rel)
+                .with_context(|| format!("cannot remove {}", root.display(rel).display()))?;
+            // The UNIT.d directory goes too if nothing else is in it.
+            if let Some(dir) = rel.parent() {
+                root.remove_empty_dir(dir);
             }
-            Change::Remove { .. } => {
-                std::fs::remove_file(&full)
-                    .with_context(|| format!("cannot remove {}", full.display()))?;
-                // The UNIT.d directory goes too if nothing else is in it.
-                if let Some(dir) = full.parent() {
-                    let _ = std::fs::remove_dir(dir);
-                }
-                writeln!(
-                    out,
-                    "removed {} (the unit is no longer gated)",
-                    full.display()
-                )?;
-            }
+            writeln!(
+                out,
+                "removed {} (the unit is no longer gated)",
+                root.display(rel).display()
+            )?;
         }
     }
     Ok(())

@@ -33,8 +33,10 @@ pub enum Command {
     /// Render tmpfiles.d, sysusers.d, units and drop-ins under DIR, as they would lie under /
     Generate(GenerateArgs),
     /// Check the tier against the layout: directories, owners, modes, mount, capacity, staleness
+    #[command(after_long_help = crate::cli_help::VALIDATE)]
     Validate(ValidateArgs),
     /// Measure usage per service against the plan, track growth, export to Prometheus
+    #[command(after_long_help = crate::cli_help::MONITOR)]
     Monitor(MonitorArgs),
     /// Show the planned allocation against tier.capacity and the real filesystem
     Plan(PlanArgs),
@@ -135,6 +137,15 @@ pub struct StateDirArg {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
+    /// text: a picture for people; json and prometheus: for programs
+    ///
+    /// text draws, per service, a bar of used against planned ('█' used, '·' free, '|' the
+    /// warning share, '!' the critical share, '▶' past the plan), the share of plan, used and
+    /// planned bytes and the status; under it a sparkline of the last 7 days of history, the
+    /// growth per day and the days until the plan; then the filesystem the same way. Every line
+    /// fits 80 columns. Color (green, yellow, red by the threshold reached) only when stdout is
+    /// a terminal and NO_COLOR is unset or empty. json and prometheus never depend on the
+    /// terminal.
     #[arg(long, value_enum, default_value = "text")]
     pub format: MonitorFormat,
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector
@@ -142,7 +153,7 @@ pub struct MonitorArgs {
     pub textfile_dir: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDirArg,
-    /// Walker threads (default: 8 per CPU, 8 to 32)
+    /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -164,6 +175,10 @@ pub struct ApplyArgs {
     /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Where SELinux is enabled, the priority the tier's SELinux module is installed at (semodule -X):
+    /// above the package's 200, below an operator's own modules (400, semodule's default)
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u16).range(1..=999))]
+    pub selinux_priority: u16,
 }
 
 #[derive(Debug, Args)]
@@ -181,7 +196,7 @@ pub struct ProbeArgs {
     /// Largest size of the temporary file (at least 1MiB)
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_probe_size)]
     pub size: u64,
-    /// Time budget of the measurements
+    /// Time budget of the measurements (at most 1day)
     #[arg(long, visible_alias = "time", value_name = "DURATION", default_value = "10s",
           value_parser = parse_duration)]
     pub duration: std::time::Duration,
@@ -209,6 +224,9 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
     if d.is_zero() {
         return Err("must be more than zero".into());
+    }
+    if d > crate::probe::measure::MAX_DURATION {
+        return Err("must be at most 1day".into());
     }
     Ok(d)
 }

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use tempfile::NamedTempFile;
 
 use crate::render::GeneratedFile;
+use crate::system::rootfs::{Root, Staged};
 
 /// Writes `contents` into a synced temporary file beside `path`, not yet renamed.
 fn stage(path: &Path, contents: &[u8], mode: u32) -> Result<NamedTempFile> {
@@ -38,55 +39,46 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Writes every generated file under `root`. Every file is staged first; only
-/// when all are staged are they renamed into place, so a failure while writing
-/// (a full disk, a read-only directory) leaves `root` as it was: staged files
-/// are removed, and so are the directories this call created.
+/// Writes every generated file under `root`, resolved inside it (a symlink
+/// in the tree cannot send a file elsewhere: see `system::rootfs`). Every
+/// file is staged first; only when all are staged are they renamed into
+/// place, so a failure while writing (a full disk, a read-only directory)
+/// leaves `root` as it was: staged files are removed, and so are the
+/// directories this call created. Temporaries that an earlier, killed run
+/// left beside the targets are removed first.
 pub fn write_tree(root: &Path, files: &[GeneratedFile]) -> Result<()> {
+    std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+    let root = Root::open(root).with_context(|| format!("cannot open {}", root.display()))?;
     let mut created: Vec<PathBuf> = Vec::new();
-    let staged = stage_all(root, files, &mut created);
+    let staged = stage_all(&root, files, &mut created);
     let staged = match staged {
         Ok(staged) => staged,
         Err(e) => {
             // Deepest first; only directories we made, and only if still empty.
             for dir in created.iter().rev() {
-                let _ = std::fs::remove_dir(dir);
+                root.remove_empty_dir(dir);
             }
             return Err(e);
         }
     };
-    for (tmp, path) in staged {
-        tmp.persist(&path)
-            .with_context(|| format!("cannot rename into {}", path.display()))?;
+    for s in staged {
+        s.commit()?;
     }
     Ok(())
 }
 
 fn stage_all(
-    root: &Path,
+    root: &Root,
     files: &[GeneratedFile],
     created: &mut Vec<PathBuf>,
-) -> Result<Vec<(NamedTempFile, PathBuf)>> {
+) -> Result<Vec<Staged>> {
     let mut staged = Vec::new();
     for f in files {
-        let path = root.join(&f.path);
-        let dir = path.parent().expect("generated paths have a directory");
-        create_dirs(dir, created)?;
-        staged.push((stage(&path, f.contents.as_bytes(), 0o644)?, path));
+        let dir = f.path.parent().expect("generated paths have a directory");
+        root.create_dir_all(dir, created)
+            .with_context(|| format!("cannot create {}", root.display(dir).display()))?;
+        root.remove_stale_temporaries(dir)?;
+        staged.push(root.stage(&f.path, f.contents.as_bytes(), 0o644)?);
     }
     Ok(staged)
-}
-
-/// `create_dir_all`, remembering each directory it had to create.
-fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
-    // "" is the parent of a relative path's first component: the working directory.
-    if dir.as_os_str().is_empty() || dir.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        create_dirs(parent, created)?;
-    }
-    std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    created.push(dir.to_path_buf());
-    Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod cli;
+mod cli_help;
 pub mod files;
 pub mod layout;
 pub mod monitor;
@@ -12,6 +13,7 @@ pub mod plan;
 pub mod probe;
 pub mod render;
 pub mod report;
+pub mod selinux;
 pub mod setup;
 pub mod status;
 pub mod system;

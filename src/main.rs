@@ -40,6 +40,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Color in the text report only for a person at a terminal who has not
+/// asked for none (https://no-color.org: NO_COLOR set and not empty).
+fn text_style() -> jts_hot::report::picture::Style {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    jts_hot::report::picture::Style {
+        color: std::io::stdout().is_terminal() && !no_color,
+    }
+}
+
 enum Failure {
     Layout(LayoutErrors),
     Other(anyhow::Error),
@@ -60,7 +70,10 @@ fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
     }
     cli.config.clone().or_else(|| {
         let system = match root {
-            Some(root) => root.join(SYSTEM_LAYOUT_PATH.trim_start_matches('/')),
+            // Resolved inside the image: its links never lead to the host's files.
+            Some(root) => {
+                jts_hot::system::on_disk_followed(Some(root), Path::new(SYSTEM_LAYOUT_PATH))
+            }
             None => PathBuf::from(SYSTEM_LAYOUT_PATH),
         };
         system.exists().then_some(system)
@@ -137,6 +150,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let opts = apply::Options {
                 root: args.root.clone(),
                 dry_run: args.dry_run,
+                selinux_priority: args.selinux_priority,
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }
@@ -151,7 +165,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Monitor(args) => {
             let layout = load_layout(&cli)?;
-            Ok(jts_hot::monitor::run(&layout, args)?)
+            Ok(jts_hot::monitor::run(&layout, args, text_style())?)
         }
     }
 }

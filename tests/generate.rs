@@ -348,7 +348,7 @@ fn bad_names_are_refused() {
             "dirs = [\"data\", \"logs\"]",
             "dirs = [\"data\", { name = \"x\", size = 1 }]",
             "dirs[1].size",
-            "unknown key",
+            "unknown field",
         ),
         (
             "dirs = [\"data\", \"logs\"]",

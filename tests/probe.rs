@@ -443,3 +443,15 @@ fn save_then_compare() {
     assert!(r["baseline"].is_null());
     assert!(kinds(&r).contains(&"baseline".to_string()), "{out}");
 }
+
+/// A dropped ssh session sends SIGHUP: the probe's file must still go.
+#[test]
+fn sighup_mid_run_removes_the_file() {
+    signal_mid_run(nix::sys::signal::Signal::SIGHUP);
+}
+
+/// Ctrl-\ sends SIGQUIT, whose default would core-dump and leave the file.
+#[test]
+fn sigquit_mid_run_removes_the_file() {
+    signal_mid_run(nix::sys::signal::Signal::SIGQUIT);
+}

@@ -5,6 +5,10 @@
 //! a type the policy lacks is skipped, not fatal; a hostile type is refused.
 
 mod common;
+#[path = "common/nspawn.rs"]
+mod nspawn;
+#[path = "common/qemu.rs"]
+mod qemu;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -222,4 +226,331 @@ fn a_hostile_selinux_type_is_refused_and_nothing_is_written() {
         assert!(err.contains(part), "{bad:?}: {err}");
         assert!(!out.exists(), "{bad:?}: nothing is written");
     }
+}
+
+/// Sets a directory's label as a stale or hand-made one would be.
+fn set_label(path: &Path, context: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let v = std::ffi::CString::new(context).unwrap();
+    let b = v.as_bytes_with_nul();
+    // SAFETY: NUL-terminated strings; the value's length is its buffer's.
+    let rc = unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            c"security.selinux".as_ptr(),
+            b.as_ptr().cast(),
+            b.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "lsetxattr {}", path.display());
+}
+
+fn validate_json(root: &Path) -> serde_json::Value {
+    let (_, out, err) = run(jts_hot()
+        .args(["validate", "--format", "json", "--root"])
+        .arg(root));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"))
+}
+
+fn selinux_findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with("selinux."))
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn apply_installs_the_module_into_the_roots_store_and_validate_checks_labels() {
+    let test = "apply_installs_the_module_into_the_roots_store_and_validate_checks_labels";
+    if !prerequisites(test) || !have_tool(test, "setfiles") {
+        return;
+    }
+    let root = policy_root();
+    let root = root.path();
+    let layout_text =
+        fs::read_to_string(repo_root().join("tests/cases/04-spaces-and-percent/layout.toml"))
+            .unwrap();
+    fs::create_dir_all(root.join("etc/jts")).unwrap();
+    fs::write(root.join("etc/jts/hot-layout.toml"), &layout_text).unwrap();
+    let layout = Layout::parse(&layout_text, "layout.toml").unwrap();
+
+    // The root's policy says permissive (Debian's default config): enabled.
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("SELinux module jts-hot installed at priority 300"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SELinux relabel skipped under --root"),
+        "{out}"
+    );
+    let (_, listed, _) = semodule(root, &["--list-modules=full"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["300", "jts-hot"])),
+        "{listed}"
+    );
+    let redis = layout.services[0].path(&layout);
+    assert_eq!(policy_type(root, &redis), "redis_var_lib_t");
+
+    // Again: the store already holds it, nothing changes, no policy rebuild.
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("already installed at priority 300"), "{out}");
+    assert!(out.contains("nothing changed"), "{out}");
+
+    // tmpfiles created the tree on a kernel without SELinux: no labels yet.
+    // Every data directory is CRITICAL, the base a WARNING.
+    let report = validate_json(root);
+    assert_eq!(report["selinux"]["labels"], "checked", "{report}");
+    let findings = selinux_findings(&report);
+    let dirs = layout.planned_dirs();
+    assert_eq!(findings.len(), dirs.len(), "{findings:?}");
+    for (check, severity, path) in &findings {
+        assert_eq!(check, "selinux.label");
+        let is_base = Path::new(path) == root.join("srv/hot tier/100%n");
+        assert_eq!(
+            severity,
+            if is_base { "WARNING" } else { "CRITICAL" },
+            "{path}"
+        );
+    }
+    assert_eq!(report["status"], "CRITICAL");
+
+    // The operator's relabel (setfiles: restorecon with the root's own policy).
+    let base = root.join("srv/hot tier/100%n");
+    let (code, _, err) = run(Command::new("setfiles")
+        .arg("-r")
+        .arg(root)
+        .arg(root.join(FILE_CONTEXTS))
+        .arg(&base));
+    assert_eq!(code, 0, "setfiles: {err}");
+    let report = validate_json(root);
+    assert_eq!(selinux_findings(&report), [], "{report}");
+    let (_, text, _) = run(jts_hot()
+        .args(["validate", "--verbose", "--root"])
+        .arg(root));
+    assert!(
+        text.contains(&format!("SELinux labels of {} checked", dirs.len())),
+        "{text}"
+    );
+
+    // A data directory labelled by hand with another type: CRITICAL, with restorecon as the fix.
+    let data = root.join("srv/hot tier/100%n/redis/data");
+    set_label(&data, "system_u:object_r:tmp_t:s0");
+    let report = validate_json(root);
+    let f = &report["findings"].as_array().unwrap()[0];
+    assert_eq!(f["check"], "selinux.label", "{report}");
+    assert_eq!(f["severity"], "CRITICAL");
+    assert_eq!(f["expected"], "system_u:object_r:redis_var_lib_t:s0");
+    assert_eq!(f["actual"], "system_u:object_r:tmp_t:s0");
+    let hint = f["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("restorecon -v '/srv/hot tier/100%n/redis/data'"),
+        "{hint}"
+    );
+
+    // Where SELinux is disabled: labels skipped and said so; apply installs nothing.
+    let config = root.join("etc/selinux/config");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replace("SELINUX=permissive", "SELINUX=disabled"),
+    )
+    .unwrap();
+    let report = validate_json(root);
+    assert_eq!(report["selinux"]["labels"], "skipped", "{report}");
+    assert_eq!(selinux_findings(&report), []);
+    let (_, text, _) = run(jts_hot()
+        .args(["validate", "--verbose", "--root"])
+        .arg(root));
+    assert!(text.contains("SELinux labels not checked"), "{text}");
+    let (code, out, err) = run(jts_hot().arg("apply").arg("--root").arg(root));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("no module installed"), "{out}");
+}
+
+/// The type a container's policy gives `path`, asked inside it.
+fn container_type(m: &nspawn::Machine, path: &str) -> String {
+    let out = m.run_ok(&format!("matchpathcon -n -m dir {path}"));
+    out.trim().split(':').nth(2).unwrap_or_default().to_string()
+}
+
+fn container_modules(m: &nspawn::Machine) -> Vec<String> {
+    m.run_ok("semodule --list-modules=full")
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("jts-hot"))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+/// The .deb's and the .rpm's scriptlets, run for real by dpkg and rpm in a
+/// container with Debian's policy: where SELinux is disabled (this kernel:
+/// the real selinuxenabled says so) nothing changes and nothing fails; where
+/// it is enabled (a selinuxenabled that says so, the only thing this kernel
+/// cannot answer for real) the real semodule installs the
+/// module into the container's store, and removal takes it out.
+#[test]
+fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled() {
+    let test = "package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled";
+    if !nspawn::prerequisites(test) {
+        return;
+    }
+    let _slot = nspawn::shared_slot();
+    let m = nspawn::Machine::fresh("selinux-scriptlets", nspawn::Image::BookwormSelinux);
+    let deb = m.put(&nspawn::packages().deb, "jts-hot.deb");
+    let rpm = m.put(&nspawn::packages().rpm, "jts-hot.rpm");
+    let pg = "/data/jts/hot/postgresql";
+    let policy_default = container_type(&m, pg);
+
+    // Disabled: the real answer on this kernel.
+    let out = m.run("selinuxenabled").0;
+    assert_eq!(out, 1, "selinuxenabled in the container");
+    for (install, remove) in [
+        (format!("dpkg -i {deb}"), "dpkg -r jts-hot"),
+        (format!("rpm -i --nodeps {rpm}"), "rpm -e --nodeps jts-hot"),
+    ] {
+        let out = m.run_ok(&install);
+        assert!(!out.contains("semodule"), "{out}");
+        assert_eq!(container_modules(&m), Vec::<String>::new(), "{install}");
+        assert_eq!(container_type(&m, pg), policy_default);
+        assert!(m.path(pg).is_dir(), "{install} still creates the tier");
+        m.run_ok(remove);
+    }
+
+    // Enabled.
+    m.write("/usr/local/sbin/selinuxenabled", "#!/bin/sh\nexit 0\n");
+    m.run_ok("chmod 755 /usr/local/sbin/selinuxenabled");
+    let started = std::time::Instant::now();
+    m.run_ok(&format!("dpkg -i {deb}"));
+    eprintln!(
+        "FIGURE dpkg -i with SELinux enabled: {:.1?}",
+        started.elapsed()
+    );
+    assert_eq!(container_modules(&m), ["200"]);
+    assert_eq!(container_type(&m, pg), "postgresql_db_t");
+    assert_eq!(
+        container_type(&m, "/data/jts/hot/redis/data"),
+        "redis_var_lib_t"
+    );
+    m.run_ok("dpkg -r jts-hot");
+    assert_eq!(container_modules(&m), Vec::<String>::new());
+    assert_eq!(container_type(&m, pg), policy_default);
+
+    // The .rpm, with the operator's priority. rpm runs scriptlets with its own
+    // PATH (/sbin:/bin:/usr/sbin:/usr/bin): the answer must be in /usr/sbin.
+    m.run_ok(
+        "mv /usr/sbin/selinuxenabled /usr/sbin/selinuxenabled.real \
+         && cp /usr/local/sbin/selinuxenabled /usr/sbin/selinuxenabled",
+    );
+    m.run_ok(&format!(
+        "JTS_HOT_SELINUX_PRIORITY=250 rpm -i --nodeps {rpm}"
+    ));
+    assert_eq!(container_modules(&m), ["250"]);
+    assert_eq!(container_type(&m, pg), "postgresql_db_t");
+    m.run_ok("JTS_HOT_SELINUX_PRIORITY=250 rpm -e --nodeps jts-hot");
+    assert_eq!(container_modules(&m), Vec::<String>::new());
+    assert_eq!(container_type(&m, pg), policy_default);
+}
+
+/// Debian's kernel in qemu with SELinux permissive: the .deb installed while
+/// SELinux was "enabled" (its postinst loaded the module), then a real boot.
+/// systemd-tmpfiles at boot labels the directories it creates and relabels the
+/// ones that exist, each itself only; jts-hot validate then checks the labels
+/// against the loaded policy.
+#[test]
+fn a_permissive_boot_labels_the_tier_as_the_layout_asks() {
+    let test = "a_permissive_boot_labels_the_tier_as_the_layout_asks";
+    if !qemu::prerequisites(test) || !nspawn::prerequisites(test) {
+        return;
+    }
+    let mut guest = qemu::Guest::fresh("selinux-permissive");
+    for script in [
+        "apt-get update -q && apt-get install -y -q --no-install-recommends \
+         semodule-utils policycoreutils selinux-utils",
+        "apt-get install -y -q --no-install-recommends selinux-policy-default && apt-get clean",
+    ] {
+        guest.run_ok(script);
+    }
+    // Only while dpkg runs: the postinst's question, which the host kernel cannot answer yes to.
+    guest.write("/usr/local/sbin/selinuxenabled", "#!/bin/sh\nexit 0\n");
+    guest.run_ok("chmod 755 /usr/local/sbin/selinuxenabled");
+    guest.install_deb(&nspawn::packages().deb);
+    guest.run_ok(
+        "rm /usr/local/sbin/selinuxenabled && semodule --list-modules=full | grep -q '^200 jts-hot ' \
+         && rmdir /data/jts/hot/redis/logs && echo old >/data/jts/hot/postgresql/data/inside",
+    );
+    let stat =
+        "stat -c '%n %C' /data/jts/hot /data/jts/hot/postgresql /data/jts/hot/postgresql/data \
+                /data/jts/hot/redis/logs /data/jts/hot/mongodb/config /data/jts/hot/kafka \
+                /data/jts/hot/docker /data/jts/hot/postgresql/data/inside";
+    let scenario = qemu::Scenario::new()
+        .step("enforce", "cat /sys/fs/selinux/enforce")
+        .step("labels", stat)
+        .step("validate", "jts-hot validate --format json");
+    let boot = qemu::Boot::new()
+        .kernel_arg("security=selinux")
+        .kernel_arg("selinux=1")
+        .kernel_arg("enforcing=0");
+    let run = guest.boot(&boot, &scenario);
+    let report = run.report();
+    assert_eq!(report.ok("enforce").trim(), "0", "permissive");
+    let labels: std::collections::BTreeMap<String, String> = report
+        .ok("labels")
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(p, c)| (p.to_string(), c.split(':').nth(2).unwrap_or(c).to_string()))
+        .collect();
+    eprintln!("labels after a permissive boot: {labels:?}");
+    let t = |p: &str| labels.get(p).map(String::as_str).unwrap_or("?");
+    assert_eq!(
+        t("/data/jts/hot/postgresql"),
+        "postgresql_db_t",
+        "relabelled at boot"
+    );
+    assert_eq!(t("/data/jts/hot/postgresql/data"), "postgresql_db_t");
+    assert_eq!(
+        t("/data/jts/hot/redis/logs"),
+        "redis_var_lib_t",
+        "created at boot"
+    );
+    assert_eq!(t("/data/jts/hot/mongodb/config"), "mongod_var_lib_t");
+    assert_eq!(
+        t("/data/jts/hot/kafka"),
+        "default_t",
+        "no type: the policy's own"
+    );
+    assert_eq!(
+        t("/data/jts/hot/docker"),
+        "default_t",
+        "not in Debian's policy: skipped"
+    );
+    // Never recursive: a file that was there keeps no label.
+    assert_eq!(t("/data/jts/hot/postgresql/data/inside"), "unlabeled_t");
+
+    let v: serde_json::Value = serde_json::from_str(report.out("validate"))
+        .unwrap_or_else(|e| panic!("{e}: {}", report.all("validate")));
+    assert_eq!(v["selinux"]["labels"], "checked", "{v}");
+    let findings = selinux_findings(&v);
+    // Only docker's type, absent from Debian's policy: a WARNING per directory.
+    assert!(
+        findings
+            .iter()
+            .all(|(c, s, p)| c == "selinux.policy" && s == "WARNING" && p.contains("/docker")),
+        "{findings:?}"
+    );
+    assert_eq!(findings.len(), 4, "{findings:?}");
 }

@@ -7,6 +7,17 @@
 # Users first: the tier's directories belong to them. A basename, so that
 # /etc/sysusers.d/jts-hot.conf (written by `jts-hot apply`) wins, as at boot.
 systemd-sysusers jts-hot.conf || :
+# SELinux, only where it is enabled: the tier's file contexts go into the
+# policy before systemd-tmpfiles runs, so the directories it creates are
+# born labelled and the ones that exist are relabelled (tmpfiles resets
+# the label of each 'd' path itself, never of what is inside). Priority
+# 200: `jts-hot apply` installs the layout's own at 300, an operator's
+# module (400) wins over both. JTS_HOT_SELINUX_PRIORITY overrides it.
+if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled \
+    && command -v semodule >/dev/null 2>&1; then
+    semodule -X "${JTS_HOT_SELINUX_PRIORITY:-200}" -i /usr/share/selinux/packages/jts-hot.cil \
+        || echo "jts-hot: semodule could not install the SELinux module (see /usr/share/doc/jts-hot)" >&2
+fi
 # tmpfiles.d's file holds only what lies outside the tier.
 systemd-tmpfiles --create jts-hot.conf || :
 # The tier's directories, only on its mounted filesystem: while a mount

@@ -31,8 +31,24 @@ remove_applied_units() {
     done
 }
 
+# The SELinux module, where SELinux is enabled, at the priorities the package
+# (200, or JTS_HOT_SELINUX_PRIORITY) and `jts-hot apply` (300) install it at;
+# an operator's own modules are theirs. Labels on disk stay: nothing under the
+# tier is touched. (The same in debian/postrm and rpm/postun.sh.)
+remove_selinux_module() {
+    command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled || return 0
+    command -v semodule >/dev/null 2>&1 || return 0
+    args=$(semodule --list-modules=full 2>/dev/null | awk -v p="${JTS_HOT_SELINUX_PRIORITY:-200}" \
+        '$2 == "jts-hot" && ($1 == 200 || $1 == 300 || $1 == p) { printf " -X %d -r jts-hot", $1 }')
+    if [ -n "$args" ]; then
+        # shellcheck disable=SC2086 # options built above, one word each
+        semodule $args || echo "jts-hot: semodule could not remove the SELinux module" >&2
+    fi
+}
+
 if [ "$1" -eq 0 ]; then
     remove_applied_units
+    remove_selinux_module
 fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :

@@ -70,6 +70,45 @@ impl Locator<'_> {
     }
 }
 
+/// The dotted field (with `[i]` for array items) whose key or value holds a
+/// byte offset, from TOML's own spanned tree: exact even inside inline
+/// tables and arrays, and for a table header such as `[tier.extra]` placed
+/// after other tables. `None` when the text is too broken to tell.
+pub(crate) fn field_path_at(text: &str, offset: usize) -> Option<String> {
+    let (table, _) = toml::de::DeTable::parse_recoverable(text);
+    find_in_table(table.get_ref(), offset, "")
+}
+
+fn find_in_table(t: &toml::de::DeTable<'_>, offset: usize, prefix: &str) -> Option<String> {
+    for (k, v) in t.iter() {
+        let name = if prefix.is_empty() {
+            k.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", k.get_ref())
+        };
+        // The deepest match wins: a table's span may cover only its header.
+        if let Some(deeper) = find_in_value(v.get_ref(), offset, &name) {
+            return Some(deeper);
+        }
+        if k.span().contains(&offset) || v.span().contains(&offset) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+fn find_in_value(v: &toml::de::DeValue<'_>, offset: usize, name: &str) -> Option<String> {
+    match v {
+        toml::de::DeValue::Table(t) => find_in_table(t, offset, name),
+        toml::de::DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let item_name = format!("{name}[{i}]");
+            find_in_value(item.get_ref(), offset, &item_name)
+                .or_else(|| item.span().contains(&offset).then_some(item_name))
+        }),
+        _ => None,
+    }
+}
+
 /// The dotted field at a byte offset, for errors the TOML parser reports
 /// without one: the nearest `[table]` header above and the key on that line.
 pub(crate) fn field_at(text: &str, offset: usize) -> String {
@@ -77,12 +116,17 @@ pub(crate) fn field_at(text: &str, offset: usize) -> String {
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
     let line = &text[line_start..line_end];
+    // An error on a table header (an unknown table such as `[tier.extra]`)
+    // belongs to that table, not to the one above it.
+    if line.trim_start().starts_with('[') {
+        return header_name(line);
+    }
     let table = text[..line_start]
         .lines()
         .rev()
         .map(str::trim)
         .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        .map(header_name);
     let key = line
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
@@ -93,6 +137,15 @@ pub(crate) fn field_at(text: &str, offset: usize) -> String {
         (None, Some(k)) => k,
         (None, None) => String::new(),
     }
+}
+
+/// `services.kafka` from a header line `[services.kafka]  # comment`.
+fn header_name(line: &str) -> String {
+    let line = line.split('#').next().unwrap_or("");
+    line.trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .trim()
+        .replace(['"', '\''], "")
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -122,7 +175,12 @@ mod tests {
             field_at(text, text.find("750").unwrap()),
             "services.kafka.mode"
         );
-        assert_eq!(field_at(text, 0), "");
+        assert_eq!(field_at(text, 0), "tier");
+        assert_eq!(field_at("a = 1\n", 0), "a");
+        assert_eq!(field_at("\n", 0), "");
+        // A table header after another table is that table's own.
+        let text = "[services.kafka]\nmode = 1\n[tier.extra] # x\nfoo = 1\n";
+        assert_eq!(field_at(text, text.find("extra").unwrap()), "tier.extra");
     }
 
     #[test]

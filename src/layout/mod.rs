@@ -24,6 +24,8 @@ pub const DEFAULT_LAYOUT_TOML: &str = include_str!("default.toml");
 pub const SYSTEM_LAYOUT_PATH: &str = "/etc/jts/hot-layout.toml";
 /// What generated files name as their source when the built-in default is used.
 pub const BUILTIN_SOURCE: &str = "built-in default layout";
+/// node_exporter's textfile directory on Debian (prometheus-node-exporter).
+pub const DEFAULT_TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
 
 /// A service or directory name: one path component of `[A-Za-z0-9._-]`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -186,8 +188,16 @@ impl Layout {
 
     /// Reads and checks a layout file.
     pub fn load(path: &Path) -> Result<Layout, LayoutErrors> {
+        /// Far above any real layout (4,000 services take ~400 KB).
+        const MAX_LAYOUT_BYTES: u64 = 16 << 20;
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        // A FIFO or device in the layout's place must not hang the boot.
+        let text = crate::system::file::read_regular_text(
+            path,
+            MAX_LAYOUT_BYTES,
+            crate::system::file::Links::Follow,
+        )
+        .map_err(|e| {
             LayoutErrors(vec![LayoutError {
                 file: name.clone(),
                 line: 1,
@@ -205,9 +215,10 @@ impl Layout {
         let loc = Locator { file, text };
         let raw: RawLayout = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
-            let field = e
-                .span()
-                .map_or(String::new(), |s| error::field_at(text, s.start));
+            let field = e.span().map_or(String::new(), |s| {
+                error::field_path_at(text, s.start)
+                    .unwrap_or_else(|| error::field_at(text, s.start))
+            });
             LayoutErrors(vec![loc.at(e.span(), &field, message)])
         })?;
         let mut checker = Checker {
@@ -275,9 +286,10 @@ impl Layout {
         self.services.iter().find(|s| s.name.as_str() == name)
     }
 
-    /// Sum of the services' planned sizes.
-    pub fn planned_total(&self) -> Bytes {
-        Bytes(self.services.iter().map(|s| s.planned.0).sum())
+    /// Sum of the services' planned sizes, in u128: many sizes near u64's
+    /// limit (18.4 EB) add up beyond it and must not wrap to a small number.
+    pub fn planned_total(&self) -> u128 {
+        self.services.iter().map(|s| u128::from(s.planned.0)).sum()
     }
 }
 
@@ -337,8 +349,9 @@ impl Checker<'_> {
 
     fn layout(&mut self, raw: RawLayout, file: &str) -> Option<Layout> {
         let tier = self.tier(raw.tier);
+        let base = tier.as_ref().map(|t| t.base.clone());
         let thresholds = self.thresholds(raw.thresholds);
-        let monitor = self.monitor(raw.monitor);
+        let monitor = self.monitor(raw.monitor, base.as_deref());
         let mut services = Vec::new();
         let services_span = raw.services.span();
         let raw_services = raw.services.into_inner();
@@ -350,7 +363,7 @@ impl Checker<'_> {
             );
         }
         for (name, service) in raw_services {
-            services.push(self.service(name, service));
+            services.push(self.service(name, service, base.as_deref()));
         }
         let layout = Layout {
             source: file.to_string(),
@@ -494,7 +507,11 @@ impl Checker<'_> {
         t
     }
 
-    fn monitor(&mut self, raw: Option<toml::Spanned<raw::RawMonitor>>) -> Option<Monitor> {
+    fn monitor(
+        &mut self,
+        raw: Option<toml::Spanned<raw::RawMonitor>>,
+        base: Option<&Path>,
+    ) -> Option<Monitor> {
         let raw = raw.map(|r| r.into_inner());
         let every = self.check_or(
             raw.as_ref().and_then(|r| r.every.as_ref()),
@@ -502,12 +519,24 @@ impl Checker<'_> {
             "monitor.every",
             rules::monitor_interval,
         );
-        let textfile_dir = self.check_or(
-            raw.as_ref().and_then(|r| r.textfile_dir.as_ref()),
-            "/var/lib/prometheus/node-exporter",
-            "monitor.textfile_dir",
-            rules::absolute_path,
-        );
+        let textfile_dir = match raw.as_ref().and_then(|r| r.textfile_dir.as_ref()) {
+            Some(dir) => self.check(dir, "monitor.textfile_dir", |s| {
+                rules::textfile_dir(s, base)
+            }),
+            // The default can clash with a base under /var/lib/prometheus:
+            // say so against the key the operator has to add.
+            None => rules::textfile_dir(DEFAULT_TEXTFILE_DIR, base)
+                .map_err(|m| {
+                    self.fail(
+                        None,
+                        "monitor.textfile_dir",
+                        format!(
+                            "the default {DEFAULT_TEXTFILE_DIR}: {m}; set monitor.textfile_dir"
+                        ),
+                    )
+                })
+                .ok(),
+        };
         Some(Monitor {
             every: every?,
             textfile_dir: textfile_dir?,
@@ -518,9 +547,19 @@ impl Checker<'_> {
         &mut self,
         name: toml::Spanned<String>,
         raw: toml::Spanned<raw::RawService>,
+        base: Option<&Path>,
     ) -> Option<Service> {
         let field = format!("services.{}", name.get_ref().escape_debug());
         let service_name = self.check(&name, &field, rules::name);
+        // Each directory made below the base is judged where it really lands too.
+        let service_dir = base
+            .zip(service_name.as_ref())
+            .map(|(b, n)| b.join(n.as_str()));
+        if let Some(dir) = &service_dir {
+            if let Err(m) = rules::not_os_owned(dir) {
+                self.fail(Some(name.span()), &field, m);
+            }
+        }
         let raw = raw.into_inner();
         let owner = self.check(&raw.owner, &format!("{field}.owner"), rules::user_name);
         let group = match &raw.group {
@@ -568,6 +607,11 @@ impl Checker<'_> {
         for (i, dir) in raw.dirs.iter().enumerate() {
             let f = format!("{field}.dirs[{i}]");
             if let Some(d) = self.dir(dir, &f, &ownership) {
+                if let Some(sd) = &service_dir {
+                    if let Err(m) = rules::not_os_owned(&sd.join(d.name.as_str())) {
+                        self.fail(Some(dir.span()), &f, m);
+                    }
+                }
                 if !seen_dirs.insert(d.name.clone()) {
                     self.fail(
                         Some(dir.span()),
@@ -589,83 +633,40 @@ impl Checker<'_> {
     }
 
     fn dir(&mut self, raw: &toml::Spanned<RawDir>, field: &str, parent: &Ownership) -> Option<Dir> {
-        let span = Some(raw.span());
-        let string = |v: &toml::Value| v.as_str().map(str::to_string);
         match raw.get_ref() {
-            toml::Value::String(s) => {
-                let name = self.rule_at(span.clone(), field, rules::name(s))?;
+            RawDir::Name(s) => {
+                let name = self.rule_at(Some(raw.span()), field, rules::name(s))?;
                 Some(Dir {
                     name,
                     ownership: parent.clone(),
                     clean_after: None,
                 })
             }
-            toml::Value::Table(table) => {
-                let get = |key: &str| -> Result<Option<String>, ()> {
-                    match table.get(key) {
-                        None => Ok(None),
-                        Some(v) => string(v).map(Some).ok_or(()),
-                    }
-                };
-                for key in table.keys() {
-                    if !["name", "owner", "group", "mode", "clean_after"].contains(&key.as_str()) {
-                        self.fail(
-                            span.clone(),
-                            &format!("{field}.{}", key.escape_debug()),
-                            "unknown key; expected name, owner, group, mode or clean_after",
-                        );
-                        return None;
-                    }
-                }
-                let mut values = Vec::new();
-                for key in ["name", "owner", "group", "mode", "clean_after"] {
-                    match get(key) {
-                        Ok(v) => values.push(v),
-                        Err(()) => {
-                            self.fail(span.clone(), &format!("{field}.{key}"), "must be a string");
-                            return None;
-                        }
-                    }
-                }
-                let [name, owner, group, mode, clean_after]: [Option<String>; 5] =
-                    values.try_into().expect("five keys");
-                let Some(name) = name else {
+            RawDir::Table(t) => {
+                let Some(name) = &t.name else {
                     self.fail(
-                        span,
+                        Some(raw.span()),
                         &format!("{field}.name"),
                         "a directory table needs a name",
                     );
                     return None;
                 };
-                let name = self.rule_at(span.clone(), &format!("{field}.name"), rules::name(&name));
-                let owner = match owner {
-                    Some(o) => self.rule_at(
-                        span.clone(),
-                        &format!("{field}.owner"),
-                        rules::user_name(&o),
-                    ),
-                    None => Some(parent.owner.clone()),
+                let name = self.check(name, &format!("{field}.name"), rules::name);
+                let mut or = |v: &Option<toml::Spanned<String>>, key: &str, rule, inherited| match v
+                {
+                    Some(v) => self.check(v, &format!("{field}.{key}"), rule),
+                    None => Some(inherited),
                 };
-                let group = match group {
-                    Some(g) => self.rule_at(
-                        span.clone(),
-                        &format!("{field}.group"),
-                        rules::user_name(&g),
-                    ),
-                    None => Some(parent.group.clone()),
-                };
-                let mode = match mode {
-                    Some(m) => {
-                        self.rule_at(span.clone(), &format!("{field}.mode"), rules::mode(&m))
-                    }
+                let owner = or(&t.owner, "owner", rules::user_name, parent.owner.clone());
+                let group = or(&t.group, "group", rules::user_name, parent.group.clone());
+                let mode = match &t.mode {
+                    Some(m) => self.check(m, &format!("{field}.mode"), rules::mode),
                     None => Some(parent.mode),
                 };
-                let clean_after = match clean_after {
-                    Some(c) => Some(self.rule_at(
-                        span.clone(),
-                        &format!("{field}.clean_after"),
-                        rules::duration(&c),
-                    )?),
+                let clean_after = match &t.clean_after {
+                    Some(c) => {
+                        Some(self.check(c, &format!("{field}.clean_after"), rules::clean_after)?)
+                    }
                     None => None,
                 };
                 Some(Dir {
@@ -677,14 +678,6 @@ impl Checker<'_> {
                     },
                     clean_after,
                 })
-            }
-            _ => {
-                self.fail(
-                    span,
-                    field,
-                    "must be a directory name or a table with a name",
-                );
-                None
             }
         }
     }
@@ -703,7 +696,7 @@ mod tests {
         let l = Layout::builtin();
         assert_eq!(l.tier.base, PathBuf::from("/data/jts/hot"));
         assert_eq!(l.tier.capacity, Bytes(4_000_000_000_000));
-        assert_eq!(l.planned_total(), l.tier.capacity);
+        assert_eq!(l.planned_total(), u128::from(l.tier.capacity.0));
         let names: Vec<_> = l.services.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,

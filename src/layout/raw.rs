@@ -67,6 +67,42 @@ pub struct RawService {
 }
 
 /// A subdirectory: a bare name, or a table with `name` and optional `owner`,
-/// `group`, `mode`, `clean_after`. Kept as a TOML value (an untagged enum would
-/// lose positions and give poor messages); `rules` reads it field by field.
-pub type RawDir = toml::Value;
+/// `group`, `mode`, `clean_after`. Deserialized by hand (serde's untagged
+/// enums drop positions): each field of a table keeps its own span, so a
+/// message points at the value at fault, not at the table's brace.
+#[derive(Debug)]
+pub enum RawDir {
+    Name(String),
+    Table(RawDirTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDirTable {
+    pub name: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+    pub mode: Option<Spanned<String>>,
+    pub clean_after: Option<Spanned<String>>,
+}
+
+impl<'de> Deserialize<'de> for RawDir {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawDir;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a directory name or a table with a name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawDir, E> {
+                Ok(RawDir::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawDir, A::Error> {
+                // Through the same MapAccess, so toml still hands out spans.
+                RawDirTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawDir::Table)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}

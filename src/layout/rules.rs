@@ -4,28 +4,137 @@
 //! values end up in (tmpfiles.d, sysusers.d, unit files), kept strict so that
 //! nothing from a layout can add a line, a directive or a specifier there.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{Bytes, Mode, Name, SelinuxType, UnitName, UserName};
 
-/// Trees a hot tier must never be placed in: the OS, the kernel's views,
-/// the package databases.
-pub const FORBIDDEN_BASES: &[&str] = &[
-    "/proc",
-    "/sys",
-    "/dev",
-    "/run",
-    "/boot",
-    "/etc",
-    "/usr",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib64",
-    "/var/lib/dpkg",
-    "/var/lib/rpm",
+/// Trees that belong to the operating system, its package managers, users'
+/// homes or a runtime tmpfs: the layout may make no directory in them (nor
+/// be one of them), each for the reason given. Checked after `ALIASES`.
+pub const OS_TREES: &[(&str, &str)] = &[
+    ("/boot", "the boot loader's"),
+    ("/efi", "the boot loader's"),
+    ("/dev", "the kernel's device filesystem"),
+    ("/proc", "the kernel's process filesystem"),
+    ("/sys", "the kernel's sysfs"),
+    (
+        "/run",
+        "a tmpfs emptied at every boot, owned by systemd and daemons",
+    ),
+    (
+        "/tmp",
+        "the shared world-writable temporary directory, cleaned by systemd-tmpfiles",
+    ),
+    (
+        "/var/tmp",
+        "the shared world-writable temporary directory, cleaned by systemd-tmpfiles",
+    ),
+    ("/etc", "the system's configuration"),
+    (
+        "/usr",
+        "the operating system's files, read-only to every hardened unit",
+    ),
+    ("/home", "users' homes"),
+    ("/var/home", "users' homes"),
+    ("/root", "root's home"),
+    ("/var/roothome", "root's home"),
+    ("/lost+found", "fsck's"),
+    ("/media", "removable media, mounted there by the desktop"),
+    ("/var/log", "the system's logs"),
+    (
+        "/var/cache",
+        "caches, which their owners may delete at any time",
+    ),
+    ("/var/spool", "the system's queues (mail, cron, print)"),
+    ("/var/mail", "users' mail"),
+    ("/var/lib/dpkg", "dpkg's package database"),
+    ("/var/lib/apt", "apt's state"),
+    ("/var/lib/rpm", "rpm's package database"),
+    ("/var/lib/dnf", "dnf's state"),
+    ("/var/lib/yum", "yum's state"),
+    ("/var/lib/systemd", "systemd's state"),
+    ("/var/lib/private", "systemd's DynamicUser= state"),
+    ("/var/lib/machines", "systemd-machined's images"),
+    ("/var/lib/portables", "systemd-portabled's images"),
+    (
+        "/var/lib/jts-hot",
+        "jts-hot's own state (the monitor's StateDirectory=)",
+    ),
 ];
+
+/// Directories that hold other owners' trees: the layout may make
+/// directories inside them, but never be one of them (re-owning or
+/// re-moding `/var/lib` at every boot would break every service in it).
+pub const OS_DIRS: &[&str] = &[
+    "/",
+    "/var",
+    "/var/lib",
+    "/var/opt",
+    "/var/local",
+    "/srv",
+    "/opt",
+    "/mnt",
+    "/var/mnt",
+    "/var/srv",
+];
+
+/// Symbolic links every standard (merged-/usr, systemd) system has: a path
+/// through one of them is judged by where it really lands.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("/bin", "/usr/bin"),
+    ("/sbin", "/usr/sbin"),
+    ("/lib", "/usr/lib"),
+    ("/lib32", "/usr/lib32"),
+    ("/lib64", "/usr/lib64"),
+    ("/libx32", "/usr/libx32"),
+    ("/var/run", "/run"),
+    ("/var/lock", "/run/lock"),
+    ("/usr/tmp", "/var/tmp"),
+];
+
+/// `path` with a leading standard alias replaced by its target, repeatedly.
+pub fn resolve_aliases(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    // Each step shortens nothing but can only move into /usr or /run, so a
+    // few rounds reach a fixed point; the bound keeps it obviously finite.
+    for _ in 0..ALIASES.len() {
+        let Some(next) = ALIASES.iter().find_map(|(from, to)| {
+            p.strip_prefix(from)
+                .ok()
+                .map(|rest| Path::new(to).join(rest))
+        }) else {
+            break;
+        };
+        p = next;
+    }
+    p
+}
+
+/// Refuses a directory the layout would make (and tmpfiles would own and
+/// repair at every boot) when it is, or is inside, a tree of the OS.
+pub fn not_os_owned(path: &Path) -> Result<(), String> {
+    let real = resolve_aliases(path);
+    let via = if real != path {
+        format!(" (that is {})", real.display())
+    } else {
+        String::new()
+    };
+    if let Some((tree, why)) = OS_TREES.iter().find(|(t, _)| real.starts_with(t)) {
+        return Err(format!(
+            "\"{}\"{via} is inside {tree}, which belongs to the operating system ({why})",
+            path.display()
+        ));
+    }
+    if let Some(dir) = OS_DIRS.iter().find(|d| real == Path::new(d)) {
+        return Err(format!(
+            "\"{}\"{via} is {dir} itself, which belongs to the operating system: \
+             put the tier in a directory of its own below it",
+            path.display()
+        ));
+    }
+    Ok(())
+}
 
 /// A service or directory name: one path component.
 pub fn name(s: &str) -> Result<Name, String> {
@@ -148,18 +257,95 @@ pub fn selinux_type(s: &str) -> Result<SelinuxType, String> {
     Ok(SelinuxType(s.to_string()))
 }
 
-/// A unit a service gates: a service unit, because the gate is an
-/// ExecStartPre= that re-checks the tier at every start (other unit types
-/// have no [Service] section, so systemd would drop the gate silently).
+/// Name prefixes of services that run before jts-hot-validate.service can
+/// (systemd's own early units, the initrd's, the boot splash, storage
+/// assembly) or are jts-hot itself: a gate on one makes an ordering cycle.
+pub const EARLY_SERVICE_PREFIXES: &[&str] = &[
+    "systemd-",
+    "jts-hot-",
+    "initrd-",
+    "dracut-",
+    "plymouth-",
+    "lvm2-",
+    "zfs-",
+    "cryptsetup-",
+];
+
+/// Services (or template families, before '@') that run before
+/// jts-hot-validate.service, or that an administrator needs when the tier
+/// is broken (rescue shells, consoles, the system bus): never gated.
+pub const UNGATED_SERVICES: &[&str] = &[
+    "kmod-static-nodes",
+    "selinux-autorelabel",
+    "selinux-autorelabel-mark",
+    "apparmor",
+    "auditd",
+    "ldconfig",
+    "keyboard-setup",
+    "console-setup",
+    "dm-event",
+    "multipathd",
+    "blk-availability",
+    "udev",
+    "emergency",
+    "rescue",
+    "debug-shell",
+    "getty",
+    "serial-getty",
+    "console-getty",
+    "container-getty",
+    "autovt",
+    "dbus",
+    "dbus-broker",
+];
+
+/// A unit a service may gate: a `.service` outside the early boot. Any other
+/// type (target, mount, socket, device, slice, swap, path, timer, automount,
+/// scope) is part of the boot sequence jts-hot-validate.service itself waits
+/// for, or not a daemon at all.
 pub fn gate_unit(s: &str) -> Result<UnitName, String> {
     let unit = unit_name(s)?;
-    if !s.ends_with(".service") {
+    let Some(stem) = s.strip_suffix(".service") else {
         return Err(format!(
             "\"{s}\" is not a .service unit: a gate re-checks the tier before each start \
-             (ExecStartPre=), which only a service has; gate the service it starts instead"
+             (ExecStartPre=), which only a service has; and targets, mounts, sockets, \
+             devices, slices, swaps, paths and timers are part of the boot that \
+             jts-hot-validate.service itself runs after; gate the service it starts instead"
+        ));
+    };
+    let family = stem.split_once('@').map_or(stem, |(f, _)| f);
+    if let Some(p) = EARLY_SERVICE_PREFIXES.iter().find(|p| stem.starts_with(*p)) {
+        return Err(format!(
+            "\"{s}\" is an early-boot or jts-hot unit ({p}*): \
+             jts-hot-validate.service runs after it, so gating it would make an ordering cycle"
+        ));
+    }
+    if UNGATED_SERVICES.contains(&family) {
+        return Err(format!(
+            "\"{s}\" runs before jts-hot-validate.service or is needed to repair a broken \
+             tier (a console, a rescue shell, the system bus): it is never gated"
         ));
     }
     Ok(unit)
+}
+
+/// The longest `clean_after` systemd reads: it parses a time span into a
+/// 64-bit count of microseconds and refuses N units when N >= (2^64-1) / unit
+/// (parse_time() in src/basic/time-util.c). A span in whole days, as jts-hot
+/// writes it, may be at most 213503981d; below that every unit fits too.
+pub const CLEAN_AFTER_MAX_SECS: u64 = 213_503_981 * 86_400;
+
+/// A `clean_after` age: a duration systemd-tmpfiles accepts in the Age column.
+pub fn clean_after(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d.as_secs() > CLEAN_AFTER_MAX_SECS {
+        return Err(format!(
+            "\"{s}\" is longer than systemd-tmpfiles accepts (at most 213503981d, \
+             about 584542 years); systemd-tmpfiles would refuse the whole line \
+             and never create the directory"
+        ));
+    }
+    Ok(d)
 }
 
 /// A permission mode: an octal string of at most four digits, never world-writable.
@@ -271,13 +457,38 @@ pub fn base_path(s: &str) -> Result<PathBuf, String> {
     if s == "/" {
         return Err("the tier cannot be the root directory".into());
     }
-    if let Some(f) = FORBIDDEN_BASES
-        .iter()
-        .find(|f| s == **f || s.starts_with(&format!("{f}/")))
-    {
-        return Err(format!(
-            "\"{s}\" is inside {f}, which belongs to the operating system"
-        ));
+    not_os_owned(&p)?;
+    Ok(p)
+}
+
+/// node_exporter's textfile directory, given the tier's base: the monitor
+/// unit may write there (ReadWritePaths=), so it must not be a tree whose
+/// write access undoes the unit's sandbox (the OS's, or the tier's, whose
+/// service users could plant a link for the file the monitor writes as root).
+pub fn textfile_dir(s: &str, base: Option<&Path>) -> Result<PathBuf, String> {
+    let p = absolute_path(s)?;
+    if s == "/" {
+        return Err(
+            "cannot be the root directory: the monitor would be allowed to write everywhere".into(),
+        );
+    }
+    not_os_owned(&p)?;
+    if let Some(base) = base {
+        let (real, base_real) = (resolve_aliases(&p), resolve_aliases(base));
+        if real.starts_with(&base_real) {
+            return Err(format!(
+                "\"{s}\" is inside the tier ({}), where service users could plant a link \
+                 for the file the monitor writes as root",
+                base.display()
+            ));
+        }
+        if base_real.starts_with(&real) {
+            return Err(format!(
+                "\"{s}\" holds the tier ({}): the monitor, which only reads the tier, \
+                 would be allowed to write all of it",
+                base.display()
+            ));
+        }
     }
     Ok(p)
 }

@@ -26,12 +26,18 @@ impl FsStats {
     }
 }
 
+/// statvfs of the base itself, never of wherever a symlink in its place points.
 pub fn stat(base: &Path) -> std::io::Result<FsStats> {
-    let s = nix::sys::statvfs::statvfs(base).map_err(std::io::Error::from)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(base)?;
+    let s = nix::sys::statvfs::fstatvfs(&dir).map_err(std::io::Error::from)?;
     let frag = s.fragment_size() as u64;
     Ok(FsStats {
         size_bytes: s.blocks() as u64 * frag,
-        used_bytes: (s.blocks() as u64 - s.blocks_free() as u64) * frag,
+        used_bytes: (s.blocks() as u64).saturating_sub(s.blocks_free() as u64) * frag,
         avail_bytes: s.blocks_available() as u64 * frag,
         inodes: s.files() as u64,
         inodes_free: s.files_free() as u64,

@@ -1,11 +1,15 @@
 //! The growth history in the state directory: one JSON file, rewritten
-//! atomically each run, bounded to about 35 days. A missing history starts
-//! a new one; a corrupt one is set aside and reported, never fatal.
+//! atomically each run, bounded to about 35 days and [`MAX_SAMPLES`]. A
+//! missing history starts a new one; a corrupt one is set aside and
+//! reported, never fatal; a clock step is reported, never silently erases it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::render::escape;
+use crate::system::file::{read_regular, Links};
 
 pub const FILE_NAME: &str = "monitor-history.json";
 /// Samples older than this are dropped.
@@ -17,6 +21,12 @@ pub const MIN_SPACING_SECONDS: u64 = 10 * 60;
 pub const GROWTH_WINDOW_SECONDS: u64 = 7 * 86_400;
 /// Samples spanning less than this give no growth figure (too noisy).
 pub const MIN_GROWTH_SPAN_SECONDS: u64 = 3_600;
+/// The most samples kept: the retention at the minimum spacing, with room
+/// for samples a clock step put out of order.
+pub const MAX_SAMPLES: usize = 2 * (KEEP_SECONDS / MIN_SPACING_SECONDS) as usize;
+/// A history file larger than this is set aside unread (thousands of
+/// services × the samples above stay well under it).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Sample {
@@ -40,65 +50,133 @@ pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join(FILE_NAME)
 }
 
-/// Loads the history; on trouble returns an empty one and a note saying why.
-pub fn load(state_dir: &Path) -> (History, Option<String>) {
+/// The history as loaded, with what a person should know about it.
+pub struct Loaded {
+    pub history: History,
+    pub notes: Vec<String>,
+    /// False when a history is there but could not be read (a descriptor
+    /// limit, an I/O error): saving over it would erase it.
+    pub saveable: bool,
+}
+
+/// Loads the history; on trouble an empty one and a note saying why. A
+/// corrupt file, or one that is not a regular file of at most
+/// [`MAX_FILE_BYTES`], is set aside; never a hang on a FIFO, never a link followed.
+pub fn load(state_dir: &Path) -> Loaded {
     let file = path(state_dir);
-    let text = match std::fs::read(&file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return (
-                History::default(),
-                Some(format!(
-                    "no history yet at {}: growth unknown until later runs",
-                    file.display()
-                )),
+    let shown = escape::untrusted_path(&file);
+    let empty = |note: String, saveable: bool| Loaded {
+        history: History::default(),
+        notes: vec![note],
+        saveable,
+    };
+    let bad = match read_regular(&file, MAX_FILE_BYTES, Links::Refuse) {
+        Ok(text) => match serde_json::from_slice::<History>(&text) {
+            Ok(mut h) => {
+                h.samples.sort_by_key(|s| s.t);
+                let mut notes = Vec::new();
+                if h.samples.len() > MAX_SAMPLES {
+                    let dropped = h.samples.len() - MAX_SAMPLES;
+                    h.samples.drain(..dropped);
+                    notes.push(format!(
+                        "history {shown} held more than {MAX_SAMPLES} samples: the {dropped} oldest dropped"
+                    ));
+                }
+                return Loaded {
+                    history: h,
+                    notes,
+                    saveable: true,
+                };
+            }
+            Err(e) => format!("corrupt history {shown} ({e})"),
+        },
+        // No such file, or no state directory at all (saving then says why).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return empty(
+                format!("no history yet at {shown}: growth unknown until later runs"),
+                true,
             )
         }
+        // Not a regular file, or too large: never usable as it is.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            format!("history {shown} unusable ({e})")
+        }
         Err(e) => {
-            return (
-                History::default(),
-                Some(format!("cannot read {}: {e}", file.display())),
+            return empty(
+                format!("cannot read {shown}: {e}; not saving over it"),
+                false,
             )
         }
     };
-    match serde_json::from_slice::<History>(&text) {
-        Ok(mut h) => {
-            h.samples.sort_by_key(|s| s.t);
-            (h, None)
-        }
-        Err(e) => {
-            // Kept for a person to look at; the next write starts afresh.
-            let aside = file.with_extension("json.corrupt");
-            let moved = std::fs::rename(&file, &aside).is_ok();
-            let note = format!(
-                "corrupt history {} ({e}){}; starting a new one",
-                file.display(),
-                if moved {
-                    format!(", moved to {}", aside.display())
-                } else {
-                    String::new()
-                }
-            );
-            (History::default(), Some(note))
-        }
-    }
+    // Kept for a person to look at; the next write starts afresh.
+    let aside = file.with_extension("json.corrupt");
+    let moved = std::fs::rename(&file, &aside).is_ok();
+    let note = if moved {
+        format!(
+            "{bad}, moved to {}; starting a new one",
+            escape::untrusted_path(&aside)
+        )
+    } else {
+        format!("{bad}; starting a new one")
+    };
+    empty(note, moved)
 }
 
 impl History {
-    /// Adds this run's sample unless the last one is very recent, and drops
-    /// samples older than the retention.
-    pub fn record(&mut self, sample: Sample) {
+    /// Adds this run's sample unless another is very close in time, and drops
+    /// samples older than the retention. A clock step never erases the
+    /// history silently: samples newer than the clock are kept (and noted),
+    /// and when every sample looks too old they are kept too (and noted),
+    /// until a later run confirms the clock. Returns the notes.
+    pub fn record(&mut self, sample: Sample) -> Vec<String> {
         self.version = 1;
         let now = sample.t;
-        self.samples
-            .retain(|s| s.t + KEEP_SECONDS >= now && s.t <= now);
-        if self
-            .samples
-            .last()
-            .map_or(true, |last| last.t + MIN_SPACING_SECONDS <= now)
-        {
-            self.samples.push(sample);
+        let mut notes = Vec::new();
+        let future = self.samples.iter().filter(|s| s.t > now).count();
+        if let Some(latest) = self.samples.last().filter(|_| future > 0) {
+            notes.push(format!(
+                "clock step: {future} history samples are newer than the clock (the latest by {}); \
+                 kept, and used for growth once the clock passes them",
+                ago(latest.t - now)
+            ));
         }
+        let too_old = |s: &Sample| s.t.saturating_add(KEEP_SECONDS) < now;
+        let stale = self.samples.iter().filter(|s| too_old(s)).count();
+        let recent = self.samples.iter().any(|s| s.t <= now && !too_old(s));
+        if stale > 0 && !recent {
+            let newest = self
+                .samples
+                .iter()
+                .rev()
+                .find(|s| s.t <= now)
+                .map_or(0, |s| s.t);
+            notes.push(format!(
+                "clock step or long pause: the newest history sample is {} old, beyond the {}-day \
+                 retention; its {stale} samples are kept until the next run confirms the clock",
+                ago(now - newest),
+                KEEP_SECONDS / 86_400
+            ));
+        } else {
+            self.samples.retain(|s| !too_old(s));
+        }
+        if !self
+            .samples
+            .iter()
+            .any(|s| s.t.abs_diff(now) < MIN_SPACING_SECONDS)
+        {
+            let at = self.samples.partition_point(|s| s.t <= now);
+            self.samples.insert(at, sample);
+        }
+        if self.samples.len() > MAX_SAMPLES {
+            let dropped = self.samples.len() - MAX_SAMPLES;
+            self.samples.drain(..dropped);
+        }
+        notes
     }
 
     pub fn save(&self, state_dir: &Path) -> anyhow::Result<()> {
@@ -108,13 +186,22 @@ impl History {
     }
 }
 
+/// A span of seconds for a note: "3.2 days", "40 min".
+fn ago(seconds: u64) -> String {
+    if seconds >= 86_400 {
+        format!("{:.1} days", seconds as f64 / 86_400.0)
+    } else {
+        format!("{} min", seconds.div_ceil(60))
+    }
+}
+
 /// Bytes per day over the growth window ending at `now`: the least-squares
 /// slope through the samples (with the current one), so one odd sample does
 /// not swing it. None with fewer than two samples or too short a span.
 pub fn growth_per_day(points: &[(u64, u64)], now: u64) -> Option<f64> {
     let window: Vec<(f64, f64)> = points
         .iter()
-        .filter(|(t, _)| *t + GROWTH_WINDOW_SECONDS >= now && *t <= now)
+        .filter(|(t, _)| t.saturating_add(GROWTH_WINDOW_SECONDS) >= now && *t <= now)
         .map(|&(t, v)| ((t as f64 - now as f64) / 86_400.0, v as f64))
         .collect();
     let first = window.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);

@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use crate::cli::{MonitorArgs, MonitorFormat};
 use crate::layout::{Layout, Thresholds};
+use crate::render::escape;
 use crate::report;
 use crate::status::{self, Status};
-use crate::usage::{self, Usage};
+use crate::usage::{self, RootError, Usage};
 
 pub use fs::FsStats;
 use history::Sample;
@@ -30,6 +31,10 @@ pub struct Report {
     pub status: Status,
     /// Unix time of the run, in seconds.
     pub timestamp: u64,
+    /// The layout's monitor.every: how often a fresh report should come, so
+    /// whoever reads it can tell a stale one.
+    pub interval_seconds: u64,
+    #[serde(serialize_with = "escape::serialize_path")]
     pub base: PathBuf,
     pub layout_digest: String,
     pub scan: Scan,
@@ -99,11 +104,16 @@ pub struct Filesystem {
     pub avail_critical_bytes: u64,
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_full: Option<f64>,
+    /// (unix time, used bytes) over the growth window, this run included:
+    /// the text report's sparkline. Not serialized (the schema is unchanged).
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceUsage {
     pub name: String,
+    #[serde(serialize_with = "escape::serialize_path")]
     pub path: PathBuf,
     pub status: Status,
     pub reasons: Vec<String>,
@@ -119,20 +129,26 @@ pub struct ServiceUsage {
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_plan: Option<f64>,
     pub partial: bool,
-    /// Paths as text (lossy: a name that is not UTF-8 shows U+FFFD).
+    /// Paths as text, escaped (`render::escape::untrusted_path`).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
+    /// (unix time, allocated bytes) over the growth window, this run
+    /// included: the text report's sparkline. Not serialized.
+    #[serde(skip)]
+    pub trend: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryInfo {
+    #[serde(serialize_with = "escape::serialize_path")]
     pub path: PathBuf,
     pub samples: usize,
 }
 
 /// Runs the monitor and prints in the chosen format; returns the exit code.
-pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
-    let threads = args.threads.unwrap_or_else(usage::default_threads).max(1);
+/// `style` says whether the text report may use color (main decides).
+pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -> Result<u8> {
+    let threads = args.threads.unwrap_or_else(usage::default_threads);
     let mut report = measure(layout, &args.state.state_dir, threads, SystemTime::now());
 
     if let Some(dir) = &args.textfile_dir {
@@ -140,14 +156,15 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         let file = dir.join(report::prometheus::TEXTFILE_NAME);
         if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
             // Prometheus would silently go stale: that is worth an UNKNOWN.
-            report
-                .notes
-                .push(format!("cannot write {}: {e:#}", file.display()));
+            report.notes.push(format!(
+                "cannot write {}: {e:#}",
+                escape::untrusted_path(&file)
+            ));
             report.status = report.status.max(Status::Unknown);
         }
     }
     let out = match args.format {
-        MonitorFormat::Text => report::monitor::text(&report),
+        MonitorFormat::Text => report::monitor::text(&report, style),
         MonitorFormat::Json => report::monitor::json(&report),
         MonitorFormat::Prometheus => report::prometheus::render(&report),
     };
@@ -157,7 +174,10 @@ pub fn run(layout: &Layout, args: &MonitorArgs) -> Result<u8> {
         // The journal's priority for this run is the worst status found.
         eprintln!("{}{summary}", report.status.journal_prefix());
     } else if args.format == MonitorFormat::Text {
-        println!("{summary}");
+        // Wrapped like the picture above it; the journal gets one line.
+        for line in report::picture::hanging(0, 2, &summary, report::picture::WIDTH) {
+            println!("{line}");
+        }
     }
     Ok(report.status.exit_code())
 }
@@ -174,8 +194,22 @@ pub fn measure(
     let validation = Validation::of(crate::validate::validate(layout, None));
 
     let started = Instant::now();
-    let roots: Vec<PathBuf> = layout.services.iter().map(|s| s.path(layout)).collect();
-    let usages = usage::scan(&roots, threads);
+    let names: Vec<&std::ffi::OsStr> = layout
+        .services
+        .iter()
+        .map(|s| std::ffi::OsStr::new(s.name.as_str()))
+        .collect();
+    if threads > usage::MAX_THREADS {
+        notes.push(format!(
+            "--threads {threads} is more than {}: using {}",
+            usage::MAX_THREADS,
+            usage::MAX_THREADS
+        ));
+    }
+    let scanned = usage::scan(&layout.tier.base, &names, threads);
+    notes.extend(scanned.thread_error);
+    let threads = scanned.threads;
+    let usages = scanned.usages;
     let fs = fs::stat(&layout.tier.base);
     let duration = started.elapsed().as_secs_f64();
 
@@ -184,15 +218,16 @@ pub fn measure(
         Err(e) => {
             notes.push(format!(
                 "cannot statvfs {}: {e}",
-                layout.tier.base.display()
+                escape::untrusted_path(&layout.tier.base)
             ));
             None
         }
     };
 
     // The history, with this run's sample added before growth is computed.
-    let (mut hist, note) = history::load(state_dir);
-    notes.extend(note);
+    let loaded = history::load(state_dir);
+    let mut hist = loaded.history;
+    notes.extend(loaded.notes);
     let sample = Sample {
         t: now_s,
         fs_used: fs.as_ref().map(|f| f.used_bytes),
@@ -212,6 +247,16 @@ pub fn measure(
             .filter_map(|s| pick(s).map(|v| (s.t, v)))
             .collect()
     };
+    let recent = |pts: &[(u64, u64)]| -> Vec<(u64, u64)> {
+        pts.iter()
+            // Saturating: a sample's time comes from disk (any u64);
+            // samples after a clock step back are not drawn.
+            .filter(|(t, _)| {
+                t.saturating_add(history::GROWTH_WINDOW_SECONDS) >= now_s && *t <= now_s
+            })
+            .copied()
+            .collect()
+    };
 
     let th = &layout.thresholds;
     let services: Vec<ServiceUsage> = layout
@@ -220,24 +265,29 @@ pub fn measure(
         .zip(usages)
         .map(|(svc, u)| {
             let name = svc.name.as_str();
-            let growth = history::growth_per_day(
-                &series(&|s: &Sample| s.services.get(name).copied()),
-                now_s,
-            );
-            judge_service(name, svc.planned.0, u, growth, th)
+            let points = series(&|s: &Sample| s.services.get(name).copied());
+            let growth = history::growth_per_day(&points, now_s);
+            let mut judged = judge_service(name, svc.planned.0, u, growth, th);
+            judged.trend = recent(&points);
+            judged
         })
         .collect();
     let filesystem = fs.map(|stats| {
-        let growth = history::growth_per_day(&series(&|s: &Sample| s.fs_used), now_s);
-        judge_fs(stats, growth, th)
+        let points = series(&|s: &Sample| s.fs_used);
+        let growth = history::growth_per_day(&points, now_s);
+        let mut judged = judge_fs(stats, growth, th);
+        judged.trend = recent(&points);
+        judged
     });
 
-    hist.record(sample);
-    if let Err(e) = hist.save(state_dir) {
-        notes.push(format!(
-            "cannot save the history in {}: {e:#}",
-            state_dir.display()
-        ));
+    notes.extend(hist.record(sample));
+    if loaded.saveable {
+        if let Err(e) = hist.save(state_dir) {
+            notes.push(format!(
+                "cannot save the history in {}: {e:#}",
+                escape::untrusted_path(state_dir)
+            ));
+        }
     }
 
     let partial = services.iter().any(|s| s.partial);
@@ -253,6 +303,7 @@ pub fn measure(
         schema: SCHEMA,
         status,
         timestamp: now_s,
+        interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
         layout_digest: layout.digest(),
         scan: Scan {
@@ -299,7 +350,12 @@ fn judge_service(
         reasons.push(why);
     };
     if let Some(e) = &u.root_error {
-        raise(Status::Unknown, format!("cannot scan: {e}"));
+        let status = match e {
+            // Measuring wherever a planted link points would be a lie.
+            RootError::Symlink { .. } => Status::Critical,
+            RootError::Other(_) => Status::Unknown,
+        };
+        raise(status, format!("cannot scan: {e}"));
     } else if t.allocated_bytes >= critical_bytes {
         raise(
             Status::Critical,
@@ -349,9 +405,10 @@ fn judge_service(
         unreadable: u
             .unreadable
             .iter()
-            .map(|p| p.to_string_lossy().into_owned())
+            .map(|p| escape::untrusted_path(p))
             .collect(),
         errors: u.errors,
+        trend: Vec::new(),
     }
 }
 
@@ -389,6 +446,7 @@ fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem 
         growth_bytes_per_day: growth,
         days_until_full,
         stats,
+        trend: Vec::new(),
     }
 }
 

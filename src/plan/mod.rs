@@ -17,7 +17,8 @@ pub struct Plan {
     pub digest: String,
     pub base: PathBuf,
     pub services: Vec<ServicePlan>,
-    pub planned_total: u64,
+    /// Never wraps: see `Layout::planned_total`.
+    pub planned_total: u128,
     pub capacity: u64,
     /// The filesystem the base is (or would be) on; why not, when it cannot be measured.
     pub filesystem: Result<Filesystem, String>,
@@ -54,9 +55,9 @@ pub struct MountFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OverCommit {
     /// planned > tier.capacity
-    Capacity { by: u64 },
+    Capacity { by: u128 },
     /// planned > what unprivileged services can fill on the filesystem
-    Filesystem { by: u64 },
+    Filesystem { by: u128 },
 }
 
 impl Plan {
@@ -80,15 +81,15 @@ impl Plan {
             digest: layout.digest(),
             base: base_on_disk.to_path_buf(),
             services,
-            planned_total: layout.planned_total().0,
+            planned_total: layout.planned_total(),
             capacity: layout.tier.capacity.0,
             filesystem: Filesystem::measure(base_on_disk, mounts),
         }
     }
 
     /// Share of tier.capacity, in percent.
-    pub fn share(&self, bytes: u64) -> f64 {
-        bytes as f64 * 100.0 / self.capacity as f64
+    pub fn share(&self, bytes: impl Into<u128>) -> f64 {
+        bytes.into() as f64 * 100.0 / self.capacity as f64
     }
 
     /// tier.capacity minus the plan; negative when over-committed.
@@ -106,12 +107,12 @@ impl Plan {
         let mut out = Vec::new();
         if self.capacity_left() < 0 {
             out.push(OverCommit::Capacity {
-                by: self.capacity_left().unsigned_abs() as u64,
+                by: self.capacity_left().unsigned_abs(),
             });
         }
         if let Some(left) = self.filesystem_left().filter(|l| *l < 0) {
             out.push(OverCommit::Filesystem {
-                by: left.unsigned_abs() as u64,
+                by: left.unsigned_abs(),
             });
         }
         out
@@ -156,9 +157,9 @@ impl Filesystem {
 }
 
 /// A byte count the way the layout writes sizes (decimal units), three figures.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut value = bytes as f64;
+pub fn human(bytes: impl Into<u128>) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut value = bytes.into() as f64;
     let mut unit = 0;
     while value >= 999.5 && unit < UNITS.len() - 1 {
         value /= 1000.0;
@@ -177,7 +178,7 @@ pub fn human(bytes: u64) -> String {
 /// `human` with a sign, for what is left (negative: over-committed).
 pub fn human_signed(bytes: i128) -> String {
     let sign = if bytes < 0 { "-" } else { "" };
-    format!("{sign}{}", human(bytes.unsigned_abs() as u64))
+    format!("{sign}{}", human(bytes.unsigned_abs()))
 }
 
 /// `jts-hot plan`: prints the plan; exit 0 when it fits, 1 when it over-commits.
@@ -199,15 +200,16 @@ mod tests {
 
     #[test]
     fn human_sizes() {
-        assert_eq!(human(0), "0 B");
-        assert_eq!(human(999), "999 B");
-        assert_eq!(human(1000), "1.00 kB");
-        assert_eq!(human(50_000_000_000), "50.0 GB");
-        assert_eq!(human(800_000_000_000), "800 GB");
-        assert_eq!(human(1_500_000_000_000), "1.50 TB");
-        assert_eq!(human(4_000_000_000_000), "4.00 TB");
-        assert_eq!(human(999_999_999), "1.00 GB");
+        assert_eq!(human(0u64), "0 B");
+        assert_eq!(human(999u64), "999 B");
+        assert_eq!(human(1000u64), "1.00 kB");
+        assert_eq!(human(50_000_000_000u64), "50.0 GB");
+        assert_eq!(human(800_000_000_000u64), "800 GB");
+        assert_eq!(human(1_500_000_000_000u64), "1.50 TB");
+        assert_eq!(human(4_000_000_000_000u64), "4.00 TB");
+        assert_eq!(human(999_999_999u64), "1.00 GB");
         assert_eq!(human_signed(-270_000_000_000), "-270 GB");
+        assert_eq!(human(20 * 10u128.pow(18)), "20.0 EB");
     }
 
     #[test]
@@ -223,6 +225,6 @@ mod tests {
         assert_eq!(fs.measured_at, PathBuf::from("/"));
         assert!(!fs.base_exists);
         assert!(fs.mount.is_none());
-        assert_eq!(plan.share(800_000_000_000), 20.0);
+        assert_eq!(plan.share(800_000_000_000u64), 20.0);
     }
 }

@@ -169,7 +169,7 @@ pub fn json(plan: &Plan) -> Value {
             "reserved_bytes": fs.size.reserved(),
             "usable_bytes": fs.size.usable(),
             "available_bytes": fs.size.available,
-            "left_bytes": plan.filesystem_left().map(|l| l as i64),
+            "left_bytes": plan.filesystem_left().map(clamp_i64),
         })
     });
     let over = plan.over_commits();
@@ -182,12 +182,18 @@ pub fn json(plan: &Plan) -> Value {
             "planned_bytes": s.planned,
             "share_percent": plan.share(s.planned),
         })).collect::<Vec<_>>(),
-        "planned_bytes": plan.planned_total,
+        "planned_bytes": u64::try_from(plan.planned_total).unwrap_or(u64::MAX),
         "capacity_bytes": plan.capacity,
-        "capacity_left_bytes": plan.capacity_left() as i64,
+        "capacity_left_bytes": clamp_i64(plan.capacity_left()),
         "filesystem": filesystem,
         "filesystem_error": plan.filesystem.as_ref().err(),
         "over_committed": !over.is_empty(),
         "verdict": verdict(plan),
     })
+}
+
+/// A byte count for JSON, whose readers hold 64-bit integers: saturated,
+/// never wrapped (a plan far beyond the capacity stays far beyond it).
+fn clamp_i64(v: i128) -> i64 {
+    v.clamp(i64::MIN.into(), i64::MAX.into()) as i64
 }

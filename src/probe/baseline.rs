@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::measure::Measurements;
 use super::Finding;
+use crate::render::escape;
 use crate::status::Status;
+use crate::system::file::{read_regular_text, Links};
 
 /// File name in the state directory.
 pub const FILE_NAME: &str = "probe-baseline.json";
@@ -19,6 +21,7 @@ pub struct Baseline {
     /// When it was measured, seconds since the Unix epoch.
     pub measured_unix: u64,
     /// The directory probed.
+    #[serde(serialize_with = "escape::serialize_path")]
     pub dir: PathBuf,
     /// The disks under it, by kernel name.
     pub devices: Vec<String>,
@@ -59,14 +62,19 @@ pub fn load(state_dir: &Path) -> Option<Baseline> {
 /// file is there but unreadable.
 pub fn read(state_dir: &Path) -> Result<Option<Baseline>> {
     let path = path(state_dir);
-    let text = match std::fs::read_to_string(&path) {
+    // The state directory's file, never a link planted in its place; a
+    // FIFO or an endless file is an error, not a hang.
+    const MAX_BASELINE_BYTES: u64 = 64 << 10;
+    let text = match read_regular_text(&path, MAX_BASELINE_BYTES, Links::Refuse) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", escape::untrusted_path(&path)))
+        }
     };
     serde_json::from_str(&text)
         .map(Some)
-        .with_context(|| format!("{} is not a probe baseline", path.display()))
+        .with_context(|| format!("{} is not a probe baseline", escape::untrusted_path(&path)))
 }
 
 /// Saves `b` atomically, creating the state directory if needed.

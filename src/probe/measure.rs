@@ -87,8 +87,11 @@ pub fn required_free(size: u64, fs_bytes: u64) -> u64 {
     size.saturating_add((fs_bytes / 10).max(MIN_MARGIN))
 }
 
+/// The longest time budget: a day is far more than a probe needs.
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
 /// Runs the three phases in a temporary file under `dir`. `stop` (set by
-/// SIGINT/SIGTERM) ends the run early, without a result.
+/// SIGINT, SIGTERM, SIGHUP or SIGQUIT) ends the run early, without a result.
 pub fn measure(dir: &Path, s: &Settings, stop: &AtomicBool) -> Result<Measurements, MeasureError> {
     use anyhow::Context;
     let vfs = nix::sys::statvfs::statvfs(dir)
@@ -109,7 +112,13 @@ pub fn measure(dir: &Path, s: &Settings, stop: &AtomicBool) -> Result<Measuremen
     }
     let file = ProbeFile::create(dir)?;
     let start = Instant::now();
-    let until = |fraction: f64| start + s.duration.mul_f64(fraction);
+    // Checked: a duration near Duration::MAX must not overflow the clock.
+    let until = |fraction: f64| {
+        Duration::try_from_secs_f64(s.duration.as_secs_f64() * fraction)
+            .ok()
+            .and_then(|d| start.checked_add(d))
+            .unwrap_or(start + MAX_DURATION)
+    };
     let mut rng = Rng::seeded();
 
     let seq_write =

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::cli::{ProbeArgs, TextOrJson};
+use crate::render::escape;
 use crate::status::{self, Status};
 use baseline::Baseline;
 use identity::Identity;
@@ -45,6 +46,7 @@ pub struct Report {
     pub schema: &'static str,
     /// The worst finding's status (OK when there is none).
     pub status: Status,
+    #[serde(serialize_with = "escape::serialize_path")]
     pub dir: PathBuf,
     pub size_bytes: u64,
     pub duration_seconds: f64,
@@ -54,6 +56,7 @@ pub struct Report {
     /// The saved baseline this run was compared with.
     pub baseline: Option<Baseline>,
     /// Where this run was saved as the new baseline (--save).
+    #[serde(serialize_with = "escape::serialize_opt_path")]
     pub saved_to: Option<PathBuf>,
     pub findings: Vec<Finding>,
 }
@@ -76,8 +79,14 @@ pub fn run(args: &ProbeArgs, tier_base: &Path) -> u8 {
         saved_to: None,
         findings: Vec::new(),
     };
-    // From here on a signal only asks the loops to stop, so the file is removed.
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // From here on a signal only asks the loops to stop, so the file is
+    // removed: Ctrl-C, kill, a dropped ssh session (SIGHUP), Ctrl-\ (SIGQUIT).
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGQUIT,
+    ] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
             report.findings.push(Finding::new(
                 Status::Unknown,
@@ -96,7 +105,7 @@ pub fn run(args: &ProbeArgs, tier_base: &Path) -> u8 {
             Err(e) => report.findings.push(Finding::new(
                 Status::Unknown,
                 "error",
-                format!("cannot probe {}: {e}", dir.display()),
+                format!("cannot probe {}: {e}", escape::untrusted_path(&dir)),
             )),
         }
     }
@@ -126,7 +135,10 @@ fn probe(args: &ProbeArgs, dir: &Path, stop: &AtomicBool, report: &mut Report) {
         Err(e) => f.push(Finding::new(
             Status::Warning,
             "identity",
-            format!("cannot identify the device under {}: {e:#}", dir.display()),
+            format!(
+                "cannot identify the device under {}: {e:#}",
+                escape::untrusted_path(dir)
+            ),
         )),
     }
     let settings = Settings {
@@ -162,8 +174,8 @@ fn probe(args: &ProbeArgs, dir: &Path, stop: &AtomicBool, report: &mut Report) {
             "baseline",
             format!(
                 "not compared: the saved baseline is of {}, not {}",
-                saved.dir.display(),
-                dir.display()
+                escape::untrusted_path(&saved.dir),
+                escape::untrusted_path(dir)
             ),
         )),
         Ok(None) => {}
@@ -187,7 +199,11 @@ pub fn text(r: &Report, journal: bool) -> String {
     let mut say = |s: Status, line: String| lines.push((s, line));
     say(
         r.status,
-        format!("jts-hot probe: {} {}", r.status, r.dir.display()),
+        format!(
+            "jts-hot probe: {} {}",
+            r.status,
+            escape::untrusted_path(&r.dir)
+        ),
     );
     if let Some(id) = &r.identity {
         let m = &id.mount;
@@ -195,7 +211,7 @@ pub fn text(r: &Report, journal: bool) -> String {
             Status::Ok,
             format!(
                 "mount {} from {} ({}), options {}; filesystem options {}",
-                m.mount_point.display(),
+                escape::untrusted_path(&m.mount_point),
                 m.source,
                 m.fstype,
                 m.options.join(","),
@@ -263,7 +279,7 @@ pub fn text(r: &Report, journal: bool) -> String {
     if let Some(p) = &r.saved_to {
         say(
             Status::Ok,
-            format!("saved as the baseline: {}", p.display()),
+            format!("saved as the baseline: {}", escape::untrusted_path(p)),
         );
     }
     for f in &r.findings {
@@ -302,7 +318,7 @@ fn device_line(d: &identity::Device) -> String {
     let backing = d
         .backing_file
         .as_ref()
-        .map(|b| format!(", backed by {}", b.display()))
+        .map(|b| format!(", backed by {}", escape::untrusted_path(b)))
         .unwrap_or_default();
     format!(
         "device {}: model {}, transport {transport}, rotational {}, logical/physical block {}/{} B, discard {discard}, write cache {}, scheduler {}{backing}",

@@ -5,7 +5,13 @@
 //! is a space (which would split a field) and '%' (a systemd specifier), and
 //! '$' on an ExecStart= line. Each function here is exact for its file type;
 //! tests/real_tools.rs proves them with the real systemd tools.
+//!
+//! It is also the one place where text found on disk (names a service user
+//! chose, symlink targets, mount sources, file contents) is made safe to show:
+//! [`untrusted`] and [`untrusted_path`] for every output, [`serialize_path`]
+//! for JSON.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 fn text(path: &Path) -> &str {
@@ -111,6 +117,12 @@ pub fn exec_option(option: &str, value: &str) -> String {
     quoted_if_spaced(no_specifiers(&format!("--{option}={value}")).replace('$', "$$"))
 }
 
+/// A path as one word for a POSIX shell, in a hint an operator copies: the
+/// layout rules exclude the single quote, so quoting is all it takes.
+pub fn shell_word(path: &Path) -> String {
+    format!("'{}'", text(path))
+}
+
 /// Free text inside a '#' comment: one line, no continuation backslash.
 pub fn comment(s: &str) -> String {
     s.chars()
@@ -131,6 +143,67 @@ pub fn prometheus_label_value(s: &str) -> String {
         }
     }
     out
+}
+
+/// Untrusted text as one printable line: a newline, carriage return, escape
+/// or any other control character, a Unicode line separator or bidi override,
+/// and the backslash itself become backslash escapes (`\n`, `\x1b`,
+/// `\u{202e}`, `\\`). So nothing found on disk can start a line of its own in
+/// the journal (with a forged `<2>` priority), a Prometheus sample, or a
+/// terminal's idea of the screen; and the escaping is unambiguous.
+pub fn untrusted(s: &str) -> String {
+    untrusted_bytes(s.as_bytes())
+}
+
+/// A path found on disk, as [`untrusted`] text; bytes that are not UTF-8
+/// become `\xNN`, so no path is lost or changed silently.
+pub fn untrusted_path(path: &Path) -> String {
+    untrusted_bytes(path.as_os_str().as_bytes())
+}
+
+/// [`untrusted`] for raw bytes (names as the kernel gives them).
+pub fn untrusted_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x100 && c.is_control() => {
+                    out.push_str(&format!("\\x{:02x}", c as u32))
+                }
+                // Line and paragraph separators, bidi embeddings, overrides and isolates.
+                '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                    out.push_str(&format!("\\u{{{:04x}}}", c as u32))
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// serde `serialize_with` for a path found on disk or given on the command
+/// line: [`untrusted_path`], so a name that is not UTF-8 never fails (or
+/// panics) a JSON report.
+pub fn serialize_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&untrusted_path(path))
+}
+
+/// [`serialize_path`] for an optional path.
+pub fn serialize_opt_path<S: serde::Serializer>(
+    path: &Option<std::path::PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => serialize_path(p, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +238,20 @@ mod tests {
         assert_eq!(unit_path_word("-", p), "\"-/srv/hot tier/100%%$x\"");
         assert_eq!(exec_arg(p), "\"/srv/hot tier/100%%$$x\"");
         assert_eq!(comment("a\nb\\"), "a?b?");
+    }
+
+    #[test]
+    fn untrusted_text_is_one_unambiguous_line() {
+        use std::ffi::OsStr;
+        assert_eq!(untrusted("plain/name ok"), "plain/name ok");
+        assert_eq!(untrusted("a\nb\r\tc"), "a\\nb\\r\\tc");
+        assert_eq!(untrusted("\x1b[2J<2>"), "\\x1b[2J<2>");
+        assert_eq!(untrusted("back\\n"), "back\\\\n");
+        assert_eq!(untrusted("\u{85}\u{7f}"), "\\x85\\x7f");
+        assert_eq!(untrusted("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(untrusted("caf\u{e9} \u{2588}"), "caf\u{e9} \u{2588}");
+        let p = Path::new(OsStr::from_bytes(b"/t/\xff\xfe\nx"));
+        assert_eq!(untrusted_path(p), "/t/\\xff\\xfe\\nx");
     }
 
     #[test]

@@ -80,13 +80,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("jts-hot.cil", include_str!("../../templates/jts-hot.cil")),
 ];
 
-fn engine() -> Tera {
-    let mut tera = Tera::default();
-    tera.add_raw_templates(TEMPLATES.iter().copied())
-        .expect("the built-in templates parse");
-    // Nothing we write is HTML; escaping is `escape`'s job alone.
-    tera.autoescape_on(vec![]);
-    tera
+/// The templates, parsed once per process.
+fn engine() -> &'static Tera {
+    static ENGINE: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(TEMPLATES.iter().copied())
+            .expect("the built-in templates parse");
+        // Nothing we write is HTML; escaping is `escape`'s job alone.
+        tera.autoescape_on(vec![]);
+        tera
+    })
 }
 
 /// Renders every file for `layout`, in a fixed order.

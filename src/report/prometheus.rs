@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::monitor::Report;
-use crate::render::escape::prometheus_label_value;
+use crate::render::escape::{self, prometheus_label_value};
 use crate::status::Status;
 
 /// The file written into the textfile collector's directory.
@@ -103,7 +103,7 @@ pub fn render(report: &Report) -> String {
         &per_service(&|s| Some(code(s.status))),
     );
 
-    let base = report.base.to_string_lossy();
+    let base = escape::untrusted_path(&report.base);
     if let Some(fs) = &report.filesystem {
         let l = || vec![("base", base.as_ref())];
         let one = |v: f64| vec![(l(), v)];
@@ -163,7 +163,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     if let Some(b) = &report.probe_baseline {
-        let dir = b.dir.to_string_lossy();
+        let dir = escape::untrusted_path(&b.dir);
         let labels = || vec![("dir", dir.as_ref())];
         for (name, help, value) in [
             (
@@ -249,6 +249,11 @@ pub fn render(report: &Report) -> String {
         "jts_hot_last_run_timestamp_seconds",
         "Unix time of the last monitor run.",
         &[(vec![], report.timestamp as f64)],
+    );
+    f.gauge(
+        "jts_hot_monitor_interval_seconds",
+        "Seconds between monitor runs (the layout's monitor.every), so alert rules can tell a stale report.",
+        &[(vec![], report.interval_seconds as f64)],
     );
     f.gauge(
         "jts_hot_status",

@@ -1,19 +1,43 @@
 //! Facts about the running system that validate and plan read: the mount
-//! table, block devices in sysfs, and filesystem sizes. Reading only.
+//! table, block devices in sysfs, and filesystem sizes; and the one safe way
+//! to read a small file ([`file::read_regular`]). Reading only.
 
 pub mod access;
 pub mod blockdev;
+pub mod file;
 pub mod fstab;
+pub mod rootfs;
+pub mod selinux;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::mountinfo::{mount_of_in, Mount};
 
-/// `path` as it lies under `root` (an offline image), or itself.
+/// `path` as it lies under `root` (an offline image), or itself. Under a
+/// root, its parents are resolved inside the root as systemd's --root does
+/// (a link in the image to /etc leads to the image's /etc, never the
+/// host's); the last component is left as is, for lstat.
 pub fn on_disk(root: Option<&Path>, path: &Path) -> PathBuf {
+    in_root(root, path, rootfs::Root::resolve)
+}
+
+/// `on_disk`, with a link in the last component followed inside the root
+/// too: for files that are read through their links (the layout, passwd).
+pub fn on_disk_followed(root: Option<&Path>, path: &Path) -> PathBuf {
+    in_root(root, path, rootfs::Root::resolve_followed)
+}
+
+fn in_root(
+    root: Option<&Path>,
+    path: &Path,
+    resolve: fn(&rootfs::Root, &Path) -> std::io::Result<PathBuf>,
+) -> PathBuf {
     match root {
-        Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+        Some(root) => rootfs::Root::open(root)
+            .and_then(|r| resolve(&r, path))
+            // Unresolvable (a loop, no permission): the plain join fails the same way.
+            .unwrap_or_else(|_| root.join(path.strip_prefix("/").unwrap_or(path))),
         None => path.to_path_buf(),
     }
 }

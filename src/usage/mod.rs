@@ -12,7 +12,7 @@ mod walk;
 
 use std::path::PathBuf;
 
-pub use walk::scan;
+pub use walk::{scan, Scanned, MAX_THREADS};
 
 /// What one tree (a service directory) holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,8 +36,29 @@ pub struct Usage {
     pub unreadable: Vec<PathBuf>,
     /// Other entries that could not be examined, with the reason.
     pub errors: Vec<String>,
-    /// The root itself could not be opened (missing, not a directory...).
-    pub root_error: Option<String>,
+    /// The root itself could not be opened (missing, a symlink...).
+    pub root_error: Option<RootError>,
+}
+
+/// Why a service directory was not scanned at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootError {
+    /// The service directory, or the base, is a symlink: never followed,
+    /// since a service user can plant one. Both as escaped text.
+    Symlink { path: String, target: String },
+    /// Missing, not a directory, unreadable...: the reason.
+    Other(String),
+}
+
+impl std::fmt::Display for RootError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RootError::Symlink { path, target } => {
+                write!(f, "{path} is a symlink (to {target}), not followed")
+            }
+            RootError::Other(e) => f.write_str(e),
+        }
+    }
 }
 
 impl Usage {

@@ -3,7 +3,7 @@
 //! are listed with getdents64 and examined with fstatat relative to it, so no
 //! syscall ever resolves a long path.
 
-use std::ffi::{CStr, CString};
+use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -13,41 +13,59 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use super::dirents::DirentBuf;
 use super::inodes::SeenInodes;
-use super::{Totals, Usage};
+use super::{RootError, Totals, Usage};
+use crate::render::escape;
 
 /// Walkers keep nothing on the stack but a few frames: small stacks keep
 /// the resident size down when many threads wait on a cold disk.
 const WALKER_STACK: usize = 128 * 1024;
 
-/// Scans each root with `threads` threads in all, and returns one `Usage`
-/// per root, in order. Never fails: what cannot be read is reported in it.
-pub fn scan(roots: &[PathBuf], threads: usize) -> Vec<Usage> {
-    let mut usages: Vec<Usage> = roots
+/// Scans each service directory `names[i]` inside `base` with up to
+/// `threads` threads in all, and returns one `Usage` per name, in order.
+/// Neither the base nor a service directory is ever followed through a
+/// symlink (a service user could point it anywhere): that is a root error.
+/// Never fails: what cannot be read is reported in the result.
+pub fn scan(base: &Path, names: &[&OsStr], threads: usize) -> Scanned {
+    let mut usages: Vec<Usage> = names
         .iter()
-        .map(|r| Usage {
-            root: r.clone(),
+        .map(|n| Usage {
+            root: base.join(n),
             ..Usage::default()
         })
         .collect();
-    let mut devs = vec![0u64; roots.len()];
+    let mut devs = vec![0u64; names.len()];
     let mut jobs = Vec::new();
-    for (i, root) in roots.iter().enumerate() {
-        match open_root(root) {
-            Ok((fd, st)) => {
-                devs[i] = st.st_dev;
-                usages[i].totals.dirs = 1;
-                usages[i].totals.allocated_bytes = allocated(&st);
-                usages[i].totals.apparent_bytes = st.st_size as u64;
-                jobs.push(Job {
-                    root: i,
-                    dir: DirRef::Open(Arc::new(fd)),
-                    path: root.clone(),
-                });
-            }
-            Err(e) => usages[i].root_error = Some(format!("{}: {e}", root.display())),
+    let base_fd = open_nofollow(None, base, base);
+    for (i, name) in names.iter().enumerate() {
+        let opened = match &base_fd {
+            Ok(fd) => open_nofollow(Some(fd.as_fd()), Path::new(name), &usages[i].root),
+            Err(e) => Err(e.clone()),
+        };
+        match opened {
+            Ok(fd) => match fstat(fd.as_fd()) {
+                Ok(st) => {
+                    devs[i] = st.st_dev;
+                    usages[i].totals.dirs = 1;
+                    usages[i].totals.allocated_bytes = allocated(&st);
+                    usages[i].totals.apparent_bytes = st.st_size as u64;
+                    jobs.push(Job {
+                        root: i,
+                        dir: DirRef::Open(Arc::new(fd)),
+                        path: usages[i].root.clone(),
+                        ancestors: Arc::new(Ancestor {
+                            id: (st.st_dev, st.st_ino),
+                            up: None,
+                        }),
+                    });
+                }
+                Err(e) => {
+                    let path = escape::untrusted_path(&usages[i].root);
+                    usages[i].root_error = Some(RootError::Other(format!("{path}: {e}")));
+                }
+            },
+            Err(e) => usages[i].root_error = Some(e),
         }
     }
-
     let shared = Shared {
         queue: Mutex::new(Queue {
             jobs,
@@ -58,16 +76,27 @@ pub fn scan(roots: &[PathBuf], threads: usize) -> Vec<Usage> {
         seen: SeenInodes::default(),
         devs,
     };
+    let wanted = threads.clamp(1, MAX_THREADS);
+    let mut thread_error = None;
     let found: Vec<Found> = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads.max(1))
-            .map(|_| {
-                std::thread::Builder::new()
-                    .stack_size(WALKER_STACK)
-                    .spawn_scoped(s, || worker(&shared, roots.len()))
-                    .expect("cannot start a walker thread")
-            })
-            .collect();
-        let mut all = vec![worker(&shared, roots.len())];
+        let mut helpers = Vec::new();
+        for _ in 1..wanted {
+            let spawned = std::thread::Builder::new()
+                .stack_size(WALKER_STACK)
+                .spawn_scoped(s, || worker(&shared, names.len()));
+            match spawned {
+                Ok(h) => helpers.push(h),
+                // RLIMIT_NPROC, pids.max, memory: walk with the threads we have.
+                Err(e) => {
+                    thread_error = Some(format!(
+                        "started {} of {wanted} walker threads: {e}",
+                        helpers.len() + 1
+                    ));
+                    break;
+                }
+            }
+        }
+        let mut all = vec![worker(&shared, names.len())];
         all.extend(
             helpers
                 .into_iter()
@@ -75,6 +104,7 @@ pub fn scan(roots: &[PathBuf], threads: usize) -> Vec<Usage> {
         );
         all
     });
+    let started = found.len();
     for f in found {
         for (u, t) in usages.iter_mut().zip(&f.totals) {
             u.totals.add(t);
@@ -90,7 +120,44 @@ pub fn scan(roots: &[PathBuf], threads: usize) -> Vec<Usage> {
         u.unreadable.sort();
         u.errors.sort();
     }
-    usages
+    Scanned {
+        usages,
+        threads: started,
+        thread_error,
+    }
+}
+
+/// The most walker threads a scan starts, whatever is asked: past a few
+/// dozen they only wait on the same device queue.
+pub const MAX_THREADS: usize = 256;
+
+/// A scan's results, and the threads it really ran with.
+pub struct Scanned {
+    pub usages: Vec<Usage>,
+    pub threads: usize,
+    /// Why fewer threads than asked were started (the scan is still complete).
+    pub thread_error: Option<String>,
+}
+
+/// The (st_dev, st_ino) of each directory from a job's up to its root: a
+/// directory that is one of its own ancestors is a bind mount looping back
+/// into the tree, which `du -x` neither counts nor enters, and neither do we.
+struct Ancestor {
+    id: (u64, u64),
+    up: Option<Arc<Ancestor>>,
+}
+
+impl Ancestor {
+    fn contains(self: &Arc<Self>, id: (u64, u64)) -> bool {
+        let mut at = Some(self);
+        while let Some(a) = at {
+            if a.id == id {
+                return true;
+            }
+            at = a.up.as_ref();
+        }
+        false
+    }
 }
 
 /// A directory waiting to be read: a root already open, or a name inside a
@@ -105,6 +172,8 @@ struct Job {
     dir: DirRef,
     /// Only for reporting an unreadable directory.
     path: PathBuf,
+    /// This directory and the ones above it.
+    ancestors: Arc<Ancestor>,
 }
 
 struct Queue {
@@ -195,8 +264,17 @@ fn read_dir(
             Ok(fd) => Arc::new(fd),
             // Gone, or replaced by a non-directory, since its parent was read.
             Err(e) if vanished(&e) => return,
-            Err(_) => {
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
                 found.unreadable.push((job.root, job.path.clone()));
+                return;
+            }
+            // Out of file descriptors (EMFILE, ENFILE), memory, an I/O error:
+            // the total misses this subtree, and says why.
+            Err(e) => {
+                let path = escape::untrusted_path(&job.path);
+                found
+                    .errors
+                    .push((job.root, format!("{path}: not read: {e}")));
                 return;
             }
         },
@@ -219,10 +297,9 @@ fn read_dir(
                 return;
             }
             Err(e) => {
-                let path = job
-                    .path
-                    .join(std::ffi::OsStr::from_bytes(entry.name.to_bytes()));
-                errors.push((job.root, format!("{}: {e}", path.display())));
+                let path = job.path.join(OsStr::from_bytes(entry.name.to_bytes()));
+                let path = escape::untrusted_path(&path);
+                errors.push((job.root, format!("{path}: {e}")));
                 return;
             }
         };
@@ -231,13 +308,19 @@ fn read_dir(
         }
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         if is_dir {
+            let id = (st.st_dev, st.st_ino);
+            if job.ancestors.contains(id) {
+                return; // a bind mount of an ancestor: as du -x, not counted
+            }
             totals.dirs += 1;
             children.push(Job {
                 root: job.root,
                 dir: DirRef::At(Arc::clone(&fd), entry.name.to_owned()),
-                path: job
-                    .path
-                    .join(std::ffi::OsStr::from_bytes(entry.name.to_bytes())),
+                path: job.path.join(OsStr::from_bytes(entry.name.to_bytes())),
+                ancestors: Arc::new(Ancestor {
+                    id,
+                    up: Some(Arc::clone(&job.ancestors)),
+                }),
             });
         } else {
             if st.st_nlink > 1 && !shared.seen.first_time(job.root, st.st_dev, st.st_ino) {
@@ -253,9 +336,8 @@ fn read_dir(
     }
     if let Err(e) = listed {
         if !vanished(&e) {
-            found
-                .errors
-                .push((job.root, format!("{}: {e}", job.path.display())));
+            let path = escape::untrusted_path(&job.path);
+            found.errors.push((job.root, format!("{path}: {e}")));
         }
     }
 }
@@ -275,21 +357,55 @@ fn vanished(e: &io::Error) -> bool {
 const DIR_FLAGS: libc::c_int =
     libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
-fn open_root(root: &Path) -> io::Result<(OwnedFd, libc::stat)> {
-    let path = CString::new(root.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+/// Opens a directory (relative to `at` when given) without following a
+/// symlink in its last component; a symlink is reported with its target.
+/// `shown` is the full path, for messages.
+fn open_nofollow(
+    at: Option<BorrowedFd<'_>>,
+    path: &Path,
+    shown: &Path,
+) -> Result<OwnedFd, RootError> {
+    let shown = escape::untrusted_path(shown);
+    let name = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| RootError::Other(format!("{shown}: a NUL byte in the path")))?;
+    let dirfd = at.map_or(libc::AT_FDCWD, |fd| fd.as_raw_fd());
     // SAFETY: a NUL-terminated path; the descriptor is owned from here on.
-    let fd = unsafe { libc::open(path.as_ptr(), DIR_FLAGS) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
+    let fd = unsafe { libc::openat(dirfd, name.as_ptr(), DIR_FLAGS) };
+    if fd >= 0 {
+        return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
     }
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let e = io::Error::last_os_error();
+    // O_NOFOLLOW on a symlink: ELOOP (ENOTDIR with O_DIRECTORY on some kernels).
+    if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR)) {
+        if let Some(target) = read_link_at(dirfd, &name) {
+            return Err(RootError::Symlink {
+                path: shown,
+                target: escape::untrusted_bytes(&target),
+            });
+        }
+    }
+    Err(RootError::Other(format!("{shown}: {e}")))
+}
+
+/// The target of a symlink, or None when `name` is not one.
+fn read_link_at(dirfd: libc::c_int, name: &CStr) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: the buffer is valid for its length; readlinkat never NUL-terminates.
+    let n = unsafe { libc::readlinkat(dirfd, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return None;
+    }
+    buf.truncate(n as usize);
+    Some(buf)
+}
+
+fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fstat fills the whole struct when it returns 0.
     if unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok((fd, unsafe { st.assume_init() }))
+    Ok(unsafe { st.assume_init() })
 }
 
 fn open_dir(parent: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::system::on_disk_followed;
+
 use nix::unistd::{Gid, Group, Uid, User};
 
 use crate::system::access::Who;
@@ -28,8 +30,8 @@ impl Accounts {
     /// The image's files. A missing file is an empty database, as systemd
     /// treats it; root is always 0, as systemd synthesizes it.
     pub fn from_root(root: &Path) -> Accounts {
-        let passwd = read_text(&root.join("etc/passwd"));
-        let group = read_text(&root.join("etc/group"));
+        let passwd = read_text(&on_disk_followed(Some(root), Path::new("/etc/passwd")));
+        let group = read_text(&on_disk_followed(Some(root), Path::new("/etc/group")));
         Accounts::Files {
             users: passwd.clone().map(|t| parse_db(&t)),
             groups: group.clone().map(|t| parse_db(&t)),
@@ -117,12 +119,22 @@ fn reverse(db: &Result<HashMap<String, u32>, String>, id: u32) -> Option<String>
     found.or((id == 0).then(|| "root".to_string()))
 }
 
-/// A missing file is an empty database, as systemd treats it.
+/// A missing file is an empty database, as systemd treats it. An image's
+/// file can be anything: a regular file of bounded size only.
 fn read_text(path: &Path) -> Result<String, String> {
-    match std::fs::read_to_string(path) {
+    const MAX_DB_BYTES: u64 = 64 << 20;
+    let read = crate::system::file::read_regular_text(
+        path,
+        MAX_DB_BYTES,
+        crate::system::file::Links::Follow,
+    );
+    match read {
         Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => {
+            let path = crate::render::escape::untrusted_path(path);
+            Err(format!("cannot read {path}: {e}"))
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Every directory of the layout: exists, is a real directory (lstat: never
 //! followed through a symlink), owner, group and permission bits exactly.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
@@ -11,6 +11,7 @@ use super::accounts::{Accounts, Lookup};
 use super::Tally;
 use crate::layout::{Ownership, PlannedDir};
 use crate::mountinfo::Mount;
+use crate::render::escape;
 use crate::status::Status::{Critical, Unknown};
 use crate::system::on_disk;
 
@@ -34,17 +35,24 @@ pub fn check(
         accounts,
         cache: HashMap::new(),
     };
-    let mut broken: Vec<&Path> = Vec::new();
+    // How many planned directories lie below each one, counted up each one's
+    // ancestors: linear in directories × depth (comparing every pair took
+    // 74 s for 4,000 services).
+    let index: HashSet<&Path> = planned.iter().map(|d| d.path.as_path()).collect();
+    let mut below_count: HashMap<&Path, usize> = HashMap::new();
+    for d in planned {
+        for a in d.path.ancestors().skip(1).filter(|a| index.contains(a)) {
+            *below_count.entry(a).or_default() += 1;
+        }
+    }
+    let mut broken: HashSet<&Path> = HashSet::new();
     let mut looked_at = 0;
     for dir in planned {
-        if broken.iter().any(|b| dir.path.starts_with(b)) {
+        if dir.path.ancestors().any(|a| broken.contains(a)) {
             continue;
         }
         looked_at += 1;
-        let below = planned
-            .iter()
-            .filter(|d| d.path != dir.path && d.path.starts_with(&dir.path))
-            .count();
+        let below = below_count.get(dir.path.as_path()).copied().unwrap_or(0);
         let path = on_disk(root, &dir.path);
         match real_directory(&path, below, tally) {
             Some(meta) => {
@@ -60,7 +68,9 @@ pub fn check(
                 }
                 access.check(&dir.path, dir.ownership.owner.as_str(), tally);
             }
-            None => broken.push(&dir.path),
+            None => {
+                broken.insert(&dir.path);
+            }
         }
     }
     access.finish(tally, &|p| planned.iter().any(|d| d.path == p));
@@ -195,9 +205,10 @@ fn ownership(path: &Path, meta: &Metadata, own: &Ownership, ids: &mut Ids, tally
     }
 }
 
+/// `name` comes from the account database (an image's /etc/passwd can hold anything).
 fn id_and_name(id: u32, name: Option<String>) -> String {
     match name {
-        Some(name) => format!("{name} ({id})"),
+        Some(name) => format!("{} ({id})", escape::untrusted(&name)),
         None => format!("{id} (no name)"),
     }
 }
@@ -206,8 +217,9 @@ fn id_and_name(id: u32, name: Option<String>) -> String {
 fn describe(path: &Path, meta: &Metadata) -> String {
     let t = meta.file_type();
     if t.is_symlink() {
+        // The target is a service user's text: escaped, so it cannot forge a line.
         match std::fs::read_link(path) {
-            Ok(target) => format!("a symlink to {}", target.display()),
+            Ok(target) => format!("a symlink to {}", escape::untrusted_path(&target)),
             Err(_) => "a symlink".into(),
         }
     } else if t.is_file() {

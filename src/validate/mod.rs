@@ -11,6 +11,7 @@ mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+pub mod selinux;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -44,12 +45,15 @@ pub const CHECKS: &[&str] = &[
     "capacity.tier",
     "capacity.filesystem",
     "generated.digest",
+    "selinux.label",
+    "selinux.policy",
 ];
 
 /// One check that did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The directory, mount point or file the check is about (as found on disk).
+    #[serde(serialize_with = "crate::render::escape::serialize_path")]
     pub path: PathBuf,
     /// Which check, e.g. "dir.mode" (the stable names are listed in README.md).
     pub check: &'static str,
@@ -110,6 +114,8 @@ pub struct Report {
     /// The services checked (a gate's scope); empty when the whole tier was.
     pub services: Vec<String>,
     pub directories: usize,
+    /// Whether SELinux labels were checked, and why not.
+    pub selinux: selinux::Labels,
     pub tally: Tally,
     pub duration: Duration,
 }
@@ -184,6 +190,12 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         true => 0,
         false => dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally),
     };
+    let selinux = match unmounted {
+        true => selinux::Labels::Skipped {
+            reason: "the tier's disk is not mounted".into(),
+        },
+        false => selinux::check(&planned, root, &mut tally),
+    };
     mount::check(layout, &base, root, mounts, &mut tally);
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
@@ -202,6 +214,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
             Scope::Services(list) => list.iter().map(|s| s.name.to_string()).collect(),
         },
         directories,
+        selinux,
         tally,
         duration: start.elapsed(),
     }

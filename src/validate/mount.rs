@@ -7,6 +7,7 @@ use std::path::Path;
 use super::Tally;
 use crate::layout::{Layout, RequireMountpoint};
 use crate::mountinfo::Mount;
+use crate::render::escape;
 use crate::status::Status::{Critical, Unknown, Warning};
 use crate::system::{blockdev, fstab, mount_holding, nearest_existing, on_disk};
 
@@ -34,17 +35,18 @@ pub fn check(
             base,
             "mount.point",
             "a mount holding the base",
-            format!("no mount holds {}", existing.display()),
+            format!("no mount holds {}", escape::untrusted_path(&existing)),
         );
         return;
     };
+    // Mount sources, types and options are free text (a FUSE mount names its own).
     let describe = || {
         format!(
             "{} on {} mounted at {} ({})",
-            mount.fstype,
-            mount.source,
-            mount.mount_point.display(),
-            options(mount)
+            escape::untrusted(&mount.fstype),
+            escape::untrusted(&mount.source),
+            escape::untrusted_path(&mount.mount_point),
+            escape::untrusted(&options(mount))
         )
     };
 
@@ -77,7 +79,11 @@ pub fn check(
             let actual = if existing == base {
                 format!("a directory on {}", describe())
             } else {
-                format!("missing; {} is on {}", existing.display(), describe())
+                format!(
+                    "missing; {} is on {}",
+                    escape::untrusted_path(&existing),
+                    describe()
+                )
             };
             tally
                 .fail(

@@ -4,14 +4,17 @@
 //! ever added, never renamed): `schema`, `status`, `layout {source, digest}`,
 //! `base`, `root`, `findings [{path, check, expected, actual, severity, hint}]`,
 //! `counts {checks, ok, warning, critical, unknown}`, `directories`,
-//! `duration_seconds`, `services` (the --service scope; null: the whole tier).
+//! `duration_seconds`, `services` (the --service scope; null: the whole tier),
+//! `selinux` ({labels: "checked", policy, directories} or {labels: "skipped", reason}).
 
 use std::io::Write;
 
 use serde_json::{json, Value};
 
+use super::selinux::Labels;
 use super::{Finding, Report};
 use crate::cli::TextOrJson;
+use crate::render::escape;
 use crate::status::{under_journal, Status};
 
 pub fn print(report: &Report, format: TextOrJson, verbose: bool, gate: bool) {
@@ -93,7 +96,7 @@ pub fn finding_line(f: &Finding) -> String {
         "{} {} {}: {}; expected {}{hint}",
         f.severity,
         f.check,
-        f.path.display(),
+        escape::untrusted_path(&f.path),
         f.actual,
         f.expected
     )
@@ -117,12 +120,16 @@ pub fn summary(report: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     };
+    let selinux = match &report.selinux {
+        Labels::Checked { directories, .. } => format!("SELinux labels of {directories} checked"),
+        Labels::Skipped { reason } => format!("SELinux labels not checked: {reason}"),
+    };
     format!(
-        "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {:.1} ms)",
+        "jts-hot validate: {status}: {counts} ({} checks, {} directories under {}; layout {} {}; {selinux}; {:.1} ms)",
         report.tally.checks,
         report.directories,
-        report.base.display(),
-        report.source,
+        escape::untrusted_path(&report.base),
+        escape::untrusted(&report.source),
         report.digest,
         report.duration.as_secs_f64() * 1000.0
     )
@@ -134,8 +141,8 @@ pub fn json(report: &Report) -> Value {
         "schema": "jts-hot.validate/1",
         "status": report.status(),
         "layout": {"source": report.source, "digest": report.digest},
-        "base": report.base,
-        "root": report.root,
+        "base": escape::untrusted_path(&report.base),
+        "root": report.root.as_deref().map(escape::untrusted_path),
         "findings": report.tally.findings,
         "counts": {
             "checks": checks,
@@ -145,6 +152,7 @@ pub fn json(report: &Report) -> Value {
             "unknown": report.count(Status::Unknown),
         },
         "directories": report.directories,
+        "selinux": report.selinux,
         "services": (!report.services.is_empty()).then_some(&report.services),
         "duration_seconds": report.duration.as_secs_f64(),
     })

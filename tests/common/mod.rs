@@ -2,6 +2,8 @@
 //! test which cannot run here says so loudly, and under CI=true fails instead.
 #![allow(dead_code)]
 
+pub mod mktree;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -128,6 +128,9 @@ pub enum Image {
     Bookworm,
     /// The same with Debian's rpm installed, for the .rpm scenario.
     BookwormRpm,
+    /// rpm, Debian's SELinux policy and its tools (semodule, selinuxenabled),
+    /// for the packages' SELinux scriptlets.
+    BookwormSelinux,
 }
 
 impl Image {
@@ -135,6 +138,7 @@ impl Image {
         match self {
             Image::Bookworm => "bookworm",
             Image::BookwormRpm => "bookworm-rpm",
+            Image::BookwormSelinux => "bookworm-selinux",
         }
     }
 }
@@ -182,6 +186,20 @@ pub fn cached_image(image: Image) -> PathBuf {
             assert_eq!(code, 0, "installing rpm in the image failed:\n{out}");
             "bookworm + apt-get install rpm".to_string()
         }
+        Image::BookwormSelinux => {
+            copy_tree(&cached_image_unlocked_base(), &partial);
+            eprintln!("boot: installing Debian's SELinux policy in an image (a few minutes, once)");
+            // Two steps: the policy's own install builds the store, the long part.
+            for script in [
+                "apt-get update -q && apt-get install -y -q --no-install-recommends \
+                 rpm semodule-utils policycoreutils selinux-utils",
+                "apt-get install -y -q --no-install-recommends selinux-policy-default && apt-get clean",
+            ] {
+                let (code, out) = run_in(&partial, script);
+                assert_eq!(code, 0, "installing SELinux in the image failed:\n{out}");
+            }
+            "bookworm + apt-get install rpm selinux-policy-default semodule-utils policycoreutils selinux-utils".to_string()
+        }
     };
     fs::write(partial.join(STAMP), format!("{recipe}\n")).unwrap();
     fs::rename(&partial, &done).unwrap();
@@ -226,7 +244,7 @@ pub struct Machine {
 
 impl Machine {
     pub fn fresh(scenario: &str, image: Image) -> Machine {
-        if image == Image::BookwormRpm {
+        if image != Image::Bookworm {
             cached_image(Image::Bookworm);
         }
         let image_dir = cached_image(image);

@@ -1,0 +1,72 @@
+//! The long reference shown after `--help` and in the man pages (clap_mangen renders
+//! the same text), so `jts-hot validate --help` and `man jts-hot-validate` agree.
+//! tests/docs.rs checks these lists against what the commands really emit.
+
+pub const VALIDATE: &str = "\
+CHECKS (stable names; each failed check is one finding: path, check, expected, actual, severity, hint)
+  dir.exists            each directory of the layout exists                            CRITICAL
+  dir.type              it is a real directory (lstat: a symlink is never followed)     CRITICAL
+  dir.owner, dir.group  owner and group are the layout's, resolved through NSS          CRITICAL
+  account.user          a layout user or group name that does not resolve               CRITICAL
+  account.group
+  dir.mode              permission bits exactly the layout's (setgid, sticky included)  CRITICAL
+  dir.access            the owner (with its groups) can reach it from / and write it:
+                        modes, POSIX ACLs, read-only mounts; names the blocking ancestor CRITICAL
+  mount.point           the base is its own mount when it must be                        CRITICAL
+  mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
+  mount.option          each of tier.mount_options is set on the base's mount           WARNING
+  mount.trim            the device discards, and the mount has discard or fstrim.timer  WARNING
+  capacity.tier         the plan fits tier.capacity                                      WARNING
+  capacity.filesystem   the plan fits what services can use on the real filesystem      WARNING
+  generated.digest      the generated files in use carry the current layout's digest    WARNING
+
+Below a directory that is missing or not a real directory nothing is checked; its
+finding says how many planned directories that hides. Nothing validate does writes.
+
+OUTPUT
+  Text: nothing when all is well (-v: a summary line), else one line per finding and a
+  summary. Under systemd ($JOURNAL_STREAM set) each line carries its syslog priority, so
+  `journalctl -p warning -u jts-hot-validate` shows exactly the problems.
+  --format json: schema jts-hot.validate/1 (docs/validate.md).
+
+EXIT STATUS
+  0  OK        every check passed
+  1  WARNING   a usable tier with a problem to fix (the unit counts it as success)
+  2  CRITICAL  the tier must not be used: the unit fails, gated databases do not start
+  3  UNKNOWN   a bad or unreadable layout, or a check that could not be made";
+
+pub const MONITOR: &str = "\
+ONE RUN
+  Measures every service directory in one parallel walk (allocated bytes exactly as
+  `du -s -x --block-size=1`, apparent bytes, files, directories; hard links once, symlinks
+  never followed, other filesystems not entered), reads statvfs of the base, judges each
+  service against its plan and the filesystem's free share, adds a sample to
+  STATE_DIR/monitor-history.json (35 days) and projects growth over 7 days. It also runs
+  the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
+  its status is the worst of both. Nothing under the tier is ever written.
+
+METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/metrics.md)
+  jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}
+  jts_hot_service_files{service}               jts_hot_service_directories{service}
+  jts_hot_service_planned_bytes{service}       jts_hot_service_warning_bytes{service}
+  jts_hot_service_critical_bytes{service}      jts_hot_service_growth_bytes_per_day{service}
+  jts_hot_service_days_until_plan{service}     jts_hot_service_partial{service}
+  jts_hot_service_status{service}
+  jts_hot_filesystem_size_bytes{base}          jts_hot_filesystem_used_bytes{base}
+  jts_hot_filesystem_avail_bytes{base}         jts_hot_filesystem_avail_warning_bytes{base}
+  jts_hot_filesystem_avail_critical_bytes{base}
+  jts_hot_filesystem_inodes{base}              jts_hot_filesystem_inodes_free{base}
+  jts_hot_filesystem_growth_bytes_per_day{base}
+  jts_hot_filesystem_days_until_full{base}     jts_hot_filesystem_status{base}
+  jts_hot_scan_duration_seconds                jts_hot_scan_partial
+  jts_hot_last_run_timestamp_seconds           jts_hot_status
+  jts_hot_monitor_interval_seconds
+  jts_hot_validate_status                      jts_hot_validate_findings{check,severity}
+  jts_hot_probe_baseline_fsync_p50_seconds{dir}     jts_hot_probe_baseline_fsync_p99_seconds{dir}
+  jts_hot_probe_baseline_randread_p50_seconds{dir}  jts_hot_probe_baseline_randread_p99_seconds{dir}
+  jts_hot_probe_baseline_seq_write_bytes_per_second{dir}
+  jts_hot_probe_baseline_timestamp_seconds{dir}
+  Statuses: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+EXIT STATUS
+  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad layout or an unwritable textfile)";

@@ -1,0 +1,534 @@
+//! Paths inside a root directory (`/`, an image given with `--root`, or the
+//! `--out` of generate), resolved the way systemd's own `--root` resolves
+//! them: every symlink, absolute or relative, and every `..` stays inside
+//! the root (openat2(2) with RESOLVE_IN_ROOT). Whatever an image holds, what
+//! jts-hot reads from it or writes into it never lands outside it.
+//!
+//! Writes are atomic per file: a temporary `.jts-hot.*.tmp` beside the
+//! target, synced, then renamed over it. A run killed before its rename
+//! leaves such a temporary behind; the next write into that directory
+//! removes it (`remove_stale_temporaries`).
+
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{FileStat, Mode, SFlag};
+
+/// Prefix and suffix of the temporaries a write stages beside its target.
+const TEMP_PREFIX: &str = ".jts-hot.";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A directory that paths are resolved inside of.
+#[derive(Debug)]
+pub struct Root {
+    dir: OwnedFd,
+    path: PathBuf,
+}
+
+/// `rel` (absolute or relative to the root) as a relative path, "." for the root.
+fn relative(rel: &Path) -> PathBuf {
+    let r: PathBuf = rel
+        .components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir))
+        .collect();
+    if r.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        r
+    }
+}
+
+fn cstring(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+}
+
+/// Splits `rel` into its parent (inside the root) and its last component.
+fn split(rel: &Path) -> io::Result<(PathBuf, OsString)> {
+    let rel = relative(rel);
+    match (rel.parent(), rel.file_name()) {
+        (Some(parent), Some(name)) => Ok((relative(parent), name.to_os_string())),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} names no file", rel.display()),
+        )),
+    }
+}
+
+impl Root {
+    /// Opens `path` as a root. The path itself is the operator's (given on the
+    /// command line) and is followed; only what lies below it is contained.
+    pub fn open(path: &Path) -> io::Result<Root> {
+        let fd = nix::fcntl::open(
+            path,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        // SAFETY: `open` returned a new descriptor that nothing else owns.
+        let dir = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Root {
+            dir,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The root as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `rel` as it would be shown to an operator: the root joined with it.
+    pub fn display(&self, rel: &Path) -> PathBuf {
+        self.path.join(relative(rel))
+    }
+
+    /// openat2(2) below the root with RESOLVE_IN_ROOT: symlinks and ".." are
+    /// resolved as if the root were "/", so nothing opened lies outside it.
+    fn open_in(&self, rel: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+        let path = cstring(&relative(rel))?;
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (flags | libc::O_CLOEXEC) as u64;
+        how.mode = u64::from(mode);
+        how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+        // EAGAIN: a concurrent rename somewhere in the root; the kernel asks to retry.
+        for _ in 0..16 {
+            // SAFETY: valid directory fd, NUL-terminated path, open_how of the size passed.
+            let fd = unsafe {
+                libc::syscall(
+                    libc::SYS_openat2,
+                    self.dir.as_raw_fd(),
+                    path.as_ptr(),
+                    &how as *const libc::open_how,
+                    std::mem::size_of::<libc::open_how>(),
+                )
+            };
+            if fd >= 0 {
+                // SAFETY: the kernel returned a new descriptor that nothing else owns.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) });
+            }
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EAGAIN) {
+                return Err(e);
+            }
+        }
+        Err(io::Error::other(format!(
+            "{} kept changing while being resolved",
+            self.display(rel).display()
+        )))
+    }
+
+    fn open_dir(&self, rel: &Path) -> io::Result<OwnedFd> {
+        self.open_in(rel, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+    }
+
+    /// The contents of a regular file of at most `max` bytes, or `None` when
+    /// nothing is there. A FIFO, device, directory or socket in its place is
+    /// an error, never a hang: the open is non-blocking and the opened file
+    /// is checked before a byte is read.
+    pub fn read_regular(&self, rel: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+        let fd = match self.open_in(rel, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // The one bounded, regular-files-only read (system::file), naming the file.
+        super::file::read_opened(File::from(fd), max)
+            .map(Some)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.display(rel).display())))
+    }
+
+    /// `read_regular` as UTF-8 text.
+    pub fn read_text(&self, rel: &Path, max: u64) -> io::Result<Option<String>> {
+        self.read_regular(rel, max)?
+            .map(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{} is not UTF-8 text", self.display(rel).display()),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    /// The names in a directory, or `None` when it does not exist.
+    pub fn list(&self, rel: &Path) -> io::Result<Option<Vec<OsString>>> {
+        let fd = match self.open_dir(rel) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // The open descriptor's /proc link is the directory already resolved.
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(format!("/proc/self/fd/{}", fd.as_raw_fd()))? {
+            names.push(entry?.file_name());
+        }
+        drop(fd);
+        names.sort();
+        Ok(Some(names))
+    }
+
+    /// lstat(2) of `rel`: its parents resolved inside the root, itself not
+    /// followed. `None` when it (or a parent) does not exist.
+    pub fn lstat(&self, rel: &Path) -> io::Result<Option<FileStat>> {
+        let rel = relative(rel);
+        if rel == Path::new(".") {
+            return Ok(Some(nix::sys::stat::fstat(self.dir.as_raw_fd())?));
+        }
+        let (parent, name) = split(&rel)?;
+        let dir = match self.open_in(&parent, libc::O_PATH | libc::O_DIRECTORY, 0) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match nix::sys::stat::fstatat(
+            Some(dir.as_raw_fd()),
+            name.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
+            Ok(st) => Ok(Some(st)),
+            Err(nix::errno::Errno::ENOENT) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// True when `rel` is a directory (not a symlink to one).
+    pub fn is_dir(&self, rel: &Path) -> bool {
+        matches!(self.lstat(rel), Ok(Some(st)) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+    }
+
+    /// The host path of `rel` with every symlink among its parents resolved
+    /// inside the root, component by component as systemd's chase() does
+    /// (a link to "/etc" leads to the root's etc, ".." stops at the root,
+    /// a dangling link is followed as far as it goes), and the last
+    /// component left as is (not followed), for code that lstat()s a path.
+    /// What is returned holds no symlink but, perhaps, its last component.
+    pub fn resolve(&self, rel: &Path) -> io::Result<PathBuf> {
+        self.chase(rel, false)
+    }
+
+    /// `resolve`, but a symlink in the last component is followed too
+    /// (inside the root), for a file that is read through its links.
+    pub fn resolve_followed(&self, rel: &Path) -> io::Result<PathBuf> {
+        self.chase(rel, true)
+    }
+
+    fn chase(&self, rel: &Path, follow_last: bool) -> io::Result<PathBuf> {
+        let parts = |p: &Path| -> Vec<OsString> {
+            p.components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(n.to_os_string()),
+                    Component::ParentDir => Some(OsString::from("..")),
+                    _ => None,
+                })
+                .collect()
+        };
+        let root_real = std::fs::read_link(format!("/proc/self/fd/{}", self.dir.as_raw_fd()))?;
+        let mut todo: std::collections::VecDeque<OsString> = parts(rel).into();
+        // Relative to the root, and made of real directories only.
+        let mut done = PathBuf::new();
+        let mut missing = false;
+        let mut hops = 0;
+        while let Some(part) = todo.pop_front() {
+            if part == ".." {
+                done.pop();
+                continue;
+            }
+            if missing {
+                done.push(&part);
+                continue;
+            }
+            let parent = self.open_in(&done, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            let st = match nix::sys::stat::fstatat(
+                Some(parent.as_raw_fd()),
+                part.as_os_str(),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) {
+                Ok(st) => st,
+                Err(nix::errno::Errno::ENOENT) => {
+                    // Nothing below a missing directory exists either.
+                    missing = true;
+                    done.push(&part);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let link = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK;
+            if link && (follow_last || !todo.is_empty()) {
+                hops += 1;
+                if hops > 40 {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let target = nix::fcntl::readlinkat(Some(parent.as_raw_fd()), part.as_os_str())?;
+                let target = PathBuf::from(target);
+                if target.is_absolute() {
+                    done = PathBuf::new();
+                }
+                for p in parts(&target).into_iter().rev() {
+                    todo.push_front(p);
+                }
+                continue;
+            }
+            done.push(&part);
+        }
+        Ok(root_real.join(done))
+    }
+
+    /// mkdir -p inside the root, each new directory root's 0755; pushes each
+    /// directory it had to create on `created` (relative, parents first).
+    pub fn create_dir_all(&self, rel: &Path, created: &mut Vec<PathBuf>) -> io::Result<()> {
+        let rel = relative(rel);
+        let mut so_far = PathBuf::new();
+        for part in rel.components() {
+            let parent = if so_far.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                so_far.clone()
+            };
+            so_far.push(part);
+            match self.open_in(&so_far, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(with_path(e, &self.display(&so_far))),
+            }
+            let dir = self.open_in(&parent, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            match nix::sys::stat::mkdirat(
+                Some(dir.as_raw_fd()),
+                part.as_os_str(),
+                Mode::from_bits_truncate(0o755),
+            ) {
+                Ok(()) => created.push(so_far.clone()),
+                // Something is there that does not resolve to a directory
+                // inside the root: a dangling link, or one to a file.
+                Err(nix::errno::Errno::EEXIST) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "{} is not a directory inside the root (a dangling symlink?)",
+                            self.display(&so_far).display()
+                        ),
+                    ))
+                }
+                Err(e) => return Err(with_path(e.into(), &self.display(&so_far))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `contents` into a synced temporary beside `rel`, not renamed yet.
+    pub fn stage(&self, rel: &Path, contents: &[u8], mode: u32) -> io::Result<Staged> {
+        let (parent, name) = split(rel)?;
+        let dir = File::from(self.open_dir(&parent)?);
+        let mut tmp_name = OsString::from(TEMP_PREFIX);
+        tmp_name.push(&name);
+        tmp_name.push(format!(".{}.{}{TEMP_SUFFIX}", std::process::id(), unique()));
+        let fd = nix::fcntl::openat(
+            Some(dir.as_raw_fd()),
+            tmp_name.as_os_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )?;
+        // SAFETY: `openat` returned a new descriptor that nothing else owns.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        let staged = Staged {
+            dir,
+            tmp: tmp_name,
+            name,
+            shown: self.display(rel),
+            done: false,
+        };
+        file.write_all(contents)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        file.sync_all()?;
+        Ok(staged)
+    }
+
+    /// Writes `contents` to `rel` atomically with the given permission bits.
+    pub fn write_atomic(&self, rel: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+        self.stage(rel, contents, mode)?.commit()
+    }
+
+    /// unlink(2) of a file; a missing one is not an error.
+    pub fn remove_file(&self, rel: &Path) -> io::Result<()> {
+        let (parent, name) = split(rel)?;
+        let dir = self.open_in(&parent, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        match nix::unistd::unlinkat(
+            Some(dir.as_raw_fd()),
+            name.as_os_str(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        ) {
+            Ok(()) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// rmdir(2) of an empty directory; a missing or non-empty one is left.
+    pub fn remove_empty_dir(&self, rel: &Path) {
+        let Ok((parent, name)) = split(rel) else {
+            return;
+        };
+        if let Ok(dir) = self.open_in(&parent, libc::O_PATH | libc::O_DIRECTORY, 0) {
+            let _ = nix::unistd::unlinkat(
+                Some(dir.as_raw_fd()),
+                name.as_os_str(),
+                nix::unistd::UnlinkatFlags::RemoveDir,
+            );
+        }
+    }
+
+    /// Removes the temporaries an interrupted write left in directory `rel`
+    /// (regular files named `.jts-hot.*.tmp`); returns how many.
+    pub fn remove_stale_temporaries(&self, rel: &Path) -> io::Result<usize> {
+        let Some(names) = self.list(rel)? else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for name in names {
+            let s = name.to_string_lossy();
+            if !(s.starts_with(TEMP_PREFIX) && s.ends_with(TEMP_SUFFIX)) {
+                continue;
+            }
+            // `.jts-hot.NAME.PID.N.tmp`: a live process's (this one's, or a
+            // concurrent run's) is not stale.
+            let pid = s.trim_end_matches(TEMP_SUFFIX).rsplit('.').nth(1);
+            if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) {
+                if Path::new(&format!("/proc/{pid}")).exists() {
+                    continue;
+                }
+            }
+            let path = relative(rel).join(&name);
+            let regular = matches!(self.lstat(&path)?, Some(st)
+                if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG);
+            if regular {
+                self.remove_file(&path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// A file written and synced under a temporary name, waiting for `commit`;
+/// dropped without it, the temporary is removed.
+#[derive(Debug)]
+pub struct Staged {
+    dir: File,
+    tmp: OsString,
+    name: OsString,
+    shown: PathBuf,
+    done: bool,
+}
+
+impl Staged {
+    /// Renames the temporary over the target and syncs the directory.
+    pub fn commit(mut self) -> io::Result<()> {
+        nix::fcntl::renameat(
+            Some(self.dir.as_raw_fd()),
+            self.tmp.as_os_str(),
+            Some(self.dir.as_raw_fd()),
+            self.name.as_os_str(),
+        )
+        .map_err(|e| with_path(e.into(), &self.shown))?;
+        self.done = true;
+        self.dir.sync_all()
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = nix::unistd::unlinkat(
+                Some(self.dir.as_raw_fd()),
+                self.tmp.as_os_str(),
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            );
+        }
+    }
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// A number unique within this process, for temporary names.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_and_dotdot_stay_inside_the_root() {
+        let outside = tempfile::tempdir().unwrap();
+        let root_dir = tempfile::tempdir().unwrap();
+        let r = root_dir.path();
+        std::fs::create_dir_all(r.join("etc")).unwrap();
+        // An absolute link, a relative link climbing out, and a ".." path.
+        std::os::unix::fs::symlink(outside.path(), r.join("etc/abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../..", r.join("etc/up")).unwrap();
+        let root = Root::open(r).unwrap();
+        // Dangling inside the root: refused, and nothing is written outside.
+        let mut created = Vec::new();
+        let e = root
+            .create_dir_all(Path::new("etc/abs"), &mut created)
+            .unwrap_err();
+        assert!(e.to_string().contains("dangling"), "{e}");
+        std::fs::create_dir_all(r.join(relative(outside.path()))).unwrap();
+        for rel in ["etc/abs/x.conf", "etc/up/x.conf", "etc/../../../x.conf"] {
+            let mut created = Vec::new();
+            let parent = Path::new(rel).parent().unwrap();
+            root.create_dir_all(parent, &mut created).unwrap();
+            root.write_atomic(Path::new(rel), b"x", 0o644).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        // "etc/abs" → "/<outside>" inside the root, i.e. r/<outside>/x.conf.
+        let inside = r.join(relative(outside.path())).join("x.conf");
+        assert!(inside.is_file(), "{}", inside.display());
+        assert!(r.join("x.conf").is_file());
+        let resolved = root.resolve(Path::new("etc/abs/y")).unwrap();
+        assert!(
+            resolved.starts_with(std::fs::canonicalize(r).unwrap()),
+            "{}",
+            resolved.display()
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_an_error_not_a_hang() {
+        let root_dir = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&root_dir.path().join("f"), Mode::S_IRWXU).unwrap();
+        let root = Root::open(root_dir.path()).unwrap();
+        let e = root.read_regular(Path::new("/f"), 10).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(root
+            .read_regular(Path::new("/missing"), 10)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn a_dropped_stage_leaves_nothing_and_stale_ones_are_removed() {
+        let root_dir = tempfile::tempdir().unwrap();
+        let root = Root::open(root_dir.path()).unwrap();
+        drop(root.stage(Path::new("a"), b"x", 0o644).unwrap());
+        assert_eq!(root.list(Path::new("/")).unwrap().unwrap().len(), 0);
+        let staged = root.stage(Path::new("b"), b"x", 0o644).unwrap();
+        // This process's own temporaries are not stale.
+        assert_eq!(root.remove_stale_temporaries(Path::new("/")).unwrap(), 0);
+        std::mem::forget(staged);
+        // One a killed process left (no such pid: above pid_max).
+        std::fs::write(root_dir.path().join(".jts-hot.c.99999999.0.tmp"), "x").unwrap();
+        assert_eq!(root.remove_stale_temporaries(Path::new("/")).unwrap(), 1);
+        assert_eq!(root.list(Path::new("/")).unwrap().unwrap().len(), 1);
+    }
+}

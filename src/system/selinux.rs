@@ -1,0 +1,164 @@
+//! SELinux as the system has it: whether it is on, what the policy says a
+//! path's label is, and what label a directory carries. Reading only.
+//!
+//! The policy is asked through the tools every SELinux host has (matchpathcon
+//! from libselinux's utilities, the lookup restorecon itself makes), not by
+//! linking libselinux: the binary runs at every boot on hosts where SELinux is
+//! off or absent, and needs no C library or -dev package to build. A label is
+//! read straight from the `security.selinux` extended attribute.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Exists while SELinux is enabled (enforcing or permissive).
+pub const SELINUXFS_ENFORCE: &str = "/sys/fs/selinux/enforce";
+
+/// The policy whose file contexts label the tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// None: the loaded policy (this host); Some: an image's own file_contexts.
+    pub file_contexts: Option<PathBuf>,
+}
+
+/// Why labels are not checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disabled(pub String);
+
+/// This host's SELinux (selinuxfs mounted with a policy loaded, as
+/// is_selinux_enabled(3) and systemd-tmpfiles decide), or the image's at `root`
+/// (its /etc/selinux/config says enforcing or permissive, and its policy's
+/// file_contexts exists: what the image's first boot would use).
+pub fn detect(root: Option<&Path>) -> Result<Policy, Disabled> {
+    match root {
+        None => match Path::new(SELINUXFS_ENFORCE).exists() {
+            true => Ok(Policy {
+                file_contexts: None,
+            }),
+            false => Err(Disabled("SELinux is disabled".into())),
+        },
+        Some(root) => {
+            let config = std::fs::read_to_string(root.join("etc/selinux/config"))
+                .map_err(|_| Disabled("the root has no /etc/selinux/config".into()))?;
+            let value = |key: &str| {
+                config
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
+                    .next_back()
+                    .map(|v| v.trim().trim_matches('"').to_string())
+            };
+            let mode = value("SELINUX").unwrap_or_default();
+            if mode != "enforcing" && mode != "permissive" {
+                return Err(Disabled(format!("the root's SELinux is {mode:?}")));
+            }
+            let policy_type = value("SELINUXTYPE").unwrap_or_default();
+            if policy_type.is_empty() || policy_type.contains('/') || policy_type.starts_with('.') {
+                return Err(Disabled(format!(
+                    "the root's SELINUXTYPE {policy_type:?} is not a policy name"
+                )));
+            }
+            let fc = root
+                .join("etc/selinux")
+                .join(&policy_type)
+                .join("contexts/files/file_contexts");
+            match fc.is_file() {
+                true => Ok(Policy {
+                    file_contexts: Some(fc),
+                }),
+                false => Err(Disabled(format!("no {}", fc.display()))),
+            }
+        }
+    }
+}
+
+/// The contexts the policy gives each directory (paths as on the system, not
+/// under a root), in order: matchpathcon -n -m dir, one line per path.
+pub fn policy_contexts(policy: &Policy, dirs: &[PathBuf]) -> Result<Vec<String>, String> {
+    if dirs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = Command::new("matchpathcon");
+    cmd.args(["-n", "-m", "dir"]);
+    if let Some(fc) = &policy.file_contexts {
+        cmd.arg("-f").arg(fc);
+    }
+    // "--": a path is never read as an option.
+    let out = cmd
+        .arg("--")
+        .args(dirs)
+        .output()
+        .map_err(|e| format!("cannot run matchpathcon: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    if !out.status.success() || lines.len() != dirs.len() {
+        return Err(format!(
+            "matchpathcon failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(lines)
+}
+
+/// The label `path` carries (its security.selinux attribute, not following
+/// a symlink); None when it has none.
+pub fn label(path: &Path) -> Result<Option<String>, String> {
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+    let name = c"security.selinux";
+    let mut buf = vec![0u8; 1024];
+    // SAFETY: c and name are NUL-terminated; buf is writable for its length.
+    let n = unsafe {
+        libc::lgetxattr(
+            c.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENODATA) | Some(libc::ENOTSUP) => Ok(None),
+            _ => Err(e.to_string()),
+        };
+    }
+    buf.truncate(n as usize);
+    while buf.last() == Some(&0) {
+        buf.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// The type field of a context `user:role:type[:level]`.
+pub fn context_type(context: &str) -> &str {
+    context.split(':').nth(2).unwrap_or(context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_of_contexts() {
+        assert_eq!(
+            context_type("system_u:object_r:postgresql_db_t:s0"),
+            "postgresql_db_t"
+        );
+        assert_eq!(context_type("<<none>>"), "<<none>>");
+    }
+
+    #[test]
+    fn an_image_without_selinux_is_disabled() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(detect(Some(root.path())).is_err());
+        std::fs::create_dir_all(root.path().join("etc/selinux")).unwrap();
+        std::fs::write(
+            root.path().join("etc/selinux/config"),
+            "SELINUX=disabled\nSELINUXTYPE=default\n",
+        )
+        .unwrap();
+        let e = detect(Some(root.path())).unwrap_err();
+        assert!(e.0.contains("disabled"), "{e:?}");
+    }
+}

@@ -1,0 +1,101 @@
+//! SELinux labels, where SELinux is on: each planned directory's label
+//! against what the policy says for its path (restorecon's own lookup), and
+//! the policy's answer against the type the layout asks for.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Tally;
+use crate::layout::PlannedDir;
+use crate::status::Status::{Critical, Unknown, Warning};
+use crate::system::on_disk;
+use crate::system::selinux::{self, context_type};
+
+/// Whether labels were checked, for the summary and the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "labels", rename_all = "snake_case")]
+pub enum Labels {
+    Checked { policy: String, directories: usize },
+    Skipped { reason: String },
+}
+
+const MODULE_HINT: &str = "install the tier's SELinux module: `jts-hot apply` (or reinstall the \
+package); a policy without this type skips it (see docs/selinux.md)";
+
+/// Checks the labels of the planned directories that exist as real
+/// directories (the others are dirs.exists findings already).
+pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> Labels {
+    let policy = match selinux::detect(root) {
+        Ok(p) => p,
+        Err(disabled) => return Labels::Skipped { reason: disabled.0 },
+    };
+    let policy_name = match &policy.file_contexts {
+        Some(fc) => fc.display().to_string(),
+        None => "the loaded policy".to_string(),
+    };
+    let present: Vec<&PlannedDir> = planned
+        .iter()
+        .filter(|d| std::fs::symlink_metadata(on_disk(root, &d.path)).is_ok_and(|m| m.is_dir()))
+        .collect();
+    let paths: Vec<PathBuf> = present.iter().map(|d| d.path.clone()).collect();
+    let wanted = match selinux::policy_contexts(&policy, &paths) {
+        Ok(w) => w,
+        Err(e) => {
+            let base = planned.first().map(|d| d.path.clone()).unwrap_or_default();
+            tally.fail(
+                Unknown,
+                &on_disk(root, &base),
+                "selinux.policy",
+                "the policy's file contexts",
+                e,
+            );
+            return Labels::Checked {
+                policy: policy_name,
+                directories: 0,
+            };
+        }
+    };
+    for (dir, wanted) in present.iter().zip(&wanted) {
+        let path = on_disk(root, &dir.path);
+        let wanted_type = context_type(wanted);
+        if let Some(t) = dir.service.and_then(|s| s.selinux_type.as_ref()) {
+            if wanted_type == t.as_str() {
+                tally.pass();
+            } else {
+                tally
+                    .fail(
+                        Warning,
+                        &path,
+                        "selinux.policy",
+                        t.to_string(),
+                        format!("the policy labels it {wanted_type}"),
+                    )
+                    .hint(MODULE_HINT);
+            }
+        }
+        // Data: a service's directory and its subdirectories, except scratch.
+        let data = dir.service.is_some() && dir.clean_after.is_none();
+        let severity = if data { Critical } else { Warning };
+        match selinux::label(&path) {
+            Ok(Some(label)) if context_type(&label) == wanted_type => tally.pass(),
+            Ok(found) => {
+                let actual = found.unwrap_or_else(|| "no label".into());
+                tally
+                    .fail(severity, &path, "selinux.label", wanted.clone(), actual)
+                    .hint(format!(
+                        "fix: restorecon -v {} (this directory only; after moving data in, \
+                         restorecon -R once)",
+                        crate::render::escape::shell_word(&dir.path)
+                    ));
+            }
+            Err(e) => {
+                tally.fail(Unknown, &path, "selinux.label", wanted.clone(), e);
+            }
+        }
+    }
+    Labels::Checked {
+        policy: policy_name,
+        directories: present.len(),
+    }
+}

@@ -1,0 +1,127 @@
+//! The documentation against the program: every series the monitor emits is named in
+//! `jts-hot monitor --help` (the man page) and in docs/metrics.md, every series those
+//! name is one docs/metrics.md explains, and the README stays a front door.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{jts_hot, repo_root, run};
+
+/// Every `jts_hot_...` name in a text.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("jts_hot_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(tail.len());
+        let name = tail[..end].trim_end_matches('_');
+        // A textfile name (jts_hot.prom) is not a series.
+        if name.len() > "jts_hot_".len() {
+            names.insert(name.to_string());
+        }
+        rest = &tail[end..];
+    }
+    names
+}
+
+fn monitor_help() -> String {
+    let (code, out, err) = run(jts_hot().args(["monitor", "--help"]));
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+#[test]
+fn every_emitted_series_is_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("hot");
+    common::mktree::build(&base, 0.01).unwrap();
+    let (code, layout, err) = run(jts_hot().args(["--default-layout", "config", "default"]));
+    assert_eq!(code, 0, "{err}");
+    let layout: String = layout
+        .lines()
+        .map(|l| {
+            if l.starts_with("base = ") {
+                format!("base = \"{}\"\n", base.display())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let config = dir.path().join("layout.toml");
+    std::fs::write(&config, layout).unwrap();
+    let (code, out, err) = run(jts_hot()
+        .arg("--config")
+        .arg(&config)
+        .args(["monitor", "--format", "prometheus", "--state-dir"])
+        .arg(dir.path().join("state")));
+    assert!(code <= 2, "monitor failed ({code}): {err}");
+    let emitted: BTreeSet<String> = out
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+        .collect();
+    assert!(emitted.len() > 10, "too few series: {out}");
+
+    let help = metric_names(&monitor_help());
+    let docs = metric_names(&std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap());
+    for name in &emitted {
+        assert!(
+            help.contains(name),
+            "{name} is emitted but not in `jts-hot monitor --help`"
+        );
+        assert!(
+            docs.contains(name),
+            "{name} is emitted but not in docs/metrics.md"
+        );
+    }
+}
+
+#[test]
+fn every_series_in_the_help_is_explained_in_docs() {
+    let docs = metric_names(&std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap());
+    for name in metric_names(&monitor_help()) {
+        assert!(
+            docs.contains(&name),
+            "{name} is in `jts-hot monitor --help` but not in docs/metrics.md"
+        );
+    }
+}
+
+#[test]
+fn validate_help_carries_the_checks_and_exit_status() {
+    let (code, out, err) = run(jts_hot().args(["validate", "--help"]));
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "CHECKS",
+        "dir.mode",
+        "mount.point",
+        "EXIT STATUS",
+        "3  UNKNOWN",
+    ] {
+        assert!(
+            out.contains(needle),
+            "validate --help lacks {needle:?}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn readme_is_a_front_door() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.len() <= 8192,
+        "README.md is {} bytes; the reference belongs in man pages and docs/",
+        readme.len()
+    );
+    assert!(
+        readme.contains("cargo test --locked"),
+        "README lost the test command"
+    );
+    assert!(
+        readme.contains("generate --out"),
+        "README lost the main command"
+    );
+}
