@@ -83,6 +83,9 @@ fn harness_boots_debian_kernel_with_a_second_disk() {
 
 const TIER_UUID: &str = "4a7e0000-0000-4000-8000-00000000d15c";
 const BASE: &str = "/data/jts/hot";
+/// The options docs/disk.md recommends. 90 s: under load the present disk's
+/// device appeared up to 32.5 s after userspace started, so 30 s is too short.
+const RECOMMENDED: &str = "defaults,noatime,nofail,x-systemd.device-timeout=90s";
 
 /// The stand-in database: PostgreSQL's unit name (so the package's gate
 /// drop-in applies), running as its service user, writing into its directory.
@@ -249,8 +252,7 @@ fn tier_disk_with_nofail_first_boot_missing_and_back() {
     if !prerequisites(T) || !nspawn::prerequisites(T) {
         return;
     }
-    let (mut guest, dpkg) =
-        guest_with_package("nofail", "noatime,nofail,x-systemd.device-timeout=30s");
+    let (mut guest, dpkg) = guest_with_package("nofail", RECOMMENDED);
     // dpkg -i with the tier declared and not mounted: nothing beneath it.
     assert!(
         dpkg.contains("the tier's disk is not mounted: /etc/fstab:2 declares"),
@@ -338,6 +340,7 @@ fn tier_disk_without_nofail_missing_then_present() {
     if !prerequisites(T) || !nspawn::prerequisites(T) {
         return;
     }
+    // 30 s here only to keep this boot short: the disk is absent anyway.
     let (mut guest, _) = guest_with_package("no-nofail", "noatime,x-systemd.device-timeout=30s");
 
     // 1. Missing: emergency mode, stopped as soon as the console says so.
@@ -358,7 +361,12 @@ fn tier_disk_without_nofail_missing_then_present() {
     assert!(run.report.is_none(), "the scenario ran in emergency mode?");
     assert_eq!(guest.ls(BASE).unwrap_or_default(), Vec::<String>::new());
 
-    // 2. Present (a new, empty disk): the tree on it, the database up.
+    // 2. Present (a new, empty disk): the tree on it, the database up. (With
+    // a timeout long enough for a loaded host: see RECOMMENDED.)
+    guest.write(
+        "/etc/fstab",
+        &fstab("defaults,noatime,x-systemd.device-timeout=90s"),
+    );
     let disk = tier_disk(&guest);
     let run = guest.boot(&Boot::new().disk(&disk), &state());
     figures("no nofail, new empty disk", &run);

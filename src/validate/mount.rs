@@ -56,10 +56,12 @@ pub fn check(
         RequireMountpoint::Never => Vec::new(),
         _ => fstab::declared_for(root, &tier.base),
     };
+    let mut unmounted = false;
     for d in &declared {
         if d.is_mounted(root, mounts) {
             tally.pass();
         } else {
+            unmounted = true;
             tally
                 .fail(
                     Critical,
@@ -70,6 +72,11 @@ pub fn check(
                 )
                 .hint(d.what_to_check());
         }
+    }
+
+    if unmounted {
+        // The type, options and TRIM beneath would be the root filesystem's.
+        return;
     }
 
     if tier.require_mountpoint == RequireMountpoint::Always {
