@@ -9,7 +9,9 @@ if [ -z "${BIN:-}" ]; then
     cargo build --release --quiet
     BIN=$PWD/target/release/jts-hot
 fi
-work=$(mktemp -d)
+# Not under /tmp: a layout may not place a tier there.
+mkdir -p target/tmp
+work=$(mktemp -d "$PWD/target/tmp/validate-scale.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 2000 4000)

@@ -569,6 +569,32 @@ fn validate_and_plan_root_read_the_images_layout_not_the_hosts() {
         !out.contains("outside-layout") && !err.contains("outside-layout"),
         "{out}{err}"
     );
+    // The image's /data is a link to a host directory holding a whole tier:
+    // validate --root looks inside the image, where there is none.
+    let tier = outside.path().join("data/jts/hot");
+    for s in [
+        "postgresql",
+        "clickhouse",
+        "kafka",
+        "mongodb",
+        "redis",
+        "docker",
+        "backup",
+    ] {
+        fs::create_dir_all(tier.join(s)).unwrap();
+    }
+    symlink(outside.path().join("data"), root.path().join("data")).unwrap();
+    let (_, out, err) = run(jts_hot()
+        .args(["validate", "--format", "json", "--root"])
+        .arg(root.path()));
+    // Paths inside the image end with the link's target, none starts with it.
+    let host_path = format!("\"{}", outside.path().display());
+    assert!(!out.contains(&host_path), "{out}{err}");
+    let missing = out.matches("\"missing").count();
+    assert!(
+        missing > 0,
+        "the host's tier was seen through the image's link: {out}"
+    );
 }
 
 // ---- 7. generate and apply killed at any point ------------------------------

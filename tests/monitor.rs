@@ -174,7 +174,19 @@ fn scale_one_tree_matches_du_exactly() {
     std::fs::write(s.config(), layout(&base, &services)).unwrap();
 
     let (code, doc) = s.json();
-    usage_ok(code, &doc);
+    // The synthetic tree has no docker/data or backup/data, which this
+    // layout plans: validation says so (CRITICAL dir.exists); usage is OK.
+    for name in ["docker", "backup"] {
+        let missing = base.join(name).join("data");
+        let found = doc["validation"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "dir.exists" && f["path"] == missing.to_str().unwrap());
+        assert!(found, "{} not reported missing: {doc}", missing.display());
+    }
+    assert!(code == 2 && doc["status"] == "CRITICAL", "{doc}");
+    assert_eq!(doc["validation"]["status"], "CRITICAL", "{doc}");
     assert_eq!(doc["schema"], "jts-hot-monitor/1");
     assert_eq!(doc["scan"]["partial"], false);
     let mut files = 0;

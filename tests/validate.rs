@@ -436,7 +436,7 @@ fn stale_generated_files_are_a_warning_naming_apply() {
     let f = finding(&j, "generated.digest");
     assert_eq!(f["expected"], j["layout"]["digest"]);
     assert!(f["actual"].as_str().unwrap().starts_with("sha256:"));
-    assert!(f["actual"].as_str().unwrap().contains("and 12 more"), "{f}");
+    assert!(f["actual"].as_str().unwrap().contains("and 13 more"), "{f}");
     assert!(f["hint"].as_str().unwrap().contains("jts-hot apply"));
 
     // Files rendered from the new layout in /etc override /usr/lib, as systemd
@@ -468,7 +468,7 @@ fn stale_generated_files_are_a_warning_naming_apply() {
             .to_str()
             .unwrap()
     );
-    assert!(f["actual"].as_str().unwrap().contains("and 10 more"), "{f}");
+    assert!(f["actual"].as_str().unwrap().contains("and 11 more"), "{f}");
 }
 
 #[test]
@@ -1092,17 +1092,25 @@ fn a_gate_checks_only_its_services_and_lets_warnings_pass() {
 
     let (code, out, _) = gate(&["postgresql", "kafka"]);
     assert_eq!(code, 2, "{out}");
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "one finding, one verdict:\n{out}");
+    // One line: the verdict, with the finding and its fix.
     assert_eq!(
-        lines[0],
+        out,
         format!(
-            "CRITICAL dir.mode {}: 0777; expected 0750; fix: jts-hot setup",
+            "jts-hot gate for postgresql, kafka: start refused: CRITICAL dir.mode {}: 0777; \
+             expected 0750; fix: jts-hot setup\n",
             tree.tier("kafka").display()
         )
     );
+    // Several: each before the verdict, which names the first.
+    std::fs::remove_dir(tree.tier("kafka/logs")).unwrap();
+    let (code, out, _) = gate(&["kafka"]);
+    assert_eq!(code, 2, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("CRITICAL dir.exists "), "{out}");
     assert!(
-        lines[1].starts_with("jts-hot gate for postgresql, kafka: start refused: CRITICAL"),
+        lines[1].starts_with("jts-hot gate for kafka: start refused: CRITICAL dir.mode ")
+            && lines[1].ends_with(" (1 more above)"),
         "{out}"
     );
 

@@ -16,7 +16,7 @@ systemd-sysusers jts-hot.conf || :
 if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled \
     && command -v semodule >/dev/null 2>&1; then
     semodule -X "${JTS_HOT_SELINUX_PRIORITY:-200}" -i /usr/share/selinux/packages/jts-hot.cil \
-        || echo "jts-hot: semodule could not install the SELinux module (see /usr/share/doc/jts-hot)" >&2
+        || echo "jts-hot: semodule could not install the SELinux module (see jts-hot-layout.toml(5), selinux_type)" >&2
 fi
 # tmpfiles.d's file holds only what lies outside the tier.
 systemd-tmpfiles --create jts-hot.conf || :

@@ -124,7 +124,8 @@ pub fn load(state_dir: &Path) -> Loaded {
     } else {
         format!("{bad}; starting a new one")
     };
-    empty(note, moved)
+    // Unusable as it is: a new one is written in its place either way.
+    empty(note, true)
 }
 
 impl History {
@@ -252,6 +253,50 @@ mod tests {
         // A huge jump 10 days ago must not count; within 7 days it is flat.
         let pts = [(now - 10 * 86_400, 0), (now - 6 * 86_400, 500), (now, 500)];
         assert_eq!(growth_per_day(&pts, now), Some(0.0));
+    }
+
+    fn at(t: u64) -> Sample {
+        Sample {
+            t,
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn a_clock_step_back_keeps_the_future_samples_and_says_so() {
+        let day = 86_400;
+        let mut h = History::default();
+        for t in [100 * day, 101 * day, 102 * day] {
+            assert!(h.record(at(t)).is_empty());
+        }
+        // The clock goes back 30 days.
+        let notes = h.record(at(72 * day));
+        assert_eq!(h.samples.len(), 4, "{notes:?}");
+        assert!(
+            notes[0].starts_with("clock step: 3 history samples"),
+            "{notes:?}"
+        );
+        assert!(h.samples.windows(2).all(|w| w[0].t <= w[1].t));
+    }
+
+    #[test]
+    fn a_clock_step_forward_keeps_everything_until_a_later_run_confirms_it() {
+        let day = 86_400;
+        let mut h = History::default();
+        for d in 0..10 {
+            h.record(at(1000 * day + d * day));
+        }
+        let notes = h.record(at(5000 * day));
+        assert_eq!(h.samples.len(), 11, "kept: {notes:?}");
+        assert!(notes[0].contains("retention"), "{notes:?}");
+        // The next run, 15 minutes later, confirms the clock: the old go.
+        let notes = h.record(at(5000 * day + 900));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(h.samples.len(), 2);
+        // Times from a hostile file never overflow.
+        h.samples.push(at(u64::MAX));
+        h.record(at(5001 * day));
+        assert_eq!(growth_per_day(&[(u64::MAX, 1), (0, 2)], 10), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::{human, human_signed, OverCommit, Plan};
 use crate::cli::TextOrJson;
+use crate::render::escape;
 
 pub fn print(plan: &Plan, format: TextOrJson) {
     let out = match format {
@@ -70,7 +71,7 @@ pub fn text(plan: &Plan) -> String {
     };
     line(format!(
         "Planned allocation under {} (layout: {})",
-        plan.base.display(),
+        escape::untrusted_path(&plan.base),
         plan.source
     ));
     line(String::new());
@@ -106,20 +107,20 @@ pub fn text(plan: &Plan) -> String {
                     "{} on {}, mounted at {}: not the tier's own mount",
                     m.fstype,
                     m.source,
-                    m.mount_point.display()
+                    escape::untrusted_path(&m.mount_point)
                 ),
                 None => "mount table not readable".into(),
             };
             if fs.base_exists {
                 line(format!(
                     "Filesystem under {} ({whose})",
-                    plan.base.display()
+                    escape::untrusted_path(&plan.base)
                 ));
             } else {
                 line(format!(
                     "Filesystem under {}: the base does not exist yet; measured at {} ({whose})",
-                    plan.base.display(),
-                    fs.measured_at.display()
+                    escape::untrusted_path(&plan.base),
+                    escape::untrusted_path(&fs.measured_at)
                 ));
             }
             if let Some(device) = fs.mount.as_ref().and_then(|m| m.device_size) {
@@ -157,12 +158,13 @@ pub fn json(plan: &Plan) -> Value {
     let filesystem = plan.filesystem.as_ref().ok().map(|fs| {
         let mount = fs.mount.as_ref();
         json!({
-            "measured_at": fs.measured_at,
+            // Paths and mount facts as escaped text: never a JSON failure, never a forged line.
+            "measured_at": escape::untrusted_path(&fs.measured_at),
             "base_exists": fs.base_exists,
-            "mount_point": mount.map(|m| &m.mount_point),
+            "mount_point": mount.map(|m| escape::untrusted_path(&m.mount_point)),
             "own_mount": mount.map(|m| m.own_mount),
-            "fstype": mount.map(|m| &m.fstype),
-            "source": mount.map(|m| &m.source),
+            "fstype": mount.map(|m| escape::untrusted(&m.fstype)),
+            "source": mount.map(|m| escape::untrusted(&m.source)),
             "device_bytes": mount.and_then(|m| m.device_size),
             "overhead_bytes": fs.overhead(),
             "size_bytes": fs.size.size,
@@ -176,7 +178,7 @@ pub fn json(plan: &Plan) -> Value {
     json!({
         "schema": "jts-hot.plan/1",
         "layout": {"source": plan.source, "digest": plan.digest},
-        "base": plan.base,
+        "base": escape::untrusted_path(&plan.base),
         "services": plan.services.iter().map(|s| json!({
             "name": s.name,
             "planned_bytes": s.planned,

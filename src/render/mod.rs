@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::layout::{Layout, UserName};
+use crate::layout::{Layout, QuotaMode, UserName};
 
 /// One generated file: where it lies relative to / and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,7 @@ pub const TIER_TMPFILES_PATH: &str = "usr/lib/jts-hot/tmpfiles.conf";
 pub const UNIT_DIR: &str = "usr/lib/systemd/system";
 pub const SETUP_UNIT: &str = "jts-hot-setup.service";
 pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
+pub const QUOTA_UNIT: &str = "jts-hot-quota.service";
 pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
 pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
 /// The SELinux policy module, where distributions put the modules their
@@ -71,6 +72,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "jts-hot-monitor.service",
         include_str!("../../templates/jts-hot-monitor.service"),
+    ),
+    (
+        "jts-hot-quota.service",
+        include_str!("../../templates/jts-hot-quota.service"),
     ),
     (
         "jts-hot-monitor.timer",
@@ -169,7 +174,26 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     };
     hardening_ctx.insert("protect_home", protect_home);
     hardening_ctx.insert("private_tmp", private_tmp);
+    // Reading project quotas takes CAP_SYS_ADMIN and quotactl (exposure 1.3,
+    // "OK", instead of 0.9): granted only when the layout uses quotas.
+    let quota = layout.tier.quota != QuotaMode::Off;
+    hardening_ctx.insert("quota", &quota);
+    hardening_ctx.insert(
+        "capabilities",
+        if quota {
+            "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN"
+        } else {
+            "CAP_DAC_READ_SEARCH"
+        },
+    );
     let hardening = render("hardening.txt", &hardening_ctx);
+    hardening_ctx.insert("quota", &true);
+    // Setting a directory's project needs its owner's rights (CAP_FOWNER).
+    hardening_ctx.insert(
+        "capabilities",
+        "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN CAP_FOWNER",
+    );
+    let quota_hardening = render("hardening.txt", &hardening_ctx);
 
     let mut ctx = base.clone();
     ctx.insert("base", &escape::unit_path_word("", &layout.tier.base));
@@ -178,6 +202,14 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
         unit_dir.join(VALIDATE_UNIT),
         "jts-hot-validate.service",
         &ctx,
+    );
+
+    let mut quota_ctx = ctx.clone();
+    quota_ctx.insert("hardening", quota_hardening.trim_end());
+    add(
+        unit_dir.join(QUOTA_UNIT),
+        "jts-hot-quota.service",
+        &quota_ctx,
     );
 
     let textfile_dir = &layout.monitor.textfile_dir;
@@ -268,6 +300,7 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
         PathBuf::from(TIER_TMPFILES_PATH),
         unit_dir.join(SETUP_UNIT),
         unit_dir.join(VALIDATE_UNIT),
+        unit_dir.join(QUOTA_UNIT),
         unit_dir.join(MONITOR_UNIT),
         unit_dir.join(MONITOR_TIMER),
     ];
@@ -422,7 +455,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 7 + 6 + 1, "{names:?}");
+        assert_eq!(names.len(), 8 + 6 + 1, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );

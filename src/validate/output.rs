@@ -38,7 +38,11 @@ pub fn text(report: &Report, verbose: bool, journal: bool) -> String {
     }
     let prefix = |s: Status| if journal { s.journal_prefix() } else { "" };
     let mut out = String::new();
-    for f in &report.tally.findings {
+    // Worst last, just above the summary: `systemctl status` shows the last
+    // lines, and there the blocking findings (each with its fix) must be.
+    let mut findings: Vec<&Finding> = report.tally.findings.iter().collect();
+    findings.sort_by_key(|f| f.severity);
+    for f in findings {
         out.push_str(prefix(f.severity));
         out.push_str(&finding_line(f));
         out.push('\n');
@@ -49,40 +53,47 @@ pub fn text(report: &Report, verbose: bool, journal: bool) -> String {
     out
 }
 
-/// For a gated unit's journal: each finding that blocks the start (CRITICAL,
-/// UNKNOWN) on its own line, then why the start is refused. Nothing when the
-/// start may go on (WARNINGs are the whole run's to report), unless `verbose`.
+/// For a gated unit's journal, where `systemctl status` shows the last ten
+/// lines: the verdict comes last and carries the (first) blocking finding
+/// with its fix, so that one line says what is wrong and what to run. Other
+/// blocking findings (CRITICAL, UNKNOWN) come before it, one line each.
+/// Nothing when the start may go on (WARNINGs are the whole run's to report),
+/// unless `verbose`.
 pub fn gate_text(report: &Report, verbose: bool, journal: bool) -> String {
     let status = report.status();
-    let blocks = status > Status::Warning;
-    if !blocks && !verbose {
-        return String::new();
-    }
     let prefix = |s: Status| if journal { s.journal_prefix() } else { "" };
-    let mut out = String::new();
-    for f in report
+    let services = report.services.join(", ");
+    let blocking: Vec<&Finding> = report
         .tally
         .findings
         .iter()
         .filter(|f| f.severity > Status::Warning)
-    {
+        .collect();
+    let Some((first, others)) = blocking.split_first() else {
+        return match verbose {
+            true => format!(
+                "{}jts-hot gate for {services}: start allowed: {}\n",
+                prefix(status),
+                summary(report)
+            ),
+            false => String::new(),
+        };
+    };
+    let mut out = String::new();
+    for f in others {
         out.push_str(prefix(f.severity));
         out.push_str(&finding_line(f));
         out.push('\n');
     }
-    let verdict = match blocks {
-        true => "start refused",
-        false => "start allowed",
+    let more = match others.len() {
+        0 => String::new(),
+        n => format!(" ({n} more above)"),
     };
     out.push_str(prefix(status));
     out.push_str(&format!(
-        "jts-hot gate for {}: {verdict}: {}",
-        report.services.join(", "),
-        summary(report)
-            .strip_prefix("jts-hot validate: ")
-            .unwrap_or_default()
+        "jts-hot gate for {services}: start refused: {}{more}\n",
+        finding_line(first)
     ));
-    out.push('\n');
     out
 }
 

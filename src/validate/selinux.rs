@@ -80,7 +80,11 @@ pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> 
         match selinux::label(&path) {
             Ok(Some(label)) if context_type(&label) == wanted_type => tally.pass(),
             Ok(found) => {
-                let actual = found.unwrap_or_else(|| "no label".into());
+                // The label is read from the disk: shown escaped.
+                let actual = found.map_or_else(
+                    || "no label".into(),
+                    |l| crate::render::escape::untrusted(&l),
+                );
                 tally
                     .fail(severity, &path, "selinux.label", wanted.clone(), actual)
                     .hint(format!(
