@@ -29,9 +29,12 @@ fn layout(base: &Path, services: &[&str], mode: &str) -> String {
          plan_reached_warn_days = 14\n",
         base.display()
     );
-    for name in services {
+    for (i, name) in services.iter().enumerate() {
+        // Explicit project IDs: thousands of services overflow the derived range.
+        let project = 100_000 + i;
         s.push_str(&format!(
-            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"{mode}\"\nplanned = \"1GB\"\ndirs = [\"data\"]\n"
+            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"{mode}\"\nplanned = \"1GB\"\n\
+             dirs = [\"data\"]\nproject_id = {project}\n"
         ));
     }
     s
