@@ -630,8 +630,10 @@ impl Default for Boot {
         Boot {
             disks: Vec::new(),
             kernel_args: Vec::new(),
-            // ~30 s on an idle machine; generous for a loaded one.
-            timeout: Duration::from_secs(240),
+            // ~30 s on an idle machine; 70-180 s were seen with ~8 builds and
+            // other VMs on 2 cores, and one 240 s limit was hit (the guest had
+            // finished its steps, still powering off). Only a hung boot waits this long.
+            timeout: Duration::from_secs(480),
             stop_when: Vec::new(),
         }
     }
