@@ -497,6 +497,9 @@ impl Guest {
             "quiet",
             // A kernel panic ends the run at once (-no-reboot) instead of hanging.
             "panic=-1",
+            // On a loaded host TCG's timer is too slow for the kernel's IO-APIC
+            // timer check, which then panics ("IO-APIC + timer doesn't work!").
+            "no_timer_check",
         ]
         .into_iter()
         .map(str::to_string)
