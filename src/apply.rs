@@ -402,6 +402,33 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         )?;
     }
 
+    // Project quotas, as jts-hot-quota.service sets them at boot.
+    let mut quota_ok = true;
+    let mut quota_changed = false;
+    if layout.tier.quota != crate::layout::QuotaMode::Off {
+        if opts.root.is_some() {
+            writeln!(
+                out,
+                "project quotas skipped: --root (jts-hot-quota.service sets them at boot)"
+            )?;
+        } else {
+            let report = crate::quota::set(layout);
+            for step in &report.steps {
+                if !matches!(
+                    step.action,
+                    crate::quota::Action::Unchanged | crate::quota::Action::LimitsUnchanged
+                ) {
+                    writeln!(out, "{}", crate::quota::step_line(step))?;
+                }
+            }
+            for p in &report.problems {
+                writeln!(out, "project quotas: {p}")?;
+            }
+            quota_ok = report.ok();
+            quota_changed = report.changed();
+        }
+    }
+
     let units_changed = plan.changes.iter().any(Change::is_unit);
     if units_changed {
         if opts.root.is_some() {
@@ -415,12 +442,19 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     }
 
     let selinux_changed = matches!(selinux_plan, selinux::Plan::Install { .. });
-    if plan.changes.is_empty() && before == after && !selinux_changed {
+    if plan.changes.is_empty() && before == after && !selinux_changed && !quota_changed {
         writeln!(
             out,
             "nothing changed: {} files, users and directories already match the layout",
             plan.unchanged.len()
         )?;
+    }
+    if !quota_ok {
+        writeln!(
+            out,
+            "jts-hot apply: the project quotas are not all in place (see above)"
+        )?;
+        return Ok(1);
     }
     Ok(0)
 }

@@ -59,6 +59,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     Probe(ProbeArgs),
+    /// Set or show the project quotas that hold each service directory to its plan
+    #[command(subcommand)]
+    Quota(QuotaCommand),
     /// Print the default layout, or check a layout file
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -146,6 +149,10 @@ pub struct MonitorArgs {
     pub textfile_dir: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDirArg,
+    /// Walk every service directory, even one whose project quota gives its usage in O(1)
+    /// (for file and directory counts and apparent sizes)
+    #[arg(long)]
+    pub walk: bool,
     /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -230,4 +237,29 @@ pub enum ConfigCommand {
     Default,
     /// Check a layout file and explain what is wrong
     Check { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Tag each service directory with its project ID and set its limits, as tier.quota says
+    ///
+    /// What jts-hot-quota.service runs at every boot, after the tier is mounted and before
+    /// validation; `jts-hot apply` does the same. Each service directory and its planned
+    /// subdirectories get the service's project ID and the inherit flag (FS_IOC_FSSETXATTR), so
+    /// everything created below them is accounted to the service; with tier.quota = "enforce"
+    /// the project's soft and hard block limits are set (quotactl). Nothing already inside is
+    /// walked or changed: files that existed before a directory was tagged keep their project
+    /// until the one-time `chattr -R -p ID +P DIR` that docs/quotas.md describes. A directory
+    /// that carries a project ID jts-hot did not give it is reported and left alone. Idempotent:
+    /// what already matches is not touched. Exit 0 when everything is in place, 1 when something
+    /// is not (the unit then fails, so `systemctl --failed` shows it).
+    Set {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// Show the filesystem's project quota state, each directory's project, usage and limits
+    Status {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
 }

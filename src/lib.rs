@@ -11,6 +11,7 @@ pub mod monitor;
 pub mod mountinfo;
 pub mod plan;
 pub mod probe;
+pub mod quota;
 pub mod render;
 pub mod report;
 pub mod selinux;

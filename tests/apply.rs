@@ -59,7 +59,7 @@ fn uid_in(root: &Path, user: &str) -> u32 {
 /// questdb service gated on questdb.service.
 fn changed_layout() -> String {
     let without_mongodb = DEFAULT_LAYOUT_TOML.replace(
-        "[services.mongodb]\nowner = \"mongodb\"\ngroup = \"mongodb\"\nmode = \"0750\"\nplanned = \"200GB\"\ngate = [\"mongod.service\"]\ndirs = [\"data\", \"logs\", \"config\"]\nselinux_type = \"mongod_var_lib_t\"\n",
+        "[services.mongodb]\nowner = \"mongodb\"\ngroup = \"mongodb\"\nmode = \"0750\"\nplanned = \"200GB\"\ngate = [\"mongod.service\"]\ndirs = [\"data\", \"logs\", \"config\"]\nquota_soft = \"none\"\nquota_hard = \"none\"\nselinux_type = \"mongod_var_lib_t\"\n",
         "[services.questdb]\nowner = \"questdb\"\nplanned = \"200GB\"\ngate = [\"questdb.service\"]\ndirs = [\"db\"]\n",
     );
     let text = without_mongodb.replace("gate = [\"kafka.service\"]", "gate = []");

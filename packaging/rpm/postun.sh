@@ -18,6 +18,7 @@ ours() {
 # exists, so they go on remove. (The same in debian/postrm and rpm/postun.sh.)
 remove_applied_units() {
     for f in "$ETC"/systemd/system/jts-hot-validate.service \
+             "$ETC"/systemd/system/jts-hot-quota.service \
              "$ETC"/systemd/system/jts-hot-monitor.service \
              "$ETC"/systemd/system/jts-hot-monitor.timer; do
         if ours "$f"; then rm -f "$f"; fi

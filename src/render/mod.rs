@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::layout::{Layout, UserName};
+use crate::layout::{Layout, QuotaMode, UserName};
 
 /// One generated file: where it lies relative to / and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,7 @@ pub const TMPFILES_PATH: &str = "usr/lib/tmpfiles.d/jts-hot.conf";
 pub const SYSUSERS_PATH: &str = "usr/lib/sysusers.d/jts-hot.conf";
 pub const UNIT_DIR: &str = "usr/lib/systemd/system";
 pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
+pub const QUOTA_UNIT: &str = "jts-hot-quota.service";
 pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
 pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
 /// The SELinux policy module, where distributions put the modules their
@@ -59,6 +60,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "jts-hot-monitor.service",
         include_str!("../../templates/jts-hot-monitor.service"),
+    ),
+    (
+        "jts-hot-quota.service",
+        include_str!("../../templates/jts-hot-quota.service"),
     ),
     (
         "jts-hot-monitor.timer",
@@ -137,7 +142,26 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     };
     hardening_ctx.insert("protect_home", protect_home);
     hardening_ctx.insert("private_tmp", private_tmp);
+    // Reading project quotas takes CAP_SYS_ADMIN and quotactl (exposure 1.3,
+    // "OK", instead of 0.9): granted only when the layout uses quotas.
+    let quota = layout.tier.quota != QuotaMode::Off;
+    hardening_ctx.insert("quota", &quota);
+    hardening_ctx.insert(
+        "capabilities",
+        if quota {
+            "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN"
+        } else {
+            "CAP_DAC_READ_SEARCH"
+        },
+    );
     let hardening = render("hardening.txt", &hardening_ctx);
+    hardening_ctx.insert("quota", &true);
+    // Setting a directory's project needs its owner's rights (CAP_FOWNER).
+    hardening_ctx.insert(
+        "capabilities",
+        "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN CAP_FOWNER",
+    );
+    let quota_hardening = render("hardening.txt", &hardening_ctx);
 
     let mut ctx = base.clone();
     ctx.insert("base", &escape::unit_path_word("", &layout.tier.base));
@@ -146,6 +170,14 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
         unit_dir.join(VALIDATE_UNIT),
         "jts-hot-validate.service",
         &ctx,
+    );
+
+    let mut quota_ctx = ctx.clone();
+    quota_ctx.insert("hardening", quota_hardening.trim_end());
+    add(
+        unit_dir.join(QUOTA_UNIT),
+        "jts-hot-quota.service",
+        &quota_ctx,
     );
 
     let textfile_dir = &layout.monitor.textfile_dir;
@@ -234,6 +266,7 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
         PathBuf::from(TMPFILES_PATH),
         PathBuf::from(SYSUSERS_PATH),
         unit_dir.join(VALIDATE_UNIT),
+        unit_dir.join(QUOTA_UNIT),
         unit_dir.join(MONITOR_UNIT),
         unit_dir.join(MONITOR_TIMER),
     ];
@@ -388,7 +421,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 5 + 6 + 1, "{names:?}");
+        assert_eq!(names.len(), 6 + 6 + 1, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );

@@ -11,6 +11,7 @@ mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+mod quota;
 pub mod selinux;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,11 @@ pub const CHECKS: &[&str] = &[
     "generated.digest",
     "selinux.label",
     "selinux.policy",
+    "quota.accounting",
+    "quota.enforcement",
+    "quota.project",
+    "quota.inherit",
+    "quota.limit",
 ];
 
 /// One check that did not pass.
@@ -187,6 +193,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         // Neither can stop one database from running; the whole run reports them.
         capacity::check(layout, &base, mounts, &mut tally);
         generated::check(layout, root, &mut tally);
+        quota::check(layout, root, &mut tally);
     }
     Report {
         source: layout.source.clone(),
