@@ -297,7 +297,8 @@ impl Guest {
         self.dir.join(name)
     }
 
-    fn tree_path(&self, inside: &str) -> PathBuf {
+    /// A path in the root tree (before the first boot).
+    pub fn tree_path(&self, inside: &str) -> PathBuf {
         self.tree.join(inside.trim_start_matches('/'))
     }
 
