@@ -262,3 +262,52 @@ pub fn run(layout: &Layout, args: &ValidateArgs) -> anyhow::Result<u8> {
         false => status.exit_code(),
     })
 }
+
+#[cfg(test)]
+mod check_names {
+    use super::CHECKS;
+
+    /// Every `"family.name"` literal of a check family in src/ is in CHECKS,
+    /// so its metric series exists before its first finding (docs/metrics.md).
+    #[test]
+    fn every_check_name_is_in_checks() {
+        const FAMILIES: &[&str] = &[
+            "account",
+            "dir",
+            "mount",
+            "capacity",
+            "generated",
+            "selinux",
+            "quota",
+        ];
+        let mut missing = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for literal in text.split('"').skip(1).step_by(2) {
+                    let Some((family, name)) = literal.split_once('.') else {
+                        continue;
+                    };
+                    let word = !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    if FAMILIES.contains(&family) && word && !CHECKS.contains(&literal) {
+                        missing.push(format!("{literal} ({})", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "check names not in validate::CHECKS: {missing:?}"
+        );
+    }
+}
