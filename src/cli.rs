@@ -57,6 +57,17 @@ pub enum Command {
     /// refused). A run interrupted at any point leaves each file whole, old or new; the next run
     /// removes the temporaries it left and finishes the job.
     Apply(ApplyArgs),
+    /// Create the tier's directories once its filesystem is mounted (jts-hot-setup.service)
+    ///
+    /// Runs systemd-tmpfiles --create on the tier's own tmpfiles file, /etc/jts-hot/tmpfiles.conf
+    /// (written by `jts-hot apply`) or else /usr/lib/jts-hot/tmpfiles.conf (the package's): creates
+    /// missing directories and repairs owners and modes, never removes anything. It refuses, exit
+    /// status 2 and one line saying which disk to check, while a mount that /etc/fstab or a .mount
+    /// unit declares at the base or at one of its parents is not mounted (unless
+    /// tier.require_mountpoint = false): the tree is then never created on the root filesystem
+    /// beneath the mount point. jts-hot-setup.service runs it at boot after the tier's mounts;
+    /// the package scripts and `jts-hot apply` run it too.
+    Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     Probe(ProbeArgs),
     /// Set or show the project quotas that hold each service directory to its plan
@@ -179,6 +190,13 @@ pub struct ApplyArgs {
     /// above the package's 200, below an operator's own modules (400, semodule's default)
     #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u16).range(1..=999))]
     pub selinux_priority: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Set up an image or a root being prepared: files, layout and tier under DIR
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod quota;
 pub mod render;
 pub mod report;
 pub mod selinux;
+pub mod setup;
 pub mod status;
 pub mod system;
 pub mod usage;

@@ -154,6 +154,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }
+        Command::Setup(args) => {
+            let layout = load_layout_under(&cli, args.root.as_deref())?;
+            let opts = jts_hot::setup::Options {
+                root: args.root.clone(),
+            };
+            let report = jts_hot::setup::run(&layout, &opts)?;
+            print!("{}", report.text());
+            Ok(report.exit_code())
+        }
         Command::Quota(QuotaCommand::Set { format }) => {
             let layout = load_layout(&cli)?;
             let report = jts_hot::quota::set(&layout);

@@ -94,7 +94,7 @@ pub struct Tier {
     pub base: PathBuf,
     pub ownership: Ownership,
     pub capacity: Bytes,
-    pub require_mountpoint: bool,
+    pub require_mountpoint: RequireMountpoint,
     pub mount_options: Vec<String>,
     /// Accepted filesystem types; empty accepts any.
     pub filesystems: Vec<String>,
@@ -153,6 +153,19 @@ pub struct ServiceQuota {
     pub soft: Option<Bytes>,
     /// Never exceeded: writes past it fail (EDQUOT on ext4, ENOSPC on XFS).
     pub hard: Option<Bytes>,
+}
+
+/// Whether the base must be its own mounted filesystem (the NVMe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequireMountpoint {
+    /// Required when /etc/fstab or a .mount unit declares a mount at the base
+    /// or at one of its ancestors below /: then that mount must be in place.
+    Auto,
+    /// The base must be a mount point, declared or not.
+    Always,
+    /// Never checked, whatever is declared.
+    Never,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -467,11 +480,33 @@ impl Checker<'_> {
                 mode: mode?,
             },
             capacity: capacity?,
-            require_mountpoint: raw.require_mountpoint.unwrap_or(false),
+            require_mountpoint: self.require_mountpoint(raw.require_mountpoint.as_ref())?,
             mount_options: mount_options?,
             filesystems: filesystems?,
             quota: quota?,
         })
+    }
+
+    fn require_mountpoint(
+        &mut self,
+        raw: Option<&toml::Spanned<toml::Value>>,
+    ) -> Option<RequireMountpoint> {
+        let Some(raw) = raw else {
+            return Some(RequireMountpoint::Auto);
+        };
+        match raw.get_ref() {
+            toml::Value::Boolean(true) => Some(RequireMountpoint::Always),
+            toml::Value::Boolean(false) => Some(RequireMountpoint::Never),
+            toml::Value::String(s) if s == "auto" => Some(RequireMountpoint::Auto),
+            _ => {
+                self.fail(
+                    Some(raw.span()),
+                    "tier.require_mountpoint",
+                    "expected true, false or \"auto\"",
+                );
+                None
+            }
+        }
     }
 
     fn words(

@@ -25,7 +25,8 @@ pub struct RawTier {
     pub group: Option<Spanned<String>>,
     pub mode: Option<Spanned<String>>,
     pub capacity: Spanned<String>,
-    pub require_mountpoint: Option<bool>,
+    /// true, false or "auto".
+    pub require_mountpoint: Option<toml::Spanned<toml::Value>>,
     pub mount_options: Option<Vec<Spanned<String>>>,
     pub filesystems: Option<Vec<Spanned<String>>>,
     /// "off", "auto", "account" or "enforce" (see `layout::QuotaMode`).

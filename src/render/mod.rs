@@ -21,7 +21,11 @@ pub struct GeneratedFile {
 
 pub const TMPFILES_PATH: &str = "usr/lib/tmpfiles.d/jts-hot.conf";
 pub const SYSUSERS_PATH: &str = "usr/lib/sysusers.d/jts-hot.conf";
+/// The tier's own directories, for `jts-hot setup` only: kept out of
+/// tmpfiles.d so that early boot never creates them beneath an unmounted disk.
+pub const TIER_TMPFILES_PATH: &str = "usr/lib/jts-hot/tmpfiles.conf";
 pub const UNIT_DIR: &str = "usr/lib/systemd/system";
+pub const SETUP_UNIT: &str = "jts-hot-setup.service";
 pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
 pub const QUOTA_UNIT: &str = "jts-hot-quota.service";
 pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
@@ -44,6 +48,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "tmpfiles.conf",
         include_str!("../../templates/tmpfiles.conf"),
+    ),
+    (
+        "tier-tmpfiles.conf",
+        include_str!("../../templates/tier-tmpfiles.conf"),
+    ),
+    (
+        "jts-hot-setup.service",
+        include_str!("../../templates/jts-hot-setup.service"),
     ),
     (
         "sysusers.conf",
@@ -110,8 +122,11 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
         });
     };
 
+    let lines = tmpfiles_lines(layout);
+    let scratch: Vec<&TmpfilesLine> = lines.iter().filter(|l| l.age != "-").collect();
     let mut ctx = base.clone();
-    ctx.insert("dirs", &tmpfiles_lines(layout));
+    ctx.insert("scratch", &scratch);
+    ctx.insert("tier_file", &format!("/{TIER_TMPFILES_PATH}"));
     ctx.insert(
         "textfile_dir",
         &escape::tmpfiles_path(&layout.monitor.textfile_dir),
@@ -123,6 +138,23 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     ctx.insert("users", &users);
     ctx.insert("groups", &groups);
     add(SYSUSERS_PATH.into(), "sysusers.conf", &ctx);
+
+    let mut ctx = base.clone();
+    ctx.insert("dirs", &lines);
+    ctx.insert("public_file", &format!("/{TMPFILES_PATH}"));
+    add(TIER_TMPFILES_PATH.into(), "tier-tmpfiles.conf", &ctx);
+
+    // The mount units of the base and of each parent below /, outermost first.
+    let mut ancestors: Vec<&Path> = layout
+        .tier
+        .base
+        .ancestors()
+        .filter(|p| *p != Path::new("/"))
+        .collect();
+    ancestors.reverse();
+    let mount_units: Vec<String> = ancestors.into_iter().map(escape::mount_unit_name).collect();
+    base.insert("mount_units", &mount_units.join(" "));
+    add(unit_dir.join(SETUP_UNIT), "jts-hot-setup.service", &base);
 
     let mut hardening_ctx = Context::new();
     let hidden = |prefixes: &[&str]| {
@@ -265,6 +297,8 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
     let mut paths = vec![
         PathBuf::from(TMPFILES_PATH),
         PathBuf::from(SYSUSERS_PATH),
+        PathBuf::from(TIER_TMPFILES_PATH),
+        unit_dir.join(SETUP_UNIT),
         unit_dir.join(VALIDATE_UNIT),
         unit_dir.join(QUOTA_UNIT),
         unit_dir.join(MONITOR_UNIT),
@@ -421,7 +455,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 6 + 6 + 1, "{names:?}");
+        assert_eq!(names.len(), 8 + 6 + 1, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );
