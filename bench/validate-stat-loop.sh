@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The shell approach `jts-hot validate` replaces: one `stat` per planned
-# directory, compared with the tmpfiles.d line that made it. Owners are
+# directory, compared with the tmpfiles line that made it. Owners are
 # resolved once from ROOT/etc/passwd and ROOT/etc/group, as `validate --root` does.
-# Usage: validate-stat-loop.sh ROOT   (ROOT/usr/lib/tmpfiles.d/jts-hot.conf lists the tier)
+# Usage: validate-stat-loop.sh ROOT   (ROOT/usr/lib/jts-hot/tmpfiles.conf lists the tier)
 set -u
 root=$1
 base=/data/jts/hot
@@ -18,5 +18,5 @@ while read -r type path mode owner group _; do
         echo "$root$path: $got; expected $want"
         bad=1
     fi
-done < "$root/usr/lib/tmpfiles.d/jts-hot.conf"
+done < "$root/usr/lib/jts-hot/tmpfiles.conf"
 exit $bad

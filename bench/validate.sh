@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: `jts-hot validate` on the default layout, against a tree that the
-# real systemd-sysusers and systemd-tmpfiles created, beside the shell loop of
+# real systemd-sysusers and `jts-hot setup` (systemd-tmpfiles on the tier's own
+# file) created, beside the shell loop of
 # `stat` calls it replaces (bench/validate-stat-loop.sh), in one hyperfine run.
 # Needs root (tmpfiles must chown), hyperfine, systemd. Goal: median well under 5 ms.
 set -euo pipefail
@@ -15,9 +16,9 @@ root=$work/root
 mkdir -p "$root/etc"
 "$bin" --default-layout generate --out "$root" >/dev/null
 systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/jts-hot.conf" 2>/dev/null
-systemd-tmpfiles --create --root="$root" "$root/usr/lib/tmpfiles.d/jts-hot.conf"
+"$bin" --default-layout setup --root "$root" >/dev/null
 
-echo "Tree: $(find "$root/data/jts/hot" -type d | wc -l) directories made by systemd-tmpfiles under $root"
+echo "Tree: $(find "$root/data/jts/hot" -type d | wc -l) directories made by jts-hot setup under $root"
 echo "What jts-hot validate reports on it (exit status $("$bin" --default-layout validate --root "$root" >/dev/null; echo $?); WARNINGs come from this machine's mount and disk size):"
 { "$bin" --default-layout validate --root "$root" -v || true; } | sed "s/^/    /"
 echo
