@@ -5,17 +5,17 @@
 # (stderr must be empty, every directory must exist), and its units checked
 # by systemd-analyze verify --root beside this machine's units (stderr must be
 # empty). Refused layouts must be refused with a FILE:LINE:COLUMN message.
-# Usage: fuzz/check-corpus.sh [JTS_HOT_BINARY]   (run as root)
+# Usage: fuzz/check-corpus.sh [JTS_HOT_BINARY [CORPUS_DIR]]   (run as root)
 set -euo pipefail
 bin=$(realpath "${1:-$(dirname "$0")/../target/debug/jts-hot}")
+corpus=$(realpath "${2:-$(dirname "$0")/corpus/layout}")
 cd "$(dirname "$0")"
-corpus=corpus/layout
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 accepted=0 refused=0 failed=0
 for f in "$corpus"/*; do
     if ! err=$("$bin" config check "$f" 2>&1 >/dev/null); then
-        if ! grep -q "^$f:[0-9]*:[0-9]*: " <<<"$err"; then
+        if ! grep -qF "$f:" <<<"$err" || ! grep -q ":[0-9]*:[0-9]*: " <<<"$err"; then
             echo "FAIL $f: refused without FILE:LINE:COLUMN: $err"; failed=$((failed + 1))
         fi
         refused=$((refused + 1)); continue
@@ -31,7 +31,7 @@ for f in "$corpus"/*; do
         echo "FAIL $f: sysusers/tmpfiles said: $sysusers_err$tmpfiles_err"; failed=$((failed + 1)); continue
     fi
     # Every d line's directory exists in the root (paths as tmpfiles reads them).
-    while read -r path; do
+    while IFS= read -r path; do
         if [[ ! -d "$root$path" ]]; then
             echo "FAIL $f: $path was not created"; failed=$((failed + 1))
         fi

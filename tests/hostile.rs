@@ -152,6 +152,30 @@ fn the_default_textfile_dir_stays_valid_and_hostile_ones_are_refused() {
     }
 }
 
+/// Found by the fuzz corpus under the real systemd-tmpfiles (exit 73, none of
+/// the subdirectories created): a base owned by a user other than root may
+/// only hold service directories of its own owner when they have
+/// subdirectories; and no path component may exceed NAME_MAX.
+#[test]
+fn layouts_tmpfiles_would_refuse_are_refused() {
+    let text = layout("/data/jts/hot", "", "")
+        .replace("capacity = \"4TB\"", "capacity = \"4TB\"\nowner = \"jts\"");
+    refused(&text, "services.pg.owner", "unsafe path transition");
+    // Same owner, or a service without subdirectories: tmpfiles is content.
+    accepted(&text.replace("owner = \"postgres\"", "owner = \"jts\""));
+    accepted(&text.replace(
+        "dirs = [\"data\", { name = \"tmp\", clean_after = \"7d\" }]\n",
+        "",
+    ));
+    let long = "x".repeat(256);
+    refused(
+        &layout(&format!("/data/{long}"), "", ""),
+        "tier.base",
+        "NAME_MAX",
+    );
+    accepted(&layout(&format!("/data/{}", "x".repeat(255)), "", ""));
+}
+
 // ---- 2. gates cannot break the boot -----------------------------------------
 
 #[test]

@@ -349,8 +349,9 @@ impl Checker<'_> {
                 "the layout has no services",
             );
         }
+        let base_owner = tier.as_ref().map(|t| t.ownership.owner.clone());
         for (name, service) in raw_services {
-            services.push(self.service(name, service, base.as_deref()));
+            services.push(self.service(name, service, base.as_deref(), base_owner.as_ref()));
         }
         let layout = Layout {
             source: file.to_string(),
@@ -513,6 +514,7 @@ impl Checker<'_> {
         name: toml::Spanned<String>,
         raw: toml::Spanned<raw::RawService>,
         base: Option<&Path>,
+        base_owner: Option<&UserName>,
     ) -> Option<Service> {
         let field = format!("services.{}", name.get_ref().escape_debug());
         let service_name = self.check(&name, &field, rules::name);
@@ -562,6 +564,24 @@ impl Checker<'_> {
             }
             None => None,
         };
+        // systemd-tmpfiles refuses to go from a directory owned by a user
+        // other than root into one owned by someone else ("unsafe path
+        // transition", exit 73) when it has to go further down: it would
+        // create none of the service's subdirectories.
+        if let (Some(base_owner), Some(o)) = (base_owner, &owner) {
+            if base_owner.as_str() != "root" && base_owner != o && !raw.dirs.is_empty() {
+                self.fail(
+                    Some(raw.owner.span()),
+                    &format!("{field}.owner"),
+                    format!(
+                        "the base is owned by {base_owner} (not root), so a service directory \
+                         with subdirectories must be {base_owner}'s too: systemd-tmpfiles \
+                         refuses the unsafe path transition from {base_owner} to {o} and \
+                         would create none of the subdirectories"
+                    ),
+                );
+            }
+        }
         let ownership = Ownership {
             owner: owner?,
             group: group?,
