@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 accepted=0 refused=0 failed=0
 for f in "$corpus"/*; do
-    if ! err=$("$bin" config check "$f" 2>&1 >/dev/null); then
+    if ! err=$("$bin" config check "$f" 2>&1 >/dev/null | tr -d '\0'; exit "${PIPESTATUS[0]}"); then
         if ! grep -qF "$f:" <<<"$err" || ! grep -q ":[0-9]*:[0-9]*: " <<<"$err"; then
             echo "FAIL $f: refused without FILE:LINE:COLUMN: $err"; failed=$((failed + 1))
         fi
