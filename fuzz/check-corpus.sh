@@ -2,6 +2,7 @@
 # Judges every layout of fuzz/corpus/layout with the real systemd tools:
 # each one jts-hot accepts is generated, its users created by
 # systemd-sysusers --root (exit status 0), its directories by systemd-tmpfiles --create --root
+# (the tier's file and the boot's)
 # (stderr must be empty, every directory must exist), and its units checked
 # by systemd-analyze verify --root beside this machine's units (stderr must be
 # empty). Refused layouts must be refused with a FILE:LINE:COLUMN message.
@@ -26,7 +27,10 @@ for f in "$corpus"/*; do
     "$bin" --config "$f" generate --out "$gen" >/dev/null
     # sysusers reports each user it creates on stderr: judged by its exit status.
     sysusers_err=$(systemd-sysusers --root="$root" "$gen/usr/lib/sysusers.d/jts-hot.conf" >/dev/null 2>&1 || echo "sysusers exit $?")
-    tmpfiles_err=$(systemd-tmpfiles --create --root="$root" "$gen/usr/lib/tmpfiles.d/jts-hot.conf" 2>&1 >/dev/null || echo "exit $?")
+    # Both tmpfiles files: the boot's (scratch ages, the textfile directory)
+    # and the tier's own, which jts-hot-setup.service applies once mounted.
+    tmpfiles_err=$(systemd-tmpfiles --create --root="$root" "$gen/usr/lib/jts-hot/tmpfiles.conf" \
+        "$gen/usr/lib/tmpfiles.d/jts-hot.conf" 2>&1 >/dev/null || echo "exit $?")
     if [[ -n "$sysusers_err$tmpfiles_err" ]]; then
         echo "FAIL $f: sysusers/tmpfiles said: $sysusers_err$tmpfiles_err"; failed=$((failed + 1)); continue
     fi
@@ -36,7 +40,7 @@ for f in "$corpus"/*; do
             echo "FAIL $f: $path was not created"; failed=$((failed + 1))
         fi
     done < <(sed -n 's/^d "\([^"]*\)".*/\1/p; s/^d \([^ "][^ ]*\) .*/\1/p' \
-             "$gen/usr/lib/tmpfiles.d/jts-hot.conf" | sed 's/%%/%/g')
+             "$gen/usr/lib/jts-hot/tmpfiles.conf" "$gen/usr/lib/tmpfiles.d/jts-hot.conf" | sed 's/%%/%/g')
     cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
     cp "$bin" "$root/usr/bin/jts-hot"
     cp -a "$gen/usr/lib/systemd/system/." "$root/usr/lib/systemd/system/"

@@ -1,7 +1,8 @@
 //! `jts-hot apply`: installs the files rendered from the current layout into
 //! /etc, where a file of the same name overrides the packaged one in /usr/lib
 //! (systemd's own mechanism), then has systemd act on them: systemd-sysusers,
-//! systemd-tmpfiles --create (our file only) and a daemon-reload.
+//! systemd-tmpfiles --create (our files only: the tier's only once its
+//! declared mounts are in place, as `jts-hot setup` does) and a daemon-reload.
 //!
 //! The work is split in two: `plan` only reads and decides what would change;
 //! `run` shows the plan (a unified diff with --dry-run) or carries it out.
@@ -19,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use crate::layout::Layout;
 use crate::render::{self, escape, GeneratedFile, DIGEST_MARKER, DROPIN_NAME};
 use crate::selinux;
+use crate::setup;
 use crate::system::rootfs::{Root, Staged};
 
 /// Far above any file jts-hot writes (4,000 services make ~1 MB of tmpfiles.d);
@@ -236,17 +238,27 @@ pub fn plan(layout: &Layout, root: &Root) -> Result<Plan> {
         }
     }
 
-    // Directories the installed tmpfiles.d file names and the new one does not.
-    let etc_tmpfiles = etc_path(Path::new(render::TMPFILES_PATH));
-    let previous = match read_if_exists(root, &etc_tmpfiles)? {
-        Some(text) => Some(text),
-        None => read_if_exists(root, Path::new(render::TMPFILES_PATH))?,
-    };
-    let new_tmpfiles = wanted
+    // Directories the installed tier file names and the new one does not
+    // (before the tier had its own file, tmpfiles.d's named them).
+    let tier_file = Path::new(render::TIER_TMPFILES_PATH);
+    let public_file = Path::new(render::TMPFILES_PATH);
+    let mut previous = None;
+    for candidate in [
+        etc_path(tier_file),
+        tier_file.to_path_buf(),
+        etc_path(public_file),
+        public_file.to_path_buf(),
+    ] {
+        if let Some(text) = read_if_exists(root, &candidate)? {
+            previous = Some(text);
+            break;
+        }
+    }
+    let now_named: BTreeSet<String> = [etc_path(tier_file), etc_path(public_file)]
         .iter()
-        .find(|f| f.path == etc_tmpfiles)
-        .expect("a tmpfiles.d file is always rendered");
-    let now_named: BTreeSet<String> = tmpfiles_dirs(&new_tmpfiles.contents).into_iter().collect();
+        .filter_map(|p| wanted.iter().find(|f| &f.path == p))
+        .flat_map(|f| tmpfiles_dirs(&f.contents))
+        .collect();
     let no_longer_named = previous
         .map(|text| tmpfiles_dirs(&text))
         .unwrap_or_default()
@@ -383,16 +395,33 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     };
     let tmpfiles_conf = in_root(render::TMPFILES_PATH)?;
     let sysusers_conf = in_root(render::SYSUSERS_PATH)?;
+    let tier_conf = in_root(render::TIER_TMPFILES_PATH)?;
 
     let mut sysusers = Command::new("systemd-sysusers");
     sysusers.args(&root_arg).arg(&sysusers_conf);
     run_tool(&mut sysusers)?;
+    // tmpfiles.d's file: what lies outside the tier (never the tier itself).
     let mut tmpfiles = Command::new("systemd-tmpfiles");
     tmpfiles.arg("--create").args(&root_arg).arg(&tmpfiles_conf);
     run_tool(&mut tmpfiles)?;
+    // The tier's directories, as `jts-hot setup` makes them: only on its
+    // mounted filesystem, never on the root filesystem beneath.
+    let refused = setup::unmounted(layout, root_dir.as_deref())?;
+    if refused.is_empty() {
+        let mut tier = Command::new("systemd-tmpfiles");
+        tier.arg("--create").args(&root_arg).arg(&tier_conf);
+        run_tool(&mut tier)?;
+    }
     let after = snapshot(layout, &root_fs)?;
     report_snapshot(out, &root, &before, &after)?;
     selinux::relabel(&selinux_plan, layout, root_dir.as_deref(), out)?;
+    for r in &refused {
+        writeln!(
+            out,
+            "tier not set up: {r}; nothing was created beneath it (jts-hot-setup.service does it at \
+             the next boot with the disk mounted, or run `jts-hot setup` once it is)"
+        )?;
+    }
 
     for d in &plan.no_longer_named {
         writeln!(
@@ -400,6 +429,34 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
             "left alone {}: no longer in the layout (jts-hot never removes anything under the tier)",
             under(&root, d).display()
         )?;
+    }
+
+    // Project quotas, as jts-hot-quota.service sets them at boot.
+    let mut quota_ok = true;
+    let mut quota_changed = false;
+    // (Not on the root filesystem beneath an unmounted tier.)
+    if layout.tier.quota != crate::layout::QuotaMode::Off && refused.is_empty() {
+        if opts.root.is_some() {
+            writeln!(
+                out,
+                "project quotas skipped: --root (jts-hot-quota.service sets them at boot)"
+            )?;
+        } else {
+            let report = crate::quota::set(layout);
+            for step in &report.steps {
+                if !matches!(
+                    step.action,
+                    crate::quota::Action::Unchanged | crate::quota::Action::LimitsUnchanged
+                ) {
+                    writeln!(out, "{}", crate::quota::step_line(step))?;
+                }
+            }
+            for p in &report.problems {
+                writeln!(out, "project quotas: {p}")?;
+            }
+            quota_ok = report.ok();
+            quota_changed = report.changed();
+        }
     }
 
     let units_changed = plan.changes.iter().any(Change::is_unit);
@@ -415,12 +472,23 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     }
 
     let selinux_changed = matches!(selinux_plan, selinux::Plan::Install { .. });
-    if plan.changes.is_empty() && before == after && !selinux_changed {
+    if plan.changes.is_empty() && before == after && !selinux_changed && !quota_changed {
         writeln!(
             out,
             "nothing changed: {} files, users and directories already match the layout",
             plan.unchanged.len()
         )?;
+    }
+    // 2: the files are in place but the tier could not be set up.
+    if !refused.is_empty() {
+        return Ok(2);
+    }
+    if !quota_ok {
+        writeln!(
+            out,
+            "jts-hot apply: the project quotas are not all in place (see above)"
+        )?;
+        return Ok(1);
     }
     Ok(0)
 }
@@ -446,7 +514,12 @@ fn show_dry_run(out: &mut dyn Write, layout: &Layout, root: &Root, plan: &Plan) 
         .into_iter()
         .filter(|d| !matches!(root.lstat(&d.path), Ok(Some(_))))
         .collect();
-    for d in missing {
+    let root_arg = (root.path() != Path::new("/")).then_some(root.path());
+    let refused = setup::unmounted(layout, root_arg)?;
+    for r in &refused {
+        writeln!(out, "would create nothing under the tier: {r}")?;
+    }
+    for d in missing.into_iter().filter(|_| refused.is_empty()) {
         writeln!(
             out,
             "systemd-tmpfiles would create {}",

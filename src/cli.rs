@@ -57,8 +57,22 @@ pub enum Command {
     /// refused). A run interrupted at any point leaves each file whole, old or new; the next run
     /// removes the temporaries it left and finishes the job.
     Apply(ApplyArgs),
+    /// Create the tier's directories once its filesystem is mounted (jts-hot-setup.service)
+    ///
+    /// Runs systemd-tmpfiles --create on the tier's own tmpfiles file, /etc/jts-hot/tmpfiles.conf
+    /// (written by `jts-hot apply`) or else /usr/lib/jts-hot/tmpfiles.conf (the package's): creates
+    /// missing directories and repairs owners and modes, never removes anything. It refuses, exit
+    /// status 2 and one line saying which disk to check, while a mount that /etc/fstab or a .mount
+    /// unit declares at the base or at one of its parents is not mounted (unless
+    /// tier.require_mountpoint = false): the tree is then never created on the root filesystem
+    /// beneath the mount point. jts-hot-setup.service runs it at boot after the tier's mounts;
+    /// the package scripts and `jts-hot apply` run it too.
+    Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     Probe(ProbeArgs),
+    /// Set or show the project quotas that hold each service directory to its plan
+    #[command(subcommand)]
+    Quota(QuotaCommand),
     /// Print the default layout, or check a layout file
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -146,6 +160,10 @@ pub struct MonitorArgs {
     pub textfile_dir: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDirArg,
+    /// Walk every service directory, even one whose project quota gives its usage in O(1)
+    /// (for file and directory counts and apparent sizes)
+    #[arg(long)]
+    pub walk: bool,
     /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -172,6 +190,13 @@ pub struct ApplyArgs {
     /// above the package's 200, below an operator's own modules (400, semodule's default)
     #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u16).range(1..=999))]
     pub selinux_priority: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Set up an image or a root being prepared: files, layout and tier under DIR
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -230,4 +255,29 @@ pub enum ConfigCommand {
     Default,
     /// Check a layout file and explain what is wrong
     Check { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Tag each service directory with its project ID and set its limits, as tier.quota says
+    ///
+    /// What jts-hot-quota.service runs at every boot, after the tier is mounted and before
+    /// validation; `jts-hot apply` does the same. Each service directory and its planned
+    /// subdirectories get the service's project ID and the inherit flag (FS_IOC_FSSETXATTR), so
+    /// everything created below them is accounted to the service; with tier.quota = "enforce"
+    /// the project's soft and hard block limits are set (quotactl). Nothing already inside is
+    /// walked or changed: files that existed before a directory was tagged keep their project
+    /// until the one-time `chattr -R -p ID +P DIR` that docs/quotas.md describes. A directory
+    /// that carries a project ID jts-hot did not give it is reported and left alone. Idempotent:
+    /// what already matches is not touched. Exit 0 when everything is in place, 1 when something
+    /// is not (the unit then fails, so `systemctl --failed` shows it).
+    Set {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// Show the filesystem's project quota state, each directory's project, usage and limits
+    Status {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
 }

@@ -19,9 +19,18 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   capacity.tier         the plan fits tier.capacity                                      WARNING
   capacity.filesystem   the plan fits what services can use on the real filesystem      WARNING
   generated.digest      the generated files in use carry the current layout's digest    WARNING
+  selinux.label         where SELinux is enabled: the directory's label is the policy's
+                        answer for its path (fix: restorecon, never -R)   CRITICAL (data)/WARNING
+  selinux.policy        the policy gives the layout's selinux_type (module installed)   WARNING
+  quota.accounting      tier.quota: the filesystem accounts project quotas               WARNING
+  quota.enforcement     tier.quota = enforce: ... and enforces them (prjquota)           WARNING
+  quota.project         each service directory carries its service's project ID        WARNING
+  quota.inherit         ... with the inherit flag                                        WARNING
+  quota.limit           the project's soft and hard limits are the layout's              WARNING
 
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Nothing validate does writes.
+Where SELinux is disabled the labels are skipped and the summary says so (docs/selinux.md).
 
 OUTPUT
   Text: nothing when all is well (-v: a summary line), else one line per finding and a
@@ -44,6 +53,10 @@ ONE RUN
   STATE_DIR/monitor-history.json (35 days) and projects growth over 7 days. It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
+  A service under an active project quota (tier.quota, docs/quotas.md) is not walked: its
+  used bytes are the quota's, one quotactl (files, directories and apparent bytes are then
+  absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit
+  WARNING.
 
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/metrics.md)
   jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}
@@ -52,6 +65,9 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   jts_hot_service_critical_bytes{service}      jts_hot_service_growth_bytes_per_day{service}
   jts_hot_service_days_until_plan{service}     jts_hot_service_partial{service}
   jts_hot_service_status{service}
+  jts_hot_service_usage_source{service,source} jts_hot_service_quota_limit_bytes{service,kind}
+  jts_hot_service_quota_used_bytes{service}    jts_hot_service_quota_inodes{service}
+  jts_hot_service_quota_project_id{service}
   jts_hot_filesystem_size_bytes{base}          jts_hot_filesystem_used_bytes{base}
   jts_hot_filesystem_avail_bytes{base}         jts_hot_filesystem_avail_warning_bytes{base}
   jts_hot_filesystem_avail_critical_bytes{base}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jts_hot::cli::{Cli, Command, ConfigCommand};
+use jts_hot::cli::{Cli, Command, ConfigCommand, QuotaCommand, TextOrJson};
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
@@ -153,6 +153,39 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 selinux_priority: args.selinux_priority,
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
+        }
+        Command::Setup(args) => {
+            let layout = load_layout_under(&cli, args.root.as_deref())?;
+            let opts = jts_hot::setup::Options {
+                root: args.root.clone(),
+            };
+            let report = jts_hot::setup::run(&layout, &opts)?;
+            print!("{}", report.text());
+            Ok(report.exit_code())
+        }
+        Command::Quota(QuotaCommand::Set { format }) => {
+            let layout = load_layout(&cli)?;
+            let report = jts_hot::quota::set(&layout);
+            print!(
+                "{}",
+                match format {
+                    TextOrJson::Text => jts_hot::quota::output::set_text(&report),
+                    TextOrJson::Json => jts_hot::quota::output::json(&report),
+                }
+            );
+            Ok(if report.ok() { 0 } else { 1 })
+        }
+        Command::Quota(QuotaCommand::Status { format }) => {
+            let layout = load_layout(&cli)?;
+            let inspection = jts_hot::quota::inspect(&layout);
+            print!(
+                "{}",
+                match format {
+                    TextOrJson::Text => jts_hot::quota::output::status_text(&inspection),
+                    TextOrJson::Json => jts_hot::quota::output::json(&inspection),
+                }
+            );
+            Ok(0)
         }
         Command::Monitor(args) => {
             let layout = load_layout(&cli)?;

@@ -7,6 +7,7 @@ mod common;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{files_under, have_root, have_tool, jts_hot, run};
 use jts_hot::layout::DEFAULT_LAYOUT_TOML;
@@ -59,7 +60,7 @@ fn uid_in(root: &Path, user: &str) -> u32 {
 /// questdb service gated on questdb.service.
 fn changed_layout() -> String {
     let without_mongodb = DEFAULT_LAYOUT_TOML.replace(
-        "[services.mongodb]\nowner = \"mongodb\"\ngroup = \"mongodb\"\nmode = \"0750\"\nplanned = \"200GB\"\ngate = [\"mongod.service\"]\ndirs = [\"data\", \"logs\", \"config\"]\nselinux_type = \"mongod_var_lib_t\"\n",
+        "[services.mongodb]\nowner = \"mongodb\"\ngroup = \"mongodb\"\nmode = \"0750\"\nplanned = \"200GB\"\ngate = [\"mongod.service\"]\ndirs = [\"data\", \"logs\", \"config\"]\nquota_soft = \"none\"\nquota_hard = \"none\"\nselinux_type = \"mongod_var_lib_t\"\n",
         "[services.questdb]\nowner = \"questdb\"\nplanned = \"200GB\"\ngate = [\"questdb.service\"]\ndirs = [\"db\"]\n",
     );
     let text = without_mongodb.replace("gate = [\"kafka.service\"]", "gate = []");
@@ -370,4 +371,70 @@ fn a_file_in_etc_that_is_not_ours_is_refused() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("was not written by jts-hot"), "{err}");
     assert_eq!(contents_under(r), before);
+}
+
+/// The tier declared in the root's fstab and not mounted: apply installs the
+/// files and the users but creates nothing beneath the mount point, says
+/// which disk to check, and exits 2; `jts-hot setup` refuses the same way.
+/// Mounted (here: a bind mount of an empty directory on the mount point),
+/// `jts-hot setup` creates the tree.
+#[test]
+fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
+    let test = "a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath";
+    if !can_apply(test) {
+        return;
+    }
+    let root = root_with_layout(DEFAULT_LAYOUT_TOML);
+    let r = root.path();
+    std::fs::write(
+        r.join("etc/fstab"),
+        "UUID=4a7e-d15c /data/jts/hot ext4 noatime,nofail 0 2\n",
+    )
+    .unwrap();
+    let (dry_code, dry, _) = apply(r, &["--dry-run"]);
+    assert_eq!(dry_code, 0, "{dry}");
+    assert!(
+        dry.contains("would create nothing under the tier: the tier's disk is not mounted"),
+        "{dry}"
+    );
+    assert!(!dry.contains("systemd-tmpfiles would create"), "{dry}");
+
+    let (code, out, err) = apply(r, &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("tier not set up: the tier's disk is not mounted: /etc/fstab:1 declares UUID=4a7e-d15c on /data/jts/hot"),
+        "{out}"
+    );
+    assert!(r.join("etc/jts-hot/tmpfiles.conf").is_file());
+    assert!(std::fs::read_to_string(r.join("etc/passwd"))
+        .unwrap()
+        .contains("postgres:"));
+    let beneath = r.join("data/jts/hot");
+    let entries = std::fs::read_dir(&beneath).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(entries, 0, "created beneath the unmounted tier");
+
+    let (code, out, _) = run(jts_hot().arg("setup").arg("--root").arg(r));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("jts-hot setup: refused: the tier's disk is not mounted"),
+        "{out}"
+    );
+    assert!(out.contains("nothing was created"), "{out}");
+
+    // The disk in place: setup creates the tree on it.
+    let disk = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(&beneath).unwrap();
+    let (code, _, err) = run(Command::new("mount")
+        .args(["--bind"])
+        .arg(disk.path())
+        .arg(&beneath));
+    assert_eq!(code, 0, "mount --bind: {err}");
+    let (code, out, err) = run(jts_hot().arg("setup").arg("--root").arg(r));
+    let _ = Command::new("umount").arg(&beneath).status();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("jts-hot setup: created /data/jts/hot/postgresql/data"),
+        "{out}"
+    );
+    assert!(disk.path().join("postgresql/data").is_dir());
 }

@@ -499,10 +499,10 @@ fn database_gated_on_validation() {
     assert!(db["Wants"].contains(VALIDATE), "{db:?}");
 
     let good = m.read(LAYOUT_FILE);
-    let broken = good.replace("require_mountpoint = false", "require_mountpoint = true");
+    let broken = good.replace("require_mountpoint = \"auto\"", "require_mountpoint = true");
     assert_ne!(
         good, broken,
-        "the packaged layout has no require_mountpoint = false"
+        "the packaged layout has no require_mountpoint = \"auto\""
     );
     m.write(LAYOUT_FILE, &broken);
     let critical = m.boot(&probe);

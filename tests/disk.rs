@@ -78,3 +78,297 @@ fn harness_boots_debian_kernel_with_a_second_disk() {
         run2.wall
     );
 }
+
+// ------------------------------------------------------------ the tier's disk
+
+const TIER_UUID: &str = "4a7e0000-0000-4000-8000-00000000d15c";
+const BASE: &str = "/data/jts/hot";
+/// The options docs/disk.md recommends. 90 s: under load the present disk's
+/// device appeared up to 32.5 s after userspace started, so 30 s is too short.
+const RECOMMENDED: &str = "defaults,noatime,nofail,x-systemd.device-timeout=90s";
+
+/// The stand-in database: PostgreSQL's unit name (so the package's gate
+/// drop-in applies), running as its service user, writing into its directory.
+const STANDIN: &str = "[Unit]\n\
+Description=stand-in PostgreSQL (jts-hot test)\n\
+[Service]\n\
+Type=simple\n\
+User=postgres\n\
+ExecStart=/bin/sh -c 'echo up >/data/jts/hot/postgresql/data/standin && exec sleep infinity'\n\
+[Install]\n\
+WantedBy=multi-user.target\n";
+
+fn fstab(options: &str) -> String {
+    format!(
+        "# jts-hot test: the tier on its own disk\nUUID={TIER_UUID} {BASE} ext4 {options} 0 2\n"
+    )
+}
+
+/// A guest with the tier declared in fstab (`options`), the stand-in
+/// database enabled, and the package installed by dpkg while the tier is not
+/// mounted. Returns the guest and dpkg's output.
+fn guest_with_package(name: &str, options: &str) -> (Guest, String) {
+    let packages = nspawn::packages();
+    let guest = Guest::fresh(name);
+    guest.write("/etc/fstab", &fstab(options));
+    guest.write("/etc/systemd/system/postgresql.service", STANDIN);
+    guest.run_ok(
+        "ln -s /etc/systemd/system/postgresql.service /etc/systemd/system/multi-user.target.wants/",
+    );
+    let dpkg = guest.install_deb(&packages.deb);
+    (guest, dpkg)
+}
+
+/// The tier's disk: new, empty ext4 with a fixed UUID (the one in fstab).
+fn tier_disk(guest: &Guest) -> Disk {
+    Disk::mkfs(
+        &guest.host_path("tier.img"),
+        256,
+        &["mkfs.ext4", "-q", "-U", TIER_UUID, "-L", "jts-hot"],
+    )
+}
+
+/// What every boot records: units, mount, tree, timing.
+fn state() -> Scenario {
+    Scenario::new()
+        .step(
+            "units",
+            "for u in jts-hot-setup.service jts-hot-validate.service postgresql.service; do \
+             echo \"$u $(systemctl is-active $u) $(systemctl show -p Result --value $u)\"; done",
+        )
+        .step("failed", "systemctl --failed --no-legend --plain --no-pager | awk '{print $1}'")
+        .step("system", "systemctl is-system-running || true")
+        .step("mounted", &format!("findmnt -n -o SOURCE,OPTIONS {BASE} || echo none"))
+        .step(
+            "tree",
+            &format!("find {BASE} -xdev -mindepth 1 -printf '%P %u:%g %m\\n' | sort"),
+        )
+        .step("standin", &format!("cat {BASE}/postgresql/data/standin"))
+        .step(
+            "validate-journal",
+            "journalctl -b -o cat --no-pager -u jts-hot-validate.service -u jts-hot-setup.service -u postgresql.service",
+        )
+        .step(
+            "monitor",
+            "jts-hot monitor --format prometheus --state-dir /run/jts-mon | grep '^jts_hot_validate' || true",
+        )
+        .step(
+            "timing",
+            &format!(
+                "echo userspace=$(systemctl show -p UserspaceTimestampMonotonic --value); \
+                 echo device=$(systemctl show -p ActiveEnterTimestampMonotonic --value \
+                 \"$(systemd-escape --path --suffix=device /dev/disk/by-uuid/{TIER_UUID})\"); \
+                 echo finish=$(systemctl show -p FinishTimestampMonotonic --value)"
+            ),
+        )
+}
+
+/// The unit lines of the `units` step, as (unit, active state).
+fn unit_states(report: &nspawn::Report) -> Vec<(String, String)> {
+    report
+        .ok("units")
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w[0].to_string(), w[1].to_string())
+        })
+        .collect()
+}
+
+fn assert_all_up(run: &qemu::Run, what: &str) {
+    let r = run.report();
+    for (unit, state) in unit_states(r) {
+        assert_eq!(
+            state,
+            "active",
+            "{what}: {unit} is {state}:\n{}",
+            r.all("validate-journal")
+        );
+    }
+    assert!(
+        r.ok("mounted").starts_with("/dev/vdb "),
+        "{what}: {}",
+        r.ok("mounted")
+    );
+    assert!(
+        r.ok("mounted").contains("noatime"),
+        "{what}: {}",
+        r.ok("mounted")
+    );
+    let tree = r.ok("tree");
+    for line in [
+        "postgresql postgres:postgres 750",
+        "postgresql/data postgres:postgres 750",
+        "kafka/logs kafka:kafka 750",
+        "docker/volumes root:docker 755",
+        "backup/staging root:root 755",
+    ] {
+        assert!(
+            tree.lines().any(|l| l == line),
+            "{what}: no {line:?} in\n{tree}"
+        );
+    }
+    // 26 directories of the default layout below the base, the stand-in's file,
+    // and ext4's lost+found.
+    assert_eq!(tree.lines().count(), 26 + 1 + 1, "{what}:\n{tree}");
+    assert_eq!(r.ok("standin"), "up\n", "{what}");
+    assert_eq!(
+        r.ok("system").trim(),
+        "running",
+        "{what}: failed: {}",
+        r.ok("failed")
+    );
+}
+
+/// Device wait in the guest: from userspace start to the tier's device unit
+/// active, in seconds.
+fn device_wait(run: &qemu::Run) -> Option<f64> {
+    let props = nspawn::parse_props(run.report().ok("timing"));
+    let us: f64 = props.get("userspace")?.parse().ok()?;
+    let dev: f64 = props.get("device")?.parse().ok()?;
+    (dev > 0.0).then(|| (dev - us) / 1e6)
+}
+
+fn figures(what: &str, run: &qemu::Run) {
+    eprintln!(
+        "disk: {what}: {:?} after {:.1?} (host wall); scenario began {:?} (host), guest uptime {:?} s; device appeared {:?} s after userspace start",
+        run.outcome,
+        run.wall,
+        run.begun,
+        run.guest_uptime_at_begin(),
+        run.report.as_ref().and_then(|_| device_wait(run)),
+    );
+}
+
+/// The tier on its own disk with `nofail` (as operators write data disks):
+/// dpkg on a root whose tier is not mounted creates nothing beneath the mount
+/// point; a new empty disk gets the whole tree at the first boot and the
+/// database starts; without the disk the database stays down, our units are
+/// failed and say which disk, the monitor is CRITICAL, nothing is written on
+/// the root disk, the boot is bounded; with the disk back all is up again.
+#[test]
+fn tier_disk_with_nofail_first_boot_missing_and_back() {
+    const T: &str = "tier_disk_with_nofail_first_boot_missing_and_back";
+    if !prerequisites(T) || !nspawn::prerequisites(T) {
+        return;
+    }
+    let (mut guest, dpkg) = guest_with_package("nofail", RECOMMENDED);
+    // dpkg -i with the tier declared and not mounted: nothing beneath it.
+    assert!(
+        dpkg.contains("the tier's disk is not mounted: /etc/fstab:2 declares"),
+        "{dpkg}"
+    );
+    let beneath = guest.tree_path(BASE);
+    let entries: Vec<_> = std::fs::read_dir(&beneath)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        entries.is_empty(),
+        "dpkg -i created {entries:?} under {BASE} on the root filesystem"
+    );
+
+    // 1. First boot with a new, empty disk.
+    let disk = tier_disk(&guest);
+    let run = guest.boot(&Boot::new().disk(&disk), &state());
+    figures("nofail, new empty disk", &run);
+    assert_all_up(&run, "first boot with a new disk");
+    let mut on_disk = disk
+        .ext4_ls("/postgresql")
+        .expect("the tree is on the tier's disk");
+    on_disk.sort();
+    assert_eq!(on_disk, ["config", "data", "logs"]);
+
+    // 2. The disk missing.
+    let run = guest.boot(&Boot::new(), &state());
+    figures("nofail, disk missing", &run);
+    let r = run.report();
+    let states: std::collections::BTreeMap<_, _> = unit_states(r).into_iter().collect();
+    assert_ne!(states["postgresql.service"], "active", "{}", r.all("units"));
+    assert_eq!(
+        states["jts-hot-validate.service"],
+        "failed",
+        "{}",
+        r.all("units")
+    );
+    assert_eq!(
+        states["jts-hot-setup.service"],
+        "failed",
+        "{}",
+        r.all("units")
+    );
+    assert!(
+        r.ok("failed").contains("jts-hot-validate.service"),
+        "{}",
+        r.ok("failed")
+    );
+    assert_eq!(r.ok("system").trim(), "degraded");
+    assert_eq!(r.ok("mounted").trim(), "none");
+    assert_eq!(r.ok("tree"), "", "written on the root disk beneath {BASE}");
+    let journal = r.ok("validate-journal");
+    let sentence =
+        format!("the tier's disk is not mounted: /etc/fstab:2 declares UUID={TIER_UUID} on {BASE}");
+    assert!(journal.contains(&sentence), "{journal}");
+    assert!(
+        journal.contains("journalctl -b -u data-jts-hot.mount"),
+        "{journal}"
+    );
+    let metrics = r.ok("monitor");
+    eprintln!("disk: with the disk missing, the journal of our units and the database:\n{journal}\nmonitor:\n{metrics}");
+    assert!(metrics.contains("jts_hot_validate_status 2"), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l.contains("check=\"mount.point\"")
+            && l.contains("severity=\"critical\"")
+            && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    // And from the host: nothing under the mount point in the root image.
+    assert_eq!(guest.ls(BASE).unwrap_or_default(), Vec::<String>::new());
+
+    // 3. The disk back.
+    let run = guest.boot(&Boot::new().disk(&disk), &state());
+    figures("nofail, disk back", &run);
+    assert_all_up(&run, "disk back");
+}
+
+/// The tier's disk listed without `nofail`: missing, systemd stops the boot
+/// in emergency mode once the device timeout expires (nothing of ours runs,
+/// nothing is written beneath the mount point); present, all is as with
+/// `nofail`.
+#[test]
+fn tier_disk_without_nofail_missing_then_present() {
+    const T: &str = "tier_disk_without_nofail_missing_then_present";
+    if !prerequisites(T) || !nspawn::prerequisites(T) {
+        return;
+    }
+    // 30 s here only to keep this boot short: the disk is absent anyway.
+    let (mut guest, _) = guest_with_package("no-nofail", "noatime,x-systemd.device-timeout=30s");
+
+    // 1. Missing: emergency mode, stopped as soon as the console says so.
+    let run = guest.boot(&Boot::new().stop_when("emergency mode"), &state());
+    figures("no nofail, disk missing", &run);
+    assert_eq!(
+        run.outcome,
+        Outcome::Stopped("emergency mode".into()),
+        "{}",
+        run.serial
+    );
+    assert!(
+        run.serial.contains("Dependency failed for")
+            || run.serial.contains("Timed out waiting for device"),
+        "{}",
+        run.serial
+    );
+    assert!(run.report.is_none(), "the scenario ran in emergency mode?");
+    assert_eq!(guest.ls(BASE).unwrap_or_default(), Vec::<String>::new());
+
+    // 2. Present (a new, empty disk): the tree on it, the database up. (With
+    // a timeout long enough for a loaded host: see RECOMMENDED.)
+    guest.write(
+        "/etc/fstab",
+        &fstab("defaults,noatime,x-systemd.device-timeout=90s"),
+    );
+    let disk = tier_disk(&guest);
+    let run = guest.boot(&Boot::new().disk(&disk), &state());
+    figures("no nofail, new empty disk", &run);
+    assert_all_up(&run, "without nofail, disk present");
+}

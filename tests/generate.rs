@@ -97,18 +97,29 @@ fn generated_files_follow_the_rules() {
     for case in cases() {
         let out = tempfile::tempdir().unwrap();
         generate_case(&case, out.path());
-        let tmpfiles =
-            fs::read_to_string(out.path().join("usr/lib/tmpfiles.d/jts-hot.conf")).unwrap();
-        for line in tmpfiles
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-        {
-            assert!(line.starts_with("d "), "only 'd' lines are allowed: {line}");
-            assert_eq!(
-                shell_words(line).len(),
-                6,
-                "type path mode user group age: {line}"
-            );
+        // tmpfiles.d: 'd' lines, and 'e' lines that only clean by age (never
+        // create, never change mode or owner: '- - -'); the tier's own file:
+        // 'd' lines with no age. Nothing else (never D, R, Z on data).
+        let read = |p: &str| fs::read_to_string(out.path().join(p)).unwrap();
+        let lines = |text: &str| -> Vec<Vec<String>> {
+            text.lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .map(shell_words)
+                .collect()
+        };
+        for w in lines(&read("usr/lib/tmpfiles.d/jts-hot.conf")) {
+            assert_eq!(w.len(), 6, "type path mode user group age: {w:?}");
+            match w[0].as_str() {
+                "d" => {}
+                "e" => assert_eq!(w[2..5], ["-", "-", "-"], "{w:?}"),
+                _ => panic!("only 'd' and 'e' lines are allowed: {w:?}"),
+            }
+        }
+        let tier = lines(&read("usr/lib/jts-hot/tmpfiles.conf"));
+        assert!(!tier.is_empty(), "{}", case.display());
+        for w in tier {
+            assert_eq!(w.len(), 6, "type path mode user group age: {w:?}");
+            assert!(w[0] == "d" && w[5] == "-", "only 'd' lines, no age: {w:?}");
         }
         for f in files_under(out.path()) {
             let text = fs::read_to_string(out.path().join(&f)).unwrap();

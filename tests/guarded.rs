@@ -16,7 +16,7 @@ use nspawn::{packages, prerequisites, Image, Machine, Probe, Report};
 const DB: &str = "postgresql.service";
 const P: &str = "/data/jts/hot/postgresql";
 const PROM: &str = "/var/lib/prometheus/node-exporter/jts_hot.prom";
-const TMPFILES: &str = "systemd-tmpfiles --create jts-hot.conf";
+const TMPFILES: &str = "jts-hot setup";
 
 /// The stand-in: runs as its service user like the real one, and writes into
 /// its data directory, so a tier it cannot use would break it for real too.

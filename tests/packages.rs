@@ -349,6 +349,7 @@ fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
     let wants = [
         "etc/systemd/system/multi-user.target.wants/jts-hot-validate.service",
         "etc/systemd/system/timers.target.wants/jts-hot-monitor.timer",
+        "etc/systemd/system/multi-user.target.wants/jts-hot-setup.service",
     ];
     for w in wants {
         assert!(r.join(w).symlink_metadata().is_ok(), "{w} not enabled");

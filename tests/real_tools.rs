@@ -62,10 +62,16 @@ fn sysusers_then_tmpfiles(generated: &Path, root: &Path) {
         .arg(format!("--root={}", root.display()))
         .arg(generated.join("usr/lib/sysusers.d/jts-hot.conf")));
     assert_eq!(code, 0, "systemd-sysusers: {err}");
-    let (code, _, err) = run(Command::new("systemd-tmpfiles")
-        .args(["--create", &format!("--root={}", root.display())])
-        .arg(generated.join("usr/lib/tmpfiles.d/jts-hot.conf")));
-    assert_eq!(code, 0, "systemd-tmpfiles: {err}");
+    // tmpfiles.d's file, then the tier's own, as boot and `jts-hot setup` do.
+    for file in [
+        "usr/lib/tmpfiles.d/jts-hot.conf",
+        "usr/lib/jts-hot/tmpfiles.conf",
+    ] {
+        let (code, _, err) = run(Command::new("systemd-tmpfiles")
+            .args(["--create", &format!("--root={}", root.display())])
+            .arg(generated.join(file)));
+        assert_eq!(code, 0, "systemd-tmpfiles {file}: {err}");
+    }
 }
 
 /// Checks every planned directory under `root` with lstat against the layout,
@@ -423,8 +429,13 @@ fn systemd_parses_escaped_paths_back_exactly() {
     );
 
     let monitor = dump("jts-hot-monitor.service");
+    // Ordered after the base's own mount unit, named as systemd names it.
     assert!(
-        monitor.contains(&format!("RequiresMountsFor: {base} (origin-file)")),
+        monitor.contains("After: srv-hot\\x20tier-100\\x25n.mount (origin-file)"),
+        "{monitor}"
+    );
+    assert!(
+        !monitor.contains(&format!("RequiresMountsFor: {base} (origin-file)")),
         "{monitor}"
     );
     assert!(

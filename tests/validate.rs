@@ -78,13 +78,19 @@ impl Tree {
         assert_eq!(code, 0, "systemd-sysusers: {err}");
     }
 
+    /// As at boot: tmpfiles.d's file, then the tier's own (jts-hot setup's).
     fn create_tier(&self) {
         let root = self.root();
-        let (code, _, err) = run(Command::new("systemd-tmpfiles")
-            .arg("--create")
-            .arg(format!("--root={}", root.display()))
-            .arg(root.join("usr/lib/tmpfiles.d/jts-hot.conf")));
-        assert_eq!(code, 0, "systemd-tmpfiles: {err}");
+        for file in [
+            "usr/lib/tmpfiles.d/jts-hot.conf",
+            "usr/lib/jts-hot/tmpfiles.conf",
+        ] {
+            let (code, _, err) = run(Command::new("systemd-tmpfiles")
+                .arg("--create")
+                .arg(format!("--root={}", root.display()))
+                .arg(root.join(file)));
+            assert_eq!(code, 0, "systemd-tmpfiles {file}: {err}");
+        }
     }
 
     /// A path of the tier inside the root.
@@ -296,10 +302,7 @@ fn a_wrong_owner_is_critical() {
         format!("redis ({})", tree.id("passwd", "redis"))
     );
     assert_eq!(f["actual"], format!("kafka ({kafka})"));
-    assert!(f["hint"]
-        .as_str()
-        .unwrap()
-        .contains("systemd-tmpfiles --create"));
+    assert!(f["hint"].as_str().unwrap().contains("jts-hot setup"));
 
     // The hint holds: tmpfiles.d `d` lines put the owner and mode back.
     let mode = std::fs::Permissions::from_mode(0o700);
@@ -433,7 +436,7 @@ fn stale_generated_files_are_a_warning_naming_apply() {
     let f = finding(&j, "generated.digest");
     assert_eq!(f["expected"], j["layout"]["digest"]);
     assert!(f["actual"].as_str().unwrap().starts_with("sha256:"));
-    assert!(f["actual"].as_str().unwrap().contains("and 10 more"), "{f}");
+    assert!(f["actual"].as_str().unwrap().contains("and 13 more"), "{f}");
     assert!(f["hint"].as_str().unwrap().contains("jts-hot apply"));
 
     // Files rendered from the new layout in /etc override /usr/lib, as systemd
@@ -461,11 +464,11 @@ fn stale_generated_files_are_a_warning_naming_apply() {
     assert_eq!(
         f["path"],
         tree.root()
-            .join("usr/lib/systemd/system/jts-hot-validate.service")
+            .join("usr/lib/jts-hot/tmpfiles.conf")
             .to_str()
             .unwrap()
     );
-    assert!(f["actual"].as_str().unwrap().contains("and 8 more"), "{f}");
+    assert!(f["actual"].as_str().unwrap().contains("and 11 more"), "{f}");
 }
 
 #[test]
@@ -1094,7 +1097,7 @@ fn a_gate_checks_only_its_services_and_lets_warnings_pass() {
         out,
         format!(
             "jts-hot gate for postgresql, kafka: start refused: CRITICAL dir.mode {}: 0777; \
-             expected 0750; fix: systemd-tmpfiles --create jts-hot.conf\n",
+             expected 0750; fix: jts-hot setup\n",
             tree.tier("kafka").display()
         )
     );
@@ -1137,4 +1140,70 @@ fn a_gate_checks_only_its_services_and_lets_warnings_pass() {
     let (code, _, err) = gate(&["postgres"]);
     assert_eq!(code, 3, "a service the layout lacks is UNKNOWN");
     assert!(err.contains("no service \"postgres\""), "{err}");
+}
+
+/// The tier declared in the root's /etc/fstab and not mounted: one CRITICAL
+/// mount.point finding naming the declared device and what to check; the
+/// directories beneath (the root filesystem's) are not reported one by one.
+/// With the layout's require_mountpoint = false, nothing is said about it.
+#[test]
+fn a_declared_mount_that_is_not_mounted_is_one_critical_line_naming_the_device() {
+    let test = "a_declared_mount_that_is_not_mounted_is_one_critical_line_naming_the_device";
+    let Some(tree) = Tree::new(test, &small_default_layout()) else {
+        return;
+    };
+    std::fs::write(
+        tree.root().join("etc/fstab"),
+        "UUID=0000-root / ext4 defaults 0 1\n\
+         UUID=4a7e-d15c /data/jts/hot ext4 noatime,nofail,x-systemd.device-timeout=30s 0 2\n",
+    )
+    .unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2, "{j:#}");
+    let critical: Vec<_> = problems(&j)
+        .into_iter()
+        .filter(|(s, _, _)| s == "CRITICAL")
+        .collect();
+    assert_eq!(
+        critical,
+        vec![("CRITICAL".into(), "mount.point".into(), tree.tier(""))],
+        "{j:#}"
+    );
+    let f = finding(&j, "mount.point");
+    assert_eq!(
+        f["actual"],
+        "the tier's disk is not mounted: /etc/fstab:2 declares UUID=4a7e-d15c on /data/jts/hot \
+         and nothing is mounted there"
+    );
+    assert_eq!(
+        f["hint"],
+        "check the disk (lsblk, blkid) and `journalctl -b -u data-jts-hot.mount`, \
+         then `systemctl start data-jts-hot.mount`"
+    );
+    assert_eq!(j["directories"], 0, "{j:#}");
+
+    // A declared parent counts too; require_mountpoint = false silences both.
+    std::fs::write(
+        tree.root().join("etc/fstab"),
+        "LABEL=data /data xfs noatime 0 2\n",
+    )
+    .unwrap();
+    let (_, j) = tree.validate();
+    assert!(
+        finding(&j, "mount.point")["actual"]
+            .as_str()
+            .unwrap()
+            .contains("declares LABEL=data on /data "),
+        "{j:#}"
+    );
+    let never = small_default_layout().replace(
+        "require_mountpoint = \"auto\"",
+        "require_mountpoint = false",
+    );
+    std::fs::write(tree.layout(), never).unwrap();
+    let (_, j) = tree.validate();
+    assert!(
+        !problems(&j).iter().any(|(_, c, _)| c == "mount.point"),
+        "{j:#}"
+    );
 }

@@ -16,20 +16,24 @@ systemd-sysusers jts-hot.conf || :
 if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled \
     && command -v semodule >/dev/null 2>&1; then
     semodule -X "${JTS_HOT_SELINUX_PRIORITY:-200}" -i /usr/share/selinux/packages/jts-hot.cil \
-        || echo "jts-hot: semodule could not install the SELinux module (see /usr/share/doc/jts-hot)" >&2
+        || echo "jts-hot: semodule could not install the SELinux module (see jts-hot-layout.toml(5), selinux_type)" >&2
 fi
-# Creates missing directories and repairs owner and mode; removes nothing.
+# tmpfiles.d's file holds only what lies outside the tier.
 systemd-tmpfiles --create jts-hot.conf || :
+# The tier's directories, only on its mounted filesystem: while a mount
+# declared for it is not in place this creates nothing and says which disk to
+# check (jts-hot-setup.service does it at the next boot).
+jts-hot setup >&2 || :
 
 if [ "$1" -eq 1 ]; then
     # First install only: an upgrade keeps the operator's choice. Works offline.
-    systemctl --no-reload enable jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
+    systemctl --no-reload enable jts-hot-setup.service jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
 fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :
     if [ "$1" -eq 1 ]; then
         # start, not restart: a running tier needs no new check (each database
         # re-checks its part at its own next start: its ExecStartPre= gate).
-        systemctl start jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
+        systemctl start jts-hot-setup.service jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
     fi
 fi

@@ -17,7 +17,9 @@ ours() {
 # drop-in would make a database require a validation unit that no longer
 # exists, so they go on remove. (The same in debian/postrm and rpm/postun.sh.)
 remove_applied_units() {
-    for f in "$ETC"/systemd/system/jts-hot-validate.service \
+    for f in "$ETC"/systemd/system/jts-hot-setup.service \
+             "$ETC"/systemd/system/jts-hot-validate.service \
+             "$ETC"/systemd/system/jts-hot-quota.service \
              "$ETC"/systemd/system/jts-hot-monitor.service \
              "$ETC"/systemd/system/jts-hot-monitor.timer; do
         if ours "$f"; then rm -f "$f"; fi

@@ -4,7 +4,7 @@
 # once no database requires it any more: today's drop-ins only
 # Want= it, but one an older `jts-hot apply` left in /etc may Require= it.
 if [ "$1" -eq 0 ]; then
-    systemctl --no-reload disable jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
+    systemctl --no-reload disable jts-hot-setup.service jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
     if [ -d /run/systemd/system ]; then
         systemctl stop jts-hot-monitor.timer jts-hot-monitor.service >/dev/null 2>&1 || :
     fi

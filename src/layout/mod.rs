@@ -94,10 +94,78 @@ pub struct Tier {
     pub base: PathBuf,
     pub ownership: Ownership,
     pub capacity: Bytes,
-    pub require_mountpoint: bool,
+    pub require_mountpoint: RequireMountpoint,
     pub mount_options: Vec<String>,
     /// Accepted filesystem types; empty accepts any.
     pub filesystems: Vec<String>,
+    /// How project quotas hold each service to its plan. Left out of the
+    /// digest when off, so layouts from before quotas keep theirs.
+    #[serde(skip_serializing_if = "QuotaMode::is_off")]
+    pub quota: QuotaMode,
+}
+
+/// `tier.quota`: whether jts-hot tags each service directory with a project
+/// quota and sets its limits. The serialized form is the layout's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaMode {
+    /// Nothing is tagged or limited; usage is measured by walking.
+    Off,
+    /// `account` where the tier's filesystem has project quota accounting
+    /// on, `off` (silently) where it has not.
+    Auto,
+    /// Project IDs are set (usage in O(1)); no limits: no write is ever refused.
+    Account,
+    /// Project IDs and each service's soft and hard limits are set.
+    Enforce,
+}
+
+impl QuotaMode {
+    pub fn is_off(&self) -> bool {
+        *self == QuotaMode::Off
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaMode::Off => "off",
+            QuotaMode::Auto => "auto",
+            QuotaMode::Account => "account",
+            QuotaMode::Enforce => "enforce",
+        }
+    }
+}
+
+impl ServiceQuota {
+    fn not_in_effect(&self) -> bool {
+        !self.in_effect
+    }
+}
+
+/// A service's project quota: its ID and the limits `enforce` sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ServiceQuota {
+    /// Whether `tier.quota` is other than off (set once the tier is read).
+    #[serde(skip)]
+    pub in_effect: bool,
+    pub project_id: u32,
+    /// Over it, writes go on until the filesystem's grace period (7 days by
+    /// default) runs out; `None`: no soft limit.
+    pub soft: Option<Bytes>,
+    /// Never exceeded: writes past it fail (EDQUOT on ext4, ENOSPC on XFS).
+    pub hard: Option<Bytes>,
+}
+
+/// Whether the base must be its own mounted filesystem (the NVMe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequireMountpoint {
+    /// Required when /etc/fstab or a .mount unit declares a mount at the base
+    /// or at one of its ancestors below /: then that mount must be in place.
+    Auto,
+    /// The base must be a mount point, declared or not.
+    Always,
+    /// Never checked, whatever is declared.
+    Never,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,6 +191,9 @@ pub struct Service {
     pub planned: Bytes,
     pub gate: Vec<UnitName>,
     pub dirs: Vec<Dir>,
+    /// Meaningless, and left out of the digest, while `tier.quota` is off.
+    #[serde(skip_serializing_if = "ServiceQuota::not_in_effect")]
+    pub quota: ServiceQuota,
     /// The SELinux file type of the service's directory and everything under
     /// it; `None`: jts-hot labels nothing (the policy's default applies).
     /// Skipped when absent so layouts without it keep their digest.
@@ -350,16 +421,38 @@ impl Checker<'_> {
             );
         }
         let base_owner = tier.as_ref().map(|t| t.ownership.owner.clone());
+        let mut project_ids: Vec<(u32, String)> = Vec::new();
         for (name, service) in raw_services {
-            services.push(self.service(name, service, base.as_deref(), base_owner.as_ref()));
+            let span = service.span();
+            let service = self.service(name, service, base.as_deref(), base_owner.as_ref());
+            if let Some(s) = &service {
+                let id = s.quota.project_id;
+                if let Some((_, other)) = project_ids.iter().find(|(i, _)| *i == id) {
+                    let message = format!(
+                        "project ID {id} is also {other}'s: each service needs its own \
+                         (set project_id on one of them)"
+                    );
+                    self.fail(
+                        Some(span),
+                        &format!("services.{}.project_id", s.name),
+                        message,
+                    );
+                }
+                project_ids.push((id, s.name.to_string()));
+            }
+            services.push(service);
         }
-        let layout = Layout {
+        let mut layout = Layout {
             source: file.to_string(),
             tier: tier?,
             thresholds,
             monitor: monitor?,
             services: services.into_iter().collect::<Option<Vec<_>>>()?,
         };
+        let in_effect = !layout.tier.quota.is_off();
+        for s in &mut layout.services {
+            s.quota.in_effect = in_effect;
+        }
         Some(layout)
     }
 
@@ -372,6 +465,7 @@ impl Checker<'_> {
         let capacity = self.check(&raw.capacity, "tier.capacity", rules::size);
         let mount_options = self.words(raw.mount_options, &["noatime"], "tier.mount_options");
         let filesystems = self.words(raw.filesystems, &[], "tier.filesystems");
+        let quota = self.check_or(raw.quota.as_ref(), "off", "tier.quota", rules::quota_mode);
         if let Some(c) = &raw.clean_after {
             self.fail(
                 Some(c.span()),
@@ -387,10 +481,33 @@ impl Checker<'_> {
                 mode: mode?,
             },
             capacity: capacity?,
-            require_mountpoint: raw.require_mountpoint.unwrap_or(false),
+            require_mountpoint: self.require_mountpoint(raw.require_mountpoint.as_ref())?,
             mount_options: mount_options?,
             filesystems: filesystems?,
+            quota: quota?,
         })
+    }
+
+    fn require_mountpoint(
+        &mut self,
+        raw: Option<&toml::Spanned<toml::Value>>,
+    ) -> Option<RequireMountpoint> {
+        let Some(raw) = raw else {
+            return Some(RequireMountpoint::Auto);
+        };
+        match raw.get_ref() {
+            toml::Value::Boolean(true) => Some(RequireMountpoint::Always),
+            toml::Value::Boolean(false) => Some(RequireMountpoint::Never),
+            toml::Value::String(s) if s == "auto" => Some(RequireMountpoint::Auto),
+            _ => {
+                self.fail(
+                    Some(raw.span()),
+                    "tier.require_mountpoint",
+                    "expected true, false or \"auto\"",
+                );
+                None
+            }
+        }
     }
 
     fn words(
@@ -540,6 +657,7 @@ impl Checker<'_> {
             rules::mode,
         );
         let planned = self.check(&raw.planned, &format!("{field}.planned"), rules::size);
+        let quota = self.service_quota(&raw, &field, name.get_ref(), planned);
         if let Some(c) = &raw.clean_after {
             self.fail(
                 Some(c.span()),
@@ -592,6 +710,26 @@ impl Checker<'_> {
         for (i, dir) in raw.dirs.iter().enumerate() {
             let f = format!("{field}.dirs[{i}]");
             if let Some(d) = self.dir(dir, &f, &ownership) {
+                // An 'e' line (clean_after) makes systemd-tmpfiles walk into
+                // the directory itself: from a service directory owned by a
+                // user other than root into one owned by someone else is the
+                // "unsafe path transition" it refuses, so nothing is cleaned.
+                let owner = &ownership.owner;
+                if d.clean_after.is_some()
+                    && owner.as_str() != "root"
+                    && d.ownership.owner != *owner
+                {
+                    self.fail(
+                        Some(dir.span()),
+                        &format!("{f}.owner"),
+                        format!(
+                            "a directory with clean_after in {owner}'s service directory must be \
+                             {owner}'s too (or the service root's): systemd-tmpfiles refuses the \
+                             unsafe path transition from {owner} to {} and would never clean it",
+                            d.ownership.owner
+                        ),
+                    );
+                }
                 if let Some(sd) = &service_dir {
                     if let Err(m) = rules::not_os_owned(&sd.join(d.name.as_str())) {
                         self.fail(Some(dir.span()), &f, m);
@@ -614,6 +752,52 @@ impl Checker<'_> {
             gate,
             dirs,
             selinux_type,
+            quota: quota?,
+        })
+    }
+
+    fn service_quota(
+        &mut self,
+        raw: &raw::RawService,
+        field: &str,
+        name: &str,
+        planned: Option<Bytes>,
+    ) -> Option<ServiceQuota> {
+        let project_id = match &raw.project_id {
+            Some(id) => self.rule_at(
+                Some(id.span()),
+                &format!("{field}.project_id"),
+                rules::project_id(*id.get_ref()),
+            )?,
+            None => rules::derived_project_id(name),
+        };
+        let planned = planned?;
+        let mut limit = |value: Option<&toml::Spanned<String>>, default: &str, key: &str| {
+            self.check_or(value, default, &format!("{field}.{key}"), |s| {
+                rules::quota_limit(s, planned)
+            })
+        };
+        let soft = limit(raw.quota_soft.as_ref(), "planned", "quota_soft")?;
+        let hard = limit(raw.quota_hard.as_ref(), "none", "quota_hard")?;
+        if let (Some(s), Some(h)) = (soft, hard) {
+            if h < s {
+                let span = raw.quota_hard.as_ref().map(|v| v.span());
+                self.fail(
+                    span,
+                    &format!("{field}.quota_hard"),
+                    format!(
+                        "the hard limit ({} bytes) is below the soft limit ({} bytes)",
+                        h.0, s.0
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(ServiceQuota {
+            in_effect: false,
+            project_id,
+            soft,
+            hard,
         })
     }
 

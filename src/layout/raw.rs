@@ -25,9 +25,12 @@ pub struct RawTier {
     pub group: Option<Spanned<String>>,
     pub mode: Option<Spanned<String>>,
     pub capacity: Spanned<String>,
-    pub require_mountpoint: Option<bool>,
+    /// true, false or "auto".
+    pub require_mountpoint: Option<toml::Spanned<toml::Value>>,
     pub mount_options: Option<Vec<Spanned<String>>>,
     pub filesystems: Option<Vec<Spanned<String>>>,
+    /// "off", "auto", "account" or "enforce" (see `layout::QuotaMode`).
+    pub quota: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: the base is never cleaned.
     pub clean_after: Option<Spanned<toml::Value>>,
 }
@@ -60,6 +63,11 @@ pub struct RawService {
     pub gate: Vec<Spanned<String>>,
     #[serde(default)]
     pub dirs: Vec<Spanned<RawDir>>,
+    /// The project quota ID of the service directory; derived from the name when absent.
+    pub project_id: Option<Spanned<i64>>,
+    /// "planned", "none", a size, or a percentage of `planned`.
+    pub quota_soft: Option<Spanned<String>>,
+    pub quota_hard: Option<Spanned<String>>,
     pub selinux_type: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: a service directory holds data.
     pub clean_after: Option<Spanned<toml::Value>>,

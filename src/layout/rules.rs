@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Bytes, Mode, Name, SelinuxType, UnitName, UserName};
+use super::{Bytes, Mode, Name, QuotaMode, SelinuxType, UnitName, UserName};
 
 /// Trees that belong to the operating system, its package managers, users'
 /// homes or a runtime tmpfs: the layout may make no directory in them (nor
@@ -530,6 +530,79 @@ fn describe(c: char) -> String {
     }
 }
 
+/// How the tier's plan is held by project quotas (`tier.quota`).
+pub fn quota_mode(s: &str) -> Result<QuotaMode, String> {
+    match s {
+        "off" => Ok(QuotaMode::Off),
+        "auto" => Ok(QuotaMode::Auto),
+        "account" => Ok(QuotaMode::Account),
+        "enforce" => Ok(QuotaMode::Enforce),
+        _ => Err(format!(
+            "\"{s}\" is not a quota mode: use \"off\", \"auto\", \"account\" or \"enforce\""
+        )),
+    }
+}
+
+/// A quota limit: "planned", "none", a size, or a percentage of the planned
+/// size ("110%"). `None` is no limit.
+pub fn quota_limit(s: &str, planned: Bytes) -> Result<Option<Bytes>, String> {
+    match s.trim() {
+        "none" => return Ok(None),
+        "planned" => return Ok(Some(planned)),
+        _ => {}
+    }
+    if let Some(p) = s.trim().strip_suffix('%') {
+        let percent: u64 = p.trim().parse().map_err(|_| {
+            format!("\"{s}\" is not a whole percentage of the planned size, e.g. \"110%\"")
+        })?;
+        if !(1..=1000).contains(&percent) {
+            return Err(format!(
+                "{percent}% is not from 1% to 1000% of the planned size"
+            ));
+        }
+        return Ok(Some(Bytes(
+            (planned.0 as u128 * percent as u128 / 100) as u64,
+        )));
+    }
+    size(s).map(Some).map_err(|e| {
+        format!(
+            "{e}, or \"planned\", \"none\" or a percentage of the planned size such as \"110%\""
+        )
+    })
+}
+
+/// Where derived project IDs lie: below the IDs containers/storage and
+/// Docker hash into (>= 10000), kubelet's (>= 1048577) and systemd's
+/// (2147483648-4294967294). See docs/quotas.md.
+pub const PROJECT_ID_DERIVED: std::ops::RangeInclusive<u32> = 7000..=7999;
+/// What a configured `project_id` may be: not 0 (no project), below kubelet's range.
+pub const PROJECT_ID_CONFIGURED: std::ops::RangeInclusive<i64> = 1..=1_048_576;
+
+/// A configured project ID.
+pub fn project_id(id: i64) -> Result<u32, String> {
+    if PROJECT_ID_CONFIGURED.contains(&id) {
+        Ok(id as u32)
+    } else {
+        Err(format!(
+            "{id} is not a project ID from {} to {} (0 is \"no project\"; kubelet, container \
+             engines and systemd allocate above)",
+            PROJECT_ID_CONFIGURED.start(),
+            PROJECT_ID_CONFIGURED.end()
+        ))
+    }
+}
+
+/// The stable project ID of a service that does not configure one: a hash
+/// of its name into `PROJECT_ID_DERIVED`, so that it does not depend on the
+/// order of the services or on any other service.
+pub fn derived_project_id(service: &str) -> u32 {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(service.as_bytes());
+    let n = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+    let span = PROJECT_ID_DERIVED.end() - PROJECT_ID_DERIVED.start() + 1;
+    PROJECT_ID_DERIVED.start() + n % span
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,5 +729,25 @@ mod tests {
             assert!(base_path(bad).is_err(), "{bad:?}");
         }
         assert!(base_path("/etcetera").is_ok());
+    }
+
+    #[test]
+    fn quota_limits_and_project_ids() {
+        let planned = Bytes(1_000);
+        assert_eq!(quota_limit("planned", planned), Ok(Some(planned)));
+        assert_eq!(quota_limit("none", planned), Ok(None));
+        assert_eq!(quota_limit("110%", planned), Ok(Some(Bytes(1_100))));
+        assert_eq!(quota_limit("2KB", planned), Ok(Some(Bytes(2_000))));
+        assert!(quota_limit("0%", planned).is_err());
+        assert!(quota_limit("lots", planned)
+            .unwrap_err()
+            .contains("\"planned\""));
+        assert!(project_id(0).is_err());
+        assert!(project_id(1_048_577).is_err(), "kubelet's range");
+        assert!(project_id(2_147_483_648).is_err(), "systemd's range");
+        assert_eq!(project_id(42), Ok(42));
+        let id = derived_project_id("kafka");
+        assert!(PROJECT_ID_DERIVED.contains(&id));
+        assert_eq!(id, derived_project_id("kafka"), "stable");
     }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::cli::{MonitorArgs, MonitorFormat};
 use crate::layout::{Layout, Thresholds};
+use crate::quota;
 use crate::render::escape;
 use crate::report;
 use crate::status::{self, Status};
@@ -117,10 +118,16 @@ pub struct ServiceUsage {
     pub path: PathBuf,
     pub status: Status,
     pub reasons: Vec<String>,
+    /// Where `allocated_bytes` comes from.
+    pub usage_source: UsageSource,
     pub allocated_bytes: u64,
-    pub apparent_bytes: u64,
-    pub files: u64,
-    pub dirs: u64,
+    /// `apparent_bytes`, `files`, `dirs`: null when the usage came from the
+    /// quota (no walk); `monitor --walk` counts them.
+    pub apparent_bytes: Option<u64>,
+    pub files: Option<u64>,
+    pub dirs: Option<u64>,
+    /// The service's project quota, when the filesystem accounts it.
+    pub quota: Option<QuotaFigures>,
     pub planned_bytes: u64,
     /// At or above these allocated bytes the service is WARNING / CRITICAL.
     pub warning_bytes: u64,
@@ -138,6 +145,38 @@ pub struct ServiceUsage {
     pub trend: Vec<(u64, u64)>,
 }
 
+/// How a service's usage was measured (the serialized form is a contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UsageSource {
+    /// One quotactl: the service's project, O(1).
+    Quota,
+    /// A walk of the service directory, as du -s -x.
+    Walk,
+}
+
+impl UsageSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageSource::Quota => "quota",
+            UsageSource::Walk => "walk",
+        }
+    }
+}
+
+/// A service's project quota as the filesystem holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaFigures {
+    pub project_id: u32,
+    /// Bytes charged to the project (may differ from a walk where files
+    /// predate the tagging, see docs/quotas.md).
+    pub used_bytes: u64,
+    pub inodes: u64,
+    /// null: no limit.
+    pub soft_limit_bytes: Option<u64>,
+    pub hard_limit_bytes: Option<u64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryInfo {
     #[serde(serialize_with = "escape::serialize_path")]
@@ -149,7 +188,13 @@ pub struct HistoryInfo {
 /// `style` says whether the text report may use color (main decides).
 pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -> Result<u8> {
     let threads = args.threads.unwrap_or_else(usage::default_threads);
-    let mut report = measure(layout, &args.state.state_dir, threads, SystemTime::now());
+    let mut report = measure(
+        layout,
+        &args.state.state_dir,
+        threads,
+        args.walk,
+        SystemTime::now(),
+    );
 
     if let Some(dir) = &args.textfile_dir {
         let text = report::prometheus::render(&report);
@@ -187,6 +232,7 @@ pub fn measure(
     layout: &Layout,
     state_dir: &std::path::Path,
     threads: usize,
+    walk_all: bool,
     now: SystemTime,
 ) -> Report {
     let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -194,10 +240,23 @@ pub fn measure(
     let validation = Validation::of(crate::validate::validate(layout, None));
 
     let started = Instant::now();
+    // A service under an active project quota is one quotactl; the others are walked.
+    let found = quota::inspect(layout);
+    let quotas: Vec<Option<&quota::Observed>> = layout
+        .services
+        .iter()
+        .map(|s| found.services.iter().find(|o| o.service == s.name.as_str()))
+        .collect();
+    let from_quota: Vec<bool> = quotas
+        .iter()
+        .map(|o| !walk_all && o.is_some_and(|o| o.active() && o.quota.is_some()))
+        .collect();
     let names: Vec<&std::ffi::OsStr> = layout
         .services
         .iter()
-        .map(|s| std::ffi::OsStr::new(s.name.as_str()))
+        .zip(&from_quota)
+        .filter(|(_, q)| !**q)
+        .map(|(s, _)| std::ffi::OsStr::new(s.name.as_str()))
         .collect();
     if threads > usage::MAX_THREADS {
         notes.push(format!(
@@ -209,7 +268,32 @@ pub fn measure(
     let scanned = usage::scan(&layout.tier.base, &names, threads);
     notes.extend(scanned.thread_error);
     let threads = scanned.threads;
-    let usages = scanned.usages;
+    let mut walked = scanned.usages.into_iter();
+    let usages: Vec<(Usage, UsageSource)> = layout
+        .services
+        .iter()
+        .zip(&quotas)
+        .zip(&from_quota)
+        .map(|((s, o), q)| match (q, o.and_then(|o| o.quota)) {
+            (true, Some(figures)) => (
+                Usage {
+                    root: s.path(layout),
+                    totals: usage::Totals {
+                        allocated_bytes: figures.space_bytes,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                UsageSource::Quota,
+            ),
+            _ => (
+                walked
+                    .next()
+                    .expect("one walk per service not under a quota"),
+                UsageSource::Walk,
+            ),
+        })
+        .collect();
     let fs = fs::stat(&layout.tier.base);
     let duration = started.elapsed().as_secs_f64();
 
@@ -235,6 +319,7 @@ pub fn measure(
             .services
             .iter()
             .zip(&usages)
+            .map(|(s, (u, _))| (s, u))
             .filter(|(_, u)| !u.partial())
             .map(|(s, u)| (s.name.as_str().to_string(), u.totals.allocated_bytes))
             .collect(),
@@ -263,13 +348,33 @@ pub fn measure(
         .services
         .iter()
         .zip(usages)
-        .map(|(svc, u)| {
+        .zip(&quotas)
+        .map(|((svc, (u, source)), observed)| {
             let name = svc.name.as_str();
             let points = series(&|s: &Sample| s.services.get(name).copied());
             let growth = history::growth_per_day(&points, now_s);
-            let mut judged = judge_service(name, svc.planned.0, u, growth, th);
-            judged.trend = recent(&points);
-            judged
+            let figures = observed.and_then(|o| {
+                o.quota.map(|q| QuotaFigures {
+                    project_id: o.project_id,
+                    used_bytes: q.space_bytes,
+                    inodes: q.inodes,
+                    soft_limit_bytes: (q.soft_bytes > 0).then_some(q.soft_bytes),
+                    hard_limit_bytes: (q.hard_bytes > 0).then_some(q.hard_bytes),
+                })
+            });
+            let mut s = judge_service(name, svc.planned.0, u, growth, th);
+            s.trend = recent(&points);
+            if source == UsageSource::Quota {
+                s.apparent_bytes = None;
+                s.files = None;
+                s.dirs = None;
+            }
+            s.usage_source = source;
+            if let Some(f) = &figures {
+                judge_quota(&mut s, f);
+            }
+            s.quota = figures;
+            s
         })
         .collect();
     let filesystem = fs.map(|stats| {
@@ -391,10 +496,12 @@ fn judge_service(
         path: u.root.clone(),
         status,
         reasons,
+        usage_source: UsageSource::Walk,
         allocated_bytes: t.allocated_bytes,
-        apparent_bytes: t.apparent_bytes,
-        files: t.files,
-        dirs: t.dirs,
+        apparent_bytes: Some(t.apparent_bytes),
+        files: Some(t.files),
+        dirs: Some(t.dirs),
+        quota: None,
         planned_bytes: planned,
         warning_bytes,
         critical_bytes,
@@ -409,6 +516,28 @@ fn judge_service(
             .collect(),
         errors: u.errors,
         trend: Vec::new(),
+    }
+}
+
+/// A service at its hard limit has its writes refused: CRITICAL. Over its
+/// soft limit, the grace period runs: WARNING.
+fn judge_quota(s: &mut ServiceUsage, q: &QuotaFigures) {
+    let used = q.used_bytes;
+    // The filesystem refuses a write that would cross the limit, so usage
+    // stops just short of it: within 1% is "at" it.
+    if let Some(hard) = q
+        .hard_limit_bytes
+        .filter(|h| used as u128 * 100 >= *h as u128 * 99)
+    {
+        s.status = s.status.max(Status::Critical);
+        s.reasons.push(format!(
+            "at its hard quota limit ({hard} bytes): writes are refused"
+        ));
+    } else if let Some(soft) = q.soft_limit_bytes.filter(|l| used > *l) {
+        s.status = s.status.max(Status::Warning);
+        s.reasons.push(format!(
+            "over its soft quota limit ({soft} bytes): writes are refused once the grace period runs out"
+        ));
     }
 }
 

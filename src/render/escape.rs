@@ -48,6 +48,28 @@ pub fn unit_path_word(prefix: &str, path: &Path) -> String {
     quoted_if_spaced(format!("{prefix}{}", no_specifiers(text(path))))
 }
 
+/// The name of the .mount unit systemd gives a mount point, as
+/// `systemd-escape --path --suffix=mount` does: '/' becomes '-', and every
+/// byte other than ASCII letters, digits, ':', '_' and a non-leading '.'
+/// becomes `\xNN`. The result has no space or '%', so it is one plain word.
+pub fn mount_unit_name(path: &Path) -> String {
+    let normal: std::path::PathBuf = path.components().collect();
+    let trimmed = text(&normal).trim_matches('/');
+    if trimmed.is_empty() {
+        return "-.mount".into();
+    }
+    let mut out = String::new();
+    for (i, b) in trimmed.bytes().enumerate() {
+        match b {
+            b'/' => out.push('-'),
+            b'.' if i > 0 => out.push('.'),
+            b if b.is_ascii_alphanumeric() || b == b':' || b == b'_' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out + ".mount"
+}
+
 /// A path as one argument of an ExecStart= command line: '$' would expand a variable.
 pub fn exec_arg(path: &Path) -> String {
     quoted_if_spaced(no_specifiers(text(path)).replace('$', "$$"))
@@ -187,6 +209,20 @@ pub fn serialize_opt_path<S: serde::Serializer>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_unit_names_as_systemd_escape_makes_them() {
+        // Checked against `systemd-escape --path --suffix=mount` (systemd 252).
+        for (path, name) in [
+            ("/data/jts/hot", "data-jts-hot.mount"),
+            ("/data/jts-hot/", "data-jts\\x2dhot.mount"),
+            ("/srv/hot tier/100%", "srv-hot\\x20tier-100\\x25.mount"),
+            ("/.x/a.b", "\\x2ex-a.b.mount"),
+            ("/", "-.mount"),
+        ] {
+            assert_eq!(mount_unit_name(Path::new(path)), name, "{path}");
+        }
+    }
 
     #[test]
     fn plain_paths_stay_plain() {

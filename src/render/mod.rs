@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::layout::{Layout, UserName};
+use crate::layout::{Layout, QuotaMode, UserName};
 
 /// One generated file: where it lies relative to / and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,8 +21,13 @@ pub struct GeneratedFile {
 
 pub const TMPFILES_PATH: &str = "usr/lib/tmpfiles.d/jts-hot.conf";
 pub const SYSUSERS_PATH: &str = "usr/lib/sysusers.d/jts-hot.conf";
+/// The tier's own directories, for `jts-hot setup` only: kept out of
+/// tmpfiles.d so that early boot never creates them beneath an unmounted disk.
+pub const TIER_TMPFILES_PATH: &str = "usr/lib/jts-hot/tmpfiles.conf";
 pub const UNIT_DIR: &str = "usr/lib/systemd/system";
+pub const SETUP_UNIT: &str = "jts-hot-setup.service";
 pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
+pub const QUOTA_UNIT: &str = "jts-hot-quota.service";
 pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
 pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
 /// The SELinux policy module, where distributions put the modules their
@@ -45,6 +50,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/tmpfiles.conf"),
     ),
     (
+        "tier-tmpfiles.conf",
+        include_str!("../../templates/tier-tmpfiles.conf"),
+    ),
+    (
+        "jts-hot-setup.service",
+        include_str!("../../templates/jts-hot-setup.service"),
+    ),
+    (
         "sysusers.conf",
         include_str!("../../templates/sysusers.conf"),
     ),
@@ -59,6 +72,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "jts-hot-monitor.service",
         include_str!("../../templates/jts-hot-monitor.service"),
+    ),
+    (
+        "jts-hot-quota.service",
+        include_str!("../../templates/jts-hot-quota.service"),
     ),
     (
         "jts-hot-monitor.timer",
@@ -105,8 +122,11 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
         });
     };
 
+    let lines = tmpfiles_lines(layout);
+    let scratch: Vec<&TmpfilesLine> = lines.iter().filter(|l| l.age != "-").collect();
     let mut ctx = base.clone();
-    ctx.insert("dirs", &tmpfiles_lines(layout));
+    ctx.insert("scratch", &scratch);
+    ctx.insert("tier_file", &format!("/{TIER_TMPFILES_PATH}"));
     ctx.insert(
         "textfile_dir",
         &escape::tmpfiles_path(&layout.monitor.textfile_dir),
@@ -118,6 +138,23 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     ctx.insert("users", &users);
     ctx.insert("groups", &groups);
     add(SYSUSERS_PATH.into(), "sysusers.conf", &ctx);
+
+    let mut ctx = base.clone();
+    ctx.insert("dirs", &lines);
+    ctx.insert("public_file", &format!("/{TMPFILES_PATH}"));
+    add(TIER_TMPFILES_PATH.into(), "tier-tmpfiles.conf", &ctx);
+
+    // The mount units of the base and of each parent below /, outermost first.
+    let mut ancestors: Vec<&Path> = layout
+        .tier
+        .base
+        .ancestors()
+        .filter(|p| *p != Path::new("/"))
+        .collect();
+    ancestors.reverse();
+    let mount_units: Vec<String> = ancestors.into_iter().map(escape::mount_unit_name).collect();
+    base.insert("mount_units", &mount_units.join(" "));
+    add(unit_dir.join(SETUP_UNIT), "jts-hot-setup.service", &base);
 
     let mut hardening_ctx = Context::new();
     let hidden = |prefixes: &[&str]| {
@@ -137,7 +174,26 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     };
     hardening_ctx.insert("protect_home", protect_home);
     hardening_ctx.insert("private_tmp", private_tmp);
+    // Reading project quotas takes CAP_SYS_ADMIN and quotactl (exposure 1.3,
+    // "OK", instead of 0.9): granted only when the layout uses quotas.
+    let quota = layout.tier.quota != QuotaMode::Off;
+    hardening_ctx.insert("quota", &quota);
+    hardening_ctx.insert(
+        "capabilities",
+        if quota {
+            "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN"
+        } else {
+            "CAP_DAC_READ_SEARCH"
+        },
+    );
     let hardening = render("hardening.txt", &hardening_ctx);
+    hardening_ctx.insert("quota", &true);
+    // Setting a directory's project needs its owner's rights (CAP_FOWNER).
+    hardening_ctx.insert(
+        "capabilities",
+        "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN CAP_FOWNER",
+    );
+    let quota_hardening = render("hardening.txt", &hardening_ctx);
 
     let mut ctx = base.clone();
     ctx.insert("base", &escape::unit_path_word("", &layout.tier.base));
@@ -146,6 +202,14 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
         unit_dir.join(VALIDATE_UNIT),
         "jts-hot-validate.service",
         &ctx,
+    );
+
+    let mut quota_ctx = ctx.clone();
+    quota_ctx.insert("hardening", quota_hardening.trim_end());
+    add(
+        unit_dir.join(QUOTA_UNIT),
+        "jts-hot-quota.service",
+        &quota_ctx,
     );
 
     let textfile_dir = &layout.monitor.textfile_dir;
@@ -233,7 +297,10 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
     let mut paths = vec![
         PathBuf::from(TMPFILES_PATH),
         PathBuf::from(SYSUSERS_PATH),
+        PathBuf::from(TIER_TMPFILES_PATH),
+        unit_dir.join(SETUP_UNIT),
         unit_dir.join(VALIDATE_UNIT),
+        unit_dir.join(QUOTA_UNIT),
         unit_dir.join(MONITOR_UNIT),
         unit_dir.join(MONITOR_TIMER),
     ];
@@ -388,7 +455,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 5 + 6 + 1, "{names:?}");
+        assert_eq!(names.len(), 8 + 6 + 1, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );

@@ -85,7 +85,19 @@ pub fn text(report: &Report, style: Style) -> String {
             "plan in",
             "plan reached",
         ));
-        details.push(format!("{} files, {} dirs", s.files, s.dirs));
+        if let (Some(files), Some(dirs)) = (s.files, s.dirs) {
+            details.push(format!("{files} files, {dirs} dirs"));
+        }
+        if let Some(q) = &s.quota {
+            let limit = |l: Option<u64>| l.map_or("none".to_string(), |b| human(b as f64));
+            details.push(format!(
+                "usage from the {}; project {}: soft {}, hard {}",
+                s.usage_source.as_str(),
+                q.project_id,
+                limit(q.soft_limit_bytes),
+                limit(q.hard_limit_bytes)
+            ));
+        }
         let reasons: Vec<String> = if s.reasons.is_empty() {
             Vec::new()
         } else {

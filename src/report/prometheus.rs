@@ -53,23 +53,68 @@ pub fn render(report: &Report) -> String {
     };
     f.gauge(
         "jts_hot_service_used_bytes",
-        "Allocated bytes under the service directory (st_blocks*512, as du -s -x).",
+        "Allocated bytes under the service directory (st_blocks*512, as du -s -x), or charged to its project quota (see jts_hot_service_usage_source).",
         &per_service(&|s| Some(s.allocated_bytes as f64)),
     );
     f.gauge(
         "jts_hot_service_apparent_bytes",
-        "Apparent size in bytes under the service directory (du --apparent-size).",
-        &per_service(&|s| Some(s.apparent_bytes as f64)),
+        "Apparent size in bytes under the service directory (du --apparent-size); absent when the usage came from the quota.",
+        &per_service(&|s| s.apparent_bytes.map(|v| v as f64)),
     );
     f.gauge(
         "jts_hot_service_files",
-        "Non-directory entries under the service directory, hard links once.",
-        &per_service(&|s| Some(s.files as f64)),
+        "Non-directory entries under the service directory, hard links once; absent when the usage came from the quota.",
+        &per_service(&|s| s.files.map(|v| v as f64)),
     );
     f.gauge(
         "jts_hot_service_directories",
-        "Directories under the service directory, itself included.",
-        &per_service(&|s| Some(s.dirs as f64)),
+        "Directories under the service directory, itself included; absent when the usage came from the quota.",
+        &per_service(&|s| s.dirs.map(|v| v as f64)),
+    );
+    let sources: Vec<_> = report
+        .services
+        .iter()
+        .map(|s| {
+            let labels = vec![
+                ("service", s.name.as_str()),
+                ("source", s.usage_source.as_str()),
+            ];
+            (labels, 1.0)
+        })
+        .collect();
+    f.gauge(
+        "jts_hot_service_usage_source",
+        "1 for how the service's used bytes were measured: source=\"quota\" (its project quota, O(1)) or \"walk\".",
+        &sources,
+    );
+    let mut limits = Vec::new();
+    for s in &report.services {
+        let Some(q) = &s.quota else { continue };
+        for (kind, limit) in [("soft", q.soft_limit_bytes), ("hard", q.hard_limit_bytes)] {
+            if let Some(l) = limit {
+                limits.push((vec![("service", s.name.as_str()), ("kind", kind)], l as f64));
+            }
+        }
+    }
+    f.gauge(
+        "jts_hot_service_quota_limit_bytes",
+        "The service's project quota block limit (kind=\"soft\" or \"hard\"); absent: no such limit.",
+        &limits,
+    );
+    f.gauge(
+        "jts_hot_service_quota_used_bytes",
+        "Bytes charged to the service's project quota.",
+        &per_service(&|s| s.quota.as_ref().map(|q| q.used_bytes as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_quota_inodes",
+        "Inodes charged to the service's project quota.",
+        &per_service(&|s| s.quota.as_ref().map(|q| q.inodes as f64)),
+    );
+    f.gauge(
+        "jts_hot_service_quota_project_id",
+        "The project quota ID the layout gives the service directory.",
+        &per_service(&|s| s.quota.as_ref().map(|q| q.project_id as f64)),
     );
     f.gauge(
         "jts_hot_service_planned_bytes",

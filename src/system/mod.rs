@@ -5,6 +5,7 @@
 pub mod access;
 pub mod blockdev;
 pub mod file;
+pub mod fstab;
 pub mod rootfs;
 pub mod selinux;
 

@@ -107,7 +107,7 @@ impl<'a> Access<'a> {
                         .to_string()
                 }
                 Cause::Permission if planned(&b.at) => format!(
-                    "fix: systemd-tmpfiles --create jts-hot.conf restores the layout's owner and mode \
+                    "fix: jts-hot setup restores the layout's owner and mode \
                      of {}; if those stop {user}, change the layout and run `jts-hot apply`",
                     at.display()
                 ),

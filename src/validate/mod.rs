@@ -11,6 +11,7 @@ mod dirs;
 mod generated;
 mod mount;
 pub mod output;
+mod quota;
 pub mod selinux;
 
 use std::path::{Path, PathBuf};
@@ -19,10 +20,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cli::ValidateArgs;
-use crate::layout::{Layout, Service};
+use crate::layout::{Layout, RequireMountpoint, Service};
 use crate::mountinfo;
 use crate::status::Status;
-use crate::system::on_disk;
+use crate::system::{fstab, on_disk};
 use accounts::Accounts;
 
 /// Every check's stable name, as findings, JSON and the metric label
@@ -47,6 +48,11 @@ pub const CHECKS: &[&str] = &[
     "generated.digest",
     "selinux.label",
     "selinux.policy",
+    "quota.accounting",
+    "quota.enforcement",
+    "quota.project",
+    "quota.inherit",
+    "quota.limit",
 ];
 
 /// One check that did not pass.
@@ -179,14 +185,31 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         .collect();
     let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
+    // A declared mount not in place: mount.point says so in one line; the
+    // directories and capacity beneath would be the root filesystem's.
+    let unmounted = mounts.is_ok_and(|m| {
+        layout.tier.require_mountpoint != RequireMountpoint::Never
+            && !fstab::not_mounted_for(root, &layout.tier.base, m).is_empty()
+    });
     // Without a mount table (reported by mount.point) read-only mounts go unseen.
-    let directories = dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally);
-    let selinux = selinux::check(&planned, root, &mut tally);
+    let directories = match unmounted {
+        true => 0,
+        false => dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally),
+    };
+    let selinux = match unmounted {
+        true => selinux::Labels::Skipped {
+            reason: "the tier's disk is not mounted".into(),
+        },
+        false => selinux::check(&planned, root, &mut tally),
+    };
     mount::check(layout, &base, root, mounts, &mut tally);
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
-        capacity::check(layout, &base, mounts, &mut tally);
+        if !unmounted {
+            capacity::check(layout, &base, mounts, &mut tally);
+        }
         generated::check(layout, root, &mut tally);
+        quota::check(layout, root, &mut tally);
     }
     Report {
         source: layout.source.clone(),
@@ -238,4 +261,53 @@ pub fn run(layout: &Layout, args: &ValidateArgs) -> anyhow::Result<u8> {
         true => 0,
         false => status.exit_code(),
     })
+}
+
+#[cfg(test)]
+mod check_names {
+    use super::CHECKS;
+
+    /// Every `"family.name"` literal of a check family in src/ is in CHECKS,
+    /// so its metric series exists before its first finding (docs/metrics.md).
+    #[test]
+    fn every_check_name_is_in_checks() {
+        const FAMILIES: &[&str] = &[
+            "account",
+            "dir",
+            "mount",
+            "capacity",
+            "generated",
+            "selinux",
+            "quota",
+        ];
+        let mut missing = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for literal in text.split('"').skip(1).step_by(2) {
+                    let Some((family, name)) = literal.split_once('.') else {
+                        continue;
+                    };
+                    let word = !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    if FAMILIES.contains(&family) && word && !CHECKS.contains(&literal) {
+                        missing.push(format!("{literal} ({})", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "check names not in validate::CHECKS: {missing:?}"
+        );
+    }
 }

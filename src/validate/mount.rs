@@ -1,14 +1,15 @@
-//! The base's filesystem: its own mount point when the layout requires it,
+//! The base's filesystem: the mounts declared for it (fstab, .mount units) in
+//! place, its own mount point when the layout requires it,
 //! an accepted filesystem type, the expected mount options, and TRIM.
 
 use std::path::Path;
 
 use super::Tally;
-use crate::layout::Layout;
+use crate::layout::{Layout, RequireMountpoint};
 use crate::mountinfo::Mount;
 use crate::render::escape;
 use crate::status::Status::{Critical, Unknown, Warning};
-use crate::system::{blockdev, mount_holding, nearest_existing, on_disk};
+use crate::system::{blockdev, fstab, mount_holding, nearest_existing, on_disk};
 
 pub fn check(
     layout: &Layout,
@@ -49,7 +50,36 @@ pub fn check(
         )
     };
 
-    if tier.require_mountpoint {
+    // The mounts /etc/fstab and .mount units declare for the base or a parent:
+    // each must be in place, or the tier would be (or is) on the disk beneath.
+    let declared = match tier.require_mountpoint {
+        RequireMountpoint::Never => Vec::new(),
+        _ => fstab::declared_for(root, &tier.base),
+    };
+    let mut unmounted = false;
+    for d in &declared {
+        if d.is_mounted(root, mounts) {
+            tally.pass();
+        } else {
+            unmounted = true;
+            tally
+                .fail(
+                    Critical,
+                    &on_disk(root, &d.mount_point),
+                    "mount.point",
+                    format!("{} mounted there, as {} declares", d.what, d.declared_in),
+                    d.not_mounted(),
+                )
+                .hint(d.what_to_check());
+        }
+    }
+
+    if unmounted {
+        // The type, options and TRIM beneath would be the root filesystem's.
+        return;
+    }
+
+    if tier.require_mountpoint == RequireMountpoint::Always {
         if existing == base && mount.mount_point == real {
             tally.pass();
         } else {
@@ -67,7 +97,7 @@ pub fn check(
                     Critical,
                     base,
                     "mount.point",
-                    "the tier's own mount point (tier.require_mountpoint)",
+                    "the tier's own mount point (tier.require_mountpoint = true)",
                     actual,
                 )
                 .hint("mount the tier's device (is its fstab entry or .mount unit in place?)");

@@ -38,7 +38,11 @@ pub fn text(report: &Report, verbose: bool, journal: bool) -> String {
     }
     let prefix = |s: Status| if journal { s.journal_prefix() } else { "" };
     let mut out = String::new();
-    for f in &report.tally.findings {
+    // Worst last, just above the summary: `systemctl status` shows the last
+    // lines, and there the blocking findings (each with its fix) must be.
+    let mut findings: Vec<&Finding> = report.tally.findings.iter().collect();
+    findings.sort_by_key(|f| f.severity);
+    for f in findings {
         out.push_str(prefix(f.severity));
         out.push_str(&finding_line(f));
         out.push('\n');

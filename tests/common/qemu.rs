@@ -297,7 +297,8 @@ impl Guest {
         self.dir.join(name)
     }
 
-    fn tree_path(&self, inside: &str) -> PathBuf {
+    /// A path in the root tree (before the first boot).
+    pub fn tree_path(&self, inside: &str) -> PathBuf {
         self.tree.join(inside.trim_start_matches('/'))
     }
 
@@ -496,6 +497,9 @@ impl Guest {
             "quiet",
             // A kernel panic ends the run at once (-no-reboot) instead of hanging.
             "panic=-1",
+            // On a loaded host TCG's timer is too slow for the kernel's IO-APIC
+            // timer check, which then panics ("IO-APIC + timer doesn't work!").
+            "no_timer_check",
         ]
         .into_iter()
         .map(str::to_string)
@@ -629,8 +633,10 @@ impl Default for Boot {
         Boot {
             disks: Vec::new(),
             kernel_args: Vec::new(),
-            // ~30 s on an idle machine; generous for a loaded one.
-            timeout: Duration::from_secs(240),
+            // ~30 s on an idle machine; 70-180 s were seen with ~8 builds and
+            // other VMs on 2 cores, and one 240 s limit was hit (the guest had
+            // finished its steps, still powering off). Only a hung boot waits this long.
+            timeout: Duration::from_secs(480),
             stop_when: Vec::new(),
         }
     }
