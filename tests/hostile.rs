@@ -848,9 +848,14 @@ fn apply_killed_at_any_point_leaves_whole_files_and_a_rerun_cleans_up() {
     // Only the files jts-hot writes are compared (not passwd, the tier...).
     let sets = |root: &Path| (etc(&old_text, root), etc(&new_text, root));
     let seen = kill_at_random("apply", 25, span, &setup, &apply, &sets, &|f| {
-        ["etc/tmpfiles.d", "etc/sysusers.d", "etc/systemd/system"]
-            .iter()
-            .any(|d| f.starts_with(d))
+        [
+            "etc/tmpfiles.d",
+            "etc/sysusers.d",
+            "etc/systemd/system",
+            "etc/jts-hot",
+        ]
+        .iter()
+        .any(|d| f.starts_with(d))
     });
     eprintln!(
         "apply killed 25 times within {span:?}: {} untouched, {} mixed (whole files), {} complete, {} with temporaries (all cleaned by the rerun)",
