@@ -22,7 +22,7 @@ import sys
 base, n = sys.argv[1], int(sys.argv[2])
 print(f'[tier]\nbase = "{base}"\nowner = "root"\ngroup = "root"\nmode = "0755"\ncapacity = "4TB"\n')
 for i in range(n):
-    print(f'[services.s{i}]\nowner = "root"\ngroup = "root"\nmode = "0755"\nplanned = "1GB"\ndirs = ["data", "logs"]\n')
+    print(f'[services.s{i}]\nowner = "root"\ngroup = "root"\nmode = "0755"\nplanned = "1GB"\ndirs = ["data", "logs"]\nproject_id = {100000 + i}\n')
 PY
     mkdir -p "$base"
     (cd "$base" && for i in $(seq 0 $((n - 1))); do mkdir -p "s$i/data" "s$i/logs"; done)

@@ -29,9 +29,12 @@ fn layout(base: &Path, services: &[&str], mode: &str) -> String {
          plan_reached_warn_days = 14\n",
         base.display()
     );
-    for name in services {
+    for (i, name) in services.iter().enumerate() {
+        // Explicit project IDs: thousands of services overflow the derived range.
+        let project = 100_000 + i;
         s.push_str(&format!(
-            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"{mode}\"\nplanned = \"1GB\"\ndirs = [\"data\"]\n"
+            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"{mode}\"\nplanned = \"1GB\"\n\
+             dirs = [\"data\"]\nproject_id = {project}\n"
         ));
     }
     s
@@ -490,6 +493,9 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     mkfifo(&root.join("var/fifo"));
     symlink("/var/fifo", units.join("jts-hot-monitor.service")).unwrap();
     symlink("/dev/null", units.join("jts-hot-monitor.timer")).unwrap();
+    // And the image's SELinux config, which validate --root reads too.
+    std::fs::create_dir_all(root.join("etc/selinux")).unwrap();
+    mkfifo(&root.join("etc/selinux/config"));
     let (code, out, err) = within(
         s.cmd(&["validate", "--format", "json", "--root"])
             .arg(&root),

@@ -1,0 +1,352 @@
+//! Project quotas on a real kernel: Debian's kernel booted in qemu (the
+//! harness is common/qemu.rs), the package installed by dpkg, the tier a
+//! second virtio disk in /etc/fstab mounted with prjquota, jts-hot-quota.service
+//! setting project IDs and limits at boot. One test per filesystem (XFS and
+//! ext4), two boots each: the runaway-service story, usage from the quota
+//! against du, then a reboot that must keep everything.
+//!
+//! Run just these: `cargo test --test quota -- --nocapture` (each boot takes
+//! ~30 s on an idle machine, minutes on a loaded one; the first run also makes
+//! the guest root and the packages).
+
+mod common;
+#[path = "common/nspawn.rs"]
+mod nspawn;
+#[path = "common/qemu.rs"]
+mod qemu;
+
+use std::time::Duration;
+
+use common::have_tool;
+use qemu::{prerequisites, Boot, Disk, Guest, Outcome, Scenario};
+use serde_json::Value;
+
+/// Small limits so that a 512 MiB disk shows them; the default layout
+/// otherwise, so the package's units and users are the ones under test.
+fn layout() -> String {
+    let text = jts_hot::layout::DEFAULT_LAYOUT_TOML
+        .replace("quota = \"off\"", "quota = \"enforce\"")
+        .replace(
+            "dirs = [\"data\", \"logs\"]\nquota_hard = \"110%\"\n\n[services.mongodb]",
+            "dirs = [\"data\", \"logs\"]\nquota_soft = \"16MB\"\nquota_hard = \"20MB\"\n\n[services.mongodb]",
+        );
+    assert!(text.contains("quota_hard = \"20MB\""), "kafka's limits");
+    assert!(text.contains("quota = \"enforce\""));
+    jts_hot::layout::Layout::parse(&text, "quota test").expect("the test layout is valid");
+    text
+}
+
+const KAFKA_SOFT: u64 = 16_000_000;
+const KAFKA_HARD: u64 = 20_000_000;
+
+/// Steps of the first boot: what jts-hot-quota.service did, the runaway
+/// service refused, the other one writing, usage from the quota and from du,
+/// and files that predate the tagging adopted by the documented command.
+fn first_boot() -> Scenario {
+    Scenario::new()
+        .step("mount", "findmnt -no FSTYPE,OPTIONS /data/jts/hot")
+        .step(
+            "quota-unit",
+            "systemctl show -p ActiveState,Result,ExecMainStatus jts-hot-quota.service; \
+             journalctl -b -o cat -u jts-hot-quota.service >&2",
+        )
+        .step("status", "jts-hot quota status --format json")
+        .step("set-again", "jts-hot quota set")
+        .step(
+            "lsattr",
+            "lsattr -d -p /data/jts/hot/kafka /data/jts/hot/kafka/data /data/jts/hot/postgresql",
+        )
+        // The runaway: kafka, as itself (no CAP_SYS_RESOURCE), writes past its hard limit.
+        .step(
+            "kafka-fill",
+            "setpriv --reuid=kafka --regid=kafka --init-groups \
+             dd if=/dev/zero of=/data/jts/hot/kafka/data/runaway bs=1M count=64 conv=fsync",
+        )
+        .step(
+            "postgres-write",
+            "setpriv --reuid=postgres --regid=postgres --init-groups \
+             dd if=/dev/zero of=/data/jts/hot/postgresql/data/base bs=1M count=30 conv=fsync",
+        )
+        // A file that predates the tagging (project 0), then the one-time
+        // command docs/quotas.md gives to account it.
+        .step(
+            "old-file",
+            "head -c 3000000 /dev/urandom >/data/jts/hot/redis/data/old && \
+             chattr -p 0 /data/jts/hot/redis/data/old && sync && \
+             jts-hot quota status --format json",
+        )
+        .step(
+            "adopt",
+            "id=$(lsattr -d -p /data/jts/hot/redis | awk '{print $1}') && \
+             chattr -R -p \"$id\" /data/jts/hot/redis && sync",
+        )
+        .step("sync", "sync")
+        .step(
+            "du",
+            "du -s -x -B1 /data/jts/hot/kafka /data/jts/hot/postgresql /data/jts/hot/redis",
+        )
+        .step(
+            "monitor",
+            "jts-hot monitor --format json --state-dir /root/monitor-state",
+        )
+        .step(
+            "prometheus",
+            "jts-hot monitor --format prometheus --state-dir /root/monitor-state",
+        )
+        .step("validate", "jts-hot validate --format json")
+}
+
+fn second_boot() -> Scenario {
+    Scenario::new()
+        .step("mount", "findmnt -no FSTYPE,OPTIONS /data/jts/hot")
+        .step(
+            "quota-unit",
+            "systemctl show -p ActiveState,Result,ExecMainStatus jts-hot-quota.service; \
+             journalctl -b -o cat -u jts-hot-quota.service >&2",
+        )
+        .step("status", "jts-hot quota status --format json")
+        .step(
+            "kafka-more",
+            "setpriv --reuid=kafka --regid=kafka --init-groups \
+             dd if=/dev/zero of=/data/jts/hot/kafka/logs/more bs=1M count=8 conv=fsync",
+        )
+        .step(
+            "postgres-more",
+            "setpriv --reuid=postgres --regid=postgres --init-groups \
+             dd if=/dev/zero of=/data/jts/hot/postgresql/data/more bs=1M count=8 conv=fsync",
+        )
+        .step(
+            "monitor",
+            "jts-hot monitor --format json --state-dir /root/monitor-state",
+        )
+        .step("validate", "jts-hot validate --format json")
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+fn service<'a>(doc: &'a Value, key: &str, name: &str) -> &'a Value {
+    doc[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == name || s["name"] == name)
+        .unwrap_or_else(|| panic!("no service {name} in {doc:#}"))
+}
+
+/// Every service directory and planned subdirectory carries its project with
+/// the inherit flag; kafka's limits are the layout's (at the block size).
+fn assert_tagged(status: &Value, fs: &str) {
+    assert_eq!(status["effective"], "enforce", "{status:#}");
+    assert_eq!(status["state"]["accounting"], true, "{status:#}");
+    assert_eq!(status["state"]["enforcing"], true, "{status:#}");
+    let services = status["services"].as_array().unwrap();
+    assert_eq!(services.len(), 7);
+    for s in services {
+        let id = s["project_id"].as_u64().unwrap();
+        assert!((7000..=7999).contains(&id), "{s}");
+        for d in s["dirs"].as_array().unwrap() {
+            assert_eq!(d["project_id"].as_u64(), Some(id), "{fs}: {d}");
+            assert_eq!(d["inherit"], true, "{fs}: {d}");
+        }
+    }
+    let kafka = service(status, "services", "kafka");
+    let g = status["granularity"].as_u64().unwrap();
+    let q = &kafka["quota"];
+    for (field, wanted) in [("soft_bytes", KAFKA_SOFT), ("hard_bytes", KAFKA_HARD)] {
+        assert_eq!(
+            q[field].as_u64().unwrap().div_ceil(g),
+            wanted.div_ceil(g),
+            "{fs}: kafka {field}: {q}"
+        );
+    }
+    // postgresql: "none" (it PANICs on a failed WAL write).
+    let pg = &service(status, "services", "postgresql")["quota"];
+    assert_eq!(
+        (pg["soft_bytes"].as_u64(), pg["hard_bytes"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+fn quota_unit_succeeded(report: &nspawn::Report, fs: &str) {
+    let props = nspawn::parse_props(report.out("quota-unit"));
+    assert_eq!(
+        (props["ActiveState"].as_str(), props["Result"].as_str()),
+        ("active", "success"),
+        "{fs}: jts-hot-quota.service:\n{}",
+        report.all("quota-unit")
+    );
+}
+
+fn validate_has_no_quota_finding(report: &nspawn::Report, fs: &str) {
+    let v = json(report.out("validate"));
+    let bad: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["check"].as_str().unwrap().starts_with("quota.")
+                || f["severity"] == "CRITICAL"
+                || f["severity"] == "UNKNOWN"
+        })
+        .collect();
+    assert!(bad.is_empty(), "{fs}: validate: {bad:#?}");
+}
+
+/// The whole story on one filesystem. `refusal`: what a write past the hard
+/// limit fails with there.
+fn story(fs: &str, mkfs: &[&str], refusal: &str) {
+    let test = format!("quotas_on_{fs}");
+    if !prerequisites(&test)
+        || !have_tool(&test, "cargo-deb")
+        || !have_tool(&test, "cargo-generate-rpm")
+    {
+        return;
+    }
+    let deb = &nspawn::packages().deb;
+    let mut guest = Guest::fresh(&format!("quota-{fs}"));
+    let installed = guest.install_deb(deb);
+    eprintln!("{fs}: dpkg -i: {}", installed.lines().last().unwrap_or(""));
+    guest.write("/etc/jts/hot-layout.toml", &layout());
+    // The operator's step after editing the layout (quotas are set at boot).
+    let applied = guest.run_ok("jts-hot apply --root /");
+    assert!(
+        applied.contains("project quotas skipped: --root"),
+        "{applied}"
+    );
+    guest.write(
+        "/etc/fstab",
+        &format!(
+            "/dev/vdb /data/jts/hot {fs} noatime,prjquota,x-systemd.device-timeout=120s 0 0\n"
+        ),
+    );
+    let disk = Disk::mkfs(&guest.host_path("tier.img"), 512, mkfs);
+    let boot = Boot::new().disk(&disk).timeout(Duration::from_secs(600));
+
+    // ------------------------------------------------------------ boot 1
+    let run = guest.boot(&boot, &first_boot());
+    assert_eq!(run.outcome, Outcome::Exited(0), "{fs}: {}", run.serial);
+    eprintln!(
+        "{fs}: boot 1: scenario began {:.1?} after qemu started, powered off after {:.1?}",
+        run.begun.unwrap_or_default(),
+        run.wall
+    );
+    let r = run.report();
+    let mount = r.ok("mount");
+    assert!(
+        mount.starts_with(fs) && mount.contains("prjquota"),
+        "{mount}"
+    );
+    quota_unit_succeeded(r, fs);
+    let status = json(r.ok("status"));
+    assert_tagged(&status, fs);
+    let again = r.ok("set-again");
+    assert!(again.contains("nothing to change"), "idempotent: {again}");
+    eprintln!("{fs}: lsattr -p:\n{}", r.ok("lsattr"));
+
+    // The runaway is refused at its hard limit, as kafka itself.
+    assert_ne!(r.rc("kafka-fill"), 0, "{fs}: kafka wrote past its limit");
+    assert!(
+        r.all("kafka-fill").contains(refusal),
+        "{fs}: kafka's refusal: {}",
+        r.all("kafka-fill")
+    );
+    // ...while postgres still writes.
+    assert_eq!(r.rc("postgres-write"), 0, "{}", r.all("postgres-write"));
+
+    // Usage from the quota equals du -s -x within one block.
+    let du: Vec<(String, u64)> = r
+        .ok("du")
+        .lines()
+        .map(|l| {
+            let (n, p) = l.split_once('\t').unwrap();
+            (
+                p.rsplit('/').next().unwrap().to_string(),
+                n.parse().unwrap(),
+            )
+        })
+        .collect();
+    let monitor = json(r.out("monitor"));
+    let block = status["granularity"].as_u64().unwrap();
+    for (name, du_bytes) in &du {
+        let s = service(&monitor, "services", name);
+        assert_eq!(s["usage_source"], "quota", "{fs}: {s}");
+        let q = s["allocated_bytes"].as_u64().unwrap();
+        eprintln!("{fs}: {name}: quota {q} bytes, du -s -x {du_bytes} bytes");
+        assert!(
+            q.abs_diff(*du_bytes) <= block,
+            "{fs}: {name}: quota says {q}, du -s -x says {du_bytes}"
+        );
+    }
+    let kafka = service(&monitor, "services", "kafka");
+    assert!(
+        kafka["allocated_bytes"].as_u64().unwrap() > KAFKA_HARD * 95 / 100,
+        "{fs}: {kafka}"
+    );
+    assert_eq!(kafka["status"], "CRITICAL", "{fs}: {kafka}");
+    // A file made before its directory was tagged is not the project's until adopted.
+    let before = json(r.ok("old-file"));
+    let redis_before = service(&before, "services", "redis")["quota"]["space_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(redis_before < 3_000_000, "{fs}: {redis_before}");
+    assert_eq!(r.rc("adopt"), 0, "{fs}: {}", r.all("adopt"));
+
+    let prom = r.out("prometheus");
+    for series in [
+        "jts_hot_service_usage_source{service=\"kafka\",source=\"quota\"} 1",
+        "jts_hot_service_quota_limit_bytes{service=\"kafka\",kind=\"hard\"}",
+        "jts_hot_service_quota_limit_bytes{service=\"kafka\",kind=\"soft\"}",
+    ] {
+        assert!(prom.contains(series), "{fs}: no {series} in:\n{prom}");
+    }
+    assert!(
+        !prom.contains("jts_hot_service_quota_limit_bytes{service=\"postgresql\""),
+        "{fs}: postgresql has no limit:\n{prom}"
+    );
+    validate_has_no_quota_finding(r, fs);
+
+    // ------------------------------------------------------------ boot 2
+    let run = guest.boot(&boot, &second_boot());
+    assert_eq!(run.outcome, Outcome::Exited(0), "{fs}: {}", run.serial);
+    eprintln!(
+        "{fs}: boot 2: scenario began {:.1?} after qemu started, powered off after {:.1?}",
+        run.begun.unwrap_or_default(),
+        run.wall
+    );
+    let r = run.report();
+    quota_unit_succeeded(r, fs);
+    assert!(
+        r.all("quota-unit").contains("nothing to change"),
+        "{fs}: after a reboot everything is still in place:\n{}",
+        r.all("quota-unit")
+    );
+    assert_tagged(&json(r.ok("status")), fs);
+    assert_ne!(r.rc("kafka-more"), 0, "{fs}: {}", r.all("kafka-more"));
+    assert!(
+        r.all("kafka-more").contains(refusal),
+        "{}",
+        r.all("kafka-more")
+    );
+    assert_eq!(r.rc("postgres-more"), 0, "{}", r.all("postgres-more"));
+    let monitor = json(r.out("monitor"));
+    for s in monitor["services"].as_array().unwrap() {
+        assert_eq!(s["usage_source"], "quota", "{fs}: {s}");
+    }
+    validate_has_no_quota_finding(r, fs);
+}
+
+#[test]
+fn quotas_on_xfs() {
+    story("xfs", &["mkfs.xfs", "-q", "-f"], "No space left on device");
+}
+
+#[test]
+fn quotas_on_ext4() {
+    story(
+        "ext4",
+        &["mkfs.ext4", "-q", "-F", "-O", "quota,project"],
+        "Disk quota exceeded",
+    );
+}
