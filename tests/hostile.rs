@@ -152,6 +152,38 @@ fn the_default_textfile_dir_stays_valid_and_hostile_ones_are_refused() {
     }
 }
 
+/// Found by the fuzz corpus under the real systemd-tmpfiles (exit 73, none of
+/// the subdirectories created): a base owned by a user other than root may
+/// only hold service directories of its own owner when they have
+/// subdirectories; and no path component may exceed NAME_MAX.
+#[test]
+fn layouts_tmpfiles_would_refuse_are_refused() {
+    let text = layout("/data/jts/hot", "", "")
+        .replace("capacity = \"4TB\"", "capacity = \"4TB\"\nowner = \"jts\"");
+    refused(&text, "services.pg.owner", "unsafe path transition");
+    // Same owner, or a service without subdirectories: tmpfiles is content.
+    accepted(&text.replace("owner = \"postgres\"", "owner = \"jts\""));
+    accepted(&text.replace(
+        "dirs = [\"data\", { name = \"tmp\", clean_after = \"7d\" }]\n",
+        "",
+    ));
+    // A scratch directory of another owner in a service's directory: its 'e'
+    // line walks into it, the same unsafe transition.
+    let text = layout("/data/jts/hot", "", "").replace(
+        "{ name = \"tmp\", clean_after = \"7d\" }",
+        "{ name = \"tmp\", owner = \"other\", clean_after = \"7d\" }",
+    );
+    refused(&text, "services.pg.dirs[1].owner", "unsafe path transition");
+    accepted(&text.replace(", clean_after = \"7d\"", ""));
+    let long = "x".repeat(256);
+    refused(
+        &layout(&format!("/data/{long}"), "", ""),
+        "tier.base",
+        "NAME_MAX",
+    );
+    accepted(&layout(&format!("/data/{}", "x".repeat(255)), "", ""));
+}
+
 // ---- 2. gates cannot break the boot -----------------------------------------
 
 #[test]
@@ -409,17 +441,32 @@ fn clean_after_stops_at_systemds_limit_and_tmpfiles_agrees() {
         let out = tempfile::tempdir().unwrap();
         let root = tempfile::tempdir().unwrap();
         jts_hot::files::write_tree(out.path(), &jts_hot::render::render(&l)).unwrap();
-        // Owners as numbers: the scratch root has no postgres user.
-        let conf = fs::read_to_string(out.path().join("usr/lib/tmpfiles.d/jts-hot.conf"))
-            .unwrap()
-            .replace(" postgres postgres ", " 0 0 ");
-        fs::write(out.path().join("t.conf"), conf).unwrap();
-        let (code, _, err) = run(Command::new("systemd-tmpfiles")
-            .arg("--create")
-            .arg(format!("--root={}", root.path().display()))
-            .arg(out.path().join("t.conf")));
+        // The tier's file (d lines) then the boot's (the scratch age, 'e'),
+        // owners as numbers: the scratch root has no postgres user.
+        let mut conf = String::new();
+        for f in [
+            jts_hot::render::TIER_TMPFILES_PATH,
+            jts_hot::render::TMPFILES_PATH,
+        ] {
+            conf += &fs::read_to_string(out.path().join(f)).unwrap();
+        }
+        let conf = conf.replace(" postgres postgres ", " 0 0 ");
+        assert!(conf.contains(&format!(" {age}\n")), "{conf}");
+        let tmpfiles = |conf: &str| {
+            fs::write(out.path().join("t.conf"), conf).unwrap();
+            run(Command::new("systemd-tmpfiles")
+                .arg("--create")
+                .arg(format!("--root={}", root.path().display()))
+                .arg(out.path().join("t.conf")))
+        };
+        let (code, _, err) = tmpfiles(&conf);
         assert_eq!((code, err.as_str()), (0, ""), "{age}");
         assert!(root.path().join("data/jts/hot/pg/tmp").is_dir(), "{age}");
+        // One day more, written by hand, and tmpfiles refuses the line.
+        if age == "213503981d" {
+            let (_, _, err) = tmpfiles(&conf.replace(" 213503981d", " 213503982d"));
+            assert!(err.contains("Invalid age"), "{err}");
+        }
     }
 }
 
@@ -604,7 +651,8 @@ fn many_gates(n: usize, planned: &str) -> String {
     let mut text = String::from("[tier]\nbase = \"/data/jts/hot\"\ncapacity = \"400TB\"\n");
     for i in 0..n {
         text.push_str(&format!(
-            "[services.s{i}]\nowner = \"root\"\nplanned = \"{planned}\"\ngate = [\"db{i}.service\"]\n"
+            "[services.s{i}]\nowner = \"root\"\nplanned = \"{planned}\"\nproject_id = {}\ngate = [\"db{i}.service\"]\n",
+            i + 1
         ));
     }
     text
@@ -800,9 +848,14 @@ fn apply_killed_at_any_point_leaves_whole_files_and_a_rerun_cleans_up() {
     // Only the files jts-hot writes are compared (not passwd, the tier...).
     let sets = |root: &Path| (etc(&old_text, root), etc(&new_text, root));
     let seen = kill_at_random("apply", 25, span, &setup, &apply, &sets, &|f| {
-        ["etc/tmpfiles.d", "etc/sysusers.d", "etc/systemd/system"]
-            .iter()
-            .any(|d| f.starts_with(d))
+        [
+            "etc/tmpfiles.d",
+            "etc/sysusers.d",
+            "etc/systemd/system",
+            "etc/jts-hot",
+        ]
+        .iter()
+        .any(|d| f.starts_with(d))
     });
     eprintln!(
         "apply killed 25 times within {span:?}: {} untouched, {} mixed (whole files), {} complete, {} with temporaries (all cleaned by the rerun)",

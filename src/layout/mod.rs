@@ -420,10 +420,11 @@ impl Checker<'_> {
                 "the layout has no services",
             );
         }
+        let base_owner = tier.as_ref().map(|t| t.ownership.owner.clone());
         let mut project_ids: Vec<(u32, String)> = Vec::new();
         for (name, service) in raw_services {
             let span = service.span();
-            let service = self.service(name, service, base.as_deref());
+            let service = self.service(name, service, base.as_deref(), base_owner.as_ref());
             if let Some(s) = &service {
                 let id = s.quota.project_id;
                 if let Some((_, other)) = project_ids.iter().find(|(i, _)| *i == id) {
@@ -630,6 +631,7 @@ impl Checker<'_> {
         name: toml::Spanned<String>,
         raw: toml::Spanned<raw::RawService>,
         base: Option<&Path>,
+        base_owner: Option<&UserName>,
     ) -> Option<Service> {
         let field = format!("services.{}", name.get_ref().escape_debug());
         let service_name = self.check(&name, &field, rules::name);
@@ -680,6 +682,24 @@ impl Checker<'_> {
             }
             None => None,
         };
+        // systemd-tmpfiles refuses to go from a directory owned by a user
+        // other than root into one owned by someone else ("unsafe path
+        // transition", exit 73) when it has to go further down: it would
+        // create none of the service's subdirectories.
+        if let (Some(base_owner), Some(o)) = (base_owner, &owner) {
+            if base_owner.as_str() != "root" && base_owner != o && !raw.dirs.is_empty() {
+                self.fail(
+                    Some(raw.owner.span()),
+                    &format!("{field}.owner"),
+                    format!(
+                        "the base is owned by {base_owner} (not root), so a service directory \
+                         with subdirectories must be {base_owner}'s too: systemd-tmpfiles \
+                         refuses the unsafe path transition from {base_owner} to {o} and \
+                         would create none of the subdirectories"
+                    ),
+                );
+            }
+        }
         let ownership = Ownership {
             owner: owner?,
             group: group?,
@@ -690,6 +710,26 @@ impl Checker<'_> {
         for (i, dir) in raw.dirs.iter().enumerate() {
             let f = format!("{field}.dirs[{i}]");
             if let Some(d) = self.dir(dir, &f, &ownership) {
+                // An 'e' line (clean_after) makes systemd-tmpfiles walk into
+                // the directory itself: from a service directory owned by a
+                // user other than root into one owned by someone else is the
+                // "unsafe path transition" it refuses, so nothing is cleaned.
+                let owner = &ownership.owner;
+                if d.clean_after.is_some()
+                    && owner.as_str() != "root"
+                    && d.ownership.owner != *owner
+                {
+                    self.fail(
+                        Some(dir.span()),
+                        &format!("{f}.owner"),
+                        format!(
+                            "a directory with clean_after in {owner}'s service directory must be \
+                             {owner}'s too (or the service root's): systemd-tmpfiles refuses the \
+                             unsafe path transition from {owner} to {} and would never clean it",
+                            d.ownership.owner
+                        ),
+                    );
+                }
                 if let Some(sd) = &service_dir {
                     if let Err(m) = rules::not_os_owned(&sd.join(d.name.as_str())) {
                         self.fail(Some(dir.span()), &f, m);

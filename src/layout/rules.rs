@@ -448,6 +448,10 @@ pub fn absolute_path(s: &str) -> Result<PathBuf, String> {
     if s.len() > 1024 {
         return Err("is longer than 1024 characters".into());
     }
+    // NAME_MAX: systemd-tmpfiles cannot even name a longer component.
+    if s.split('/').any(|c| c.len() > 255) {
+        return Err("has a component longer than 255 bytes (NAME_MAX)".into());
+    }
     Ok(PathBuf::from(s))
 }
 
