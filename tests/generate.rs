@@ -623,3 +623,25 @@ fn generate_accepts_a_relative_output_directory() {
         .join("out/usr/lib/tmpfiles.d/jts-hot.conf")
         .is_file());
 }
+
+/// Derived project IDs hash service names into 1000 IDs, so large layouts have
+/// collisions. They matter only with quotas on: then a collision is refused with
+/// the fix named; with quotas off the layout stands.
+#[test]
+fn project_id_collisions_matter_only_with_quotas_on() {
+    let mut layout =
+        String::from("[tier]\nbase = \"/data/jts/hot\"\ncapacity = \"4TB\"\nquota = \"off\"\n");
+    for i in 0..200 {
+        layout.push_str(&format!(
+            "\n[services.svc{i}]\nowner = \"root\"\nplanned = \"1GB\"\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.toml");
+    fs::write(&file, &layout).unwrap();
+    let (code, _, stderr) = run(jts_hot().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 0, "200 services with quotas off: {stderr}");
+
+    let with_quotas = layout.replacen("quota = \"off\"", "quota = \"account\"", 1);
+    assert_refused(&with_quotas, "project_id", "set project_id on one of them");
+}

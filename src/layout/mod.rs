@@ -421,11 +421,14 @@ impl Checker<'_> {
             );
         }
         let base_owner = tier.as_ref().map(|t| t.ownership.owner.clone());
+        // Project IDs matter only where quotas are on: with them off, a hash
+        // collision between two derived IDs must not refuse a layout.
+        let quotas_on = tier.as_ref().is_some_and(|t| !t.quota.is_off());
         let mut project_ids: Vec<(u32, String)> = Vec::new();
         for (name, service) in raw_services {
             let span = service.span();
             let service = self.service(name, service, base.as_deref(), base_owner.as_ref());
-            if let Some(s) = &service {
+            if let Some(s) = service.as_ref().filter(|_| quotas_on) {
                 let id = s.quota.project_id;
                 if let Some((_, other)) = project_ids.iter().find(|(i, _)| *i == id) {
                     let message = format!(
