@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::render::escape::unescape_octal;
+
 /// One line of mountinfo, the fields jts-hot asks about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mount {
@@ -102,10 +104,10 @@ fn parse_line(line: &str) -> Result<Mount> {
     Ok(Mount {
         major: major.parse().context("bad major")?,
         minor: minor.parse().context("bad minor")?,
-        mount_point: PathBuf::from(unescape(fields[4])),
+        mount_point: PathBuf::from(unescape_octal(fields[4])),
         options: split_options(fields[5]),
-        fstype: unescape(fields[sep + 1]),
-        source: unescape(fields[sep + 2]),
+        fstype: unescape_octal(fields[sep + 1]),
+        source: unescape_octal(fields[sep + 2]),
         super_options: fields
             .get(sep + 3)
             .map_or_else(Vec::new, |o| split_options(o)),
@@ -113,30 +115,7 @@ fn parse_line(line: &str) -> Result<Mount> {
 }
 
 fn split_options(field: &str) -> Vec<String> {
-    field.split(',').map(unescape).collect()
-}
-
-/// Undoes the kernel's octal escapes of space, tab, newline and backslash (`\040`).
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match octal {
-            Some(d) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    field.split(',').map(unescape_octal).collect()
 }
 
 #[cfg(test)]

@@ -206,9 +206,44 @@ pub fn serialize_opt_path<S: serde::Serializer>(
     }
 }
 
+/// The inverse of the octal escapes (`\040` for a space) that the kernel writes in
+/// /proc/self/mountinfo and operators write in /etc/fstab. A backslash not followed
+/// by three octal digits of a byte value (up to `\377`) stays as it is.
+pub fn unescape_octal(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .map(|d| d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0')))
+            .and_then(|v| u8::try_from(v).ok());
+        match byte {
+            Some(b) => {
+                out.push(b);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn octal_escapes_are_undone_and_nothing_else() {
+        assert_eq!(unescape_octal(r"/srv/hot\040tier"), "/srv/hot tier");
+        assert_eq!(unescape_octal(r"a\011b\012c\134d"), "a\tb\nc\\d");
+        // Not an escape: left as written, never a panic or a wrapped byte.
+        assert_eq!(unescape_octal(r"\777 \08 \04 \"), r"\777 \08 \04 \");
+    }
 
     #[test]
     fn mount_unit_names_as_systemd_escape_makes_them() {

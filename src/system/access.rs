@@ -7,8 +7,7 @@
 //! immutable attribute, idmapped mounts. `noexec` is irrelevant to a directory.
 
 use std::collections::{HashMap, VecDeque};
-use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -40,7 +39,7 @@ pub enum Cause {
     ReadOnly,
 }
 
-const ACL_XATTR: &str = "system.posix_acl_access";
+const ACL_XATTR: &std::ffi::CStr = c"system.posix_acl_access";
 const SEARCH: u16 = 1;
 const WRITE: u16 = 2;
 const MAX_SYMLINKS: usize = 40;
@@ -258,30 +257,15 @@ fn read_perms(path: &Path) -> Result<Perms, String> {
 
 /// The access ACL's entries; `None` when there is none (the mode says all).
 fn read_acl(path: &Path) -> Result<Option<Vec<AclEntry>>, String> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| format!("{} has a NUL byte", path.display()))?;
-    let name = CString::new(ACL_XATTR).expect("no NUL");
     // An ACL of n entries is 4 + 8n bytes; 32 KiB is far beyond any real one.
-    let mut buf = vec![0u8; 32 * 1024];
-    // SAFETY: both strings are NUL-terminated; buf is valid for its length.
-    let n = unsafe {
-        libc::lgetxattr(
-            c_path.as_ptr(),
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        let e = std::io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENODATA) | Some(libc::EOPNOTSUPP) => Ok(None),
-            _ => Err(format!("cannot read the ACL of {}: {e}", path.display())),
-        };
+    let acl = super::xattr::get(path, ACL_XATTR, 32 * 1024)
+        .map_err(|e| format!("cannot read the ACL of {}: {e}", path.display()))?;
+    match acl {
+        None => Ok(None),
+        Some(bytes) => parse_acl(&bytes)
+            .map(Some)
+            .ok_or_else(|| format!("{} has an ACL jts-hot cannot read", path.display())),
     }
-    parse_acl(&buf[..n as usize])
-        .map(Some)
-        .ok_or_else(|| format!("{} has an ACL jts-hot cannot read", path.display()))
 }
 
 /// The kernel's xattr form: a u32 version (2), then (u16 tag, u16 perm, u32 id)

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::on_disk;
 use crate::mountinfo::Mount;
-use crate::render::escape;
+use crate::render::escape::{self, unescape_octal};
 
 /// One declared mount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,7 +106,7 @@ pub fn parse_fstab(text: &str) -> Vec<DeclaredMount> {
             if line.is_empty() || line.starts_with('#') {
                 return None;
             }
-            let mut fields = line.split_whitespace().map(unescape_fstab);
+            let mut fields = line.split_whitespace().map(unescape_octal);
             let what = fields.next()?;
             let mount_point = fields.next()?;
             let fstype = fields.next().unwrap_or_else(|| "auto".into());
@@ -123,30 +123,6 @@ pub fn parse_fstab(text: &str) -> Vec<DeclaredMount> {
             })
         })
         .collect()
-}
-
-/// fstab's octal escapes (`\040` for a space).
-fn unescape_fstab(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match octal {
-            Some(d) if bytes[i] == b'\\' => {
-                let v = d.iter().fold(0u32, |v, b| v * 8 + u32::from(b - b'0'));
-                out.push(v as u8);
-                i += 4;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `/data//jts/` → `/data/jts`, as systemd compares mount points.

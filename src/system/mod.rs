@@ -8,6 +8,7 @@ pub mod file;
 pub mod fstab;
 pub mod rootfs;
 pub mod selinux;
+pub mod xattr;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

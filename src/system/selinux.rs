@@ -7,8 +7,6 @@
 //! off or absent, and needs no C library or -dev package to build. A label is
 //! read straight from the `security.selinux` extended attribute.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -108,30 +106,15 @@ pub fn policy_contexts(policy: &Policy, dirs: &[PathBuf]) -> Result<Vec<String>,
 /// The label `path` carries (its security.selinux attribute, not following
 /// a symlink); None when it has none.
 pub fn label(path: &Path) -> Result<Option<String>, String> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
-    let name = c"security.selinux";
-    let mut buf = vec![0u8; 1024];
-    // SAFETY: c and name are NUL-terminated; buf is writable for its length.
-    let n = unsafe {
-        libc::lgetxattr(
-            c.as_ptr(),
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
+    let Some(mut value) =
+        super::xattr::get(path, c"security.selinux", 1024).map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
     };
-    if n < 0 {
-        let e = std::io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENODATA) | Some(libc::ENOTSUP) => Ok(None),
-            _ => Err(e.to_string()),
-        };
+    while value.last() == Some(&0) {
+        value.pop();
     }
-    buf.truncate(n as usize);
-    while buf.last() == Some(&0) {
-        buf.pop();
-    }
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    Ok(Some(String::from_utf8_lossy(&value).into_owned()))
 }
 
 /// The type field of a context `user:role:type[:level]`.
