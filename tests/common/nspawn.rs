@@ -516,6 +516,11 @@ impl Probe {
                  [Service]\n\
                  Type=simple\n\
                  ExecStart=/{PROBE_RUNNER}\n\
+                 # On this cgroup-v1 hybrid host systemd in a container now and\n\
+                 # then cannot place a process in its cgroup (219/CGROUP, before\n\
+                 # exec): start the probe again rather than time the boot out.\n\
+                 RestartForceExitStatus=219\n\
+                 RestartSec=1\n\
                  [Install]\n\
                  WantedBy=multi-user.target\n"
             ),
