@@ -18,5 +18,6 @@ pub mod selinux;
 pub mod setup;
 pub mod status;
 pub mod system;
+pub mod units;
 pub mod usage;
 pub mod validate;

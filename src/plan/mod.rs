@@ -156,31 +156,6 @@ impl Filesystem {
     }
 }
 
-/// A byte count the way the layout writes sizes (decimal units), three figures.
-pub fn human(bytes: impl Into<u128>) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut value = bytes.into() as f64;
-    let mut unit = 0;
-    while value >= 999.5 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let decimals = if unit == 0 || value >= 99.95 {
-        0
-    } else if value >= 9.995 {
-        1
-    } else {
-        2
-    };
-    format!("{value:.decimals$} {}", UNITS[unit])
-}
-
-/// `human` with a sign, for what is left (negative: over-committed).
-pub fn human_signed(bytes: i128) -> String {
-    let sign = if bytes < 0 { "-" } else { "" };
-    format!("{sign}{}", human(bytes.unsigned_abs()))
-}
-
 /// `jts-hot plan`: prints the plan; exit 0 when it fits, 1 when it over-commits.
 pub fn run(layout: &Layout, args: &PlanArgs) -> u8 {
     let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
@@ -199,17 +174,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn human_sizes() {
-        assert_eq!(human(0u64), "0 B");
-        assert_eq!(human(999u64), "999 B");
-        assert_eq!(human(1000u64), "1.00 kB");
-        assert_eq!(human(50_000_000_000u64), "50.0 GB");
-        assert_eq!(human(800_000_000_000u64), "800 GB");
-        assert_eq!(human(1_500_000_000_000u64), "1.50 TB");
-        assert_eq!(human(4_000_000_000_000u64), "4.00 TB");
-        assert_eq!(human(999_999_999u64), "1.00 GB");
-        assert_eq!(human_signed(-270_000_000_000), "-270 GB");
-        assert_eq!(human(20 * 10u128.pow(18)), "20.0 EB");
+    fn sizes_print_as_the_layout_writes_them() {
+        assert_eq!(crate::units::bytes(0u64), "0 B");
+        assert_eq!(crate::units::bytes(999u64), "999 B");
+        assert_eq!(crate::units::bytes(1000u64), "1.00 kB");
+        assert_eq!(crate::units::bytes(50_000_000_000u64), "50.0 GB");
+        assert_eq!(crate::units::bytes(800_000_000_000u64), "800 GB");
+        assert_eq!(crate::units::bytes(1_500_000_000_000u64), "1.50 TB");
+        assert_eq!(crate::units::bytes(4_000_000_000_000u64), "4.00 TB");
+        assert_eq!(crate::units::bytes(999_999_999u64), "1.00 GB");
+        assert_eq!(crate::units::bytes_signed(-270_000_000_000), "-270 GB");
+        assert_eq!(crate::units::bytes(20 * 10u128.pow(18)), "20.0 EB");
     }
 
     #[test]

@@ -10,9 +10,10 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use super::{human, human_signed, OverCommit, Plan};
+use super::{OverCommit, Plan};
 use crate::cli::TextOrJson;
 use crate::render::escape;
+use crate::units::{bytes as human, bytes_signed as human_signed};
 
 pub fn print(plan: &Plan, format: TextOrJson) {
     let out = match format {

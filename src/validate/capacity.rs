@@ -6,8 +6,9 @@ use std::path::Path;
 use super::Tally;
 use crate::layout::Layout;
 use crate::mountinfo::Mount;
-use crate::plan::{human, output::reason, OverCommit, Plan};
+use crate::plan::{output::reason, OverCommit, Plan};
 use crate::status::Status::Warning;
+use crate::units::bytes as human;
 
 pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally: &mut Tally) {
     let plan = Plan::measure(layout, base, mounts);
