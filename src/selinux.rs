@@ -88,9 +88,9 @@ impl Plan {
         }
         for e in &self.equal {
             match e {
-                Equal::Add { dir, source } | Equal::Replace { dir, source, .. } => lines.push(
-                    format!("would run semanage fcontext -a -e {source} {dir}"),
-                ),
+                Equal::Add { dir, source } | Equal::Replace { dir, source, .. } => {
+                    lines.push(format!("would run semanage fcontext -a -e {source} {dir}"))
+                }
                 Equal::Delete { dir, source } => lines.push(format!(
                     "would run semanage fcontext -d -e {source} {dir} (no longer in the layout)"
                 )),
@@ -200,6 +200,17 @@ fn no_reload(root: Option<&Path>) -> Option<&'static str> {
 /// The local equivalences (DIR → SOURCE) semanage holds, from its own
 /// export (`fcontext -a -e SOURCE DIR` lines).
 fn local_equivalences(root: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
+    // Asked first: under a root a missing semanage is only sh's exit 127.
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(d.join("semanage"))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    if !found {
+        return Err("semanage is missing".into());
+    }
     let out = semanage(root)
         .args(["fcontext", "--extract"])
         .output()
@@ -219,7 +230,9 @@ fn parse_extract(text: &str) -> BTreeMap<String, String> {
         .filter_map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
             match w.as_slice() {
-                ["fcontext", "-a", "-e", source, dir] => Some((dir.to_string(), source.to_string())),
+                ["fcontext", "-a", "-e", source, dir] => {
+                    Some((dir.to_string(), source.to_string()))
+                }
                 _ => None,
             }
         })
@@ -246,7 +259,12 @@ fn read_record(root: Option<&Path>) -> Result<BTreeMap<String, String>> {
     let root = Root::open(root.unwrap_or(Path::new("/")))?;
     let text = root
         .read_text(Path::new(EQUAL_RECORD), 1 << 20)
-        .with_context(|| format!("cannot read {}", root.display(Path::new(EQUAL_RECORD)).display()))?;
+        .with_context(|| {
+            format!(
+                "cannot read {}",
+                root.display(Path::new(EQUAL_RECORD)).display()
+            )
+        })?;
     Ok(text.map(|t| parse_record(&t)).unwrap_or_default())
 }
 

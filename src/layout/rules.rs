@@ -687,8 +687,8 @@ mod tests {
             let e = selinux_equal(bad, Some(dir)).unwrap_err();
             assert!(e.contains(why), "{bad:?}: {e}");
         }
-        let e = selinux_equal("/var/lib/docker", Some(Path::new("/srv/hot tier/docker")))
-            .unwrap_err();
+        let e =
+            selinux_equal("/var/lib/docker", Some(Path::new("/srv/hot tier/docker"))).unwrap_err();
         assert!(e.contains("contains a space"), "{e}");
     }
 
