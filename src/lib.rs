@@ -8,7 +8,6 @@ mod cli_help;
 pub mod files;
 pub mod layout;
 pub mod monitor;
-pub mod mountinfo;
 pub mod plan;
 pub mod probe;
 pub mod quota;

@@ -2,7 +2,6 @@
 //! filesystem's free space, growth from the history, and one status.
 //! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
 
-pub mod fs;
 pub mod history;
 
 use std::path::PathBuf;
@@ -19,7 +18,7 @@ use crate::report;
 use crate::status::{self, Status};
 use crate::usage::{self, RootError, Usage};
 
-pub use fs::FsStats;
+pub use crate::system::statvfs::FsStats;
 use history::Sample;
 
 /// The JSON document's schema name; bumped only on an incompatible change.
@@ -294,7 +293,7 @@ pub fn measure(
             ),
         })
         .collect();
-    let fs = fs::stat(&layout.tier.base);
+    let fs = crate::system::statvfs::of(&layout.tier.base);
     let duration = started.elapsed().as_secs_f64();
 
     let fs = match fs {

@@ -10,9 +10,9 @@ use super::access::Access;
 use super::accounts::{Accounts, Lookup};
 use super::Tally;
 use crate::layout::{Ownership, PlannedDir};
-use crate::mountinfo::Mount;
 use crate::render::escape;
 use crate::status::Status::{Critical, Unknown};
+use crate::system::mounts::Mount;
 use crate::system::on_disk;
 
 /// tmpfiles.d `d` lines create a missing directory and adjust the mode and
