@@ -3,6 +3,7 @@
 //! to read a small file ([`file::read_regular`]). Reading only.
 
 pub mod access;
+pub mod accounts;
 pub mod blockdev;
 pub mod file;
 pub mod fstab;
@@ -37,7 +38,7 @@ fn in_root(
         Some(root) => rootfs::Root::open(root)
             .and_then(|r| resolve(&r, path))
             // Unresolvable (a loop, no permission): the plain join fails the same way.
-            .unwrap_or_else(|_| root.join(path.strip_prefix("/").unwrap_or(path))),
+            .unwrap_or_else(|_| rootfs::joined(root, path)),
         None => path.to_path_buf(),
     }
 }

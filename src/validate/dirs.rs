@@ -7,11 +7,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use super::access::Access;
-use super::accounts::{Accounts, Lookup};
 use super::Tally;
 use crate::layout::{Ownership, PlannedDir};
 use crate::render::escape;
 use crate::status::Status::{Critical, Unknown};
+use crate::system::accounts::{Accounts, Lookup};
 use crate::system::mounts::Mount;
 use crate::system::on_disk;
 

@@ -5,7 +5,6 @@
 //! run at every boot before the databases.
 
 mod access;
-pub mod accounts;
 mod capacity;
 mod dirs;
 mod generated;
@@ -22,8 +21,8 @@ use serde::Serialize;
 use crate::cli::ValidateArgs;
 use crate::layout::{Layout, RequireMountpoint, Service};
 use crate::status::Status;
+use crate::system::accounts::Accounts;
 use crate::system::{fstab, on_disk};
-use accounts::Accounts;
 
 /// Every check's stable name, as findings, JSON and the metric label
 /// `jts_hot_validate_findings{check=...}` carry it (docs/metrics.md). A check
