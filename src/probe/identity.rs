@@ -38,7 +38,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
             "no-block-device",
             format!(
                 "{} is on {} ({}), not on a block device that sysfs describes",
-                crate::render::escape::untrusted_path(&m.mount_point),
+                crate::escape::untrusted_path(&m.mount_point),
                 m.source,
                 m.fstype
             ),

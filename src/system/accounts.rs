@@ -132,7 +132,7 @@ fn read_text(path: &Path) -> Result<String, String> {
         Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => {
-            let path = crate::render::escape::untrusted_path(path);
+            let path = crate::escape::untrusted_path(path);
             Err(format!("cannot read {path}: {e}"))
         }
     }

@@ -91,7 +91,7 @@ pub struct Device {
     /// Kernel name: nvme0n1, sda, vda, loop3.
     pub name: String,
     /// Canonical sysfs directory of the disk.
-    #[serde(serialize_with = "crate::render::escape::serialize_path")]
+    #[serde(serialize_with = "crate::escape::serialize_path")]
     pub sysfs: PathBuf,
     pub model: Option<String>,
     /// nvme, scsi (SATA/SAS/USB), virtio, loop, mmc or unknown.
@@ -109,7 +109,7 @@ pub struct Device {
     /// The active I/O scheduler (the bracketed one in queue/scheduler).
     pub scheduler: Option<String>,
     /// For a loop device, the file it is backed by.
-    #[serde(serialize_with = "crate::render::escape::serialize_opt_path")]
+    #[serde(serialize_with = "crate::escape::serialize_opt_path")]
     pub backing_file: Option<PathBuf>,
 }
 
@@ -135,7 +135,7 @@ fn disks_under(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
     anyhow::ensure!(
         depth < 16,
         "device stack deeper than 16 at {}",
-        crate::render::escape::untrusted_path(dir)
+        crate::escape::untrusted_path(dir)
     );
     let mut slaves: Vec<PathBuf> = match std::fs::read_dir(dir.join("slaves")) {
         Ok(entries) => entries

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::on_disk;
-use crate::render::escape::{self, unescape_octal};
+use crate::escape::{self, unescape_octal};
 use crate::system::mounts::Mount;
 
 /// One declared mount.

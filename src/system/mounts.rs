@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::render::escape::unescape_octal;
+use crate::escape::unescape_octal;
 
 /// One line of mountinfo, the fields jts-hot asks about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
