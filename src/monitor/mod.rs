@@ -2,7 +2,6 @@
 //! filesystem's free space, growth from the history, and one status.
 //! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
 
-pub mod fs;
 pub mod history;
 
 use std::path::PathBuf;
@@ -19,7 +18,7 @@ use crate::report;
 use crate::status::{self, Status};
 use crate::usage::{self, RootError, Usage};
 
-pub use fs::FsStats;
+pub use crate::system::statvfs::FsStats;
 use history::Sample;
 
 /// The JSON document's schema name; bumped only on an incompatible change.
@@ -73,7 +72,7 @@ impl Validation {
 
     /// Findings of `check` with this severity; an UNKNOWN finding (the check
     /// could not be made) counts as critical: the tier cannot be vouched for.
-    pub fn count(&self, check: &str, severity: Status) -> usize {
+    pub fn count(&self, check: crate::validate::Check, severity: Status) -> usize {
         let as_reported = |s: Status| match s {
             Status::Unknown => Status::Critical,
             s => s,
@@ -294,7 +293,7 @@ pub fn measure(
             ),
         })
         .collect();
-    let fs = fs::stat(&layout.tier.base);
+    let fs = crate::system::statvfs::of(&layout.tier.base);
     let duration = started.elapsed().as_secs_f64();
 
     let fs = match fs {
