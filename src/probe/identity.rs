@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::Finding;
+use super::{Finding, Kind};
 use crate::mountinfo::{self, Mount};
 use crate::status::Status;
 
@@ -188,7 +188,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
     if identity.devices.is_empty() {
         out.push(Finding::new(
             Status::Warning,
-            "no-block-device",
+            Kind::NoBlockDevice,
             format!(
                 "{} is on {} ({}), not on a block device that sysfs describes",
                 crate::render::escape::untrusted_path(&m.mount_point),
@@ -201,7 +201,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
         if d.rotational == Some(true) {
             out.push(Finding::new(
                 Status::Warning,
-                "rotational",
+                Kind::Rotational,
                 format!(
                     "{} is rotational (queue/rotational = 1): the hot tier expects an SSD",
                     d.name
@@ -211,7 +211,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
         if d.discard_max_bytes == Some(0) {
             out.push(Finding::new(
                 Status::Warning,
-                "no-discard",
+                Kind::NoDiscard,
                 format!(
                     "{} supports no discard (queue/discard_max_bytes = 0): TRIM cannot reach the device",
                     d.name
@@ -222,7 +222,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
             if let Some(s) = d.scheduler.as_deref().filter(|s| *s != "none") {
                 out.push(Finding::new(
                     Status::Warning,
-                    "scheduler",
+                    Kind::Scheduler,
                     format!(
                         "{} is NVMe but uses the {s} I/O scheduler; none is expected",
                         d.name
@@ -276,7 +276,7 @@ mod tests {
             .remove(0);
         findings(&Identity { mount, devices })
             .into_iter()
-            .map(|f| f.kind)
+            .map(|f| f.kind.as_str())
             .collect()
     }
 
