@@ -41,7 +41,10 @@ impl Lines {
 /// ([`journal_summary`]). `style` says whether to color (main decides).
 pub fn text(report: &Report, style: Style, journal: bool) -> String {
     let mut lines = picture_lines(report, style);
-    if !journal {
+    if journal {
+        // The blank lines only space the picture out for a reader.
+        lines.0.retain(|(_, l)| !l.is_empty());
+    } else {
         let summary = summary(report);
         lines.extend(
             report.status,
