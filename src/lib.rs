@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod cli;
 mod cli_help;
+pub mod escape;
 pub mod files;
 pub mod layout;
 pub mod monitor;

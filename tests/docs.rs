@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{jts_hot, repo_root, run};
+use jts_hot::validate::Check;
 
 /// Every `jts_hot_...` name in a text.
 fn metric_names(text: &str) -> BTreeSet<String> {
@@ -124,4 +125,52 @@ fn readme_is_a_front_door() {
         readme.contains("generate --out"),
         "README lost the main command"
     );
+}
+
+/// Every check name (`family.name`, a family being one of the checks') in a text.
+fn check_names(text: &str) -> BTreeSet<String> {
+    let families: BTreeSet<&str> = Check::ALL
+        .iter()
+        .map(|c| c.as_str().split('.').next().unwrap())
+        .collect();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut names = BTreeSet::new();
+    for (i, _) in text.match_indices('.') {
+        let head = &text[..i];
+        let start = head.rfind(|c: char| !word(c)).map_or(0, |j| j + 1);
+        // A path (docs/selinux.md) or a dotted field (tier.quota) is not a check.
+        if start > 0 && matches!(text.as_bytes()[start - 1], b'/' | b'.') {
+            continue;
+        }
+        let tail = &text[i + 1..];
+        let end = tail.find(|c: char| !word(c)).unwrap_or(tail.len());
+        if families.contains(&head[start..]) && end > 0 && &tail[..end] != "md" {
+            names.insert(format!("{}.{}", &head[start..], &tail[..end]));
+        }
+    }
+    names
+}
+
+/// The check names are a contract: `validate --help` (the man page),
+/// docs/validate.md and docs/metrics.md name exactly the checks there are.
+#[test]
+fn every_check_is_documented_and_every_documented_check_exists() {
+    let checks: BTreeSet<String> = Check::ALL.iter().map(|c| c.as_str().into()).collect();
+    let (code, help, err) = run(jts_hot().args(["validate", "--help"]));
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &str| std::fs::read_to_string(repo_root().join(p)).unwrap();
+    for (what, text) in [
+        ("`jts-hot validate --help`", help),
+        ("docs/validate.md", read("docs/validate.md")),
+        ("docs/metrics.md", read("docs/metrics.md")),
+    ] {
+        let named = check_names(&text);
+        let missing: Vec<_> = checks.difference(&named).collect();
+        let unknown: Vec<_> = named.difference(&checks).collect();
+        assert!(missing.is_empty(), "{what} does not name {missing:?}");
+        assert!(
+            unknown.is_empty(),
+            "{what} names checks that do not exist: {unknown:?}"
+        );
+    }
 }

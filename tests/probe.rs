@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{files_under, have_root, have_tool, jts_hot, run};
+use common::loopmount::{loop_tools, LoopMount};
+use common::{files_under, jts_hot, run};
 use serde_json::Value;
 
 const MIB: u64 = 1 << 20;
@@ -212,69 +213,13 @@ fn sigint_mid_run_removes_the_file() {
     signal_mid_run(nix::sys::signal::Signal::SIGINT);
 }
 
-/// A file-backed loop device with an ext4 mounted on it; unmounted and
-/// detached on drop, even when the test fails.
-struct LoopMount {
-    dir: tempfile::TempDir,
-    image: PathBuf,
-    device: String,
-    mounted: bool,
-}
-
-impl LoopMount {
-    fn new(size: &str, losetup_args: &[&str]) -> LoopMount {
-        let dir = tempfile::tempdir().unwrap();
-        let image = dir.path().join("fs.img");
-        let mnt = dir.path().join("mnt");
-        std::fs::create_dir(&mnt).unwrap();
-        must(Command::new("truncate").args(["-s", size]).arg(&image));
-        let (_, out, _) = must(
-            Command::new("losetup")
-                .args(["--find", "--show"])
-                .args(losetup_args)
-                .arg(&image),
-        );
-        let mut lm = LoopMount {
-            dir,
-            image,
-            device: out.trim().to_string(),
-            mounted: false,
-        };
-        must(Command::new("mkfs.ext4").args(["-q", &lm.device]));
-        must(Command::new("mount").arg(&lm.device).arg(&mnt));
-        lm.mounted = true;
-        lm
-    }
-    fn mnt(&self) -> PathBuf {
-        self.dir.path().join("mnt")
-    }
-    fn name(&self) -> &str {
-        self.device.trim_start_matches("/dev/")
-    }
-}
-
-impl Drop for LoopMount {
-    fn drop(&mut self) {
-        if self.mounted {
-            let _ = Command::new("umount").arg(self.mnt()).status();
-        }
-        if !self.device.is_empty() {
-            let _ = Command::new("losetup").args(["-d", &self.device]).status();
-        }
-    }
-}
-
-fn must(cmd: &mut Command) -> (i32, String, String) {
-    let (code, out, err) = run(cmd);
-    assert_eq!(code, 0, "{cmd:?} failed: {err}");
-    (code, out, err)
-}
-
-fn loop_tools(test: &str) -> bool {
-    have_root(test)
-        && have_tool(test, "losetup")
-        && have_tool(test, "mkfs.ext4")
-        && have_tool(test, "mount")
+/// A loop device (`losetup_args`: its sector size...) with a fresh ext4
+/// mounted on it, in a temporary directory.
+fn loop_mount(size: &str, losetup_args: &[&str]) -> LoopMount {
+    LoopMount::ext4_in_tempdir(size)
+        .losetup_args(losetup_args)
+        .mount()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn free_blocks(dir: &Path) -> u64 {
@@ -288,7 +233,7 @@ fn a_nearly_full_filesystem_is_refused_before_anything_is_written() {
         return;
     }
     // 64 MiB of filesystem: far less free than --size plus the 1 GiB margin.
-    let lm = LoopMount::new("64M", &[]);
+    let lm = loop_mount("64M", &[]);
     let state = tempfile::tempdir().unwrap();
     let before = files_under(&lm.mnt());
     let (free_before, mtime_before) = (free_blocks(&lm.mnt()), mtime(&lm.mnt()));
@@ -323,7 +268,7 @@ fn identity_of_a_loop_device_is_what_sysfs_says() {
     }
     // 4096-byte logical sectors, so the block sizes are not just the defaults.
     // The image is sparse: 2 GiB leaves room for the 1 GiB margin.
-    let lm = LoopMount::new("2G", &["--sector-size", "4096"]);
+    let lm = loop_mount("2G", &["--sector-size", "4096"]);
     let state = tempfile::tempdir().unwrap();
     let (code, out, err) = run(&mut probe(
         &lm.mnt(),

@@ -72,7 +72,7 @@ impl Validation {
 
     /// Findings of `check` with this severity; an UNKNOWN finding (the check
     /// could not be made) counts as critical: the tier cannot be vouched for.
-    pub fn count(&self, check: &str, severity: Status) -> usize {
+    pub fn count(&self, check: crate::validate::Check, severity: Status) -> usize {
         let as_reported = |s: Status| match s {
             Status::Unknown => Status::Critical,
             s => s,

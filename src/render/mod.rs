@@ -2,7 +2,9 @@
 //! Every value reaches a template already escaped by `escape`, for the file
 //! it lands in; the templates themselves hold only fixed text.
 
-pub mod escape;
+/// Moved to `crate::escape` (escaping is not only for rendering: mountinfo and fstab
+/// unescape too); re-exported until every user says `crate::escape`.
+pub use crate::escape;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Capacity: the plan against tier.capacity and against the real filesystem,
 //! from the same `Plan` that `jts-hot plan` prints.
 
+use super::Check;
 use std::path::Path;
 
 use super::Tally;
@@ -23,7 +24,7 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
                 .fail(
                     Warning,
                     base,
-                    "capacity.tier",
+                    Check::CapacityTier,
                     format!("planned ≤ tier.capacity {}", human(plan.capacity)),
                     reason(&plan, o),
                 )
@@ -39,7 +40,7 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
             tally.fail(
                 Warning,
                 base,
-                "capacity.filesystem",
+                Check::CapacityFilesystem,
                 "a measurable filesystem",
                 e.clone(),
             );
@@ -50,7 +51,7 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
                 .fail(
                     Warning,
                     base,
-                    "capacity.filesystem",
+                    Check::CapacityFilesystem,
                     format!("planned ≤ {} usable by services", human(fs.size.usable())),
                     reason(&plan, o),
                 )

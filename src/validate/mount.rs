@@ -2,6 +2,7 @@
 //! place, its own mount point when the layout requires it,
 //! an accepted filesystem type, the expected mount options, and TRIM.
 
+use super::Check;
 use std::path::Path;
 
 use super::Tally;
@@ -22,7 +23,7 @@ pub fn check(
     let mounts = match mounts {
         Ok(m) => m,
         Err(e) => {
-            tally.fail(Unknown, base, "mount.point", "the mount table", e);
+            tally.fail(Unknown, base, Check::MountPoint, "the mount table", e);
             return;
         }
     };
@@ -33,7 +34,7 @@ pub fn check(
         tally.fail(
             Unknown,
             base,
-            "mount.point",
+            Check::MountPoint,
             "a mount holding the base",
             format!("no mount holds {}", escape::untrusted_path(&existing)),
         );
@@ -66,7 +67,7 @@ pub fn check(
                 .fail(
                     Critical,
                     &on_disk(root, &d.mount_point),
-                    "mount.point",
+                    Check::MountPoint,
                     format!("{} mounted there, as {} declares", d.what, d.declared_in),
                     d.not_mounted(),
                 )
@@ -96,7 +97,7 @@ pub fn check(
                 .fail(
                     Critical,
                     base,
-                    "mount.point",
+                    Check::MountPoint,
                     "the tier's own mount point (tier.require_mountpoint = true)",
                     actual,
                 )
@@ -111,7 +112,7 @@ pub fn check(
             tally.fail(
                 Critical,
                 base,
-                "mount.fstype",
+                Check::MountFstype,
                 format!("one of {}", tier.filesystems.join(", ")),
                 describe(),
             );
@@ -123,7 +124,13 @@ pub fn check(
             tally.pass();
         } else {
             tally
-                .fail(Warning, base, "mount.option", option.clone(), describe())
+                .fail(
+                    Warning,
+                    base,
+                    Check::MountOption,
+                    option.clone(),
+                    describe(),
+                )
                 .hint(format!(
                     "add {option} to the mount's options (fstab) and remount"
                 ));
@@ -145,7 +152,7 @@ fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, desc
             tally.fail(
                 Warning,
                 base,
-                "mount.trim",
+                Check::MountTrim,
                 "a device that supports discard",
                 format!("cannot tell for {name}: {e}"),
             );
@@ -154,7 +161,7 @@ fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, desc
             tally.fail(
                 Warning,
                 base,
-                "mount.trim",
+                Check::MountTrim,
                 "a device that supports discard",
                 format!("{name} does not support discard"),
             );
@@ -165,7 +172,7 @@ fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, desc
                 .fail(
                     Warning,
                     base,
-                    "mount.trim",
+                    Check::MountTrim,
                     "the discard mount option or fstrim.timer enabled",
                     format!("neither: {describe}; fstrim.timer not enabled"),
                 )

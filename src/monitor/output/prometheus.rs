@@ -255,22 +255,15 @@ pub fn render(report: &Report) -> String {
         "Validation of the whole tier in the last monitor run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
         &[(vec![], code(v.status))],
     );
-    // Every known check at both severities, 0 included, so a rule or a
-    // dashboard sees a series before the first finding; then any other
-    // check a finding names.
-    let mut checks: Vec<&str> = crate::validate::CHECKS.to_vec();
-    for f in &v.findings {
-        if !checks.contains(&f.check) {
-            checks.push(f.check);
-        }
-    }
-    let findings: Vec<(Vec<(&str, &str)>, f64)> = checks
+    // Every check at both severities, 0 included, so a rule or a dashboard
+    // sees a series before the first finding.
+    let findings: Vec<(Vec<(&str, &str)>, f64)> = crate::validate::Check::ALL
         .iter()
         .flat_map(|c| {
             [("warning", Status::Warning), ("critical", Status::Critical)].map(|(label, s)| {
                 (
-                    vec![("check", *c), ("severity", label)],
-                    v.count(c, s) as f64,
+                    vec![("check", c.as_str()), ("severity", label)],
+                    v.count(*c, s) as f64,
                 )
             })
         })
