@@ -644,7 +644,7 @@ fn text_output_is_a_table_with_a_summary() {
 /// to stderr).
 #[test]
 fn a_closed_stdout_is_a_quiet_end() {
-    let s = Scratch::new(&[("redis", "1GB")]);
+    let s = scratch(&[("redis", "1GB")]);
     for format in ["text", "json", "prometheus"] {
         let (reader, writer) = std::io::pipe().unwrap();
         // Closed before the monitor writes a byte: every write is EPIPE.
