@@ -9,7 +9,6 @@ pub mod escape;
 pub mod files;
 pub mod layout;
 pub mod monitor;
-pub mod mountinfo;
 pub mod plan;
 pub mod probe;
 pub mod quota;

@@ -87,13 +87,8 @@ fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
         return None;
     }
     cli.config.clone().or_else(|| {
-        let system = match root {
-            // Resolved inside the image: its links never lead to the host's files.
-            Some(root) => {
-                jts_hot::system::on_disk_followed(Some(root), Path::new(SYSTEM_LAYOUT_PATH))
-            }
-            None => PathBuf::from(SYSTEM_LAYOUT_PATH),
-        };
+        // Resolved inside the image: its links never lead to the host's files.
+        let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
         system.exists().then_some(system)
     })
 }

@@ -22,7 +22,7 @@ use anyhow::Context;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::render::escape;
+use crate::escape;
 use crate::system::file::{read_regular, Links};
 
 /// Where the state directory is when systemd does not say.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::escape;
+use crate::escape;
 use crate::state::{self, Document, StateDir};
 
 pub const FILE_NAME: &str = "monitor-history.json";

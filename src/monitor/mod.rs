@@ -2,7 +2,6 @@
 //! filesystem's free space, growth from the history, and one status.
 //! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
 
-pub mod fs;
 pub mod history;
 pub mod output;
 
@@ -11,14 +10,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::escape;
 use crate::layout::{Layout, Thresholds};
 use crate::quota;
-use crate::render::escape;
 use crate::state::{self, Baseline, StateDir};
 use crate::status::Status;
 use crate::usage::{self, RootError, Usage};
 
-pub use fs::FsStats;
+pub use crate::system::statvfs::FsStats;
 use history::Sample;
 
 /// The JSON document's schema name; bumped only on an incompatible change.
@@ -135,7 +134,7 @@ pub struct ServiceUsage {
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_plan: Option<f64>,
     pub partial: bool,
-    /// Paths as text, escaped (`render::escape::untrusted_path`).
+    /// Paths as text, escaped (`escape::untrusted_path`).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
     /// (unix time, allocated bytes) over the growth window, this run
@@ -383,7 +382,7 @@ pub fn measure(
     let started = Instant::now();
     let threads = opts.threads.unwrap_or_else(usage::default_threads);
     let measured = measure_usage(layout, threads, opts.walk, &mut notes);
-    let fs = fs::stat(&layout.tier.base);
+    let fs = crate::system::statvfs::of(&layout.tier.base);
     let duration = started.elapsed().as_secs_f64();
     let fs = match fs {
         Ok(s) => Some(s),

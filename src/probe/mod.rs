@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::render::escape;
+use crate::escape;
 use crate::state::{self, Baseline, StateDir};
 use crate::status::Status;
 use identity::Identity;

@@ -3,7 +3,7 @@
 
 use super::identity::Device;
 use super::Report;
-use crate::render::escape;
+use crate::escape;
 use crate::status::{self, Status};
 use crate::units;
 

@@ -5,9 +5,9 @@
 use std::fmt::Write;
 
 use super::picture::{self, Style};
+use crate::escape;
 use crate::monitor::history::GROWTH_WINDOW_SECONDS;
 use crate::monitor::Report;
-use crate::render::escape;
 use crate::status::{self, Status};
 use crate::units;
 
