@@ -5,7 +5,7 @@
 pub mod history;
 pub mod output;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -246,21 +246,6 @@ pub fn save_history(report: &mut Report, history: &history::History, state: &Sta
     }
 }
 
-/// Writes the Prometheus text for node_exporter's textfile collector into
-/// `dir`, atomically. A failure is a note and UNKNOWN: Prometheus would
-/// otherwise go stale silently.
-pub fn write_textfile(report: &mut Report, dir: &Path) {
-    let text = output::prometheus::render(report);
-    let file = dir.join(output::prometheus::TEXTFILE_NAME);
-    if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
-        report.notes.push(format!(
-            "cannot write {}: {e:#}",
-            escape::untrusted_path(&file)
-        ));
-        report.status = report.status.max(Status::Unknown);
-    }
-}
-
 /// Each service's usage and how it was measured, with its quota figures.
 struct Measured {
     usages: Vec<(Usage, UsageSource, Option<QuotaFigures>)>,
@@ -368,7 +353,7 @@ impl Trends<'_> {
 /// Scans, reads statvfs, judges every figure against the layout and the
 /// history `loaded` (with this run's sample). Returns the report and the
 /// history to save, None when the one on disk could not be read (saving
-/// would erase it). Writes nothing.
+/// would erase it). Writes nothing under the tier nor the history.
 pub fn measure(
     layout: &Layout,
     opts: &Options,
@@ -382,76 +367,29 @@ pub fn measure(
     let started = Instant::now();
     let threads = opts.threads.unwrap_or_else(usage::default_threads);
     let measured = measure_usage(layout, threads, opts.walk, &mut notes);
-    let fs = crate::system::statvfs::of(&layout.tier.base);
-    let duration = started.elapsed().as_secs_f64();
-    let fs = match fs {
-        Ok(s) => Some(s),
-        Err(e) => {
+    let fs = crate::system::statvfs::of(&layout.tier.base)
+        .map_err(|e| {
             notes.push(format!(
                 "cannot statvfs {}: {e}",
                 escape::untrusted_path(&layout.tier.base)
-            ));
-            None
-        }
-    };
+            ))
+        })
+        .ok();
+    let duration = started.elapsed().as_secs_f64();
 
     // The history, with this run's sample added before growth is computed.
     let mut hist = loaded.history;
     notes.extend(loaded.notes);
-    let sample = Sample {
-        t: now_s,
-        fs_used: fs.as_ref().map(|f| f.used_bytes),
-        services: layout
-            .services
-            .iter()
-            .zip(&measured.usages)
-            .filter(|(_, (u, _, _))| !u.partial())
-            .map(|(s, (u, _, _))| (s.name.as_str().to_string(), u.totals.allocated_bytes))
-            .collect(),
-    };
-    let mut points: Vec<&Sample> = hist.samples.iter().collect();
-    points.push(&sample);
-    let trends = Trends { points, now: now_s };
-
-    let th = &layout.thresholds;
-    let services: Vec<ServiceUsage> = layout
-        .services
-        .iter()
-        .zip(measured.usages)
-        .map(|(svc, (u, source, figures))| {
-            let points = trends.series(&|s: &Sample| s.services.get(svc.name.as_str()).copied());
-            let growth = history::growth_per_day(&points, now_s);
-            let mut s = judge_service(svc.name.as_str(), svc.planned.0, u, growth, th);
-            s.trend = trends.recent(&points);
-            s.set_source(source, figures);
-            s
-        })
-        .collect();
-    let filesystem = fs.map(|stats| {
-        let points = trends.series(&|s: &Sample| s.fs_used);
-        let growth = history::growth_per_day(&points, now_s);
-        let mut judged = judge_fs(stats, growth, th);
-        judged.trend = trends.recent(&points);
-        judged
-    });
-    drop(trends);
+    let sample = Sample::of_run(now_s, fs.as_ref(), layout, &measured.usages);
+    let (services, filesystem) = judge(layout, measured.usages, fs, &hist, &sample);
     notes.extend(hist.record(sample));
 
-    let status = services
-        .iter()
-        .map(|s| s.status)
-        .chain(filesystem.as_ref().map(|f| f.status))
-        .chain(filesystem.is_none().then_some(Status::Unknown))
-        .chain([validation.status])
-        .max()
-        .unwrap_or(Status::Ok);
     let state = StateDir::new(&opts.state_dir);
     let baseline = state::load::<Baseline>(&state);
     notes.extend(baseline.trouble().map(str::to_string));
-    let probe_baseline = baseline.found();
     let report = Report {
         schema: SCHEMA,
-        status,
+        status: worst(&services, filesystem.as_ref(), &validation),
         timestamp: now_s,
         interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
@@ -467,11 +405,82 @@ pub fn measure(
             path: history::path(&state),
             samples: hist.samples.len(),
         },
-        probe_baseline,
+        probe_baseline: baseline.found(),
         validation,
         notes,
     };
     (report, loaded.saveable.then_some(hist))
+}
+
+impl Sample {
+    /// This run's figures: services scanned completely and the filesystem.
+    fn of_run(
+        t: u64,
+        fs: Option<&FsStats>,
+        layout: &Layout,
+        usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
+    ) -> Sample {
+        Sample {
+            t,
+            fs_used: fs.map(|f| f.used_bytes),
+            services: layout
+                .services
+                .iter()
+                .zip(usages)
+                .filter(|(_, (u, _, _))| !u.partial())
+                .map(|(s, (u, _, _))| (s.name.as_str().to_string(), u.totals.allocated_bytes))
+                .collect(),
+        }
+    }
+}
+
+/// Every service and the filesystem judged against the thresholds, with
+/// their growth over the history and this run's `sample`.
+fn judge(
+    layout: &Layout,
+    usages: Vec<(Usage, UsageSource, Option<QuotaFigures>)>,
+    fs: Option<FsStats>,
+    hist: &history::History,
+    sample: &Sample,
+) -> (Vec<ServiceUsage>, Option<Filesystem>) {
+    let now = sample.t;
+    let mut points: Vec<&Sample> = hist.samples.iter().collect();
+    points.push(sample);
+    let trends = Trends { points, now };
+    let th = &layout.thresholds;
+    let services = layout
+        .services
+        .iter()
+        .zip(usages)
+        .map(|(svc, (u, source, figures))| {
+            let points = trends.series(&|s: &Sample| s.services.get(svc.name.as_str()).copied());
+            let growth = history::growth_per_day(&points, now);
+            let mut s = judge_service(svc.name.as_str(), svc.planned.0, u, growth, th);
+            s.trend = trends.recent(&points);
+            s.set_source(source, figures);
+            s
+        })
+        .collect();
+    let filesystem = fs.map(|stats| {
+        let points = trends.series(&|s: &Sample| s.fs_used);
+        let growth = history::growth_per_day(&points, now);
+        let mut judged = judge_fs(stats, growth, th);
+        judged.trend = trends.recent(&points);
+        judged
+    });
+    (services, filesystem)
+}
+
+/// The run's status: the worst of everything, UNKNOWN without a filesystem.
+fn worst(services: &[ServiceUsage], fs: Option<&Filesystem>, v: &Validation) -> Status {
+    services
+        .iter()
+        .map(|s| s.status)
+        .chain(fs.map(|f| f.status))
+        .chain(fs.is_none().then_some(Status::Unknown))
+        .chain([v.status])
+        .max()
+        .unwrap_or(Status::Ok)
 }
 
 fn share(bytes: u64, percent: u8) -> u64 {
