@@ -154,6 +154,9 @@ pub enum UsageSource {
 }
 
 impl UsageSource {
+    pub const ALL: [UsageSource; 2] = [UsageSource::Quota, UsageSource::Walk];
+
+    /// The serialized name (JSON `usage_source`, the metrics' `source` label).
     pub fn as_str(self) -> &'static str {
         match self {
             UsageSource::Quota => "quota",
@@ -503,49 +506,7 @@ fn judge_service(
         t.allocated_bytes as f64 * 100.0 / planned as f64
     };
     let days_until_plan = history::days_until(planned.saturating_sub(t.allocated_bytes), growth);
-    let mut status = Status::Ok;
-    let mut reasons = Vec::new();
-    let mut raise = |s: Status, why: String| {
-        status = status.max(s);
-        reasons.push(why);
-    };
-    if let Some(e) = &u.root_error {
-        let status = match e {
-            // Measuring wherever a planted link points would be a lie.
-            RootError::Symlink { .. } => Status::Critical,
-            RootError::Other(_) => Status::Unknown,
-        };
-        raise(status, format!("cannot scan: {e}"));
-    } else if t.allocated_bytes >= critical_bytes {
-        raise(
-            Status::Critical,
-            format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
-        );
-    } else if t.allocated_bytes >= warning_bytes {
-        raise(
-            Status::Warning,
-            format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
-        );
-    }
-    if let Some(days) = days_until_plan {
-        if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
-            raise(
-                Status::Warning,
-                format!("projected to reach its plan in {days:.1} days"),
-            );
-        }
-    }
-    if !u.unreadable.is_empty() || !u.errors.is_empty() {
-        // The figures are lower bounds: a person must look.
-        raise(
-            Status::Warning,
-            format!(
-                "partial scan: {} unreadable directories, {} other errors",
-                u.unreadable.len(),
-                u.errors.len()
-            ),
-        );
-    }
+    let (status, reasons) = concerns(&u, planned, percent, days_until_plan, th);
     ServiceUsage {
         name: name.to_string(),
         path: u.root.clone(),
@@ -572,6 +533,61 @@ fn judge_service(
         errors: u.errors,
         trend: Vec::new(),
     }
+}
+
+/// A service's status and why: its share of plan, the projection, whether
+/// it could be scanned at all and completely.
+fn concerns(
+    u: &Usage,
+    planned: u64,
+    percent: f64,
+    days_until_plan: Option<f64>,
+    th: &Thresholds,
+) -> (Status, Vec<String>) {
+    let mut status = Status::Ok;
+    let mut reasons = Vec::new();
+    let mut raise = |s: Status, why: String| {
+        status = status.max(s);
+        reasons.push(why);
+    };
+    if let Some(e) = &u.root_error {
+        let status = match e {
+            // Measuring wherever a planted link points would be a lie.
+            RootError::Symlink { .. } => Status::Critical,
+            RootError::Other(_) => Status::Unknown,
+        };
+        raise(status, format!("cannot scan: {e}"));
+    } else if u.totals.allocated_bytes >= share(planned, th.crit_percent) {
+        raise(
+            Status::Critical,
+            format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
+        );
+    } else if u.totals.allocated_bytes >= share(planned, th.warn_percent) {
+        raise(
+            Status::Warning,
+            format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
+        );
+    }
+    if let Some(days) = days_until_plan {
+        if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
+            raise(
+                Status::Warning,
+                format!("projected to reach its plan in {days:.1} days"),
+            );
+        }
+    }
+    if !u.unreadable.is_empty() || !u.errors.is_empty() {
+        // The figures are lower bounds: a person must look.
+        raise(
+            Status::Warning,
+            format!(
+                "partial scan: {} unreadable directories, {} other errors",
+                u.unreadable.len(),
+                u.errors.len()
+            ),
+        );
+    }
+    (status, reasons)
 }
 
 /// A service at its hard limit has its writes refused: CRITICAL. Over its
@@ -649,6 +665,18 @@ mod tests {
             avail_bytes: avail,
             inodes: 10,
             inodes_free: 5,
+        }
+    }
+
+    #[test]
+    fn usage_sources_serialize_as_named_and_metrics_docs_name_them() {
+        let docs = include_str!("../../docs/metrics.md");
+        for u in UsageSource::ALL {
+            assert_eq!(
+                serde_json::to_value(u).unwrap(),
+                serde_json::Value::from(u.as_str())
+            );
+            assert!(docs.contains(&format!("\"{}\"", u.as_str())), "{u:?}");
         }
     }
 
