@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{jts_hot, repo_root, run};
+use jts_hot::validate::Check;
 
 /// Every `jts_hot_...` name in a text.
 fn metric_names(text: &str) -> BTreeSet<String> {
@@ -124,4 +125,92 @@ fn readme_is_a_front_door() {
         readme.contains("generate --out"),
         "README lost the main command"
     );
+}
+
+/// Every check name (`family.name`, a family being one of the checks') in a text.
+fn check_names(text: &str) -> BTreeSet<String> {
+    let families: BTreeSet<&str> = Check::ALL
+        .iter()
+        .map(|c| c.as_str().split('.').next().unwrap())
+        .collect();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut names = BTreeSet::new();
+    for (i, _) in text.match_indices('.') {
+        let head = &text[..i];
+        let start = head.rfind(|c: char| !word(c)).map_or(0, |j| j + 1);
+        // A path (docs/selinux.md) or a dotted field (tier.quota) is not a check.
+        if start > 0 && matches!(text.as_bytes()[start - 1], b'/' | b'.') {
+            continue;
+        }
+        let tail = &text[i + 1..];
+        let end = tail.find(|c: char| !word(c)).unwrap_or(tail.len());
+        if families.contains(&head[start..]) && end > 0 && &tail[..end] != "md" {
+            names.insert(format!("{}.{}", &head[start..], &tail[..end]));
+        }
+    }
+    names
+}
+
+/// The check names are a contract: `validate --help` (the man page),
+/// docs/validate.md and docs/metrics.md name exactly the checks there are.
+#[test]
+fn every_check_is_documented_and_every_documented_check_exists() {
+    let checks: BTreeSet<String> = Check::ALL.iter().map(|c| c.as_str().into()).collect();
+    let (code, help, err) = run(jts_hot().args(["validate", "--help"]));
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &str| std::fs::read_to_string(repo_root().join(p)).unwrap();
+    for (what, text) in [
+        ("`jts-hot validate --help`", help),
+        ("docs/validate.md", read("docs/validate.md")),
+        ("docs/metrics.md", read("docs/metrics.md")),
+    ] {
+        let named = check_names(&text);
+        let missing: Vec<_> = checks.difference(&named).collect();
+        let unknown: Vec<_> = named.difference(&checks).collect();
+        assert!(missing.is_empty(), "{what} does not name {missing:?}");
+        assert!(
+            unknown.is_empty(),
+            "{what} names checks that do not exist: {unknown:?}"
+        );
+    }
+}
+
+/// Every family the Prometheus formatter can write, even one a plain run
+/// leaves out (quota, baseline, growth), is in the help and docs/metrics.md.
+#[test]
+fn every_family_the_formatter_knows_is_documented() {
+    let help = monitor_help();
+    let docs = std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap();
+    for family in jts_hot::monitor::output::prometheus::FAMILIES {
+        let name = family.name;
+        assert!(
+            help.contains(name),
+            "{name} is not in `jts-hot monitor --help`"
+        );
+        assert!(docs.contains(name), "{name} is not in docs/metrics.md");
+    }
+}
+
+/// `jts-hot probe --help` names every finding kind, as docs/probe.md does
+/// (a unit test holds docs/probe.md and the enum together).
+#[test]
+fn probe_help_names_every_finding_kind() {
+    let (code, help, err) = run(jts_hot().args(["probe", "--help"]));
+    assert_eq!(code, 0, "{err}");
+    let kinds = help
+        .split_once("FINDING KINDS")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap_or(""))
+        .unwrap_or_else(|| panic!("no FINDING KINDS in:\n{help}"));
+    let listed: Vec<&str> = kinds
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let names: Vec<&str> = jts_hot::probe::Kind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(listed, names, "{help}");
 }

@@ -4,14 +4,15 @@
 //! One finding per thing that blocks, naming it, however many directories
 //! it blocks.
 
+use super::Check;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::accounts::Accounts;
 use super::Tally;
-use crate::mountinfo::Mount;
 use crate::status::Status::{Critical, Unknown};
 use crate::system::access::{self, Blocked, Cache, Cause, Who};
+use crate::system::accounts::Accounts;
+use crate::system::mounts::Mount;
 use crate::system::on_disk;
 
 pub struct Access<'a> {
@@ -53,7 +54,7 @@ impl<'a> Access<'a> {
                 tally.fail(
                     Unknown,
                     &on,
-                    "dir.access",
+                    Check::DirAccess,
                     format!("{owner} can write it"),
                     e,
                 );
@@ -77,7 +78,7 @@ impl<'a> Access<'a> {
                 tally.fail(
                     Unknown,
                     &on,
-                    "dir.access",
+                    Check::DirAccess,
                     format!("{owner} can write it"),
                     e,
                 );
@@ -120,7 +121,7 @@ impl<'a> Access<'a> {
                 .fail(
                     Critical,
                     &first,
-                    "dir.access",
+                    Check::DirAccess,
                     format!("{user} can reach and write it"),
                     actual,
                 )

@@ -1,13 +1,14 @@
 //! Capacity: the plan against tier.capacity and against the real filesystem,
 //! from the same `Plan` that `jts-hot plan` prints.
 
+use super::Check;
 use std::path::Path;
 
 use super::Tally;
 use crate::layout::Layout;
-use crate::mountinfo::Mount;
 use crate::plan::{output::reason, OverCommit, Plan};
 use crate::status::Status::Warning;
+use crate::system::mounts::Mount;
 use crate::units::bytes as human;
 
 pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally: &mut Tally) {
@@ -23,7 +24,7 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
                 .fail(
                     Warning,
                     base,
-                    "capacity.tier",
+                    Check::CapacityTier,
                     format!("planned ≤ tier.capacity {}", human(plan.capacity)),
                     reason(&plan, o),
                 )
@@ -39,7 +40,7 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
             tally.fail(
                 Warning,
                 base,
-                "capacity.filesystem",
+                Check::CapacityFilesystem,
                 "a measurable filesystem",
                 e.clone(),
             );
@@ -50,7 +51,7 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
                 .fail(
                     Warning,
                     base,
-                    "capacity.filesystem",
+                    Check::CapacityFilesystem,
                     format!("planned ≤ {} usable by services", human(fs.size.usable())),
                     reason(&plan, o),
                 )

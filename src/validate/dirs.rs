@@ -1,18 +1,19 @@
 //! Every directory of the layout: exists, is a real directory (lstat: never
 //! followed through a symlink), owner, group and permission bits exactly.
 
+use super::Check;
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use super::access::Access;
-use super::accounts::{Accounts, Lookup};
 use super::Tally;
 use crate::layout::{Ownership, PlannedDir};
-use crate::mountinfo::Mount;
 use crate::render::escape;
 use crate::status::Status::{Critical, Unknown};
+use crate::system::accounts::{Accounts, Lookup};
+use crate::system::mounts::Mount;
 use crate::system::on_disk;
 
 /// tmpfiles.d `d` lines create a missing directory and adjust the mode and
@@ -63,7 +64,13 @@ pub fn check(
                 } else {
                     let expected = dir.ownership.mode.to_string();
                     tally
-                        .fail(Critical, &path, "dir.mode", expected, format!("{mode:04o}"))
+                        .fail(
+                            Critical,
+                            &path,
+                            Check::DirMode,
+                            expected,
+                            format!("{mode:04o}"),
+                        )
                         .hint(REPAIR);
                 }
                 access.check(&dir.path, dir.ownership.owner.as_str(), tally);
@@ -89,13 +96,13 @@ fn real_directory(path: &Path, below: usize, tally: &mut Tally) -> Option<Metada
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let actual = format!("missing{unchecked}");
             tally
-                .fail(Critical, path, "dir.exists", "a directory", actual)
+                .fail(Critical, path, Check::DirExists, "a directory", actual)
                 .hint(REPAIR);
             return None;
         }
         Err(e) => {
             let actual = format!("cannot lstat: {e}{unchecked}");
-            tally.fail(Unknown, path, "dir.exists", "a directory", actual);
+            tally.fail(Unknown, path, Check::DirExists, "a directory", actual);
             return None;
         }
     };
@@ -106,7 +113,7 @@ fn real_directory(path: &Path, below: usize, tally: &mut Tally) -> Option<Metada
             .fail(
                 Critical,
                 path,
-                "dir.type",
+                Check::DirType,
                 "a directory (not a symlink)",
                 actual,
             )
@@ -156,12 +163,18 @@ impl Ids<'_> {
 fn ownership(path: &Path, meta: &Metadata, own: &Ownership, ids: &mut Ids, tally: &mut Tally) {
     for kind in [Kind::User, Kind::Group] {
         let (name, actual_id, check, account_check, word) = match kind {
-            Kind::User => (&own.owner, meta.uid(), "dir.owner", "account.user", "user"),
+            Kind::User => (
+                &own.owner,
+                meta.uid(),
+                Check::DirOwner,
+                Check::AccountUser,
+                "user",
+            ),
             Kind::Group => (
                 &own.group,
                 meta.gid(),
-                "dir.group",
-                "account.group",
+                Check::DirGroup,
+                Check::AccountGroup,
                 "group",
             ),
         };

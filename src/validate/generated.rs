@@ -1,6 +1,7 @@
 //! Staleness: the generated files systemd would use (/etc overrides /run
 //! overrides /usr/lib, same names) must carry the current layout's digest.
 
+use super::Check;
 use std::path::{Path, PathBuf};
 
 use super::Tally;
@@ -51,7 +52,13 @@ pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
             n => format!("{found} (and {n} more generated files)"),
         };
         tally
-            .fail(Warning, &path, "generated.digest", digest.clone(), actual)
+            .fail(
+                Warning,
+                &path,
+                Check::GeneratedDigest,
+                digest.clone(),
+                actual,
+            )
             .hint(FIX);
         tally.checks += others;
     }

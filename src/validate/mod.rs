@@ -5,8 +5,8 @@
 //! run at every boot before the databases.
 
 mod access;
-pub mod accounts;
 mod capacity;
+mod check;
 mod dirs;
 mod generated;
 mod mount;
@@ -21,39 +21,10 @@ use serde::Serialize;
 
 use crate::cli::ValidateArgs;
 use crate::layout::{Layout, RequireMountpoint, Service};
-use crate::mountinfo;
 use crate::status::Status;
+use crate::system::accounts::Accounts;
 use crate::system::{fstab, on_disk};
-use accounts::Accounts;
-
-/// Every check's stable name, as findings, JSON and the metric label
-/// `jts_hot_validate_findings{check=...}` carry it (docs/metrics.md). A check
-/// added to validate is added here, so that its series exists (at 0) before
-/// it first fails.
-pub const CHECKS: &[&str] = &[
-    "account.user",
-    "account.group",
-    "dir.exists",
-    "dir.type",
-    "dir.owner",
-    "dir.group",
-    "dir.mode",
-    "dir.access",
-    "mount.point",
-    "mount.fstype",
-    "mount.option",
-    "mount.trim",
-    "capacity.tier",
-    "capacity.filesystem",
-    "generated.digest",
-    "selinux.label",
-    "selinux.policy",
-    "quota.accounting",
-    "quota.enforcement",
-    "quota.project",
-    "quota.inherit",
-    "quota.limit",
-];
+pub use check::Check;
 
 /// One check that did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,8 +32,8 @@ pub struct Finding {
     /// The directory, mount point or file the check is about (as found on disk).
     #[serde(serialize_with = "crate::render::escape::serialize_path")]
     pub path: PathBuf,
-    /// Which check, e.g. "dir.mode" (the stable names are listed in README.md).
-    pub check: &'static str,
+    /// Which check; serialized as its stable name, e.g. "dir.mode".
+    pub check: Check,
     pub expected: String,
     pub actual: String,
     pub severity: Status,
@@ -86,7 +57,7 @@ impl Tally {
         &mut self,
         severity: Status,
         path: &Path,
-        check: &'static str,
+        check: Check,
         expected: impl Into<String>,
         actual: impl Into<String>,
     ) -> &mut Finding {
@@ -183,7 +154,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         .into_iter()
         .filter(|d| scope.includes(d.service))
         .collect();
-    let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
+    let mounts = crate::system::mounts::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
     // A declared mount not in place: mount.point says so in one line; the
     // directories and capacity beneath would be the root filesystem's.
@@ -261,53 +232,4 @@ pub fn run(layout: &Layout, args: &ValidateArgs) -> anyhow::Result<u8> {
         true => 0,
         false => status.exit_code(),
     })
-}
-
-#[cfg(test)]
-mod check_names {
-    use super::CHECKS;
-
-    /// Every `"family.name"` literal of a check family in src/ is in CHECKS,
-    /// so its metric series exists before its first finding (docs/metrics.md).
-    #[test]
-    fn every_check_name_is_in_checks() {
-        const FAMILIES: &[&str] = &[
-            "account",
-            "dir",
-            "mount",
-            "capacity",
-            "generated",
-            "selinux",
-            "quota",
-        ];
-        let mut missing = Vec::new();
-        let mut stack = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                for literal in text.split('"').skip(1).step_by(2) {
-                    let Some((family, name)) = literal.split_once('.') else {
-                        continue;
-                    };
-                    let word = !name.is_empty()
-                        && name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-                    if FAMILIES.contains(&family) && word && !CHECKS.contains(&literal) {
-                        missing.push(format!("{literal} ({})", path.display()));
-                    }
-                }
-            }
-        }
-        assert!(
-            missing.is_empty(),
-            "check names not in validate::CHECKS: {missing:?}"
-        );
-    }
 }

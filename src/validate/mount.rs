@@ -2,14 +2,15 @@
 //! place, its own mount point when the layout requires it,
 //! an accepted filesystem type, the expected mount options, and TRIM.
 
+use super::Check;
 use std::path::Path;
 
 use super::Tally;
+use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
-use crate::mountinfo::Mount;
-use crate::render::escape;
 use crate::status::Status::{Critical, Unknown, Warning};
-use crate::system::{blockdev, fstab, mount_holding, nearest_existing, on_disk};
+use crate::system::mounts::Mount;
+use crate::system::{blockdev, fstab, nearest_existing, on_disk};
 
 pub fn check(
     layout: &Layout,
@@ -22,18 +23,18 @@ pub fn check(
     let mounts = match mounts {
         Ok(m) => m,
         Err(e) => {
-            tally.fail(Unknown, base, "mount.point", "the mount table", e);
+            tally.fail(Unknown, base, Check::MountPoint, "the mount table", e);
             return;
         }
     };
     // The base with its ancestors' symlinks resolved, as the mount table
     // names it; a missing base is looked up from its nearest existing ancestor.
     let existing = nearest_existing(base);
-    let Some((mount, real)) = mount_holding(mounts, &existing) else {
+    let Some((mount, real)) = crate::system::mounts::holding(mounts, &existing) else {
         tally.fail(
             Unknown,
             base,
-            "mount.point",
+            Check::MountPoint,
             "a mount holding the base",
             format!("no mount holds {}", escape::untrusted_path(&existing)),
         );
@@ -66,7 +67,7 @@ pub fn check(
                 .fail(
                     Critical,
                     &on_disk(root, &d.mount_point),
-                    "mount.point",
+                    Check::MountPoint,
                     format!("{} mounted there, as {} declares", d.what, d.declared_in),
                     d.not_mounted(),
                 )
@@ -96,7 +97,7 @@ pub fn check(
                 .fail(
                     Critical,
                     base,
-                    "mount.point",
+                    Check::MountPoint,
                     "the tier's own mount point (tier.require_mountpoint = true)",
                     actual,
                 )
@@ -111,7 +112,7 @@ pub fn check(
             tally.fail(
                 Critical,
                 base,
-                "mount.fstype",
+                Check::MountFstype,
                 format!("one of {}", tier.filesystems.join(", ")),
                 describe(),
             );
@@ -123,7 +124,13 @@ pub fn check(
             tally.pass();
         } else {
             tally
-                .fail(Warning, base, "mount.option", option.clone(), describe())
+                .fail(
+                    Warning,
+                    base,
+                    Check::MountOption,
+                    option.clone(),
+                    describe(),
+                )
                 .hint(format!(
                     "add {option} to the mount's options (fstab) and remount"
                 ));
@@ -136,16 +143,16 @@ pub fn check(
 /// TRIM: the device supports discard, and either the mount discards online
 /// or fstrim.timer is enabled. Filesystems without a block device are skipped.
 fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, describe: &str) {
-    let Some((major, minor)) = block_device(mount) else {
+    let Some(dev) = blockdev::of_mount(mount) else {
         return;
     };
-    let name = blockdev::name(major, minor).unwrap_or_else(|| format!("{major}:{minor}"));
-    match blockdev::discard_max_bytes(major, minor) {
+    let name = blockdev::name(dev).unwrap_or_else(|| format!("{}:{}", dev.0, dev.1));
+    match blockdev::discard_max_bytes(dev) {
         Err(e) => {
             tally.fail(
                 Warning,
                 base,
-                "mount.trim",
+                Check::MountTrim,
                 "a device that supports discard",
                 format!("cannot tell for {name}: {e}"),
             );
@@ -154,7 +161,7 @@ fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, desc
             tally.fail(
                 Warning,
                 base,
-                "mount.trim",
+                Check::MountTrim,
                 "a device that supports discard",
                 format!("{name} does not support discard"),
             );
@@ -165,7 +172,7 @@ fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, desc
                 .fail(
                     Warning,
                     base,
-                    "mount.trim",
+                    Check::MountTrim,
                     "the discard mount option or fstrim.timer enabled",
                     format!("neither: {describe}; fstrim.timer not enabled"),
                 )
@@ -183,27 +190,6 @@ fn options(mount: &Mount) -> String {
         }
     }
     all.join(",")
-}
-
-/// The mount's device: its major:minor, or for filesystems that report an
-/// anonymous device (btrfs), the block device named as its source.
-fn block_device(mount: &Mount) -> Option<(u32, u32)> {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    if mount.major != 0 {
-        return Some((mount.major, mount.minor));
-    }
-    if !mount.source.starts_with("/dev/") {
-        return None;
-    }
-    let meta = std::fs::metadata(&mount.source).ok()?;
-    if !meta.file_type().is_block_device() {
-        return None;
-    }
-    let rdev = meta.rdev();
-    Some((
-        nix::sys::stat::major(rdev) as u32,
-        nix::sys::stat::minor(rdev) as u32,
-    ))
 }
 
 /// As systemctl sees it: a symlink in some timers.target.wants/, and not masked.

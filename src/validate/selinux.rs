@@ -2,6 +2,7 @@
 //! against what the policy says for its path (restorecon's own lookup), and
 //! the policy's answer against the type the layout asks for.
 
+use super::Check;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -46,7 +47,7 @@ pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> 
             tally.fail(
                 Unknown,
                 &on_disk(root, &base),
-                "selinux.policy",
+                Check::SelinuxPolicy,
                 "the policy's file contexts",
                 e,
             );
@@ -67,7 +68,7 @@ pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> 
                     .fail(
                         Warning,
                         &path,
-                        "selinux.policy",
+                        Check::SelinuxPolicy,
                         t.to_string(),
                         format!("the policy labels it {wanted_type}"),
                     )
@@ -86,7 +87,7 @@ pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> 
                     |l| crate::render::escape::untrusted(&l),
                 );
                 tally
-                    .fail(severity, &path, "selinux.label", wanted.clone(), actual)
+                    .fail(severity, &path, Check::SelinuxLabel, wanted.clone(), actual)
                     .hint(format!(
                         "fix: restorecon -v {} (this directory only; after moving data in, \
                          restorecon -R once)",
@@ -94,7 +95,7 @@ pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> 
                     ));
             }
             Err(e) => {
-                tally.fail(Unknown, &path, "selinux.label", wanted.clone(), e);
+                tally.fail(Unknown, &path, Check::SelinuxLabel, wanted.clone(), e);
             }
         }
     }
