@@ -12,7 +12,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::layout::Layout;
-use crate::render::{self, SELINUX_MODULE_NAME, SELINUX_MODULE_PATH};
+use crate::render;
+use crate::render::generated::{SELINUX_MODULE_NAME, SELINUX_MODULE_PATH};
 use crate::system::selinux::{detect, Policy};
 
 /// The package installs the module at this priority; `apply` above it.

@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::layout::{Layout, RequireMountpoint};
-use crate::render;
+use crate::render::generated;
 use crate::system::{fstab, on_disk};
 
 #[derive(Debug, Clone, Default)]
@@ -87,8 +87,8 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>> {
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
 /// `apply`) over /usr/lib's (the package's), relative to the root.
 pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
-    let vendor = PathBuf::from(render::TIER_TMPFILES_PATH);
-    let etc = crate::apply::etc_path(&vendor);
+    let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
+    let etc = generated::etc_path(&vendor);
     [etc, vendor].into_iter().find(|p| root.join(p).is_file())
 }
 
@@ -112,8 +112,8 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report> {
     let Some(file) = tmpfiles_file(fs_root) else {
         bail!(
             "neither /{} nor /{} exists under {}: is the package installed?",
-            crate::apply::etc_path(Path::new(render::TIER_TMPFILES_PATH)).display(),
-            render::TIER_TMPFILES_PATH,
+            generated::etc_path(Path::new(generated::TIER_TMPFILES_PATH)).display(),
+            generated::TIER_TMPFILES_PATH,
             fs_root.display()
         );
     };

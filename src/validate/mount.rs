@@ -10,7 +10,7 @@ use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
 use crate::status::Status::{Critical, Unknown, Warning};
 use crate::system::mounts::Mount;
-use crate::system::{blockdev, fstab, nearest_existing, on_disk};
+use crate::system::{blockdev, fstab, nearest_existing, on_disk, UNIT_SEARCH_PATH};
 
 pub fn check(
     layout: &Layout,
@@ -196,17 +196,11 @@ fn options(mount: &Mount) -> String {
 fn fstrim_timer_enabled(root: Option<&Path>) -> bool {
     const UNIT: &str = "fstrim.timer";
     let dir = |d: &str| on_disk(root, Path::new(d));
-    let masked = ["/etc/systemd/system", "/run/systemd/system"]
+    // A mask lives in /etc or /run, the first two of the search path.
+    let masked = UNIT_SEARCH_PATH[..2]
         .iter()
         .any(|d| std::fs::read_link(dir(d).join(UNIT)).is_ok_and(|t| t == Path::new("/dev/null")));
-    let wanted = [
-        "/etc/systemd/system",
-        "/run/systemd/system",
-        "/usr/lib/systemd/system",
-        "/lib/systemd/system",
-    ]
-    .iter()
-    .any(|d| {
+    let wanted = UNIT_SEARCH_PATH.iter().any(|d| {
         dir(d)
             .join("timers.target.wants")
             .join(UNIT)
