@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Finding;
+use super::{Finding, Kind};
 use crate::status::Status;
 use crate::system::blockdev;
 pub use crate::system::blockdev::Device;
@@ -35,7 +35,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
     if identity.devices.is_empty() {
         out.push(Finding::new(
             Status::Warning,
-            "no-block-device",
+            Kind::NoBlockDevice,
             format!(
                 "{} is on {} ({}), not on a block device that sysfs describes",
                 crate::escape::untrusted_path(&m.mount_point),
@@ -48,7 +48,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
         if d.rotational == Some(true) {
             out.push(Finding::new(
                 Status::Warning,
-                "rotational",
+                Kind::Rotational,
                 format!(
                     "{} is rotational (queue/rotational = 1): the hot tier expects an SSD",
                     d.name
@@ -58,7 +58,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
         if d.discard_max_bytes == Some(0) {
             out.push(Finding::new(
                 Status::Warning,
-                "no-discard",
+                Kind::NoDiscard,
                 format!(
                     "{} supports no discard (queue/discard_max_bytes = 0): TRIM cannot reach the device",
                     d.name
@@ -69,7 +69,7 @@ pub fn findings(identity: &Identity) -> Vec<Finding> {
             if let Some(s) = d.scheduler.as_deref().filter(|s| *s != "none") {
                 out.push(Finding::new(
                     Status::Warning,
-                    "scheduler",
+                    Kind::Scheduler,
                     format!(
                         "{} is NVMe but uses the {s} I/O scheduler; none is expected",
                         d.name
@@ -109,7 +109,7 @@ mod tests {
             .remove(0);
         findings(&Identity { mount, devices })
             .into_iter()
-            .map(|f| f.kind)
+            .map(|f| f.kind.as_str())
             .collect()
     }
 
