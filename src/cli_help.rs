@@ -98,7 +98,8 @@ EXIT STATUS
 pub const APPLY: &str = "\
 EXIT STATUS
   0  done: the files, users and directories match the layout (or --dry-run)
-  1  done, but the project quotas the layout asks for are not all in place (see the lines above)
+  1  done, but the layout's SELinux equivalences or project quotas are not all in place (see
+     the lines above)
   2  a bad layout (nothing written, FILE:LINE:COLUMN on stderr); or the tier's declared mount is
      not in place: the files are installed, nothing was created beneath the mount point
   4  stopped on an error of the system, not of the layout: a file in /etc that jts-hot did not

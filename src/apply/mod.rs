@@ -98,6 +98,8 @@ pub struct Report {
     pub steps: Vec<Step>,
     /// Files already as the layout wants them.
     pub unchanged: usize,
+    /// False when the layout's SELinux equivalences are not all in place.
+    pub selinux_in_place: bool,
 }
 
 /// The report of a run that stopped on an error: what was done until then.
@@ -118,9 +120,6 @@ pub enum Step {
         diff: String,
     },
     NoFileWouldChange,
-    WouldInstallSelinux {
-        priority: u16,
-    },
     WouldLeaveAlone {
         #[serde(serialize_with = "serialize_path")]
         path: PathBuf,
@@ -137,7 +136,8 @@ pub enum Step {
         path: PathBuf,
         action: FileAction,
     },
-    /// What the SELinux step said (semodule, restorecon).
+    /// What the SELinux step said or, with --dry-run, would do (semodule,
+    /// semanage, restorecon).
     Selinux {
         line: String,
     },
@@ -242,6 +242,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, Box<Failed>> {
         dry_run: opts.dry_run,
         steps: Vec::new(),
         unchanged: 0,
+        selinux_in_place: true,
     };
     match run_into(layout, opts, &mut report) {
         Ok(()) => Ok(report),
@@ -275,7 +276,7 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
     let before = snapshot(layout, &root)?;
     run.write_changes(&set, report)?;
     // Before tmpfiles: the directories it creates are born with their labels.
-    run.selinux(report, |out| {
+    report.selinux_in_place = run.selinux(report, |out| {
         selinux::install(&selinux_plan, run.root_dir, out)
     })?;
     let refused = run.systemd_tools()?;
@@ -300,7 +301,7 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
             done: run.daemon_reload()?,
         });
     }
-    let selinux_changed = matches!(selinux_plan, selinux::Plan::Install { .. });
+    let selinux_changed = selinux_plan.changes();
     if set.changes.is_empty() && before == after && !selinux_changed && !quota_changed {
         report.steps.push(Step::NothingChanged {
             files: set.unchanged.len(),
@@ -319,11 +320,12 @@ fn dry_run(
     report: &mut Report,
 ) -> Result<(), Error> {
     let steps = &mut report.steps;
-    if let selinux::Plan::Install { priority, .. } = selinux_plan {
-        steps.push(Step::WouldInstallSelinux {
-            priority: *priority,
-        });
-    }
+    steps.extend(
+        selinux_plan
+            .dry_run()
+            .into_iter()
+            .map(|line| Step::Selinux { line }),
+    );
     for change in &set.changes {
         steps.push(Step::Diff {
             path: root.display(change.path()),
@@ -435,11 +437,11 @@ impl Apply<'_> {
     }
 
     /// A step of `selinux`, whose lines become the report's.
-    fn selinux(
+    fn selinux<T>(
         &self,
         report: &mut Report,
-        step: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
-    ) -> Result<(), Error> {
+        step: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<T>,
+    ) -> Result<T, Error> {
         let mut out = Vec::new();
         let result = step(&mut out);
         report.steps.extend(

@@ -3,16 +3,15 @@
 use std::fmt::Write;
 
 use super::{DaemonReload, FileAction, Report, Step};
-use crate::render::generated::SELINUX_MODULE_NAME;
 
-/// Exit status: 0 done (or a dry run), 1 the project quotas are not all in
-/// place, 2 the tier could not be set up (its declared mount is missing; the
+/// Exit status: 0 done (or a dry run), 1 the SELinux equivalences or the
+/// project quotas are not all in place, 2 the tier could not be set up (its declared mount is missing; the
 /// files are in place). A bad layout (2) and an error (4) never get here:
 /// see `EXIT_FAILED`.
 pub fn exit_code(report: &Report) -> u8 {
     if report.tier_not_set_up() {
         2
-    } else if report.quotas_incomplete() {
+    } else if !report.selinux_in_place || report.quotas_incomplete() {
         1
     } else {
         0
@@ -35,7 +34,13 @@ pub fn text(report: &Report) -> String {
     }
     if report.dry_run {
         out.push_str("dry run: nothing was written and nothing was run\n");
-    } else if !report.tier_not_set_up() && report.quotas_incomplete() {
+    } else if report.tier_not_set_up() {
+        // Exit 2 says it; the line above says why.
+    } else if !report.selinux_in_place {
+        out.push_str(
+            "jts-hot apply: the layout's SELinux equivalences are not all in place (see above)\n",
+        );
+    } else if report.quotas_incomplete() {
         out.push_str("jts-hot apply: the project quotas are not all in place (see above)\n");
     }
     out
@@ -46,10 +51,6 @@ fn step_text(out: &mut String, step: &Step) {
     let _ = match step {
         Step::Diff { diff, .. } => write!(out, "{diff}"),
         Step::NoFileWouldChange => writeln!(out, "no file would change"),
-        Step::WouldInstallSelinux { priority } => writeln!(
-            out,
-            "would install the SELinux module {SELINUX_MODULE_NAME} at priority {priority}"
-        ),
         Step::WouldLeaveAlone { path } => writeln!(
             out,
             "would leave alone {} (no longer in the layout)",

@@ -31,6 +31,11 @@ pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
 /// packages ship (Fedora's container-selinux: /usr/share/selinux/packages/).
 /// `semodule -i` names the module after the file: "jts-hot".
 pub const SELINUX_MODULE_PATH: &str = "usr/share/selinux/packages/jts-hot.cil";
+/// The layout's SELinux equivalences (`selinux_equal`), one `DIR SOURCE` line
+/// each, file_contexts.subs' own format: what the package scripts and `jts-hot
+/// apply` add with `semanage fcontext -a -e SOURCE DIR` (no CIL statement can
+/// say it). `jts-hot apply` writes the layout's as /etc/jts-hot/file_contexts.subs.
+pub const SELINUX_EQUAL_PATH: &str = "usr/lib/jts-hot/file_contexts.subs";
 /// The module's name in the policy store.
 pub const SELINUX_MODULE_NAME: &str = "jts-hot";
 /// The name of our drop-in inside each gated unit's `UNIT.d/`.
@@ -82,6 +87,7 @@ pub fn paths(layout: &Layout) -> Vec<PathBuf> {
         paths.push(dropin_path(unit_dir, unit.as_str()));
     }
     paths.push(PathBuf::from(SELINUX_MODULE_PATH));
+    paths.push(PathBuf::from(SELINUX_EQUAL_PATH));
     paths
 }
 

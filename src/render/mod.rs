@@ -10,6 +10,7 @@ pub use crate::escape;
 
 pub mod generated;
 mod selinux;
+pub use selinux::{selinux_equivalences, SelinuxEquivalence};
 mod tmpfiles;
 mod units;
 
@@ -60,6 +61,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("gate.conf", include_str!("../../templates/gate.conf")),
     ("jts-hot.cil", include_str!("../../templates/jts-hot.cil")),
+    (
+        "file_contexts.subs",
+        include_str!("../../templates/file_contexts.subs"),
+    ),
 ];
 
 /// A template's context: the struct names the template it fills.
@@ -100,6 +105,7 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     files.extend(units::units(layout, &header));
     files.extend(units::gates(layout, &header));
     files.push(selinux::module(layout, &header));
+    files.push(selinux::equivalences(layout, &header));
     files
 }
 
@@ -146,7 +152,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 8 + 6 + 1, "{names:?}");
+        assert_eq!(names.len(), 8 + 6 + 2, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );
