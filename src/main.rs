@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jts_hot::cli::{Cli, Command, ConfigCommand, QuotaCommand, TextOrJson};
+use jts_hot::cli::{Cli, Command, ConfigCommand, QuotaCommand, TextOrJson, ValidateArgs};
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
+use jts_hot::status::under_journal;
 use jts_hot::{apply, files, render};
 
 /// Exit code for a bad layout from commands that do not report a status.
@@ -132,10 +133,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
-        Command::Validate(args) => {
-            let layout = load_layout_under(&cli, args.root.as_deref())?;
-            Ok(jts_hot::validate::run(&layout, args)?)
-        }
+        Command::Validate(args) => validate(&cli, args),
         Command::Plan(args) => {
             let layout = load_layout_under(&cli, args.root.as_deref())?;
             Ok(jts_hot::plan::run(&layout, args))
@@ -192,4 +190,38 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(jts_hot::monitor::run(&layout, args, text_style())?)
         }
     }
+}
+
+/// Writes a command's output to stdout: a closed pipe (`| head`) must not
+/// turn a verdict into a panic, and the exit code stays the verdict's.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
+    use jts_hot::validate::{self, output};
+    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let opts = validate::Options {
+        services: args.service.clone(),
+        root: args.root.clone(),
+    };
+    let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
+    let journal = under_journal();
+    print_out(&match args.format {
+        TextOrJson::Json => output::json(&report),
+        TextOrJson::Text if args.gate => output::gate_text(&report, args.verbose, journal),
+        TextOrJson::Text => output::text(&report, args.verbose, journal),
+    });
+    let code = report.exit_code(args.gate);
+    if args.gate && code != 0 && journal {
+        // journald attaches the unit's invocation id (which `systemctl status`
+        // filters on) by reading the sender's /proc entry when it processes
+        // the line; a process already gone loses it, and the refusal would be
+        // missing from `systemctl status` (seen in the boot tests). Only a
+        // refused start waits; an allowed one costs nothing.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Ok(code)
 }
