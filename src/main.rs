@@ -28,17 +28,33 @@ fn main() -> ExitCode {
     } else {
         EXIT_BAD_INPUT
     };
+    // A runtime error (a file it cannot read, a tool that fails) is "could
+    // not do the job", never "bad layout": UNKNOWN for every command whose
+    // exit status is a verdict.
+    let runtime_error = match cli.command {
+        Command::Plan(_) | Command::Setup(_) | Command::Quota(_) => EXIT_UNKNOWN,
+        _ => bad_input,
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Layout(errors)) => {
-            eprintln!("{errors}");
+            print_err(&errors.to_string());
             ExitCode::from(bad_input)
         }
         Err(Failure::Other(e)) => {
-            eprintln!("jts-hot: {e:#}");
-            ExitCode::from(bad_input)
+            print_err(&format!("jts-hot: {e:#}"));
+            ExitCode::from(runtime_error)
         }
     }
+}
+
+/// An error to stderr; under systemd each line at priority err.
+fn print_err(text: &str) {
+    let mut lines = jts_hot::status::Lines::new(under_journal());
+    for line in text.lines() {
+        lines.push(jts_hot::status::Status::Unknown, line);
+    }
+    eprint!("{}", lines.into_string());
 }
 
 /// Color in the text report only for a person at a terminal who has not
@@ -136,7 +152,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Validate(args) => validate(&cli, args),
         Command::Plan(args) => {
             let layout = load_layout_under(&cli, args.root.as_deref())?;
-            Ok(jts_hot::plan::run(&layout, args))
+            let opts = jts_hot::plan::Options {
+                root: args.root.clone(),
+            };
+            let plan = jts_hot::plan::run(&layout, &opts);
+            print_out(&match args.format {
+                TextOrJson::Text => jts_hot::plan::output::text(&plan, under_journal()),
+                TextOrJson::Json => jts_hot::plan::output::json(&plan),
+            });
+            Ok(plan.exit_code())
         }
         Command::Probe(args) => {
             let layout = load_layout(&cli)?;
@@ -157,32 +181,28 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let opts = jts_hot::setup::Options {
                 root: args.root.clone(),
             };
-            let report = jts_hot::setup::run(&layout, &opts)?;
-            print!("{}", report.text());
+            let report = jts_hot::setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
+            print_out(&jts_hot::setup::text(&report, under_journal()));
             Ok(report.exit_code())
         }
         Command::Quota(QuotaCommand::Set { format }) => {
             let layout = load_layout(&cli)?;
             let report = jts_hot::quota::set(&layout);
-            print!(
-                "{}",
-                match format {
-                    TextOrJson::Text => jts_hot::quota::output::set_text(&report),
-                    TextOrJson::Json => jts_hot::quota::output::json(&report),
-                }
-            );
+            print_out(&match format {
+                TextOrJson::Text => jts_hot::quota::output::set_text(&report, under_journal()),
+                TextOrJson::Json => jts_hot::quota::output::set_json(&report),
+            });
             Ok(if report.ok() { 0 } else { 1 })
         }
         Command::Quota(QuotaCommand::Status { format }) => {
             let layout = load_layout(&cli)?;
             let inspection = jts_hot::quota::inspect(&layout);
-            print!(
-                "{}",
-                match format {
-                    TextOrJson::Text => jts_hot::quota::output::status_text(&inspection),
-                    TextOrJson::Json => jts_hot::quota::output::json(&inspection),
+            print_out(&match format {
+                TextOrJson::Text => {
+                    jts_hot::quota::output::status_text(&inspection, under_journal())
                 }
-            );
+                TextOrJson::Json => jts_hot::quota::output::status_json(&inspection),
+            });
             Ok(0)
         }
         Command::Monitor(args) => {

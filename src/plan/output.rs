@@ -1,30 +1,19 @@
 //! `jts-hot plan` as a table for an operator, or as JSON with the same figures.
 //!
-//! JSON schema "jts-hot.plan/1" (documented in README.md; fields are only ever added):
+//! JSON schema "jts-hot.plan/1" (documented in docs/validate.md; fields are only ever added):
 //! `schema`, `layout {source, digest}`, `base`, `services [{name, planned_bytes,
 //! share_percent}]`, `planned_bytes`, `capacity_bytes`, `capacity_left_bytes`,
 //! `filesystem` (null when it cannot be measured, with `filesystem_error`),
 //! `over_committed`, `verdict`.
 
-use std::io::Write;
+use std::path::Path;
 
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 
-use super::{OverCommit, Plan};
-use crate::cli::TextOrJson;
+use super::{BaseFilesystem, OverCommit, Plan};
 use crate::render::escape;
+use crate::status::{Lines, Status};
 use crate::units::{bytes as human, bytes_signed as human_signed};
-
-pub fn print(plan: &Plan, format: TextOrJson) {
-    let out = match format {
-        TextOrJson::Text => text(plan),
-        TextOrJson::Json => {
-            serde_json::to_string_pretty(&json(plan)).expect("JSON serializes") + "\n"
-        }
-    };
-    // A closed stdout (`| head`) is not an error worth a panic.
-    let _ = std::io::stdout().write_all(out.as_bytes());
-}
 
 /// One sentence per over-commitment, or that the plan fits.
 pub fn verdict(plan: &Plan) -> String {
@@ -64,16 +53,15 @@ pub fn reason(plan: &Plan, over: &OverCommit) -> String {
     }
 }
 
-pub fn text(plan: &Plan) -> String {
-    let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
-        out.push('\n');
-    };
+/// The table, then the verdict. `journal`: each line with its syslog
+/// priority (the figures info, the verdict that of the plan's status).
+pub fn text(plan: &Plan, journal: bool) -> String {
+    let mut out = Lines::new(journal);
+    let mut line = |s: String| out.push(Status::Ok, s);
     line(format!(
         "Planned allocation under {} (layout: {})",
         escape::untrusted_path(&plan.base),
-        plan.source
+        escape::untrusted(&plan.source)
     ));
     line(String::new());
     line(format!(
@@ -151,48 +139,118 @@ pub fn text(plan: &Plan) -> String {
         }
     }
     line(String::new());
-    line(verdict(plan));
-    out
+    out.push(plan.status(), verdict(plan));
+    out.into_string()
 }
 
-pub fn json(plan: &Plan) -> Value {
-    let filesystem = plan.filesystem.as_ref().ok().map(|fs| {
+/// The plan as JSON, schema "jts-hot.plan/1" (keys sorted).
+pub fn json(plan: &Plan) -> String {
+    // Through a Value: its map keeps keys sorted, as the schema has always printed them.
+    let value = serde_json::to_value(plan).expect("a plan serializes");
+    serde_json::to_string_pretty(&value).expect("JSON serializes") + "\n"
+}
+
+/// The plan as the schema has it: bytes as integers, paths and mount facts
+/// as escaped text (never a JSON failure, never a forged line).
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    layout: LayoutId<'a>,
+    #[serde(serialize_with = "escape::serialize_path")]
+    base: &'a Path,
+    services: Vec<ServiceDoc<'a>>,
+    planned_bytes: u64,
+    capacity_bytes: u64,
+    capacity_left_bytes: i64,
+    filesystem: Option<FilesystemDoc>,
+    filesystem_error: Option<&'a str>,
+    over_committed: bool,
+    verdict: String,
+}
+
+#[derive(Serialize)]
+struct LayoutId<'a> {
+    source: &'a str,
+    digest: &'a str,
+}
+
+#[derive(Serialize)]
+struct ServiceDoc<'a> {
+    name: &'a str,
+    planned_bytes: u64,
+    share_percent: f64,
+}
+
+#[derive(Serialize)]
+struct FilesystemDoc {
+    measured_at: String,
+    base_exists: bool,
+    mount_point: Option<String>,
+    own_mount: Option<bool>,
+    fstype: Option<String>,
+    source: Option<String>,
+    device_bytes: Option<u64>,
+    overhead_bytes: Option<u64>,
+    size_bytes: u64,
+    reserved_bytes: u64,
+    usable_bytes: u64,
+    available_bytes: u64,
+    left_bytes: Option<i64>,
+}
+
+impl FilesystemDoc {
+    fn of(fs: &BaseFilesystem, plan: &Plan) -> FilesystemDoc {
         let mount = fs.mount.as_ref();
-        json!({
-            // Paths and mount facts as escaped text: never a JSON failure, never a forged line.
-            "measured_at": escape::untrusted_path(&fs.measured_at),
-            "base_exists": fs.base_exists,
-            "mount_point": mount.map(|m| escape::untrusted_path(&m.mount_point)),
-            "own_mount": mount.map(|m| m.own_mount),
-            "fstype": mount.map(|m| escape::untrusted(&m.fstype)),
-            "source": mount.map(|m| escape::untrusted(&m.source)),
-            "device_bytes": mount.and_then(|m| m.device_size),
-            "overhead_bytes": fs.overhead(),
-            "size_bytes": fs.size.size,
-            "reserved_bytes": fs.size.reserved(),
-            "usable_bytes": fs.size.usable(),
-            "available_bytes": fs.size.available,
-            "left_bytes": plan.filesystem_left().map(clamp_i64),
-        })
-    });
-    let over = plan.over_commits();
-    json!({
-        "schema": "jts-hot.plan/1",
-        "layout": {"source": plan.source, "digest": plan.digest},
-        "base": escape::untrusted_path(&plan.base),
-        "services": plan.services.iter().map(|s| json!({
-            "name": s.name,
-            "planned_bytes": s.planned,
-            "share_percent": plan.share(s.planned),
-        })).collect::<Vec<_>>(),
-        "planned_bytes": u64::try_from(plan.planned_total).unwrap_or(u64::MAX),
-        "capacity_bytes": plan.capacity,
-        "capacity_left_bytes": clamp_i64(plan.capacity_left()),
-        "filesystem": filesystem,
-        "filesystem_error": plan.filesystem.as_ref().err(),
-        "over_committed": !over.is_empty(),
-        "verdict": verdict(plan),
-    })
+        FilesystemDoc {
+            measured_at: escape::untrusted_path(&fs.measured_at),
+            base_exists: fs.base_exists,
+            mount_point: mount.map(|m| escape::untrusted_path(&m.mount_point)),
+            own_mount: mount.map(|m| m.own_mount),
+            fstype: mount.map(|m| escape::untrusted(&m.fstype)),
+            source: mount.map(|m| escape::untrusted(&m.source)),
+            device_bytes: mount.and_then(|m| m.device_size),
+            overhead_bytes: fs.overhead(),
+            size_bytes: fs.size.size,
+            reserved_bytes: fs.size.reserved(),
+            usable_bytes: fs.size.usable(),
+            available_bytes: fs.size.available,
+            left_bytes: plan.filesystem_left().map(clamp_i64),
+        }
+    }
+}
+
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Document {
+            schema: "jts-hot.plan/1",
+            layout: LayoutId {
+                source: &self.source,
+                digest: &self.digest,
+            },
+            base: &self.base,
+            services: self
+                .services
+                .iter()
+                .map(|s| ServiceDoc {
+                    name: &s.name,
+                    planned_bytes: s.planned,
+                    share_percent: self.share(s.planned),
+                })
+                .collect(),
+            planned_bytes: u64::try_from(self.planned_total).unwrap_or(u64::MAX),
+            capacity_bytes: self.capacity,
+            capacity_left_bytes: clamp_i64(self.capacity_left()),
+            filesystem: self
+                .filesystem
+                .as_ref()
+                .ok()
+                .map(|fs| FilesystemDoc::of(fs, self)),
+            filesystem_error: self.filesystem.as_ref().err().map(String::as_str),
+            over_committed: !self.over_commits().is_empty(),
+            verdict: verdict(self),
+        }
+        .serialize(s)
+    }
 }
 
 /// A byte count for JSON, whose readers hold 64-bit integers: saturated,
