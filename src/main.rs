@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jts_hot::cli::{Cli, Command, ConfigCommand, QuotaCommand, TextOrJson, ValidateArgs};
+use jts_hot::cli::{
+    Cli, Command, ConfigCommand, PlanArgs, QuotaCommand, SetupArgs, TextOrJson, ValidateArgs,
+};
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
@@ -119,22 +121,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        Command::Config(ConfigCommand::Default) => {
-            print!("{DEFAULT_LAYOUT_TOML}");
-            Ok(0)
-        }
-        Command::Config(ConfigCommand::Check { file }) => {
-            let layout = Layout::load(file).map_err(Failure::Layout)?;
-            println!(
-                "{}: valid: {} services, {} directories, {} gated units, layout digest {}",
-                file.display(),
-                layout.services.len(),
-                layout.planned_dirs().len(),
-                layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
-                layout.digest()
-            );
-            Ok(0)
-        }
+        Command::Config(command) => config(command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -150,18 +137,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Validate(args) => validate(&cli, args),
-        Command::Plan(args) => {
-            let layout = load_layout_under(&cli, args.root.as_deref())?;
-            let opts = jts_hot::plan::Options {
-                root: args.root.clone(),
-            };
-            let plan = jts_hot::plan::run(&layout, &opts);
-            print_out(&match args.format {
-                TextOrJson::Text => jts_hot::plan::output::text(&plan, under_journal()),
-                TextOrJson::Json => jts_hot::plan::output::json(&plan),
-            });
-            Ok(plan.exit_code())
-        }
+        Command::Plan(args) => plan(&cli, args),
         Command::Probe(args) => {
             let layout = load_layout(&cli)?;
             Ok(jts_hot::probe::run(args, &layout.tier.base))
@@ -176,35 +152,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }
-        Command::Setup(args) => {
-            let layout = load_layout_under(&cli, args.root.as_deref())?;
-            let opts = jts_hot::setup::Options {
-                root: args.root.clone(),
-            };
-            let report = jts_hot::setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
-            print_out(&jts_hot::setup::text(&report, under_journal()));
-            Ok(report.exit_code())
-        }
-        Command::Quota(QuotaCommand::Set { format }) => {
-            let layout = load_layout(&cli)?;
-            let report = jts_hot::quota::set(&layout);
-            print_out(&match format {
-                TextOrJson::Text => jts_hot::quota::output::set_text(&report, under_journal()),
-                TextOrJson::Json => jts_hot::quota::output::set_json(&report),
-            });
-            Ok(if report.ok() { 0 } else { 1 })
-        }
-        Command::Quota(QuotaCommand::Status { format }) => {
-            let layout = load_layout(&cli)?;
-            let inspection = jts_hot::quota::inspect(&layout);
-            print_out(&match format {
-                TextOrJson::Text => {
-                    jts_hot::quota::output::status_text(&inspection, under_journal())
-                }
-                TextOrJson::Json => jts_hot::quota::output::status_json(&inspection),
-            });
-            Ok(0)
-        }
+        Command::Setup(args) => setup(&cli, args),
+        Command::Quota(command) => quota(&cli, command),
         Command::Monitor(args) => {
             let layout = load_layout(&cli)?;
             Ok(jts_hot::monitor::run(&layout, args, text_style())?)
@@ -244,4 +193,71 @@ fn validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     Ok(code)
+}
+
+fn config(command: &ConfigCommand) -> Result<u8, Failure> {
+    match command {
+        ConfigCommand::Default => print_out(DEFAULT_LAYOUT_TOML),
+        ConfigCommand::Check { file } => {
+            let layout = Layout::load(file).map_err(Failure::Layout)?;
+            print_out(&format!(
+                "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n",
+                file.display(),
+                layout.services.len(),
+                layout.planned_dirs().len(),
+                layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
+                layout.digest()
+            ));
+        }
+    }
+    Ok(0)
+}
+
+fn plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
+    use jts_hot::plan::{self, output};
+    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let opts = plan::Options {
+        root: args.root.clone(),
+    };
+    let plan = plan::run(&layout, &opts);
+    print_out(&match args.format {
+        TextOrJson::Text => output::text(&plan, under_journal()),
+        TextOrJson::Json => output::json(&plan),
+    });
+    Ok(plan.exit_code())
+}
+
+fn setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
+    use jts_hot::setup;
+    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let opts = setup::Options {
+        root: args.root.clone(),
+    };
+    let report = setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
+    print_out(&setup::text(&report, under_journal()));
+    Ok(report.exit_code())
+}
+
+fn quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
+    use jts_hot::quota::{self, output};
+    let layout = load_layout(cli)?;
+    let journal = under_journal();
+    match command {
+        QuotaCommand::Set { format } => {
+            let report = quota::set(&layout);
+            print_out(&match format {
+                TextOrJson::Text => output::set_text(&report, journal),
+                TextOrJson::Json => output::set_json(&report),
+            });
+            Ok(if report.ok() { 0 } else { 1 })
+        }
+        QuotaCommand::Status { format } => {
+            let inspection = quota::inspect(&layout);
+            print_out(&match format {
+                TextOrJson::Text => output::status_text(&inspection, journal),
+                TextOrJson::Json => output::status_json(&inspection),
+            });
+            Ok(0)
+        }
+    }
 }

@@ -57,26 +57,40 @@ pub fn reason(plan: &Plan, over: &OverCommit) -> String {
 /// priority (the figures info, the verdict that of the plan's status).
 pub fn text(plan: &Plan, journal: bool) -> String {
     let mut out = Lines::new(journal);
-    let mut line = |s: String| out.push(Status::Ok, s);
-    line(format!(
-        "Planned allocation under {} (layout: {})",
-        escape::untrusted_path(&plan.base),
-        escape::untrusted(&plan.source)
-    ));
-    line(String::new());
-    line(format!(
-        "  {:<16} {:>10} {:>9}",
-        "service", "planned", "share"
-    ));
+    let mut figures = allocation(plan);
+    figures.push(String::new());
+    match &plan.filesystem {
+        Err(e) => figures.push(format!("Filesystem: not measured: {e}")),
+        Ok(fs) => figures.extend(filesystem(plan, fs)),
+    }
+    figures.push(String::new());
+    for line in figures {
+        out.push(Status::Ok, line);
+    }
+    out.push(plan.status(), verdict(plan));
+    out.into_string()
+}
+
+/// Each service's planned size and share of tier.capacity, and the total.
+fn allocation(plan: &Plan) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "Planned allocation under {} (layout: {})",
+            escape::untrusted_path(&plan.base),
+            escape::untrusted(&plan.source)
+        ),
+        String::new(),
+        format!("  {:<16} {:>10} {:>9}", "service", "planned", "share"),
+    ];
     for s in &plan.services {
-        line(format!(
+        lines.push(format!(
             "  {:<16} {:>10} {:>8.1}%",
             s.name,
             human(s.planned),
             plan.share(s.planned)
         ));
     }
-    line(format!(
+    lines.push(format!(
         "  {:<16} {:>10} {:>8.1}%  of tier.capacity {}, {} left",
         "total",
         human(plan.planned_total),
@@ -84,63 +98,56 @@ pub fn text(plan: &Plan, journal: bool) -> String {
         human(plan.capacity),
         human_signed(plan.capacity_left())
     ));
-    line(String::new());
-    match &plan.filesystem {
-        Err(e) => line(format!("Filesystem: not measured: {e}")),
-        Ok(fs) => {
-            let whose = match &fs.mount {
-                Some(m) if m.own_mount => {
-                    format!("{} on {}, the tier's own mount", m.fstype, m.source)
-                }
-                Some(m) => format!(
-                    "{} on {}, mounted at {}: not the tier's own mount",
-                    m.fstype,
-                    m.source,
-                    escape::untrusted_path(&m.mount_point)
-                ),
-                None => "mount table not readable".into(),
-            };
-            if fs.base_exists {
-                line(format!(
-                    "Filesystem under {} ({whose})",
-                    escape::untrusted_path(&plan.base)
-                ));
-            } else {
-                line(format!(
-                    "Filesystem under {}: the base does not exist yet; measured at {} ({whose})",
-                    escape::untrusted_path(&plan.base),
-                    escape::untrusted_path(&fs.measured_at)
-                ));
-            }
-            if let Some(device) = fs.mount.as_ref().and_then(|m| m.device_size) {
-                line(format!("  {:<26} {:>10}", "device", human(device)));
-            }
-            if let Some(overhead) = fs.overhead() {
-                line(format!(
-                    "  {:<26} {:>10}",
-                    "filesystem overhead",
-                    human(overhead)
-                ));
-            }
-            let rows = [
-                ("filesystem size", human(fs.size.size)),
-                ("reserved blocks (root)", human(fs.size.reserved())),
-                ("usable by services", human(fs.size.usable())),
-                ("planned", human(plan.planned_total)),
-                (
-                    "left after the plan",
-                    human_signed(plan.filesystem_left().unwrap_or(0)),
-                ),
-                ("available now", human(fs.size.available)),
-            ];
-            for (label, value) in rows {
-                line(format!("  {label:<26} {value:>10}"));
-            }
-        }
+    lines
+}
+
+/// The filesystem under the base: whose it is, then its figures against the plan.
+fn filesystem(plan: &Plan, fs: &BaseFilesystem) -> Vec<String> {
+    let whose = match &fs.mount {
+        Some(m) if m.own_mount => format!(
+            "{} on {}, the tier's own mount",
+            escape::untrusted(&m.fstype),
+            escape::untrusted(&m.source)
+        ),
+        Some(m) => format!(
+            "{} on {}, mounted at {}: not the tier's own mount",
+            escape::untrusted(&m.fstype),
+            escape::untrusted(&m.source),
+            escape::untrusted_path(&m.mount_point)
+        ),
+        None => "mount table not readable".into(),
+    };
+    let base = escape::untrusted_path(&plan.base);
+    let mut lines = vec![match fs.base_exists {
+        true => format!("Filesystem under {base} ({whose})"),
+        false => format!(
+            "Filesystem under {base}: the base does not exist yet; measured at {} ({whose})",
+            escape::untrusted_path(&fs.measured_at)
+        ),
+    }];
+    let mut rows = Vec::new();
+    if let Some(device) = fs.mount.as_ref().and_then(|m| m.device_size) {
+        rows.push(("device", human(device)));
     }
-    line(String::new());
-    out.push(plan.status(), verdict(plan));
-    out.into_string()
+    if let Some(overhead) = fs.overhead() {
+        rows.push(("filesystem overhead", human(overhead)));
+    }
+    rows.extend([
+        ("filesystem size", human(fs.size.size)),
+        ("reserved blocks (root)", human(fs.size.reserved())),
+        ("usable by services", human(fs.size.usable())),
+        ("planned", human(plan.planned_total)),
+        (
+            "left after the plan",
+            human_signed(plan.filesystem_left().unwrap_or(0)),
+        ),
+        ("available now", human(fs.size.available)),
+    ]);
+    lines.extend(
+        rows.into_iter()
+            .map(|(label, value)| format!("  {label:<26} {value:>10}")),
+    );
+    lines
 }
 
 /// The plan as JSON, schema "jts-hot.plan/1" (keys sorted).
