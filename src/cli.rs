@@ -137,7 +137,7 @@ pub struct StateDirArg {
         long = "state-dir",
         value_name = "DIR",
         env = "STATE_DIRECTORY",
-        default_value = "/var/lib/jts-hot"
+        default_value = crate::state::DEFAULT_DIR
     )]
     pub state_dir: PathBuf,
 }

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jts_hot::cli::{Cli, Command, ConfigCommand, QuotaCommand, TextOrJson};
+use jts_hot::cli::{Cli, Command, ConfigCommand, MonitorFormat, QuotaCommand, TextOrJson};
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
-use jts_hot::{apply, files, render};
+use jts_hot::{apply, files, monitor, probe, render, status};
 
 /// Exit code for a bad layout from commands that do not report a status.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -42,11 +42,29 @@ fn main() -> ExitCode {
 
 /// Color in the text report only for a person at a terminal who has not
 /// asked for none (https://no-color.org: NO_COLOR set and not empty).
-fn text_style() -> jts_hot::report::picture::Style {
+fn text_style() -> monitor::output::picture::Style {
     use std::io::IsTerminal;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    jts_hot::report::picture::Style {
+    monitor::output::picture::Style {
         color: std::io::stdout().is_terminal() && !no_color,
+    }
+}
+
+/// Prints a command's output. A reader that went away (`jts-hot monitor |
+/// head -1`) is no error: the rest is not wanted.
+fn emit(text: &str) -> Result<(), Failure> {
+    emit_to(std::io::stdout(), text)
+}
+
+fn emit_to(mut stream: impl std::io::Write, text: &str) -> Result<(), Failure> {
+    match stream
+        .write_all(text.as_bytes())
+        .and_then(|()| stream.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::from(e)
+            .context("cannot write the output")
+            .into()),
+        _ => Ok(()),
     }
 }
 
@@ -69,13 +87,8 @@ fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
         return None;
     }
     cli.config.clone().or_else(|| {
-        let system = match root {
-            // Resolved inside the image: its links never lead to the host's files.
-            Some(root) => {
-                jts_hot::system::on_disk_followed(Some(root), Path::new(SYSTEM_LAYOUT_PATH))
-            }
-            None => PathBuf::from(SYSTEM_LAYOUT_PATH),
-        };
+        // Resolved inside the image: its links never lead to the host's files.
+        let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
         system.exists().then_some(system)
     })
 }
@@ -142,7 +155,20 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Probe(args) => {
             let layout = load_layout(&cli)?;
-            Ok(jts_hot::probe::run(args, &layout.tier.base))
+            let opts = probe::Options {
+                dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
+                size: args.size,
+                duration: args.duration,
+                regression_factor: args.regression_factor,
+                save: args.save,
+                state_dir: args.state.state_dir.clone(),
+            };
+            let report = probe::run(&opts);
+            emit(&match args.format {
+                TextOrJson::Text => probe::output::text(&report, status::under_journal()),
+                TextOrJson::Json => probe::output::json(&report),
+            })?;
+            Ok(report.status.exit_code())
         }
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
@@ -189,7 +215,29 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Monitor(args) => {
             let layout = load_layout(&cli)?;
-            Ok(jts_hot::monitor::run(&layout, args, text_style())?)
+            let opts = monitor::Options {
+                state_dir: args.state.state_dir.clone(),
+                walk: args.walk,
+                threads: args.threads,
+            };
+            let mut report = monitor::run(&layout, &opts);
+            if let Some(dir) = &args.textfile_dir {
+                monitor::write_textfile(&mut report, dir);
+            }
+            let journal = status::under_journal();
+            emit(&match args.format {
+                MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
+                MonitorFormat::Json => monitor::output::json(&report),
+                MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+            })?;
+            if journal {
+                // The run's one line at its worst status, whatever the format.
+                emit_to(
+                    std::io::stderr(),
+                    &monitor::output::journal_summary(&report),
+                )?;
+            }
+            Ok(report.status.exit_code())
         }
     }
 }

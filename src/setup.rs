@@ -18,8 +18,8 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::layout::{Layout, RequireMountpoint};
+use crate::render;
 use crate::system::{fstab, on_disk};
-use crate::{mountinfo, render};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -76,7 +76,7 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>> {
     if declared.is_empty() {
         return Ok(Vec::new());
     }
-    let mounts = mountinfo::read()?;
+    let mounts = crate::system::mounts::read()?;
     Ok(declared
         .iter()
         .filter(|d| !d.is_mounted(root, &mounts))

@@ -55,3 +55,16 @@ impl std::fmt::Display for Status {
 pub fn under_journal() -> bool {
     std::env::var_os("JOURNAL_STREAM").is_some()
 }
+
+/// Lines as printed, each ending in a newline; under the journal each
+/// carries the sd-daemon(3) prefix of its own severity, so `journalctl -p`
+/// filters them (the same for every command).
+pub fn lines(lines: &[(Status, String)], journal: bool) -> String {
+    lines
+        .iter()
+        .map(|(s, l)| {
+            let prefix = if journal { s.journal_prefix() } else { "" };
+            format!("{prefix}{l}\n")
+        })
+        .collect()
+}

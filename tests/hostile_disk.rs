@@ -238,11 +238,13 @@ fn names_planted_by_a_service_user_cannot_forge_monitor_output() {
         }
         if format == "text" {
             // Under systemd stdout goes to the journal too, which reads a
-            // `<N>` at the start of any line as its priority: none may start so.
+            // `<N>` at the start of any line as its priority: every line
+            // starts with jts-hot's own, and no other follows it.
+            assert_all_prefixed("text", &out);
             for line in out.lines() {
                 assert!(
-                    !line.starts_with('<'),
-                    "a line with a priority: {line:?}\n{out}"
+                    !line[3..].starts_with('<'),
+                    "a line with a second priority: {line:?}\n{out}"
                 );
             }
             assert!(out.contains(r"unreadable: "), "{out}");

@@ -140,7 +140,7 @@ fn scale_one_tree_matches_du_exactly() {
     }
     assert!(code == 2 && doc["status"] == "CRITICAL", "{doc}");
     assert_eq!(doc["validation"]["status"], "CRITICAL", "{doc}");
-    assert_eq!(doc["schema"], "jts-hot-monitor/1");
+    assert_eq!(doc["schema"], "jts-hot.monitor/1");
     assert_eq!(doc["scan"]["partial"], false);
     let mut files = 0;
     for name in names {
@@ -348,7 +348,7 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
     std::fs::create_dir(&textfiles).unwrap();
     // A device baseline as `jts-hot probe --save` leaves it: exported as gauges.
     std::fs::create_dir_all(s.state()).unwrap();
-    let baseline = jts_hot::probe::baseline::Baseline {
+    let baseline = jts_hot::state::Baseline {
         measured_unix: 1_790_000_000,
         dir: s.base(),
         devices: vec!["nvme0n1".into()],
@@ -358,7 +358,8 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
         randread_p99_us: 200.0,
         seq_write_bytes_per_sec: 2.0e9,
     };
-    jts_hot::probe::baseline::save(&s.state(), &baseline).unwrap();
+    let state = jts_hot::state::StateDir::new(s.state());
+    jts_hot::state::save(&state, &baseline).unwrap();
     let (code, stdout, err) = run(&mut s.monitor(&[
         "--format",
         "prometheus",
@@ -621,7 +622,7 @@ fn text_output_is_a_table_with_a_summary() {
         "{out}"
     );
     assert!(
-        lines[3].starts_with("docker") && lines[3].contains("1.4 MiB"),
+        lines[3].starts_with("docker") && lines[3].contains(" MB / 500 GB"),
         "{out}"
     );
     assert!(out.contains("\nFILESYSTEM "), "{out}");
@@ -636,6 +637,30 @@ fn text_output_is_a_table_with_a_summary() {
         )),
         "{out}"
     );
+}
+
+/// `jts-hot monitor | head -1`: a reader that went away is a quiet end,
+/// not a panic, in every format (and under the journal, whose summary goes
+/// to stderr).
+#[test]
+fn a_closed_stdout_is_a_quiet_end() {
+    let s = scratch(&[("redis", "1GB")]);
+    for format in ["text", "json", "prometheus"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        // Closed before the monitor writes a byte: every write is EPIPE.
+        drop(reader);
+        let out = s
+            .monitor(&["--format", format])
+            .env("JOURNAL_STREAM", "8:1234")
+            .stdout(Stdio::from(writer))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{format}: {err}");
+        let code = out.status.code().unwrap();
+        assert!(code <= 3, "{format}: exit {code}: {err}");
+        assert!(err.contains("jts-hot monitor: "), "{format}: {err}");
+    }
 }
 
 #[test]

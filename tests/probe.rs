@@ -54,7 +54,7 @@ fn a_normal_run_reports_the_schema_and_leaves_nothing_behind() {
     assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 
     // The documented schema (README, "## jts-hot probe").
-    assert_eq!(r["schema"], "jts-hot-probe/1");
+    assert_eq!(r["schema"], "jts-hot.probe/1");
     assert!(["OK", "WARNING"].contains(&r["status"].as_str().unwrap()));
     assert_eq!(code, if r["status"] == "OK" { 0 } else { 1 });
     assert_eq!(r["dir"], dir.path().to_str().unwrap());
@@ -360,7 +360,10 @@ fn save_then_compare() {
     let r = json_of(&out);
     let saved = state_dir.join("probe-baseline.json");
     assert_eq!(r["saved_to"], saved.to_str().unwrap());
-    let b = jts_hot::probe::baseline::load(&state_dir).expect("a saved baseline");
+    let state = jts_hot::state::StateDir::new(&state_dir);
+    let b = jts_hot::state::load::<jts_hot::state::Baseline>(&state)
+        .found()
+        .expect("a saved baseline");
     assert_eq!(b.dir, dir.path());
     assert_eq!(
         b.fsync_p50_us,
@@ -399,4 +402,48 @@ fn sighup_mid_run_removes_the_file() {
 #[test]
 fn sigquit_mid_run_removes_the_file() {
     signal_mid_run(nix::sys::signal::Signal::SIGQUIT);
+}
+
+/// The state directory's one policy: a corrupt baseline is reported and set
+/// aside, never fatal; one saved before schema names is still read. And a
+/// reader that went away (`jts-hot probe | head -1`) is no panic.
+#[test]
+fn a_corrupt_baseline_is_set_aside_and_a_closed_stdout_is_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let args = ["--size", "2MiB", "--time", "1s"];
+    let file = state.path().join("probe-baseline.json");
+    std::fs::write(&file, "{\"measured_unix\": ").unwrap();
+    let (_, out, _) = run(&mut probe(dir.path(), state.path(), &args));
+    let r = json_of(&out);
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "baseline")
+        .unwrap_or_else(|| panic!("no baseline finding: {out}"));
+    assert_eq!(f["status"], "WARNING", "{out}");
+    assert!(f["message"].as_str().unwrap().contains("moved to"), "{out}");
+    assert!(state.path().join("probe-baseline.json.corrupt").exists());
+    assert!(!file.exists());
+
+    // As saved before this release (no schema): read and compared.
+    recorded_baseline(state.path(), dir.path(), false);
+    let (_, out, _) = run(&mut probe(dir.path(), state.path(), &args));
+    assert_eq!(json_of(&out)["baseline"]["devices"][0], "recorded");
+
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut text = jts_hot();
+    text.args(["--default-layout", "probe", "--dir"])
+        .arg(dir.path())
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(args)
+        .stdout(Stdio::from(writer));
+    let out = text.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.code().unwrap() <= 3, "{err}");
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 }

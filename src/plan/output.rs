@@ -56,7 +56,7 @@ pub fn reason(plan: &Plan, over: &OverCommit) -> String {
                  ({} size{overhead}, less {} reserved for root) by {}",
                 human(plan.planned_total),
                 human(fs.size.usable()),
-                human(fs.size.size),
+                human(fs.size.size_bytes),
                 human(fs.size.reserved()),
                 human(*by)
             )
@@ -135,7 +135,7 @@ pub fn text(plan: &Plan) -> String {
                 ));
             }
             let rows = [
-                ("filesystem size", human(fs.size.size)),
+                ("filesystem size", human(fs.size.size_bytes)),
                 ("reserved blocks (root)", human(fs.size.reserved())),
                 ("usable by services", human(fs.size.usable())),
                 ("planned", human(plan.planned_total)),
@@ -143,7 +143,7 @@ pub fn text(plan: &Plan) -> String {
                     "left after the plan",
                     human_signed(plan.filesystem_left().unwrap_or(0)),
                 ),
-                ("available now", human(fs.size.available)),
+                ("available now", human(fs.size.avail_bytes)),
             ];
             for (label, value) in rows {
                 line(format!("  {label:<26} {value:>10}"));
@@ -168,10 +168,10 @@ pub fn json(plan: &Plan) -> Value {
             "source": mount.map(|m| escape::untrusted(&m.source)),
             "device_bytes": mount.and_then(|m| m.device_size),
             "overhead_bytes": fs.overhead(),
-            "size_bytes": fs.size.size,
+            "size_bytes": fs.size.size_bytes,
             "reserved_bytes": fs.size.reserved(),
             "usable_bytes": fs.size.usable(),
-            "available_bytes": fs.size.available,
+            "available_bytes": fs.size.avail_bytes,
             "left_bytes": plan.filesystem_left().map(clamp_i64),
         })
     });

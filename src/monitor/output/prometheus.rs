@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::escape::{self, prometheus_label_value};
 use crate::monitor::Report;
-use crate::render::escape::{self, prometheus_label_value};
 use crate::status::Status;
 
 /// The file written into the textfile collector's directory.
