@@ -364,12 +364,8 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     )?;
     let selinux_plan = selinux::plan(layout, root_dir.as_deref(), opts.selinux_priority);
     if opts.dry_run {
-        if let selinux::Plan::Install { priority, .. } = &selinux_plan {
-            writeln!(
-                out,
-                "would install the SELinux module {} at priority {priority}",
-                render::SELINUX_MODULE_NAME
-            )?;
+        for line in selinux_plan.dry_run() {
+            writeln!(out, "{line}")?;
         }
         return show_dry_run(out, layout, &root_fs, &plan);
     }
@@ -377,7 +373,7 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let before = snapshot(layout, &root_fs)?;
     write_changes(out, &root_fs, &plan)?;
     // Before tmpfiles: the directories it creates are born with their labels.
-    selinux::install(&selinux_plan, root_dir.as_deref(), out)?;
+    let selinux_ok = selinux::install(&selinux_plan, root_dir.as_deref(), out)?;
     // The files as written, their parents resolved inside the root, for
     // tools that take a host path.
     let in_root = |rel: &str| {
@@ -463,7 +459,7 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         }
     }
 
-    let selinux_changed = matches!(selinux_plan, selinux::Plan::Install { .. });
+    let selinux_changed = selinux_plan.changes();
     if plan.changes.is_empty() && before == after && !selinux_changed && !quota_changed {
         writeln!(
             out,
@@ -474,6 +470,13 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     // 2: the files are in place but the tier could not be set up.
     if !refused.is_empty() {
         return Ok(2);
+    }
+    if !selinux_ok {
+        writeln!(
+            out,
+            "jts-hot apply: the layout's SELinux equivalences are not all in place (see above)"
+        )?;
+        return Ok(1);
     }
     if !quota_ok {
         writeln!(

@@ -69,6 +69,7 @@ pub enum Command {
     /// the package scripts and `jts-hot apply` run it too.
     Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
+    #[command(after_long_help = crate::cli_help::PROBE)]
     Probe(ProbeArgs),
     /// Set or show the project quotas that hold each service directory to its plan
     #[command(subcommand)]

@@ -222,7 +222,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             let mut report = monitor::run(&layout, &opts);
             if let Some(dir) = &args.textfile_dir {
-                monitor::write_textfile(&mut report, dir);
+                // An explicit step: the file node_exporter reads.
+                monitor::output::prometheus::write_textfile(&mut report, dir);
             }
             let journal = status::under_journal();
             emit(&match args.format {

@@ -490,6 +490,9 @@ fn a_corrupt_history_is_survived_and_replaced() {
     assert_eq!(doc["history"]["samples"], 1);
     let fresh: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(fresh["samples"].as_array().unwrap().len(), 1);
+    // Saved with its schema name, and the version an earlier release needs.
+    assert_eq!(fresh["schema"], "jts-hot.monitor-history/1", "{fresh}");
+    assert_eq!(fresh["version"], 1, "{fresh}");
     assert!(s.state().join("monitor-history.json.corrupt").exists());
     // A state directory that cannot be written is reported, not fatal.
     let blocked = scratch(&[("redis", "1GB")]);

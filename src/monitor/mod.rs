@@ -5,7 +5,7 @@
 pub mod history;
 pub mod output;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -154,6 +154,9 @@ pub enum UsageSource {
 }
 
 impl UsageSource {
+    pub const ALL: [UsageSource; 2] = [UsageSource::Quota, UsageSource::Walk];
+
+    /// The serialized name (JSON `usage_source`, the metrics' `source` label).
     pub fn as_str(self) -> &'static str {
         match self {
             UsageSource::Quota => "quota",
@@ -243,21 +246,6 @@ pub fn save_history(report: &mut Report, history: &history::History, state: &Sta
             "cannot save the history in {}: {e:#}",
             escape::untrusted_path(state.path())
         ));
-    }
-}
-
-/// Writes the Prometheus text for node_exporter's textfile collector into
-/// `dir`, atomically. A failure is a note and UNKNOWN: Prometheus would
-/// otherwise go stale silently.
-pub fn write_textfile(report: &mut Report, dir: &Path) {
-    let text = output::prometheus::render(report);
-    let file = dir.join(output::prometheus::TEXTFILE_NAME);
-    if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
-        report.notes.push(format!(
-            "cannot write {}: {e:#}",
-            escape::untrusted_path(&file)
-        ));
-        report.status = report.status.max(Status::Unknown);
     }
 }
 
@@ -368,7 +356,7 @@ impl Trends<'_> {
 /// Scans, reads statvfs, judges every figure against the layout and the
 /// history `loaded` (with this run's sample). Returns the report and the
 /// history to save, None when the one on disk could not be read (saving
-/// would erase it). Writes nothing.
+/// would erase it). Writes nothing under the tier nor the history.
 pub fn measure(
     layout: &Layout,
     opts: &Options,
@@ -382,76 +370,29 @@ pub fn measure(
     let started = Instant::now();
     let threads = opts.threads.unwrap_or_else(usage::default_threads);
     let measured = measure_usage(layout, threads, opts.walk, &mut notes);
-    let fs = crate::system::statvfs::of(&layout.tier.base);
-    let duration = started.elapsed().as_secs_f64();
-    let fs = match fs {
-        Ok(s) => Some(s),
-        Err(e) => {
+    let fs = crate::system::statvfs::of(&layout.tier.base)
+        .map_err(|e| {
             notes.push(format!(
                 "cannot statvfs {}: {e}",
                 escape::untrusted_path(&layout.tier.base)
-            ));
-            None
-        }
-    };
+            ))
+        })
+        .ok();
+    let duration = started.elapsed().as_secs_f64();
 
     // The history, with this run's sample added before growth is computed.
     let mut hist = loaded.history;
     notes.extend(loaded.notes);
-    let sample = Sample {
-        t: now_s,
-        fs_used: fs.as_ref().map(|f| f.used_bytes),
-        services: layout
-            .services
-            .iter()
-            .zip(&measured.usages)
-            .filter(|(_, (u, _, _))| !u.partial())
-            .map(|(s, (u, _, _))| (s.name.as_str().to_string(), u.totals.allocated_bytes))
-            .collect(),
-    };
-    let mut points: Vec<&Sample> = hist.samples.iter().collect();
-    points.push(&sample);
-    let trends = Trends { points, now: now_s };
-
-    let th = &layout.thresholds;
-    let services: Vec<ServiceUsage> = layout
-        .services
-        .iter()
-        .zip(measured.usages)
-        .map(|(svc, (u, source, figures))| {
-            let points = trends.series(&|s: &Sample| s.services.get(svc.name.as_str()).copied());
-            let growth = history::growth_per_day(&points, now_s);
-            let mut s = judge_service(svc.name.as_str(), svc.planned.0, u, growth, th);
-            s.trend = trends.recent(&points);
-            s.set_source(source, figures);
-            s
-        })
-        .collect();
-    let filesystem = fs.map(|stats| {
-        let points = trends.series(&|s: &Sample| s.fs_used);
-        let growth = history::growth_per_day(&points, now_s);
-        let mut judged = judge_fs(stats, growth, th);
-        judged.trend = trends.recent(&points);
-        judged
-    });
-    drop(trends);
+    let sample = Sample::of_run(now_s, fs.as_ref(), layout, &measured.usages);
+    let (services, filesystem) = judge(layout, measured.usages, fs, &hist, &sample);
     notes.extend(hist.record(sample));
 
-    let status = services
-        .iter()
-        .map(|s| s.status)
-        .chain(filesystem.as_ref().map(|f| f.status))
-        .chain(filesystem.is_none().then_some(Status::Unknown))
-        .chain([validation.status])
-        .max()
-        .unwrap_or(Status::Ok);
     let state = StateDir::new(&opts.state_dir);
     let baseline = state::load::<Baseline>(&state);
     notes.extend(baseline.trouble().map(str::to_string));
-    let probe_baseline = baseline.found();
     let report = Report {
         schema: SCHEMA,
-        status,
+        status: worst(&services, filesystem.as_ref(), &validation),
         timestamp: now_s,
         interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
@@ -467,11 +408,82 @@ pub fn measure(
             path: history::path(&state),
             samples: hist.samples.len(),
         },
-        probe_baseline,
+        probe_baseline: baseline.found(),
         validation,
         notes,
     };
     (report, loaded.saveable.then_some(hist))
+}
+
+impl Sample {
+    /// This run's figures: services scanned completely and the filesystem.
+    fn of_run(
+        t: u64,
+        fs: Option<&FsStats>,
+        layout: &Layout,
+        usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
+    ) -> Sample {
+        Sample {
+            t,
+            fs_used: fs.map(|f| f.used_bytes),
+            services: layout
+                .services
+                .iter()
+                .zip(usages)
+                .filter(|(_, (u, _, _))| !u.partial())
+                .map(|(s, (u, _, _))| (s.name.as_str().to_string(), u.totals.allocated_bytes))
+                .collect(),
+        }
+    }
+}
+
+/// Every service and the filesystem judged against the thresholds, with
+/// their growth over the history and this run's `sample`.
+fn judge(
+    layout: &Layout,
+    usages: Vec<(Usage, UsageSource, Option<QuotaFigures>)>,
+    fs: Option<FsStats>,
+    hist: &history::History,
+    sample: &Sample,
+) -> (Vec<ServiceUsage>, Option<Filesystem>) {
+    let now = sample.t;
+    let mut points: Vec<&Sample> = hist.samples.iter().collect();
+    points.push(sample);
+    let trends = Trends { points, now };
+    let th = &layout.thresholds;
+    let services = layout
+        .services
+        .iter()
+        .zip(usages)
+        .map(|(svc, (u, source, figures))| {
+            let points = trends.series(&|s: &Sample| s.services.get(svc.name.as_str()).copied());
+            let growth = history::growth_per_day(&points, now);
+            let mut s = judge_service(svc.name.as_str(), svc.planned.0, u, growth, th);
+            s.trend = trends.recent(&points);
+            s.set_source(source, figures);
+            s
+        })
+        .collect();
+    let filesystem = fs.map(|stats| {
+        let points = trends.series(&|s: &Sample| s.fs_used);
+        let growth = history::growth_per_day(&points, now);
+        let mut judged = judge_fs(stats, growth, th);
+        judged.trend = trends.recent(&points);
+        judged
+    });
+    (services, filesystem)
+}
+
+/// The run's status: the worst of everything, UNKNOWN without a filesystem.
+fn worst(services: &[ServiceUsage], fs: Option<&Filesystem>, v: &Validation) -> Status {
+    services
+        .iter()
+        .map(|s| s.status)
+        .chain(fs.map(|f| f.status))
+        .chain(fs.is_none().then_some(Status::Unknown))
+        .chain([v.status])
+        .max()
+        .unwrap_or(Status::Ok)
 }
 
 fn share(bytes: u64, percent: u8) -> u64 {
@@ -494,49 +506,7 @@ fn judge_service(
         t.allocated_bytes as f64 * 100.0 / planned as f64
     };
     let days_until_plan = history::days_until(planned.saturating_sub(t.allocated_bytes), growth);
-    let mut status = Status::Ok;
-    let mut reasons = Vec::new();
-    let mut raise = |s: Status, why: String| {
-        status = status.max(s);
-        reasons.push(why);
-    };
-    if let Some(e) = &u.root_error {
-        let status = match e {
-            // Measuring wherever a planted link points would be a lie.
-            RootError::Symlink { .. } => Status::Critical,
-            RootError::Other(_) => Status::Unknown,
-        };
-        raise(status, format!("cannot scan: {e}"));
-    } else if t.allocated_bytes >= critical_bytes {
-        raise(
-            Status::Critical,
-            format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
-        );
-    } else if t.allocated_bytes >= warning_bytes {
-        raise(
-            Status::Warning,
-            format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
-        );
-    }
-    if let Some(days) = days_until_plan {
-        if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
-            raise(
-                Status::Warning,
-                format!("projected to reach its plan in {days:.1} days"),
-            );
-        }
-    }
-    if !u.unreadable.is_empty() || !u.errors.is_empty() {
-        // The figures are lower bounds: a person must look.
-        raise(
-            Status::Warning,
-            format!(
-                "partial scan: {} unreadable directories, {} other errors",
-                u.unreadable.len(),
-                u.errors.len()
-            ),
-        );
-    }
+    let (status, reasons) = concerns(&u, planned, percent, days_until_plan, th);
     ServiceUsage {
         name: name.to_string(),
         path: u.root.clone(),
@@ -563,6 +533,61 @@ fn judge_service(
         errors: u.errors,
         trend: Vec::new(),
     }
+}
+
+/// A service's status and why: its share of plan, the projection, whether
+/// it could be scanned at all and completely.
+fn concerns(
+    u: &Usage,
+    planned: u64,
+    percent: f64,
+    days_until_plan: Option<f64>,
+    th: &Thresholds,
+) -> (Status, Vec<String>) {
+    let mut status = Status::Ok;
+    let mut reasons = Vec::new();
+    let mut raise = |s: Status, why: String| {
+        status = status.max(s);
+        reasons.push(why);
+    };
+    if let Some(e) = &u.root_error {
+        let status = match e {
+            // Measuring wherever a planted link points would be a lie.
+            RootError::Symlink { .. } => Status::Critical,
+            RootError::Other(_) => Status::Unknown,
+        };
+        raise(status, format!("cannot scan: {e}"));
+    } else if u.totals.allocated_bytes >= share(planned, th.crit_percent) {
+        raise(
+            Status::Critical,
+            format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
+        );
+    } else if u.totals.allocated_bytes >= share(planned, th.warn_percent) {
+        raise(
+            Status::Warning,
+            format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
+        );
+    }
+    if let Some(days) = days_until_plan {
+        if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
+            raise(
+                Status::Warning,
+                format!("projected to reach its plan in {days:.1} days"),
+            );
+        }
+    }
+    if !u.unreadable.is_empty() || !u.errors.is_empty() {
+        // The figures are lower bounds: a person must look.
+        raise(
+            Status::Warning,
+            format!(
+                "partial scan: {} unreadable directories, {} other errors",
+                u.unreadable.len(),
+                u.errors.len()
+            ),
+        );
+    }
+    (status, reasons)
 }
 
 /// A service at its hard limit has its writes refused: CRITICAL. Over its
@@ -640,6 +665,18 @@ mod tests {
             avail_bytes: avail,
             inodes: 10,
             inodes_free: 5,
+        }
+    }
+
+    #[test]
+    fn usage_sources_serialize_as_named_and_metrics_docs_name_them() {
+        let docs = include_str!("../../docs/metrics.md");
+        for u in UsageSource::ALL {
+            assert_eq!(
+                serde_json::to_value(u).unwrap(),
+                serde_json::Value::from(u.as_str())
+            );
+            assert!(docs.contains(&format!("\"{}\"", u.as_str())), "{u:?}");
         }
     }
 

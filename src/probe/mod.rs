@@ -237,9 +237,27 @@ fn probe(opts: &Options, dir: &Path, stop: &AtomicBool, report: &mut Report) {
     let now = baseline::of(dir, devices, &m);
     report.measurements = Some(m);
     let state = StateDir::new(&opts.state_dir);
-    match state::load::<Baseline>(&state) {
-        state::Loaded::Found(saved) if saved.dir == dir => {
-            f.extend(baseline::compare(&now, &saved, opts.regression_factor));
+    compare_with_saved(&state, &now, opts.regression_factor, report);
+    if opts.save {
+        match state::save(&state, &now) {
+            Ok(path) => report.saved_to = Some(path),
+            Err(e) => report.findings.push(Finding::new(
+                Status::Unknown,
+                Kind::Error,
+                format!("cannot save the baseline: {e:#}"),
+            )),
+        }
+    }
+}
+
+/// Compares this run with the saved baseline, if there is one of `now`'s
+/// directory; trouble with the file is a finding.
+fn compare_with_saved(state: &StateDir, now: &Baseline, factor: f64, report: &mut Report) {
+    let dir = &now.dir;
+    let f = &mut report.findings;
+    match state::load::<Baseline>(state) {
+        state::Loaded::Found(saved) if saved.dir == *dir => {
+            f.extend(baseline::compare(now, &saved, factor));
             report.baseline = Some(saved);
         }
         state::Loaded::Found(saved) => f.push(Finding::new(
@@ -254,16 +272,6 @@ fn probe(opts: &Options, dir: &Path, stop: &AtomicBool, report: &mut Report) {
         state::Loaded::Missing => {}
         state::Loaded::SetAside(why) | state::Loaded::Unreadable(why) => {
             f.push(Finding::new(Status::Warning, Kind::Baseline, why))
-        }
-    }
-    if opts.save {
-        match state::save(&state, &now) {
-            Ok(path) => report.saved_to = Some(path),
-            Err(e) => f.push(Finding::new(
-                Status::Unknown,
-                Kind::Error,
-                format!("cannot save the baseline: {e:#}"),
-            )),
         }
     }
 }

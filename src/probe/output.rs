@@ -2,8 +2,10 @@
 //! severity) and for programs (JSON, schema [`super::SCHEMA`]).
 
 use super::identity::Device;
+use super::measure::Measurements;
 use super::Report;
 use crate::escape;
+use crate::state::Baseline;
 use crate::status::{self, Status};
 use crate::units;
 
@@ -14,104 +16,100 @@ pub fn json(r: &Report) -> String {
     s
 }
 
-/// The human report. Under the journal every line carries its priority.
+/// The human report: the outcome, then what is known (info), then the
+/// findings at their own status. Under the journal every line carries its
+/// priority (the first line the overall status).
 pub fn text(r: &Report, journal: bool) -> String {
-    let mut lines: Vec<(Status, String)> = Vec::new();
-    let mut say = |s: Status, line: String| lines.push((s, line));
-    say(
+    let head = format!(
+        "jts-hot probe: {} {}",
         r.status,
-        format!(
-            "jts-hot probe: {} {}",
-            r.status,
-            escape::untrusted_path(&r.dir)
-        ),
+        escape::untrusted_path(&r.dir)
     );
-    if let Some(id) = &r.identity {
-        let m = &id.mount;
-        say(
-            Status::Ok,
-            format!(
-                "mount {} from {} ({}), options {}; filesystem options {}",
-                escape::untrusted_path(&m.mount_point),
-                m.source,
-                m.fstype,
-                m.options.join(","),
-                m.super_options.join(",")
-            ),
-        );
-        for d in &id.devices {
-            say(Status::Ok, device_line(d));
-        }
-    }
-    if let Some(m) = &r.measurements {
-        let fs = &m.fsync;
-        say(
-            Status::Ok,
-            format!(
-                "fsync (8 KiB write + fdatasync): {:.0} ops/s, p50 {}, p99 {}, max {} ({} ops)",
-                fs.ops_per_sec,
-                units::micros(fs.p50_us),
-                units::micros(fs.p99_us),
-                units::micros(fs.max_us),
-                fs.ops
-            ),
-        );
-        let rr = &m.rand_read;
-        say(
-            Status::Ok,
-            format!(
-                "random read (4 KiB O_DIRECT, queue depth 1, over {}): {:.0} IOPS, p50 {}, p99 {}, max {} ({} ops)",
-                units::bytes(m.seq_write.bytes),
-                rr.ops_per_sec,
-                units::micros(rr.p50_us),
-                units::micros(rr.p99_us),
-                units::micros(rr.max_us),
-                rr.ops
-            ),
-        );
-        let sw = &m.seq_write;
-        say(
-            Status::Ok,
-            format!(
-                "sequential write (1 MiB O_DIRECT): {} ({} in {:.2} s)",
-                units::rate(sw.bytes_per_sec),
-                units::bytes(sw.bytes),
-                sw.seconds
-            ),
-        );
-    }
-    if let Some(b) = &r.baseline {
-        say(
-            Status::Ok,
-            format!(
-                "baseline of {}: fsync p50 {}, p99 {}; random read p50 {}, p99 {}; sequential write {} (regression factor {})",
-                humantime::format_rfc3339_seconds(
-                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(b.measured_unix)
-                ),
-                units::micros(b.fsync_p50_us),
-                units::micros(b.fsync_p99_us),
-                units::micros(b.randread_p50_us),
-                units::micros(b.randread_p99_us),
-                units::rate(b.seq_write_bytes_per_sec),
-                r.regression_factor
-            ),
-        );
-    }
-    if let Some(p) = &r.saved_to {
-        say(
-            Status::Ok,
-            format!("saved as the baseline: {}", escape::untrusted_path(p)),
-        );
-    }
+    let mut lines = vec![(r.status, head)];
+    let info = facts(r).into_iter().map(|l| (Status::Ok, l));
+    lines.extend(info);
     for f in &r.findings {
         let label = if f.status == Status::Ok {
             "NOTE".to_string()
         } else {
             f.status.to_string()
         };
-        say(f.status, format!("{label} {}: {}", f.kind, f.message));
+        lines.push((f.status, format!("{label} {}: {}", f.kind, f.message)));
     }
     status::lines(&lines, journal)
+}
+
+/// The mount and devices, the measurements, the baseline, where it was saved.
+fn facts(r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(id) = &r.identity {
+        let m = &id.mount;
+        out.push(format!(
+            "mount {} from {} ({}), options {}; filesystem options {}",
+            escape::untrusted_path(&m.mount_point),
+            m.source,
+            m.fstype,
+            m.options.join(","),
+            m.super_options.join(",")
+        ));
+        out.extend(id.devices.iter().map(device_line));
+    }
+    if let Some(m) = &r.measurements {
+        out.extend(measurement_lines(m));
+    }
+    if let Some(b) = &r.baseline {
+        out.push(baseline_line(b, r.regression_factor));
+    }
+    if let Some(p) = &r.saved_to {
+        out.push(format!(
+            "saved as the baseline: {}",
+            escape::untrusted_path(p)
+        ));
+    }
+    out
+}
+
+fn measurement_lines(m: &Measurements) -> [String; 3] {
+    let (fs, rr, sw) = (&m.fsync, &m.rand_read, &m.seq_write);
+    [
+        format!(
+            "fsync (8 KiB write + fdatasync): {:.0} ops/s, p50 {}, p99 {}, max {} ({} ops)",
+            fs.ops_per_sec,
+            units::micros(fs.p50_us),
+            units::micros(fs.p99_us),
+            units::micros(fs.max_us),
+            fs.ops
+        ),
+        format!(
+            "random read (4 KiB O_DIRECT, queue depth 1, over {}): {:.0} IOPS, p50 {}, p99 {}, max {} ({} ops)",
+            units::bytes(sw.bytes),
+            rr.ops_per_sec,
+            units::micros(rr.p50_us),
+            units::micros(rr.p99_us),
+            units::micros(rr.max_us),
+            rr.ops
+        ),
+        format!(
+            "sequential write (1 MiB O_DIRECT): {} ({} in {:.2} s)",
+            units::rate(sw.bytes_per_sec),
+            units::bytes(sw.bytes),
+            sw.seconds
+        ),
+    ]
+}
+
+fn baseline_line(b: &Baseline, factor: f64) -> String {
+    format!(
+        "baseline of {}: fsync p50 {}, p99 {}; random read p50 {}, p99 {}; sequential write {} (regression factor {factor})",
+        humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(b.measured_unix)
+        ),
+        units::micros(b.fsync_p50_us),
+        units::micros(b.fsync_p99_us),
+        units::micros(b.randread_p50_us),
+        units::micros(b.randread_p99_us),
+        units::rate(b.seq_write_bytes_per_sec),
+    )
 }
 
 fn device_line(d: &Device) -> String {
