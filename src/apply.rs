@@ -21,7 +21,8 @@ use crate::layout::Layout;
 use crate::render::{self, escape, GeneratedFile, DIGEST_MARKER, DROPIN_NAME};
 use crate::selinux;
 use crate::setup;
-use crate::system::rootfs::{Root, Staged};
+use crate::system::accounts;
+use crate::system::rootfs::{self, Root, Staged};
 
 /// Far above any file jts-hot writes (4,000 services make ~1 MB of tmpfiles.d);
 /// a bigger one in its place is not ours and is not read whole.
@@ -104,11 +105,6 @@ pub fn etc_path(vendor_path: &Path) -> PathBuf {
         .strip_prefix("usr/lib")
         .expect("rendered files lie under usr/lib");
     Path::new("etc").join(rel)
-}
-
-/// `rel` (relative to /) under `root`.
-fn under(root: &Path, rel: &Path) -> PathBuf {
-    root.join(rel.strip_prefix("/").unwrap_or(rel))
 }
 
 /// True for a file jts-hot wrote: it carries the layout digest line.
@@ -288,13 +284,9 @@ struct Snapshot {
 }
 
 fn names_in(root: &Root, db: &Path) -> Result<BTreeSet<String>> {
-    Ok(read_if_exists(root, db)?
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(':').next())
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-        .collect())
+    Ok(accounts::names(
+        &read_if_exists(root, db)?.unwrap_or_default(),
+    ))
 }
 
 fn snapshot(layout: &Layout, root: &Root) -> Result<Snapshot> {
@@ -334,7 +326,7 @@ fn run_tool(cmd: &mut Command) -> Result<()> {
 }
 
 fn write_diff(out: &mut dyn Write, root: &Path, change: &Change) -> Result<()> {
-    let shown = under(root, change.path()).display().to_string();
+    let shown = rootfs::joined(root, change.path()).display().to_string();
     let (old, new, old_label, new_label) = match change {
         Change::Create { new, .. } => ("", new.as_str(), "/dev/null".to_string(), shown),
         Change::Update { old, new, .. } => (old.as_str(), new.as_str(), shown.clone(), shown),
@@ -372,12 +364,8 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     )?;
     let selinux_plan = selinux::plan(layout, root_dir.as_deref(), opts.selinux_priority);
     if opts.dry_run {
-        if let selinux::Plan::Install { priority, .. } = &selinux_plan {
-            writeln!(
-                out,
-                "would install the SELinux module {} at priority {priority}",
-                render::SELINUX_MODULE_NAME
-            )?;
+        for line in selinux_plan.dry_run() {
+            writeln!(out, "{line}")?;
         }
         return show_dry_run(out, layout, &root_fs, &plan);
     }
@@ -385,7 +373,7 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let before = snapshot(layout, &root_fs)?;
     write_changes(out, &root_fs, &plan)?;
     // Before tmpfiles: the directories it creates are born with their labels.
-    selinux::install(&selinux_plan, root_dir.as_deref(), out)?;
+    let selinux_ok = selinux::install(&selinux_plan, root_dir.as_deref(), out)?;
     // The files as written, their parents resolved inside the root, for
     // tools that take a host path.
     let in_root = |rel: &str| {
@@ -427,7 +415,7 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         writeln!(
             out,
             "left alone {}: no longer in the layout (jts-hot never removes anything under the tier)",
-            under(&root, d).display()
+            rootfs::joined(&root, d).display()
         )?;
     }
 
@@ -471,7 +459,7 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
         }
     }
 
-    let selinux_changed = matches!(selinux_plan, selinux::Plan::Install { .. });
+    let selinux_changed = selinux_plan.changes();
     if plan.changes.is_empty() && before == after && !selinux_changed && !quota_changed {
         writeln!(
             out,
@@ -482,6 +470,13 @@ pub fn run(layout: &Layout, opts: &Options, out: &mut dyn Write) -> Result<u8> {
     // 2: the files are in place but the tier could not be set up.
     if !refused.is_empty() {
         return Ok(2);
+    }
+    if !selinux_ok {
+        writeln!(
+            out,
+            "jts-hot apply: the layout's SELinux equivalences are not all in place (see above)"
+        )?;
+        return Ok(1);
     }
     if !quota_ok {
         writeln!(
@@ -592,7 +587,7 @@ fn report_snapshot(
         writeln!(out, "added group {g}")?;
     }
     for ((path, old), (_, new)) in before.dirs.iter().zip(&after.dirs) {
-        let path = under(root, path);
+        let path = rootfs::joined(root, path);
         match (old, new) {
             (None, Some(_)) => writeln!(out, "created directory {}", path.display())?,
             (Some((m0, u0, g0)), Some((m1, u1, g1))) if (m0, u0, g0) != (m1, u1, g1) => writeln!(

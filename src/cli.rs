@@ -83,6 +83,7 @@ pub enum Command {
     /// cannot be read).
     Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
+    #[command(after_long_help = crate::cli_help::PROBE)]
     Probe(ProbeArgs),
     /// Set or show the project quotas that hold each service directory to its plan
     #[command(subcommand)]
@@ -151,7 +152,7 @@ pub struct StateDirArg {
         long = "state-dir",
         value_name = "DIR",
         env = "STATE_DIRECTORY",
-        default_value = "/var/lib/jts-hot"
+        default_value = crate::state::DEFAULT_DIR
     )]
     pub state_dir: PathBuf,
 }

@@ -58,6 +58,13 @@ ONE RUN
   absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit
   WARNING.
 
+OUTPUT
+  text: a picture per service and the filesystem, sizes in decimal units as the layout
+  writes them (800 GB); json: schema jts-hot.monitor/1 (docs/monitor.md); prometheus: the
+  metrics below. Under systemd every text line carries the priority of its own severity
+  and a one-line summary goes to stderr at the run's. The history is schema
+  jts-hot.monitor-history/1; a corrupt one is moved aside to monitor-history.json.corrupt.
+
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/metrics.md)
   jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}
   jts_hot_service_files{service}               jts_hot_service_directories{service}
@@ -86,3 +93,18 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
 
 EXIT STATUS
   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad layout or an unwritable textfile)";
+
+pub const PROBE: &str = "\
+OUTPUT
+  text: one line per fact, then the findings; json: schema jts-hot.probe/1 (docs/probe.md).
+  Under systemd every line carries the priority of its own severity. --save writes
+  STATE_DIR/probe-baseline.json (schema jts-hot.probe-baseline/1), which later runs on the
+  same directory compare with and the monitor exports.
+
+FINDING KINDS (the `kind` of each finding, a stable name)
+  rotational, no-discard, scheduler, no-block-device, identity, regression, baseline,
+  no-space, interrupted, error
+
+EXIT STATUS
+  0 OK, 1 WARNING (identity warnings, regressions), 3 UNKNOWN (no result: refused,
+  interrupted, an I/O error, or the baseline could not be saved)";

@@ -92,6 +92,20 @@ pub fn file_contexts_regex(path: &Path) -> String {
     out
 }
 
+/// A path as a field of a file_contexts.subs line (and of jts-hot's list of
+/// them, which the package scripts read with `read -r`): fields are split on
+/// whitespace and nothing is unescaped, so a path with whitespace cannot be
+/// written at all; the layout rules refuse it, and this refuses to emit a
+/// line that says something else.
+pub fn subs_field(path: &Path) -> String {
+    let s = text(path);
+    assert!(
+        !s.contains(char::is_whitespace) && !s.is_empty(),
+        "layout rules keep whitespace out of SELinux equivalences: {s:?}"
+    );
+    s.to_string()
+}
+
 /// A CIL quoted string: CIL has no escapes inside quotes, so a '"' or a
 /// newline could never be written; the layout rules exclude both, and this
 /// refuses them rather than emit a module that says something else.

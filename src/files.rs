@@ -2,41 +2,30 @@
 //! directory, then rename), so a reader sees the old file or the new one,
 //! never half of one; and a tree all or nothing, as far as a filesystem allows.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tempfile::NamedTempFile;
 
 use crate::render::GeneratedFile;
 use crate::system::rootfs::{Root, Staged};
 
-/// Writes `contents` into a synced temporary file beside `path`, not yet renamed.
-fn stage(path: &Path, contents: &[u8], mode: u32) -> Result<NamedTempFile> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .context("a file path has a parent directory")?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".jts-hot.")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(contents)
-        .and_then(|_| {
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(mode))
-        })
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(tmp)
-}
-
-/// Writes `contents` to `path` atomically with the given permission bits.
+/// Writes `contents` to `path` atomically with the given permission bits,
+/// staged beside it the one way every write is (`Root::stage`): the
+/// directory is the caller's and is followed, the file's own name never is
+/// (a symlink planted in its place is replaced, not written through).
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    stage(path, contents, mode)?
-        .persist(path)
-        .with_context(|| format!("cannot rename into {}", path.display()))?;
-    Ok(())
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        anyhow::bail!("{} names no file", path.display());
+    };
+    // "" for a bare file name: the current directory.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let root = Root::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    root.write_atomic(Path::new(name), contents, mode)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes every generated file under `root`, resolved inside it (a symlink

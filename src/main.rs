@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use jts_hot::cli::{
-    Cli, Command, ConfigCommand, PlanArgs, QuotaCommand, SetupArgs, TextOrJson, ValidateArgs,
+    Cli, Command, ConfigCommand, MonitorFormat, PlanArgs, QuotaCommand, SetupArgs, TextOrJson,
+    ValidateArgs,
 };
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
 use jts_hot::status::under_journal;
-use jts_hot::{apply, files, render};
+use jts_hot::{apply, files, monitor, probe, render, status};
 
 /// Exit code for a bad layout from commands that do not report a status.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -61,11 +62,29 @@ fn print_err(text: &str) {
 
 /// Color in the text report only for a person at a terminal who has not
 /// asked for none (https://no-color.org: NO_COLOR set and not empty).
-fn text_style() -> jts_hot::report::picture::Style {
+fn text_style() -> monitor::output::picture::Style {
     use std::io::IsTerminal;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    jts_hot::report::picture::Style {
+    monitor::output::picture::Style {
         color: std::io::stdout().is_terminal() && !no_color,
+    }
+}
+
+/// Prints a command's output. A reader that went away (`jts-hot monitor |
+/// head -1`) is no error: the rest is not wanted.
+fn emit(text: &str) -> Result<(), Failure> {
+    emit_to(std::io::stdout(), text)
+}
+
+fn emit_to(mut stream: impl std::io::Write, text: &str) -> Result<(), Failure> {
+    match stream
+        .write_all(text.as_bytes())
+        .and_then(|()| stream.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::from(e)
+            .context("cannot write the output")
+            .into()),
+        _ => Ok(()),
     }
 }
 
@@ -88,13 +107,8 @@ fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
         return None;
     }
     cli.config.clone().or_else(|| {
-        let system = match root {
-            // Resolved inside the image: its links never lead to the host's files.
-            Some(root) => {
-                jts_hot::system::on_disk_followed(Some(root), Path::new(SYSTEM_LAYOUT_PATH))
-            }
-            None => PathBuf::from(SYSTEM_LAYOUT_PATH),
-        };
+        // Resolved inside the image: its links never lead to the host's files.
+        let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
         system.exists().then_some(system)
     })
 }
@@ -140,7 +154,20 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Plan(args) => plan(&cli, args),
         Command::Probe(args) => {
             let layout = load_layout(&cli)?;
-            Ok(jts_hot::probe::run(args, &layout.tier.base))
+            let opts = probe::Options {
+                dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
+                size: args.size,
+                duration: args.duration,
+                regression_factor: args.regression_factor,
+                save: args.save,
+                state_dir: args.state.state_dir.clone(),
+            };
+            let report = probe::run(&opts);
+            emit(&match args.format {
+                TextOrJson::Text => probe::output::text(&report, status::under_journal()),
+                TextOrJson::Json => probe::output::json(&report),
+            })?;
+            Ok(report.status.exit_code())
         }
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
@@ -156,17 +183,32 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Quota(command) => quota(&cli, command),
         Command::Monitor(args) => {
             let layout = load_layout(&cli)?;
-            Ok(jts_hot::monitor::run(&layout, args, text_style())?)
+            let opts = monitor::Options {
+                state_dir: args.state.state_dir.clone(),
+                walk: args.walk,
+                threads: args.threads,
+            };
+            let mut report = monitor::run(&layout, &opts);
+            if let Some(dir) = &args.textfile_dir {
+                // An explicit step: the file node_exporter reads.
+                monitor::output::prometheus::write_textfile(&mut report, dir);
+            }
+            let journal = status::under_journal();
+            emit(&match args.format {
+                MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
+                MonitorFormat::Json => monitor::output::json(&report),
+                MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+            })?;
+            if journal {
+                // The run's one line at its worst status, whatever the format.
+                emit_to(
+                    std::io::stderr(),
+                    &monitor::output::journal_summary(&report),
+                )?;
+            }
+            Ok(report.status.exit_code())
         }
     }
-}
-
-/// Writes a command's output to stdout: a closed pipe (`| head`) must not
-/// turn a verdict into a panic, and the exit code stays the verdict's.
-fn print_out(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
@@ -178,11 +220,16 @@ fn validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     };
     let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
     let journal = under_journal();
-    print_out(&match args.format {
+    let written = emit(&match args.format {
         TextOrJson::Json => output::json(&report),
         TextOrJson::Text if args.gate => output::gate_text(&report, args.verbose, journal),
         TextOrJson::Text => output::text(&report, args.verbose, journal),
     });
+    // A gate's verdict is its exit code: an output it could not write must
+    // not refuse (or allow) a database's start.
+    if !args.gate {
+        written?;
+    }
     let code = report.exit_code(args.gate);
     if args.gate && code != 0 && journal {
         // journald attaches the unit's invocation id (which `systemctl status`
@@ -197,17 +244,17 @@ fn validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
 
 fn config(command: &ConfigCommand) -> Result<u8, Failure> {
     match command {
-        ConfigCommand::Default => print_out(DEFAULT_LAYOUT_TOML),
+        ConfigCommand::Default => emit(DEFAULT_LAYOUT_TOML)?,
         ConfigCommand::Check { file } => {
             let layout = Layout::load(file).map_err(Failure::Layout)?;
-            print_out(&format!(
+            emit(&format!(
                 "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n",
                 file.display(),
                 layout.services.len(),
                 layout.planned_dirs().len(),
                 layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
                 layout.digest()
-            ));
+            ))?;
         }
     }
     Ok(0)
@@ -220,10 +267,10 @@ fn plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
         root: args.root.clone(),
     };
     let plan = plan::run(&layout, &opts);
-    print_out(&match args.format {
+    emit(&match args.format {
         TextOrJson::Text => output::text(&plan, under_journal()),
         TextOrJson::Json => output::json(&plan),
-    });
+    })?;
     Ok(plan.exit_code())
 }
 
@@ -234,7 +281,7 @@ fn setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
         root: args.root.clone(),
     };
     let report = setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
-    print_out(&setup::text(&report, under_journal()));
+    emit(&setup::text(&report, under_journal()))?;
     Ok(report.exit_code())
 }
 
@@ -245,18 +292,18 @@ fn quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
     match command {
         QuotaCommand::Set { format } => {
             let report = quota::set(&layout);
-            print_out(&match format {
+            emit(&match format {
                 TextOrJson::Text => output::set_text(&report, journal),
                 TextOrJson::Json => output::set_json(&report),
-            });
+            })?;
             Ok(if report.ok() { 0 } else { 1 })
         }
         QuotaCommand::Status { format } => {
             let inspection = quota::inspect(&layout);
-            print_out(&match format {
+            emit(&match format {
                 TextOrJson::Text => output::status_text(&inspection, journal),
                 TextOrJson::Json => output::status_json(&inspection),
-            });
+            })?;
             Ok(0)
         }
     }

@@ -1,10 +1,12 @@
 //! What `jts-hot apply` does about SELinux, where it is enabled: install the
 //! module rendered from the layout into the policy store (`semodule -X
-//! PRIORITY -i`) before systemd-tmpfiles creates the directories, so they are
-//! born labelled; then relabel the planned directories themselves, never
-//! what is in them (`restorecon` without -R). Where SELinux is disabled,
-//! nothing happens and nothing fails.
+//! PRIORITY -i`) and add the layout's equivalences (`semanage fcontext -a -e`,
+//! which no module can say) before systemd-tmpfiles creates the directories,
+//! so they are born labelled; then relabel the planned directories
+//! themselves, never what is in them (`restorecon` without -R). Where SELinux
+//! is disabled, nothing happens and nothing fails.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,15 +15,116 @@ use anyhow::{bail, Context, Result};
 
 use crate::layout::Layout;
 use crate::render::{self, SELINUX_MODULE_NAME, SELINUX_MODULE_PATH};
+use crate::system::rootfs::Root;
 use crate::system::selinux::{detect, Policy};
 
 /// The package installs the module at this priority; `apply` above it.
 pub const PACKAGE_PRIORITY: u16 = 200;
 pub const APPLY_PRIORITY: u16 = 300;
 
+/// The equivalences jts-hot added (`DIR SOURCE` lines, as file_contexts.subs):
+/// removal and `apply` delete only these, never one the operator set. The
+/// package scripts keep the same record.
+pub const EQUAL_RECORD: &str = "var/lib/jts-hot/selinux-equal";
+
 /// What the SELinux step decided, before doing anything.
 #[derive(Debug)]
-pub enum Plan {
+pub struct Plan {
+    pub module: Module,
+    /// Empty where SELinux is disabled.
+    pub equal: Vec<Equal>,
+    /// Why the layout's equivalences cannot be checked or added (semanage
+    /// missing or failing) on a host where SELinux is enabled.
+    pub equal_unavailable: Option<String>,
+}
+
+/// One equivalence (`selinux_equal`) and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Equal {
+    /// Not there: add it, and record it as ours.
+    Add { dir: String, source: String },
+    /// Ours, and the layout now names another source: replace it.
+    Replace {
+        dir: String,
+        old: String,
+        source: String,
+    },
+    /// Ours, and as the layout asks.
+    Current { dir: String, source: String },
+    /// Set by the operator with the layout's source: left as theirs.
+    Operators { dir: String, source: String },
+    /// Set by the operator to another source: reported, left alone.
+    Conflict {
+        dir: String,
+        theirs: String,
+        source: String,
+    },
+    /// Ours, and the layout no longer asks for it: deleted.
+    Delete { dir: String, source: String },
+    /// Recorded as ours but changed or deleted by the operator since: only
+    /// the record goes.
+    Forget { dir: String },
+}
+
+impl Plan {
+    /// Whether carrying the plan out changes the policy.
+    pub fn changes(&self) -> bool {
+        matches!(self.module, Module::Install { .. })
+            || self.equal.iter().any(|e| {
+                matches!(
+                    e,
+                    Equal::Add { .. } | Equal::Replace { .. } | Equal::Delete { .. }
+                )
+            })
+    }
+
+    /// What --dry-run says it would do.
+    pub fn dry_run(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Module::Install { priority, .. } = &self.module {
+            lines.push(format!(
+                "would install the SELinux module {SELINUX_MODULE_NAME} at priority {priority}"
+            ));
+        }
+        for e in &self.equal {
+            match e {
+                Equal::Add { dir, source } | Equal::Replace { dir, source, .. } => {
+                    lines.push(format!("would run semanage fcontext -a -e {source} {dir}"))
+                }
+                Equal::Delete { dir, source } => lines.push(format!(
+                    "would run semanage fcontext -d -e {source} {dir} (no longer in the layout)"
+                )),
+                _ => {}
+            }
+        }
+        lines.extend(self.equal_problems());
+        lines
+    }
+
+    /// Equivalences the layout asks for that are not in place, one line each.
+    fn equal_problems(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.equal_unavailable.iter().cloned().collect();
+        for e in &self.equal {
+            if let Equal::Conflict {
+                dir,
+                theirs,
+                source,
+            } = e
+            {
+                lines.push(format!(
+                    "SELinux: {dir} is already equivalent to {theirs} (set by the operator, not \
+                     by jts-hot): left alone, although the layout asks for {source}; to follow \
+                     the layout: semanage fcontext -d -e {theirs} {dir}, then jts-hot apply"
+                ));
+            }
+        }
+        lines
+    }
+}
+
+/// The module step.
+#[derive(Debug)]
+pub enum Module {
     /// SELinux is off here (the reason): nothing to do.
     Disabled(String),
     /// The store already holds this module at this priority.
@@ -60,35 +163,258 @@ fn installed(root: Option<&Path>, priority: u16) -> Option<String> {
     std::fs::read_to_string(dir.path().join(format!("{SELINUX_MODULE_NAME}.cil"))).ok()
 }
 
+/// `semanage` on this host's policy, or on the image's at `root`. semanage
+/// has no --root (its file_contexts.subs is libselinux's path under
+/// /etc/selinux): for an image it runs in a private mount namespace where
+/// the image's /etc/selinux and /var/lib/selinux are bind-mounted over the
+/// host's, which nothing outside that one process sees; -N: an image's
+/// policy is never loaded into the running kernel.
+fn semanage(root: Option<&Path>) -> Command {
+    match root {
+        None => Command::new("semanage"),
+        Some(root) => {
+            let mut cmd = Command::new("unshare");
+            cmd.args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                "r=$1; shift; mount --bind \"$r/etc/selinux\" /etc/selinux \
+                 && mount --bind \"$r/var/lib/selinux\" /var/lib/selinux \
+                 && exec semanage \"$@\"",
+                "sh",
+            ]);
+            cmd.arg(root);
+            cmd
+        }
+    }
+}
+
+/// semanage's argument for "do not reload the policy", under a root.
+fn no_reload(root: Option<&Path>) -> Option<&'static str> {
+    root.map(|_| "-N")
+}
+
+/// The local equivalences (DIR → SOURCE) semanage holds, from its own
+/// export (`fcontext -a -e SOURCE DIR` lines).
+fn local_equivalences(root: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
+    // Asked first: under a root a missing semanage is only sh's exit 127.
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(d.join("semanage"))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    if !found {
+        return Err("semanage is missing".into());
+    }
+    let out = semanage(root)
+        .args(["fcontext", "--extract"])
+        .output()
+        .map_err(|e| format!("cannot run semanage: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "semanage fcontext --extract failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(parse_extract(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn parse_extract(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            match w.as_slice() {
+                ["fcontext", "-a", "-e", source, dir] => {
+                    Some((dir.to_string(), source.to_string()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The record of what jts-hot added: `DIR SOURCE` lines; anything else
+/// (comments, a line someone mangled) is not an equivalence of ours.
+fn parse_record(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            match w.as_slice() {
+                [dir, source] if dir.starts_with('/') && source.starts_with('/') => {
+                    Some((dir.to_string(), source.to_string()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn read_record(root: Option<&Path>) -> Result<BTreeMap<String, String>> {
+    let root = Root::open(root.unwrap_or(Path::new("/")))?;
+    let text = root
+        .read_text(Path::new(EQUAL_RECORD), 1 << 20)
+        .with_context(|| {
+            format!(
+                "cannot read {}",
+                root.display(Path::new(EQUAL_RECORD)).display()
+            )
+        })?;
+    Ok(text.map(|t| parse_record(&t)).unwrap_or_default())
+}
+
+fn write_record(root: Option<&Path>, record: &BTreeMap<String, String>) -> Result<()> {
+    let root = Root::open(root.unwrap_or(Path::new("/")))?;
+    let rel = Path::new(EQUAL_RECORD);
+    let mut text = String::from(
+        "# SELinux equivalences jts-hot added (semanage fcontext -a -e SOURCE DIR), as\n\
+         # DIR SOURCE; removing the package deletes these and no others.\n",
+    );
+    for (dir, source) in record {
+        text.push_str(&format!("{dir} {source}\n"));
+    }
+    let dir = rel.parent().expect("the record lies in a directory");
+    root.create_dir_all(dir, &mut Vec::new())
+        .with_context(|| format!("cannot create {}", root.display(dir).display()))?;
+    root.write_atomic(rel, text.as_bytes(), 0o644)
+        .with_context(|| format!("cannot write {}", root.display(rel).display()))
+}
+
+/// What to do about each equivalence, given what semanage holds and what
+/// jts-hot recorded adding.
+fn equal_steps(
+    wanted: &[render::SelinuxEquivalence],
+    local: &BTreeMap<String, String>,
+    ours: &BTreeMap<String, String>,
+) -> Vec<Equal> {
+    let mut steps = Vec::new();
+    for w in wanted {
+        let (dir, source) = (w.dir.clone(), w.source.clone());
+        let recorded = ours.get(&dir);
+        steps.push(match local.get(&dir) {
+            None => Equal::Add { dir, source },
+            Some(have) if *have == source && recorded == Some(have) => {
+                Equal::Current { dir, source }
+            }
+            Some(have) if *have == source => Equal::Operators { dir, source },
+            Some(have) if recorded == Some(have) => Equal::Replace {
+                dir,
+                old: have.clone(),
+                source,
+            },
+            Some(have) => Equal::Conflict {
+                dir,
+                theirs: have.clone(),
+                source,
+            },
+        });
+    }
+    for (dir, source) in ours {
+        if wanted.iter().any(|w| &w.dir == dir) {
+            continue;
+        }
+        steps.push(match local.get(dir) {
+            Some(have) if have == source => Equal::Delete {
+                dir: dir.clone(),
+                source: source.clone(),
+            },
+            _ => Equal::Forget { dir: dir.clone() },
+        });
+    }
+    steps
+}
+
 pub fn plan(layout: &Layout, root: Option<&Path>, priority: u16) -> Plan {
     let policy = match detect(root) {
         Ok(p) => p,
-        Err(disabled) => return Plan::Disabled(disabled.0),
+        Err(disabled) => {
+            return Plan {
+                module: Module::Disabled(disabled.0),
+                equal: Vec::new(),
+                equal_unavailable: None,
+            }
+        }
     };
     let module = render::render(layout)
         .into_iter()
         .find(|f| f.path == Path::new(SELINUX_MODULE_PATH))
         .expect("the SELinux module is always rendered")
         .contents;
-    if installed(root, priority).as_deref() == Some(module.as_str()) {
-        return Plan::Current { priority };
-    }
-    Plan::Install {
-        priority,
+    let module = if installed(root, priority).as_deref() == Some(module.as_str()) {
+        Module::Current { priority }
+    } else {
+        Module::Install {
+            priority,
+            module,
+            policy,
+        }
+    };
+    let wanted = render::selinux_equivalences(layout);
+    let ours = read_record(root).unwrap_or_default();
+    let (equal, equal_unavailable) = if wanted.is_empty() && ours.is_empty() {
+        // Nothing to ask semanage (a python process): most layouts.
+        (Vec::new(), None)
+    } else {
+        match local_equivalences(root) {
+            Ok(local) => (equal_steps(&wanted, &local, &ours), None),
+            Err(e) => {
+                let dirs: Vec<&str> = wanted.iter().map(|w| w.dir.as_str()).collect();
+                (
+                    Vec::new(),
+                    Some(format!(
+                        "SELinux: WARNING: {e}: the layout's equivalences are NOT in place \
+                         ({}); install semanage (policycoreutils-python-utils), then run \
+                         jts-hot apply",
+                        dirs.join(", ")
+                    )),
+                )
+            }
+        }
+    };
+    Plan {
         module,
-        policy,
+        equal,
+        equal_unavailable,
     }
 }
 
-/// Installs the module when the plan says so; reports to `out`.
-pub fn install(plan: &Plan, root: Option<&Path>, out: &mut dyn Write) -> Result<()> {
-    match plan {
-        Plan::Disabled(reason) => writeln!(out, "SELinux: {reason}: no module installed")?,
-        Plan::Current { priority } => writeln!(
+/// Runs semanage, failing with its message.
+fn run_semanage(root: Option<&Path>, args: &[&str]) -> Result<()> {
+    let output = semanage(root)
+        .args(["fcontext"])
+        .args(no_reload(root))
+        .args(args)
+        .output()
+        .context("cannot run semanage")?;
+    if !output.status.success() {
+        bail!(
+            "semanage fcontext {} failed ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Carries out the plan: the module, then the equivalences; reports to
+/// `out`. Returns false when the layout's equivalences are not all in place.
+pub fn install(plan: &Plan, root: Option<&Path>, out: &mut dyn Write) -> Result<bool> {
+    match &plan.module {
+        Module::Disabled(reason) => {
+            writeln!(out, "SELinux: {reason}: no module installed")?;
+            return Ok(true);
+        }
+        Module::Current { priority } => writeln!(
             out,
             "SELinux module {SELINUX_MODULE_NAME} already installed at priority {priority}"
         )?,
-        Plan::Install {
+        Module::Install {
             priority, module, ..
         } => {
             // semodule names the module after the file.
@@ -117,7 +443,69 @@ pub fn install(plan: &Plan, root: Option<&Path>, out: &mut dyn Write) -> Result<
             )?;
         }
     }
-    Ok(())
+    if plan.equal.is_empty() {
+        for line in plan.equal_problems() {
+            writeln!(out, "{line}")?;
+        }
+        return Ok(plan.equal_unavailable.is_none());
+    }
+    let mut record = read_record(root)?;
+    let mut result = Ok(());
+    for e in &plan.equal {
+        // Each step is recorded as soon as it is done: a failure later
+        // leaves a record that matches the policy.
+        let step = match e {
+            Equal::Add { dir, source } => run_semanage(root, &["-a", "-e", source, dir])
+                .map(|()| {
+                    record.insert(dir.clone(), source.clone());
+                    format!("SELinux: {dir} labelled as {source} (semanage fcontext -a -e)")
+                }),
+            // semanage 3.4's -m -e adds instead of modifying: delete, then add.
+            Equal::Replace { dir, old, source } => {
+                run_semanage(root, &["-d", "-e", old, dir]).and_then(|()| {
+                    record.remove(dir);
+                    run_semanage(root, &["-a", "-e", source, dir])?;
+                    record.insert(dir.clone(), source.clone());
+                    Ok(format!("SELinux: {dir} labelled as {source} (was {old})"))
+                })
+            }
+            Equal::Current { dir, source } => Ok(format!(
+                "SELinux: {dir} already labelled as {source} (semanage fcontext -e)"
+            )),
+            Equal::Operators { dir, source } => Ok(format!(
+                "SELinux: {dir} already labelled as {source} by the operator's own \
+                 equivalence: left as theirs"
+            )),
+            Equal::Conflict { .. } => continue,
+            Equal::Delete { dir, source } => run_semanage(root, &["-d", "-e", source, dir])
+                .map(|()| {
+                    record.remove(dir);
+                    format!(
+                        "SELinux: equivalence of {dir} to {source} deleted (no longer in the layout)"
+                    )
+                }),
+            Equal::Forget { dir } => {
+                record.remove(dir);
+                Ok(format!(
+                    "SELinux: the equivalence of {dir} was changed by the operator: no longer jts-hot's"
+                ))
+            }
+        };
+        match step {
+            Ok(line) => writeln!(out, "{line}")?,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    write_record(root, &record)?;
+    result?;
+    let problems = plan.equal_problems();
+    for line in &problems {
+        writeln!(out, "{line}")?;
+    }
+    Ok(problems.is_empty())
 }
 
 /// Relabels each planned directory that exists, itself only (restorecon
@@ -129,7 +517,7 @@ pub fn relabel(
     root: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    if matches!(plan, Plan::Disabled(_)) {
+    if matches!(plan.module, Module::Disabled(_)) {
         return Ok(());
     }
     if root.is_some() {
@@ -169,4 +557,98 @@ pub fn relabel(
         dirs.len()
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(dir: &str, source: &str) -> render::SelinuxEquivalence {
+        render::SelinuxEquivalence {
+            dir: dir.into(),
+            source: source.into(),
+        }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn semanage_extract_is_read_as_dir_to_source() {
+        let text = "boolean -m -1 x\nfcontext -a -e /var/lib/docker /d/docker\n\
+                    fcontext -a -t var_t '/x(/.*)?'\n";
+        assert_eq!(
+            parse_extract(text),
+            map(&[("/d/docker", "/var/lib/docker")])
+        );
+        assert_eq!(
+            parse_record("# c\n/d/docker /var/lib/docker\nnot a line\n/a b c\n"),
+            map(&[("/d/docker", "/var/lib/docker")])
+        );
+    }
+
+    #[test]
+    fn only_jts_hots_own_equivalences_are_changed() {
+        let wanted = [
+            w("/d/new", "/var/lib/docker"),
+            w("/d/current", "/var/lib/docker"),
+            w("/d/operators", "/var/lib/docker"),
+            w("/d/conflict", "/var/lib/docker"),
+            w("/d/moved", "/var/lib/docker"),
+        ];
+        let local = map(&[
+            ("/d/current", "/var/lib/docker"),
+            ("/d/operators", "/var/lib/docker"),
+            ("/d/conflict", "/srv/theirs"),
+            ("/d/moved", "/var/lib/old"),
+            ("/d/gone", "/var/lib/docker"),
+            ("/d/retaken", "/srv/theirs"),
+        ]);
+        let ours = map(&[
+            ("/d/current", "/var/lib/docker"),
+            ("/d/moved", "/var/lib/old"),
+            ("/d/gone", "/var/lib/docker"),
+            ("/d/retaken", "/var/lib/docker"),
+        ]);
+        let steps = equal_steps(&wanted, &local, &ours);
+        let d = |s: &str| s.to_string();
+        assert_eq!(
+            steps,
+            [
+                Equal::Add {
+                    dir: d("/d/new"),
+                    source: d("/var/lib/docker")
+                },
+                Equal::Current {
+                    dir: d("/d/current"),
+                    source: d("/var/lib/docker")
+                },
+                Equal::Operators {
+                    dir: d("/d/operators"),
+                    source: d("/var/lib/docker")
+                },
+                Equal::Conflict {
+                    dir: d("/d/conflict"),
+                    theirs: d("/srv/theirs"),
+                    source: d("/var/lib/docker")
+                },
+                Equal::Replace {
+                    dir: d("/d/moved"),
+                    old: d("/var/lib/old"),
+                    source: d("/var/lib/docker")
+                },
+                Equal::Delete {
+                    dir: d("/d/gone"),
+                    source: d("/var/lib/docker")
+                },
+                Equal::Forget {
+                    dir: d("/d/retaken")
+                },
+            ]
+        );
+    }
 }

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::layout::{Layout, RequireMountpoint};
 use crate::status::{Lines, Status};
-use crate::system::{fstab, on_disk};
-use crate::{escape, mountinfo, render};
+use crate::system::{fstab, mounts, on_disk};
+use crate::{escape, render};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -115,7 +115,7 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>, Se
     if declared.is_empty() {
         return Ok(Vec::new());
     }
-    let mounts = mountinfo::read().map_err(SetupError::MountTable)?;
+    let mounts = mounts::read().map_err(SetupError::MountTable)?;
     Ok(declared
         .iter()
         .filter(|d| !d.is_mounted(root, &mounts))

@@ -88,6 +88,17 @@ impl Lines {
     }
 }
 
+/// Lines as printed, each ending in a newline; under the journal each
+/// carries the sd-daemon(3) prefix of its own severity, so `journalctl -p`
+/// filters them (the same for every command: see `Lines`).
+pub fn lines(lines: &[(Status, String)], journal: bool) -> String {
+    let mut out = Lines::new(journal);
+    for (severity, line) in lines {
+        out.push(*severity, line);
+    }
+    out.into_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Lines, Status};

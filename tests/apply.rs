@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{files_under, have_root, have_tool, jts_hot, run};
+use common::{files_under, have_root, have_tool, id_in, jts_hot, run};
 use jts_hot::layout::DEFAULT_LAYOUT_TOML;
 
 /// Root, and the real tools: tmpfiles chowns to the users sysusers creates.
@@ -46,14 +46,7 @@ fn contents_under(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// The uid `user` got in the root's own /etc/passwd.
 fn uid_in(root: &Path, user: &str) -> u32 {
-    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
-    passwd
-        .lines()
-        .find_map(|l| {
-            let f: Vec<_> = l.split(':').collect();
-            (f[0] == user).then(|| f[2].parse().unwrap())
-        })
-        .unwrap_or_else(|| panic!("{user} not in passwd:\n{passwd}"))
+    id_in(root, "passwd", user)
 }
 
 /// The default layout with mongodb dropped, kafka no longer gated and a new

@@ -174,3 +174,43 @@ fn every_check_is_documented_and_every_documented_check_exists() {
         );
     }
 }
+
+/// Every family the Prometheus formatter can write, even one a plain run
+/// leaves out (quota, baseline, growth), is in the help and docs/metrics.md.
+#[test]
+fn every_family_the_formatter_knows_is_documented() {
+    let help = monitor_help();
+    let docs = std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap();
+    for family in jts_hot::monitor::output::prometheus::FAMILIES {
+        let name = family.name;
+        assert!(
+            help.contains(name),
+            "{name} is not in `jts-hot monitor --help`"
+        );
+        assert!(docs.contains(name), "{name} is not in docs/metrics.md");
+    }
+}
+
+/// `jts-hot probe --help` names every finding kind, as docs/probe.md does
+/// (a unit test holds docs/probe.md and the enum together).
+#[test]
+fn probe_help_names_every_finding_kind() {
+    let (code, help, err) = run(jts_hot().args(["probe", "--help"]));
+    assert_eq!(code, 0, "{err}");
+    let kinds = help
+        .split_once("FINDING KINDS")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap_or(""))
+        .unwrap_or_else(|| panic!("no FINDING KINDS in:\n{help}"));
+    let listed: Vec<&str> = kinds
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let names: Vec<&str> = jts_hot::probe::Kind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(listed, names, "{help}");
+}

@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{files_under, jts_hot, repo_root, run};
+use common::{files_under, golden_cases, jts_hot, jts_hot_default, repo_root, run};
 
 /// Renders a golden case: `jts-hot --config layout.toml generate` run inside
 /// the case directory, so the files name their source as `layout.toml`.
@@ -16,17 +16,6 @@ fn generate_case(case: &Path, out: &Path) {
         .args(["--config", "layout.toml", "generate", "--out"])
         .arg(out));
     assert_eq!(code, 0, "generate failed for {}: {stderr}", case.display());
-}
-
-fn cases() -> Vec<PathBuf> {
-    let mut cases: Vec<_> = fs::read_dir(repo_root().join("tests/cases"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("layout.toml").is_file())
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 5, "golden cases are missing");
-    cases
 }
 
 /// Compares two trees file by file; with JTS_HOT_BLESS=1 rewrites `expected`.
@@ -57,7 +46,7 @@ fn assert_same_tree(actual: &Path, expected: &Path, what: &str) {
 
 #[test]
 fn golden_cases_match_their_expected_trees() {
-    for case in cases() {
+    for case in golden_cases() {
         let out = tempfile::tempdir().unwrap();
         generate_case(&case, out.path());
         assert_same_tree(
@@ -94,7 +83,7 @@ fn committed_units_are_the_default_layout_rendered_now() {
 
 #[test]
 fn generated_files_follow_the_rules() {
-    for case in cases() {
+    for case in golden_cases() {
         let out = tempfile::tempdir().unwrap();
         generate_case(&case, out.path());
         // tmpfiles.d: 'd' lines, and 'e' lines that only clean by age (never
@@ -189,10 +178,6 @@ fn default_with(from: &str, to: &str) -> String {
     let text = jts_hot_default();
     assert!(text.contains(from), "the default layout has no {from:?}");
     text.replacen(from, to, 1)
-}
-
-fn jts_hot_default() -> String {
-    run(jts_hot().args(["config", "default"])).1
 }
 
 /// Runs generate on a bad layout into a directory holding one file, and

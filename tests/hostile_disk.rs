@@ -12,10 +12,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-use common::{cannot_run, have_root, have_tool, jts_hot};
+use common::scratch::Scratch;
+use common::{cannot_run, have_root, have_tool, json, jts_hot, now, service, within};
 use serde_json::Value;
 
 /// What a service user names things to forge a journal line and a terminal.
@@ -40,103 +41,16 @@ fn layout(base: &Path, services: &[&str], mode: &str) -> String {
     s
 }
 
-/// A scratch directory with a layout, its tier, a state directory and a copy
-/// of the binary that an unprivileged user can run.
-struct Scratch {
-    dir: tempfile::TempDir,
+/// A scratch tier of `services` with this file's layout, that an
+/// unprivileged user can run the tool on.
+fn scratch(services: &[&str]) -> Scratch {
+    Scratch::new(services, |base| layout(base, services, "0755")).for_any_user()
 }
 
-impl Scratch {
-    fn new(services: &[&str]) -> Scratch {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let s = Scratch { dir };
-        std::fs::create_dir_all(s.base()).unwrap();
-        for name in services {
-            std::fs::create_dir_all(s.base().join(name).join("data")).unwrap();
-        }
-        std::fs::write(s.config(), layout(&s.base(), services, "0755")).unwrap();
-        std::fs::create_dir(s.state()).unwrap();
-        std::fs::set_permissions(s.state(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let bin = s.bin();
-        std::fs::copy(common::bin_path(), &bin).unwrap();
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-        s
-    }
-    fn base(&self) -> PathBuf {
-        self.dir.path().join("hot")
-    }
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("layout.toml")
-    }
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-    fn bin(&self) -> PathBuf {
-        self.dir.path().join("jts-hot")
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(self.bin());
-        cmd.env_remove("JTS_HOT_CONFIG")
-            .env_remove("JOURNAL_STREAM")
-            .arg("--config")
-            .arg(self.config())
-            .args(args);
-        cmd
-    }
-    fn monitor(&self, extra: &[&str]) -> Command {
-        let mut cmd = self.cmd(&["monitor", "--state-dir"]);
-        cmd.arg(self.state()).args(extra);
-        cmd
-    }
-    fn monitor_json(&self) -> (i32, Value) {
-        let (code, out, err) = within(&mut self.monitor(&["--format", "json"]), 60);
-        (code, json(&out, &err))
-    }
-    fn history(&self) -> PathBuf {
-        self.state().join("monitor-history.json")
-    }
-}
-
-/// Runs `cmd` to its end, or fails the test if it is still running after
-/// `secs` seconds (a hang is the bug these tests look for).
-fn within(cmd: &mut Command, secs: u64) -> (i32, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || std::io::read_to_string(&mut out).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(&mut err).unwrap_or_default());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(secs) {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("{cmd:?} hung: still running after {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    use std::os::unix::process::ExitStatusExt;
-    assert!(
-        status.signal().is_none(),
-        "{cmd:?} died of signal {:?} (a panic that aborts?)",
-        status.signal()
-    );
-    (
-        status.code().unwrap(),
-        out.join().unwrap(),
-        err.join().unwrap(),
-    )
-}
-
-fn json(out: &str, err: &str) -> Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
+/// The monitor's JSON run, bounded: a hang is what these tests look for.
+fn monitor_json(s: &Scratch) -> (i32, Value) {
+    let (code, out, err) = within(&mut s.monitor(&["--format", "json"]), 60);
+    (code, json(&out, &err))
 }
 
 /// The exit code of a run whose usage figures are all OK: each run also
@@ -144,15 +58,6 @@ fn json(out: &str, err: &str) -> Value {
 /// noatime, generated files not installed), so WARNING is fine too.
 fn usage_ok(code: i32) -> bool {
     code <= 1
-}
-
-fn service<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no service {name} in {doc}"))
 }
 
 fn nobody() -> nix::unistd::User {
@@ -204,7 +109,7 @@ fn names_planted_by_a_service_user_cannot_forge_validate_output() {
     if !have_root(test) {
         return;
     }
-    let s = Scratch::new(&["postgresql"]);
+    let s = scratch(&["postgresql"]);
     let svc = s.base().join("postgresql");
     // The service user owns its directory, as tmpfiles makes it.
     let u = nobody();
@@ -263,7 +168,7 @@ fn names_planted_by_a_service_user_cannot_forge_monitor_output() {
     if !have_root(test) {
         return;
     }
-    let s = Scratch::new(&["redis", "kafka"]);
+    let s = scratch(&["redis", "kafka"]);
     let data = s.base().join("redis/data");
     let u = nobody();
     nix::unistd::chown(&data, Some(u.uid), Some(u.gid)).unwrap();
@@ -333,11 +238,13 @@ fn names_planted_by_a_service_user_cannot_forge_monitor_output() {
         }
         if format == "text" {
             // Under systemd stdout goes to the journal too, which reads a
-            // `<N>` at the start of any line as its priority: none may start so.
+            // `<N>` at the start of any line as its priority: every line
+            // starts with jts-hot's own, and no other follows it.
+            assert_all_prefixed("text", &out);
             for line in out.lines() {
                 assert!(
-                    !line.starts_with('<'),
-                    "a line with a priority: {line:?}\n{out}"
+                    !line[3..].starts_with('<'),
+                    "a line with a second priority: {line:?}\n{out}"
                 );
             }
             assert!(out.contains(r"unreadable: "), "{out}");
@@ -363,7 +270,7 @@ fn a_symlinked_service_directory_or_base_is_critical_and_never_followed() {
     if !have_root(test) {
         return;
     }
-    let s = Scratch::new(&["postgresql", "redis"]);
+    let s = scratch(&["postgresql", "redis"]);
     // Somewhere else with 8 MB in it: what a followed link would measure.
     let elsewhere = s.dir.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
@@ -372,7 +279,7 @@ fn a_symlinked_service_directory_or_base_is_critical_and_never_followed() {
     std::fs::remove_dir_all(&pg).unwrap();
     symlink(&elsewhere, &pg).unwrap();
 
-    let (code, doc) = s.monitor_json();
+    let (code, doc) = monitor_json(&s);
     assert_eq!(code, 2, "{doc}");
     let p = service(&doc, "postgresql");
     assert_eq!(p["status"], "CRITICAL", "{p}");
@@ -399,7 +306,7 @@ fn a_symlinked_service_directory_or_base_is_critical_and_never_followed() {
     let real = s.dir.path().join("real-hot");
     std::fs::rename(s.base(), &real).unwrap();
     symlink(&real, s.base()).unwrap();
-    let (code, doc) = s.monitor_json();
+    let (code, doc) = monitor_json(&s);
     assert_eq!(code, 3, "{doc}");
     for name in ["postgresql", "redis"] {
         let svc = service(&doc, name);
@@ -424,7 +331,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     if !have_root(test) {
         return;
     }
-    let s = Scratch::new(&["redis"]);
+    let s = scratch(&["redis"]);
     let mkfifo = |p: &Path| nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRWXU).unwrap();
 
     // The layout: a FIFO, a character device, a directory.
@@ -451,7 +358,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     // The history and the probe baseline: FIFOs in the state directory.
     mkfifo(&s.history());
     mkfifo(&s.state().join("probe-baseline.json"));
-    let (code, doc) = s.monitor_json();
+    let (code, doc) = monitor_json(&s);
     assert!(usage_ok(code), "{doc}");
     let notes = doc["notes"].to_string();
     assert!(
@@ -470,7 +377,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     std::fs::write(&victim, "precious").unwrap();
     std::fs::remove_file(s.history()).unwrap();
     symlink(&victim, s.history()).unwrap();
-    let (code, doc) = s.monitor_json();
+    let (code, doc) = monitor_json(&s);
     assert!(usage_ok(code), "{doc}");
     assert!(doc["notes"].to_string().contains("a symlink"), "{doc}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
@@ -478,7 +385,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
     let huge = std::fs::File::create(s.history()).unwrap();
     huge.set_len(300 << 20).unwrap();
     let start = Instant::now();
-    let (code, doc) = s.monitor_json();
+    let (code, doc) = monitor_json(&s);
     assert!(usage_ok(code), "{doc}");
     assert!(doc["notes"].to_string().contains("larger than"), "{doc}");
     assert!(start.elapsed() < Duration::from_secs(30));
@@ -521,9 +428,9 @@ fn limits_and_odd_arguments_never_panic() {
     if !have_root(test) || !have_tool(test, "prlimit") {
         return;
     }
-    let s = Scratch::new(&["redis"]);
+    let s = scratch(&["redis"]);
     std::fs::write(s.base().join("redis/data/f"), vec![1u8; 100_000]).unwrap();
-    let (code, reference) = s.monitor_json();
+    let (code, reference) = monitor_json(&s);
     assert!(usage_ok(code), "{reference}");
     let bytes = service(&reference, "redis")["allocated_bytes"].clone();
 
@@ -656,7 +563,7 @@ fn running_out_of_file_descriptors_gives_a_flagged_partial_scan() {
     if !have_root(test) || !have_tool(test, "prlimit") {
         return;
     }
-    let s = Scratch::new(&["kafka"]);
+    let s = scratch(&["kafka"]);
     // A deep chain with a sibling at each level: every level's descriptor
     // stays open while its sibling waits, so the walk needs ~depth of them.
     let mut dir = s.base().join("kafka/data");
@@ -666,7 +573,7 @@ fn running_out_of_file_descriptors_gives_a_flagged_partial_scan() {
         dir = dir.join(format!("d{i}"));
         std::fs::create_dir(&dir).unwrap();
     }
-    let (code, full) = s.monitor_json();
+    let (code, full) = monitor_json(&s);
     assert!(usage_ok(code), "{full}");
     let du = Command::new("du")
         .args(["-s", "-x", "--block-size=1"])
@@ -764,7 +671,7 @@ fn bind_mounts_are_counted_as_du_x_counts_them() {
     if !have_root(test) || !have_tool(test, "du") {
         return;
     }
-    let s = Scratch::new(&["clickhouse"]);
+    let s = scratch(&["clickhouse"]);
     let svc = s.base().join("clickhouse");
     std::fs::write(svc.join("data/part"), vec![1u8; 1 << 20]).unwrap();
     std::fs::create_dir_all(svc.join("data/b/loop")).unwrap();
@@ -777,7 +684,7 @@ fn bind_mounts_are_counted_as_du_x_counts_them() {
     };
     let _copy = bind(&svc.join("logs"), &svc.join("data/copy")).unwrap();
     let expected = du_sx(&svc);
-    let (code, doc) = s.monitor_json();
+    let (code, doc) = monitor_json(&s);
     assert!(code <= 1, "{doc}");
     let c = service(&doc, "clickhouse");
     assert_eq!(
@@ -788,19 +695,12 @@ fn bind_mounts_are_counted_as_du_x_counts_them() {
     // A loop within the loop's own subtree (a deeper self-bind) too.
     let _deep = bind(&svc.join("data"), &svc.join("data/b")).unwrap();
     let expected = du_sx(&svc);
-    let (_, doc) = s.monitor_json();
+    let (_, doc) = monitor_json(&s);
     assert_eq!(
         service(&doc, "clickhouse")["allocated_bytes"],
         expected,
         "{doc}"
     );
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn write_samples(s: &Scratch, times: impl Iterator<Item = u64>) {
@@ -825,18 +725,18 @@ fn clock_steps_never_erase_the_history_silently() {
     if !have_root(test) {
         return;
     }
-    let s = Scratch::new(&["redis"]);
+    let s = scratch(&["redis"]);
     let day = 86_400;
     // The clock went back 30 days: every sample is in the future.
     write_samples(&s, (1..=48).map(|h| now() + 30 * day - h * 3600));
-    let (_, doc) = s.monitor_json();
+    let (_, doc) = monitor_json(&s);
     assert!(doc["notes"].to_string().contains("clock step"), "{doc}");
     assert_eq!(sample_count(&s), 49, "kept, plus this run's");
     assert_eq!(doc["history"]["samples"], 49);
 
     // The clock jumped 10 years ahead: every sample looks too old.
     write_samples(&s, (1..=48).map(|h| now() - 3650 * day - h * 3600));
-    let (_, doc) = s.monitor_json();
+    let (_, doc) = monitor_json(&s);
     let notes = doc["notes"].to_string();
     assert!(
         notes.contains("clock step") && notes.contains("retention"),
@@ -849,12 +749,12 @@ fn clock_steps_never_erase_the_history_silently() {
     );
     // Times past any real clock (u64::MAX) never overflow.
     write_samples(&s, [u64::MAX, u64::MAX - 1, 0].into_iter());
-    let (code, doc) = s.monitor_json();
+    let (code, doc) = monitor_json(&s);
     assert!(code <= 1, "{doc}");
 
     // 30,000 samples: cut to the newest ones on load, with a note.
     write_samples(&s, (0..30_000u64).map(|i| now() - 600 * i - 3600));
-    let (_, doc) = s.monitor_json();
+    let (_, doc) = monitor_json(&s);
     assert!(doc["notes"].to_string().contains("oldest dropped"), "{doc}");
     assert!(sample_count(&s) <= 10_080, "{}", sample_count(&s));
 }
@@ -869,7 +769,7 @@ fn validate_is_linear_in_planned_directories() {
     if !have_root(test) {
         return;
     }
-    let s = Scratch::new(&[]);
+    let s = scratch(&[]);
     let n = 4000;
     let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();

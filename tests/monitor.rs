@@ -10,9 +10,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{cannot_run, have_root, have_tool, jts_hot, repo_root, run};
+use common::loopmount::{loop_tools, LoopMount};
+use common::scratch::Scratch;
+use common::{cannot_run, have_root, have_tool, now, repo_root, run, service};
 use serde_json::Value;
 
 /// A layout whose base is `base`, with each service owning one `data` dir.
@@ -31,50 +33,10 @@ fn layout(base: &Path, services: &[(&str, &str)]) -> String {
     s
 }
 
-/// A scratch directory holding a layout file, the tier and a state dir.
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    fn new(services: &[(&str, &str)]) -> Scratch {
-        let dir = tempfile::tempdir().unwrap();
-        // Readable by the unprivileged test user too.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let s = Scratch { dir };
-        std::fs::create_dir_all(s.base()).unwrap();
-        for (name, _) in services {
-            std::fs::create_dir_all(s.base().join(name).join("data")).unwrap();
-        }
-        std::fs::write(s.config(), layout(&s.base(), services)).unwrap();
-        s
-    }
-    fn base(&self) -> PathBuf {
-        self.dir.path().join("hot")
-    }
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("layout.toml")
-    }
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-    fn monitor(&self, extra: &[&str]) -> Command {
-        let mut cmd = jts_hot();
-        cmd.arg("--config")
-            .arg(self.config())
-            .arg("monitor")
-            .arg("--state-dir")
-            .arg(self.state())
-            .args(extra);
-        cmd
-    }
-    /// Runs the monitor with JSON output; returns (exit code, document).
-    fn json(&self) -> (i32, Value) {
-        let (code, out, err) = run(&mut self.monitor(&["--format", "json"]));
-        let doc = serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
-        (code, doc)
-    }
+/// A scratch tier of `services` (name, planned size) with this file's layout.
+fn scratch(services: &[(&str, &str)]) -> Scratch {
+    let names: Vec<&str> = services.iter().map(|(name, _)| *name).collect();
+    Scratch::new(&names, |base| layout(base, services))
 }
 
 /// The monitor's exit code when every usage figure is OK: then the validation
@@ -89,15 +51,6 @@ fn usage_ok(code: i32, doc: &Value) {
     );
     assert_eq!(code, if v == "OK" { 0 } else { 1 }, "{doc}");
     assert_eq!(doc["status"], *v, "{doc}");
-}
-
-fn service<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no service {name} in {doc}"))
 }
 
 /// `du -s -x` of `dir` with extra flags, in bytes.
@@ -119,7 +72,7 @@ fn write_file(path: &Path, len: usize) {
 fn shared_tree() -> PathBuf {
     use sha2::Digest;
     let stamp = format!("{:x}\n", sha2::Sha256::digest(common::mktree::SOURCE));
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mktree-1.0");
+    let dir = common::work_dir().join("mktree-1.0");
     let marker = dir.join("complete");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
         return dir.join("hot");
@@ -169,7 +122,7 @@ fn scale_one_tree_matches_du_exactly() {
         "backup",
     ];
     let services: Vec<(&str, &str)> = names.iter().map(|n| (*n, "100GB")).collect();
-    let s = Scratch::new(&services);
+    let s = scratch(&services);
     let base = shared_tree();
     std::fs::write(s.config(), layout(&base, &services)).unwrap();
 
@@ -187,7 +140,7 @@ fn scale_one_tree_matches_du_exactly() {
     }
     assert!(code == 2 && doc["status"] == "CRITICAL", "{doc}");
     assert_eq!(doc["validation"]["status"], "CRITICAL", "{doc}");
-    assert_eq!(doc["schema"], "jts-hot-monitor/1");
+    assert_eq!(doc["schema"], "jts-hot.monitor/1");
     assert_eq!(doc["scan"]["partial"], false);
     let mut files = 0;
     for name in names {
@@ -211,24 +164,13 @@ fn scale_one_tree_matches_du_exactly() {
     assert!(files > 340_000, "{files} files");
 }
 
-/// A loop-mounted ext4 image, unmounted and detached on drop.
-struct LoopMount {
-    target: PathBuf,
-}
-
-impl Drop for LoopMount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.target).status();
-    }
-}
-
 #[test]
 fn symlinks_are_not_followed_and_mounts_not_crossed() {
     let test = "symlinks_are_not_followed_and_mounts_not_crossed";
-    if !have_root(test) || !have_tool(test, "mkfs.ext4") || !have_tool(test, "mount") {
+    if !loop_tools(test) {
         return;
     }
-    let s = Scratch::new(&[("kafka", "10MB"), ("redis", "1GB")]);
+    let s = scratch(&[("kafka", "10MB"), ("redis", "1GB")]);
     let kafka = s.base().join("kafka");
     write_file(&kafka.join("data/segment.log"), 3_000_000);
     // redis: a symlink to kafka's big file and one to its directory.
@@ -237,23 +179,10 @@ fn symlinks_are_not_followed_and_mounts_not_crossed() {
     std::os::unix::fs::symlink(kafka.join("data"), redis.join("dirlink")).unwrap();
     // redis: another filesystem mounted inside, holding 4 MB.
     let image = s.dir.path().join("other.img");
-    std::fs::File::create(&image)
-        .unwrap()
-        .set_len(32 << 20)
-        .unwrap();
-    let (code, _, err) = run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
-    assert_eq!(code, 0, "mkfs.ext4: {err}");
     let target = redis.join("data/mnt");
-    std::fs::create_dir(&target).unwrap();
-    let (code, _, err) = run(Command::new("mount")
-        .args(["-o", "loop"])
-        .arg(&image)
-        .arg(&target));
-    if code != 0 {
-        return cannot_run(test, &format!("cannot loop-mount: {err}"));
-    }
-    let _mount = LoopMount {
-        target: target.clone(),
+    let _mount = match LoopMount::ext4(&image, &target, "32M").mount() {
+        Ok(mount) => mount,
+        Err(err) => return cannot_run(test, &format!("cannot loop-mount: {err}")),
     };
     write_file(&target.join("inside"), 4_000_000);
 
@@ -280,7 +209,7 @@ fn an_unreadable_directory_is_counted_reported_and_partial() {
     if !have_root(test) {
         return;
     }
-    let s = Scratch::new(&[("mongodb", "1GB")]);
+    let s = scratch(&[("mongodb", "1GB")]);
     let data = s.base().join("mongodb/data");
     write_file(&data.join("a.wt"), 10_000);
     let locked = data.join("locked");
@@ -363,7 +292,7 @@ fn an_unreadable_directory_is_counted_reported_and_partial() {
 #[test]
 fn vanishing_entries_do_not_break_the_scan() {
     // A writer creates and deletes files and directories during the scans.
-    let s = Scratch::new(&[("clickhouse", "1TB")]);
+    let s = scratch(&[("clickhouse", "1TB")]);
     let tmp = s.base().join("clickhouse/data");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let churn = {
@@ -413,13 +342,13 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
     if !have_tool(test, "prometheus-node-exporter") || !have_tool(test, "promtool") {
         return;
     }
-    let s = Scratch::new(&[("postgresql", "1GB"), ("redis", "1GB")]);
+    let s = scratch(&[("postgresql", "1GB"), ("redis", "1GB")]);
     write_file(&s.base().join("postgresql/data/16384"), 100_000);
     let textfiles = s.dir.path().join("textfile");
     std::fs::create_dir(&textfiles).unwrap();
     // A device baseline as `jts-hot probe --save` leaves it: exported as gauges.
     std::fs::create_dir_all(s.state()).unwrap();
-    let baseline = jts_hot::probe::baseline::Baseline {
+    let baseline = jts_hot::state::Baseline {
         measured_unix: 1_790_000_000,
         dir: s.base(),
         devices: vec!["nvme0n1".into()],
@@ -429,7 +358,8 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
         randread_p99_us: 200.0,
         seq_write_bytes_per_sec: 2.0e9,
     };
-    jts_hot::probe::baseline::save(&s.state(), &baseline).unwrap();
+    let state = jts_hot::state::StateDir::new(s.state());
+    jts_hot::state::save(&state, &baseline).unwrap();
     let (code, stdout, err) = run(&mut s.monitor(&[
         "--format",
         "prometheus",
@@ -542,16 +472,9 @@ fn alert_rules_pass_promtool_check_and_unit_tests() {
     assert_eq!(code, 0, "{out}{err}");
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 #[test]
 fn a_corrupt_history_is_survived_and_replaced() {
-    let s = Scratch::new(&[("redis", "1GB")]);
+    let s = scratch(&[("redis", "1GB")]);
     std::fs::create_dir(s.state()).unwrap();
     let file = s.state().join("monitor-history.json");
     std::fs::write(&file, "{\"version\":1,\"samples\":[{\"t\":").unwrap();
@@ -567,9 +490,12 @@ fn a_corrupt_history_is_survived_and_replaced() {
     assert_eq!(doc["history"]["samples"], 1);
     let fresh: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(fresh["samples"].as_array().unwrap().len(), 1);
+    // Saved with its schema name, and the version an earlier release needs.
+    assert_eq!(fresh["schema"], "jts-hot.monitor-history/1", "{fresh}");
+    assert_eq!(fresh["version"], 1, "{fresh}");
     assert!(s.state().join("monitor-history.json.corrupt").exists());
     // A state directory that cannot be written is reported, not fatal.
-    let blocked = Scratch::new(&[("redis", "1GB")]);
+    let blocked = scratch(&[("redis", "1GB")]);
     std::fs::write(blocked.state(), "a file where the state dir should be").unwrap();
     let (code, doc) = blocked.json();
     usage_ok(code, &doc);
@@ -602,7 +528,7 @@ fn write_history(s: &Scratch, t_now: u64, used: u64, per_day: f64, fs_used: u64,
 
 #[test]
 fn growth_comes_from_recorded_samples_and_history_stays_bounded() {
-    let s = Scratch::new(&[("kafka", "100MB"), ("redis", "1TB")]);
+    let s = scratch(&[("kafka", "100MB"), ("redis", "1TB")]);
     write_file(&s.base().join("kafka/data/seg.log"), 60_000_000);
     let (_, first) = s.json();
     let used = service(&first, "kafka")["allocated_bytes"]
@@ -681,7 +607,7 @@ fn growth_comes_from_recorded_samples_and_history_stays_bounded() {
 
 #[test]
 fn text_output_is_a_table_with_a_summary() {
-    let s = Scratch::new(&[("postgresql", "800GB"), ("docker", "500GB")]);
+    let s = scratch(&[("postgresql", "800GB"), ("docker", "500GB")]);
     write_file(&s.base().join("docker/data/layer"), 1_500_000);
     let (code, out, err) = run(&mut s.monitor(&[]));
     assert!(code <= 1, "usage OK, validation at worst WARNING: {err}");
@@ -699,7 +625,7 @@ fn text_output_is_a_table_with_a_summary() {
         "{out}"
     );
     assert!(
-        lines[3].starts_with("docker") && lines[3].contains("1.4 MiB"),
+        lines[3].starts_with("docker") && lines[3].contains(" MB / 500 GB"),
         "{out}"
     );
     assert!(out.contains("\nFILESYSTEM "), "{out}");
@@ -716,9 +642,33 @@ fn text_output_is_a_table_with_a_summary() {
     );
 }
 
+/// `jts-hot monitor | head -1`: a reader that went away is a quiet end,
+/// not a panic, in every format (and under the journal, whose summary goes
+/// to stderr).
+#[test]
+fn a_closed_stdout_is_a_quiet_end() {
+    let s = scratch(&[("redis", "1GB")]);
+    for format in ["text", "json", "prometheus"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        // Closed before the monitor writes a byte: every write is EPIPE.
+        drop(reader);
+        let out = s
+            .monitor(&["--format", format])
+            .env("JOURNAL_STREAM", "8:1234")
+            .stdout(Stdio::from(writer))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{format}: {err}");
+        let code = out.status.code().unwrap();
+        assert!(code <= 3, "{format}: exit {code}: {err}");
+        assert!(err.contains("jts-hot monitor: "), "{format}: {err}");
+    }
+}
+
 #[test]
 fn a_missing_base_is_unknown() {
-    let s = Scratch::new(&[("redis", "1GB")]);
+    let s = scratch(&[("redis", "1GB")]);
     std::fs::remove_dir_all(s.base()).unwrap();
     let (code, doc) = s.json();
     assert_eq!(code, 3, "{doc}");
@@ -732,7 +682,7 @@ fn a_missing_base_is_unknown() {
 /// jts_hot_validate_status and jts_hot_validate_findings), and gone once fixed.
 #[test]
 fn drift_since_boot_is_in_every_run() {
-    let s = Scratch::new(&[("kafka", "1GB"), ("redis", "1GB")]);
+    let s = scratch(&[("kafka", "1GB"), ("redis", "1GB")]);
     let data = s.base().join("kafka/data");
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
 

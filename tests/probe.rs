@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{files_under, have_root, have_tool, jts_hot, run};
+use common::loopmount::{loop_tools, LoopMount};
+use common::{files_under, jts_hot, run};
 use serde_json::Value;
 
 const MIB: u64 = 1 << 20;
@@ -53,7 +54,7 @@ fn a_normal_run_reports_the_schema_and_leaves_nothing_behind() {
     assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 
     // The documented schema (README, "## jts-hot probe").
-    assert_eq!(r["schema"], "jts-hot-probe/1");
+    assert_eq!(r["schema"], "jts-hot.probe/1");
     assert!(["OK", "WARNING"].contains(&r["status"].as_str().unwrap()));
     assert_eq!(code, if r["status"] == "OK" { 0 } else { 1 });
     assert_eq!(r["dir"], dir.path().to_str().unwrap());
@@ -212,69 +213,13 @@ fn sigint_mid_run_removes_the_file() {
     signal_mid_run(nix::sys::signal::Signal::SIGINT);
 }
 
-/// A file-backed loop device with an ext4 mounted on it; unmounted and
-/// detached on drop, even when the test fails.
-struct LoopMount {
-    dir: tempfile::TempDir,
-    image: PathBuf,
-    device: String,
-    mounted: bool,
-}
-
-impl LoopMount {
-    fn new(size: &str, losetup_args: &[&str]) -> LoopMount {
-        let dir = tempfile::tempdir().unwrap();
-        let image = dir.path().join("fs.img");
-        let mnt = dir.path().join("mnt");
-        std::fs::create_dir(&mnt).unwrap();
-        must(Command::new("truncate").args(["-s", size]).arg(&image));
-        let (_, out, _) = must(
-            Command::new("losetup")
-                .args(["--find", "--show"])
-                .args(losetup_args)
-                .arg(&image),
-        );
-        let mut lm = LoopMount {
-            dir,
-            image,
-            device: out.trim().to_string(),
-            mounted: false,
-        };
-        must(Command::new("mkfs.ext4").args(["-q", &lm.device]));
-        must(Command::new("mount").arg(&lm.device).arg(&mnt));
-        lm.mounted = true;
-        lm
-    }
-    fn mnt(&self) -> PathBuf {
-        self.dir.path().join("mnt")
-    }
-    fn name(&self) -> &str {
-        self.device.trim_start_matches("/dev/")
-    }
-}
-
-impl Drop for LoopMount {
-    fn drop(&mut self) {
-        if self.mounted {
-            let _ = Command::new("umount").arg(self.mnt()).status();
-        }
-        if !self.device.is_empty() {
-            let _ = Command::new("losetup").args(["-d", &self.device]).status();
-        }
-    }
-}
-
-fn must(cmd: &mut Command) -> (i32, String, String) {
-    let (code, out, err) = run(cmd);
-    assert_eq!(code, 0, "{cmd:?} failed: {err}");
-    (code, out, err)
-}
-
-fn loop_tools(test: &str) -> bool {
-    have_root(test)
-        && have_tool(test, "losetup")
-        && have_tool(test, "mkfs.ext4")
-        && have_tool(test, "mount")
+/// A loop device (`losetup_args`: its sector size...) with a fresh ext4
+/// mounted on it, in a temporary directory.
+fn loop_mount(size: &str, losetup_args: &[&str]) -> LoopMount {
+    LoopMount::ext4_in_tempdir(size)
+        .losetup_args(losetup_args)
+        .mount()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn free_blocks(dir: &Path) -> u64 {
@@ -288,7 +233,7 @@ fn a_nearly_full_filesystem_is_refused_before_anything_is_written() {
         return;
     }
     // 64 MiB of filesystem: far less free than --size plus the 1 GiB margin.
-    let lm = LoopMount::new("64M", &[]);
+    let lm = loop_mount("64M", &[]);
     let state = tempfile::tempdir().unwrap();
     let before = files_under(&lm.mnt());
     let (free_before, mtime_before) = (free_blocks(&lm.mnt()), mtime(&lm.mnt()));
@@ -323,7 +268,7 @@ fn identity_of_a_loop_device_is_what_sysfs_says() {
     }
     // 4096-byte logical sectors, so the block sizes are not just the defaults.
     // The image is sparse: 2 GiB leaves room for the 1 GiB margin.
-    let lm = LoopMount::new("2G", &["--sector-size", "4096"]);
+    let lm = loop_mount("2G", &["--sector-size", "4096"]);
     let state = tempfile::tempdir().unwrap();
     let (code, out, err) = run(&mut probe(
         &lm.mnt(),
@@ -415,7 +360,10 @@ fn save_then_compare() {
     let r = json_of(&out);
     let saved = state_dir.join("probe-baseline.json");
     assert_eq!(r["saved_to"], saved.to_str().unwrap());
-    let b = jts_hot::probe::baseline::load(&state_dir).expect("a saved baseline");
+    let state = jts_hot::state::StateDir::new(&state_dir);
+    let b = jts_hot::state::load::<jts_hot::state::Baseline>(&state)
+        .found()
+        .expect("a saved baseline");
     assert_eq!(b.dir, dir.path());
     assert_eq!(
         b.fsync_p50_us,
@@ -454,4 +402,48 @@ fn sighup_mid_run_removes_the_file() {
 #[test]
 fn sigquit_mid_run_removes_the_file() {
     signal_mid_run(nix::sys::signal::Signal::SIGQUIT);
+}
+
+/// The state directory's one policy: a corrupt baseline is reported and set
+/// aside, never fatal; one saved before schema names is still read. And a
+/// reader that went away (`jts-hot probe | head -1`) is no panic.
+#[test]
+fn a_corrupt_baseline_is_set_aside_and_a_closed_stdout_is_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let args = ["--size", "2MiB", "--time", "1s"];
+    let file = state.path().join("probe-baseline.json");
+    std::fs::write(&file, "{\"measured_unix\": ").unwrap();
+    let (_, out, _) = run(&mut probe(dir.path(), state.path(), &args));
+    let r = json_of(&out);
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "baseline")
+        .unwrap_or_else(|| panic!("no baseline finding: {out}"));
+    assert_eq!(f["status"], "WARNING", "{out}");
+    assert!(f["message"].as_str().unwrap().contains("moved to"), "{out}");
+    assert!(state.path().join("probe-baseline.json.corrupt").exists());
+    assert!(!file.exists());
+
+    // As saved before this release (no schema): read and compared.
+    recorded_baseline(state.path(), dir.path(), false);
+    let (_, out, _) = run(&mut probe(dir.path(), state.path(), &args));
+    assert_eq!(json_of(&out)["baseline"]["devices"][0], "recorded");
+
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut text = jts_hot();
+    text.args(["--default-layout", "probe", "--dir"])
+        .arg(dir.path())
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(args)
+        .stdout(Stdio::from(writer));
+    let out = text.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.code().unwrap() <= 3, "{err}");
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 }

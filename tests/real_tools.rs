@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin_path, have_root, have_tool, jts_hot, repo_root, run};
+use common::{bin_path, golden_cases, have_root, have_tool, id_table, jts_hot, run};
 use jts_hot::layout::Layout;
 
 struct Case {
@@ -22,12 +21,8 @@ struct Case {
 
 /// Every golden case, generated into its own directory.
 fn cases() -> Vec<Case> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(repo_root().join("tests/cases"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
-    dirs.into_iter()
+    golden_cases()
+        .into_iter()
         .map(|dir| {
             let generated = tempfile::tempdir().unwrap();
             let (code, _, err) = run(jts_hot()
@@ -40,18 +35,6 @@ fn cases() -> Vec<Case> {
                 layout: Layout::load(&dir.join("layout.toml")).unwrap(),
                 generated,
             }
-        })
-        .collect()
-}
-
-/// name -> (id, fields) from an /etc/passwd or /etc/group file.
-fn id_table(path: &Path) -> HashMap<String, (u32, Vec<String>)> {
-    fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<String> = l.split(':').map(str::to_string).collect();
-            Some((f.first()?.clone(), (f.get(2)?.parse().ok()?, f)))
         })
         .collect()
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{bin_path, have_tool, jts_hot, run};
-use jts_hot::report::picture::{self, Style};
+use jts_hot::monitor::output::picture::{self, Style};
 use serde_json::Value;
 
 /// A tmux server of its own (-L), 80x50, killed on drop.
@@ -237,14 +237,15 @@ fn a_terminal_shows_bars_marks_trend_and_color_within_80_columns() {
         let trend = line_after(&screen, name);
         assert!(trend.trim_start().starts_with("7d "), "{trend}");
         assert!(trend.contains('▁') && trend.contains('█'), "{trend}");
-        assert!(trend.contains("KiB/d"), "{trend}");
+        // Decimal units, as the layout writes sizes.
+        assert!(trend.contains(" kB/d"), "{trend}");
     }
     // What a person reads at a glance, independently of the formatter.
     let pg = line_of(&screen, "postgresql");
     assert!(pg.contains("[██████····"), "a quarter of the plan: {pg}");
-    // 6 MiB of 24 MB.
+    // 6 MiB of 24 MB, said the way the layout says it.
     assert!(
-        pg.contains(" 26% ") && pg.trim_end().ends_with("OK"),
+        pg.contains(" 26% ") && pg.contains(" MB / 24.0 MB") && pg.trim_end().ends_with("OK"),
         "{pg}"
     );
     let kafka = line_of(&screen, "kafka");
@@ -326,7 +327,7 @@ fn json_and_prometheus_on_a_terminal_are_unchanged() {
     assert_monochrome(&pane);
     let printed = screen.split("__END__").next().unwrap();
     let doc: Value = serde_json::from_str(printed).unwrap_or_else(|e| panic!("{e}: {printed}"));
-    assert_eq!(doc["schema"], "jts-hot-monitor/1");
+    assert_eq!(doc["schema"], "jts-hot.monitor/1");
     let mut keys: Vec<&str> = doc["services"][0]
         .as_object()
         .unwrap()

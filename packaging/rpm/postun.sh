@@ -32,12 +32,40 @@ remove_applied_units() {
     done
 }
 
+# The SELinux equivalences the package scripts or `jts-hot apply` added (their
+# record), each only while it still says what was recorded: one the operator
+# set or changed is theirs. (The same in debian/postrm and rpm/postun.sh.)
+remove_selinux_equivalences() {
+    record="${DPKG_ROOT:-}/var/lib/jts-hot/selinux-equal"
+    [ -f "$record" ] && [ ! -L "$record" ] || return 0
+    if ! command -v semanage >/dev/null 2>&1; then
+        echo "jts-hot: semanage is missing: the SELinux equivalences listed in $record stay" >&2
+        return 0
+    fi
+    current=$(semanage fcontext --extract 2>/dev/null \
+        | awk '$1 == "fcontext" && $2 == "-a" && $3 == "-e" { print $5, $4 }')
+    failed=0
+    while read -r dir source; do
+        case "$dir" in /*) ;; *) continue ;; esac
+        have=$(printf '%s\n' "$current" | awk -v d="$dir" '$1 == d { print $2 }')
+        if [ -n "$source" ] && [ "$have" = "$source" ]; then
+            semanage fcontext -d -e "$source" "$dir" || failed=1
+        fi
+    done <"$record"
+    if [ "$failed" = 0 ]; then
+        rm -f "$record"
+    else
+        echo "jts-hot: semanage could not delete every SELinux equivalence of $record" >&2
+    fi
+}
+
 # The SELinux module, where SELinux is enabled, at the priorities the package
 # (200, or JTS_HOT_SELINUX_PRIORITY) and `jts-hot apply` (300) install it at;
 # an operator's own modules are theirs. Labels on disk stay: nothing under the
 # tier is touched. (The same in debian/postrm and rpm/postun.sh.)
 remove_selinux_module() {
     command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled || return 0
+    remove_selinux_equivalences || true
     command -v semodule >/dev/null 2>&1 || return 0
     args=$(semodule --list-modules=full 2>/dev/null | awk -v p="${JTS_HOT_SELINUX_PRIORITY:-200}" \
         '$2 == "jts-hot" && ($1 == 200 || $1 == 300 || $1 == p) { printf " -X %d -r jts-hot", $1 }')

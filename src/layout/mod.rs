@@ -199,6 +199,12 @@ pub struct Service {
     /// Skipped when absent so layouts without it keep their digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selinux_type: Option<SelinuxType>,
+    /// `selinux_equal`: the service's directory and everything under it are
+    /// labelled as this path and its subtree (`semanage fcontext -a -e THIS
+    /// DIR`), for trees such as Docker's whose policy labels many subpaths.
+    /// Never set together with `selinux_type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux_equal: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -685,6 +691,21 @@ impl Checker<'_> {
             }
             None => None,
         };
+        let selinux_equal = match &raw.selinux_equal {
+            Some(e) if raw.selinux_type.is_some() => {
+                self.fail(
+                    Some(e.span()),
+                    &format!("{field}.selinux_equal"),
+                    "set selinux_type or selinux_equal, not both: one says the type, the other \
+                     which path's labels to copy",
+                );
+                return None;
+            }
+            Some(e) => Some(self.check(e, &format!("{field}.selinux_equal"), |s| {
+                rules::selinux_equal(s, service_dir.as_deref())
+            })?),
+            None => None,
+        };
         // systemd-tmpfiles refuses to go from a directory owned by a user
         // other than root into one owned by someone else ("unsafe path
         // transition", exit 73) when it has to go further down: it would
@@ -755,6 +776,7 @@ impl Checker<'_> {
             gate,
             dirs,
             selinux_type,
+            selinux_equal,
             quota: quota?,
         })
     }

@@ -69,6 +69,8 @@ pub struct RawService {
     pub quota_soft: Option<Spanned<String>>,
     pub quota_hard: Option<Spanned<String>>,
     pub selinux_type: Option<Spanned<String>>,
+    /// The path whose labels the service's tree copies (semanage fcontext -e).
+    pub selinux_equal: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: a service directory holds data.
     pub clean_after: Option<Spanned<toml::Value>>,
 }

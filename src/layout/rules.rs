@@ -257,6 +257,48 @@ pub fn selinux_type(s: &str) -> Result<SelinuxType, String> {
     Ok(SelinuxType(s.to_string()))
 }
 
+/// The source of an SELinux equivalence (`semanage fcontext -a -e SOURCE
+/// DIR`): the service directory and everything under it are labelled as
+/// SOURCE and its subtree are. An absolute normalized path of letters,
+/// digits, '.', '_', '-', '+' and '/': file_contexts.subs splits on
+/// whitespace, semanage reads its arguments, and the scriptlets read the
+/// generated list in the shell, so nothing else may reach any of them.
+/// `service_dir` is what it is made equivalent to.
+pub fn selinux_equal(s: &str, service_dir: Option<&Path>) -> Result<PathBuf, String> {
+    let p = absolute_path(s)?;
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/')))
+    {
+        return Err(format!(
+            "{} is not allowed in an SELinux equivalence: use letters, digits, '.', '_', '-', \
+             '+' and '/', e.g. \"/var/lib/docker\"",
+            describe(c)
+        ));
+    }
+    if s == "/" {
+        return Err("cannot be / (every path of the system)".into());
+    }
+    if let Some(dir) = service_dir {
+        if p.starts_with(dir) {
+            return Err(format!(
+                "\"{s}\" is the service directory {} or inside it: a directory cannot be \
+                 labelled as itself",
+                dir.display()
+            ));
+        }
+        // file_contexts.subs and semanage separate paths with whitespace.
+        if dir.to_str().is_some_and(|d| d.contains(' ')) {
+            return Err(format!(
+                "the service directory \"{}\" contains a space, which an SELinux equivalence \
+                 cannot hold (file_contexts.subs is space-separated): use selinux_type",
+                dir.display()
+            ));
+        }
+    }
+    Ok(p)
+}
+
 /// Name prefixes of services that run before jts-hot-validate.service can
 /// (systemd's own early units, the initrd's, the boot splash, storage
 /// assembly) or are jts-hot itself: a gate on one makes an ordering cycle.
@@ -613,6 +655,41 @@ mod tests {
         let e = gate_unit("postgresql.socket").unwrap_err();
         assert!(e.contains("not a .service unit"), "{e}");
         assert!(gate_unit("data.mount").is_err());
+    }
+
+    #[test]
+    fn selinux_equivalences() {
+        let dir = Path::new("/data/jts/hot/docker");
+        assert_eq!(
+            selinux_equal("/var/lib/docker", Some(dir)).unwrap(),
+            PathBuf::from("/var/lib/docker")
+        );
+        assert!(selinux_equal("/opt/c++/x.y_z-1", Some(dir)).is_ok());
+        for (bad, why) in [
+            ("var/lib/docker", "not an absolute path"),
+            ("/var/lib/docker/", "ends with '/'"),
+            ("/var/lib/../docker", "normalized"),
+            ("/var/lib//docker", "\"//\""),
+            ("/", "cannot be /"),
+            ("/var/lib/doc ker", "a space"),
+            ("/var/lib/docker\n/x", "a newline"),
+            ("/var/lib/docker\t", "a tab"),
+            ("/var/lib/docker;reboot", "';'"),
+            ("/var/lib/$(id)", "'$'"),
+            ("/var/lib/`id`", "'`'"),
+            ("/var/lib/\"x", "'\"'"),
+            ("/var/lib/*", "'*'"),
+            ("/var/lib/(x)", "'('"),
+            ("/var/lib/%n", "'%'"),
+            ("/data/jts/hot/docker", "labelled as itself"),
+            ("/data/jts/hot/docker/x", "labelled as itself"),
+        ] {
+            let e = selinux_equal(bad, Some(dir)).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        let e =
+            selinux_equal("/var/lib/docker", Some(Path::new("/srv/hot tier/docker"))).unwrap_err();
+        assert!(e.contains("contains a space"), "{e}");
     }
 
     #[test]

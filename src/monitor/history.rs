@@ -1,15 +1,16 @@
 //! The growth history in the state directory: one JSON file, rewritten
-//! atomically each run, bounded to about 35 days and [`MAX_SAMPLES`]. A
-//! missing history starts a new one; a corrupt one is set aside and
-//! reported, never fatal; a clock step is reported, never silently erases it.
+//! atomically each run (through [`crate::state`]), bounded to about 35 days
+//! and [`MAX_SAMPLES`]. A missing history starts a new one; a corrupt one is
+//! set aside and reported, never fatal; a clock step is reported, never
+//! silently erases it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::escape;
-use crate::system::file::{read_regular, Links};
+use crate::escape;
+use crate::state::{self, Document, StateDir};
 
 pub const FILE_NAME: &str = "monitor-history.json";
 /// Samples older than this are dropped.
@@ -42,12 +43,21 @@ pub struct Sample {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct History {
+    /// Still written, so that a release before schema names reads the file.
     pub version: u32,
     pub samples: Vec<Sample>,
 }
 
-pub fn path(state_dir: &Path) -> PathBuf {
-    state_dir.join(FILE_NAME)
+impl Document for History {
+    const FILE_NAME: &'static str = FILE_NAME;
+    const SCHEMA: &'static str = "jts-hot.monitor-history/1";
+    const WHAT: &'static str = "history";
+    const MAX_BYTES: u64 = MAX_FILE_BYTES;
+    const PRETTY: bool = false;
+}
+
+pub fn path(state: &StateDir) -> PathBuf {
+    state.file::<History>()
 }
 
 /// The history as loaded, with what a person should know about it.
@@ -59,73 +69,44 @@ pub struct Loaded {
     pub saveable: bool,
 }
 
-/// Loads the history; on trouble an empty one and a note saying why. A
-/// corrupt file, or one that is not a regular file of at most
-/// [`MAX_FILE_BYTES`], is set aside; never a hang on a FIFO, never a link followed.
-pub fn load(state_dir: &Path) -> Loaded {
-    let file = path(state_dir);
-    let shown = escape::untrusted_path(&file);
+/// Loads the history; on trouble an empty one and a note saying why (the
+/// state directory's policy: a corrupt or hostile file is set aside).
+pub fn load(state: &StateDir) -> Loaded {
     let empty = |note: String, saveable: bool| Loaded {
         history: History::default(),
         notes: vec![note],
         saveable,
     };
-    let bad = match read_regular(&file, MAX_FILE_BYTES, Links::Refuse) {
-        Ok(text) => match serde_json::from_slice::<History>(&text) {
-            Ok(mut h) => {
-                h.samples.sort_by_key(|s| s.t);
-                let mut notes = Vec::new();
-                if h.samples.len() > MAX_SAMPLES {
-                    let dropped = h.samples.len() - MAX_SAMPLES;
-                    h.samples.drain(..dropped);
-                    notes.push(format!(
-                        "history {shown} held more than {MAX_SAMPLES} samples: the {dropped} oldest dropped"
-                    ));
-                }
-                return Loaded {
-                    history: h,
-                    notes,
-                    saveable: true,
-                };
+    match state::load::<History>(state) {
+        state::Loaded::Found(mut h) => {
+            h.samples.sort_by_key(|s| s.t);
+            let mut notes = Vec::new();
+            if h.samples.len() > MAX_SAMPLES {
+                let dropped = h.samples.len() - MAX_SAMPLES;
+                h.samples.drain(..dropped);
+                notes.push(format!(
+                    "history {} held more than {MAX_SAMPLES} samples: the {dropped} oldest dropped",
+                    escape::untrusted_path(&path(state))
+                ));
             }
-            Err(e) => format!("corrupt history {shown} ({e})"),
-        },
+            Loaded {
+                history: h,
+                notes,
+                saveable: true,
+            }
+        }
         // No such file, or no state directory at all (saving then says why).
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return empty(
-                format!("no history yet at {shown}: growth unknown until later runs"),
-                true,
-            )
-        }
-        // Not a regular file, or too large: never usable as it is.
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            format!("history {shown} unusable ({e})")
-        }
-        Err(e) => {
-            return empty(
-                format!("cannot read {shown}: {e}; not saving over it"),
-                false,
-            )
-        }
-    };
-    // Kept for a person to look at; the next write starts afresh.
-    let aside = file.with_extension("json.corrupt");
-    let moved = std::fs::rename(&file, &aside).is_ok();
-    let note = if moved {
-        format!(
-            "{bad}, moved to {}; starting a new one",
-            escape::untrusted_path(&aside)
-        )
-    } else {
-        format!("{bad}; starting a new one")
-    };
-    // Unusable as it is: a new one is written in its place either way.
-    empty(note, true)
+        state::Loaded::Missing => empty(
+            format!(
+                "no history yet at {}: growth unknown until later runs",
+                escape::untrusted_path(&path(state))
+            ),
+            true,
+        ),
+        // Unusable as it was: a new one is written in its place.
+        state::Loaded::SetAside(why) => empty(format!("{why}; starting a new one"), true),
+        state::Loaded::Unreadable(why) => empty(format!("{why}; not saving over it"), false),
+    }
 }
 
 impl History {
@@ -180,10 +161,9 @@ impl History {
         notes
     }
 
-    pub fn save(&self, state_dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(state_dir)?;
-        let json = serde_json::to_vec(self)?;
-        crate::files::write_atomic(&path(state_dir), &json, 0o644)
+    /// Saves the history atomically (the state directory's one way).
+    pub fn save(&self, state: &StateDir) -> anyhow::Result<()> {
+        state::save(state, self).map(drop)
     }
 }
 

@@ -2,28 +2,26 @@
 //! filesystem's free space, growth from the history, and one status.
 //! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
 
-pub mod fs;
 pub mod history;
+pub mod output;
 
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::{MonitorArgs, MonitorFormat};
+use crate::escape;
 use crate::layout::{Layout, Thresholds};
 use crate::quota;
-use crate::render::escape;
-use crate::report;
-use crate::status::{self, Status};
+use crate::state::{self, Baseline, StateDir};
+use crate::status::Status;
 use crate::usage::{self, RootError, Usage};
 
-pub use fs::FsStats;
+pub use crate::system::statvfs::FsStats;
 use history::Sample;
 
 /// The JSON document's schema name; bumped only on an incompatible change.
-pub const SCHEMA: &str = "jts-hot-monitor/1";
+pub const SCHEMA: &str = "jts-hot.monitor/1";
 
 /// Everything one run found. Serialized as is for `--format json`.
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +43,7 @@ pub struct Report {
     pub history: HistoryInfo,
     /// The device baseline `jts-hot probe --save` stored in the state
     /// directory, exported so a dashboard shows what the tier is held to.
-    pub probe_baseline: Option<crate::probe::baseline::Baseline>,
+    pub probe_baseline: Option<Baseline>,
     /// `jts-hot validate` of the whole tier, run by every monitor run so that
     /// drift since the boot's validation is seen (and alerted on) within one run.
     pub validation: Validation,
@@ -136,7 +134,7 @@ pub struct ServiceUsage {
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_plan: Option<f64>,
     pub partial: bool,
-    /// Paths as text, escaped (`render::escape::untrusted_path`).
+    /// Paths as text, escaped (`escape::untrusted_path`).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
     /// (unix time, allocated bytes) over the growth window, this run
@@ -156,6 +154,9 @@ pub enum UsageSource {
 }
 
 impl UsageSource {
+    pub const ALL: [UsageSource; 2] = [UsageSource::Quota, UsageSource::Walk];
+
+    /// The serialized name (JSON `usage_source`, the metrics' `source` label).
     pub fn as_str(self) -> &'static str {
         match self {
             UsageSource::Quota => "quota",
@@ -177,6 +178,35 @@ pub struct QuotaFigures {
     pub hard_limit_bytes: Option<u64>,
 }
 
+impl QuotaFigures {
+    fn of(project_id: u32, q: &quota::Quota) -> QuotaFigures {
+        QuotaFigures {
+            project_id,
+            used_bytes: q.space_bytes,
+            inodes: q.inodes,
+            soft_limit_bytes: (q.soft_bytes > 0).then_some(q.soft_bytes),
+            hard_limit_bytes: (q.hard_bytes > 0).then_some(q.hard_bytes),
+        }
+    }
+}
+
+impl ServiceUsage {
+    /// Where the usage came from; a quota's limits are judged too.
+    fn set_source(&mut self, source: UsageSource, figures: Option<QuotaFigures>) {
+        if source == UsageSource::Quota {
+            // No walk: these are not known.
+            self.apparent_bytes = None;
+            self.files = None;
+            self.dirs = None;
+        }
+        self.usage_source = source;
+        if let Some(f) = &figures {
+            judge_quota(self, f);
+        }
+        self.quota = figures;
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryInfo {
     #[serde(serialize_with = "escape::serialize_path")]
@@ -184,63 +214,55 @@ pub struct HistoryInfo {
     pub samples: usize,
 }
 
-/// Runs the monitor and prints in the chosen format; returns the exit code.
-/// `style` says whether the text report may use color (main decides).
-pub fn run(layout: &Layout, args: &MonitorArgs, style: report::picture::Style) -> Result<u8> {
-    let threads = args.threads.unwrap_or_else(usage::default_threads);
-    let mut report = measure(
-        layout,
-        &args.state.state_dir,
-        threads,
-        args.walk,
-        SystemTime::now(),
-    );
-
-    if let Some(dir) = &args.textfile_dir {
-        let text = report::prometheus::render(&report);
-        let file = dir.join(report::prometheus::TEXTFILE_NAME);
-        if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
-            // Prometheus would silently go stale: that is worth an UNKNOWN.
-            report.notes.push(format!(
-                "cannot write {}: {e:#}",
-                escape::untrusted_path(&file)
-            ));
-            report.status = report.status.max(Status::Unknown);
-        }
-    }
-    let out = match args.format {
-        MonitorFormat::Text => report::monitor::text(&report, style),
-        MonitorFormat::Json => report::monitor::json(&report),
-        MonitorFormat::Prometheus => report::prometheus::render(&report),
-    };
-    print!("{out}");
-    let summary = report::monitor::summary(&report);
-    if status::under_journal() {
-        // The journal's priority for this run is the worst status found.
-        eprintln!("{}{summary}", report.status.journal_prefix());
-    } else if args.format == MonitorFormat::Text {
-        // Wrapped like the picture above it; the journal gets one line.
-        for line in report::picture::hanging(0, 2, &summary, report::picture::WIDTH) {
-            println!("{line}");
-        }
-    }
-    Ok(report.status.exit_code())
+/// What `jts-hot monitor` is asked to do (main builds it from the command line).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The state directory: the growth history is read and saved there, the
+    /// probe's baseline read from it.
+    pub state_dir: PathBuf,
+    /// Walk every service directory, even one whose quota gives its usage.
+    pub walk: bool,
+    /// Walker threads; None: [`usage::default_threads`].
+    pub threads: Option<usize>,
 }
 
-/// Scans, reads statvfs, updates the history, and judges every figure.
-pub fn measure(
+/// Measures and judges the tier, then saves the growth history (the one
+/// write a run makes, besides the textfile main may ask for). Never fails:
+/// whatever goes wrong is a note, and UNKNOWN when a figure is missing.
+pub fn run(layout: &Layout, opts: &Options) -> Report {
+    let state = StateDir::new(&opts.state_dir);
+    let loaded = history::load(&state);
+    let (mut report, history) = measure(layout, opts, loaded, SystemTime::now());
+    if let Some(history) = history {
+        save_history(&mut report, &history, &state);
+    }
+    report
+}
+
+/// Writes the history this run extended; a failure is a note.
+pub fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
+    if let Err(e) = history.save(state) {
+        report.notes.push(format!(
+            "cannot save the history in {}: {e:#}",
+            escape::untrusted_path(state.path())
+        ));
+    }
+}
+
+/// Each service's usage and how it was measured, with its quota figures.
+struct Measured {
+    usages: Vec<(Usage, UsageSource, Option<QuotaFigures>)>,
+    threads: usize,
+}
+
+/// A service under an active project quota is one quotactl; the others are
+/// walked (all of them with `walk_all`).
+fn measure_usage(
     layout: &Layout,
-    state_dir: &std::path::Path,
     threads: usize,
     walk_all: bool,
-    now: SystemTime,
-) -> Report {
-    let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let mut notes = Vec::new();
-    let validation = Validation::of(crate::validate::validate(layout, None));
-
-    let started = Instant::now();
-    // A service under an active project quota is one quotactl; the others are walked.
+    notes: &mut Vec<String>,
+) -> Measured {
     let found = quota::inspect(layout);
     let quotas: Vec<Option<&quota::Observed>> = layout
         .services
@@ -267,165 +289,201 @@ pub fn measure(
     }
     let scanned = usage::scan(&layout.tier.base, &names, threads);
     notes.extend(scanned.thread_error);
-    let threads = scanned.threads;
     let mut walked = scanned.usages.into_iter();
-    let usages: Vec<(Usage, UsageSource)> = layout
+    let usages = layout
         .services
         .iter()
         .zip(&quotas)
         .zip(&from_quota)
-        .map(|((s, o), q)| match (q, o.and_then(|o| o.quota)) {
-            (true, Some(figures)) => (
-                Usage {
-                    root: s.path(layout),
-                    totals: usage::Totals {
-                        allocated_bytes: figures.space_bytes,
+        .map(|((s, o), q)| {
+            let figures = o.and_then(|o| o.quota.map(|q| QuotaFigures::of(o.project_id, &q)));
+            match (q, o.and_then(|o| o.quota)) {
+                (true, Some(figures_now)) => (
+                    Usage {
+                        root: s.path(layout),
+                        totals: usage::Totals {
+                            allocated_bytes: figures_now.space_bytes,
+                            ..Default::default()
+                        },
                         ..Default::default()
                     },
-                    ..Default::default()
-                },
-                UsageSource::Quota,
-            ),
-            _ => (
-                walked
-                    .next()
-                    .expect("one walk per service not under a quota"),
-                UsageSource::Walk,
-            ),
+                    UsageSource::Quota,
+                    figures,
+                ),
+                _ => (
+                    walked
+                        .next()
+                        .expect("one walk per service not under a quota"),
+                    UsageSource::Walk,
+                    figures,
+                ),
+            }
         })
         .collect();
-    let fs = fs::stat(&layout.tier.base);
-    let duration = started.elapsed().as_secs_f64();
+    Measured {
+        usages,
+        threads: scanned.threads,
+    }
+}
 
-    let fs = match fs {
-        Ok(s) => Some(s),
-        Err(e) => {
-            notes.push(format!(
-                "cannot statvfs {}: {e}",
-                escape::untrusted_path(&layout.tier.base)
-            ));
-            None
-        }
-    };
+/// The history's samples with this run's, as series over time.
+struct Trends<'a> {
+    points: Vec<&'a Sample>,
+    now: u64,
+}
 
-    // The history, with this run's sample added before growth is computed.
-    let loaded = history::load(state_dir);
-    let mut hist = loaded.history;
-    notes.extend(loaded.notes);
-    let sample = Sample {
-        t: now_s,
-        fs_used: fs.as_ref().map(|f| f.used_bytes),
-        services: layout
-            .services
-            .iter()
-            .zip(&usages)
-            .map(|(s, (u, _))| (s, u))
-            .filter(|(_, u)| !u.partial())
-            .map(|(s, u)| (s.name.as_str().to_string(), u.totals.allocated_bytes))
-            .collect(),
-    };
-    let mut points: Vec<&Sample> = hist.samples.iter().collect();
-    points.push(&sample);
-    let series = |pick: &dyn Fn(&Sample) -> Option<u64>| -> Vec<(u64, u64)> {
-        points
+impl Trends<'_> {
+    fn series(&self, pick: &dyn Fn(&Sample) -> Option<u64>) -> Vec<(u64, u64)> {
+        self.points
             .iter()
             .filter_map(|s| pick(s).map(|v| (s.t, v)))
             .collect()
-    };
-    let recent = |pts: &[(u64, u64)]| -> Vec<(u64, u64)> {
+    }
+
+    /// The points of the growth window, for the sparkline. Saturating: a
+    /// sample's time comes from disk (any u64); samples after a clock step
+    /// back are not drawn.
+    fn recent(&self, pts: &[(u64, u64)]) -> Vec<(u64, u64)> {
         pts.iter()
-            // Saturating: a sample's time comes from disk (any u64);
-            // samples after a clock step back are not drawn.
             .filter(|(t, _)| {
-                t.saturating_add(history::GROWTH_WINDOW_SECONDS) >= now_s && *t <= now_s
+                t.saturating_add(history::GROWTH_WINDOW_SECONDS) >= self.now && *t <= self.now
             })
             .copied()
             .collect()
-    };
-
-    let th = &layout.thresholds;
-    let services: Vec<ServiceUsage> = layout
-        .services
-        .iter()
-        .zip(usages)
-        .zip(&quotas)
-        .map(|((svc, (u, source)), observed)| {
-            let name = svc.name.as_str();
-            let points = series(&|s: &Sample| s.services.get(name).copied());
-            let growth = history::growth_per_day(&points, now_s);
-            let figures = observed.and_then(|o| {
-                o.quota.map(|q| QuotaFigures {
-                    project_id: o.project_id,
-                    used_bytes: q.space_bytes,
-                    inodes: q.inodes,
-                    soft_limit_bytes: (q.soft_bytes > 0).then_some(q.soft_bytes),
-                    hard_limit_bytes: (q.hard_bytes > 0).then_some(q.hard_bytes),
-                })
-            });
-            let mut s = judge_service(name, svc.planned.0, u, growth, th);
-            s.trend = recent(&points);
-            if source == UsageSource::Quota {
-                s.apparent_bytes = None;
-                s.files = None;
-                s.dirs = None;
-            }
-            s.usage_source = source;
-            if let Some(f) = &figures {
-                judge_quota(&mut s, f);
-            }
-            s.quota = figures;
-            s
-        })
-        .collect();
-    let filesystem = fs.map(|stats| {
-        let points = series(&|s: &Sample| s.fs_used);
-        let growth = history::growth_per_day(&points, now_s);
-        let mut judged = judge_fs(stats, growth, th);
-        judged.trend = recent(&points);
-        judged
-    });
-
-    notes.extend(hist.record(sample));
-    if loaded.saveable {
-        if let Err(e) = hist.save(state_dir) {
-            notes.push(format!(
-                "cannot save the history in {}: {e:#}",
-                escape::untrusted_path(state_dir)
-            ));
-        }
     }
+}
 
-    let partial = services.iter().any(|s| s.partial);
-    let status = services
-        .iter()
-        .map(|s| s.status)
-        .chain(filesystem.as_ref().map(|f| f.status))
-        .chain(filesystem.is_none().then_some(Status::Unknown))
-        .chain([validation.status])
-        .max()
-        .unwrap_or(Status::Ok);
-    Report {
+/// Scans, reads statvfs, judges every figure against the layout and the
+/// history `loaded` (with this run's sample). Returns the report and the
+/// history to save, None when the one on disk could not be read (saving
+/// would erase it). Writes nothing under the tier nor the history.
+pub fn measure(
+    layout: &Layout,
+    opts: &Options,
+    loaded: history::Loaded,
+    now: SystemTime,
+) -> (Report, Option<history::History>) {
+    let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut notes = Vec::new();
+    let validation = Validation::of(crate::validate::validate(layout, None));
+
+    let started = Instant::now();
+    let threads = opts.threads.unwrap_or_else(usage::default_threads);
+    let measured = measure_usage(layout, threads, opts.walk, &mut notes);
+    let fs = crate::system::statvfs::of(&layout.tier.base)
+        .map_err(|e| {
+            notes.push(format!(
+                "cannot statvfs {}: {e}",
+                escape::untrusted_path(&layout.tier.base)
+            ))
+        })
+        .ok();
+    let duration = started.elapsed().as_secs_f64();
+
+    // The history, with this run's sample added before growth is computed.
+    let mut hist = loaded.history;
+    notes.extend(loaded.notes);
+    let sample = Sample::of_run(now_s, fs.as_ref(), layout, &measured.usages);
+    let (services, filesystem) = judge(layout, measured.usages, fs, &hist, &sample);
+    notes.extend(hist.record(sample));
+
+    let state = StateDir::new(&opts.state_dir);
+    let baseline = state::load::<Baseline>(&state);
+    notes.extend(baseline.trouble().map(str::to_string));
+    let report = Report {
         schema: SCHEMA,
-        status,
+        status: worst(&services, filesystem.as_ref(), &validation),
         timestamp: now_s,
         interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
         layout_digest: layout.digest(),
         scan: Scan {
             duration_seconds: duration,
-            threads,
-            partial,
+            threads: measured.threads,
+            partial: services.iter().any(|s| s.partial),
         },
         filesystem,
         services,
         history: HistoryInfo {
-            path: history::path(state_dir),
+            path: history::path(&state),
             samples: hist.samples.len(),
         },
-        probe_baseline: crate::probe::baseline::load(state_dir),
+        probe_baseline: baseline.found(),
         validation,
         notes,
+    };
+    (report, loaded.saveable.then_some(hist))
+}
+
+impl Sample {
+    /// This run's figures: services scanned completely and the filesystem.
+    fn of_run(
+        t: u64,
+        fs: Option<&FsStats>,
+        layout: &Layout,
+        usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
+    ) -> Sample {
+        Sample {
+            t,
+            fs_used: fs.map(|f| f.used_bytes),
+            services: layout
+                .services
+                .iter()
+                .zip(usages)
+                .filter(|(_, (u, _, _))| !u.partial())
+                .map(|(s, (u, _, _))| (s.name.as_str().to_string(), u.totals.allocated_bytes))
+                .collect(),
+        }
     }
+}
+
+/// Every service and the filesystem judged against the thresholds, with
+/// their growth over the history and this run's `sample`.
+fn judge(
+    layout: &Layout,
+    usages: Vec<(Usage, UsageSource, Option<QuotaFigures>)>,
+    fs: Option<FsStats>,
+    hist: &history::History,
+    sample: &Sample,
+) -> (Vec<ServiceUsage>, Option<Filesystem>) {
+    let now = sample.t;
+    let mut points: Vec<&Sample> = hist.samples.iter().collect();
+    points.push(sample);
+    let trends = Trends { points, now };
+    let th = &layout.thresholds;
+    let services = layout
+        .services
+        .iter()
+        .zip(usages)
+        .map(|(svc, (u, source, figures))| {
+            let points = trends.series(&|s: &Sample| s.services.get(svc.name.as_str()).copied());
+            let growth = history::growth_per_day(&points, now);
+            let mut s = judge_service(svc.name.as_str(), svc.planned.0, u, growth, th);
+            s.trend = trends.recent(&points);
+            s.set_source(source, figures);
+            s
+        })
+        .collect();
+    let filesystem = fs.map(|stats| {
+        let points = trends.series(&|s: &Sample| s.fs_used);
+        let growth = history::growth_per_day(&points, now);
+        let mut judged = judge_fs(stats, growth, th);
+        judged.trend = trends.recent(&points);
+        judged
+    });
+    (services, filesystem)
+}
+
+/// The run's status: the worst of everything, UNKNOWN without a filesystem.
+fn worst(services: &[ServiceUsage], fs: Option<&Filesystem>, v: &Validation) -> Status {
+    services
+        .iter()
+        .map(|s| s.status)
+        .chain(fs.map(|f| f.status))
+        .chain(fs.is_none().then_some(Status::Unknown))
+        .chain([v.status])
+        .max()
+        .unwrap_or(Status::Ok)
 }
 
 fn share(bytes: u64, percent: u8) -> u64 {
@@ -448,49 +506,7 @@ fn judge_service(
         t.allocated_bytes as f64 * 100.0 / planned as f64
     };
     let days_until_plan = history::days_until(planned.saturating_sub(t.allocated_bytes), growth);
-    let mut status = Status::Ok;
-    let mut reasons = Vec::new();
-    let mut raise = |s: Status, why: String| {
-        status = status.max(s);
-        reasons.push(why);
-    };
-    if let Some(e) = &u.root_error {
-        let status = match e {
-            // Measuring wherever a planted link points would be a lie.
-            RootError::Symlink { .. } => Status::Critical,
-            RootError::Other(_) => Status::Unknown,
-        };
-        raise(status, format!("cannot scan: {e}"));
-    } else if t.allocated_bytes >= critical_bytes {
-        raise(
-            Status::Critical,
-            format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
-        );
-    } else if t.allocated_bytes >= warning_bytes {
-        raise(
-            Status::Warning,
-            format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
-        );
-    }
-    if let Some(days) = days_until_plan {
-        if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
-            raise(
-                Status::Warning,
-                format!("projected to reach its plan in {days:.1} days"),
-            );
-        }
-    }
-    if !u.unreadable.is_empty() || !u.errors.is_empty() {
-        // The figures are lower bounds: a person must look.
-        raise(
-            Status::Warning,
-            format!(
-                "partial scan: {} unreadable directories, {} other errors",
-                u.unreadable.len(),
-                u.errors.len()
-            ),
-        );
-    }
+    let (status, reasons) = concerns(&u, planned, percent, days_until_plan, th);
     ServiceUsage {
         name: name.to_string(),
         path: u.root.clone(),
@@ -517,6 +533,61 @@ fn judge_service(
         errors: u.errors,
         trend: Vec::new(),
     }
+}
+
+/// A service's status and why: its share of plan, the projection, whether
+/// it could be scanned at all and completely.
+fn concerns(
+    u: &Usage,
+    planned: u64,
+    percent: f64,
+    days_until_plan: Option<f64>,
+    th: &Thresholds,
+) -> (Status, Vec<String>) {
+    let mut status = Status::Ok;
+    let mut reasons = Vec::new();
+    let mut raise = |s: Status, why: String| {
+        status = status.max(s);
+        reasons.push(why);
+    };
+    if let Some(e) = &u.root_error {
+        let status = match e {
+            // Measuring wherever a planted link points would be a lie.
+            RootError::Symlink { .. } => Status::Critical,
+            RootError::Other(_) => Status::Unknown,
+        };
+        raise(status, format!("cannot scan: {e}"));
+    } else if u.totals.allocated_bytes >= share(planned, th.crit_percent) {
+        raise(
+            Status::Critical,
+            format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
+        );
+    } else if u.totals.allocated_bytes >= share(planned, th.warn_percent) {
+        raise(
+            Status::Warning,
+            format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
+        );
+    }
+    if let Some(days) = days_until_plan {
+        if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
+            raise(
+                Status::Warning,
+                format!("projected to reach its plan in {days:.1} days"),
+            );
+        }
+    }
+    if !u.unreadable.is_empty() || !u.errors.is_empty() {
+        // The figures are lower bounds: a person must look.
+        raise(
+            Status::Warning,
+            format!(
+                "partial scan: {} unreadable directories, {} other errors",
+                u.unreadable.len(),
+                u.errors.len()
+            ),
+        );
+    }
+    (status, reasons)
 }
 
 /// A service at its hard limit has its writes refused: CRITICAL. Over its
@@ -594,6 +665,18 @@ mod tests {
             avail_bytes: avail,
             inodes: 10,
             inodes_free: 5,
+        }
+    }
+
+    #[test]
+    fn usage_sources_serialize_as_named_and_metrics_docs_name_them() {
+        let docs = include_str!("../../docs/metrics.md");
+        for u in UsageSource::ALL {
+            assert_eq!(
+                serde_json::to_value(u).unwrap(),
+                serde_json::Value::from(u.as_str())
+            );
+            assert!(docs.contains(&format!("\"{}\"", u.as_str())), "{u:?}");
         }
     }
 

@@ -7,9 +7,10 @@ pub mod output;
 use std::path::{Path, PathBuf};
 
 use crate::layout::Layout;
-use crate::mountinfo;
 use crate::status::Status;
-use crate::system::{self, blockdev, FsSize};
+use crate::system::mounts::{self, Mount};
+use crate::system::statvfs::{self, FsStats};
+use crate::system::{self, blockdev};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -37,7 +38,7 @@ pub struct BaseFilesystem {
     /// The base itself, or its nearest existing ancestor when it does not exist yet.
     pub measured_at: PathBuf,
     pub base_exists: bool,
-    pub size: FsSize,
+    pub size: FsStats,
     /// From the mount table; `None` if it could not be read.
     pub mount: Option<MountFacts>,
 }
@@ -65,11 +66,7 @@ pub enum OverCommit {
 impl Plan {
     /// Measures the filesystem under `base_on_disk` (the base, or the base
     /// under --root) with the mount table already read by the caller.
-    pub fn measure(
-        layout: &Layout,
-        base_on_disk: &Path,
-        mounts: Result<&[mountinfo::Mount], &str>,
-    ) -> Plan {
+    pub fn measure(layout: &Layout, base_on_disk: &Path, mounts: Result<&[Mount], &str>) -> Plan {
         let services = layout
             .services
             .iter()
@@ -136,24 +133,23 @@ impl Plan {
 }
 
 impl BaseFilesystem {
-    fn measure(
-        base: &Path,
-        mounts: Result<&[mountinfo::Mount], &str>,
-    ) -> Result<BaseFilesystem, String> {
+    fn measure(base: &Path, mounts: Result<&[Mount], &str>) -> Result<BaseFilesystem, String> {
         let measured_at = system::nearest_existing(base);
-        let size = FsSize::of(&measured_at)
+        // Measured through links, as the tier's files would be written.
+        let resolved = measured_at.canonicalize();
+        let size = statvfs::of(resolved.as_deref().unwrap_or(&measured_at))
             .map_err(|e| format!("cannot statvfs {}: {e}", measured_at.display()))?;
         let base_exists = measured_at == base;
         let mount = mounts
             .ok()
-            .and_then(|m| system::mount_holding(m, &measured_at))
+            .and_then(|m| mounts::holding(m, &measured_at))
             .map(|(m, real)| MountFacts {
                 own_mount: base_exists && m.mount_point == real,
                 mount_point: m.mount_point.clone(),
                 fstype: m.fstype.clone(),
                 source: m.source.clone(),
                 device_size: (m.major != 0)
-                    .then(|| blockdev::size_bytes(m.major, m.minor).ok())
+                    .then(|| blockdev::size_bytes((m.major, m.minor)).ok())
                     .flatten(),
             });
         Ok(BaseFilesystem {
@@ -168,7 +164,7 @@ impl BaseFilesystem {
     /// (inode tables, journal). Only meaningful on the tier's own device.
     pub fn overhead(&self) -> Option<u64> {
         let m = self.mount.as_ref().filter(|m| m.own_mount)?;
-        Some(m.device_size?.saturating_sub(self.size.size))
+        Some(m.device_size?.saturating_sub(self.size.size_bytes))
     }
 }
 
@@ -182,7 +178,7 @@ pub struct Options {
 /// `jts-hot plan`: the plan against tier.capacity and the filesystem. It
 /// serializes as schema `jts-hot.plan/1` (see `output`).
 pub fn run(layout: &Layout, opts: &Options) -> Plan {
-    let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
+    let mounts = mounts::read().map_err(|e| format!("{e:#}"));
     let base = system::on_disk(opts.root.as_deref(), &layout.tier.base);
     Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str))
 }

@@ -45,7 +45,7 @@ pub fn reason(plan: &Plan, over: &OverCommit) -> String {
                  ({} size{overhead}, less {} reserved for root) by {}",
                 human(plan.planned_total),
                 human(fs.size.usable()),
-                human(fs.size.size),
+                human(fs.size.size_bytes),
                 human(fs.size.reserved()),
                 human(*by)
             )
@@ -133,7 +133,7 @@ fn filesystem(plan: &Plan, fs: &BaseFilesystem) -> Vec<String> {
         rows.push(("filesystem overhead", human(overhead)));
     }
     rows.extend([
-        ("filesystem size", human(fs.size.size)),
+        ("filesystem size", human(fs.size.size_bytes)),
         ("reserved blocks (root)", human(fs.size.reserved())),
         ("usable by services", human(fs.size.usable())),
         ("planned", human(plan.planned_total)),
@@ -141,7 +141,7 @@ fn filesystem(plan: &Plan, fs: &BaseFilesystem) -> Vec<String> {
             "left after the plan",
             human_signed(plan.filesystem_left().unwrap_or(0)),
         ),
-        ("available now", human(fs.size.available)),
+        ("available now", human(fs.size.avail_bytes)),
     ]);
     lines.extend(
         rows.into_iter()
@@ -217,10 +217,10 @@ impl FilesystemDoc {
             source: mount.map(|m| escape::untrusted(&m.source)),
             device_bytes: mount.and_then(|m| m.device_size),
             overhead_bytes: fs.overhead(),
-            size_bytes: fs.size.size,
+            size_bytes: fs.size.size_bytes,
             reserved_bytes: fs.size.reserved(),
             usable_bytes: fs.size.usable(),
-            available_bytes: fs.size.available,
+            available_bytes: fs.size.avail_bytes,
             left_bytes: plan.filesystem_left().map(clamp_i64),
         }
     }

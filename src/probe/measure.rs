@@ -94,11 +94,10 @@ pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 /// SIGINT, SIGTERM, SIGHUP or SIGQUIT) ends the run early, without a result.
 pub fn measure(dir: &Path, s: &Settings, stop: &AtomicBool) -> Result<Measurements, MeasureError> {
     use anyhow::Context;
-    let vfs = nix::sys::statvfs::statvfs(dir)
+    let fs = crate::system::statvfs::of(dir)
         .with_context(|| format!("cannot statvfs {}", dir.display()))?;
-    let frsize = vfs.fragment_size() as u64;
-    let free = vfs.blocks_available() as u64 * frsize;
-    let need = required_free(s.size, vfs.blocks() as u64 * frsize);
+    let free = fs.avail_bytes;
+    let need = required_free(s.size, fs.size_bytes);
     if free < need {
         return Err(MeasureError::NoSpace {
             dir: dir.display().to_string(),

@@ -36,6 +36,11 @@ pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
 /// packages ship (Fedora's container-selinux: /usr/share/selinux/packages/).
 /// `semodule -i` names the module after the file: "jts-hot".
 pub const SELINUX_MODULE_PATH: &str = "usr/share/selinux/packages/jts-hot.cil";
+/// The layout's SELinux equivalences (`selinux_equal`), one `DIR SOURCE` line
+/// each, file_contexts.subs' own format: what the package scripts and `jts-hot
+/// apply` add with `semanage fcontext -a -e SOURCE DIR` (no CIL statement can
+/// say it). `jts-hot apply` writes the layout's as /etc/jts-hot/file_contexts.subs.
+pub const SELINUX_EQUAL_PATH: &str = "usr/lib/jts-hot/file_contexts.subs";
 /// The module's name in the policy store.
 pub const SELINUX_MODULE_NAME: &str = "jts-hot";
 /// The name of our drop-in inside each gated unit's `UNIT.d/`.
@@ -85,6 +90,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("gate.conf", include_str!("../../templates/gate.conf")),
     ("jts-hot.cil", include_str!("../../templates/jts-hot.cil")),
+    (
+        "file_contexts.subs",
+        include_str!("../../templates/file_contexts.subs"),
+    ),
 ];
 
 /// The templates, parsed once per process.
@@ -260,7 +269,34 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     ctx.insert("header", &cil_header.join("\n"));
     ctx.insert("contexts", &selinux_contexts(layout));
     add(SELINUX_MODULE_PATH.into(), "jts-hot.cil", &ctx);
+
+    let mut ctx = base.clone();
+    ctx.insert("equivalences", &selinux_equivalences(layout));
+    add(SELINUX_EQUAL_PATH.into(), "file_contexts.subs", &ctx);
     files
+}
+
+/// A `selinux_equal` of the layout: the service's directory, and the path
+/// whose labels it copies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelinuxEquivalence {
+    pub dir: String,
+    pub source: String,
+}
+
+/// Each service's `selinux_equal`, in the layout's order, escaped for
+/// file_contexts.subs.
+pub fn selinux_equivalences(layout: &Layout) -> Vec<SelinuxEquivalence> {
+    layout
+        .services
+        .iter()
+        .filter_map(|s| {
+            Some(SelinuxEquivalence {
+                source: escape::subs_field(s.selinux_equal.as_ref()?),
+                dir: escape::subs_field(&s.path(layout)),
+            })
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -310,6 +346,7 @@ pub fn generated_paths(layout: &Layout) -> Vec<PathBuf> {
         paths.push(unit_dir.join(format!("{unit}.d")).join(DROPIN_NAME));
     }
     paths.push(PathBuf::from(SELINUX_MODULE_PATH));
+    paths.push(PathBuf::from(SELINUX_EQUAL_PATH));
     paths
 }
 
@@ -457,7 +494,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 8 + 6 + 1, "{names:?}");
+        assert_eq!(names.len(), 8 + 6 + 2, "{names:?}");
         assert!(
             names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
         );

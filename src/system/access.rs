@@ -11,8 +11,8 @@ use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::mountinfo::Mount;
-use crate::system::{mount_holding, on_disk};
+use crate::system::mounts::Mount;
+use crate::system::on_disk;
 
 /// A user as the kernel sees it after login: uid, and every gid (primary first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -297,7 +297,7 @@ fn parse_acl(bytes: &[u8]) -> Option<Vec<AclEntry>> {
 /// is read-only to it, while the system's mounts are not; the sign of that is
 /// `/` read-only as a mount over a read-write filesystem.
 fn read_only(path: &Path, mounts: &[Mount]) -> Option<String> {
-    let (mount, _) = mount_holding(mounts, path)?;
+    let (mount, _) = crate::system::mounts::holding(mounts, path)?;
     let ro = |opts: &[String]| opts.iter().any(|o| o == "ro");
     if ro(&mount.super_options) {
         return Some(format!(
@@ -317,7 +317,7 @@ fn read_only(path: &Path, mounts: &[Mount]) -> Option<String> {
 
 fn sandboxed(mounts: &[Mount]) -> bool {
     let ro = |opts: &[String]| opts.iter().any(|o| o == "ro");
-    mount_holding(mounts, Path::new("/"))
+    crate::system::mounts::holding(mounts, Path::new("/"))
         .is_some_and(|(m, _)| ro(&m.options) && !ro(&m.super_options))
 }
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::on_disk;
-use crate::mountinfo::Mount;
-use crate::render::escape::{self, unescape_octal};
+use crate::escape::{self, unescape_octal};
+use crate::system::mounts::Mount;
 
 /// One declared mount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,17 +3,17 @@
 //! to read a small file ([`file::read_regular`]). Reading only.
 
 pub mod access;
+pub mod accounts;
 pub mod blockdev;
 pub mod file;
 pub mod fstab;
+pub mod mounts;
 pub mod rootfs;
 pub mod selinux;
+pub mod statvfs;
 pub mod xattr;
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-use crate::mountinfo::{mount_of_in, Mount};
 
 /// `path` as it lies under `root` (an offline image), or itself. Under a
 /// root, its parents are resolved inside the root as systemd's --root does
@@ -38,7 +38,7 @@ fn in_root(
         Some(root) => rootfs::Root::open(root)
             .and_then(|r| resolve(&r, path))
             // Unresolvable (a loop, no permission): the plain join fails the same way.
-            .unwrap_or_else(|_| root.join(path.strip_prefix("/").unwrap_or(path))),
+            .unwrap_or_else(|_| rootfs::joined(root, path)),
         None => path.to_path_buf(),
     }
 }
@@ -50,50 +50,4 @@ pub fn nearest_existing(path: &Path) -> PathBuf {
         .find(|p| p.exists())
         .unwrap_or(Path::new("/"))
         .to_path_buf()
-}
-
-/// The mount holding `path`, which must exist: resolved as the mount table
-/// names it, and picked by its device number (see `mountinfo::mount_of_in`).
-/// Returns the resolved path too, to compare with the mount point.
-pub fn mount_holding<'a>(mounts: &'a [Mount], path: &Path) -> Option<(&'a Mount, PathBuf)> {
-    let real = std::fs::canonicalize(path).ok()?;
-    let dev = std::fs::metadata(&real).ok()?.dev();
-    let dev = (
-        nix::sys::stat::major(dev) as u32,
-        nix::sys::stat::minor(dev) as u32,
-    );
-    Some((mount_of_in(&real, dev, mounts)?, real))
-}
-
-/// Sizes of the filesystem holding a path, in bytes (statvfs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FsSize {
-    /// Everything the filesystem reports as its size (after its own overhead).
-    pub size: u64,
-    /// Free, including the blocks reserved for root.
-    pub free: u64,
-    /// Free for unprivileged users (what a database can still fill).
-    pub available: u64,
-}
-
-impl FsSize {
-    pub fn of(path: &Path) -> nix::Result<FsSize> {
-        let s = nix::sys::statvfs::statvfs(path)?;
-        let frsize = s.fragment_size() as u64;
-        Ok(FsSize {
-            size: s.blocks() as u64 * frsize,
-            free: s.blocks_free() as u64 * frsize,
-            available: s.blocks_available() as u64 * frsize,
-        })
-    }
-
-    /// Blocks reserved for root (ext4's reserved blocks), in bytes.
-    pub fn reserved(&self) -> u64 {
-        self.free.saturating_sub(self.available)
-    }
-
-    /// What unprivileged services could fill if the filesystem were empty.
-    pub fn usable(&self) -> u64 {
-        self.size.saturating_sub(self.reserved())
-    }
 }

@@ -44,6 +44,13 @@ fn relative(rel: &Path) -> PathBuf {
     }
 }
 
+/// `path` (absolute or relative) under `root`, joined as text with nothing
+/// resolved: how a path under --root is shown, and the fallback when it
+/// cannot be resolved (see `Root::resolve` for the safe way).
+pub fn joined(root: &Path, path: &Path) -> PathBuf {
+    root.join(relative(path))
+}
+
 fn cstring(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
@@ -85,7 +92,7 @@ impl Root {
 
     /// `rel` as it would be shown to an operator: the root joined with it.
     pub fn display(&self, rel: &Path) -> PathBuf {
-        self.path.join(relative(rel))
+        joined(&self.path, rel)
     }
 
     /// openat2(2) below the root with RESOLVE_IN_ROOT: symlinks and ".." are

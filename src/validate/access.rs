@@ -8,11 +8,11 @@ use super::Check;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::accounts::Accounts;
 use super::Tally;
-use crate::mountinfo::Mount;
 use crate::status::Status::{Critical, Unknown};
 use crate::system::access::{self, Blocked, Cache, Cause, Who};
+use crate::system::accounts::Accounts;
+use crate::system::mounts::Mount;
 use crate::system::on_disk;
 
 pub struct Access<'a> {

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use super::Tally;
 use crate::layout::Layout;
-use crate::mountinfo::Mount;
 use crate::plan::{output::reason, OverCommit, Plan};
 use crate::status::Status::Warning;
+use crate::system::mounts::Mount;
 use crate::units::bytes as human;
 
 pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally: &mut Tally) {

@@ -8,12 +8,12 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use super::access::Access;
-use super::accounts::{Accounts, Lookup};
 use super::Tally;
 use crate::layout::{Ownership, PlannedDir};
-use crate::mountinfo::Mount;
 use crate::render::escape;
 use crate::status::Status::{Critical, Unknown};
+use crate::system::accounts::{Accounts, Lookup};
+use crate::system::mounts::Mount;
 use crate::system::on_disk;
 
 /// tmpfiles.d `d` lines create a missing directory and adjust the mode and

@@ -5,7 +5,6 @@
 //! run at every boot before the databases.
 
 mod access;
-pub mod accounts;
 mod capacity;
 mod check;
 mod dirs;
@@ -21,10 +20,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::layout::{Layout, RequireMountpoint, Service};
-use crate::mountinfo;
 use crate::status::Status;
+use crate::system::accounts::Accounts;
 use crate::system::{fstab, on_disk};
-use accounts::Accounts;
 pub use check::Check;
 
 /// One check that did not pass.
@@ -165,7 +163,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         .into_iter()
         .filter(|d| scope.includes(d.service))
         .collect();
-    let mounts = mountinfo::read().map_err(|e| format!("{e:#}"));
+    let mounts = crate::system::mounts::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
     // A declared mount not in place: mount.point says so in one line; the
     // directories and capacity beneath would be the root filesystem's.

@@ -6,11 +6,11 @@ use super::Check;
 use std::path::Path;
 
 use super::Tally;
+use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
-use crate::mountinfo::Mount;
-use crate::render::escape;
 use crate::status::Status::{Critical, Unknown, Warning};
-use crate::system::{blockdev, fstab, mount_holding, nearest_existing, on_disk};
+use crate::system::mounts::Mount;
+use crate::system::{blockdev, fstab, nearest_existing, on_disk};
 
 pub fn check(
     layout: &Layout,
@@ -30,7 +30,7 @@ pub fn check(
     // The base with its ancestors' symlinks resolved, as the mount table
     // names it; a missing base is looked up from its nearest existing ancestor.
     let existing = nearest_existing(base);
-    let Some((mount, real)) = mount_holding(mounts, &existing) else {
+    let Some((mount, real)) = crate::system::mounts::holding(mounts, &existing) else {
         tally.fail(
             Unknown,
             base,
@@ -143,11 +143,11 @@ pub fn check(
 /// TRIM: the device supports discard, and either the mount discards online
 /// or fstrim.timer is enabled. Filesystems without a block device are skipped.
 fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, describe: &str) {
-    let Some((major, minor)) = block_device(mount) else {
+    let Some(dev) = blockdev::of_mount(mount) else {
         return;
     };
-    let name = blockdev::name(major, minor).unwrap_or_else(|| format!("{major}:{minor}"));
-    match blockdev::discard_max_bytes(major, minor) {
+    let name = blockdev::name(dev).unwrap_or_else(|| format!("{}:{}", dev.0, dev.1));
+    match blockdev::discard_max_bytes(dev) {
         Err(e) => {
             tally.fail(
                 Warning,
@@ -190,27 +190,6 @@ fn options(mount: &Mount) -> String {
         }
     }
     all.join(",")
-}
-
-/// The mount's device: its major:minor, or for filesystems that report an
-/// anonymous device (btrfs), the block device named as its source.
-fn block_device(mount: &Mount) -> Option<(u32, u32)> {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    if mount.major != 0 {
-        return Some((mount.major, mount.minor));
-    }
-    if !mount.source.starts_with("/dev/") {
-        return None;
-    }
-    let meta = std::fs::metadata(&mount.source).ok()?;
-    if !meta.file_type().is_block_device() {
-        return None;
-    }
-    let rdev = meta.rdev();
-    Some((
-        nix::sys::stat::major(rdev) as u32,
-        nix::sys::stat::minor(rdev) as u32,
-    ))
 }
 
 /// As systemctl sees it: a symlink in some timers.target.wants/, and not masked.

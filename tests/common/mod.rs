@@ -1,11 +1,20 @@
-//! Shared by the integration tests: the binary under test, and the rule that a
-//! test which cannot run here says so loudly, and under CI=true fails instead.
+//! Shared by the integration tests: the binary under test, the rule that a
+//! test which cannot run here says so loudly (and under CI=true fails
+//! instead), commands bounded in time, the golden cases, passwd/group
+//! lookups, loop mounts and scratch tiers. tests/README.md lists them.
 #![allow(dead_code)]
 
+pub mod loopmount;
 pub mod mktree;
+pub mod scratch;
+pub mod steps;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
 
 /// The jts-hot binary built for these tests, with no layout from the host.
 pub fn jts_hot() -> Command {
@@ -21,6 +30,11 @@ pub fn bin_path() -> PathBuf {
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// target/tmp: the harnesses' caches (boot images, the synthetic tree) and runs.
+pub fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
 /// Call when a prerequisite is missing. Returns normally (the caller then
@@ -44,6 +58,11 @@ pub fn have_tool(test: &str, tool: &str) -> bool {
     found
 }
 
+/// True when every tool is on PATH; reports each missing one via `cannot_run`.
+pub fn have_tools(test: &str, tools: &[&str]) -> bool {
+    tools.iter().all(|tool| have_tool(test, tool))
+}
+
 /// True when running as root; otherwise reports via `cannot_run`.
 pub fn have_root(test: &str) -> bool {
     let root = nix::unistd::geteuid().is_root();
@@ -63,6 +82,143 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `run`, asserting exit 0; returns (stdout, stderr).
+pub fn must(cmd: &mut Command) -> (String, String) {
+    let (code, stdout, stderr) = run(cmd);
+    assert_eq!(code, 0, "{cmd:?} failed:\n{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+/// Runs `cmd` to its end, or fails the test if it is still running after
+/// `secs` seconds (killed first: a hang is a bug), or if it died of a signal.
+/// Returns (status code, stdout, stderr).
+pub fn within(cmd: &mut Command, secs: u64) -> (i32, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out = std::thread::spawn(move || std::io::read_to_string(&mut out).unwrap_or_default());
+    let err = std::thread::spawn(move || std::io::read_to_string(&mut err).unwrap_or_default());
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let exited = wait_until(deadline, Duration::from_millis(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !exited {
+        child.kill().unwrap();
+        let _ = child.wait();
+        panic!("{cmd:?} hung: still running after {secs} s");
+    }
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        status.signal().is_none(),
+        "{cmd:?} died of signal {:?} (a panic that aborts?)",
+        status.signal()
+    );
+    (
+        status.code().unwrap(),
+        out.join().unwrap(),
+        err.join().unwrap(),
+    )
+}
+
+/// Polls `done` every `every` until it is true (returns true) or `deadline`
+/// passes (returns false). The one wait loop of the harnesses.
+pub fn wait_until(deadline: Instant, every: Duration, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// `timeout -k KILL_AFTER SECS PROGRAM`: a command that coreutils' timeout
+/// stops (SIGTERM, then SIGKILL) even should the test process die first.
+pub fn bounded(secs: u64, kill_after: u64, program: &str) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", &kill_after.to_string(), &secs.to_string(), program]);
+    cmd
+}
+
+/// The last `lines` lines of `text`, for failure messages.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Parses JSON output, failing with the text (and stderr) when it is not.
+pub fn json(out: &str, err: &str) -> Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
+}
+
+/// The service `name` in a monitor document's `services` array.
+pub fn service<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no service {name} in {doc}"))
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The default layout, as `jts-hot config default` prints it.
+pub fn jts_hot_default() -> String {
+    run(jts_hot().args(["config", "default"])).1
+}
+
+/// The golden cases: each directory of tests/cases holding a layout.toml, sorted.
+pub fn golden_cases() -> Vec<PathBuf> {
+    let mut cases: Vec<_> = std::fs::read_dir(repo_root().join("tests/cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("layout.toml").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 5, "golden cases are missing");
+    cases
+}
+
+/// name -> (id, all fields) from a passwd- or group-format file; empty when
+/// the file is missing.
+pub fn id_table(path: &Path) -> HashMap<String, (u32, Vec<String>)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<String> = l.split(':').map(str::to_string).collect();
+            Some((f.first()?.clone(), (f.get(2)?.parse().ok()?, f)))
+        })
+        .collect()
+}
+
+/// The id of `name` in `root`'s own /etc/`file` (passwd or group); fails the
+/// test when it is not there.
+pub fn id_in(root: &Path, file: &str, name: &str) -> u32 {
+    let path = root.join("etc").join(file);
+    id_table(&path)
+        .get(name)
+        .unwrap_or_else(|| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            panic!("{name} not in {}:\n{text}", path.display())
+        })
+        .0
 }
 
 /// Every regular file under `dir`, as paths relative to it, sorted.

@@ -1,14 +1,14 @@
-//! User and group names to ids, and back: through NSS on the running system,
-//! or from an offline image's etc/passwd and etc/group (`--root`).
+//! User and group names to ids, and back: through NSS (nix's User and
+//! Group) on the running system, or from an offline image's etc/passwd and
+//! etc/group (`--root`) with the one parser of those files.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-
-use crate::system::on_disk_followed;
 
 use nix::unistd::{Gid, Group, Uid, User};
 
-use crate::system::access::Who;
+use super::access::Who;
+use super::on_disk_followed;
 
 /// Where names are looked up.
 pub enum Accounts {
@@ -132,7 +132,7 @@ fn read_text(path: &Path) -> Result<String, String> {
         Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => {
-            let path = crate::render::escape::untrusted_path(path);
+            let path = crate::escape::untrusted_path(path);
             Err(format!("cannot read {path}: {e}"))
         }
     }
@@ -161,6 +161,13 @@ fn who_in_files(passwd: &str, group: &str, name: &str) -> Option<Who> {
     Some(Who { uid, gids })
 }
 
+/// The names a passwd(5) or group(5) file defines (lines with a numeric id),
+/// sorted: what systemd-sysusers adds to.
+pub fn names(text: &str) -> BTreeSet<String> {
+    parse_db(text).into_keys().collect()
+}
+
+/// name → id of a passwd(5) or group(5) file (the id is the third field in both).
 fn parse_db(text: &str) -> HashMap<String, u32> {
     text.lines()
         .filter_map(|line| {

@@ -1,11 +1,11 @@
-//! Which mount a path lives on, read from /proc/self/mountinfo (proc(5)).
-//! Small and self-contained: one line format, one question.
+//! The mount table, read from /proc/self/mountinfo (proc(5)), and which
+//! mount a path lives on: the one home of both.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::render::escape::unescape_octal;
+use crate::escape::unescape_octal;
 
 /// One line of mountinfo, the fields jts-hot asks about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -40,27 +40,33 @@ pub fn read() -> Result<Vec<Mount>> {
     parse(&text)
 }
 
-/// The mount holding `path` (canonicalized first). mountinfo is not in
-/// mount order and lists hidden mounts too, so the path's own device number
-/// (st_dev) picks the candidates, as findmnt --target does.
+/// The mount holding `path` (canonicalized first), from a fresh read of
+/// the table: for callers with one question.
 pub fn mount_of(path: &Path) -> Result<Mount> {
-    use std::os::unix::fs::MetadataExt;
+    // Resolved here first for errors that say which step failed.
     let path = path
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", path.display()))?;
-    let dev = std::fs::metadata(&path)
-        .with_context(|| format!("cannot stat {}", path.display()))?
-        .dev();
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
-        .context("cannot read /proc/self/mountinfo")?;
-    let mounts = parse(&text)?;
+    std::fs::metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?;
+    let mounts = read()?;
+    let (mount, _) =
+        holding(&mounts, &path).with_context(|| format!("no mount holds {}", path.display()))?;
+    Ok(mount.clone())
+}
+
+/// The mount holding `path`, which must exist: resolved as the mount table
+/// names it (canonicalized), and picked by its device number (st_dev), as
+/// findmnt --target does: mountinfo is not in mount order and lists hidden
+/// mounts too. Returns the resolved path too, to compare with the mount point.
+pub fn holding<'a>(mounts: &'a [Mount], path: &Path) -> Option<(&'a Mount, PathBuf)> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(path).ok()?;
+    let dev = std::fs::metadata(&real).ok()?.dev();
     let dev = (
         nix::sys::stat::major(dev) as u32,
         nix::sys::stat::minor(dev) as u32,
     );
-    mount_of_in(&path, dev, &mounts)
-        .cloned()
-        .with_context(|| format!("no mount holds {}", path.display()))
+    Some((mount_of_in(&real, dev, mounts)?, real))
 }
 
 /// `mount_of` on parsed mounts: `path` must be canonical, `dev` its st_dev.

@@ -1,0 +1,354 @@
+//! The report in the Prometheus text exposition format, for stdout and for
+//! node_exporter's textfile collector. Every family has HELP and TYPE; a
+//! figure that is not known (no growth yet) is left out rather than faked.
+//! One table, [`FAMILIES`], in the order they are written: each family's
+//! name, help and how its samples come from the report.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::escape::{self, prometheus_label_value};
+use crate::monitor::{Filesystem, Report, ServiceUsage};
+use crate::state::Baseline;
+use crate::status::Status;
+
+/// The file written into the textfile collector's directory.
+pub const TEXTFILE_NAME: &str = "jts_hot.prom";
+
+/// One sample: its labels and its value.
+type Sample = (Vec<(&'static str, String)>, f64);
+
+/// A gauge family: written with HELP and TYPE when it has any sample.
+pub struct Family {
+    pub name: &'static str,
+    pub help: &'static str,
+    samples: fn(&Report) -> Vec<Sample>,
+}
+
+/// Every family, in the order written.
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "jts_hot_service_used_bytes",
+        help: "Allocated bytes under the service directory (st_blocks*512, as du -s -x), or charged to its project quota (see jts_hot_service_usage_source).",
+        samples: |r| per_service(r, |s| Some(s.allocated_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_service_apparent_bytes",
+        help: "Apparent size in bytes under the service directory (du --apparent-size); absent when the usage came from the quota.",
+        samples: |r| per_service(r, |s| s.apparent_bytes.map(|v| v as f64)),
+    },
+    Family {
+        name: "jts_hot_service_files",
+        help: "Non-directory entries under the service directory, hard links once; absent when the usage came from the quota.",
+        samples: |r| per_service(r, |s| s.files.map(|v| v as f64)),
+    },
+    Family {
+        name: "jts_hot_service_directories",
+        help: "Directories under the service directory, itself included; absent when the usage came from the quota.",
+        samples: |r| per_service(r, |s| s.dirs.map(|v| v as f64)),
+    },
+    Family {
+        name: "jts_hot_service_usage_source",
+        help: "1 for how the service's used bytes were measured: source=\"quota\" (its project quota, O(1)) or \"walk\".",
+        samples: usage_sources,
+    },
+    Family {
+        name: "jts_hot_service_quota_limit_bytes",
+        help: "The service's project quota block limit (kind=\"soft\" or \"hard\"); absent: no such limit.",
+        samples: quota_limits,
+    },
+    Family {
+        name: "jts_hot_service_quota_used_bytes",
+        help: "Bytes charged to the service's project quota.",
+        samples: |r| per_service(r, |s| s.quota.as_ref().map(|q| q.used_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_service_quota_inodes",
+        help: "Inodes charged to the service's project quota.",
+        samples: |r| per_service(r, |s| s.quota.as_ref().map(|q| q.inodes as f64)),
+    },
+    Family {
+        name: "jts_hot_service_quota_project_id",
+        help: "The project quota ID the layout gives the service directory.",
+        samples: |r| per_service(r, |s| s.quota.as_ref().map(|q| q.project_id as f64)),
+    },
+    Family {
+        name: "jts_hot_service_planned_bytes",
+        help: "Bytes planned for the service in the layout.",
+        samples: |r| per_service(r, |s| Some(s.planned_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_service_warning_bytes",
+        help: "Used bytes at which the service is WARNING (thresholds.warn_percent of plan).",
+        samples: |r| per_service(r, |s| Some(s.warning_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_service_critical_bytes",
+        help: "Used bytes at which the service is CRITICAL (thresholds.crit_percent of plan).",
+        samples: |r| per_service(r, |s| Some(s.critical_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_service_growth_bytes_per_day",
+        help: "Growth of used bytes per day over the last 7 days (absent until known).",
+        samples: |r| per_service(r, |s| s.growth_bytes_per_day),
+    },
+    Family {
+        name: "jts_hot_service_days_until_plan",
+        help: "Projected days until the service reaches its plan at the current growth (absent when not growing).",
+        samples: |r| per_service(r, |s| s.days_until_plan),
+    },
+    Family {
+        name: "jts_hot_service_partial",
+        help: "1 when part of the service directory could not be read, so its figures are lower bounds.",
+        samples: |r| per_service(r, |s| Some(s.partial as u8 as f64)),
+    },
+    Family {
+        name: "jts_hot_service_status",
+        help: "Service status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        samples: |r| per_service(r, |s| Some(code(s.status))),
+    },
+    Family {
+        name: "jts_hot_filesystem_size_bytes",
+        help: "Size of the filesystem under the tier's base.",
+        samples: |r| filesystem(r, |f| Some(f.stats.size_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_filesystem_used_bytes",
+        help: "Used bytes of the filesystem under the tier's base.",
+        samples: |r| filesystem(r, |f| Some(f.stats.used_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_filesystem_avail_bytes",
+        help: "Bytes available to unprivileged writers on the filesystem.",
+        samples: |r| filesystem(r, |f| Some(f.stats.avail_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_filesystem_avail_warning_bytes",
+        help: "Available bytes below which the filesystem is WARNING.",
+        samples: |r| filesystem(r, |f| Some(f.avail_warning_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_filesystem_avail_critical_bytes",
+        help: "Available bytes below which the filesystem is CRITICAL.",
+        samples: |r| filesystem(r, |f| Some(f.avail_critical_bytes as f64)),
+    },
+    Family {
+        name: "jts_hot_filesystem_inodes",
+        help: "Inodes of the filesystem.",
+        samples: |r| filesystem(r, |f| Some(f.stats.inodes as f64)),
+    },
+    Family {
+        name: "jts_hot_filesystem_inodes_free",
+        help: "Free inodes of the filesystem.",
+        samples: |r| filesystem(r, |f| Some(f.stats.inodes_free as f64)),
+    },
+    Family {
+        name: "jts_hot_filesystem_growth_bytes_per_day",
+        help: "Growth of the filesystem's used bytes per day over the last 7 days.",
+        samples: |r| filesystem(r, |f| f.growth_bytes_per_day),
+    },
+    Family {
+        name: "jts_hot_filesystem_days_until_full",
+        help: "Projected days until the filesystem is full at the current growth.",
+        samples: |r| filesystem(r, |f| f.days_until_full),
+    },
+    Family {
+        name: "jts_hot_filesystem_status",
+        help: "Filesystem free-space status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        samples: |r| filesystem(r, |f| Some(code(f.status))),
+    },
+    Family {
+        name: "jts_hot_probe_baseline_fsync_p50_seconds",
+        help: "Median 8 KiB write+fdatasync latency, from the baseline saved by jts-hot probe --save.",
+        samples: |r| baseline(r, |b| b.fsync_p50_us / 1e6),
+    },
+    Family {
+        name: "jts_hot_probe_baseline_fsync_p99_seconds",
+        help: "99th percentile 8 KiB write+fdatasync latency, from the baseline saved by jts-hot probe --save.",
+        samples: |r| baseline(r, |b| b.fsync_p99_us / 1e6),
+    },
+    Family {
+        name: "jts_hot_probe_baseline_randread_p50_seconds",
+        help: "Median 4 KiB O_DIRECT random read latency, from the baseline saved by jts-hot probe --save.",
+        samples: |r| baseline(r, |b| b.randread_p50_us / 1e6),
+    },
+    Family {
+        name: "jts_hot_probe_baseline_randread_p99_seconds",
+        help: "99th percentile 4 KiB O_DIRECT random read latency, from the baseline saved by jts-hot probe --save.",
+        samples: |r| baseline(r, |b| b.randread_p99_us / 1e6),
+    },
+    Family {
+        name: "jts_hot_probe_baseline_seq_write_bytes_per_second",
+        help: "Sequential O_DIRECT write throughput, from the baseline saved by jts-hot probe --save.",
+        samples: |r| baseline(r, |b| b.seq_write_bytes_per_sec),
+    },
+    Family {
+        name: "jts_hot_probe_baseline_timestamp_seconds",
+        help: "Unix time the baseline was measured, from the baseline saved by jts-hot probe --save.",
+        samples: |r| baseline(r, |b| b.measured_unix as f64),
+    },
+    Family {
+        name: "jts_hot_validate_status",
+        help: "Validation of the whole tier in the last monitor run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        samples: |r| one(code(r.validation.status)),
+    },
+    Family {
+        name: "jts_hot_validate_findings",
+        help: "Findings of the last monitor run's validation per check and severity (an UNKNOWN finding counts as critical).",
+        samples: validate_findings,
+    },
+    Family {
+        name: "jts_hot_scan_duration_seconds",
+        help: "Wall time of the last scan.",
+        samples: |r| one(r.scan.duration_seconds),
+    },
+    Family {
+        name: "jts_hot_scan_partial",
+        help: "1 when the last scan could not read everything.",
+        samples: |r| one(r.scan.partial as u8 as f64),
+    },
+    Family {
+        name: "jts_hot_last_run_timestamp_seconds",
+        help: "Unix time of the last monitor run.",
+        samples: |r| one(r.timestamp as f64),
+    },
+    Family {
+        name: "jts_hot_monitor_interval_seconds",
+        help: "Seconds between monitor runs (the layout's monitor.every), so alert rules can tell a stale report.",
+        samples: |r| one(r.interval_seconds as f64),
+    },
+    Family {
+        name: "jts_hot_status",
+        help: "Worst status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        samples: |r| one(code(r.status)),
+    },
+];
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    for family in FAMILIES {
+        gauge(&mut out, family, &(family.samples)(report));
+    }
+    out
+}
+
+/// Writes the Prometheus text into `dir` for node_exporter's textfile
+/// collector, atomically. A failure is a note and UNKNOWN: Prometheus would
+/// otherwise go stale silently.
+pub fn write_textfile(report: &mut Report, dir: &Path) {
+    let text = render(report);
+    let file = dir.join(TEXTFILE_NAME);
+    if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
+        report.notes.push(format!(
+            "cannot write {}: {e:#}",
+            escape::untrusted_path(&file)
+        ));
+        report.status = report.status.max(Status::Unknown);
+    }
+}
+
+/// One gauge family: HELP, TYPE, then each (labels, value).
+fn gauge(out: &mut String, family: &Family, samples: &[Sample]) {
+    if samples.is_empty() {
+        return;
+    }
+    let name = family.name;
+    let _ = writeln!(out, "# HELP {name} {}", family.help);
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (labels, value) in samples {
+        out.push_str(name);
+        if !labels.is_empty() {
+            let parts: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", prometheus_label_value(v)))
+                .collect();
+            let _ = write!(out, "{{{}}}", parts.join(","));
+        }
+        let _ = writeln!(out, " {value}");
+    }
+}
+
+/// Status as a number: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (exit codes).
+fn code(s: Status) -> f64 {
+    s.exit_code() as f64
+}
+
+/// One sample without labels.
+fn one(value: f64) -> Vec<Sample> {
+    vec![(vec![], value)]
+}
+
+/// A sample per service that has the figure, labelled by the service.
+fn per_service(r: &Report, pick: impl Fn(&ServiceUsage) -> Option<f64>) -> Vec<Sample> {
+    r.services
+        .iter()
+        .filter_map(|s| pick(s).map(|v| (vec![("service", s.name.clone())], v)))
+        .collect()
+}
+
+/// The filesystem's figure, labelled by the base, when both are known.
+fn filesystem(r: &Report, pick: impl Fn(&Filesystem) -> Option<f64>) -> Vec<Sample> {
+    let base = || escape::untrusted_path(&r.base);
+    r.filesystem
+        .as_ref()
+        .and_then(pick)
+        .map(|v| vec![(vec![("base", base())], v)])
+        .unwrap_or_default()
+}
+
+/// The saved probe baseline's figure, labelled by its directory.
+fn baseline(r: &Report, pick: impl Fn(&Baseline) -> f64) -> Vec<Sample> {
+    r.probe_baseline
+        .iter()
+        .map(|b| (vec![("dir", escape::untrusted_path(&b.dir))], pick(b)))
+        .collect()
+}
+
+/// 1 for how each service's usage was measured.
+fn usage_sources(r: &Report) -> Vec<Sample> {
+    r.services
+        .iter()
+        .map(|s| {
+            let labels = vec![
+                ("service", s.name.clone()),
+                ("source", s.usage_source.as_str().to_string()),
+            ];
+            (labels, 1.0)
+        })
+        .collect()
+}
+
+/// Each service's soft and hard quota limits, where set.
+fn quota_limits(r: &Report) -> Vec<Sample> {
+    let mut limits = Vec::new();
+    for s in &r.services {
+        let Some(q) = &s.quota else { continue };
+        for (kind, limit) in [("soft", q.soft_limit_bytes), ("hard", q.hard_limit_bytes)] {
+            if let Some(l) = limit {
+                let labels = vec![("service", s.name.clone()), ("kind", kind.to_string())];
+                limits.push((labels, l as f64));
+            }
+        }
+    }
+    limits
+}
+
+/// Every check at both severities, 0 included, so a rule or a dashboard
+/// sees a series before the first finding.
+fn validate_findings(r: &Report) -> Vec<Sample> {
+    let v = &r.validation;
+    crate::validate::Check::ALL
+        .iter()
+        .flat_map(|c| {
+            [("warning", Status::Warning), ("critical", Status::Critical)].map(|(label, s)| {
+                (
+                    vec![
+                        ("check", c.as_str().to_string()),
+                        ("severity", label.to_string()),
+                    ],
+                    v.count(*c, s) as f64,
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,349 @@
+//! `jts-hot monitor` as a picture for people and as the one-line summary
+//! that goes to the journal. Every line carries its own severity, so that
+//! under systemd each is filed at its own priority.
+
+use std::fmt::Write;
+
+use super::picture::{self, Style};
+use crate::escape;
+use crate::monitor::history::GROWTH_WINDOW_SECONDS;
+use crate::monitor::Report;
+use crate::status::{self, Status};
+use crate::units;
+
+/// The JSON document (schema [`crate::monitor::SCHEMA`], docs/monitor.md).
+pub fn json(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).expect("a report always serializes");
+    s.push('\n');
+    s
+}
+
+/// Column where bars, trends and reasons start (after the name).
+const INDENT: usize = 13;
+
+/// Lines with their severity.
+#[derive(Default)]
+struct Lines(Vec<(Status, String)>);
+
+impl Lines {
+    fn push(&mut self, s: Status, line: impl Into<String>) {
+        self.0.push((s, line.into()));
+    }
+
+    fn extend(&mut self, s: Status, lines: impl IntoIterator<Item = String>) {
+        self.0.extend(lines.into_iter().map(|l| (s, l)));
+    }
+}
+
+/// The text report: the picture, then the summary wrapped like it. Under
+/// the journal (`journal`) each line carries its severity's prefix and the
+/// summary is left out: it goes to the journal as one line
+/// ([`journal_summary`]). `style` says whether to color (main decides).
+pub fn text(report: &Report, style: Style, journal: bool) -> String {
+    let mut lines = picture_lines(report, style);
+    if journal {
+        // The blank lines only space the picture out for a reader.
+        lines.0.retain(|(_, l)| !l.is_empty());
+    } else {
+        let summary = summary(report);
+        lines.extend(
+            report.status,
+            picture::hanging(0, 2, &summary, picture::WIDTH),
+        );
+    }
+    status::lines(&lines.0, journal)
+}
+
+/// The summary as the journal gets it: one line at the run's status.
+pub fn journal_summary(report: &Report) -> String {
+    status::lines(&[(report.status, summary(report))], true)
+}
+
+/// The picture a person reads at a glance: per service a bar of used
+/// against planned with the warning `|` and critical `!` marks and a
+/// sparkline of the last 7 days, then the filesystem the same way; every
+/// line fits 80 columns.
+fn picture_lines(report: &Report, style: Style) -> Lines {
+    let mut out = Lines::default();
+    out.push(
+        Status::Ok,
+        format!(
+            "{:<w$}{:<26} {:>5}  {:<21}  STATUS",
+            "SERVICE",
+            "USE OF PLAN  | warn ! crit",
+            "",
+            "USED / PLANNED",
+            w = INDENT
+        ),
+    );
+    for s in &report.services {
+        service_block(&mut out, s, report.timestamp, style);
+    }
+    out.push(Status::Ok, "");
+    filesystem_block(&mut out, report, style);
+    out.push(Status::Ok, "");
+    footer(&mut out, report, style);
+    out
+}
+
+fn service_block(out: &mut Lines, s: &crate::monitor::ServiceUsage, now: u64, style: Style) {
+    let spark = picture::sparkline(
+        &s.trend,
+        now,
+        GROWTH_WINDOW_SECONDS,
+        s.planned_bytes as f64 / 100.0,
+    );
+    let mut details = vec![format!("7d {spark}")];
+    details.extend(outlook(
+        s.growth_bytes_per_day,
+        s.days_until_plan,
+        "plan in",
+        "plan reached",
+    ));
+    if let (Some(files), Some(dirs)) = (s.files, s.dirs) {
+        details.push(format!("{files} files, {dirs} dirs"));
+    }
+    if let Some(q) = &s.quota {
+        let limit = |l: Option<u64>| l.map_or("none".to_string(), units::bytes);
+        details.push(format!(
+            "usage from the {}; project {}: soft {}, hard {}",
+            s.usage_source.as_str(),
+            q.project_id,
+            limit(q.soft_limit_bytes),
+            limit(q.hard_limit_bytes)
+        ));
+    }
+    Block {
+        name: &s.name,
+        used: s.allocated_bytes as f64,
+        full: s.planned_bytes as f64,
+        warn: s.warning_bytes as f64,
+        crit: s.critical_bytes as f64,
+        status: s.status,
+        details,
+        reasons: &s.reasons,
+    }
+    .lines(out, style);
+    for d in &s.unreadable {
+        out.push(s.status, format!("    unreadable: {d}"));
+    }
+    for e in &s.errors {
+        out.push(s.status, format!("    error: {e}"));
+    }
+}
+
+fn filesystem_block(out: &mut Lines, report: &Report, style: Style) {
+    let base = escape::untrusted_path(&report.base);
+    let Some(f) = &report.filesystem else {
+        out.push(
+            Status::Unknown,
+            format!("FILESYSTEM   {base}  {}", style.status(Status::Unknown)),
+        );
+        return;
+    };
+    let usable = (f.stats.used_bytes + f.stats.avail_bytes) as f64;
+    out.push(f.status, format!("FILESYSTEM   {base}"));
+    let spark = picture::sparkline(
+        &f.trend,
+        report.timestamp,
+        GROWTH_WINDOW_SECONDS,
+        usable / 100.0,
+    );
+    let mut details = vec![format!("7d {spark}")];
+    details.extend(outlook(
+        f.growth_bytes_per_day,
+        f.days_until_full,
+        "full in",
+        "full",
+    ));
+    details.extend([
+        format!("{:.1}% free", f.free_percent),
+        format!("size {}", units::bytes(f.stats.size_bytes)),
+        format!("inodes free {} of {}", f.stats.inodes_free, f.stats.inodes),
+    ]);
+    Block {
+        name: "",
+        used: f.stats.used_bytes as f64,
+        full: usable,
+        warn: usable - f.avail_warning_bytes as f64,
+        crit: usable - f.avail_critical_bytes as f64,
+        status: f.status,
+        details,
+        reasons: &f.reasons,
+    }
+    .lines(out, style);
+}
+
+/// The scan, the history, the validation and its findings, the notes.
+fn footer(out: &mut Lines, report: &Report, style: Style) {
+    out.push(
+        Status::Ok,
+        format!(
+            "scan: {:.3} s with {} threads{}",
+            report.scan.duration_seconds,
+            report.scan.threads,
+            if report.scan.partial { ", PARTIAL" } else { "" },
+        ),
+    );
+    out.push(
+        Status::Ok,
+        format!(
+            "history: {} samples in {}",
+            report.history.samples,
+            escape::untrusted_path(&report.history.path)
+        ),
+    );
+    let v = &report.validation;
+    out.push(
+        v.status,
+        format!(
+            "validation: {} ({} checks, {} findings, {:.1} ms)",
+            style.status(v.status),
+            v.checks,
+            v.findings.len(),
+            v.duration_seconds * 1000.0
+        ),
+    );
+    for f in &v.findings {
+        let finding = crate::validate::output::finding_line(f);
+        out.extend(f.severity, picture::hanging(4, 6, &finding, picture::WIDTH));
+    }
+    for n in &report.notes {
+        let note = format!("note: {n}");
+        out.extend(Status::Ok, picture::hanging(0, 6, &note, picture::WIDTH));
+    }
+}
+
+/// One bar with its figures: used of full, warning and critical marks.
+struct Block<'a> {
+    name: &'a str,
+    used: f64,
+    full: f64,
+    warn: f64,
+    crit: f64,
+    status: Status,
+    details: Vec<String>,
+    reasons: &'a [String],
+}
+
+impl Block<'_> {
+    /// The bar (after the name, or under it when the name is long), then
+    /// the details wrapped from column INDENT, then why.
+    fn lines(&self, out: &mut Lines, style: Style) {
+        let head = format!(
+            "{} {:>5}  {:<21}  {}",
+            picture::bar(self.used, self.full, self.warn, self.crit, style),
+            percent(self.used, self.full),
+            format!(
+                "{} / {}",
+                units::bytes_f64(self.used),
+                units::bytes_f64(self.full)
+            ),
+            style.status(self.status)
+        );
+        let name = self.name;
+        if name.chars().count() < INDENT {
+            out.push(self.status, format!("{name:<w$}{head}", w = INDENT));
+        } else {
+            out.push(self.status, name);
+            out.push(self.status, format!("{:w$}{head}", "", w = INDENT));
+        }
+        out.extend(
+            self.status,
+            picture::wrap("", INDENT, &self.details, picture::WIDTH),
+        );
+        if !self.reasons.is_empty() {
+            let why = format!("why: {}", self.reasons.join("; "));
+            out.extend(
+                self.status,
+                picture::hanging(INDENT, INDENT + 5, &why, picture::WIDTH),
+            );
+        }
+    }
+}
+
+fn percent(used: f64, full: f64) -> String {
+    if full > 0.0 {
+        format!("{:.0}%", used * 100.0 / full)
+    } else {
+        "-".to_string()
+    }
+}
+
+fn days(d: Option<f64>) -> String {
+    match d {
+        Some(d) if d >= 9999.0 => ">9999".to_string(),
+        Some(d) => format!("{d:.1}"),
+        None => "-".to_string(),
+    }
+}
+
+/// The growth and what it leads to: "+1.00 MB/d", "plan in 12.0 days".
+fn outlook(growth: Option<f64>, days_left: Option<f64>, until: &str, reached: &str) -> Vec<String> {
+    let trend = |g: f64| {
+        let sign = if g >= 0.0 { "+" } else { "" };
+        format!("{sign}{}/d", units::bytes_f64(g))
+    };
+    match (growth, days_left) {
+        (None, Some(d)) if d <= 0.0 => vec![reached.to_string()],
+        (None, _) => vec!["growth not known yet".to_string()],
+        (Some(g), Some(d)) if d <= 0.0 => vec![trend(g), reached.to_string()],
+        (Some(g), Some(_)) => vec![trend(g), format!("{until} {} days", days(days_left))],
+        (Some(g), None) => vec![trend(g), "not growing".to_string()],
+    }
+}
+
+/// One line: the worst status and what caused it.
+pub fn summary(report: &Report) -> String {
+    let mut why: Vec<String> = report
+        .services
+        .iter()
+        .filter(|s| s.status != Status::Ok)
+        .map(|s| format!("{} {}", s.name, s.reasons.join(", ")))
+        .collect();
+    if let Some(f) = report
+        .filesystem
+        .as_ref()
+        .filter(|f| f.status != Status::Ok)
+    {
+        why.push(format!("filesystem {}", f.reasons.join(", ")));
+    }
+    let v = &report.validation;
+    if v.status != Status::Ok {
+        // The blocking findings by name; warnings only as a count.
+        let mut blocking: Vec<String> = v
+            .findings
+            .iter()
+            .filter(|f| f.severity > Status::Warning)
+            .map(|f| format!("{} {}", f.check, escape::untrusted_path(&f.path)))
+            .collect();
+        let warnings = v.findings.len() - blocking.len();
+        if warnings > 0 {
+            blocking.push(format!("{warnings} warning(s)"));
+        }
+        why.push(format!("validation {}: {}", v.status, blocking.join(", ")));
+    }
+    if report.status == Status::Unknown {
+        why.extend(report.notes.iter().cloned());
+    }
+    // Saturating: sizes near u64's limit must not wrap (nor panic) when added.
+    let sum = |v: &mut dyn Iterator<Item = u64>| v.fold(0u64, u64::saturating_add);
+    let used = sum(&mut report.services.iter().map(|s| s.allocated_bytes));
+    let planned = sum(&mut report.services.iter().map(|s| s.planned_bytes));
+    let free = report
+        .filesystem
+        .as_ref()
+        .map_or("unknown".to_string(), |f| format!("{:.1}%", f.free_percent));
+    let mut line = format!(
+        "jts-hot monitor: {}: {} services use {} of {} planned, filesystem {} free",
+        report.status,
+        report.services.len(),
+        units::bytes(used),
+        units::bytes(planned),
+        free
+    );
+    if !why.is_empty() {
+        let _ = write!(line, "; {}", why.join("; "));
+    }
+    line
+}
