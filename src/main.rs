@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jts_hot::cli::{Cli, Command, ConfigCommand, MonitorFormat, QuotaCommand, TextOrJson};
+use jts_hot::cli::{
+    Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, ProbeArgs, QuotaCommand, TextOrJson,
+};
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
@@ -153,23 +155,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let layout = load_layout_under(&cli, args.root.as_deref())?;
             Ok(jts_hot::plan::run(&layout, args))
         }
-        Command::Probe(args) => {
-            let layout = load_layout(&cli)?;
-            let opts = probe::Options {
-                dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
-                size: args.size,
-                duration: args.duration,
-                regression_factor: args.regression_factor,
-                save: args.save,
-                state_dir: args.state.state_dir.clone(),
-            };
-            let report = probe::run(&opts);
-            emit(&match args.format {
-                TextOrJson::Text => probe::output::text(&report, status::under_journal()),
-                TextOrJson::Json => probe::output::json(&report),
-            })?;
-            Ok(report.status.exit_code())
-        }
+        Command::Probe(args) => run_probe(&cli, args),
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
             let layout = load_layout_under(&cli, args.root.as_deref())?;
@@ -213,32 +199,55 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             );
             Ok(0)
         }
-        Command::Monitor(args) => {
-            let layout = load_layout(&cli)?;
-            let opts = monitor::Options {
-                state_dir: args.state.state_dir.clone(),
-                walk: args.walk,
-                threads: args.threads,
-            };
-            let mut report = monitor::run(&layout, &opts);
-            if let Some(dir) = &args.textfile_dir {
-                // An explicit step: the file node_exporter reads.
-                monitor::output::prometheus::write_textfile(&mut report, dir);
-            }
-            let journal = status::under_journal();
-            emit(&match args.format {
-                MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
-                MonitorFormat::Json => monitor::output::json(&report),
-                MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
-            })?;
-            if journal {
-                // The run's one line at its worst status, whatever the format.
-                emit_to(
-                    std::io::stderr(),
-                    &monitor::output::journal_summary(&report),
-                )?;
-            }
-            Ok(report.status.exit_code())
-        }
+        Command::Monitor(args) => run_monitor(&cli, args),
     }
+}
+
+/// `jts-hot monitor`: main builds the options, runs it, writes the textfile
+/// if asked (an explicit step), prints.
+fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
+    let layout = load_layout(cli)?;
+    let opts = monitor::Options {
+        state_dir: args.state.state_dir.clone(),
+        walk: args.walk,
+        threads: args.threads,
+    };
+    let mut report = monitor::run(&layout, &opts);
+    if let Some(dir) = &args.textfile_dir {
+        // An explicit step: the file node_exporter reads.
+        monitor::output::prometheus::write_textfile(&mut report, dir);
+    }
+    let journal = status::under_journal();
+    emit(&match args.format {
+        MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
+        MonitorFormat::Json => monitor::output::json(&report),
+        MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+    })?;
+    if journal {
+        // The run's one line at its worst status, whatever the format.
+        emit_to(
+            std::io::stderr(),
+            &monitor::output::journal_summary(&report),
+        )?;
+    }
+    Ok(report.status.exit_code())
+}
+
+/// `jts-hot probe`: main builds the options, runs it, prints.
+fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
+    let layout = load_layout(cli)?;
+    let opts = probe::Options {
+        dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
+        size: args.size,
+        duration: args.duration,
+        regression_factor: args.regression_factor,
+        save: args.save,
+        state_dir: args.state.state_dir.clone(),
+    };
+    let report = probe::run(&opts);
+    emit(&match args.format {
+        TextOrJson::Text => probe::output::text(&report, status::under_journal()),
+        TextOrJson::Json => probe::output::json(&report),
+    })?;
+    Ok(report.status.exit_code())
 }
