@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use jts_hot::cli::{
-    Cli, Command, ConfigCommand, MonitorFormat, PlanArgs, QuotaCommand, SetupArgs, TextOrJson,
-    ValidateArgs,
+    Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, PlanArgs, ProbeArgs, QuotaCommand,
+    SetupArgs, TextOrJson, ValidateArgs,
 };
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
@@ -135,7 +135,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        Command::Config(command) => config(command),
+        Command::Config(command) => run_config(command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -150,25 +150,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
-        Command::Validate(args) => validate(&cli, args),
-        Command::Plan(args) => plan(&cli, args),
-        Command::Probe(args) => {
-            let layout = load_layout(&cli)?;
-            let opts = probe::Options {
-                dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
-                size: args.size,
-                duration: args.duration,
-                regression_factor: args.regression_factor,
-                save: args.save,
-                state_dir: args.state.state_dir.clone(),
-            };
-            let report = probe::run(&opts);
-            emit(&match args.format {
-                TextOrJson::Text => probe::output::text(&report, status::under_journal()),
-                TextOrJson::Json => probe::output::json(&report),
-            })?;
-            Ok(report.status.exit_code())
-        }
+        Command::Validate(args) => run_validate(&cli, args),
+        Command::Plan(args) => run_plan(&cli, args),
+        Command::Probe(args) => run_probe(&cli, args),
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
             let layout = load_layout_under(&cli, args.root.as_deref())?;
@@ -179,39 +163,63 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
         }
-        Command::Setup(args) => setup(&cli, args),
-        Command::Quota(command) => quota(&cli, command),
-        Command::Monitor(args) => {
-            let layout = load_layout(&cli)?;
-            let opts = monitor::Options {
-                state_dir: args.state.state_dir.clone(),
-                walk: args.walk,
-                threads: args.threads,
-            };
-            let mut report = monitor::run(&layout, &opts);
-            if let Some(dir) = &args.textfile_dir {
-                // An explicit step: the file node_exporter reads.
-                monitor::output::prometheus::write_textfile(&mut report, dir);
-            }
-            let journal = status::under_journal();
-            emit(&match args.format {
-                MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
-                MonitorFormat::Json => monitor::output::json(&report),
-                MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
-            })?;
-            if journal {
-                // The run's one line at its worst status, whatever the format.
-                emit_to(
-                    std::io::stderr(),
-                    &monitor::output::journal_summary(&report),
-                )?;
-            }
-            Ok(report.status.exit_code())
-        }
+        Command::Setup(args) => run_setup(&cli, args),
+        Command::Quota(command) => run_quota(&cli, command),
+        Command::Monitor(args) => run_monitor(&cli, args),
     }
 }
 
-fn validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
+/// `jts-hot monitor`: main builds the options, runs it, writes the textfile
+/// if asked (an explicit step), prints.
+fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
+    let layout = load_layout(cli)?;
+    let opts = monitor::Options {
+        state_dir: args.state.state_dir.clone(),
+        walk: args.walk,
+        threads: args.threads,
+    };
+    let mut report = monitor::run(&layout, &opts);
+    if let Some(dir) = &args.textfile_dir {
+        // An explicit step: the file node_exporter reads.
+        monitor::output::prometheus::write_textfile(&mut report, dir);
+    }
+    let journal = status::under_journal();
+    emit(&match args.format {
+        MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
+        MonitorFormat::Json => monitor::output::json(&report),
+        MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+    })?;
+    if journal {
+        // The run's one line at its worst status, whatever the format.
+        emit_to(
+            std::io::stderr(),
+            &monitor::output::journal_summary(&report),
+        )?;
+    }
+    Ok(report.status.exit_code())
+}
+
+/// `jts-hot probe`: main builds the options, runs it, prints.
+fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
+    let layout = load_layout(cli)?;
+    let opts = probe::Options {
+        dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
+        size: args.size,
+        duration: args.duration,
+        regression_factor: args.regression_factor,
+        save: args.save,
+        state_dir: args.state.state_dir.clone(),
+    };
+    let report = probe::run(&opts);
+    emit(&match args.format {
+        TextOrJson::Text => probe::output::text(&report, status::under_journal()),
+        TextOrJson::Json => probe::output::json(&report),
+    })?;
+    Ok(report.status.exit_code())
+}
+
+/// `jts-hot validate`: main builds the options, prints, maps the verdict to the exit code.
+fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     use jts_hot::validate::{self, output};
     let layout = load_layout_under(cli, args.root.as_deref())?;
     let opts = validate::Options {
@@ -242,7 +250,8 @@ fn validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     Ok(code)
 }
 
-fn config(command: &ConfigCommand) -> Result<u8, Failure> {
+/// `jts-hot config default|check`.
+fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
     match command {
         ConfigCommand::Default => emit(DEFAULT_LAYOUT_TOML)?,
         ConfigCommand::Check { file } => {
@@ -260,7 +269,8 @@ fn config(command: &ConfigCommand) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
+/// `jts-hot plan`: 0 the plan fits, 1 it over-commits.
+fn run_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
     use jts_hot::plan::{self, output};
     let layout = load_layout_under(cli, args.root.as_deref())?;
     let opts = plan::Options {
@@ -274,7 +284,8 @@ fn plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
     Ok(plan.exit_code())
 }
 
-fn setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
+/// `jts-hot setup`: 0 set up, 2 refused; a runtime error is 3 (see `main`).
+fn run_setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
     use jts_hot::setup;
     let layout = load_layout_under(cli, args.root.as_deref())?;
     let opts = setup::Options {
@@ -285,7 +296,8 @@ fn setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
     Ok(report.exit_code())
 }
 
-fn quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
+/// `jts-hot quota set|status`.
+fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
     use jts_hot::quota::{self, output};
     let layout = load_layout(cli)?;
     let journal = under_journal();
