@@ -72,7 +72,7 @@ fn write_file(path: &Path, len: usize) {
 fn shared_tree() -> PathBuf {
     use sha2::Digest;
     let stamp = format!("{:x}\n", sha2::Sha256::digest(common::mktree::SOURCE));
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mktree-1.0");
+    let dir = common::work_dir().join("mktree-1.0");
     let marker = dir.join("complete");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
         return dir.join("hot");

@@ -78,7 +78,10 @@ pub enum Error {
     /// A systemd tool that could not run or that failed.
     #[error("{0}")]
     Tool(String),
-    /// The SELinux step or the tier's mount check failed.
+    /// The tier's mount check failed (the mount table unreadable).
+    #[error("{0}")]
+    Mounts(setup::SetupError),
+    /// The SELinux step failed.
     #[error("{0:#}")]
     Other(anyhow::Error),
 }
@@ -341,7 +344,7 @@ fn dry_run(
         });
     }
     let root_arg = (root.path() != Path::new("/")).then_some(root.path());
-    let refused = setup::unmounted(layout, root_arg).map_err(Error::Other)?;
+    let refused = setup::unmounted(layout, root_arg).map_err(Error::Mounts)?;
     let nothing = refused.is_empty();
     steps.extend(
         refused
@@ -479,7 +482,7 @@ impl Apply<'_> {
         )?;
         // The tier's directories, as `jts-hot setup` makes them: only on its
         // mounted filesystem, never on the root filesystem beneath.
-        let refused = setup::unmounted(self.layout, self.root_dir).map_err(Error::Other)?;
+        let refused = setup::unmounted(self.layout, self.root_dir).map_err(Error::Mounts)?;
         if refused.is_empty() {
             run_tool(
                 Command::new("systemd-tmpfiles")
