@@ -42,7 +42,8 @@ EXIT STATUS
   0  OK        every check passed
   1  WARNING   a usable tier with a problem to fix (the unit counts it as success)
   2  CRITICAL  the tier must not be used: the unit fails, gated databases do not start
-  3  UNKNOWN   a bad or unreadable layout, or a check that could not be made";
+  3  UNKNOWN   a bad or unreadable layout, a --service the layout does not have, a check
+               that could not be made, or any other runtime error (never exit 2)";
 
 pub const MONITOR: &str = "\
 ONE RUN
