@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Serialize, Serializer};
 
 use super::{BaseFilesystem, OverCommit, Plan};
-use crate::render::escape;
+use crate::escape;
 use crate::status::{Lines, Status};
 use crate::units::{bytes as human, bytes_signed as human_signed};
 

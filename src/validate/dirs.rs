@@ -9,8 +9,8 @@ use std::path::Path;
 
 use super::access::Access;
 use super::Tally;
+use crate::escape;
 use crate::layout::{Ownership, PlannedDir};
-use crate::render::escape;
 use crate::status::Status::{Critical, Unknown};
 use crate::system::accounts::{Accounts, Lookup};
 use crate::system::mounts::Mount;

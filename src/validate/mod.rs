@@ -29,7 +29,7 @@ pub use check::Check;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The directory, mount point or file the check is about (as found on disk).
-    #[serde(serialize_with = "crate::render::escape::serialize_path")]
+    #[serde(serialize_with = "crate::escape::serialize_path")]
     pub path: PathBuf,
     /// Which check; serialized as its stable name, e.g. "dir.mode".
     pub check: Check,

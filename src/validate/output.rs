@@ -13,7 +13,7 @@ use serde::{Serialize, Serializer};
 
 use super::selinux::Labels;
 use super::{Finding, Report};
-use crate::render::escape;
+use crate::escape;
 use crate::status::{Lines, Status};
 
 /// Nothing when all is well (unless `verbose`); else one line per finding

@@ -99,16 +99,13 @@ fn label(dir: &PlannedDir, path: &Path, wanted: &str, tally: &mut Tally) {
         Ok(Some(label)) if context_type(&label) == context_type(wanted) => tally.pass(),
         Ok(found) => {
             // The label is read from the disk: shown escaped.
-            let actual = found.map_or_else(
-                || "no label".into(),
-                |l| crate::render::escape::untrusted(&l),
-            );
+            let actual = found.map_or_else(|| "no label".into(), |l| crate::escape::untrusted(&l));
             tally
                 .fail(severity, path, Check::SelinuxLabel, wanted, actual)
                 .hint(format!(
                     "fix: restorecon -v {} (this directory only; after moving data in, \
                      restorecon -R once)",
-                    crate::render::escape::shell_word(&dir.path)
+                    crate::escape::shell_word(&dir.path)
                 ));
         }
         Err(e) => {
