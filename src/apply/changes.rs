@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use super::{read_if_exists, Error};
 use crate::layout::Layout;
+use crate::render;
 use crate::render::generated::{
     self, digest_in, dropin_path, etc_path, GeneratedFile, DIGEST_MARKER, DROPIN_NAME,
     SELINUX_MODULE_PATH, TIER_TMPFILES_PATH, TMPFILES_PATH, UNIT_DIR,
 };
-use crate::render::{self};
 use crate::system::rootfs::Root;
 
 /// One file in /etc that differs from what the layout asks for.
