@@ -66,6 +66,7 @@ pub enum Command {
     /// file is read or written outside DIR (a link into a directory missing from the image is
     /// refused). A run interrupted at any point leaves each file whole, old or new; the next run
     /// removes the temporaries it left and finishes the job.
+    #[command(after_long_help = crate::cli_help::APPLY)]
     Apply(ApplyArgs),
     /// Create the tier's directories once its filesystem is mounted (jts-hot-setup.service)
     ///

@@ -161,7 +161,18 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 dry_run: args.dry_run,
                 selinux_priority: args.selinux_priority,
             };
-            Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
+            match apply::run(&layout, &opts) {
+                Ok(report) => {
+                    print!("{}", apply::output::text(&report));
+                    Ok(apply::output::exit_code(&report))
+                }
+                // What was done until the error, then the error, with its own exit code.
+                Err(failed) => {
+                    print!("{}", apply::output::text(&failed.report));
+                    eprintln!("jts-hot: {}", failed.error);
+                    Ok(apply::output::EXIT_FAILED)
+                }
+            }
         }
         Command::Setup(args) => run_setup(&cli, args),
         Command::Quota(command) => run_quota(&cli, command),

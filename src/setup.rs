@@ -16,10 +16,11 @@ use std::process::Command;
 
 use serde::Serialize;
 
+use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
+use crate::render::generated;
 use crate::status::{Lines, Status};
 use crate::system::{fstab, mounts, on_disk};
-use crate::{escape, render};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -126,8 +127,8 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>, Se
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
 /// `apply`) over /usr/lib's (the package's), relative to the root.
 pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
-    let vendor = PathBuf::from(render::TIER_TMPFILES_PATH);
-    let etc = crate::apply::etc_path(&vendor);
+    let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
+    let etc = generated::etc_path(&vendor);
     [etc, vendor].into_iter().find(|p| root.join(p).is_file())
 }
 
@@ -153,10 +154,10 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
     let fs_root = root.unwrap_or(Path::new("/"));
     let Some(file) = tmpfiles_file(fs_root) else {
         return Err(SetupError::NoTmpfilesFile {
-            etc: crate::apply::etc_path(Path::new(render::TIER_TMPFILES_PATH))
+            etc: generated::etc_path(Path::new(generated::TIER_TMPFILES_PATH))
                 .display()
                 .to_string(),
-            vendor: render::TIER_TMPFILES_PATH.to_string(),
+            vendor: generated::TIER_TMPFILES_PATH.to_string(),
             root: fs_root.to_path_buf(),
         });
     };

@@ -433,7 +433,7 @@ fn stale_generated_files_are_a_warning_naming_apply() {
     assert!(f["actual"].as_str().unwrap().starts_with("sha256:"));
     // Every generated file is stale; the finding names the first and counts the rest.
     let layout = jts_hot::layout::Layout::parse(&changed, "changed").unwrap();
-    let systemd_files = jts_hot::render::generated_paths(&layout)
+    let systemd_files = jts_hot::render::generated::paths(&layout)
         .into_iter()
         .filter(|p| p.starts_with("usr/lib"))
         .count();
