@@ -7,19 +7,14 @@
 # Beside it: /bin/true, the floor of any ExecStartPre= process, and the whole
 # validation that jts-hot-validate.service runs once per boot.
 # Needs root (tmpfiles must chown), hyperfine, systemd. Goal: median < 5 ms.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 runs=${RUNS:-500}
 
-cargo build --release --quiet --locked
-bin=$PWD/target/release/jts-hot
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bench_bin
+bin=$BIN
 root=$work/root
-mkdir -p "$root/etc"
-"$bin" --default-layout generate --out "$root" >/dev/null
-systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/jts-hot.conf" 2>/dev/null
-"$bin" --default-layout setup --root "$root" >/dev/null
+bench_default_tier "$root"
 
 gate="$bin --default-layout validate --gate --root $root"
 echo "The gate of postgresql.service on a sound tree (exit $($gate --service=postgresql >/dev/null; echo $?)):"

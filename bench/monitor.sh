@@ -11,8 +11,8 @@
 #                                shared with tests/monitor.rs)
 #        JTS_HOT_THREADS=N       pass --threads N to jts-hot
 # needs: root (drop_caches), /usr/bin/time, diskus (cargo install diskus).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 warm_rounds=${1:-11}
 cold_rounds=${2:-5}
 tree=${JTS_HOT_BENCH_TREE:-target/tmp/mktree-1.0}
@@ -32,10 +32,8 @@ if [ "$(cat "$tree/complete" 2>/dev/null)" != "$stamp" ]; then
 fi
 base=$(realpath "$tree/hot")
 
-cargo build --release --quiet
-bin=$PWD/target/release/jts-hot
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bench_bin
+bin=$BIN
 # The built-in layout, with its base moved onto the tree.
 "$bin" --default-layout config default | sed "s|^base = .*|base = \"$base\"|" > "$work/layout.toml"
 threads=()

@@ -5,7 +5,7 @@
 #
 #   bench/probe.sh [DIR]     # DIR: where to measure (default /var/tmp); a fresh
 #                            # jts-hot-bench.XXXXXX directory is made in it and removed
-# Environment: JTS_HOT=path of the binary (default: cargo build --release),
+# Environment: JTS_HOT (or BIN)=path of the binary (default: cargo build --release),
 #              SECONDS_EACH=probe's --time and fio's runtime per job (default 10),
 #              SIZE=probe's --size and fio's file size (default 256MiB).
 # Needs fio and pg_test_fsync: apt-get install -y fio postgresql-15
@@ -19,8 +19,8 @@
 #  - random read: 4 KiB O_DIRECT preads at queue depth 1 (fio psync, iodepth 1):
 #    p50 of the call's latency (fio clat).
 #  - sequential write: 1 MiB O_DIRECT writes, with the final fdatasync (fio end_fsync).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 secs=${SECONDS_EACH:-10}
 size=${SIZE:-256MiB}
@@ -32,14 +32,12 @@ if [ -z "$pg_test_fsync" ] || [ ! -x "$pg_test_fsync" ]; then
     echo "bench/probe.sh: pg_test_fsync is missing: apt-get install -y postgresql-15" >&2
     exit 2
 fi
-if [ -z "${JTS_HOT:-}" ]; then
-    cargo build --release --quiet --bin jts-hot
-    JTS_HOT=target/release/jts-hot
-fi
+BIN=${JTS_HOT:-${BIN:-}}
+bench_bin
+JTS_HOT=$BIN
 
-work=$(mktemp -d)
 dir=$(mktemp -d "${1:-/var/tmp}/jts-hot-bench.XXXXXX")
-trap 'rm -rf "$work" "$dir"' EXIT
+bench_cleanup+=("$dir")
 
 echo "measuring in $dir (${secs}s per tool phase, $size)" >&2
 "$JTS_HOT" --default-layout probe --dir "$dir" --size "$size" --time "${secs}s" \

@@ -3,16 +3,9 @@
 # 3N+1 planned directories), every directory in place, to show that validate
 # is linear in the planned directories. Usage: bench/validate-scale.sh [N...]
 # (default 1000 2000 4000). BIN=path uses another binary (e.g. an old build).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ -z "${BIN:-}" ]; then
-    cargo build --release --quiet
-    BIN=$PWD/target/release/jts-hot
-fi
-# Not under /tmp: a layout may not place a tier there.
-mkdir -p target/tmp
-work=$(mktemp -d "$PWD/target/tmp/validate-scale.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_bin
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 2000 4000)
 for n in "${sizes[@]}"; do

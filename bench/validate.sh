@@ -4,19 +4,14 @@
 # file) created, beside the shell loop of
 # `stat` calls it replaces (bench/validate-stat-loop.sh), in one hyperfine run.
 # Needs root (tmpfiles must chown), hyperfine, systemd. Goal: median well under 5 ms.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 runs=${RUNS:-300}
 
-cargo build --release --quiet
-bin=$PWD/target/release/jts-hot
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bench_bin
+bin=$BIN
 root=$work/root
-mkdir -p "$root/etc"
-"$bin" --default-layout generate --out "$root" >/dev/null
-systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/jts-hot.conf" 2>/dev/null
-"$bin" --default-layout setup --root "$root" >/dev/null
+bench_default_tier "$root"
 
 echo "Tree: $(find "$root/data/jts/hot" -type d | wc -l) directories made by jts-hot setup under $root"
 echo "What jts-hot validate reports on it (exit status $("$bin" --default-layout validate --root "$root" >/dev/null; echo $?); WARNINGs come from this machine's mount and disk size):"

@@ -39,6 +39,16 @@ pub enum Command {
     #[command(after_long_help = crate::cli_help::MONITOR)]
     Monitor(MonitorArgs),
     /// Show the planned allocation against tier.capacity and the real filesystem
+    ///
+    /// Each service's planned size and share of tier.capacity, the total against tier.capacity,
+    /// and against the filesystem under the base (its nearest existing ancestor while the base
+    /// does not exist): device size, filesystem overhead, size, blocks reserved for root, what
+    /// services can use, what is left after the plan, what is available now; then the verdict.
+    /// Sizes in decimal units, as the layout writes them. Under systemd each line carries its
+    /// syslog priority (the verdict warning when over-committed). --format json: schema
+    /// jts-hot.plan/1 (docs/validate.md). Exit status: 0 the plan fits, 1 it over-commits
+    /// tier.capacity or the filesystem, 2 a bad or unreadable layout, 3 the command could not
+    /// run (a runtime error, such as a file it cannot read).
     Plan(PlanArgs),
     /// Install the rendered layout into /etc and run sysusers, tmpfiles and daemon-reload
     ///
@@ -56,6 +66,7 @@ pub enum Command {
     /// file is read or written outside DIR (a link into a directory missing from the image is
     /// refused). A run interrupted at any point leaves each file whole, old or new; the next run
     /// removes the temporaries it left and finishes the job.
+    #[command(after_long_help = crate::cli_help::APPLY)]
     Apply(ApplyArgs),
     /// Create the tier's directories once its filesystem is mounted (jts-hot-setup.service)
     ///
@@ -66,7 +77,11 @@ pub enum Command {
     /// unit declares at the base or at one of its parents is not mounted (unless
     /// tier.require_mountpoint = false): the tree is then never created on the root filesystem
     /// beneath the mount point. jts-hot-setup.service runs it at boot after the tier's mounts;
-    /// the package scripts and `jts-hot apply` run it too.
+    /// the package scripts and `jts-hot apply` run it too. Under systemd each line carries its
+    /// syslog priority (a refusal crit). Exit status: 0 the tier is set up, 2 refused (the
+    /// tier's disk is not mounted) or a bad or unreadable layout, 3 setup could not do its job
+    /// (the tier's tmpfiles file is missing, systemd-tmpfiles failed, --root or the mount table
+    /// cannot be read).
     Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     #[command(after_long_help = crate::cli_help::PROBE)]
@@ -271,12 +286,18 @@ pub enum QuotaCommand {
     /// until the one-time `chattr -R -p ID +P DIR` that docs/quotas.md describes. A directory
     /// that carries a project ID jts-hot did not give it is reported and left alone. Idempotent:
     /// what already matches is not touched. Exit 0 when everything is in place, 1 when something
-    /// is not (the unit then fails, so `systemctl --failed` shows it).
+    /// is not (the unit then fails, so `systemctl --failed` shows it), 2 a bad or unreadable
+    /// layout, 3 a runtime error. Under systemd each line carries its syslog priority (what is
+    /// not in place a warning). --format json: schema jts-hot.quota-set/1 (docs/quotas.md).
     Set {
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
     },
     /// Show the filesystem's project quota state, each directory's project, usage and limits
+    ///
+    /// Reads only. Sizes in decimal units, as the layout writes them. --format json: schema
+    /// jts-hot.quota-status/1 (docs/quotas.md), bytes as integers. Exit status: 0 (what cannot
+    /// be read is said in the output), 2 a bad or unreadable layout, 3 a runtime error.
     Status {
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,

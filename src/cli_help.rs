@@ -42,7 +42,8 @@ EXIT STATUS
   0  OK        every check passed
   1  WARNING   a usable tier with a problem to fix (the unit counts it as success)
   2  CRITICAL  the tier must not be used: the unit fails, gated databases do not start
-  3  UNKNOWN   a bad or unreadable layout, or a check that could not be made";
+  3  UNKNOWN   a bad or unreadable layout, a --service the layout does not have, a check
+               that could not be made, or any other runtime error (never exit 2)";
 
 pub const MONITOR: &str = "\
 ONE RUN
@@ -93,6 +94,19 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
 
 EXIT STATUS
   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad layout or an unwritable textfile)";
+
+/// `jts-hot apply --help` (and man jts-hot-apply): what its exit status says.
+pub const APPLY: &str = "\
+EXIT STATUS
+  0  done: the files, users and directories match the layout (or --dry-run)
+  1  done, but the layout's SELinux equivalences or project quotas are not all in place (see
+     the lines above)
+  2  a bad layout (nothing written, FILE:LINE:COLUMN on stderr); or the tier's declared mount is
+     not in place: the files are installed, nothing was created beneath the mount point
+  4  stopped on an error of the system, not of the layout: a file in /etc that jts-hot did not
+     write (nothing written), a read or write refused (EACCES, ENOSPC...), or systemd-sysusers,
+     systemd-tmpfiles, systemctl, semodule or restorecon failing. What was done until then is
+     printed first; the error on stderr names the file or command";
 
 pub const PROBE: &str = "\
 OUTPUT

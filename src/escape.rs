@@ -37,6 +37,18 @@ pub fn tmpfiles_path(path: &Path) -> String {
     quoted_if_spaced(no_specifiers(text(path)))
 }
 
+/// The inverse of [`tmpfiles_path`]: the Path column at the start of `rest`
+/// (a tmpfiles.d line after its type), unquoted, '%%' read as '%'. `None`
+/// when the line has no path.
+pub fn tmpfiles_path_field(rest: &str) -> Option<std::path::PathBuf> {
+    let rest = rest.trim_start();
+    let field = match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => rest.split_whitespace().next()?,
+    };
+    (!field.is_empty()).then(|| field.replace("%%", "%").into())
+}
+
 /// A field (GECOS, home directory) of a sysusers.d line.
 pub fn sysusers_field(s: &str) -> String {
     quoted_if_spaced(no_specifiers(s))
@@ -257,6 +269,15 @@ mod tests {
         assert_eq!(unescape_octal(r"a\011b\012c\134d"), "a\tb\nc\\d");
         // Not an escape: left as written, never a panic or a wrapped byte.
         assert_eq!(unescape_octal(r"\777 \08 \04 \"), r"\777 \08 \04 \");
+    }
+
+    #[test]
+    fn tmpfiles_paths_read_back_as_written() {
+        for path in ["/data/jts/hot", "/srv/hot tier", "/a%b c%%"] {
+            let line = format!("{} 0750 a a -", tmpfiles_path(Path::new(path)));
+            assert_eq!(tmpfiles_path_field(&line), Some(path.into()), "{line}");
+        }
+        assert_eq!(tmpfiles_path_field("  "), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::render::GeneratedFile;
+use crate::render::generated::GeneratedFile;
 use crate::system::rootfs::{Root, Staged};
 
 /// Writes `contents` to `path` atomically with the given permission bits,

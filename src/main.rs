@@ -5,10 +5,14 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jts_hot::cli::{Cli, Command, ConfigCommand, MonitorFormat, QuotaCommand, TextOrJson};
+use jts_hot::cli::{
+    Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, PlanArgs, ProbeArgs, QuotaCommand,
+    SetupArgs, TextOrJson, ValidateArgs,
+};
 use jts_hot::layout::{
     Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
 };
+use jts_hot::status::under_journal;
 use jts_hot::{apply, files, monitor, probe, render, status};
 
 /// Exit code for a bad layout from commands that do not report a status.
@@ -27,17 +31,33 @@ fn main() -> ExitCode {
     } else {
         EXIT_BAD_INPUT
     };
+    // A runtime error (a file it cannot read, a tool that fails) is "could
+    // not do the job", never "bad layout": UNKNOWN for every command whose
+    // exit status is a verdict.
+    let runtime_error = match cli.command {
+        Command::Plan(_) | Command::Setup(_) | Command::Quota(_) => EXIT_UNKNOWN,
+        _ => bad_input,
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Layout(errors)) => {
-            eprintln!("{errors}");
+            print_err(&errors.to_string());
             ExitCode::from(bad_input)
         }
         Err(Failure::Other(e)) => {
-            eprintln!("jts-hot: {e:#}");
-            ExitCode::from(bad_input)
+            print_err(&format!("jts-hot: {e:#}"));
+            ExitCode::from(runtime_error)
         }
     }
+}
+
+/// An error to stderr; under systemd each line at priority err.
+fn print_err(text: &str) {
+    let mut lines = jts_hot::status::Lines::new(under_journal());
+    for line in text.lines() {
+        lines.push(jts_hot::status::Status::Unknown, line);
+    }
+    eprint!("{}", lines.into_string());
 }
 
 /// Color in the text report only for a person at a terminal who has not
@@ -115,22 +135,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        Command::Config(ConfigCommand::Default) => {
-            print!("{DEFAULT_LAYOUT_TOML}");
-            Ok(0)
-        }
-        Command::Config(ConfigCommand::Check { file }) => {
-            let layout = Layout::load(file).map_err(Failure::Layout)?;
-            println!(
-                "{}: valid: {} services, {} directories, {} gated units, layout digest {}",
-                file.display(),
-                layout.services.len(),
-                layout.planned_dirs().len(),
-                layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
-                layout.digest()
-            );
-            Ok(0)
-        }
+        Command::Config(command) => run_config(command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -145,31 +150,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
-        Command::Validate(args) => {
-            let layout = load_layout_under(&cli, args.root.as_deref())?;
-            Ok(jts_hot::validate::run(&layout, args)?)
-        }
-        Command::Plan(args) => {
-            let layout = load_layout_under(&cli, args.root.as_deref())?;
-            Ok(jts_hot::plan::run(&layout, args))
-        }
-        Command::Probe(args) => {
-            let layout = load_layout(&cli)?;
-            let opts = probe::Options {
-                dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
-                size: args.size,
-                duration: args.duration,
-                regression_factor: args.regression_factor,
-                save: args.save,
-                state_dir: args.state.state_dir.clone(),
-            };
-            let report = probe::run(&opts);
-            emit(&match args.format {
-                TextOrJson::Text => probe::output::text(&report, status::under_journal()),
-                TextOrJson::Json => probe::output::json(&report),
-            })?;
-            Ok(report.status.exit_code())
-        }
+        Command::Validate(args) => run_validate(&cli, args),
+        Command::Plan(args) => run_plan(&cli, args),
+        Command::Probe(args) => run_probe(&cli, args),
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
             let layout = load_layout_under(&cli, args.root.as_deref())?;
@@ -178,67 +161,173 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 dry_run: args.dry_run,
                 selinux_priority: args.selinux_priority,
             };
-            Ok(apply::run(&layout, &opts, &mut std::io::stdout())?)
-        }
-        Command::Setup(args) => {
-            let layout = load_layout_under(&cli, args.root.as_deref())?;
-            let opts = jts_hot::setup::Options {
-                root: args.root.clone(),
-            };
-            let report = jts_hot::setup::run(&layout, &opts)?;
-            print!("{}", report.text());
-            Ok(report.exit_code())
-        }
-        Command::Quota(QuotaCommand::Set { format }) => {
-            let layout = load_layout(&cli)?;
-            let report = jts_hot::quota::set(&layout);
-            print!(
-                "{}",
-                match format {
-                    TextOrJson::Text => jts_hot::quota::output::set_text(&report),
-                    TextOrJson::Json => jts_hot::quota::output::json(&report),
+            match apply::run(&layout, &opts) {
+                Ok(report) => {
+                    print!("{}", apply::output::text(&report));
+                    Ok(apply::output::exit_code(&report))
                 }
-            );
+                // What was done until the error, then the error, with its own exit code.
+                Err(failed) => {
+                    print!("{}", apply::output::text(&failed.report));
+                    eprintln!("jts-hot: {}", failed.error);
+                    Ok(apply::output::EXIT_FAILED)
+                }
+            }
+        }
+        Command::Setup(args) => run_setup(&cli, args),
+        Command::Quota(command) => run_quota(&cli, command),
+        Command::Monitor(args) => run_monitor(&cli, args),
+    }
+}
+
+/// `jts-hot monitor`: main builds the options, runs it, writes the textfile
+/// if asked (an explicit step), prints.
+fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
+    let layout = load_layout(cli)?;
+    let opts = monitor::Options {
+        state_dir: args.state.state_dir.clone(),
+        walk: args.walk,
+        threads: args.threads,
+    };
+    let mut report = monitor::run(&layout, &opts);
+    if let Some(dir) = &args.textfile_dir {
+        // An explicit step: the file node_exporter reads.
+        monitor::output::prometheus::write_textfile(&mut report, dir);
+    }
+    let journal = status::under_journal();
+    emit(&match args.format {
+        MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
+        MonitorFormat::Json => monitor::output::json(&report),
+        MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+    })?;
+    if journal {
+        // The run's one line at its worst status, whatever the format.
+        emit_to(
+            std::io::stderr(),
+            &monitor::output::journal_summary(&report),
+        )?;
+    }
+    Ok(report.status.exit_code())
+}
+
+/// `jts-hot probe`: main builds the options, runs it, prints.
+fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
+    let layout = load_layout(cli)?;
+    let opts = probe::Options {
+        dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
+        size: args.size,
+        duration: args.duration,
+        regression_factor: args.regression_factor,
+        save: args.save,
+        state_dir: args.state.state_dir.clone(),
+    };
+    let report = probe::run(&opts);
+    emit(&match args.format {
+        TextOrJson::Text => probe::output::text(&report, status::under_journal()),
+        TextOrJson::Json => probe::output::json(&report),
+    })?;
+    Ok(report.status.exit_code())
+}
+
+/// `jts-hot validate`: main builds the options, prints, maps the verdict to the exit code.
+fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
+    use jts_hot::validate::{self, output};
+    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let opts = validate::Options {
+        services: args.service.clone(),
+        root: args.root.clone(),
+    };
+    let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
+    let journal = under_journal();
+    let written = emit(&match args.format {
+        TextOrJson::Json => output::json(&report),
+        TextOrJson::Text if args.gate => output::gate_text(&report, args.verbose, journal),
+        TextOrJson::Text => output::text(&report, args.verbose, journal),
+    });
+    // A gate's verdict is its exit code: an output it could not write must
+    // not refuse (or allow) a database's start.
+    if !args.gate {
+        written?;
+    }
+    let code = report.exit_code(args.gate);
+    if args.gate && code != 0 && journal {
+        // journald attaches the unit's invocation id (which `systemctl status`
+        // filters on) by reading the sender's /proc entry when it processes
+        // the line; a process already gone loses it, and the refusal would be
+        // missing from `systemctl status` (seen in the boot tests). Only a
+        // refused start waits; an allowed one costs nothing.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Ok(code)
+}
+
+/// `jts-hot config default|check`.
+fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
+    match command {
+        ConfigCommand::Default => emit(DEFAULT_LAYOUT_TOML)?,
+        ConfigCommand::Check { file } => {
+            let layout = Layout::load(file).map_err(Failure::Layout)?;
+            emit(&format!(
+                "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n",
+                file.display(),
+                layout.services.len(),
+                layout.planned_dirs().len(),
+                layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
+                layout.digest()
+            ))?;
+        }
+    }
+    Ok(0)
+}
+
+/// `jts-hot plan`: 0 the plan fits, 1 it over-commits.
+fn run_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
+    use jts_hot::plan::{self, output};
+    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let opts = plan::Options {
+        root: args.root.clone(),
+    };
+    let plan = plan::run(&layout, &opts);
+    emit(&match args.format {
+        TextOrJson::Text => output::text(&plan, under_journal()),
+        TextOrJson::Json => output::json(&plan),
+    })?;
+    Ok(plan.exit_code())
+}
+
+/// `jts-hot setup`: 0 set up, 2 refused; a runtime error is 3 (see `main`).
+fn run_setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
+    use jts_hot::setup;
+    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let opts = setup::Options {
+        root: args.root.clone(),
+    };
+    let report = setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
+    emit(&setup::text(&report, under_journal()))?;
+    Ok(report.exit_code())
+}
+
+/// `jts-hot quota set|status`.
+fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
+    use jts_hot::quota::{self, output};
+    let layout = load_layout(cli)?;
+    let journal = under_journal();
+    match command {
+        QuotaCommand::Set { format } => {
+            let report = quota::set(&layout);
+            emit(&match format {
+                TextOrJson::Text => output::set_text(&report, journal),
+                TextOrJson::Json => output::set_json(&report),
+            })?;
             Ok(if report.ok() { 0 } else { 1 })
         }
-        Command::Quota(QuotaCommand::Status { format }) => {
-            let layout = load_layout(&cli)?;
-            let inspection = jts_hot::quota::inspect(&layout);
-            print!(
-                "{}",
-                match format {
-                    TextOrJson::Text => jts_hot::quota::output::status_text(&inspection),
-                    TextOrJson::Json => jts_hot::quota::output::json(&inspection),
-                }
-            );
-            Ok(0)
-        }
-        Command::Monitor(args) => {
-            let layout = load_layout(&cli)?;
-            let opts = monitor::Options {
-                state_dir: args.state.state_dir.clone(),
-                walk: args.walk,
-                threads: args.threads,
-            };
-            let mut report = monitor::run(&layout, &opts);
-            if let Some(dir) = &args.textfile_dir {
-                // An explicit step: the file node_exporter reads.
-                monitor::output::prometheus::write_textfile(&mut report, dir);
-            }
-            let journal = status::under_journal();
-            emit(&match args.format {
-                MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
-                MonitorFormat::Json => monitor::output::json(&report),
-                MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+        QuotaCommand::Status { format } => {
+            let inspection = quota::inspect(&layout);
+            emit(&match format {
+                TextOrJson::Text => output::status_text(&inspection, journal),
+                TextOrJson::Json => output::status_json(&inspection),
             })?;
-            if journal {
-                // The run's one line at its worst status, whatever the format.
-                emit_to(
-                    std::io::stderr(),
-                    &monitor::output::journal_summary(&report),
-                )?;
-            }
-            Ok(report.status.exit_code())
+            Ok(0)
         }
     }
 }

@@ -14,7 +14,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::layout::Layout;
-use crate::render::{self, SELINUX_MODULE_NAME, SELINUX_MODULE_PATH};
+use crate::render;
+use crate::render::generated::{SELINUX_MODULE_NAME, SELINUX_MODULE_PATH};
 use crate::system::rootfs::Root;
 use crate::system::selinux::{detect, Policy};
 

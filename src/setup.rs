@@ -14,12 +14,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
-use crate::render;
-use crate::system::{fstab, on_disk};
+use crate::render::generated;
+use crate::status::{Lines, Status};
+use crate::system::{fstab, mounts, on_disk};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -38,37 +39,76 @@ pub struct Report {
     pub created: Vec<PathBuf>,
 }
 
+/// Why setup could not do its job (exit 3, as opposed to 2: refused).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("--root {}: {error}", .path.display())]
+    Root {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{0:#}")]
+    MountTable(anyhow::Error),
+    #[error(
+        "neither /{etc} nor /{vendor} exists under {}: is the package installed?",
+        .root.display()
+    )]
+    NoTmpfilesFile {
+        etc: String,
+        vendor: String,
+        root: PathBuf,
+    },
+    #[error("cannot run systemd-tmpfiles: {0}")]
+    Spawn(std::io::Error),
+    #[error("systemd-tmpfiles --create {} failed ({status}): {stderr}", .file.display())]
+    Tmpfiles {
+        file: PathBuf,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+}
+
 impl Report {
-    /// 0 when the tier is set up, 2 (CRITICAL) when refused.
-    pub fn exit_code(&self) -> u8 {
-        if self.refused.is_empty() {
-            0
-        } else {
-            2
+    /// OK when the tier is set up, CRITICAL when refused.
+    pub fn status(&self) -> Status {
+        match self.refused.is_empty() {
+            true => Status::Ok,
+            false => Status::Critical,
         }
     }
 
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        for r in &self.refused {
-            out.push_str(&format!("jts-hot setup: refused: {r}\n"));
-        }
-        if !self.refused.is_empty() {
-            out.push_str(
-                "jts-hot setup: nothing was created (the root filesystem beneath the mount point stays untouched)\n",
-            );
-        }
-        for d in &self.created {
-            out.push_str(&format!("jts-hot setup: created {}\n", d.display()));
-        }
-        out
+    /// 0 when the tier is set up, 2 (CRITICAL) when refused.
+    pub fn exit_code(&self) -> u8 {
+        self.status().exit_code()
     }
+}
+
+/// What setup did, a line each (nothing when there was nothing to do).
+/// `journal`: each line with its syslog priority (a refusal is critical).
+pub fn text(report: &Report, journal: bool) -> String {
+    let mut out = Lines::new(journal);
+    for r in &report.refused {
+        out.push(Status::Critical, format!("jts-hot setup: refused: {r}"));
+    }
+    if !report.refused.is_empty() {
+        out.push(
+            Status::Critical,
+            "jts-hot setup: nothing was created (the root filesystem beneath the mount point stays untouched)",
+        );
+    }
+    for d in &report.created {
+        out.push(
+            Status::Ok,
+            format!("jts-hot setup: created {}", escape::untrusted_path(d)),
+        );
+    }
+    out.into_string()
 }
 
 /// The mounts declared for the tier that are not in place now, as sentences
 /// (what is wrong; what to check). Empty when none is declared or when the
 /// layout says the tier need not be a mount.
-pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>> {
+pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>, SetupError> {
     if layout.tier.require_mountpoint == RequireMountpoint::Never {
         return Ok(Vec::new());
     }
@@ -76,7 +116,7 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>> {
     if declared.is_empty() {
         return Ok(Vec::new());
     }
-    let mounts = crate::system::mounts::read()?;
+    let mounts = mounts::read().map_err(SetupError::MountTable)?;
     Ok(declared
         .iter()
         .filter(|d| !d.is_mounted(root, &mounts))
@@ -87,16 +127,19 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>> {
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
 /// `apply`) over /usr/lib's (the package's), relative to the root.
 pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
-    let vendor = PathBuf::from(render::TIER_TMPFILES_PATH);
-    let etc = crate::apply::etc_path(&vendor);
+    let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
+    let etc = generated::etc_path(&vendor);
     [etc, vendor].into_iter().find(|p| root.join(p).is_file())
 }
 
-pub fn run(layout: &Layout, opts: &Options) -> Result<Report> {
+/// Creates what is missing (with systemd-tmpfiles), or refuses while the
+/// tier's disk is not mounted.
+pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
     let root_dir = match &opts.root {
-        Some(r) => {
-            Some(std::fs::canonicalize(r).with_context(|| format!("--root {}", r.display()))?)
-        }
+        Some(r) => Some(std::fs::canonicalize(r).map_err(|error| SetupError::Root {
+            path: r.clone(),
+            error,
+        })?),
         None => None,
     };
     let root = root_dir.as_deref();
@@ -110,12 +153,13 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report> {
     }
     let fs_root = root.unwrap_or(Path::new("/"));
     let Some(file) = tmpfiles_file(fs_root) else {
-        bail!(
-            "neither /{} nor /{} exists under {}: is the package installed?",
-            crate::apply::etc_path(Path::new(render::TIER_TMPFILES_PATH)).display(),
-            render::TIER_TMPFILES_PATH,
-            fs_root.display()
-        );
+        return Err(SetupError::NoTmpfilesFile {
+            etc: generated::etc_path(Path::new(generated::TIER_TMPFILES_PATH))
+                .display()
+                .to_string(),
+            vendor: generated::TIER_TMPFILES_PATH.to_string(),
+            root: fs_root.to_path_buf(),
+        });
     };
     let missing: Vec<PathBuf> = layout
         .planned_dirs()
@@ -123,21 +167,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report> {
         .map(|d| d.path)
         .filter(|p| std::fs::symlink_metadata(on_disk(root, p)).is_err())
         .collect();
-    let mut tmpfiles = Command::new("systemd-tmpfiles");
-    tmpfiles.arg("--create");
-    if let Some(r) = root {
-        tmpfiles.arg(format!("--root={}", r.display()));
-    }
-    tmpfiles.arg(fs_root.join(&file));
-    let out = tmpfiles.output().context("cannot run systemd-tmpfiles")?;
-    if !out.status.success() {
-        bail!(
-            "systemd-tmpfiles --create {} failed ({}): {}",
-            fs_root.join(&file).display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
+    tmpfiles_create(root, &fs_root.join(&file))?;
     // Project quotas per service directory (issue 13) belong here: after the
     // directories exist, before validation.
     let created = missing
@@ -149,4 +179,23 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report> {
         tmpfiles: Some(Path::new("/").join(file)),
         created,
     })
+}
+
+/// systemd-tmpfiles --create on `file` (under `root`, when given).
+fn tmpfiles_create(root: Option<&Path>, file: &Path) -> Result<(), SetupError> {
+    let mut tmpfiles = Command::new("systemd-tmpfiles");
+    tmpfiles.arg("--create");
+    if let Some(r) = root {
+        tmpfiles.arg(format!("--root={}", r.display()));
+    }
+    tmpfiles.arg(file);
+    let out = tmpfiles.output().map_err(SetupError::Spawn)?;
+    if !out.status.success() {
+        return Err(SetupError::Tmpfiles {
+            file: file.to_path_buf(),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
 }

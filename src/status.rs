@@ -56,15 +56,61 @@ pub fn under_journal() -> bool {
     std::env::var_os("JOURNAL_STREAM").is_some()
 }
 
+/// A command's text output, line by line. Under systemd (`journal`: see
+/// `under_journal`) each line starts with the sd-daemon(3) priority prefix of
+/// its own severity, so `journalctl -p warning` shows exactly the problems;
+/// elsewhere the lines are bare. Every command's text goes through here.
+#[derive(Debug, Default)]
+pub struct Lines {
+    journal: bool,
+    text: String,
+}
+
+impl Lines {
+    pub fn new(journal: bool) -> Lines {
+        Lines {
+            journal,
+            text: String::new(),
+        }
+    }
+
+    /// Appends `line` (without its newline) at `severity`.
+    pub fn push(&mut self, severity: Status, line: impl AsRef<str>) {
+        if self.journal {
+            self.text.push_str(severity.journal_prefix());
+        }
+        self.text.push_str(line.as_ref());
+        self.text.push('\n');
+    }
+
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
 /// Lines as printed, each ending in a newline; under the journal each
 /// carries the sd-daemon(3) prefix of its own severity, so `journalctl -p`
-/// filters them (the same for every command).
+/// filters them (the same for every command: see `Lines`).
 pub fn lines(lines: &[(Status, String)], journal: bool) -> String {
-    lines
-        .iter()
-        .map(|(s, l)| {
-            let prefix = if journal { s.journal_prefix() } else { "" };
-            format!("{prefix}{l}\n")
-        })
-        .collect()
+    let mut out = Lines::new(journal);
+    for (severity, line) in lines {
+        out.push(*severity, line);
+    }
+    out.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Lines, Status};
+
+    #[test]
+    fn each_line_carries_its_own_priority_only_under_the_journal() {
+        let mut journal = Lines::new(true);
+        journal.push(Status::Warning, "w");
+        journal.push(Status::Ok, "");
+        assert_eq!(journal.into_string(), "<4>w\n<6>\n");
+        let mut plain = Lines::new(false);
+        plain.push(Status::Critical, "c");
+        assert_eq!(plain.into_string(), "c\n");
+    }
 }

@@ -529,13 +529,6 @@ fn write_data(path: &Path, bytes: usize) {
     std::fs::write(path, data).unwrap();
 }
 
-fn now_s() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// Makes a host: tier with `used` bytes of data per service, two days of
 /// hourly history growing at `per_day` bytes per service (and the filesystem
 /// at their sum), then one real `jts-hot monitor` run into its textfile dir.
@@ -569,7 +562,7 @@ fn make_host(root: &Path, name: &'static str, used: [usize; 3], per_day: [f64; 3
         let st = nix::sys::statvfs::statvfs(&host.tier.mountpoint).unwrap();
         (st.blocks() - st.blocks_free()) * st.fragment_size()
     };
-    let now = now_s();
+    let now = common::now();
     let samples: Vec<Value> = (1..=48u64)
         .rev()
         .map(|h| {
@@ -883,7 +876,7 @@ fn fleet_end_to_end_on_loopback() {
             (a.len() == 9 && b.len() == 1).then_some(())
         },
     );
-    let at = now_s() as f64;
+    let at = common::now() as f64;
     let mut checked = BTreeSet::new();
     let mut check = |rule: &str, want: BTreeMap<String, f64>, tol: f64| {
         let got: BTreeMap<String, f64> = query(site_port, rule)
@@ -1000,7 +993,7 @@ fn fleet_end_to_end_on_loopback() {
         1e-9,
     );
     // Ages move with the clock: within the seconds this check takes.
-    let age_tol = (now_s() as f64 - at) + 5.0;
+    let age_tol = (common::now() as f64 - at) + 5.0;
     check(
         "instance:jts_hot_report_age_seconds",
         per_host(&|h| {

@@ -445,8 +445,8 @@ fn clean_after_stops_at_systemds_limit_and_tmpfiles_agrees() {
         // owners as numbers: the scratch root has no postgres user.
         let mut conf = String::new();
         for f in [
-            jts_hot::render::TIER_TMPFILES_PATH,
-            jts_hot::render::TMPFILES_PATH,
+            jts_hot::render::generated::TIER_TMPFILES_PATH,
+            jts_hot::render::generated::TMPFILES_PATH,
         ] {
             conf += &fs::read_to_string(out.path().join(f)).unwrap();
         }
@@ -824,8 +824,8 @@ fn apply_killed_at_any_point_leaves_whole_files_and_a_rerun_cleans_up() {
         jts_hot::render::render(&l)
             .into_iter()
             // The SELinux module goes to the policy store, not /etc.
-            .filter(|f| f.path != Path::new(jts_hot::render::SELINUX_MODULE_PATH))
-            .map(|f| (jts_hot::apply::etc_path(&f.path), f.contents))
+            .filter(|f| f.path != Path::new(jts_hot::render::generated::SELINUX_MODULE_PATH))
+            .map(|f| (jts_hot::render::generated::etc_path(&f.path), f.contents))
             .collect()
     };
     let setup = |root: &Path| {

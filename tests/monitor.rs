@@ -72,7 +72,7 @@ fn write_file(path: &Path, len: usize) {
 fn shared_tree() -> PathBuf {
     use sha2::Digest;
     let stamp = format!("{:x}\n", sha2::Sha256::digest(common::mktree::SOURCE));
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mktree-1.0");
+    let dir = common::work_dir().join("mktree-1.0");
     let marker = dir.join("complete");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
         return dir.join("hot");
@@ -664,6 +664,69 @@ fn a_closed_stdout_is_a_quiet_end() {
         assert!(code <= 3, "{format}: exit {code}: {err}");
         assert!(err.contains("jts-hot monitor: "), "{format}: {err}");
     }
+}
+
+/// The sandbox of jts-hot-monitor.service: systemd's RestrictSUIDSGID=
+/// makes openat2(2) fail with ENOSYS (its flags cannot be filtered). The
+/// history and the textfile must still be written. The same seccomp rule,
+/// applied to this one child process.
+#[test]
+fn a_sandbox_without_openat2_still_saves_history_and_textfile() {
+    let s = scratch(&[("redis", "1GB")]);
+    let textfiles = s.dir.path().join("textfile");
+    std::fs::create_dir(&textfiles).unwrap();
+    let mut cmd = s.monitor(&["--format", "json", "--textfile-dir"]);
+    cmd.arg(&textfiles);
+    // SAFETY: only prctl(2) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            const OPENAT2: u32 = 437;
+            let filter = [
+                // Load the syscall number; openat2 → ENOSYS, the rest allowed.
+                libc::sock_filter {
+                    code: 0x20,
+                    jt: 0,
+                    jf: 0,
+                    k: 0,
+                },
+                libc::sock_filter {
+                    code: 0x15,
+                    jt: 0,
+                    jf: 1,
+                    k: OPENAT2,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: 0x0005_0000 | libc::ENOSYS as u32,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: 0x7fff_0000,
+                },
+            ];
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, 2, &prog as *const libc::sock_fprog) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (code, out, err) = run(&mut cmd);
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    usage_ok(code, &doc);
+    assert!(!doc["notes"].to_string().contains("cannot"), "{doc}");
+    assert!(textfiles.join("jts_hot.prom").exists(), "{doc}");
+    let hist: Value = serde_json::from_slice(&std::fs::read(s.history()).unwrap()).unwrap();
+    assert_eq!(hist["samples"].as_array().unwrap().len(), 1, "{hist}");
 }
 
 #[test]

@@ -39,10 +39,9 @@ fn layout() -> String {
 const KAFKA_SOFT: u64 = 16_000_000;
 const KAFKA_HARD: u64 = 20_000_000;
 
-/// Steps of the first boot: what jts-hot-quota.service did, the runaway
-/// service refused, the other one writing, usage from the quota and from du,
-/// and files that predate the tagging adopted by the documented command.
-fn first_boot() -> Scenario {
+/// What every boot records first: the tier's mount, what
+/// jts-hot-quota.service did, the quota status.
+fn quota_state() -> Scenario {
     Scenario::new()
         .step("mount", "findmnt -no FSTYPE,OPTIONS /data/jts/hot")
         .step(
@@ -51,6 +50,13 @@ fn first_boot() -> Scenario {
              journalctl -b -o cat -u jts-hot-quota.service >&2",
         )
         .step("status", "jts-hot quota status --format json")
+}
+
+/// Steps of the first boot: what jts-hot-quota.service did, the runaway
+/// service refused, the other one writing, usage from the quota and from du,
+/// and files that predate the tagging adopted by the documented command.
+fn first_boot() -> Scenario {
+    quota_state()
         .step("set-again", "jts-hot quota set")
         .step(
             "lsattr",
@@ -97,14 +103,7 @@ fn first_boot() -> Scenario {
 }
 
 fn second_boot() -> Scenario {
-    Scenario::new()
-        .step("mount", "findmnt -no FSTYPE,OPTIONS /data/jts/hot")
-        .step(
-            "quota-unit",
-            "systemctl show -p ActiveState,Result,ExecMainStatus jts-hot-quota.service; \
-             journalctl -b -o cat -u jts-hot-quota.service >&2",
-        )
-        .step("status", "jts-hot quota status --format json")
+    quota_state()
         .step(
             "kafka-more",
             "setpriv --reuid=kafka --regid=kafka --init-groups \

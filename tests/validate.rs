@@ -431,7 +431,14 @@ fn stale_generated_files_are_a_warning_naming_apply() {
     let f = finding(&j, "generated.digest");
     assert_eq!(f["expected"], j["layout"]["digest"]);
     assert!(f["actual"].as_str().unwrap().starts_with("sha256:"));
-    assert!(f["actual"].as_str().unwrap().contains("and 13 more"), "{f}");
+    // Every generated file is stale; the finding names the first and counts the rest.
+    let layout = jts_hot::layout::Layout::parse(&changed, "changed").unwrap();
+    let systemd_files = jts_hot::render::generated::paths(&layout)
+        .into_iter()
+        .filter(|p| p.starts_with("usr/lib"))
+        .count();
+    let more = format!("and {} more", systemd_files - 1);
+    assert!(f["actual"].as_str().unwrap().contains(&more), "{f}");
     assert!(f["hint"].as_str().unwrap().contains("jts-hot apply"));
 
     // Files rendered from the new layout in /etc override /usr/lib, as systemd
@@ -463,7 +470,9 @@ fn stale_generated_files_are_a_warning_naming_apply() {
             .to_str()
             .unwrap()
     );
-    assert!(f["actual"].as_str().unwrap().contains("and 11 more"), "{f}");
+    // Two fewer stale: the first named, the rest counted.
+    let more = format!("and {} more", systemd_files - 3);
+    assert!(f["actual"].as_str().unwrap().contains(&more), "{f}");
 }
 
 #[test]
@@ -1160,4 +1169,73 @@ fn a_declared_mount_that_is_not_mounted_is_one_critical_line_naming_the_device()
         !problems(&j).iter().any(|(_, c, _)| c == "mount.point"),
         "{j:#}"
     );
+}
+
+/// Under systemd every line of validate, plan and setup carries the priority
+/// of its own severity, and the last (the verdict) that of the exit status;
+/// JSON stays JSON.
+#[test]
+fn every_text_line_carries_its_priority_under_the_journal() {
+    let prefix_of = |code: i32| ["<6>", "<4>", "<2>", "<3>"][code as usize];
+    for args in [
+        &["validate", "-v"][..],
+        &["plan"][..],
+        &["validate", "--gate", "-v", "--service", "postgresql"][..],
+    ] {
+        let (code, out, err) = run(jts_hot()
+            .arg("--default-layout")
+            .args(args)
+            .env("JOURNAL_STREAM", "8:1234"));
+        assert!((0..=3).contains(&code), "{args:?}: {code} {err}");
+        assert!(!out.is_empty(), "{args:?}: no output");
+        for line in out.lines() {
+            let p = &line[..3.min(line.len())];
+            assert!(
+                ["<6>", "<4>", "<3>", "<2>"].contains(&p) && !line[3..].starts_with('<'),
+                "{args:?}: line without one priority prefix: {line:?}"
+            );
+        }
+        let last = out.lines().last().unwrap();
+        let gate_ok = args.contains(&"--gate") && code == 0;
+        if !gate_ok {
+            assert!(
+                last.starts_with(prefix_of(code)),
+                "{args:?}: {code}: {last}"
+            );
+        }
+    }
+    for args in [
+        &["validate", "--format", "json"][..],
+        &["plan", "--format", "json"][..],
+    ] {
+        let (_, out, _) = run(jts_hot()
+            .arg("--default-layout")
+            .args(args)
+            .env("JOURNAL_STREAM", "8:1234"));
+        serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"));
+    }
+}
+
+/// A runtime error is "could not do the job" (3), never the bad-layout 2;
+/// under systemd the error line carries priority err.
+#[test]
+fn a_runtime_error_is_unknown_not_a_bad_layout() {
+    let missing = "/nonexistent/jts-hot-root";
+    let (code, out, err) = run(jts_hot()
+        .args(["--default-layout", "setup", "--root", missing])
+        .env("JOURNAL_STREAM", "8:1234"));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.starts_with("<3>jts-hot: --root /nonexistent"), "{err}");
+    let (code, _, err) =
+        run(jts_hot().args(["--default-layout", "validate", "--service", "nosuch"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no service \"nosuch\""), "{err}");
+    // A bad layout stays 2 for setup and plan.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tier]\nbase = 42\n").unwrap();
+    for cmd in ["setup", "plan"] {
+        let (code, _, err) = run(jts_hot().arg("--config").arg(&bad).arg(cmd));
+        assert_eq!(code, 2, "{cmd}: {err}");
+    }
 }

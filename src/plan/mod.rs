@@ -6,8 +6,8 @@ pub mod output;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::PlanArgs;
 use crate::layout::Layout;
+use crate::status::Status;
 use crate::system::mounts::{self, Mount};
 use crate::system::statvfs::{self, FsStats};
 use crate::system::{self, blockdev};
@@ -22,7 +22,7 @@ pub struct Plan {
     pub planned_total: u128,
     pub capacity: u64,
     /// The filesystem the base is (or would be) on; why not, when it cannot be measured.
-    pub filesystem: Result<Filesystem, String>,
+    pub filesystem: Result<BaseFilesystem, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -31,8 +31,10 @@ pub struct ServicePlan {
     pub planned: u64,
 }
 
+/// The filesystem under the base, as the plan measures it (not monitor's
+/// usage view of the same filesystem).
 #[derive(Debug, Clone)]
-pub struct Filesystem {
+pub struct BaseFilesystem {
     /// The base itself, or its nearest existing ancestor when it does not exist yet.
     pub measured_at: PathBuf,
     pub base_exists: bool,
@@ -80,7 +82,7 @@ impl Plan {
             services,
             planned_total: layout.planned_total(),
             capacity: layout.tier.capacity.0,
-            filesystem: Filesystem::measure(base_on_disk, mounts),
+            filesystem: BaseFilesystem::measure(base_on_disk, mounts),
         }
     }
 
@@ -100,6 +102,20 @@ impl Plan {
         Some(fs.size.usable() as i128 - self.planned_total as i128)
     }
 
+    /// 0 when the plan fits, 1 (WARNING) when it over-commits.
+    pub fn exit_code(&self) -> u8 {
+        self.status().exit_code()
+    }
+
+    /// OK when the plan fits, WARNING when it over-commits (as validate's
+    /// capacity findings have it).
+    pub fn status(&self) -> Status {
+        match self.over_commits().is_empty() {
+            true => Status::Ok,
+            false => Status::Warning,
+        }
+    }
+
     pub fn over_commits(&self) -> Vec<OverCommit> {
         let mut out = Vec::new();
         if self.capacity_left() < 0 {
@@ -116,8 +132,8 @@ impl Plan {
     }
 }
 
-impl Filesystem {
-    fn measure(base: &Path, mounts: Result<&[Mount], &str>) -> Result<Filesystem, String> {
+impl BaseFilesystem {
+    fn measure(base: &Path, mounts: Result<&[Mount], &str>) -> Result<BaseFilesystem, String> {
         let measured_at = system::nearest_existing(base);
         // Measured through links, as the tier's files would be written.
         let resolved = measured_at.canonicalize();
@@ -136,7 +152,7 @@ impl Filesystem {
                     .then(|| blockdev::size_bytes((m.major, m.minor)).ok())
                     .flatten(),
             });
-        Ok(Filesystem {
+        Ok(BaseFilesystem {
             measured_at,
             base_exists,
             size,
@@ -152,17 +168,19 @@ impl Filesystem {
     }
 }
 
-/// `jts-hot plan`: prints the plan; exit 0 when it fits, 1 when it over-commits.
-pub fn run(layout: &Layout, args: &PlanArgs) -> u8 {
-    let mounts = crate::system::mounts::read().map_err(|e| format!("{e:#}"));
-    let base = system::on_disk(args.root.as_deref(), &layout.tier.base);
-    let plan = Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str));
-    output::print(&plan, args.format);
-    if plan.over_commits().is_empty() {
-        0
-    } else {
-        1
-    }
+/// What `jts-hot plan` measures (main builds it from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Measure the filesystem under this root's copy of the base.
+    pub root: Option<PathBuf>,
+}
+
+/// `jts-hot plan`: the plan against tier.capacity and the filesystem. It
+/// serializes as schema `jts-hot.plan/1` (see `output`).
+pub fn run(layout: &Layout, opts: &Options) -> Plan {
+    let mounts = mounts::read().map_err(|e| format!("{e:#}"));
+    let base = system::on_disk(opts.root.as_deref(), &layout.tier.base);
+    Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str))
 }
 
 #[cfg(test)]

@@ -1,30 +1,19 @@
 //! `jts-hot plan` as a table for an operator, or as JSON with the same figures.
 //!
-//! JSON schema "jts-hot.plan/1" (documented in README.md; fields are only ever added):
+//! JSON schema "jts-hot.plan/1" (documented in docs/validate.md; fields are only ever added):
 //! `schema`, `layout {source, digest}`, `base`, `services [{name, planned_bytes,
 //! share_percent}]`, `planned_bytes`, `capacity_bytes`, `capacity_left_bytes`,
 //! `filesystem` (null when it cannot be measured, with `filesystem_error`),
 //! `over_committed`, `verdict`.
 
-use std::io::Write;
+use std::path::Path;
 
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 
-use super::{OverCommit, Plan};
-use crate::cli::TextOrJson;
-use crate::render::escape;
+use super::{BaseFilesystem, OverCommit, Plan};
+use crate::escape;
+use crate::status::{Lines, Status};
 use crate::units::{bytes as human, bytes_signed as human_signed};
-
-pub fn print(plan: &Plan, format: TextOrJson) {
-    let out = match format {
-        TextOrJson::Text => text(plan),
-        TextOrJson::Json => {
-            serde_json::to_string_pretty(&json(plan)).expect("JSON serializes") + "\n"
-        }
-    };
-    // A closed stdout (`| head`) is not an error worth a panic.
-    let _ = std::io::stdout().write_all(out.as_bytes());
-}
 
 /// One sentence per over-commitment, or that the plan fits.
 pub fn verdict(plan: &Plan) -> String {
@@ -64,31 +53,44 @@ pub fn reason(plan: &Plan, over: &OverCommit) -> String {
     }
 }
 
-pub fn text(plan: &Plan) -> String {
-    let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
-        out.push('\n');
-    };
-    line(format!(
-        "Planned allocation under {} (layout: {})",
-        escape::untrusted_path(&plan.base),
-        plan.source
-    ));
-    line(String::new());
-    line(format!(
-        "  {:<16} {:>10} {:>9}",
-        "service", "planned", "share"
-    ));
+/// The table, then the verdict. `journal`: each line with its syslog
+/// priority (the figures info, the verdict that of the plan's status).
+pub fn text(plan: &Plan, journal: bool) -> String {
+    let mut out = Lines::new(journal);
+    let mut figures = allocation(plan);
+    figures.push(String::new());
+    match &plan.filesystem {
+        Err(e) => figures.push(format!("Filesystem: not measured: {e}")),
+        Ok(fs) => figures.extend(filesystem(plan, fs)),
+    }
+    figures.push(String::new());
+    for line in figures {
+        out.push(Status::Ok, line);
+    }
+    out.push(plan.status(), verdict(plan));
+    out.into_string()
+}
+
+/// Each service's planned size and share of tier.capacity, and the total.
+fn allocation(plan: &Plan) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "Planned allocation under {} (layout: {})",
+            escape::untrusted_path(&plan.base),
+            escape::untrusted(&plan.source)
+        ),
+        String::new(),
+        format!("  {:<16} {:>10} {:>9}", "service", "planned", "share"),
+    ];
     for s in &plan.services {
-        line(format!(
+        lines.push(format!(
             "  {:<16} {:>10} {:>8.1}%",
             s.name,
             human(s.planned),
             plan.share(s.planned)
         ));
     }
-    line(format!(
+    lines.push(format!(
         "  {:<16} {:>10} {:>8.1}%  of tier.capacity {}, {} left",
         "total",
         human(plan.planned_total),
@@ -96,103 +98,166 @@ pub fn text(plan: &Plan) -> String {
         human(plan.capacity),
         human_signed(plan.capacity_left())
     ));
-    line(String::new());
-    match &plan.filesystem {
-        Err(e) => line(format!("Filesystem: not measured: {e}")),
-        Ok(fs) => {
-            let whose = match &fs.mount {
-                Some(m) if m.own_mount => {
-                    format!("{} on {}, the tier's own mount", m.fstype, m.source)
-                }
-                Some(m) => format!(
-                    "{} on {}, mounted at {}: not the tier's own mount",
-                    m.fstype,
-                    m.source,
-                    escape::untrusted_path(&m.mount_point)
-                ),
-                None => "mount table not readable".into(),
-            };
-            if fs.base_exists {
-                line(format!(
-                    "Filesystem under {} ({whose})",
-                    escape::untrusted_path(&plan.base)
-                ));
-            } else {
-                line(format!(
-                    "Filesystem under {}: the base does not exist yet; measured at {} ({whose})",
-                    escape::untrusted_path(&plan.base),
-                    escape::untrusted_path(&fs.measured_at)
-                ));
-            }
-            if let Some(device) = fs.mount.as_ref().and_then(|m| m.device_size) {
-                line(format!("  {:<26} {:>10}", "device", human(device)));
-            }
-            if let Some(overhead) = fs.overhead() {
-                line(format!(
-                    "  {:<26} {:>10}",
-                    "filesystem overhead",
-                    human(overhead)
-                ));
-            }
-            let rows = [
-                ("filesystem size", human(fs.size.size_bytes)),
-                ("reserved blocks (root)", human(fs.size.reserved())),
-                ("usable by services", human(fs.size.usable())),
-                ("planned", human(plan.planned_total)),
-                (
-                    "left after the plan",
-                    human_signed(plan.filesystem_left().unwrap_or(0)),
-                ),
-                ("available now", human(fs.size.avail_bytes)),
-            ];
-            for (label, value) in rows {
-                line(format!("  {label:<26} {value:>10}"));
-            }
-        }
-    }
-    line(String::new());
-    line(verdict(plan));
-    out
+    lines
 }
 
-pub fn json(plan: &Plan) -> Value {
-    let filesystem = plan.filesystem.as_ref().ok().map(|fs| {
+/// The filesystem under the base: whose it is, then its figures against the plan.
+fn filesystem(plan: &Plan, fs: &BaseFilesystem) -> Vec<String> {
+    let whose = match &fs.mount {
+        Some(m) if m.own_mount => format!(
+            "{} on {}, the tier's own mount",
+            escape::untrusted(&m.fstype),
+            escape::untrusted(&m.source)
+        ),
+        Some(m) => format!(
+            "{} on {}, mounted at {}: not the tier's own mount",
+            escape::untrusted(&m.fstype),
+            escape::untrusted(&m.source),
+            escape::untrusted_path(&m.mount_point)
+        ),
+        None => "mount table not readable".into(),
+    };
+    let base = escape::untrusted_path(&plan.base);
+    let mut lines = vec![match fs.base_exists {
+        true => format!("Filesystem under {base} ({whose})"),
+        false => format!(
+            "Filesystem under {base}: the base does not exist yet; measured at {} ({whose})",
+            escape::untrusted_path(&fs.measured_at)
+        ),
+    }];
+    let mut rows = Vec::new();
+    if let Some(device) = fs.mount.as_ref().and_then(|m| m.device_size) {
+        rows.push(("device", human(device)));
+    }
+    if let Some(overhead) = fs.overhead() {
+        rows.push(("filesystem overhead", human(overhead)));
+    }
+    rows.extend([
+        ("filesystem size", human(fs.size.size_bytes)),
+        ("reserved blocks (root)", human(fs.size.reserved())),
+        ("usable by services", human(fs.size.usable())),
+        ("planned", human(plan.planned_total)),
+        (
+            "left after the plan",
+            human_signed(plan.filesystem_left().unwrap_or(0)),
+        ),
+        ("available now", human(fs.size.avail_bytes)),
+    ]);
+    lines.extend(
+        rows.into_iter()
+            .map(|(label, value)| format!("  {label:<26} {value:>10}")),
+    );
+    lines
+}
+
+/// The plan as JSON, schema "jts-hot.plan/1" (keys sorted).
+pub fn json(plan: &Plan) -> String {
+    // Through a Value: its map keeps keys sorted, as the schema has always printed them.
+    let value = serde_json::to_value(plan).expect("a plan serializes");
+    serde_json::to_string_pretty(&value).expect("JSON serializes") + "\n"
+}
+
+/// The plan as the schema has it: bytes as integers, paths and mount facts
+/// as escaped text (never a JSON failure, never a forged line).
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    layout: LayoutId<'a>,
+    #[serde(serialize_with = "escape::serialize_path")]
+    base: &'a Path,
+    services: Vec<ServiceDoc<'a>>,
+    planned_bytes: u64,
+    capacity_bytes: u64,
+    capacity_left_bytes: i64,
+    filesystem: Option<FilesystemDoc>,
+    filesystem_error: Option<&'a str>,
+    over_committed: bool,
+    verdict: String,
+}
+
+#[derive(Serialize)]
+struct LayoutId<'a> {
+    source: &'a str,
+    digest: &'a str,
+}
+
+#[derive(Serialize)]
+struct ServiceDoc<'a> {
+    name: &'a str,
+    planned_bytes: u64,
+    share_percent: f64,
+}
+
+#[derive(Serialize)]
+struct FilesystemDoc {
+    measured_at: String,
+    base_exists: bool,
+    mount_point: Option<String>,
+    own_mount: Option<bool>,
+    fstype: Option<String>,
+    source: Option<String>,
+    device_bytes: Option<u64>,
+    overhead_bytes: Option<u64>,
+    size_bytes: u64,
+    reserved_bytes: u64,
+    usable_bytes: u64,
+    available_bytes: u64,
+    left_bytes: Option<i64>,
+}
+
+impl FilesystemDoc {
+    fn of(fs: &BaseFilesystem, plan: &Plan) -> FilesystemDoc {
         let mount = fs.mount.as_ref();
-        json!({
-            // Paths and mount facts as escaped text: never a JSON failure, never a forged line.
-            "measured_at": escape::untrusted_path(&fs.measured_at),
-            "base_exists": fs.base_exists,
-            "mount_point": mount.map(|m| escape::untrusted_path(&m.mount_point)),
-            "own_mount": mount.map(|m| m.own_mount),
-            "fstype": mount.map(|m| escape::untrusted(&m.fstype)),
-            "source": mount.map(|m| escape::untrusted(&m.source)),
-            "device_bytes": mount.and_then(|m| m.device_size),
-            "overhead_bytes": fs.overhead(),
-            "size_bytes": fs.size.size_bytes,
-            "reserved_bytes": fs.size.reserved(),
-            "usable_bytes": fs.size.usable(),
-            "available_bytes": fs.size.avail_bytes,
-            "left_bytes": plan.filesystem_left().map(clamp_i64),
-        })
-    });
-    let over = plan.over_commits();
-    json!({
-        "schema": "jts-hot.plan/1",
-        "layout": {"source": plan.source, "digest": plan.digest},
-        "base": escape::untrusted_path(&plan.base),
-        "services": plan.services.iter().map(|s| json!({
-            "name": s.name,
-            "planned_bytes": s.planned,
-            "share_percent": plan.share(s.planned),
-        })).collect::<Vec<_>>(),
-        "planned_bytes": u64::try_from(plan.planned_total).unwrap_or(u64::MAX),
-        "capacity_bytes": plan.capacity,
-        "capacity_left_bytes": clamp_i64(plan.capacity_left()),
-        "filesystem": filesystem,
-        "filesystem_error": plan.filesystem.as_ref().err(),
-        "over_committed": !over.is_empty(),
-        "verdict": verdict(plan),
-    })
+        FilesystemDoc {
+            measured_at: escape::untrusted_path(&fs.measured_at),
+            base_exists: fs.base_exists,
+            mount_point: mount.map(|m| escape::untrusted_path(&m.mount_point)),
+            own_mount: mount.map(|m| m.own_mount),
+            fstype: mount.map(|m| escape::untrusted(&m.fstype)),
+            source: mount.map(|m| escape::untrusted(&m.source)),
+            device_bytes: mount.and_then(|m| m.device_size),
+            overhead_bytes: fs.overhead(),
+            size_bytes: fs.size.size_bytes,
+            reserved_bytes: fs.size.reserved(),
+            usable_bytes: fs.size.usable(),
+            available_bytes: fs.size.avail_bytes,
+            left_bytes: plan.filesystem_left().map(clamp_i64),
+        }
+    }
+}
+
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Document {
+            schema: "jts-hot.plan/1",
+            layout: LayoutId {
+                source: &self.source,
+                digest: &self.digest,
+            },
+            base: &self.base,
+            services: self
+                .services
+                .iter()
+                .map(|s| ServiceDoc {
+                    name: &s.name,
+                    planned_bytes: s.planned,
+                    share_percent: self.share(s.planned),
+                })
+                .collect(),
+            planned_bytes: u64::try_from(self.planned_total).unwrap_or(u64::MAX),
+            capacity_bytes: self.capacity,
+            capacity_left_bytes: clamp_i64(self.capacity_left()),
+            filesystem: self
+                .filesystem
+                .as_ref()
+                .ok()
+                .map(|fs| FilesystemDoc::of(fs, self)),
+            filesystem_error: self.filesystem.as_ref().err().map(String::as_str),
+            over_committed: !self.over_commits().is_empty(),
+            verdict: verdict(self),
+        }
+        .serialize(s)
+    }
 }
 
 /// A byte count for JSON, whose readers hold 64-bit integers: saturated,

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::layout::{rules, Layout, QuotaMode, Service};
+pub use output::step_line;
 pub use sys::{Project, Quota, State};
 
 /// What `tier.quota` comes to on this filesystem.
@@ -407,37 +408,4 @@ fn tag(layout: &Layout, path: &Path, id: u32, dev: Option<u64>) -> Action {
     run().unwrap_or_else(|e| Action::Failed {
         error: format!("{}: {e}", path.display()),
     })
-}
-
-/// The step as one line for people and the journal.
-pub fn step_line(s: &Step) -> String {
-    let p = s.path.display();
-    let id = s.project_id;
-    match &s.action {
-        Action::Tagged { from: 0 } => {
-            format!("tagged {p} with project {id} (inherited by new entries)")
-        }
-        Action::Tagged { from } => format!("re-tagged {p}: project {from} → {id}"),
-        Action::Unchanged => format!("unchanged {p} (project {id})"),
-        Action::LimitsUnchanged => format!("unchanged limits of project {id} ({})", s.service),
-        Action::Foreign { id: other } => format!(
-            "left alone {p}: it carries project {other}, which is not jts-hot's (expected {id}); \
-             if it may be taken over: chattr -p {id} +P {p}"
-        ),
-        Action::Limits { soft, hard } => format!(
-            "limits of project {id} ({}): soft {}, hard {}",
-            s.service,
-            limit_text(*soft),
-            limit_text(*hard)
-        ),
-        Action::Failed { error } => format!("failed: {error}"),
-    }
-}
-
-fn limit_text(bytes: u64) -> String {
-    if bytes == 0 {
-        "none".into()
-    } else {
-        format!("{bytes} bytes")
-    }
 }

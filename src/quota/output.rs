@@ -3,19 +3,25 @@
 //! JSON schemas "jts-hot.quota-set/1" and "jts-hot.quota-status/1" (docs/quotas.md):
 //! the report's fields as serialized, with `schema` added.
 
-use std::fmt::Write;
-
 use serde::Serialize;
 
-use super::{step_line, Action, Inspection, SetReport};
+use super::{Action, Inspection, SetReport, Step};
+use crate::escape;
+use crate::status::{Lines, Status};
+use crate::units;
 
-pub fn json<T: Serialize>(report: &T) -> String {
+/// `set`'s report as JSON, schema "jts-hot.quota-set/1".
+pub fn set_json(report: &SetReport) -> String {
+    json(report, "jts-hot.quota-set/1")
+}
+
+/// `inspect`'s report as JSON, schema "jts-hot.quota-status/1".
+pub fn status_json(inspection: &Inspection) -> String {
+    json(inspection, "jts-hot.quota-status/1")
+}
+
+fn json<T: Serialize>(report: &T, schema: &str) -> String {
     let mut v = serde_json::to_value(report).expect("a report serializes");
-    let schema = if v.get("steps").is_some() {
-        "jts-hot.quota-set/1"
-    } else {
-        "jts-hot.quota-status/1"
-    };
     if let Some(o) = v.as_object_mut() {
         o.insert("schema".into(), schema.into());
     }
@@ -31,71 +37,124 @@ fn state_text(state: Option<super::State>) -> &'static str {
     }
 }
 
-pub fn set_text(r: &SetReport) -> String {
-    let mut out = String::new();
-    // What changed or is wrong, one line each; what was already right, counted.
+/// A limit as the layout writes sizes; 0 is no limit.
+fn limit_text(bytes: u64) -> String {
+    match bytes {
+        0 => "none".into(),
+        b => units::bytes(b),
+    }
+}
+
+/// The step as one line for people and the journal.
+pub fn step_line(s: &Step) -> String {
+    let p = escape::untrusted_path(&s.path);
+    let id = s.project_id;
+    match &s.action {
+        Action::Tagged { from: 0 } => {
+            format!("tagged {p} with project {id} (inherited by new entries)")
+        }
+        Action::Tagged { from } => format!("re-tagged {p}: project {from} → {id}"),
+        Action::Unchanged => format!("unchanged {p} (project {id})"),
+        Action::LimitsUnchanged => format!("unchanged limits of project {id} ({})", s.service),
+        Action::Foreign { id: other } => format!(
+            "left alone {p}: it carries project {other}, which is not jts-hot's (expected {id}); \
+             if it may be taken over: chattr -p {id} +P {p}"
+        ),
+        Action::Limits { soft, hard } => format!(
+            "limits of project {id} ({}): soft {}, hard {}",
+            s.service,
+            limit_text(*soft),
+            limit_text(*hard)
+        ),
+        Action::Failed { error } => format!("failed: {error}"),
+    }
+}
+
+/// What changed or is wrong, a line each (what was already right is only
+/// counted), then the verdict. `journal`: each line with its syslog priority
+/// (what is not in place a warning, as the exit status 1 says).
+pub fn set_text(r: &SetReport, journal: bool) -> String {
+    let mut out = Lines::new(journal);
     let mut unchanged = 0;
     for s in &r.steps {
-        if matches!(s.action, Action::Unchanged | Action::LimitsUnchanged) {
-            unchanged += 1;
-        } else {
-            let _ = writeln!(out, "{}", step_line(s));
+        match s.action {
+            Action::Unchanged | Action::LimitsUnchanged => unchanged += 1,
+            Action::Foreign { .. } | Action::Failed { .. } => {
+                out.push(Status::Warning, step_line(s))
+            }
+            Action::Tagged { .. } | Action::Limits { .. } => out.push(Status::Ok, step_line(s)),
         }
     }
     for p in &r.problems {
-        let _ = writeln!(out, "problem: {p}");
+        out.push(Status::Warning, format!("problem: {p}"));
     }
-    let verdict = if r.ok() {
-        if r.changed() {
-            "set"
-        } else {
-            "nothing to change"
-        }
-    } else {
-        "NOT all in place"
+    let (status, verdict) = match (r.ok(), r.changed()) {
+        (true, true) => (Status::Ok, "set"),
+        (true, false) => (Status::Ok, "nothing to change"),
+        (false, _) => (Status::Warning, "NOT all in place"),
     };
-    let _ = writeln!(
-        out,
-        "jts-hot quota set: tier.quota = {} (in effect: {}; project quotas on the filesystem: {}): {verdict} ({unchanged} already in place)",
-        r.mode.as_str(),
-        r.effective.as_str(),
-        state_text(r.state)
+    out.push(
+        status,
+        format!(
+            "jts-hot quota set: tier.quota = {} (in effect: {}; project quotas on the filesystem: {}): {verdict} ({unchanged} already in place)",
+            r.mode.as_str(),
+            r.effective.as_str(),
+            state_text(r.state)
+        ),
     );
-    out
+    out.into_string()
 }
 
-pub fn status_text(i: &Inspection) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "tier.quota = {} (in effect: {}; project quotas on the filesystem: {})",
-        i.mode.as_str(),
-        i.effective.as_str(),
-        state_text(i.state)
+/// The filesystem's state, then each service's project, usage and limits
+/// and each directory's project. `journal`: errors at priority warning, or
+/// err when the tier's quota state itself could not be read.
+pub fn status_text(i: &Inspection, journal: bool) -> String {
+    let mut out = Lines::new(journal);
+    out.push(
+        Status::Ok,
+        format!(
+            "tier.quota = {} (in effect: {}; project quotas on the filesystem: {})",
+            i.mode.as_str(),
+            i.effective.as_str(),
+            state_text(i.state)
+        ),
     );
     if let Some(e) = &i.error {
-        let _ = writeln!(out, "error: {e}");
+        out.push(Status::Unknown, format!("error: {e}"));
     }
     for s in &i.services {
-        let q = match (&s.quota, &s.quota_error) {
-            (Some(q), _) => format!(
-                "used {} bytes, {} inodes, soft {}, hard {}",
-                q.space_bytes, q.inodes, q.soft_bytes, q.hard_bytes
+        let (status, q) = match (&s.quota, &s.quota_error) {
+            (Some(q), _) => (
+                Status::Ok,
+                format!(
+                    "used {}, {} inodes, soft {}, hard {}",
+                    units::bytes(q.space_bytes),
+                    q.inodes,
+                    limit_text(q.soft_bytes),
+                    limit_text(q.hard_bytes)
+                ),
             ),
-            (None, Some(e)) => e.clone(),
-            (None, None) => "no accounting".into(),
+            (None, Some(e)) => (Status::Warning, e.clone()),
+            (None, None) => (Status::Ok, "no accounting".into()),
         };
-        let _ = writeln!(out, "{} project {}: {q}", s.service, s.project_id);
+        out.push(
+            status,
+            format!("{} project {}: {q}", s.service, s.project_id),
+        );
         for d in &s.dirs {
-            let what = match (d.project_id, &d.error) {
-                (Some(id), _) => {
-                    format!("project {id}{}", if d.inherit { ", inherit" } else { "" })
-                }
-                (None, Some(e)) => e.clone(),
-                (None, None) => "unknown".into(),
+            let (status, what) = match (d.project_id, &d.error) {
+                (Some(id), _) => (
+                    Status::Ok,
+                    format!("project {id}{}", if d.inherit { ", inherit" } else { "" }),
+                ),
+                (None, Some(e)) => (Status::Warning, e.clone()),
+                (None, None) => (Status::Ok, "unknown".into()),
             };
-            let _ = writeln!(out, "  {}: {what}", d.path.display());
+            out.push(
+                status,
+                format!("  {}: {what}", escape::untrusted_path(&d.path)),
+            );
         }
     }
-    out
+    out.into_string()
 }

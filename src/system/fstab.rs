@@ -71,14 +71,6 @@ pub fn not_mounted_for(root: Option<&Path>, base: &Path, mounts: &[Mount]) -> Ve
         .collect()
 }
 
-/// Where systemd reads .mount unit files from, highest priority first.
-const UNIT_DIRS: &[&str] = &[
-    "/etc/systemd/system",
-    "/run/systemd/system",
-    "/usr/lib/systemd/system",
-    "/lib/systemd/system",
-];
-
 /// The declared mounts at `base` or at an ancestor of it other than `/`,
 /// outermost first: the filesystems the tier is meant to live on.
 /// Unreadable or absent files declare nothing.
@@ -135,7 +127,7 @@ fn normalize(path: &str) -> PathBuf {
 fn unit_mounts(root: Option<&Path>) -> Vec<DeclaredMount> {
     let mut seen: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    for dir in UNIT_DIRS {
+    for dir in super::UNIT_SEARCH_PATH {
         let Ok(entries) = std::fs::read_dir(on_disk(root, Path::new(dir))) else {
             continue;
         };

@@ -15,6 +15,15 @@ pub mod xattr;
 
 use std::path::{Path, PathBuf};
 
+/// Where systemd reads unit files from, highest priority first
+/// (systemd.unit(5)); a mask lives in the first two.
+pub const UNIT_SEARCH_PATH: [&str; 4] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
 /// `path` as it lies under `root` (an offline image), or itself. Under a
 /// root, its parents are resolved inside the root as systemd's --root does
 /// (a link in the image to /etc leads to the image's /etc, never the

@@ -99,6 +99,21 @@ impl Root {
     /// resolved as if the root were "/", so nothing opened lies outside it.
     fn open_in(&self, rel: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
         let path = cstring(&relative(rel))?;
+        if path.as_bytes() == b"." {
+            // The root itself: nothing to resolve, so no openat2. A unit's
+            // sandbox may refuse openat2 (systemd's RestrictSUIDSGID= makes it
+            // ENOSYS, as its flags cannot be filtered), and a hardened unit
+            // must still write into its own directory (the monitor's history
+            // and textfile go through `files::write_atomic`).
+            let fd = nix::fcntl::openat(
+                Some(self.dir.as_raw_fd()),
+                ".",
+                OFlag::from_bits_truncate(flags | libc::O_CLOEXEC),
+                Mode::from_bits_truncate(mode),
+            )?;
+            // SAFETY: `openat` returned a new descriptor that nothing else owns.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
         how.flags = (flags | libc::O_CLOEXEC) as u64;
         how.mode = u64::from(mode);

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cli::ValidateArgs;
 use crate::layout::{Layout, RequireMountpoint, Service};
 use crate::status::Status;
 use crate::system::accounts::Accounts;
@@ -30,7 +29,7 @@ pub use check::Check;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The directory, mount point or file the check is about (as found on disk).
-    #[serde(serialize_with = "crate::render::escape::serialize_path")]
+    #[serde(serialize_with = "crate::escape::serialize_path")]
     pub path: PathBuf,
     /// Which check; serialized as its stable name, e.g. "dir.mode".
     pub check: Check,
@@ -80,7 +79,8 @@ impl Finding {
     }
 }
 
-/// Everything validate found, for `output`.
+/// Everything validate found. It serializes as schema `jts-hot.validate/1`
+/// (see `output`); `output` also turns it into text.
 #[derive(Debug)]
 pub struct Report {
     pub source: String,
@@ -106,6 +106,15 @@ impl Report {
             .map(|f| f.severity)
             .max()
             .unwrap_or(Status::Ok)
+    }
+
+    /// The exit code: 0 OK .. 3 UNKNOWN; as a `gate`, 0 for WARNING too (a
+    /// WARNING does not block a database's start).
+    pub fn exit_code(&self, gate: bool) -> u8 {
+        match gate && self.status() <= Status::Warning {
+            true => 0,
+            false => self.status().exit_code(),
+        }
     }
 
     pub fn count(&self, severity: Status) -> usize {
@@ -198,38 +207,45 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
     }
 }
 
-/// The command: validate, print, and return the exit code (0 OK .. 3 UNKNOWN;
-/// with --gate, 0 for WARNING too). A --service the layout does not have is
-/// an error: the drop-in and the layout disagree, so nothing can be vouched for.
-pub fn run(layout: &Layout, args: &ValidateArgs) -> anyhow::Result<u8> {
+/// What `jts-hot validate` is asked to check (main builds it from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only the base, its mount and these services' directories; empty: the whole tier.
+    pub services: Vec<String>,
+    /// An offline image: layout, paths and owners are looked up under it.
+    pub root: Option<PathBuf>,
+}
+
+/// A --service the layout does not have: the drop-in and the layout
+/// disagree, so nothing can be vouched for (UNKNOWN).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the layout {layout} has no service {name:?} (a drop-in rendered from another layout? \
+     run `jts-hot apply`)"
+)]
+pub struct UnknownService {
+    /// The layout's source (its file).
+    pub layout: String,
+    pub name: String,
+}
+
+/// The command: validates the scope `opts` names.
+pub fn run(layout: &Layout, opts: &Options) -> Result<Report, UnknownService> {
     let mut services = Vec::new();
-    for name in &args.service {
+    for name in &opts.services {
         match layout.service(name) {
             Some(s) => services.push(s),
-            None => anyhow::bail!(
-                "the layout {} has no service {name:?} (a drop-in rendered from another layout? \
-                 run `jts-hot apply`)",
-                layout.source
-            ),
+            None => {
+                return Err(UnknownService {
+                    layout: layout.source.clone(),
+                    name: name.clone(),
+                })
+            }
         }
     }
     let scope = match services.is_empty() {
         true => Scope::All,
         false => Scope::Services(&services),
     };
-    let report = validate_scope(layout, args.root.as_deref(), scope);
-    output::print(&report, args.format, args.verbose, args.gate);
-    let status = report.status();
-    if args.gate && status > Status::Warning && crate::status::under_journal() {
-        // journald attaches the unit's invocation id (which `systemctl status`
-        // filters on) by reading the sender's /proc entry when it processes
-        // the line; a process already gone loses it, and the refusal would be
-        // missing from `systemctl status` (seen in the boot tests). Only a
-        // refused start waits; an allowed one costs nothing.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    Ok(match args.gate && status <= Status::Warning {
-        true => 0,
-        false => status.exit_code(),
-    })
+    Ok(validate_scope(layout, opts.root.as_deref(), scope))
 }

@@ -10,7 +10,7 @@ use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
 use crate::status::Status::{Critical, Unknown, Warning};
 use crate::system::mounts::Mount;
-use crate::system::{blockdev, fstab, nearest_existing, on_disk};
+use crate::system::{blockdev, fstab, nearest_existing, on_disk, UNIT_SEARCH_PATH};
 
 pub fn check(
     layout: &Layout,
@@ -40,29 +40,50 @@ pub fn check(
         );
         return;
     };
-    // Mount sources, types and options are free text (a FUSE mount names its own).
-    let describe = || {
-        format!(
-            "{} on {} mounted at {} ({})",
-            escape::untrusted(&mount.fstype),
-            escape::untrusted(&mount.source),
-            escape::untrusted_path(&mount.mount_point),
-            escape::untrusted(&options(mount))
-        )
-    };
+    if !declared_mounts_in_place(layout, root, mounts, tally) {
+        // The type, options and TRIM beneath would be the root filesystem's.
+        return;
+    }
+    let describe = describe(mount);
+    if tier.require_mountpoint == RequireMountpoint::Always {
+        own_mount_point(base, &existing, mount.mount_point == real, &describe, tally);
+    }
+    fstype_and_options(layout, base, mount, &describe, tally);
+    trim(mount, base, root, tally, &describe);
+}
 
-    // The mounts /etc/fstab and .mount units declare for the base or a parent:
-    // each must be in place, or the tier would be (or is) on the disk beneath.
+/// The mount as messages show it. Sources, types and options are free
+/// text (a FUSE mount names its own).
+fn describe(mount: &Mount) -> String {
+    format!(
+        "{} on {} mounted at {} ({})",
+        escape::untrusted(&mount.fstype),
+        escape::untrusted(&mount.source),
+        escape::untrusted_path(&mount.mount_point),
+        escape::untrusted(&options(mount))
+    )
+}
+
+/// The mounts /etc/fstab and .mount units declare for the base or a parent:
+/// each must be in place, or the tier would be (or is) on the disk beneath.
+/// False when one is not.
+fn declared_mounts_in_place(
+    layout: &Layout,
+    root: Option<&Path>,
+    mounts: &[Mount],
+    tally: &mut Tally,
+) -> bool {
+    let tier = &layout.tier;
     let declared = match tier.require_mountpoint {
         RequireMountpoint::Never => Vec::new(),
         _ => fstab::declared_for(root, &tier.base),
     };
-    let mut unmounted = false;
+    let mut all = true;
     for d in &declared {
         if d.is_mounted(root, mounts) {
             tally.pass();
         } else {
-            unmounted = true;
+            all = false;
             tally
                 .fail(
                     Critical,
@@ -74,37 +95,49 @@ pub fn check(
                 .hint(d.what_to_check());
         }
     }
+    all
+}
 
-    if unmounted {
-        // The type, options and TRIM beneath would be the root filesystem's.
+/// tier.require_mountpoint = true: the base exists and is itself the mount point.
+fn own_mount_point(
+    base: &Path,
+    existing: &Path,
+    is_mount_point: bool,
+    describe: &str,
+    tally: &mut Tally,
+) {
+    if existing == base && is_mount_point {
+        tally.pass();
         return;
     }
+    let actual = if existing == base {
+        format!("a directory on {describe}")
+    } else {
+        format!(
+            "missing; {} is on {describe}",
+            escape::untrusted_path(existing)
+        )
+    };
+    tally
+        .fail(
+            Critical,
+            base,
+            Check::MountPoint,
+            "the tier's own mount point (tier.require_mountpoint = true)",
+            actual,
+        )
+        .hint("mount the tier's device (is its fstab entry or .mount unit in place?)");
+}
 
-    if tier.require_mountpoint == RequireMountpoint::Always {
-        if existing == base && mount.mount_point == real {
-            tally.pass();
-        } else {
-            let actual = if existing == base {
-                format!("a directory on {}", describe())
-            } else {
-                format!(
-                    "missing; {} is on {}",
-                    escape::untrusted_path(&existing),
-                    describe()
-                )
-            };
-            tally
-                .fail(
-                    Critical,
-                    base,
-                    Check::MountPoint,
-                    "the tier's own mount point (tier.require_mountpoint = true)",
-                    actual,
-                )
-                .hint("mount the tier's device (is its fstab entry or .mount unit in place?)");
-        }
-    }
-
+/// An accepted filesystem type, and each expected mount option.
+fn fstype_and_options(
+    layout: &Layout,
+    base: &Path,
+    mount: &Mount,
+    describe: &str,
+    tally: &mut Tally,
+) {
+    let tier = &layout.tier;
     if !tier.filesystems.is_empty() {
         if tier.filesystems.contains(&mount.fstype) {
             tally.pass();
@@ -114,30 +147,21 @@ pub fn check(
                 base,
                 Check::MountFstype,
                 format!("one of {}", tier.filesystems.join(", ")),
-                describe(),
+                describe,
             );
         }
     }
-
     for option in &tier.mount_options {
         if mount.has_option(option) {
             tally.pass();
         } else {
             tally
-                .fail(
-                    Warning,
-                    base,
-                    Check::MountOption,
-                    option.clone(),
-                    describe(),
-                )
+                .fail(Warning, base, Check::MountOption, option.clone(), describe)
                 .hint(format!(
                     "add {option} to the mount's options (fstab) and remount"
                 ));
         }
     }
-
-    trim(mount, base, root, tally, &describe());
 }
 
 /// TRIM: the device supports discard, and either the mount discards online
@@ -196,17 +220,11 @@ fn options(mount: &Mount) -> String {
 fn fstrim_timer_enabled(root: Option<&Path>) -> bool {
     const UNIT: &str = "fstrim.timer";
     let dir = |d: &str| on_disk(root, Path::new(d));
-    let masked = ["/etc/systemd/system", "/run/systemd/system"]
+    // A mask lives in /etc or /run, the first two of the search path.
+    let masked = UNIT_SEARCH_PATH[..2]
         .iter()
         .any(|d| std::fs::read_link(dir(d).join(UNIT)).is_ok_and(|t| t == Path::new("/dev/null")));
-    let wanted = [
-        "/etc/systemd/system",
-        "/run/systemd/system",
-        "/usr/lib/systemd/system",
-        "/lib/systemd/system",
-    ]
-    .iter()
-    .any(|d| {
+    let wanted = UNIT_SEARCH_PATH.iter().any(|d| {
         dir(d)
             .join("timers.target.wants")
             .join(UNIT)

@@ -1,33 +1,20 @@
 //! Validate's report as text (quiet when all is well) or JSON.
 //!
-//! JSON schema "jts-hot.validate/1" (documented in README.md; fields are only
+//! JSON schema "jts-hot.validate/1" (documented in docs/validate.md; fields are only
 //! ever added, never renamed): `schema`, `status`, `layout {source, digest}`,
 //! `base`, `root`, `findings [{path, check, expected, actual, severity, hint}]`,
 //! `counts {checks, ok, warning, critical, unknown}`, `directories`,
 //! `duration_seconds`, `services` (the --service scope; null: the whole tier),
 //! `selinux` ({labels: "checked", policy, directories} or {labels: "skipped", reason}).
 
-use std::io::Write;
+use std::path::Path;
 
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 
 use super::selinux::Labels;
 use super::{Finding, Report};
-use crate::cli::TextOrJson;
-use crate::render::escape;
-use crate::status::{under_journal, Status};
-
-pub fn print(report: &Report, format: TextOrJson, verbose: bool, gate: bool) {
-    let out = match format {
-        TextOrJson::Json => {
-            serde_json::to_string_pretty(&json(report)).expect("JSON serializes") + "\n"
-        }
-        TextOrJson::Text if gate => gate_text(report, verbose, under_journal()),
-        TextOrJson::Text => text(report, verbose, under_journal()),
-    };
-    // A closed stdout (`| head`) must not turn a verdict into a panic.
-    let _ = std::io::stdout().write_all(out.as_bytes());
-}
+use crate::escape;
+use crate::status::{Lines, Status};
 
 /// Nothing when all is well (unless `verbose`); else one line per finding
 /// and a summary. `journal`: prefix each line with its syslog priority.
@@ -36,21 +23,16 @@ pub fn text(report: &Report, verbose: bool, journal: bool) -> String {
     if status == Status::Ok && !verbose {
         return String::new();
     }
-    let prefix = |s: Status| if journal { s.journal_prefix() } else { "" };
-    let mut out = String::new();
+    let mut out = Lines::new(journal);
     // Worst last, just above the summary: `systemctl status` shows the last
     // lines, and there the blocking findings (each with its fix) must be.
     let mut findings: Vec<&Finding> = report.tally.findings.iter().collect();
     findings.sort_by_key(|f| f.severity);
     for f in findings {
-        out.push_str(prefix(f.severity));
-        out.push_str(&finding_line(f));
-        out.push('\n');
+        out.push(f.severity, finding_line(f));
     }
-    out.push_str(prefix(status));
-    out.push_str(&summary(report));
-    out.push('\n');
-    out
+    out.push(status, summary(report));
+    out.into_string()
 }
 
 /// For a gated unit's journal, where `systemctl status` shows the last ten
@@ -61,7 +43,7 @@ pub fn text(report: &Report, verbose: bool, journal: bool) -> String {
 /// unless `verbose`.
 pub fn gate_text(report: &Report, verbose: bool, journal: bool) -> String {
     let status = report.status();
-    let prefix = |s: Status| if journal { s.journal_prefix() } else { "" };
+    let mut out = Lines::new(journal);
     let services = report.services.join(", ");
     let blocking: Vec<&Finding> = report
         .tally
@@ -70,31 +52,32 @@ pub fn gate_text(report: &Report, verbose: bool, journal: bool) -> String {
         .filter(|f| f.severity > Status::Warning)
         .collect();
     let Some((first, others)) = blocking.split_first() else {
-        return match verbose {
-            true => format!(
-                "{}jts-hot gate for {services}: start allowed: {}\n",
-                prefix(status),
-                summary(report)
-            ),
-            false => String::new(),
-        };
+        if verbose {
+            out.push(
+                status,
+                format!(
+                    "jts-hot gate for {services}: start allowed: {}",
+                    summary(report)
+                ),
+            );
+        }
+        return out.into_string();
     };
-    let mut out = String::new();
     for f in others {
-        out.push_str(prefix(f.severity));
-        out.push_str(&finding_line(f));
-        out.push('\n');
+        out.push(f.severity, finding_line(f));
     }
     let more = match others.len() {
         0 => String::new(),
         n => format!(" ({n} more above)"),
     };
-    out.push_str(prefix(status));
-    out.push_str(&format!(
-        "jts-hot gate for {services}: start refused: {}{more}\n",
-        finding_line(first)
-    ));
-    out
+    out.push(
+        status,
+        format!(
+            "jts-hot gate for {services}: start refused: {}{more}",
+            finding_line(first)
+        ),
+    );
+    out.into_string()
 }
 
 pub fn finding_line(f: &Finding) -> String {
@@ -146,25 +129,72 @@ pub fn summary(report: &Report) -> String {
     )
 }
 
-pub fn json(report: &Report) -> Value {
-    let checks = report.tally.checks;
-    json!({
-        "schema": "jts-hot.validate/1",
-        "status": report.status(),
-        "layout": {"source": report.source, "digest": report.digest},
-        "base": escape::untrusted_path(&report.base),
-        "root": report.root.as_deref().map(escape::untrusted_path),
-        "findings": report.tally.findings,
-        "counts": {
-            "checks": checks,
-            "ok": checks - report.tally.findings.len(),
-            "warning": report.count(Status::Warning),
-            "critical": report.count(Status::Critical),
-            "unknown": report.count(Status::Unknown),
-        },
-        "directories": report.directories,
-        "selinux": report.selinux,
-        "services": (!report.services.is_empty()).then_some(&report.services),
-        "duration_seconds": report.duration.as_secs_f64(),
-    })
+/// The report as JSON, schema "jts-hot.validate/1" (keys sorted).
+pub fn json(report: &Report) -> String {
+    // Through a Value: its map keeps keys sorted, as the schema has always printed them.
+    let value = serde_json::to_value(report).expect("a report serializes");
+    serde_json::to_string_pretty(&value).expect("JSON serializes") + "\n"
+}
+
+/// The report as the schema has it.
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    status: Status,
+    layout: LayoutId<'a>,
+    #[serde(serialize_with = "escape::serialize_path")]
+    base: &'a Path,
+    #[serde(serialize_with = "escape::serialize_opt_path")]
+    root: &'a Option<std::path::PathBuf>,
+    findings: &'a [Finding],
+    counts: Counts,
+    directories: usize,
+    selinux: &'a Labels,
+    /// The --service scope; null: the whole tier.
+    services: Option<&'a [String]>,
+    duration_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct LayoutId<'a> {
+    source: &'a str,
+    digest: &'a str,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    checks: usize,
+    ok: usize,
+    warning: usize,
+    critical: usize,
+    unknown: usize,
+}
+
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let checks = self.tally.checks;
+        Document {
+            schema: "jts-hot.validate/1",
+            status: self.status(),
+            layout: LayoutId {
+                source: &self.source,
+                digest: &self.digest,
+            },
+            base: &self.base,
+            root: &self.root,
+            findings: &self.tally.findings,
+            counts: Counts {
+                checks,
+                ok: checks - self.tally.findings.len(),
+                warning: self.count(Status::Warning),
+                critical: self.count(Status::Critical),
+                unknown: self.count(Status::Unknown),
+            },
+            directories: self.directories,
+            selinux: &self.selinux,
+            services: (!self.services.is_empty()).then_some(&self.services[..]),
+            duration_seconds: self.duration.as_secs_f64(),
+        }
+        .serialize(s)
+    }
 }

@@ -59,48 +59,57 @@ pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> 
     };
     for (dir, wanted) in present.iter().zip(&wanted) {
         let path = on_disk(root, &dir.path);
-        let wanted_type = context_type(wanted);
-        if let Some(t) = dir.service.and_then(|s| s.selinux_type.as_ref()) {
-            if wanted_type == t.as_str() {
-                tally.pass();
-            } else {
-                tally
-                    .fail(
-                        Warning,
-                        &path,
-                        Check::SelinuxPolicy,
-                        t.to_string(),
-                        format!("the policy labels it {wanted_type}"),
-                    )
-                    .hint(MODULE_HINT);
-            }
-        }
-        // Data: a service's directory and its subdirectories, except scratch.
-        let data = dir.service.is_some() && dir.clean_after.is_none();
-        let severity = if data { Critical } else { Warning };
-        match selinux::label(&path) {
-            Ok(Some(label)) if context_type(&label) == wanted_type => tally.pass(),
-            Ok(found) => {
-                // The label is read from the disk: shown escaped.
-                let actual = found.map_or_else(
-                    || "no label".into(),
-                    |l| crate::render::escape::untrusted(&l),
-                );
-                tally
-                    .fail(severity, &path, Check::SelinuxLabel, wanted.clone(), actual)
-                    .hint(format!(
-                        "fix: restorecon -v {} (this directory only; after moving data in, \
-                         restorecon -R once)",
-                        crate::render::escape::shell_word(&dir.path)
-                    ));
-            }
-            Err(e) => {
-                tally.fail(Unknown, &path, Check::SelinuxLabel, wanted.clone(), e);
-            }
-        }
+        policy_type(dir, &path, wanted, tally);
+        label(dir, &path, wanted, tally);
     }
     Labels::Checked {
         policy: policy_name,
         directories: present.len(),
+    }
+}
+
+/// selinux.policy: the policy gives a service's directory the layout's
+/// selinux_type (else the tier's module is not installed).
+fn policy_type(dir: &PlannedDir, path: &Path, wanted: &str, tally: &mut Tally) {
+    let Some(t) = dir.service.and_then(|s| s.selinux_type.as_ref()) else {
+        return;
+    };
+    let wanted_type = context_type(wanted);
+    if wanted_type == t.as_str() {
+        tally.pass();
+    } else {
+        tally
+            .fail(
+                Warning,
+                path,
+                Check::SelinuxPolicy,
+                t.to_string(),
+                format!("the policy labels it {wanted_type}"),
+            )
+            .hint(MODULE_HINT);
+    }
+}
+
+/// selinux.label: the directory's label is the policy's answer for its path.
+fn label(dir: &PlannedDir, path: &Path, wanted: &str, tally: &mut Tally) {
+    // Data: a service's directory and its subdirectories, except scratch.
+    let data = dir.service.is_some() && dir.clean_after.is_none();
+    let severity = if data { Critical } else { Warning };
+    match selinux::label(path) {
+        Ok(Some(label)) if context_type(&label) == context_type(wanted) => tally.pass(),
+        Ok(found) => {
+            // The label is read from the disk: shown escaped.
+            let actual = found.map_or_else(|| "no label".into(), |l| crate::escape::untrusted(&l));
+            tally
+                .fail(severity, path, Check::SelinuxLabel, wanted, actual)
+                .hint(format!(
+                    "fix: restorecon -v {} (this directory only; after moving data in, \
+                     restorecon -R once)",
+                    crate::escape::shell_word(&dir.path)
+                ));
+        }
+        Err(e) => {
+            tally.fail(Unknown, path, Check::SelinuxLabel, wanted, e);
+        }
     }
 }

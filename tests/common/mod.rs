@@ -7,6 +7,7 @@
 pub mod loopmount;
 pub mod mktree;
 pub mod scratch;
+pub mod steps;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

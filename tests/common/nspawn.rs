@@ -8,7 +8,6 @@
 //! found and stopped.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -20,13 +19,17 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::common::{have_root, have_tool, repo_root, run};
+#[allow(unused_imports)] // each test binary uses some of them
+pub use crate::common::steps::{parse_props, sh_quote, Report, Steps as Probe};
+use crate::common::{bounded, have_root, have_tools, repo_root, run, wait_until};
+#[allow(unused_imports)]
+pub use crate::common::{must, tail, work_dir};
 
 /// Seconds a boot may take before `timeout` stops it (SIGTERM makes nspawn
 /// halt the container; SIGKILL follows 10 s later).
-const BOOT_TIMEOUT: &str = "120";
+const BOOT_TIMEOUT: u64 = 120;
 /// Seconds a plain command in the container (dpkg, rpm, apt-get) may take.
-const RUN_TIMEOUT: &str = "300";
+const RUN_TIMEOUT: u64 = 300;
 /// Environment marker carried by every container's PID 1.
 const MARKER: &str = "JTS_HOT_BOOT_ROOT";
 /// Inside the root: where the probe's steps are and where it writes results.
@@ -38,21 +41,18 @@ const PROBE_UNIT: &str = "etc/systemd/system/jts-probe.service";
 /// What the boot tests need on the host; reports (or, under CI, fails) if missing.
 pub fn prerequisites(test: &str) -> bool {
     have_root(test)
-        && [
-            "systemd-nspawn",
-            "debootstrap",
-            "dpkg-deb",
-            "timeout",
-            // packaging/build.sh's builders
-            "cargo-deb",
-            "cargo-generate-rpm",
-        ]
-        .iter()
-        .all(|tool| have_tool(test, tool))
-}
-
-fn work_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        && have_tools(
+            test,
+            &[
+                "systemd-nspawn",
+                "debootstrap",
+                "dpkg-deb",
+                "timeout",
+                // packaging/build.sh's builders
+                "cargo-deb",
+                "cargo-generate-rpm",
+            ],
+        )
 }
 
 // ---------------------------------------------------------------- packages
@@ -308,7 +308,7 @@ impl Machine {
     /// returns what it recorded. The probe powers the machine off.
     pub fn boot(&mut self, probe: &Probe) -> Report {
         self.boots += 1;
-        probe.install(self);
+        install_probe(probe, self);
         let started = Instant::now();
         let status = self
             .start_boot()
@@ -339,8 +339,8 @@ impl Machine {
     /// Its console goes to a log file beside the root.
     pub fn start_boot(&self) -> Child {
         let console = fs::File::create(&self.console).unwrap();
-        Command::new("timeout")
-            .args(["-k", "10", BOOT_TIMEOUT, "systemd-nspawn", "-D"])
+        bounded(BOOT_TIMEOUT, 10, "systemd-nspawn")
+            .arg("-D")
             .arg(&self.root)
             .args([
                 "--register=no",
@@ -384,8 +384,8 @@ impl Drop for Machine {
 /// Runs a shell command in a container on `root`, not booted (as in a chroot:
 /// systemd is not PID 1). Returns (exit code, stdout + stderr).
 pub fn run_in(root: &Path, script: &str) -> (i32, String) {
-    let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "10", RUN_TIMEOUT, "systemd-nspawn", "-D"])
+    let mut cmd = bounded(RUN_TIMEOUT, 10, "systemd-nspawn");
+    cmd.arg("-D")
         .arg(root)
         .args(["--register=no", "--keep-unit", "-q"])
         .arg(format!("--setenv={MARKER}={}", root.display()))
@@ -416,10 +416,11 @@ pub fn stop_containers(root: &Path) {
             .args(["-s", "RTMIN+4", &pid.to_string()])
             .status();
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline && !container_pids(root).is_empty() {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Instant::now() + Duration::from_secs(10),
+        Duration::from_millis(100),
+        || container_pids(root).is_empty(),
+    );
     for pid in container_pids(root) {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
@@ -461,155 +462,58 @@ fn container_inits(root: &Path) -> Vec<i32> {
 
 // -------------------------------------------------------------------- probe
 
-/// Shell steps run inside the booted machine, in order, once multi-user.target
-/// is reached; each step's output and exit code are recorded under its name.
-#[derive(Default)]
-pub struct Probe {
-    steps: Vec<(String, String)>,
-}
-
-impl Probe {
-    pub fn new() -> Probe {
-        Probe::default()
+/// Writes the probe (its steps, a runner, a unit wanted by
+/// multi-user.target) into the machine; each step's output and exit code are
+/// recorded under its name, read back as a `Report`.
+fn install_probe(probe: &Probe, m: &Machine) {
+    let steps = m.path(PROBE_STEPS);
+    let _ = fs::remove_dir_all(&steps);
+    let _ = fs::remove_dir_all(m.path(PROBE_OUT));
+    fs::create_dir_all(&steps).unwrap();
+    for (i, (name, script)) in probe.iter().enumerate() {
+        fs::write(steps.join(format!("{i:03}-{name}")), script).unwrap();
     }
-
-    pub fn step(mut self, name: &str, script: &str) -> Probe {
-        assert!(
-            !self.steps.iter().any(|(n, _)| n == name),
-            "probe step {name} twice"
-        );
-        self.steps.push((name.to_string(), script.to_string()));
-        self
+    m.write(
+        PROBE_RUNNER,
+        &format!(
+            "#!/bin/sh\n\
+             # jts-hot boot test probe: runs each step, records it, powers off.\n\
+             out=/{PROBE_OUT}\n\
+             mkdir -p $out\n\
+             for f in /{PROBE_STEPS}/*; do\n\
+             \x20 n=${{f##*/}}; n=${{n#*-}}\n\
+             \x20 timeout 60 /bin/sh -e \"$f\" >\"$out/$n.out\" 2>\"$out/$n.err\"\n\
+             \x20 echo $? >\"$out/$n.rc\"\n\
+             done\n\
+             touch $out/done\n\
+             systemctl poweroff --no-block\n"
+        ),
+    );
+    fs::set_permissions(m.path(PROBE_RUNNER), fs::Permissions::from_mode(0o755)).unwrap();
+    m.write(
+        PROBE_UNIT,
+        &format!(
+            "[Unit]\n\
+             Description=jts-hot boot test probe\n\
+             After=multi-user.target\n\
+             [Service]\n\
+             Type=simple\n\
+             ExecStart=/{PROBE_RUNNER}\n\
+             # On this cgroup-v1 hybrid host systemd in a container now and\n\
+             # then cannot place a process in its cgroup (219/CGROUP, before\n\
+             # exec): start the probe again rather than time the boot out.\n\
+             RestartForceExitStatus=219\n\
+             RestartSec=1\n\
+             [Install]\n\
+             WantedBy=multi-user.target\n"
+        ),
+    );
+    let wants = m.path("etc/systemd/system/multi-user.target.wants");
+    fs::create_dir_all(&wants).unwrap();
+    let link = wants.join("jts-probe.service");
+    if fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink(format!("/{PROBE_UNIT}"), link).unwrap();
     }
-
-    fn install(&self, m: &Machine) {
-        let steps = m.path(PROBE_STEPS);
-        let _ = fs::remove_dir_all(&steps);
-        let _ = fs::remove_dir_all(m.path(PROBE_OUT));
-        fs::create_dir_all(&steps).unwrap();
-        for (i, (name, script)) in self.steps.iter().enumerate() {
-            fs::write(steps.join(format!("{i:03}-{name}")), script).unwrap();
-        }
-        m.write(
-            PROBE_RUNNER,
-            &format!(
-                "#!/bin/sh\n\
-                 # jts-hot boot test probe: runs each step, records it, powers off.\n\
-                 out=/{PROBE_OUT}\n\
-                 mkdir -p $out\n\
-                 for f in /{PROBE_STEPS}/*; do\n\
-                 \x20 n=${{f##*/}}; n=${{n#*-}}\n\
-                 \x20 timeout 60 /bin/sh -e \"$f\" >\"$out/$n.out\" 2>\"$out/$n.err\"\n\
-                 \x20 echo $? >\"$out/$n.rc\"\n\
-                 done\n\
-                 touch $out/done\n\
-                 systemctl poweroff --no-block\n"
-            ),
-        );
-        fs::set_permissions(m.path(PROBE_RUNNER), fs::Permissions::from_mode(0o755)).unwrap();
-        m.write(
-            PROBE_UNIT,
-            &format!(
-                "[Unit]\n\
-                 Description=jts-hot boot test probe\n\
-                 After=multi-user.target\n\
-                 [Service]\n\
-                 Type=simple\n\
-                 ExecStart=/{PROBE_RUNNER}\n\
-                 # On this cgroup-v1 hybrid host systemd in a container now and\n\
-                 # then cannot place a process in its cgroup (219/CGROUP, before\n\
-                 # exec): start the probe again rather than time the boot out.\n\
-                 RestartForceExitStatus=219\n\
-                 RestartSec=1\n\
-                 [Install]\n\
-                 WantedBy=multi-user.target\n"
-            ),
-        );
-        let wants = m.path("etc/systemd/system/multi-user.target.wants");
-        fs::create_dir_all(&wants).unwrap();
-        let link = wants.join("jts-probe.service");
-        if fs::symlink_metadata(&link).is_err() {
-            std::os::unix::fs::symlink(format!("/{PROBE_UNIT}"), link).unwrap();
-        }
-    }
-}
-
-/// What a probe recorded in one boot: each step's exit code, stdout, stderr.
-pub struct Report {
-    steps: BTreeMap<String, (i32, String, String)>,
-    /// Host wall time from starting nspawn to its exit.
-    pub wall: Duration,
-}
-
-impl Report {
-    pub fn read(dir: &Path, wall: Duration) -> Report {
-        let mut steps = BTreeMap::new();
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "rc") {
-                let name = path.file_stem().unwrap().to_str().unwrap().to_string();
-                let rc = fs::read_to_string(&path).unwrap().trim().parse().unwrap();
-                let read = |ext| fs::read_to_string(path.with_extension(ext)).unwrap_or_default();
-                steps.insert(name, (rc, read("out"), read("err")));
-            }
-        }
-        Report { steps, wall }
-    }
-
-    fn get(&self, name: &str) -> &(i32, String, String) {
-        self.steps
-            .get(name)
-            .unwrap_or_else(|| panic!("the probe recorded no step {name}"))
-    }
-
-    pub fn rc(&self, name: &str) -> i32 {
-        self.get(name).0
-    }
-
-    /// A step's standard output.
-    pub fn out(&self, name: &str) -> &str {
-        &self.get(name).1
-    }
-
-    /// A step's standard output and error, for messages.
-    pub fn all(&self, name: &str) -> String {
-        let (_, out, err) = self.get(name);
-        format!("{out}{err}")
-    }
-
-    /// The standard output of a step that must have succeeded.
-    pub fn ok(&self, name: &str) -> &str {
-        let (rc, out, err) = self.get(name);
-        assert_eq!(*rc, 0, "probe step {name} exited {rc}:\n{out}{err}");
-        out
-    }
-
-    /// KEY=VALUE lines of a step (e.g. `systemctl show`), as a map.
-    pub fn props(&self, name: &str) -> BTreeMap<String, String> {
-        parse_props(self.ok(name))
-    }
-}
-
-pub fn parse_props(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-pub fn must(cmd: &mut Command) {
-    let (code, stdout, stderr) = run(cmd);
-    assert_eq!(code, 0, "{cmd:?} failed:\n{stdout}\n{stderr}");
-}
-
-/// Quotes a string for /bin/sh.
-pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Scenarios share the machine (at most as many at once as cargo's test

@@ -28,28 +28,27 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::common::{have_root, have_tool, run};
-use crate::nspawn::{copy_tree, must, run_in, sh_quote, Report};
+pub use crate::common::steps::Steps as Scenario;
+use crate::common::steps::{sh_quote, Report};
+use crate::common::{bounded, have_root, have_tools, must, run, tail, wait_until, work_dir};
+use crate::nspawn::{copy_tree, run_in};
 
 /// What every boot scenario needs on the host; reports (or, under CI, fails)
 /// when something is missing.
 pub fn prerequisites(test: &str) -> bool {
     have_root(test)
-        && [
-            "qemu-system-x86_64",
-            "debootstrap",
-            "systemd-nspawn",
-            "mkfs.ext4",
-            "debugfs",
-            "e2fsck",
-            "timeout",
-        ]
-        .iter()
-        .all(|tool| have_tool(test, tool))
-}
-
-fn work_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        && have_tools(
+            test,
+            &[
+                "qemu-system-x86_64",
+                "debootstrap",
+                "systemd-nspawn",
+                "mkfs.ext4",
+                "debugfs",
+                "e2fsck",
+                "timeout",
+            ],
+        )
 }
 
 // --------------------------------------------------------- the cached root
@@ -432,7 +431,7 @@ impl Guest {
         static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
         self.boots += 1;
         let number = self.boots;
-        self.write_mode(RUNNER, &scenario.runner(number), 0o755);
+        self.write_mode(RUNNER, &runner(scenario, number), 0o755);
         // Results of an earlier boot must not pass for this one's.
         self.make_image();
         let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -441,8 +440,8 @@ impl Guest {
         let mut qemu = QemuProcess(self.spawn(boot, &serial_path));
         let mut begun = None;
         let mut ended = None;
-        let outcome = loop {
-            std::thread::sleep(Duration::from_millis(200));
+        let mut outcome = Outcome::TimedOut;
+        wait_until(started + boot.timeout, Duration::from_millis(200), || {
             let serial = fs::read(&serial_path).unwrap_or_default();
             let serial = String::from_utf8_lossy(&serial);
             if begun.is_none() && serial.contains(BEGIN) {
@@ -452,17 +451,18 @@ impl Guest {
                 ended = Some(started.elapsed());
             }
             if let Some(status) = qemu.0.try_wait().unwrap() {
-                break Outcome::Exited(status.code().unwrap_or(-1));
+                outcome = Outcome::Exited(status.code().unwrap_or(-1));
+                return true;
             }
             if let Some(text) = boot.stop_when.iter().find(|t| serial.contains(t.as_str())) {
-                qemu.kill();
-                break Outcome::Stopped(text.clone());
+                outcome = Outcome::Stopped(text.clone());
+                return true;
             }
-            if started.elapsed() > boot.timeout {
-                qemu.kill();
-                break Outcome::TimedOut;
-            }
-        };
+            false
+        });
+        if !matches!(outcome, Outcome::Exited(_)) {
+            qemu.kill();
+        }
         let wall = started.elapsed();
         drop(qemu);
         let serial = clean_serial(&fs::read(&serial_path).unwrap_or_default());
@@ -505,12 +505,9 @@ impl Guest {
         .map(str::to_string)
         .collect::<Vec<_>>();
         append.extend(boot.kernel_args.iter().cloned());
-        let mut cmd = Command::new("timeout");
         // A second bound, should this process die without killing qemu.
-        cmd.args(["-k", "5"])
-            .arg(format!("{}", boot.timeout.as_secs() + 30))
-            .arg("qemu-system-x86_64")
-            .args(["-cpu", "max", "-smp", "2", "-m", "1024"])
+        let mut cmd = bounded(boot.timeout.as_secs() + 30, 5, "qemu-system-x86_64");
+        cmd.args(["-cpu", "max", "-smp", "2", "-m", "1024"])
             // No default devices: no CD-ROM for udev to probe, no network.
             .args(["-nodefaults", "-display", "none", "-monitor", "none"])
             .arg("-no-reboot")
@@ -721,69 +718,39 @@ impl Run {
     }
 }
 
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 // ---------------------------------------------------------------- scenario
 
-/// Shell steps run in the booted guest, in order, once multi-user.target is
-/// reached; each step's exit code, stdout and stderr are recorded (read them
-/// with `Run::report`), and echoed to the serial log.
-#[derive(Default)]
-pub struct Scenario {
-    steps: Vec<(String, String)>,
-}
-
-impl Scenario {
-    pub fn new() -> Scenario {
-        Scenario::default()
+/// The runner of `scenario`'s steps, run in the booted guest once
+/// multi-user.target is reached; each step's exit code, stdout and stderr are
+/// recorded (read them with `Run::report`), and echoed to the serial log. One
+/// file, rewritten before each boot, with this boot's number in its `done`
+/// file so an earlier boot's results never count.
+fn runner(scenario: &Scenario, boot: usize) -> String {
+    let mut s = format!(
+        "#!/bin/sh\n\
+         # jts-hot qemu test scenario, boot {boot}: runs each step, records\n\
+         # it, echoes it to the serial console, powers off.\n\
+         out=/{RESULTS}\n\
+         rm -rf $out\n\
+         mkdir -p $out\n\
+         echo \"{BEGIN} boot={boot} uptime=$(cut -d' ' -f1 /proc/uptime)\"\n\
+         step() {{\n\
+         \x20 timeout 120 /bin/sh -ec \"$2\" >\"$out/$1.out\" 2>\"$out/$1.err\" </dev/null\n\
+         \x20 rc=$?\n\
+         \x20 echo $rc >\"$out/$1.rc\"\n\
+         \x20 echo \"JTS-VM-STEP $1 rc=$rc\"\n\
+         \x20 sed 's/^/  | /' \"$out/$1.out\" \"$out/$1.err\"\n\
+         }}\n"
+    );
+    for (name, script) in scenario.iter() {
+        s.push_str(&format!("step {name} {}\n", sh_quote(script)));
     }
-
-    pub fn step(mut self, name: &str, script: &str) -> Scenario {
-        assert!(
-            name.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-            "step name {name:?}: letters, digits, - and _ only"
-        );
-        assert!(
-            !self.steps.iter().any(|(n, _)| n == name),
-            "scenario step {name} twice"
-        );
-        self.steps.push((name.to_string(), script.to_string()));
-        self
-    }
-
-    /// The runner: one file, rewritten before each boot, with this boot's
-    /// number in its `done` file so an earlier boot's results never count.
-    fn runner(&self, boot: usize) -> String {
-        let mut s = format!(
-            "#!/bin/sh\n\
-             # jts-hot qemu test scenario, boot {boot}: runs each step, records\n\
-             # it, echoes it to the serial console, powers off.\n\
-             out=/{RESULTS}\n\
-             rm -rf $out\n\
-             mkdir -p $out\n\
-             echo \"{BEGIN} boot={boot} uptime=$(cut -d' ' -f1 /proc/uptime)\"\n\
-             step() {{\n\
-             \x20 timeout 120 /bin/sh -ec \"$2\" >\"$out/$1.out\" 2>\"$out/$1.err\" </dev/null\n\
-             \x20 rc=$?\n\
-             \x20 echo $rc >\"$out/$1.rc\"\n\
-             \x20 echo \"JTS-VM-STEP $1 rc=$rc\"\n\
-             \x20 sed 's/^/  | /' \"$out/$1.out\" \"$out/$1.err\"\n\
-             }}\n"
-        );
-        for (name, script) in &self.steps {
-            s.push_str(&format!("step {name} {}\n", sh_quote(script)));
-        }
-        s.push_str(&format!(
-            "echo {boot} >$out/done\n\
-             sync\n\
-             echo \"{END} boot={boot} uptime=$(cut -d' ' -f1 /proc/uptime)\"\n\
-             # what `systemctl poweroff` does without logind (masked here)\n\
-             systemctl start --no-block --job-mode=replace-irreversibly poweroff.target\n"
-        ));
-        s
-    }
+    s.push_str(&format!(
+        "echo {boot} >$out/done\n\
+         sync\n\
+         echo \"{END} boot={boot} uptime=$(cut -d' ' -f1 /proc/uptime)\"\n\
+         # what `systemctl poweroff` does without logind (masked here)\n\
+         systemctl start --no-block --job-mode=replace-irreversibly poweroff.target\n"
+    ));
+    s
 }

@@ -1,0 +1,275 @@
+//! The systemd units: setup, validate, quota and monitor services, the
+//! monitor's timer, the shared sandbox (hardening.txt), and the gate drop-in
+//! of each gated unit.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::generated::{
+    dropin_path, GeneratedFile, MONITOR_TIMER, MONITOR_UNIT, QUOTA_UNIT, SETUP_UNIT, UNIT_DIR,
+    VALIDATE_UNIT,
+};
+use super::{systemd_timespan, Template};
+use crate::escape;
+use crate::layout::{Layout, QuotaMode};
+
+#[derive(Serialize)]
+struct Setup<'a> {
+    header: &'a str,
+    mount_units: &'a str,
+}
+
+impl Template for Setup<'_> {
+    const NAME: &'static str = "jts-hot-setup.service";
+}
+
+/// The sandbox shared by the services that read the tier.
+#[derive(Serialize)]
+struct Hardening {
+    protect_home: &'static str,
+    private_tmp: &'static str,
+    quota: bool,
+    capabilities: &'static str,
+}
+
+impl Template for Hardening {
+    const NAME: &'static str = "hardening.txt";
+}
+
+#[derive(Serialize)]
+struct Validate<'a> {
+    header: &'a str,
+    mount_units: &'a str,
+    hardening: &'a str,
+}
+
+impl Template for Validate<'_> {
+    const NAME: &'static str = "jts-hot-validate.service";
+}
+
+#[derive(Serialize)]
+struct Quota<'a> {
+    header: &'a str,
+    base: String,
+    hardening: &'a str,
+}
+
+impl Template for Quota<'_> {
+    const NAME: &'static str = "jts-hot-quota.service";
+}
+
+#[derive(Serialize)]
+struct Monitor<'a> {
+    header: &'a str,
+    mount_units: &'a str,
+    textfile_dir_arg: String,
+    textfile_dir_rw: String,
+    hardening: &'a str,
+}
+
+impl Template for Monitor<'_> {
+    const NAME: &'static str = "jts-hot-monitor.service";
+}
+
+#[derive(Serialize)]
+struct Timer<'a> {
+    header: &'a str,
+    every: String,
+    on_calendar: String,
+    randomized_delay: String,
+}
+
+impl Template for Timer<'_> {
+    const NAME: &'static str = "jts-hot-monitor.timer";
+}
+
+#[derive(Serialize)]
+struct Gate<'a> {
+    header: &'a str,
+    services_text: String,
+    service_dirs: String,
+    service_args: String,
+}
+
+impl Template for Gate<'_> {
+    const NAME: &'static str = "gate.conf";
+}
+
+/// The setup, validate, quota and monitor services and the monitor's timer.
+pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
+    let unit_dir = Path::new(UNIT_DIR);
+    let file = |name: &str, contents: String| GeneratedFile {
+        path: unit_dir.join(name),
+        contents,
+    };
+    let mount_units = &mount_units(layout);
+    let (hardening, quota_hardening) = hardening(layout);
+    let (hardening, quota_hardening) = (hardening.trim_end(), quota_hardening.trim_end());
+    let textfile_dir = &layout.monitor.textfile_dir;
+    let every = layout.monitor.every;
+    vec![
+        file(
+            SETUP_UNIT,
+            Setup {
+                header,
+                mount_units,
+            }
+            .render(),
+        ),
+        file(
+            VALIDATE_UNIT,
+            Validate {
+                header,
+                mount_units,
+                hardening,
+            }
+            .render(),
+        ),
+        file(
+            QUOTA_UNIT,
+            Quota {
+                header,
+                base: escape::unit_path_word("", &layout.tier.base),
+                hardening: quota_hardening,
+            }
+            .render(),
+        ),
+        file(
+            MONITOR_UNIT,
+            Monitor {
+                header,
+                mount_units,
+                textfile_dir_arg: escape::exec_arg(textfile_dir),
+                // '-': a missing directory must not keep the sandbox from being set up.
+                textfile_dir_rw: escape::unit_path_word("-", textfile_dir),
+                hardening,
+            }
+            .render(),
+        ),
+        file(
+            MONITOR_TIMER,
+            Timer {
+                header,
+                every: systemd_timespan(every),
+                on_calendar: on_calendar(every),
+                randomized_delay: systemd_timespan(randomized_delay(every)),
+            }
+            .render(),
+        ),
+    ]
+}
+
+/// The mount units of the base and of each parent below /, outermost first.
+fn mount_units(layout: &Layout) -> String {
+    let mut ancestors: Vec<&Path> = layout
+        .tier
+        .base
+        .ancestors()
+        .filter(|p| *p != Path::new("/"))
+        .collect();
+    ancestors.reverse();
+    let names: Vec<String> = ancestors.into_iter().map(escape::mount_unit_name).collect();
+    names.join(" ")
+}
+
+/// The sandbox of validate and monitor, and that of the quota service.
+fn hardening(layout: &Layout) -> (String, String) {
+    let hidden = |prefixes: &[&str]| {
+        prefixes
+            .iter()
+            .any(|p| layout.tier.base.starts_with(p) || layout.monitor.textfile_dir.starts_with(p))
+    };
+    // Reading project quotas takes CAP_SYS_ADMIN and quotactl (exposure 1.3,
+    // "OK", instead of 0.9): granted only when the layout uses quotas.
+    let quota = layout.tier.quota != QuotaMode::Off;
+    let reader = Hardening {
+        protect_home: if hidden(&["/home", "/root", "/run/user"]) {
+            "read-only"
+        } else {
+            "yes"
+        },
+        private_tmp: if hidden(&["/tmp", "/var/tmp"]) {
+            "no"
+        } else {
+            "yes"
+        },
+        quota,
+        capabilities: if quota {
+            "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN"
+        } else {
+            "CAP_DAC_READ_SEARCH"
+        },
+    };
+    // Setting a directory's project needs its owner's rights (CAP_FOWNER).
+    let setter = Hardening {
+        quota: true,
+        capabilities: "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN CAP_FOWNER",
+        ..reader
+    };
+    (reader.render(), setter.render())
+}
+
+/// The drop-in of each gated unit: validate the unit's services before it starts.
+pub(super) fn gates(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
+    layout
+        .gated_units()
+        .into_iter()
+        .map(|(unit, services)| {
+            let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+            let dirs: Vec<String> = services
+                .iter()
+                .map(|s| escape::unit_path_word("", &s.path(layout)))
+                .collect();
+            let ctx = Gate {
+                header,
+                services_text: escape::comment(&names.join(", ")),
+                service_dirs: dirs.join(" "),
+                service_args: names
+                    .iter()
+                    .map(|n| format!(" {}", escape::exec_option("service", n)))
+                    .collect(),
+            };
+            GeneratedFile {
+                path: dropin_path(Path::new(UNIT_DIR), unit.as_str()),
+                contents: ctx.render(),
+            }
+        })
+        .collect()
+}
+
+/// The calendar event for an interval the layout rules allow (minutes that
+/// divide an hour, hours that divide a day, or a day).
+pub fn on_calendar(every: Duration) -> String {
+    let s = every.as_secs();
+    if s >= 86400 {
+        "*-*-* 00:00:00".into()
+    } else if s >= 3600 {
+        format!("*-*-* 00/{}:00:00", s / 3600)
+    } else {
+        format!("*-*-* *:00/{}:00", s / 60)
+    }
+}
+
+/// A tenth of the interval, at most five minutes: spreads a fleet's runs.
+fn randomized_delay(every: Duration) -> Duration {
+    (every / 10)
+        .min(Duration::from_secs(300))
+        .max(Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_expressions() {
+        assert_eq!(on_calendar(Duration::from_secs(900)), "*-*-* *:00/15:00");
+        assert_eq!(
+            on_calendar(Duration::from_secs(6 * 3600)),
+            "*-*-* 00/6:00:00"
+        );
+        assert_eq!(on_calendar(Duration::from_secs(86400)), "*-*-* 00:00:00");
+    }
+}
