@@ -153,7 +153,7 @@ pub struct StateDirArg {
         long = "state-dir",
         value_name = "DIR",
         env = "STATE_DIRECTORY",
-        default_value = crate::state::DEFAULT_DIR
+        default_value = jts_hot::state::DEFAULT_DIR
     )]
     pub state_dir: PathBuf,
 }
@@ -241,7 +241,7 @@ pub struct ProbeArgs {
 
 fn parse_probe_size(s: &str) -> Result<u64, String> {
     let n = parse_size::parse_size(s).map_err(|e| e.to_string())?;
-    if n < crate::probe::measure::MIN_SIZE {
+    if n < jts_hot::probe::measure::MIN_SIZE {
         return Err("must be at least 1MiB".into());
     }
     Ok(n)
@@ -252,7 +252,7 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     if d.is_zero() {
         return Err("must be more than zero".into());
     }
-    if d > crate::probe::measure::MAX_DURATION {
+    if d > jts_hot::probe::measure::MAX_DURATION {
         return Err("must be at most 1day".into());
     }
     Ok(d)

@@ -3,8 +3,6 @@
 //! text → [`layout::Layout`] (checked once) → rendered files / findings / usage → output.
 
 pub mod apply;
-pub mod cli;
-mod cli_help;
 pub mod escape;
 pub mod files;
 pub mod layout;

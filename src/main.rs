@@ -1,11 +1,14 @@
 //! The jts-hot command: parses the command line, loads the layout, dispatches.
 
+mod cli;
+mod cli_help;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jts_hot::cli::{
+use cli::{
     Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, PlanArgs, ProbeArgs, QuotaCommand,
     SetupArgs, TextOrJson, ValidateArgs,
 };

@@ -40,7 +40,12 @@ fn declared_modules(root_file: &str) -> BTreeSet<String> {
 /// The top-level module a file under src/ belongs to.
 fn top_module(file: &Path) -> String {
     let rel = file.strip_prefix(src()).unwrap();
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -91,8 +96,10 @@ fn library_graph() -> BTreeMap<String, BTreeSet<String>> {
     let binary = declared_modules("main.rs");
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
-    let mut graph: BTreeMap<String, BTreeSet<String>> =
-        library.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = library
+        .iter()
+        .map(|m| (m.clone(), BTreeSet::new()))
+        .collect();
     for file in files {
         let module = top_module(&file);
         if !library.contains(&module) || binary.contains(&module) {

@@ -459,7 +459,7 @@ pub fn monitor_interval(s: &str) -> Result<Duration, String> {
 }
 
 /// Characters a path may hold: printable ASCII except quotes, backslash and '$'
-/// (spaces and '%' are allowed and escaped per file by `render::escape`).
+/// (spaces and '%' are allowed and escaped per file by `crate::escape`).
 fn path_chars(s: &str) -> Result<(), String> {
     match s
         .chars()

@@ -4,10 +4,6 @@
 //! has its own typed context (a struct: a misspelt field does not compile),
 //! and each file its own function.
 
-/// Moved to `crate::escape` (escaping is not only for rendering: mountinfo and fstab
-/// unescape too); re-exported until every user says `crate::escape`.
-pub use crate::escape;
-
 pub mod generated;
 mod selinux;
 pub use selinux::{selinux_equivalences, SelinuxEquivalence};

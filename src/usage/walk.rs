@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use super::dirents::DirentBuf;
 use super::inodes::SeenInodes;
 use super::{RootError, Totals, Usage};
-use crate::render::escape;
+use crate::escape;
 
 /// Walkers keep nothing on the stack but a few frames: small stacks keep
 /// the resident size down when many threads wait on a cold disk.
