@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::on_disk;
+use super::{on_disk, on_disk_followed};
 use crate::escape::{self, unescape_octal};
 use crate::system::mounts::Mount;
 
@@ -76,7 +76,7 @@ pub fn not_mounted_for(root: Option<&Path>, base: &Path, mounts: &[Mount]) -> Ve
 /// Unreadable or absent files declare nothing.
 pub fn declared_for(root: Option<&Path>, base: &Path) -> Vec<DeclaredMount> {
     let mut found: Vec<DeclaredMount> = Vec::new();
-    let fstab = std::fs::read_to_string(on_disk(root, Path::new("/etc/fstab"))).unwrap_or_default();
+    let fstab = read_config(root, Path::new("/etc/fstab")).unwrap_or_default();
     let all = parse_fstab(&fstab).into_iter().chain(unit_mounts(root));
     for m in all {
         let holds = m.mount_point != Path::new("/") && base.starts_with(&m.mount_point);
@@ -122,6 +122,16 @@ fn normalize(path: &str) -> PathBuf {
     Path::new(path).components().collect()
 }
 
+/// A small configuration file (fstab, a unit), its links followed inside
+/// the root: bounded, and only a regular file, so a FIFO or a device planted
+/// in an image never hangs validate or setup. `None` when absent or refused.
+fn read_config(root: Option<&Path>, path: &Path) -> Option<String> {
+    /// Far above any fstab or unit file.
+    const MAX_CONFIG_BYTES: u64 = 1 << 20;
+    let path = on_disk_followed(root, path);
+    super::file::read_regular_text(&path, MAX_CONFIG_BYTES, super::file::Links::Follow).ok()
+}
+
 /// Every .mount unit file with a Where= (the first directory holding a unit
 /// name wins, as in systemd; a symlink to /dev/null masks it).
 fn unit_mounts(root: Option<&Path>) -> Vec<DeclaredMount> {
@@ -142,8 +152,8 @@ fn unit_mounts(root: Option<&Path>) -> Vec<DeclaredMount> {
             }
             seen.push(name.clone());
             let path = Path::new(dir).join(&name);
-            let Ok(text) = std::fs::read_to_string(on_disk(root, &path)) else {
-                continue; // masked (/dev/null reads empty) or unreadable
+            let Some(text) = read_config(root, &path) else {
+                continue; // masked (a link to /dev/null, no regular file) or unreadable
             };
             if let Some(m) = parse_mount_unit(&text, &path) {
                 out.push(m);
@@ -215,6 +225,19 @@ mod tests {
         assert_eq!(m[1].declared_in, "/etc/fstab:5");
         assert!(m[1].has_option("nofail"));
         assert_eq!(m[2].mount_point, Path::new("/srv/hot tier"));
+    }
+
+    /// A FIFO where fstab or a unit should be (an image's, under --root)
+    /// declares nothing and is never opened for reading: no hang.
+    #[test]
+    fn a_fifo_in_an_image_declares_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let units = root.path().join("etc/systemd/system");
+        std::fs::create_dir_all(&units).unwrap();
+        for fifo in [root.path().join("etc/fstab"), units.join("data.mount")] {
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        }
+        assert!(declared_for(Some(root.path()), Path::new("/data/jts/hot")).is_empty());
     }
 
     #[test]
