@@ -22,6 +22,7 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   selinux.label         where SELinux is enabled: the directory's label is the policy's
                         answer for its path (fix: restorecon, never -R)   CRITICAL (data)/WARNING
   selinux.policy        the policy gives the layout's selinux_type (module installed)   WARNING
+                        or labels a selinux_equal service as its source (installed)
   quota.accounting      tier.quota: the filesystem accounts project quotas               WARNING
   quota.enforcement     tier.quota = enforce: ... and enforces them (prjquota)           WARNING
   quota.project         each service directory carries its service's project ID        WARNING

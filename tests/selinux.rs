@@ -531,6 +531,45 @@ fn an_equivalence_gives_the_tree_the_labels_of_its_source() {
     );
     let record = fs::read_to_string(root.join("var/lib/jts-hot/selinux-equal")).unwrap();
     assert!(!record.contains("/data/jts/hot/docker"), "{record}");
+    // validate sees that vm is no longer labelled as the layout's source
+    // (while its labels may all match the policy): a selinux.policy WARNING
+    // naming the equivalence to install, for vm and each subdirectory.
+    let report = validate_json(root);
+    let policy: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "selinux.policy")
+        .collect();
+    let vm = policy
+        .iter()
+        .find(|f| Path::new(f["path"].as_str().unwrap()) == root.join("data/jts/hot/vm"))
+        .unwrap_or_else(|| panic!("no selinux.policy finding for vm: {report}"));
+    assert_eq!(vm["severity"], "WARNING", "{report}");
+    assert_eq!(
+        vm["expected"], "as /var/lib/libvirt (virt_var_lib_t)",
+        "{report}"
+    );
+    assert!(
+        vm["hint"]
+            .as_str()
+            .unwrap()
+            .contains("semanage fcontext -a -e '/var/lib/libvirt' '/data/jts/hot/vm'"),
+        "{report}"
+    );
+    assert!(
+        policy.iter().any(|f| f["expected"]
+            .as_str()
+            .unwrap()
+            .starts_with("as /var/lib/libvirt/images (")),
+        "{report}"
+    );
+    assert!(
+        !policy
+            .iter()
+            .any(|f| f["path"].as_str().unwrap().contains("/docker")),
+        "docker has no selinux_equal in this layout any more: {report}"
+    );
 
     // semanage missing on a host where SELinux is enabled: said loudly, exit 1,
     // nothing else fails (the module is still installed).

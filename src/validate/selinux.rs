@@ -62,6 +62,7 @@ pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> 
         policy_type(dir, &path, wanted, tally);
         label(dir, &path, wanted, tally);
     }
+    equivalences(&policy, planned, &present, &wanted, root, tally);
     Labels::Checked {
         policy: policy_name,
         directories: present.len(),
@@ -87,6 +88,84 @@ fn policy_type(dir: &PlannedDir, path: &Path, wanted: &str, tally: &mut Tally) {
                 format!("the policy labels it {wanted_type}"),
             )
             .hint(MODULE_HINT);
+    }
+}
+
+/// selinux.policy: a directory of a service with `selinux_equal` gets what
+/// the policy gives the same path under the source (else the equivalence is
+/// not installed, and the directory keeps a label the database cannot use
+/// while selinux.label finds nothing wrong).
+fn equivalences(
+    policy: &selinux::Policy,
+    planned: &[PlannedDir],
+    present: &[&PlannedDir],
+    wanted: &[String],
+    root: Option<&Path>,
+    tally: &mut Tally,
+) {
+    // (directory, its answer, the same path under the source, the equivalence: source, service directory)
+    let mut pairs = Vec::new();
+    for (dir, wanted) in present.iter().zip(wanted) {
+        let Some(service) = dir.service else { continue };
+        let Some(source) = &service.selinux_equal else {
+            continue;
+        };
+        // The service's own directory: the shortest of its planned paths.
+        let Some(service_dir) = planned
+            .iter()
+            .filter(|d| d.service.is_some_and(|s| s.name == service.name))
+            .map(|d| &d.path)
+            .min_by_key(|p| p.components().count())
+        else {
+            continue;
+        };
+        let Ok(rel) = dir.path.strip_prefix(service_dir) else {
+            continue;
+        };
+        // join("") would add a trailing slash to the service's own directory.
+        let same_under_source = match rel.as_os_str().is_empty() {
+            true => source.clone(),
+            false => source.join(rel),
+        };
+        pairs.push((dir, wanted, same_under_source, (source, service_dir)));
+    }
+    let sources: Vec<PathBuf> = pairs.iter().map(|p| p.2.clone()).collect();
+    let answers = match selinux::policy_contexts(policy, &sources) {
+        Ok(a) => a,
+        Err(e) => {
+            if let Some((dir, ..)) = pairs.first() {
+                let path = on_disk(root, &dir.path);
+                tally.fail(
+                    Unknown,
+                    &path,
+                    Check::SelinuxPolicy,
+                    "the policy's file contexts",
+                    e,
+                );
+            }
+            return;
+        }
+    };
+    for ((dir, wanted, source_path, (source, service_dir)), answer) in pairs.iter().zip(&answers) {
+        let path = on_disk(root, &dir.path);
+        if context_type(wanted) == context_type(answer) {
+            tally.pass();
+            continue;
+        }
+        tally
+            .fail(
+                Warning,
+                &path,
+                Check::SelinuxPolicy,
+                format!("as {} ({})", source_path.display(), context_type(answer)),
+                format!("the policy labels it {}", context_type(wanted)),
+            )
+            .hint(format!(
+                "install the equivalence: `jts-hot apply` (semanage fcontext -a -e {} {}; \
+                 see docs/selinux.md)",
+                crate::escape::shell_word(source),
+                crate::escape::shell_word(service_dir)
+            ));
     }
 }
 
