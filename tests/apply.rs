@@ -362,13 +362,13 @@ fn a_file_in_etc_that_is_not_ours_is_refused() {
     let before = contents_under(r);
     let (code, out, err) = apply(r, &[]);
     // A runtime refusal, not a bad layout: its own exit status.
-    assert_eq!(code, 4, "{out}{err}");
+    assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("was not written by jts-hot"), "{err}");
     assert_eq!(contents_under(r), before);
 }
 
 /// An error of the system, not of the layout (here a file where /etc/tmpfiles.d
-/// should be a directory): exit 4, the file named, nothing written.
+/// should be a directory): exit 3, the file named, nothing written.
 #[test]
 fn an_error_of_the_system_has_its_own_exit_status() {
     if !have_root("an_error_of_the_system_has_its_own_exit_status") {
@@ -379,7 +379,7 @@ fn an_error_of_the_system_has_its_own_exit_status() {
     std::fs::write(r.join("etc/tmpfiles.d"), "").unwrap();
     let before = contents_under(r);
     let (code, out, err) = apply(r, &[]);
-    assert_eq!(code, 4, "{out}{err}");
+    assert_eq!(code, 3, "{out}{err}");
     assert!(
         err.contains("etc/tmpfiles.d/jts-hot.conf") && err.contains("Not a directory"),
         "{err}"

@@ -6,7 +6,7 @@ use super::{DaemonReload, FileAction, Report, Step};
 
 /// Exit status: 0 done (or a dry run), 1 the SELinux equivalences or the
 /// project quotas are not all in place, 2 the tier could not be set up (its declared mount is missing; the
-/// files are in place). A bad layout (2) and an error (4) never get here:
+/// files are in place). A bad layout (2) and an error (3) never get here:
 /// see `EXIT_FAILED`.
 pub fn exit_code(report: &Report) -> u8 {
     if report.tier_not_set_up() {
@@ -20,8 +20,9 @@ pub fn exit_code(report: &Report) -> u8 {
 
 /// Exit status when apply stopped on an error (`apply::Error`: a file in
 /// /etc not ours, a refused read or write, a failed tool): distinct from a
-/// bad layout's 2.
-pub const EXIT_FAILED: u8 = 4;
+/// bad layout's 2, and the same 3 as every other command that could not do
+/// its job (validate's UNKNOWN).
+pub const EXIT_FAILED: u8 = 3;
 
 /// The report as the lines apply prints.
 pub fn text(report: &Report) -> String {
