@@ -661,8 +661,10 @@ fn loop_mount(
 /// A one-service tier at /data/jts/hot in a temporary root, on its own
 /// 200 MB ext4 unless `mount_options` is None (then a plain directory).
 struct MountedTree {
-    tree: Tree,
+    // Fields drop in order: unmount before the temporary root is removed,
+    // so the removal never walks into the mounted filesystem.
     _mount: Option<LoopMount>,
+    tree: Tree,
 }
 
 fn mounted_layout(planned: &str) -> String {
@@ -710,8 +712,8 @@ fn mounted_tree_with(test: &str, layout: &str, mount_options: Option<&str>) -> O
     tree.install(&tree.layout());
     tree.create_tier();
     Some(MountedTree {
-        tree,
         _mount: mount,
+        tree,
     })
 }
 
