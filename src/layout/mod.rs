@@ -674,6 +674,29 @@ impl Checker<'_> {
                 CLEAN_AFTER_ONLY_ON_SUBDIRS,
             );
         }
+        let gate = self.service_gates(&raw, &field);
+        let (selinux_type, selinux_equal) =
+            self.service_selinux(&raw, &field, service_dir.as_deref())?;
+        self.base_transition(&raw, &field, base_owner, owner.as_ref());
+        let ownership = Ownership {
+            owner: owner?,
+            group: group?,
+            mode: mode?,
+        };
+        let dirs = self.service_dirs(&raw, &field, &ownership, service_dir.as_deref());
+        Some(Service {
+            name: service_name?,
+            ownership,
+            planned: planned?,
+            gate,
+            dirs,
+            selinux_type,
+            selinux_equal,
+            quota: quota?,
+        })
+    }
+
+    fn service_gates(&mut self, raw: &raw::RawService, field: &str) -> Vec<UnitName> {
         let mut gate = Vec::new();
         let mut seen_units = BTreeSet::new();
         for (i, unit) in raw.gate.iter().enumerate() {
@@ -685,6 +708,17 @@ impl Checker<'_> {
                 gate.push(u);
             }
         }
+        gate
+    }
+
+    /// The service's SELinux form: a type, an equivalence, or neither (None:
+    /// refused, and the service is not checked further).
+    fn service_selinux(
+        &mut self,
+        raw: &raw::RawService,
+        field: &str,
+        service_dir: Option<&Path>,
+    ) -> Option<(Option<SelinuxType>, Option<PathBuf>)> {
         let selinux_type = match &raw.selinux_type {
             Some(t) => {
                 Some(self.check(t, &format!("{field}.selinux_type"), rules::selinux_type)?)
@@ -702,15 +736,25 @@ impl Checker<'_> {
                 return None;
             }
             Some(e) => Some(self.check(e, &format!("{field}.selinux_equal"), |s| {
-                rules::selinux_equal(s, service_dir.as_deref())
+                rules::selinux_equal(s, service_dir)
             })?),
             None => None,
         };
+        Some((selinux_type, selinux_equal))
+    }
+
+    fn base_transition(
+        &mut self,
+        raw: &raw::RawService,
+        field: &str,
+        base_owner: Option<&UserName>,
+        owner: Option<&UserName>,
+    ) {
         // systemd-tmpfiles refuses to go from a directory owned by a user
         // other than root into one owned by someone else ("unsafe path
         // transition", exit 73) when it has to go further down: it would
         // create none of the service's subdirectories.
-        if let (Some(base_owner), Some(o)) = (base_owner, &owner) {
+        if let (Some(base_owner), Some(o)) = (base_owner, owner) {
             if base_owner.as_str() != "root" && base_owner != o && !raw.dirs.is_empty() {
                 self.fail(
                     Some(raw.owner.span()),
@@ -724,16 +768,20 @@ impl Checker<'_> {
                 );
             }
         }
-        let ownership = Ownership {
-            owner: owner?,
-            group: group?,
-            mode: mode?,
-        };
+    }
+
+    fn service_dirs(
+        &mut self,
+        raw: &raw::RawService,
+        field: &str,
+        ownership: &Ownership,
+        service_dir: Option<&Path>,
+    ) -> Vec<Dir> {
         let mut dirs = Vec::new();
         let mut seen_dirs = BTreeSet::new();
         for (i, dir) in raw.dirs.iter().enumerate() {
             let f = format!("{field}.dirs[{i}]");
-            if let Some(d) = self.dir(dir, &f, &ownership) {
+            if let Some(d) = self.dir(dir, &f, ownership) {
                 // An 'e' line (clean_after) makes systemd-tmpfiles walk into
                 // the directory itself: from a service directory owned by a
                 // user other than root into one owned by someone else is the
@@ -754,7 +802,7 @@ impl Checker<'_> {
                         ),
                     );
                 }
-                if let Some(sd) = &service_dir {
+                if let Some(sd) = service_dir {
                     if let Err(m) = rules::not_os_owned(&sd.join(d.name.as_str())) {
                         self.fail(Some(dir.span()), &f, m);
                     }
@@ -769,16 +817,7 @@ impl Checker<'_> {
                 dirs.push(d);
             }
         }
-        Some(Service {
-            name: service_name?,
-            ownership,
-            planned: planned?,
-            gate,
-            dirs,
-            selinux_type,
-            selinux_equal,
-            quota: quota?,
-        })
+        dirs
     }
 
     fn service_quota(
