@@ -198,6 +198,28 @@ fn the_default_types_are_the_distribution_policies_own() {
     }
 }
 
+/// `generate` refuses the layout `text` at `hostile.toml:LINE:` naming
+/// `field` and `part`, and writes nothing.
+fn refused(text: &str, line: usize, field: &str, part: &str, bad: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("hostile.toml");
+    fs::write(&layout, text).unwrap();
+    let out = dir.path().join("out");
+    let (code, _, err) = run(jts_hot()
+        .arg("--config")
+        .arg(&layout)
+        .args(["generate", "--out"])
+        .arg(&out));
+    assert_eq!(code, 2, "{bad:?}: {err}");
+    assert!(
+        err.contains(&format!("hostile.toml:{line}:")),
+        "{bad:?}: {err}"
+    );
+    assert!(err.contains(field), "{bad:?}: {err}");
+    assert!(err.contains(part), "{bad:?}: {err}");
+    assert!(!out.exists(), "{bad:?}: nothing is written");
+}
+
 #[test]
 fn a_hostile_selinux_type_is_refused_and_nothing_is_written() {
     for (bad, part) in [
@@ -212,20 +234,7 @@ fn a_hostile_selinux_type_is_refused_and_nothing_is_written() {
         let text = format!(
             "[tier]\nbase = \"/data/x\"\ncapacity = \"1GB\"\n\n[services.pg]\nowner = \"postgres\"\nplanned = \"1GB\"\nselinux_type = \"{bad}\"\n"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let layout = dir.path().join("hostile.toml");
-        fs::write(&layout, &text).unwrap();
-        let out = dir.path().join("out");
-        let (code, _, err) = run(jts_hot()
-            .arg("--config")
-            .arg(&layout)
-            .args(["generate", "--out"])
-            .arg(&out));
-        assert_eq!(code, 2, "{bad:?}: {err}");
-        assert!(err.contains("hostile.toml:8:"), "{bad:?}: {err}");
-        assert!(err.contains("services.pg.selinux_type"), "{bad:?}: {err}");
-        assert!(err.contains(part), "{bad:?}: {err}");
-        assert!(!out.exists(), "{bad:?}: nothing is written");
+        refused(&text, 8, "services.pg.selinux_type", part, bad);
     }
 }
 
@@ -255,23 +264,7 @@ fn a_hostile_selinux_equal_is_refused_and_nothing_is_written() {
             "[tier]\nbase = \"{base}\"\ncapacity = \"1GB\"\n\n[services.pg]\nowner = \"postgres\"\nplanned = \"1GB\"\n{extra}selinux_equal = \"{bad}\"\n"
         );
         let line = if extra.is_empty() { 8 } else { 9 };
-        let dir = tempfile::tempdir().unwrap();
-        let layout = dir.path().join("hostile.toml");
-        fs::write(&layout, &text).unwrap();
-        let out = dir.path().join("out");
-        let (code, _, err) = run(jts_hot()
-            .arg("--config")
-            .arg(&layout)
-            .args(["generate", "--out"])
-            .arg(&out));
-        assert_eq!(code, 2, "{bad:?}: {err}");
-        assert!(
-            err.contains(&format!("hostile.toml:{line}:")),
-            "{bad:?}: {err}"
-        );
-        assert!(err.contains("services.pg.selinux_equal"), "{bad:?}: {err}");
-        assert!(err.contains(part), "{bad:?}: {err}");
-        assert!(!out.exists(), "{bad:?}: nothing is written");
+        refused(&text, line, "services.pg.selinux_equal", part, bad);
     }
 }
 
