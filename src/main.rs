@@ -12,9 +12,7 @@ use cli::{
     Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, PlanArgs, ProbeArgs, QuotaCommand,
     SetupArgs, TextOrJson, ValidateArgs,
 };
-use jts_hot::layout::{
-    Layout, LayoutErrors, BUILTIN_SOURCE, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH,
-};
+use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
 use jts_hot::status::under_journal;
 use jts_hot::{apply, files, monitor, probe, render, status};
 
@@ -123,7 +121,7 @@ fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
 fn load_layout_under(cli: &Cli, root: Option<&Path>) -> Result<Layout, Failure> {
     match layout_path(cli, root) {
         Some(path) => Layout::load(&path).map_err(Failure::Layout),
-        None => Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE).map_err(Failure::Layout),
+        None => Ok(Layout::builtin()),
     }
 }
 

@@ -240,7 +240,7 @@ fn read_if_exists(root: &Root, rel: &Path) -> Result<Option<String>, Error> {
 /// Applies `layout` as `opts` says. On an error, the report of what was done until then.
 pub fn run(layout: &Layout, opts: &Options) -> Result<Report, Box<Failed>> {
     let mut report = Report {
-        source: layout.source.clone(),
+        source: layout.source.to_string(),
         digest: layout.digest(),
         dry_run: opts.dry_run,
         steps: Vec::new(),

@@ -22,8 +22,25 @@ use raw::{RawDir, RawLayout};
 pub const DEFAULT_LAYOUT_TOML: &str = include_str!("default.toml");
 /// Where the packaged layout lives.
 pub const SYSTEM_LAYOUT_PATH: &str = "/etc/jts/hot-layout.toml";
-/// What generated files name as their source when the built-in default is used.
+/// What generated files and reports name as the source of the built-in default.
 pub const BUILTIN_SOURCE: &str = "built-in default layout";
+
+/// Where a layout came from: the built-in default or a file. Reports and
+/// generated files name it (`Display`); nothing compares a name to a sentinel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Builtin,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Builtin => f.write_str(BUILTIN_SOURCE),
+            Source::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
 /// node_exporter's textfile directory on Debian (prometheus-node-exporter).
 pub const DEFAULT_TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
 
@@ -80,9 +97,9 @@ pub struct Ownership {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Layout {
-    /// Where this layout came from: a path, or `BUILTIN_SOURCE`.
+    /// Where this layout came from.
     #[serde(skip)]
-    pub source: String,
+    pub source: Source,
     pub tier: Tier,
     pub thresholds: Thresholds,
     pub monitor: Monitor,
@@ -246,8 +263,10 @@ pub struct PlannedDir<'a> {
 impl Layout {
     /// The built-in default: the seed tier of DESIGN.md.
     pub fn builtin() -> Layout {
-        Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE)
-            .expect("the built-in default layout is valid")
+        let mut layout = Layout::parse(DEFAULT_LAYOUT_TOML, BUILTIN_SOURCE)
+            .expect("the built-in default layout is valid");
+        layout.source = Source::Builtin;
+        layout
     }
 
     /// Reads and checks a layout file.
@@ -452,7 +471,7 @@ impl Checker<'_> {
             services.push(service);
         }
         let mut layout = Layout {
-            source: file.to_string(),
+            source: Source::File(PathBuf::from(file)),
             tier: tier?,
             thresholds,
             monitor: monitor?,

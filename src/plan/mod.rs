@@ -76,7 +76,7 @@ impl Plan {
             })
             .collect();
         Plan {
-            source: layout.source.clone(),
+            source: layout.source.to_string(),
             digest: layout.digest(),
             base: base_on_disk.to_path_buf(),
             services,

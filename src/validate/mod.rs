@@ -192,7 +192,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         quota::check(layout, root, &mut tally);
     }
     Report {
-        source: layout.source.clone(),
+        source: layout.source.to_string(),
         digest: layout.digest(),
         base,
         root: root.map(Path::to_path_buf),
@@ -237,7 +237,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, UnknownService> {
             Some(s) => services.push(s),
             None => {
                 return Err(UnknownService {
-                    layout: layout.source.clone(),
+                    layout: layout.source.to_string(),
                     name: name.clone(),
                 })
             }
