@@ -406,15 +406,46 @@ fn run_semanage(root: Option<&Path>, args: &[&str]) -> Result<()> {
 /// Carries out the plan: the module, then the equivalences; reports to
 /// `out`. Returns false when the layout's equivalences are not all in place.
 pub fn install(plan: &Plan, root: Option<&Path>, out: &mut dyn Write) -> Result<bool> {
-    match &plan.module {
-        Module::Disabled(reason) => {
-            writeln!(out, "SELinux: {reason}: no module installed")?;
-            return Ok(true);
+    if let Module::Disabled(reason) = &plan.module {
+        writeln!(out, "SELinux: {reason}: no module installed")?;
+        return Ok(true);
+    }
+    install_module(&plan.module, root, out)?;
+    if plan.equal.is_empty() {
+        for line in plan.equal_problems() {
+            writeln!(out, "{line}")?;
         }
-        Module::Current { priority } => writeln!(
+        return Ok(plan.equal_unavailable.is_none());
+    }
+    let mut record = read_record(root)?;
+    let mut result = Ok(());
+    for e in &plan.equal {
+        match equivalence_step(e, root, &mut record) {
+            None => continue,
+            Some(Ok(line)) => writeln!(out, "{line}")?,
+            Some(Err(e)) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    write_record(root, &record)?;
+    result?;
+    let problems = plan.equal_problems();
+    for line in &problems {
+        writeln!(out, "{line}")?;
+    }
+    Ok(problems.is_empty())
+}
+
+/// The tier's module at the plan's priority (semodule -X -i), unless current.
+fn install_module(module: &Module, root: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+    match module {
+        Module::Disabled(_) => Ok(()),
+        Module::Current { priority } => Ok(writeln!(
             out,
             "SELinux module {SELINUX_MODULE_NAME} already installed at priority {priority}"
-        )?,
+        )?),
         Module::Install {
             priority, module, ..
         } => {
@@ -438,75 +469,55 @@ pub fn install(plan: &Plan, root: Option<&Path>, out: &mut dyn Write) -> Result<
                     String::from_utf8_lossy(&output.stderr).trim()
                 );
             }
-            writeln!(
+            Ok(writeln!(
                 out,
                 "SELinux module {SELINUX_MODULE_NAME} installed at priority {priority}"
-            )?;
+            )?)
         }
     }
-    if plan.equal.is_empty() {
-        for line in plan.equal_problems() {
-            writeln!(out, "{line}")?;
-        }
-        return Ok(plan.equal_unavailable.is_none());
-    }
-    let mut record = read_record(root)?;
-    let mut result = Ok(());
-    for e in &plan.equal {
-        // Each step is recorded as soon as it is done: a failure later
-        // leaves a record that matches the policy.
-        let step = match e {
-            Equal::Add { dir, source } => run_semanage(root, &["-a", "-e", source, dir])
-                .map(|()| {
-                    record.insert(dir.clone(), source.clone());
-                    format!("SELinux: {dir} labelled as {source} (semanage fcontext -a -e)")
-                }),
-            // semanage 3.4's -m -e adds instead of modifying: delete, then add.
-            Equal::Replace { dir, old, source } => {
-                run_semanage(root, &["-d", "-e", old, dir]).and_then(|()| {
-                    record.remove(dir);
-                    run_semanage(root, &["-a", "-e", source, dir])?;
-                    record.insert(dir.clone(), source.clone());
-                    Ok(format!("SELinux: {dir} labelled as {source} (was {old})"))
-                })
-            }
-            Equal::Current { dir, source } => Ok(format!(
-                "SELinux: {dir} already labelled as {source} (semanage fcontext -e)"
-            )),
-            Equal::Operators { dir, source } => Ok(format!(
-                "SELinux: {dir} already labelled as {source} by the operator's own \
-                 equivalence: left as theirs"
-            )),
-            Equal::Conflict { .. } => continue,
-            Equal::Delete { dir, source } => run_semanage(root, &["-d", "-e", source, dir])
-                .map(|()| {
-                    record.remove(dir);
-                    format!(
-                        "SELinux: equivalence of {dir} to {source} deleted (no longer in the layout)"
-                    )
-                }),
-            Equal::Forget { dir } => {
+}
+
+/// One equivalence step: its report line, or the error that stops the rest;
+/// None for a conflict (reported with the problems). Each step is recorded
+/// as soon as it is done: a failure later leaves a record that matches the
+/// policy.
+fn equivalence_step(
+    e: &Equal,
+    root: Option<&Path>,
+    record: &mut BTreeMap<String, String>,
+) -> Option<Result<String>> {
+    Some(match e {
+        Equal::Add { dir, source } => run_semanage(root, &["-a", "-e", source, dir]).map(|()| {
+            record.insert(dir.clone(), source.clone());
+            format!("SELinux: {dir} labelled as {source} (semanage fcontext -a -e)")
+        }),
+        // semanage 3.4's -m -e adds instead of modifying: delete, then add.
+        Equal::Replace { dir, old, source } => run_semanage(root, &["-d", "-e", old, dir])
+            .and_then(|()| {
                 record.remove(dir);
-                Ok(format!(
-                    "SELinux: the equivalence of {dir} was changed by the operator: no longer jts-hot's"
-                ))
-            }
-        };
-        match step {
-            Ok(line) => writeln!(out, "{line}")?,
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
+                run_semanage(root, &["-a", "-e", source, dir])?;
+                record.insert(dir.clone(), source.clone());
+                Ok(format!("SELinux: {dir} labelled as {source} (was {old})"))
+            }),
+        Equal::Current { dir, source } => Ok(format!(
+            "SELinux: {dir} already labelled as {source} (semanage fcontext -e)"
+        )),
+        Equal::Operators { dir, source } => Ok(format!(
+            "SELinux: {dir} already labelled as {source} by the operator's own \
+             equivalence: left as theirs"
+        )),
+        Equal::Conflict { .. } => return None,
+        Equal::Delete { dir, source } => run_semanage(root, &["-d", "-e", source, dir]).map(|()| {
+            record.remove(dir);
+            format!("SELinux: equivalence of {dir} to {source} deleted (no longer in the layout)")
+        }),
+        Equal::Forget { dir } => {
+            record.remove(dir);
+            Ok(format!(
+                "SELinux: the equivalence of {dir} was changed by the operator: no longer jts-hot's"
+            ))
         }
-    }
-    write_record(root, &record)?;
-    result?;
-    let problems = plan.equal_problems();
-    for line in &problems {
-        writeln!(out, "{line}")?;
-    }
-    Ok(problems.is_empty())
+    })
 }
 
 /// Relabels each planned directory that exists, itself only (restorecon
