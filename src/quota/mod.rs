@@ -336,18 +336,9 @@ pub fn set(layout: &Layout) -> SetReport {
         return report;
     }
     let accounting = state.is_some_and(|s| s.accounting);
-    if !accounting {
-        report.problems.push(format!(
-            "project quota accounting is off on the filesystem of {}: mount it with prjquota \
-             (ext4 also needs `tune2fs -O quota,project` while unmounted)",
-            layout.tier.base.display()
-        ));
-    } else if effective == Effective::Enforce && !state.is_some_and(|s| s.enforcing) {
-        report.problems.push(format!(
-            "project quota limits are not enforced on the filesystem of {}: mount it with prjquota",
-            layout.tier.base.display()
-        ));
-    }
+    report
+        .problems
+        .extend(filesystem_problem(&layout.tier.base, state, effective));
     for service in &layout.services {
         let id = service.quota.project_id;
         let name = service.name.to_string();
@@ -362,20 +353,7 @@ pub fn set(layout: &Layout) -> SetReport {
         }
         if accounting {
             let (soft, hard) = wanted_limits(service, effective);
-            let action = match sys::get(base.as_fd(), id) {
-                Ok(q)
-                    if same_limit(q.soft_bytes, soft, granularity)
-                        && same_limit(q.hard_bytes, hard, granularity) =>
-                {
-                    Action::LimitsUnchanged
-                }
-                _ => match sys::set_limits(base.as_fd(), id, soft, hard) {
-                    Ok(()) => Action::Limits { soft, hard },
-                    Err(e) => Action::Failed {
-                        error: format!("cannot set project {id}'s limits: {e}"),
-                    },
-                },
-            };
+            let action = limits(&base, id, (soft, hard), granularity);
             report.steps.push(Step {
                 service: name,
                 path: service.path(layout),
@@ -385,6 +363,44 @@ pub fn set(layout: &Layout) -> SetReport {
         }
     }
     report
+}
+
+/// What keeps the filesystem from accounting (or, for enforce, limiting)
+/// project quotas, if anything.
+fn filesystem_problem(base: &Path, state: Option<State>, effective: Effective) -> Option<String> {
+    if !state.is_some_and(|s| s.accounting) {
+        Some(format!(
+            "project quota accounting is off on the filesystem of {}: mount it with prjquota \
+             (ext4 also needs `tune2fs -O quota,project` while unmounted)",
+            base.display()
+        ))
+    } else if effective == Effective::Enforce && !state.is_some_and(|s| s.enforcing) {
+        Some(format!(
+            "project quota limits are not enforced on the filesystem of {}: mount it with prjquota",
+            base.display()
+        ))
+    } else {
+        None
+    }
+}
+
+/// Sets a project's soft and hard limits unless the kernel already holds
+/// them (to its block granularity).
+fn limits(base: &File, id: u32, (soft, hard): (u64, u64), granularity: u64) -> Action {
+    match sys::get(base.as_fd(), id) {
+        Ok(q)
+            if same_limit(q.soft_bytes, soft, granularity)
+                && same_limit(q.hard_bytes, hard, granularity) =>
+        {
+            Action::LimitsUnchanged
+        }
+        _ => match sys::set_limits(base.as_fd(), id, soft, hard) {
+            Ok(()) => Action::Limits { soft, hard },
+            Err(e) => Action::Failed {
+                error: format!("cannot set project {id}'s limits: {e}"),
+            },
+        },
+    }
 }
 
 fn tag(layout: &Layout, path: &Path, id: u32, dev: Option<u64>) -> Action {
