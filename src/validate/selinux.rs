@@ -3,6 +3,7 @@
 //! the policy's answer against the type the layout asks for.
 
 use super::Check;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -103,6 +104,17 @@ fn equivalences(
     root: Option<&Path>,
     tally: &mut Tally,
 ) {
+    // Each service's own directory: the shortest of its planned paths (one
+    // pass, so thousands of services stay linear).
+    let mut service_dirs: HashMap<&str, &Path> = HashMap::new();
+    for d in planned {
+        if let Some(s) = d.service.filter(|s| s.selinux_equal.is_some()) {
+            let shortest = service_dirs.entry(s.name.as_str()).or_insert(&d.path);
+            if d.path.components().count() < shortest.components().count() {
+                *shortest = &d.path;
+            }
+        }
+    }
     // (directory, its answer, the same path under the source, the equivalence: source, service directory)
     let mut pairs = Vec::new();
     for (dir, wanted) in present.iter().zip(wanted) {
@@ -110,13 +122,7 @@ fn equivalences(
         let Some(source) = &service.selinux_equal else {
             continue;
         };
-        // The service's own directory: the shortest of its planned paths.
-        let Some(service_dir) = planned
-            .iter()
-            .filter(|d| d.service.is_some_and(|s| s.name == service.name))
-            .map(|d| &d.path)
-            .min_by_key(|p| p.components().count())
-        else {
+        let Some(&service_dir) = service_dirs.get(service.name.as_str()) else {
             continue;
         };
         let Ok(rel) = dir.path.strip_prefix(service_dir) else {
