@@ -18,7 +18,8 @@ use jts_hot::{apply, files, monitor, probe, render, status};
 
 /// Exit code for a bad layout from commands that do not report a status.
 const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code for a bad layout from validate and monitor (UNKNOWN).
+/// UNKNOWN: a bad layout for validate, monitor and probe (their verdict),
+/// and a runtime error for every command.
 const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
@@ -32,13 +33,9 @@ fn main() -> ExitCode {
     } else {
         EXIT_BAD_INPUT
     };
-    // A runtime error (a file it cannot read, a tool that fails) is "could
-    // not do the job", never "bad layout": UNKNOWN for every command whose
-    // exit status is a verdict.
-    let runtime_error = match cli.command {
-        Command::Plan(_) | Command::Setup(_) | Command::Quota(_) => EXIT_UNKNOWN,
-        _ => bad_input,
-    };
+    // A runtime error (a file it cannot read or write, a tool that fails)
+    // is "could not do the job", never "bad layout": 3 for every command.
+    let runtime_error = EXIT_UNKNOWN;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Layout(errors)) => {
@@ -131,9 +128,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let layout = load_layout(&cli)?;
             let files = render::render(&layout);
             files::write_tree(&args.out, &files)?;
-            for f in &files {
-                println!("{}", args.out.join(&f.path).display());
-            }
+            let written: String = files
+                .iter()
+                .map(|f| format!("{}\n", args.out.join(&f.path).display()))
+                .collect();
+            emit(&written)?;
             Ok(0)
         }
         Command::Config(command) => run_config(command),
@@ -164,13 +163,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             match apply::run(&layout, &opts) {
                 Ok(report) => {
-                    print!("{}", apply::output::text(&report));
+                    emit(&apply::output::text(&report))?;
                     Ok(apply::output::exit_code(&report))
                 }
                 // What was done until the error, then the error, with its own exit code.
                 Err(failed) => {
-                    print!("{}", apply::output::text(&failed.report));
-                    eprintln!("jts-hot: {}", failed.error);
+                    emit(&apply::output::text(&failed.report))?;
+                    print_err(&format!("jts-hot: {}", failed.error));
                     Ok(apply::output::EXIT_FAILED)
                 }
             }

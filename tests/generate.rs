@@ -630,3 +630,34 @@ fn project_id_collisions_matter_only_with_quotas_on() {
     let with_quotas = layout.replacen("quota = \"off\"", "quota = \"account\"", 1);
     assert_refused(&with_quotas, "project_id", "set project_id on one of them");
 }
+
+/// An output directory that cannot be made is an error of the system, not a
+/// bad layout: exit 3, the path named; and a reader that goes away before
+/// the list of written files is no panic.
+#[test]
+fn an_unwritable_output_and_a_closed_stdout_are_not_a_bad_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    let (code, out, err) = run(jts_hot()
+        .args(["--default-layout", "generate", "--out"])
+        .arg(file.join("out")));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("a-file/out"), "{err}");
+
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let result = jts_hot()
+        .args(["--default-layout", "generate", "--out"])
+        .arg(dir.path().join("tree"))
+        .stdout(std::process::Stdio::from(writer))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(result.status.code(), Some(0), "{err}");
+    assert!(dir
+        .path()
+        .join("tree/usr/lib/tmpfiles.d/jts-hot.conf")
+        .is_file());
+}
