@@ -28,6 +28,16 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   quota.project         each service directory carries its service's project ID        WARNING
   quota.inherit         ... with the inherit flag                                        WARNING
   quota.limit           the project's soft and hard limits are the layout's              WARNING
+  layout.pending        /etc/jts/hot-layout.toml is the layout in force (else it is an
+                        edit, or a broken one, not applied: nothing runs by it yet)     WARNING
+
+THE LAYOUT IN FORCE
+  Without --config, validate checks the layout `jts-hot apply` last applied (its copy,
+  /var/lib/jts-hot/applied-layout.toml), or the built-in default the package's units are
+  rendered from until apply first runs; so do the gates, the monitor, setup and quota. A
+  saved edit of /etc/jts/hot-layout.toml changes nothing until apply accepts it: a typo
+  never stops a database or fails a unit, it is the WARNING layout.pending (a gate does
+  not read the saved file at all). --config FILE checks FILE.
 
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Nothing validate does writes.
@@ -85,7 +95,7 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   jts_hot_filesystem_days_until_full{base}     jts_hot_filesystem_status{base}
   jts_hot_scan_duration_seconds                jts_hot_scan_partial
   jts_hot_last_run_timestamp_seconds           jts_hot_status
-  jts_hot_monitor_interval_seconds
+  jts_hot_monitor_interval_seconds             jts_hot_layout_pending
   jts_hot_validate_status                      jts_hot_validate_findings{check,severity}
   jts_hot_probe_baseline_fsync_p50_seconds{dir}     jts_hot_probe_baseline_fsync_p99_seconds{dir}
   jts_hot_probe_baseline_randread_p50_seconds{dir}  jts_hot_probe_baseline_randread_p99_seconds{dir}

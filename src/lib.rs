@@ -2,6 +2,7 @@
 //! systemd acts on at every boot. Data flows one way:
 //! text → [`layout::Layout`] (checked once) → rendered files / findings / usage → output.
 
+pub mod applied;
 pub mod apply;
 pub mod escape;
 pub mod files;

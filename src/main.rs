@@ -14,7 +14,7 @@ use cli::{
 };
 use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
 use jts_hot::status::under_journal;
-use jts_hot::{apply, files, monitor, probe, render, status};
+use jts_hot::{applied, apply, files, monitor, probe, render, status};
 
 /// Exit code for a bad layout from commands that do not report a status.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -97,7 +97,7 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-/// The layout file in force: --config (or $JTS_HOT_CONFIG), else the system
+/// The saved layout file: --config (or $JTS_HOT_CONFIG), else the system
 /// file (under `root`, for commands that act on an image) if it exists, else
 /// the built-in default (`None`).
 fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
@@ -111,21 +111,48 @@ fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
     })
 }
 
-fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
-    load_layout_under(cli, None)
+/// The saved layout (what `apply`, `plan` and `generate` act on) and its
+/// text as read, once: apply keeps that text as the applied copy.
+fn load_saved(cli: &Cli, root: Option<&Path>) -> Result<(Layout, String), Failure> {
+    match layout_path(cli, root) {
+        Some(path) => {
+            let text = Layout::read(&path).map_err(Failure::Layout)?;
+            let layout =
+                Layout::parse(&text, &path.display().to_string()).map_err(Failure::Layout)?;
+            Ok((layout, text))
+        }
+        None => Ok((Layout::builtin(), DEFAULT_LAYOUT_TOML.to_string())),
+    }
 }
 
-fn load_layout_under(cli: &Cli, root: Option<&Path>) -> Result<Layout, Failure> {
-    match layout_path(cli, root) {
-        Some(path) => Layout::load(&path).map_err(Failure::Layout),
-        None => Ok(Layout::builtin()),
+/// The layout in force, for the commands that act on the running system
+/// (validate, monitor, setup, quota, probe, status): --config FILE or
+/// --default-layout when given, else the one `apply` last applied (or the
+/// packaged default); a saved edit not applied is only reported (`pending`,
+/// compared when `check_pending`).
+fn load_in_force(
+    cli: &Cli,
+    root: Option<&Path>,
+    check_pending: bool,
+) -> Result<applied::InForce, Failure> {
+    if cli.default_layout {
+        return Ok(applied::InForce::explicit(
+            Layout::builtin(),
+            applied::Origin::BuiltinAsked,
+        ));
     }
+    if let Some(file) = &cli.config {
+        let layout = Layout::load(file).map_err(Failure::Layout)?;
+        let origin = applied::Origin::Explicit { file: file.clone() };
+        return Ok(applied::InForce::explicit(layout, origin));
+    }
+    applied::load(root, check_pending).map_err(Failure::Layout)
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Generate(args) => {
-            let layout = load_layout(&cli)?;
+            let (layout, _) = load_saved(&cli, None)?;
             let files = render::render(&layout);
             files::write_tree(&args.out, &files)?;
             let written: String = files
@@ -155,11 +182,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Probe(args) => run_probe(&cli, args),
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
-            let layout = load_layout_under(&cli, args.root.as_deref())?;
+            let (layout, text) = load_saved(&cli, args.root.as_deref())?;
             let opts = apply::Options {
                 root: args.root.clone(),
                 dry_run: args.dry_run,
+                diff: args.diff,
                 selinux_priority: args.selinux_priority,
+                layout_text: Some(text),
             };
             match apply::run(&layout, &opts) {
                 Ok(report) => {
@@ -183,11 +212,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 /// `jts-hot monitor`: main builds the options, runs it, writes the textfile
 /// if asked (an explicit step), prints.
 fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
-    let layout = load_layout(cli)?;
+    let in_force = load_in_force(cli, None, true)?;
+    let layout = in_force.layout;
     let opts = monitor::Options {
         state_dir: args.state.state_dir.clone(),
         walk: args.walk,
         threads: args.threads,
+        pending: in_force.pending,
     };
     let mut report = monitor::run(&layout, &opts);
     if let Some(dir) = &args.textfile_dir {
@@ -212,7 +243,7 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
 
 /// `jts-hot probe`: main builds the options, runs it, prints.
 fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
-    let layout = load_layout(cli)?;
+    let layout = load_in_force(cli, None, false)?.layout;
     let opts = probe::Options {
         dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
         size: args.size,
@@ -232,10 +263,13 @@ fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
 /// `jts-hot validate`: main builds the options, prints, maps the verdict to the exit code.
 fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     use jts_hot::validate::{self, output};
-    let layout = load_layout_under(cli, args.root.as_deref())?;
+    // A gate never reads the saved edit: only the layout in force decides a start.
+    let in_force = load_in_force(cli, args.root.as_deref(), !args.gate)?;
+    let layout = in_force.layout;
     let opts = validate::Options {
         services: args.service.clone(),
         root: args.root.clone(),
+        pending: in_force.pending,
     };
     let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
     let journal = under_journal();
@@ -283,7 +317,7 @@ fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
 /// `jts-hot plan`: 0 the plan fits, 1 it over-commits.
 fn run_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
     use jts_hot::plan::{self, output};
-    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let (layout, _) = load_saved(cli, args.root.as_deref())?;
     let opts = plan::Options {
         root: args.root.clone(),
     };
@@ -298,7 +332,7 @@ fn run_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
 /// `jts-hot setup`: 0 set up, 2 refused; a runtime error is 3 (see `main`).
 fn run_setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
     use jts_hot::setup;
-    let layout = load_layout_under(cli, args.root.as_deref())?;
+    let layout = load_in_force(cli, args.root.as_deref(), false)?.layout;
     let opts = setup::Options {
         root: args.root.clone(),
     };
@@ -310,7 +344,7 @@ fn run_setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
 /// `jts-hot quota set|status`.
 fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
     use jts_hot::quota::{self, output};
-    let layout = load_layout(cli)?;
+    let layout = load_in_force(cli, None, false)?.layout;
     let journal = under_journal();
     match command {
         QuotaCommand::Set { format } => {

@@ -489,7 +489,32 @@ fn database_gated_on_validation() {
             "journalctl -b -u postgresql.service --no-pager -o cat",
         );
 
-    let valid = m.boot(&probe);
+    // Issue 21: a typo saved in the layout and not applied is only a pending
+    // edit: the database restarts, validation succeeds and names it.
+    let typo = probe
+        .clone()
+        .step(
+            "typo",
+            &format!("printf '[services.kafka\\n' >> {LAYOUT_FILE}"),
+        )
+        .step(
+            "restart-db",
+            "systemctl restart postgresql.service\n\
+             systemctl show postgresql.service -p ActiveState -p NRestarts",
+        )
+        .step(
+            "revalidate",
+            &format!(
+                "systemctl restart {VALIDATE}\n\
+                 systemctl show {VALIDATE} -p ActiveState -p ExecMainStatus\n\
+                 systemctl status {VALIDATE} --no-pager -n 20"
+            ),
+        )
+        .step(
+            "pending-metric",
+            "jts-hot monitor --format prometheus | grep '^jts_hot_layout_pending'",
+        );
+    let valid = m.boot(&typo);
     let db = valid.props("db");
     assert_eq!(db["ActiveState"], "active", "on a valid tier: {db:?}");
     assert!(
@@ -497,14 +522,36 @@ fn database_gated_on_validation() {
         "our drop-in is not applied: {db:?}"
     );
     assert!(db["Wants"].contains(VALIDATE), "{db:?}");
+    assert_eq!(valid.ok("typo"), "");
+    let restarted = valid.ok("restart-db");
+    assert!(
+        restarted.contains("ActiveState=active"),
+        "the saved typo stopped the database: {restarted}"
+    );
+    let status = valid.ok("revalidate");
+    println!("systemctl status {VALIDATE} with a saved typo:\n{status}");
+    assert!(
+        status.contains("ActiveState=active") && status.contains("ExecMainStatus=1"),
+        "{status}"
+    );
+    assert!(
+        status.contains("layout.pending") && status.contains("does not parse"),
+        "systemctl status does not name the pending edit:\n{status}"
+    );
+    assert_eq!(
+        valid.ok("pending-metric").trim(),
+        "jts_hot_layout_pending 1"
+    );
 
-    let good = m.read(LAYOUT_FILE);
+    let good = m.read(LAYOUT_FILE).replace("[services.kafka\n", "");
     let broken = good.replace("require_mountpoint = \"auto\"", "require_mountpoint = true");
     assert_ne!(
         good, broken,
         "the packaged layout has no require_mountpoint = \"auto\""
     );
+    // Saved, it changes nothing; applied, it is in force.
     m.write(LAYOUT_FILE, &broken);
+    println!("{}", m.run_ok("jts-hot apply"));
     let critical = m.boot(&probe);
     let v = critical.props("validate-unit");
     assert_eq!(v["ActiveState"], "failed", "validation on no mount: {v:?}");
@@ -519,6 +566,7 @@ fn database_gated_on_validation() {
     println!("gated database on a critical tier: {db:?}");
 
     m.write(LAYOUT_FILE, &good);
+    println!("{}", m.run_ok("jts-hot apply"));
     let fixed = m.boot(&probe);
     assert_eq!(fixed.props("db")["ActiveState"], "active");
 }

@@ -144,7 +144,8 @@ fn check_names(text: &str) -> BTreeSet<String> {
         }
         let tail = &text[i + 1..];
         let end = tail.find(|c: char| !word(c)).unwrap_or(tail.len());
-        if families.contains(&head[start..]) && end > 0 && &tail[..end] != "md" {
+        // A file name (validate.md, hot-layout.toml) is not a check either.
+        if families.contains(&head[start..]) && end > 0 && !["md", "toml"].contains(&&tail[..end]) {
             names.insert(format!("{}.{}", &head[start..], &tail[..end]));
         }
     }

@@ -1002,30 +1002,47 @@ fn trim_needs_the_discard_option_or_an_enabled_unmasked_fstrim_timer() {
 
 #[test]
 fn with_root_the_images_own_layout_is_used() {
-    // An image whose /etc/jts/hot-layout.toml is broken: validate --root must
-    // read that file (not the host's, not the built-in) and say so.
+    // An image whose /etc/jts/hot-layout.toml is broken: plan --root reads
+    // that file (not the host's, not the built-in) and says so; validate
+    // --root checks the image's layout in force (never applied there: the
+    // packaged default) and reports the image's broken edit as pending.
     let root = tempfile::tempdir().unwrap();
     let layout = root.path().join("etc/jts/hot-layout.toml");
     std::fs::create_dir_all(layout.parent().unwrap()).unwrap();
     std::fs::write(&layout, "[tier]\nbase = \"relative\"\n").unwrap();
-    for command in ["validate", "plan"] {
-        let out = common::jts_hot()
-            .args([command, "--root"])
-            .arg(root.path())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let expected_code = if command == "validate" { 3 } else { 2 };
-        assert_eq!(
-            out.status.code(),
-            Some(expected_code),
-            "{command}: {stderr}"
-        );
-        assert!(
-            stderr.starts_with(&format!("{}:", layout.display())),
-            "{command} names the image's layout: {stderr}"
-        );
-    }
+    let out = common::jts_hot()
+        .args(["plan", "--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "plan: {stderr}");
+    assert!(
+        stderr.starts_with(&format!("{}:", layout.display())),
+        "plan names the image's layout: {stderr}"
+    );
+    let out = common::jts_hot()
+        .args(["validate", "--format=json", "--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pending: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "layout.pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{json:#}");
+    assert_eq!(pending[0]["severity"], "WARNING");
+    assert_eq!(pending[0]["path"], layout.display().to_string());
+    assert!(
+        pending[0]["actual"]
+            .as_str()
+            .unwrap()
+            .contains("does not parse"),
+        "{json:#}"
+    );
 }
 
 /// `validate --gate --service NAME`, as a gated unit's ExecStartPre= runs it:

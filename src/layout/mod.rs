@@ -271,11 +271,18 @@ impl Layout {
 
     /// Reads and checks a layout file.
     pub fn load(path: &Path) -> Result<Layout, LayoutErrors> {
+        let text = Layout::read(path)?;
+        Layout::parse(&text, &path.display().to_string())
+    }
+
+    /// A layout file's text, read once (apply keeps what it parsed), bounded;
+    /// an error names the file.
+    pub fn read(path: &Path) -> Result<String, LayoutErrors> {
         /// Far above any real layout (4,000 services take ~400 KB).
         const MAX_LAYOUT_BYTES: u64 = 16 << 20;
         let name = path.display().to_string();
         // A FIFO or device in the layout's place must not hang the boot.
-        let text = crate::system::file::read_regular_text(
+        crate::system::file::read_regular_text(
             path,
             MAX_LAYOUT_BYTES,
             crate::system::file::Links::Follow,
@@ -288,8 +295,7 @@ impl Layout {
                 field: String::new(),
                 message: format!("cannot read the layout: {e}"),
             }])
-        })?;
-        Layout::parse(&text, &name)
+        })
     }
 
     /// Parses and checks a layout's text; `file` names it in errors and in

@@ -36,6 +36,8 @@ pub struct Report {
     #[serde(serialize_with = "escape::serialize_path")]
     pub base: PathBuf,
     pub layout_digest: String,
+    /// A saved edit of the layout is not applied (validation says which).
+    pub layout_pending: bool,
     pub scan: Scan,
     /// null when statvfs on the base failed (see notes).
     pub filesystem: Option<Filesystem>,
@@ -224,6 +226,9 @@ pub struct Options {
     pub walk: bool,
     /// Walker threads; None: [`usage::default_threads`].
     pub threads: Option<usize>,
+    /// A saved edit of the layout not applied: a validation finding
+    /// (layout.pending) and the metric jts_hot_layout_pending.
+    pub pending: Option<crate::applied::Pending>,
 }
 
 /// Measures and judges the tier, then saves the growth history (the one
@@ -365,7 +370,11 @@ pub fn measure(
 ) -> (Report, Option<history::History>) {
     let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut notes = Vec::new();
-    let validation = Validation::of(crate::validate::validate(layout, None));
+    let mut validated = crate::validate::validate(layout, None);
+    if let Some(p) = &opts.pending {
+        crate::validate::report_pending(&mut validated, p);
+    }
+    let validation = Validation::of(validated);
 
     let started = Instant::now();
     let threads = opts.threads.unwrap_or_else(usage::default_threads);
@@ -397,6 +406,7 @@ pub fn measure(
         interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
         layout_digest: layout.digest(),
+        layout_pending: opts.pending.is_some(),
         scan: Scan {
             duration_seconds: duration,
             threads: measured.threads,

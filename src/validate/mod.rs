@@ -214,6 +214,27 @@ pub struct Options {
     pub services: Vec<String>,
     /// An offline image: layout, paths and owners are looked up under it.
     pub root: Option<PathBuf>,
+    /// The saved layout differs from the one in force: a WARNING, layout.pending.
+    pub pending: Option<crate::applied::Pending>,
+}
+
+/// A saved edit not applied: WARNING layout.pending, on the saved file. It
+/// never blocks a start (a gate does not even read the saved file).
+pub fn report_pending(report: &mut Report, pending: &crate::applied::Pending) {
+    let expected = format!("the layout in force ({})", report.digest);
+    report
+        .tally
+        .fail(
+            Status::Warning,
+            &pending.saved,
+            Check::LayoutPending,
+            expected,
+            pending.what(),
+        )
+        .hint(
+            "nothing runs by it until applied: review it with `jts-hot apply --dry-run`, then \
+             `jts-hot apply` (or revert the edit)",
+        );
 }
 
 /// A --service the layout does not have: the drop-in and the layout
@@ -247,5 +268,9 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, UnknownService> {
         true => Scope::All,
         false => Scope::Services(&services),
     };
-    Ok(validate_scope(layout, opts.root.as_deref(), scope))
+    let mut report = validate_scope(layout, opts.root.as_deref(), scope);
+    if let (Scope::All, Some(p)) = (scope, &opts.pending) {
+        report_pending(&mut report, p);
+    }
+    Ok(report)
 }

@@ -198,6 +198,11 @@ pub const FAMILIES: &[Family] = &[
         samples: validate_findings,
     },
     Family {
+        name: "jts_hot_layout_pending",
+        help: "1 when the saved layout file differs from the layout in force (edited, or broken, and not applied: validate's layout.pending), else 0.",
+        samples: |r| one(r.layout_pending as u8 as f64),
+    },
+    Family {
         name: "jts_hot_scan_duration_seconds",
         help: "Wall time of the last scan.",
         samples: |r| one(r.scan.duration_seconds),
