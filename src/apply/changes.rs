@@ -73,12 +73,12 @@ fn is_ours(contents: &str) -> bool {
 /// no longer gates: same name in /etc, so systemd reads it instead, and empty
 /// of directives.
 fn ungate_dropin(layout: &Layout, unit: &str) -> String {
-    format!(
+    generated::seal(&format!(
         "{}\n\
          # The layout does not gate {unit}: this file has no directives and takes\n\
          # the place of the packaged /{UNIT_DIR}/{unit}.d/{DROPIN_NAME}.\n",
         generated::header(layout)
-    )
+    ))
 }
 
 /// Our drop-ins (name jts-hot.conf, digest line inside) under `dir`/*.d/, by unit name.

@@ -13,6 +13,7 @@
 //! layout names.
 
 mod changes;
+pub mod effects;
 pub mod output;
 
 use std::collections::BTreeSet;
@@ -42,10 +43,15 @@ const SYSTEMD_RUNNING: &str = "/run/systemd/system";
 pub struct Options {
     /// Apply to an image or mounted root instead of this system.
     pub root: Option<PathBuf>,
-    /// Show the diff, change nothing.
+    /// Say what would change, change nothing.
     pub dry_run: bool,
+    /// Also show the unified diff of every file that changes.
+    pub diff: bool,
     /// The SELinux module's priority (semodule -X), where SELinux is enabled.
     pub selinux_priority: u16,
+    /// The layout's text as read: kept as the applied copy, the layout in
+    /// force from then on (`applied`); `None` keeps none.
+    pub layout_text: Option<String>,
 }
 
 impl Default for Options {
@@ -53,7 +59,9 @@ impl Default for Options {
         Options {
             root: None,
             dry_run: false,
+            diff: false,
             selinux_priority: selinux::APPLY_PRIORITY,
+            layout_text: None,
         }
     }
 }
@@ -116,23 +124,22 @@ pub struct Failed {
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Step {
-    /// --dry-run: the unified diff of a file that would change.
+    /// --dry-run: a change to the tier or the units, in an operator's words.
+    Would {
+        effect: effects::Effect,
+    },
+    /// --diff: the unified diff of a file that changes.
     Diff {
         #[serde(serialize_with = "serialize_path")]
         path: PathBuf,
         diff: String,
     },
-    NoFileWouldChange,
     WouldLeaveAlone {
         #[serde(serialize_with = "serialize_path")]
         path: PathBuf,
     },
     WouldCreateNothing {
         reason: String,
-    },
-    WouldCreate {
-        #[serde(serialize_with = "serialize_path")]
-        path: PathBuf,
     },
     File {
         #[serde(serialize_with = "serialize_path")]
@@ -181,6 +188,17 @@ pub enum Step {
     },
     NothingChanged {
         files: usize,
+    },
+    /// jts-hot-validate.service restarted, so that `systemctl status` judges
+    /// the tier by the layout just applied: `passed` false when it failed
+    /// (CRITICAL: see its status).
+    Revalidated {
+        passed: bool,
+    },
+    /// The applied copy was written: from now on the layout in force.
+    RecordedLayout {
+        #[serde(serialize_with = "serialize_path")]
+        path: PathBuf,
     },
 }
 
@@ -269,7 +287,10 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
     report.unchanged = set.unchanged.len();
     let selinux_plan = selinux::plan(layout, root_dir.as_deref(), opts.selinux_priority);
     if opts.dry_run {
-        return dry_run(layout, &root, &set, &selinux_plan, report);
+        return dry_run(layout, &root, &set, &selinux_plan, opts.diff, report);
+    }
+    if opts.diff {
+        report.steps.extend(diffs(&root, &set));
     }
     let run = Apply {
         layout,
@@ -278,6 +299,20 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
     };
     let before = snapshot(layout, &root)?;
     run.write_changes(&set, report)?;
+    // The files in /etc are this layout's now: so is what the gates, validate
+    // and the monitor read.
+    let mut recorded = false;
+    if let Some(text) = &opts.layout_text {
+        let rel = Path::new(crate::applied::APPLIED_PATH);
+        let written = crate::applied::record(&root, text, &layout.source)
+            .map_err(|e| Error::io(format!("cannot write {}", root.display(rel).display()), e))?;
+        recorded = written;
+        if written {
+            report.steps.push(Step::RecordedLayout {
+                path: root.display(rel),
+            });
+        }
+    }
     // Before tmpfiles: the directories it creates are born with their labels.
     report.selinux_in_place = run.selinux(report, |out| {
         selinux::install(&selinux_plan, run.root_dir, out)
@@ -304,8 +339,18 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
             done: run.daemon_reload()?,
         });
     }
+    if run.root_dir.is_none() && Path::new(SYSTEMD_RUNNING).is_dir() {
+        let status = Command::new("systemctl")
+            .args(["restart", crate::render::generated::VALIDATE_UNIT])
+            .output()
+            .map_err(|e| Error::Tool(format!("cannot run systemctl: {e}")))?;
+        report.steps.push(Step::Revalidated {
+            passed: status.status.success(),
+        });
+    }
     let selinux_changed = selinux_plan.changes();
-    if set.changes.is_empty() && before == after && !selinux_changed && !quota_changed {
+    if set.changes.is_empty() && before == after && !selinux_changed && !quota_changed && !recorded
+    {
         report.steps.push(Step::NothingChanged {
             files: set.unchanged.len(),
         });
@@ -313,15 +358,21 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
     Ok(())
 }
 
-/// --dry-run: the unified diff of every file that would change, and what
-/// systemd-tmpfiles would create. Writes nothing, runs nothing.
+/// --dry-run: what would change in the tier and the units, a line each
+/// (with `diff`, each file's unified diff too). Writes nothing, runs nothing.
 fn dry_run(
     layout: &Layout,
     root: &Root,
     set: &ChangeSet,
     selinux_plan: &selinux::Plan,
+    diff: bool,
     report: &mut Report,
 ) -> Result<(), Error> {
+    let root_arg = (root.path() != Path::new("/")).then_some(root.path());
+    let refused = setup::unmounted(layout, root_arg).map_err(Error::Mounts)?;
+    // Plans, quotas and labels are compared with the layout in force.
+    let previous = crate::applied::load(root_arg, false).ok().map(|f| f.layout);
+    let found = effects::effects(layout, previous.as_ref(), root, set, refused.is_empty());
     let steps = &mut report.steps;
     steps.extend(
         selinux_plan
@@ -329,36 +380,32 @@ fn dry_run(
             .into_iter()
             .map(|line| Step::Selinux { line }),
     );
-    for change in &set.changes {
-        steps.push(Step::Diff {
-            path: root.display(change.path()),
-            diff: diff(root, change),
-        });
-    }
-    if set.changes.is_empty() {
-        steps.push(Step::NoFileWouldChange);
-    }
+    steps.extend(found.into_iter().map(|effect| Step::Would { effect }));
     for d in &set.no_longer_named {
         steps.push(Step::WouldLeaveAlone {
             path: root.display(d),
         });
     }
-    let root_arg = (root.path() != Path::new("/")).then_some(root.path());
-    let refused = setup::unmounted(layout, root_arg).map_err(Error::Mounts)?;
-    let nothing = refused.is_empty();
     steps.extend(
         refused
             .into_iter()
             .map(|reason| Step::WouldCreateNothing { reason }),
     );
-    for d in layout.planned_dirs().into_iter().filter(|_| nothing) {
-        if !matches!(root.lstat(&d.path), Ok(Some(_))) {
-            steps.push(Step::WouldCreate {
-                path: root.display(&d.path),
-            });
-        }
+    if diff {
+        steps.extend(diffs(root, set));
     }
     Ok(())
+}
+
+/// The unified diff of every file that changes.
+fn diffs(root: &Root, set: &ChangeSet) -> Vec<Step> {
+    set.changes
+        .iter()
+        .map(|change| Step::Diff {
+            path: root.display(change.path()),
+            diff: diff(root, change),
+        })
+        .collect()
 }
 
 /// The unified diff of one change, labelled with its path under the root.

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{DaemonReload, FileAction, Report, Step};
+use crate::render::generated::VALIDATE_UNIT;
 
 /// Exit status: 0 done (or a dry run), 1 the SELinux equivalences or the
 /// project quotas are not all in place, 2 the tier could not be set up (its declared mount is missing; the
@@ -34,7 +35,19 @@ pub fn text(report: &Report) -> String {
         step_text(&mut out, step);
     }
     if report.dry_run {
-        out.push_str("dry run: nothing was written and nothing was run\n");
+        let effects: Vec<super::effects::Effect> = report
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Would { effect } => Some(effect.clone()),
+                _ => None,
+            })
+            .collect();
+        out.push_str(&super::effects::summary(&effects));
+        out.push('\n');
+        out.push_str(
+            "dry run: nothing was written and nothing was run (--diff shows the files' changes)\n",
+        );
     } else if report.tier_not_set_up() {
         // Exit 2 says it; the line above says why.
     } else if !report.selinux_in_place {
@@ -51,7 +64,7 @@ fn step_text(out: &mut String, step: &Step) {
     // Writing to a String cannot fail.
     let _ = match step {
         Step::Diff { diff, .. } => write!(out, "{diff}"),
-        Step::NoFileWouldChange => writeln!(out, "no file would change"),
+        Step::Would { effect } => writeln!(out, "{}", effect.line()),
         Step::WouldLeaveAlone { path } => writeln!(
             out,
             "would leave alone {} (no longer in the layout)",
@@ -59,9 +72,6 @@ fn step_text(out: &mut String, step: &Step) {
         ),
         Step::WouldCreateNothing { reason } => {
             writeln!(out, "would create nothing under the tier: {reason}")
-        }
-        Step::WouldCreate { path } => {
-            writeln!(out, "systemd-tmpfiles would create {}", path.display())
         }
         Step::File { path, action } => match action {
             FileAction::Created => writeln!(out, "created {}", path.display()),
@@ -116,6 +126,19 @@ fn step_text(out: &mut String, step: &Step) {
                 writeln!(out, "daemon-reload skipped: systemd is not running")
             }
         },
+        Step::Revalidated { passed: true } => writeln!(
+            out,
+            "restarted {VALIDATE_UNIT}: the tier is valid by this layout"
+        ),
+        Step::Revalidated { passed: false } => writeln!(
+            out,
+            "restarted {VALIDATE_UNIT}: it failed, see `systemctl status {VALIDATE_UNIT}`"
+        ),
+        Step::RecordedLayout { path } => writeln!(
+            out,
+            "recorded {} as the layout in force",
+            path.display()
+        ),
         Step::NothingChanged { files } => writeln!(
             out,
             "nothing changed: {files} files, users and directories already match the layout"

@@ -102,6 +102,9 @@ pub fn render(layout: &Layout) -> Vec<GeneratedFile> {
     files.extend(units::gates(layout, &header));
     files.push(selinux::module(layout, &header));
     files.push(selinux::equivalences(layout, &header));
+    for f in &mut files {
+        f.contents = generated::seal(&f.contents);
+    }
     files
 }
 
