@@ -77,11 +77,19 @@ pub enum Command {
     /// unit declares at the base or at one of its parents is not mounted (unless
     /// tier.require_mountpoint = false): the tree is then never created on the root filesystem
     /// beneath the mount point. jts-hot-setup.service runs it at boot after the tier's mounts;
-    /// the package scripts and `jts-hot apply` run it too. Under systemd each line carries its
-    /// syslog priority (a refusal crit). Exit status: 0 the tier is set up, 2 refused (the
-    /// tier's disk is not mounted) or a bad or unreadable layout, 3 setup could not do its job
-    /// (the tier's tmpfiles file is missing, systemd-tmpfiles failed, --root or the mount table
-    /// cannot be read).
+    /// the package scripts run it too. It uses the layout in force (the one `jts-hot apply`
+    /// last applied). It says everything it did and did not do, a line each (stdout; under
+    /// systemd each line carries its syslog priority, so the journal has them): each directory
+    /// created; each one repaired, with what it found and what it set ("repaired DIR: found
+    /// postgres:postgres 0777, set postgres:postgres 0750"); then each finding of a full
+    /// validation that it leaves to the operator, because setup never removes, follows or
+    /// rewrites anything (a symlink in a directory's place, an ancestor a service cannot
+    /// traverse, a missing mount option); then a summary line. Exit status: 0 the tier is set up
+    /// and nothing is left, 1 set up with warnings left to the operator (jts-hot-setup.service
+    /// counts it as success), 2 refused (the tier's disk is not mounted), a critical finding left
+    /// to the operator, or a bad or unreadable layout, 3 setup could not do its job (the tier's
+    /// tmpfiles file is missing, systemd-tmpfiles failed, --root or the mount table cannot be
+    /// read).
     Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     #[command(after_long_help = crate::cli_help::PROBE)]
@@ -196,9 +204,17 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Print a unified diff of what would change and change nothing
+    /// Say what would change in the tier and its units, a line each, and change nothing
+    ///
+    /// One line per directory created or changed (owner, group, mode: old → new), user or group
+    /// added, gate added or removed, plan, quota or SELinux label changed (against the layout in
+    /// force), unit changed; then a one-line summary ("3 changes: ..."). --diff adds the files'
+    /// unified diffs.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also print the unified diff of every generated file that changes
+    #[arg(long)]
+    pub diff: bool,
     /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,

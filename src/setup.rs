@@ -20,6 +20,7 @@ use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
 use crate::render::generated;
 use crate::status::{Lines, Status};
+use crate::system::accounts::Accounts;
 use crate::system::{fstab, mounts, on_disk};
 
 #[derive(Debug, Clone, Default)]
@@ -37,6 +38,35 @@ pub struct Report {
     pub tmpfiles: Option<PathBuf>,
     /// Directories that did not exist before and do now.
     pub created: Vec<PathBuf>,
+    /// Directories whose owner, group or mode systemd-tmpfiles set.
+    pub repaired: Vec<Repair>,
+    /// What validation still finds once setup is done: left to the operator
+    /// (a symlink in a directory's place, a missing mount option...), since
+    /// setup never removes, follows or rewrites anything under the tier.
+    pub left: Vec<crate::validate::Finding>,
+}
+
+/// One directory setup repaired: what it found, what it set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Repair {
+    #[serde(serialize_with = "escape::serialize_path")]
+    pub path: PathBuf,
+    pub found: DirState,
+    pub set: DirState,
+}
+
+/// Owner, group (names where they resolve, else numbers) and mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DirState {
+    pub owner: String,
+    pub group: String,
+    pub mode: String,
+}
+
+impl std::fmt::Display for DirState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} {}", self.owner, self.group, self.mode)
+    }
 }
 
 /// Why setup could not do its job (exit 3, as opposed to 2: refused).
@@ -69,15 +99,18 @@ pub enum SetupError {
 }
 
 impl Report {
-    /// OK when the tier is set up, CRITICAL when refused.
+    /// CRITICAL when refused; else the worst finding left to the operator
+    /// (an UNKNOWN one, a check that could not be made, counts as CRITICAL).
     pub fn status(&self) -> Status {
-        match self.refused.is_empty() {
-            true => Status::Ok,
-            false => Status::Critical,
+        if !self.refused.is_empty() {
+            return Status::Critical;
         }
+        let worst = self.left.iter().map(|f| f.severity).max();
+        worst.map_or(Status::Ok, |s| s.min(Status::Critical))
     }
 
-    /// 0 when the tier is set up, 2 (CRITICAL) when refused.
+    /// 0 set up, nothing left; 1 set up, warnings left to the operator; 2
+    /// refused, or set up with a critical finding left to the operator.
     pub fn exit_code(&self) -> u8 {
         self.status().exit_code()
     }
@@ -100,6 +133,40 @@ pub fn text(report: &Report, journal: bool) -> String {
         out.push(
             Status::Ok,
             format!("jts-hot setup: created {}", escape::untrusted_path(d)),
+        );
+    }
+    for r in &report.repaired {
+        out.push(
+            Status::Warning,
+            format!(
+                "jts-hot setup: repaired {}: found {}, set {}",
+                escape::untrusted_path(&r.path),
+                r.found,
+                r.set
+            ),
+        );
+    }
+    for f in &report.left {
+        out.push(
+            f.severity,
+            format!(
+                "jts-hot setup: left to the operator: {}",
+                crate::validate::output::finding_line(f)
+            ),
+        );
+    }
+    if report.refused.is_empty() && report.tmpfiles.is_some() {
+        let (c, r, l) = (
+            report.created.len(),
+            report.repaired.len(),
+            report.left.len(),
+        );
+        out.push(
+            report.status(),
+            format!(
+                "jts-hot setup: {}: {c} created, {r} repaired, {l} left to the operator",
+                report.status()
+            ),
         );
     }
     out.into_string()
@@ -149,6 +216,8 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             refused,
             tmpfiles: None,
             created: Vec::new(),
+            repaired: Vec::new(),
+            left: Vec::new(),
         });
     }
     let fs_root = root.unwrap_or(Path::new("/"));
@@ -161,23 +230,51 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             root: fs_root.to_path_buf(),
         });
     };
-    let missing: Vec<PathBuf> = layout
-        .planned_dirs()
-        .into_iter()
-        .map(|d| d.path)
-        .filter(|p| std::fs::symlink_metadata(on_disk(root, p)).is_err())
+    let accounts = match root {
+        Some(r) => Accounts::from_root(r),
+        None => Accounts::Nss,
+    };
+    let planned: Vec<PathBuf> = layout.planned_dirs().into_iter().map(|d| d.path).collect();
+    let before: Vec<Option<DirState>> = planned
+        .iter()
+        .map(|p| dir_state(&accounts, &on_disk(root, p)))
         .collect();
     tmpfiles_create(root, &fs_root.join(&file))?;
-    // Project quotas per service directory (issue 13) belong here: after the
-    // directories exist, before validation.
-    let created = missing
-        .into_iter()
-        .filter(|p| on_disk(root, p).is_dir())
-        .collect();
+    let mut created = Vec::new();
+    let mut repaired = Vec::new();
+    for (path, found) in planned.into_iter().zip(before) {
+        match (found, dir_state(&accounts, &on_disk(root, &path))) {
+            (None, Some(_)) => created.push(path),
+            (Some(found), Some(set)) if found != set => repaired.push(Repair { path, found, set }),
+            _ => {}
+        }
+    }
+    // What is still wrong is the operator's to decide: said, never hidden.
+    let left = crate::validate::validate(layout, root).tally.findings;
     Ok(Report {
         refused: Vec::new(),
         tmpfiles: Some(Path::new("/").join(file)),
         created,
+        repaired,
+        left,
+    })
+}
+
+/// A directory's owner, group and mode (lstat: a link is not a directory).
+fn dir_state(accounts: &Accounts, path: &Path) -> Option<DirState> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_dir() {
+        return None;
+    }
+    Some(DirState {
+        owner: accounts
+            .user_name(meta.uid())
+            .unwrap_or_else(|| meta.uid().to_string()),
+        group: accounts
+            .group_name(meta.gid())
+            .unwrap_or_else(|| meta.gid().to_string()),
+        mode: format!("{:04o}", meta.mode() & 0o7777),
     })
 }
 

@@ -17,6 +17,10 @@ const DB: &str = "postgresql.service";
 const P: &str = "/data/jts/hot/postgresql";
 const PROM: &str = "/var/lib/prometheus/node-exporter/jts_hot.prom";
 const TMPFILES: &str = "jts-hot setup";
+/// The fix as a step: setup exits 1 when it leaves warnings (a container's
+/// root has no noatime), which is no failure of the fix.
+const SETUP_FIX: &str = "jts-hot setup || [ $? -eq 1 ]";
+const SETUP_UNIT: &str = "jts-hot-setup.service";
 
 /// The stand-in: runs as its service user like the real one, and writes into
 /// its data directory, so a tier it cannot use would break it for real too.
@@ -59,6 +63,9 @@ struct Drift {
     check: &'static str,
     line: String,
     fix: String,
+    /// What jts-hot-setup.service, run on the drift, logs (issue 21: every
+    /// repair, every finding left to the operator) and its exit status.
+    setup: (String, &'static str),
 }
 
 fn drifts() -> Vec<Drift> {
@@ -68,21 +75,30 @@ fn drifts() -> Vec<Drift> {
             drift: format!("chmod 0777 {P}"),
             check: "dir.mode",
             line: format!("CRITICAL dir.mode {P}: 0777; expected 0750; fix: {TMPFILES}"),
-            fix: TMPFILES.into(),
+            fix: SETUP_FIX.into(),
+            setup: (
+                format!("jts-hot setup: repaired {P}: found postgres:postgres 0777, set postgres:postgres 0750"),
+                "0 1",
+            ),
         },
         Drift {
             name: "owner",
             drift: format!("chown nobody {P}/data"),
             check: "dir.owner",
             line: format!("CRITICAL dir.owner {P}/data: nobody (65534); expected postgres ("),
-            fix: TMPFILES.into(),
+            fix: SETUP_FIX.into(),
+            setup: (
+                format!("jts-hot setup: repaired {P}/data: found nobody:postgres 0750, set postgres:postgres 0750"),
+                "0 1",
+            ),
         },
         Drift {
             name: "missing",
             drift: format!("rmdir {P}/logs"),
             check: "dir.exists",
             line: format!("CRITICAL dir.exists {P}/logs: missing; expected a directory; fix: {TMPFILES}"),
-            fix: TMPFILES.into(),
+            fix: SETUP_FIX.into(),
+            setup: (format!("jts-hot setup: created {P}/logs"), "0 1"),
         },
         Drift {
             name: "symlink",
@@ -90,7 +106,11 @@ fn drifts() -> Vec<Drift> {
             check: "dir.type",
             line: format!("CRITICAL dir.type {P}/config: a symlink to /var/tmp/pg-config;"),
             // The fix the finding names, as it names it.
-            fix: format!("mv -T {P}/config {P}/config.moved-aside && {TMPFILES}"),
+            fix: format!("mv -T {P}/config {P}/config.moved-aside && {{ {SETUP_FIX}; }}"),
+            setup: (
+                format!("jts-hot setup: left to the operator: CRITICAL dir.type {P}/config: a symlink"),
+                "2",
+            ),
         },
         Drift {
             name: "ancestor",
@@ -100,6 +120,10 @@ fn drifts() -> Vec<Drift> {
                 "CRITICAL dir.access {P}: postgres is stopped at /data: no search (x) (mode 0700 uid 0 gid 0)"
             ),
             fix: "chmod o+x /data".into(),
+            setup: (
+                format!("jts-hot setup: left to the operator: CRITICAL dir.access {P}: postgres is stopped at /data"),
+                "2",
+            ),
         },
     ]
 }
@@ -148,6 +172,14 @@ fn drift_steps(mut probe: Probe, d: &Drift) -> Probe {
         .step(
             &format!("{n}-prom"),
             &format!("grep '^jts_hot_validate' {PROM}"),
+        )
+        .step(
+            &format!("{n}-setup"),
+            &format!(
+                "systemctl restart {SETUP_UNIT} || true\n\
+                 journalctl -u {SETUP_UNIT} -o cat --no-pager -n 40\n\
+                 echo \"exit=$(systemctl show {SETUP_UNIT} -p ExecMainStatus --value)\""
+            ),
         )
         .step(&format!("{n}-fix"), &d.fix)
         .step(&format!("{n}-restart-fixed"), &restart(DB))
@@ -214,6 +246,19 @@ fn check_drift(r: &Report, d: &Drift) {
         "{n}:\n{prom}"
     );
 
+    let setup = r.ok(&format!("{n}-setup"));
+    println!("--- {n}: journalctl -u {SETUP_UNIT} after the drift:\n{setup}");
+    assert!(
+        setup.lines().any(|l| l.starts_with(&d.setup.0)),
+        "{n}: setup did not report\n  {}\nin its journal:\n{setup}",
+        d.setup.0
+    );
+    let exit = setup.lines().rev().find_map(|l| l.strip_prefix("exit="));
+    assert!(
+        exit.is_some_and(|e| d.setup.1.split(' ').any(|want| want == e)),
+        "{n}: setup's exit status {exit:?}, expected one of {}",
+        d.setup.1
+    );
     r.ok(&format!("{n}-fix"));
     assert_eq!(
         r.rc(&format!("{n}-restart-fixed")),
