@@ -20,8 +20,9 @@ use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
 use crate::render::generated;
 use crate::status::{Lines, Status};
-use crate::system::accounts::Accounts;
-use crate::system::{fstab, mounts, on_disk};
+use crate::system::accounts::{Accounts, ACCOUNT_FILES};
+use crate::system::rootfs::Root;
+use crate::system::{fstab, mounts, on_disk, on_disk_followed};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -88,6 +89,11 @@ pub enum SetupError {
         vendor: String,
         root: PathBuf,
     },
+    #[error(
+        "systemd-tmpfiles refused: {} leads outside the root (to {}): nothing was run",
+        .path.display(), .to.display()
+    )]
+    Leaves { path: PathBuf, to: PathBuf },
     #[error("cannot run systemd-tmpfiles: {0}")]
     Spawn(std::io::Error),
     #[error("systemd-tmpfiles --create {} failed ({status}): {stderr}", .file.display())]
@@ -196,7 +202,9 @@ pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>, Se
 pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
     let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
     let etc = generated::etc_path(&vendor);
-    [etc, vendor].into_iter().find(|p| root.join(p).is_file())
+    [etc, vendor].into_iter().find(|p| {
+        std::fs::symlink_metadata(on_disk_followed(Some(root), p)).is_ok_and(|m| m.is_file())
+    })
 }
 
 /// Creates what is missing (with systemd-tmpfiles), or refuses while the
@@ -220,6 +228,16 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             left: Vec::new(),
         });
     }
+    if let Some(root) = root {
+        // systemd-tmpfiles --root looks owners up in ROOT/etc/passwd as the host sees it.
+        let image = Root::open(root).map_err(|error| SetupError::Root {
+            path: root.to_path_buf(),
+            error,
+        })?;
+        if let Some((path, to)) = image.first_leaving(&ACCOUNT_FILES[..2]) {
+            return Err(SetupError::Leaves { path, to });
+        }
+    }
     let fs_root = root.unwrap_or(Path::new("/"));
     let Some(file) = tmpfiles_file(fs_root) else {
         return Err(SetupError::NoTmpfilesFile {
@@ -239,7 +257,8 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .iter()
         .map(|p| dir_state(&accounts, &on_disk(root, p)))
         .collect();
-    tmpfiles_create(root, &fs_root.join(&file))?;
+    // Resolved inside the root: the tool is handed a host path.
+    tmpfiles_create(root, &on_disk_followed(root, &file))?;
     let mut created = Vec::new();
     let mut repaired = Vec::new();
     for (path, found) in planned.into_iter().zip(before) {

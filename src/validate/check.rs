@@ -52,6 +52,8 @@ pub enum Check {
     QuotaInherit,
     #[serde(rename = "quota.limit")]
     QuotaLimit,
+    #[serde(rename = "gate.ordering")]
+    GateOrdering,
     #[serde(rename = "layout.pending")]
     LayoutPending,
 }
@@ -59,7 +61,7 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 23] = [
+    pub const ALL: [Check; 24] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -82,6 +84,7 @@ impl Check {
         Check::QuotaProject,
         Check::QuotaInherit,
         Check::QuotaLimit,
+        Check::GateOrdering,
         Check::LayoutPending,
     ];
 
@@ -110,6 +113,7 @@ impl Check {
             Check::QuotaProject => "quota.project",
             Check::QuotaInherit => "quota.inherit",
             Check::QuotaLimit => "quota.limit",
+            Check::GateOrdering => "gate.ordering",
             Check::LayoutPending => "layout.pending",
         }
     }
