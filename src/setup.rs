@@ -258,7 +258,8 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .map(|p| dir_state(&accounts, &on_disk(root, p)))
         .collect();
     // Resolved inside the root: the tool is handed a host path.
-    tmpfiles_create(root, &on_disk_followed(root, &file))?;
+    // Absolute: the tool is handed a path, never a name to look up.
+    tmpfiles_create(root, &on_disk_followed(root, &Path::new("/").join(&file)))?;
     let mut created = Vec::new();
     let mut repaired = Vec::new();
     for (path, found) in planned.into_iter().zip(before) {
