@@ -27,5 +27,6 @@ bench_default_tier() {
     mkdir -p "$root/etc"
     "$BIN" --default-layout generate --out "$root" >/dev/null
     systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/jts-hot.conf" 2>/dev/null
-    "$BIN" --default-layout setup --root "$root" >/dev/null
+    # 1: set up, with warnings (this machine's mount, disk size) left to the operator.
+    "$BIN" --default-layout setup --root "$root" >/dev/null || [ $? -eq 1 ]
 }

@@ -99,6 +99,9 @@ pub enum Command {
     /// Identify the device under the tier and measure fsync, random-read and write latency
     #[command(after_long_help = crate::cli_help::PROBE)]
     Probe(ProbeArgs),
+    /// The one screen: layout in force, pending edit, tier, units, last monitor run, quotas, SELinux
+    #[command(after_long_help = crate::cli_help::STATUS)]
+    Status(StatusArgs),
     /// Set or show the project quotas that hold each service directory to its plan
     #[command(subcommand)]
     Quota(QuotaCommand),
@@ -199,6 +202,14 @@ pub struct MonitorArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+    #[command(flatten)]
+    pub state: StateDirArg,
+}
+
+#[derive(Debug, Args)]
 pub struct PlanArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
@@ -220,6 +231,15 @@ pub struct ApplyArgs {
     /// Also print the unified diff of every generated file that changes
     #[arg(long)]
     pub diff: bool,
+    /// Render the layout in force again (the one apply last applied), not the saved file
+    ///
+    /// What the package scripts run after an upgrade, so that the units and drop-ins in /etc are
+    /// the new version's rendering of the applied layout, never a stale copy shadowing the
+    /// packaged ones. A saved edit stays pending. When apply never ran, the packaged files are in
+    /// force and nothing is done; a host that an older jts-hot applied (its files in /etc, no
+    /// applied copy yet) is applied with its saved layout, the one that version ran by.
+    #[arg(long, conflicts_with_all = ["config", "default_layout"])]
+    pub reapply: bool,
     /// Apply to an image or mounted root: files and layout under DIR, sysusers and tmpfiles with --root, no systemctl
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,

@@ -110,6 +110,27 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
 EXIT STATUS
   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad layout or an unwritable textfile)";
 
+/// `jts-hot status --help` (and man jts-hot-status).
+pub const STATUS: &str = "\
+WHAT IT SHOWS (one screen; reads only, well under 50 ms on the default layout)
+  layout    the layout in force: where it was applied from and when (or the packaged
+            default, or --config FILE), its digest; any pending edit of
+            /etc/jts/hot-layout.toml (edited or broken, not applied: nothing runs by it)
+  tier      the base's filesystem (its own mount or not) and a full validation by the
+            layout in force: its status and the findings by severity
+  units     each jts-hot unit and each unit the layout gates: active state and whether
+            enabled (one `systemctl show`); when systemd is not running it says so
+  monitor   the last monitor run (STATE_DIR/monitor-last.json, schema
+            jts-hot.monitor-last/1): when, its status, the three services nearest their plan
+  quotas    tier.quota: in place, or how many quota findings
+  selinux   labels in place, or how many findings; where SELinux is disabled, not checked
+  What to look at next is a reading command (jts-hot validate, jts-hot apply --dry-run),
+  never one that changes the tier. --format json: schema jts-hot.status/1 (docs/status.md).
+
+EXIT STATUS
+  0 all is well; 1 WARNING (also while an edit is pending or a unit failed), 2 CRITICAL,
+  3 UNKNOWN: the tier's validation, as jts-hot validate";
+
 /// `jts-hot apply --help` (and man jts-hot-apply): what its exit status says.
 pub const APPLY: &str = "\
 EXIT STATUS

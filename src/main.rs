@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let status_command = matches!(
         cli.command,
-        Command::Validate(_) | Command::Monitor(_) | Command::Probe(_)
+        Command::Validate(_) | Command::Monitor(_) | Command::Probe(_) | Command::Status(_)
     );
     let bad_input = if status_command {
         EXIT_UNKNOWN
@@ -125,6 +125,32 @@ fn load_saved(cli: &Cli, root: Option<&Path>) -> Result<(Layout, String), Failur
     }
 }
 
+/// `apply --reapply`: the applied copy; on a host an older jts-hot applied
+/// (its validation unit in /etc, no copy yet) the saved layout it ran by;
+/// `None` where apply never ran.
+fn reapplied(root: Option<&Path>) -> Result<Option<(Layout, String)>, Failure> {
+    if let Some(found) = applied::load_copy(root).map_err(Failure::Layout)? {
+        return Ok(Some(found));
+    }
+    let etc_unit = Path::new("/etc/systemd/system").join(jts_hot::render::generated::VALIDATE_UNIT);
+    let applied_before = jts_hot::system::on_disk(root, &etc_unit).exists();
+    match applied_before {
+        true => load_saved_file(root).map(Some),
+        false => Ok(None),
+    }
+}
+
+/// The saved layout file under `root`, or the built-in default when there is none.
+fn load_saved_file(root: Option<&Path>) -> Result<(Layout, String), Failure> {
+    let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
+    if !system.exists() {
+        return Ok((Layout::builtin(), DEFAULT_LAYOUT_TOML.to_string()));
+    }
+    let text = Layout::read(&system).map_err(Failure::Layout)?;
+    let layout = Layout::parse(&text, &system.display().to_string()).map_err(Failure::Layout)?;
+    Ok((layout, text))
+}
+
 /// The layout in force, for the commands that act on the running system
 /// (validate, monitor, setup, quota, probe, status): --config FILE or
 /// --default-layout when given, else the one `apply` last applied (or the
@@ -182,7 +208,16 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Probe(args) => run_probe(&cli, args),
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
-            let (layout, text) = load_saved(&cli, args.root.as_deref())?;
+            let (layout, text) = match args.reapply {
+                false => load_saved(&cli, args.root.as_deref())?,
+                true => match reapplied(args.root.as_deref())? {
+                    Some(found) => found,
+                    None => {
+                        emit("jts-hot apply --reapply: apply never ran here: the packaged files are in force\n")?;
+                        return Ok(0);
+                    }
+                },
+            };
             let opts = apply::Options {
                 root: args.root.clone(),
                 dry_run: args.dry_run,
@@ -204,6 +239,21 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
         }
         Command::Setup(args) => run_setup(&cli, args),
+        Command::Status(args) => {
+            let in_force = load_in_force(&cli, None, true)?;
+            let opts = jts_hot::overview::Options {
+                state_dir: args.state.state_dir.clone(),
+            };
+            let report = jts_hot::overview::run(&in_force, &opts);
+            use jts_hot::overview::output;
+            emit(&match args.format {
+                TextOrJson::Text => {
+                    output::text(&report, std::time::SystemTime::now(), under_journal())
+                }
+                TextOrJson::Json => output::json(&report),
+            })?;
+            Ok(output::exit_code(&report))
+        }
         Command::Quota(command) => run_quota(&cli, command),
         Command::Monitor(args) => run_monitor(&cli, args),
     }

@@ -208,6 +208,33 @@ impl Document for Baseline {
     const PRETTY: bool = true;
 }
 
+/// The last monitor run in a few lines, saved by each run: what `jts-hot
+/// status` shows without reading the (large) history. Here, not in the
+/// monitor, so status reads it without knowing the monitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastRun {
+    /// When it ran, seconds since the Unix epoch.
+    pub timestamp: u64,
+    pub status: crate::status::Status,
+    /// The services nearest their plan, highest share first (at most three).
+    pub nearest: Vec<NearPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NearPlan {
+    pub service: String,
+    pub percent_of_plan: f64,
+    pub status: crate::status::Status,
+}
+
+impl Document for LastRun {
+    const FILE_NAME: &'static str = "monitor-last.json";
+    const SCHEMA: &'static str = "jts-hot.monitor-last/1";
+    const WHAT: &'static str = "last monitor run";
+    const MAX_BYTES: u64 = 64 << 10;
+    const PRETTY: bool = true;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

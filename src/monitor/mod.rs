@@ -241,7 +241,34 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
     if let Some(history) = history {
         save_history(&mut report, &history, &state);
     }
+    save_last_run(&mut report, &state);
     report
+}
+
+/// The run in a few lines for `jts-hot status`: when, its status, the three
+/// services nearest their plan.
+fn save_last_run(report: &mut Report, state: &StateDir) {
+    let mut nearest: Vec<state::NearPlan> = report
+        .services
+        .iter()
+        .map(|s| state::NearPlan {
+            service: s.name.clone(),
+            percent_of_plan: s.percent_of_plan,
+            status: s.status,
+        })
+        .collect();
+    nearest.sort_by(|a, b| b.percent_of_plan.total_cmp(&a.percent_of_plan));
+    nearest.truncate(3);
+    let last = state::LastRun {
+        timestamp: report.timestamp,
+        status: report.status,
+        nearest,
+    };
+    if let Err(e) = state::save(state, &last) {
+        report
+            .notes
+            .push(format!("cannot save the last run's summary: {e:#}"));
+    }
 }
 
 /// Writes the history this run extended; a failure is a note.
