@@ -135,26 +135,41 @@ pub fn record(root: &Root, layout_text: &str, source: &Source) -> std::io::Resul
     Ok(true)
 }
 
+/// The applied copy under `root`, if apply ever ran: the layout (named as
+/// apply named it, so that rendered again it gives the same files) and the
+/// text apply read. What an upgrade renders again (`jts-hot apply --reapply`).
+pub fn load_copy(root: Option<&Path>) -> Result<Option<(Layout, String)>, LayoutErrors> {
+    let copy = crate::system::on_disk_followed(root, &Path::new("/").join(APPLIED_PATH));
+    if std::fs::symlink_metadata(&copy).is_err() {
+        return Ok(None);
+    }
+    let text = Layout::read(&copy)?;
+    let mut layout = Layout::parse(&text, &copy.display().to_string())?;
+    let from = from_line(&text);
+    layout.source = match from.as_str() {
+        crate::layout::BUILTIN_SOURCE => Source::Builtin,
+        file => Source::File(PathBuf::from(file)),
+    };
+    // The two lines `copy_text` adds, off again.
+    let original = text.splitn(3, '\n').nth(2).unwrap_or_default().to_string();
+    Ok(Some((layout, original)))
+}
+
+fn from_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .and_then(|l| l.strip_prefix(FROM_MARKER))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
 /// The layout in force under `root` (None: this system), and any pending edit
 /// of the saved file. `check_pending`: compare the saved file (a gate skips it).
 pub fn load(root: Option<&Path>, check_pending: bool) -> Result<InForce, LayoutErrors> {
     let copy = crate::system::on_disk_followed(root, &Path::new("/").join(APPLIED_PATH));
-    let (layout, origin) = match std::fs::symlink_metadata(&copy) {
-        Err(_) => (Layout::builtin(), Origin::Packaged),
-        Ok(meta) => {
-            let text = Layout::read(&copy)?;
-            let mut layout = Layout::parse(&text, &copy.display().to_string())?;
-            let from = text
-                .lines()
-                .next()
-                .and_then(|l| l.strip_prefix(FROM_MARKER))
-                .unwrap_or("unknown")
-                .to_string();
-            // Rendered again (by an upgrade), the files name what apply named.
-            layout.source = match from.as_str() {
-                crate::layout::BUILTIN_SOURCE => Source::Builtin,
-                file => Source::File(PathBuf::from(file)),
-            };
+    let (layout, origin) = match (std::fs::symlink_metadata(&copy), load_copy(root)?) {
+        (Ok(meta), Some((layout, _))) => {
+            let from = layout.source.to_string();
             let applied_unix = meta
                 .modified()
                 .ok()
@@ -169,6 +184,7 @@ pub fn load(root: Option<&Path>, check_pending: bool) -> Result<InForce, LayoutE
                 },
             )
         }
+        _ => (Layout::builtin(), Origin::Packaged),
     };
     let pending = match check_pending {
         true => pending(root, &layout),
@@ -245,6 +261,11 @@ mod tests {
         assert_eq!(f.pending, None);
         assert_eq!(f.layout.source, source);
         assert!(matches!(&f.origin, Origin::Applied { from, .. } if from == SYSTEM_LAYOUT_PATH));
+        let (copied, text) = load_copy(Some(dir.path())).unwrap().unwrap();
+        assert_eq!(
+            (copied.digest(), text.as_str()),
+            (f.layout.digest(), edited.as_str())
+        );
         let applied = f.layout.digest();
         // Reverted: the saved file is the default again, pending until applied.
         std::fs::write(

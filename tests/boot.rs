@@ -637,7 +637,11 @@ fn data_survives_reboot_upgrade_remove_purge() {
 
 /// Point 7: an edited layout (one more service, one changed mode), then
 /// `jts-hot apply` and a reboot, gives the new tree; an upgrade of the
-/// package keeps the edited layout.
+/// package keeps the edited layout. Issue 21 items 4 and 5 in the same
+/// boots: `jts-hot status` on a healthy and on a drifted tier; the upgrade,
+/// done in the booted system under a running stand-in database, renders the
+/// units in /etc again from the applied layout (a stale one is replaced),
+/// keeps the operator's drop-in and the applied layout, restarts no database.
 #[test]
 fn edited_layout_applied_and_kept_on_upgrade() {
     let test = "boot::edited_layout_applied_and_kept_on_upgrade";
@@ -658,29 +662,147 @@ fn edited_layout_applied_and_kept_on_upgrade() {
     let layout = Layout::parse(&edited, LAYOUT_FILE)
         .unwrap_or_else(|e| panic!("the edited layout is refused:\n{e}"));
     m.write(LAYOUT_FILE, &edited);
+    // A stand-in database, gated, with the operator's own drop-in.
+    m.write(
+        "/etc/systemd/system/postgresql.service",
+        "[Unit]\nDescription=Stand-in for PostgreSQL (only sleeps)\n\
+         [Service]\nExecStart=/bin/sleep infinity\n\
+         [Install]\nWantedBy=multi-user.target\n",
+    );
+    let operator_dropin = "/etc/systemd/system/postgresql.service.d/operator.conf";
+    m.write(
+        operator_dropin,
+        "[Service]\nEnvironment=OPERATOR_WAS_HERE=1\n",
+    );
+    std::fs::create_dir_all(m.path("/etc/systemd/system/multi-user.target.wants")).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/systemd/system/postgresql.service",
+        m.path("/etc/systemd/system/multi-user.target.wants/postgresql.service"),
+    )
+    .unwrap();
 
-    let applied = m.boot(&Probe::new().step("apply", "jts-hot apply"));
+    let applied = m.boot(
+        &Probe::new()
+            .step("dry-run", "jts-hot apply --dry-run")
+            .step("apply", "jts-hot apply")
+            .step("monitor", "systemctl start jts-hot-monitor.service")
+            .step("status-healthy", "jts-hot status; echo \"exit=$?\"")
+            .step(
+                "status-drifted",
+                "chmod 0777 /data/jts/hot/redis\n\
+                 jts-hot status || echo \"exit=$?\"\n\
+                 jts-hot status --format json >/run/status.json || true\n\
+                 cat /run/status.json\n\
+                 chmod 0770 /data/jts/hot/redis",
+            ),
+    );
+    println!("jts-hot apply --dry-run:\n{}", applied.ok("dry-run"));
     println!("jts-hot apply:\n{}", applied.ok("apply"));
+    let healthy = applied.ok("status-healthy");
+    println!("jts-hot status, healthy tier:\n{healthy}");
+    assert!(
+        healthy.starts_with(&format!("layout    {LAYOUT_FILE}, applied ")),
+        "{healthy}"
+    );
+    for want in [
+        "no pending edit",
+        "tier      /data/jts/hot: ",
+        "jts-hot-validate.service",
+        "gated     postgresql.service",
+        "active (running)",
+        "monitor   last run ",
+        "quotas    ",
+        "selinux   ",
+    ] {
+        assert!(healthy.contains(want), "no {want:?}:\n{healthy}");
+    }
+    assert!(
+        !healthy.contains("jts-hot setup"),
+        "status suggests setup:\n{healthy}"
+    );
+    let drifted = applied.ok("status-drifted");
+    println!("jts-hot status, drifted tier:\n{drifted}");
+    assert!(drifted.contains("CRITICAL: 1 critical"), "{drifted}");
+    assert!(drifted.contains("exit=2"), "{drifted}");
+    assert!(
+        !drifted.contains("jts-hot setup"),
+        "status suggests setup:\n{drifted}"
+    );
+    let json_at = drifted.find("{\n").expect("the JSON");
+    let json: serde_json::Value = serde_json::from_str(&drifted[json_at..])
+        .unwrap_or_else(|e| panic!("status --format json ({e}):\n{drifted}"));
+    assert_eq!(json["schema"], "jts-hot.status/1");
+    assert_eq!(json["tier"]["critical"], 1);
+    assert_eq!(json["layout"]["origin"]["kind"], "applied");
 
     let after = m.boot(&state_steps(Probe::new(), &layout));
     check_tree(&after, &layout);
     check_validated(&after);
+
+    // As an older jts-hot rendered it: another line, its own valid digest.
+    let stale_unit = "/etc/systemd/system/jts-hot-monitor.service";
+    let current = m.read(stale_unit);
+    let older = current.replace("Nice=19\n", "Nice=10\n");
+    assert_ne!(older, current, "no Nice=19 in {stale_unit}");
+    let digest = jts_hot::render::generated::content_digest(&older);
+    let carried = jts_hot::render::generated::digest_in(&older)
+        .unwrap()
+        .to_string();
+    m.write(stale_unit, &older.replace(&carried, &digest));
+    let copy_before = m.read("/var/lib/jts-hot/applied-layout.toml");
 
     let work = m.root.with_extension("pkgs");
     std::fs::create_dir_all(&work).unwrap();
     let newer = nspawn::newer_deb(&packages().deb, &work);
     let newer_in = m.put(&newer, "jts-hot-newer.deb");
     let _ = std::fs::remove_dir_all(&work);
-    println!("{}", m.run_ok(&format!("dpkg -i {newer_in}")));
+    let db = "systemctl show postgresql.service -p MainPID -p InvocationID -p ActiveState";
+    let upgraded = m.boot(
+        &state_steps(Probe::new(), &layout)
+            .step("db-before", db)
+            .step("upgrade", &format!("dpkg -i {newer_in} 2>&1"))
+            .step("db-after", db)
+            .step("status-upgraded", "jts-hot status || true"),
+    );
+    println!("dpkg -i (the upgrade, booted):\n{}", upgraded.ok("upgrade"));
+    println!(
+        "jts-hot status after the upgrade:\n{}",
+        upgraded.ok("status-upgraded")
+    );
+    let (before, after_db) = (upgraded.props("db-before"), upgraded.props("db-after"));
+    assert_eq!(before["ActiveState"], "active", "{before:?}");
+    assert_eq!(before, after_db, "the upgrade restarted the database");
+    check_tree(&upgraded, &layout);
     assert_eq!(
         m.read(LAYOUT_FILE),
         edited,
         "the upgrade replaced the edited layout"
     );
-
-    let upgraded = m.boot(&state_steps(Probe::new(), &layout));
-    check_tree(&upgraded, &layout);
-    check_validated(&upgraded);
+    assert_eq!(
+        m.read("/var/lib/jts-hot/applied-layout.toml"),
+        copy_before,
+        "the upgrade changed the applied layout"
+    );
+    assert!(
+        m.read(operator_dropin).contains("OPERATOR_WAS_HERE"),
+        "the operator's drop-in is gone"
+    );
+    // Every file in /etc is this version's rendering of the applied layout.
+    for f in jts_hot::render::render(&layout) {
+        if !f.path.starts_with("usr/lib") {
+            continue;
+        }
+        let etc = jts_hot::render::generated::etc_path(&f.path);
+        assert_eq!(
+            m.read(&format!("/{}", etc.display())),
+            f.contents,
+            "/{} is not the new version's rendering",
+            etc.display()
+        );
+    }
+    let reboot = m.boot(&state_steps(Probe::new(), &layout));
+    check_tree(&reboot, &layout);
+    check_validated(&reboot);
 }
 
 /// Figures for the README: how long validation takes at boot, and the time

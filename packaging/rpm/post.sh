@@ -64,6 +64,13 @@ fi
 if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then
     add_selinux_equivalences || :
 fi
+# An upgrade brings this version's units into force: where `jts-hot apply`
+# put units and drop-ins into /etc (shadowing the packaged ones), this
+# version renders them again from the layout in force (apply's copy);
+# nothing where apply never ran. The applied layout and the operator's own
+# drop-ins are kept, a saved edit stays pending, no database is restarted.
+jts-hot apply --reapply >&2 \
+    || echo "jts-hot: could not render the units of the applied layout again: run jts-hot apply --reapply" >&2
 # tmpfiles.d's file holds only what lies outside the tier.
 systemd-tmpfiles --create jts-hot.conf || :
 # The tier's directories, only on its mounted filesystem: while a mount

@@ -78,6 +78,9 @@ remove_selinux_module() {
 if [ "$1" -eq 0 ]; then
     remove_applied_units
     remove_selinux_module
+    # The copy of the layout `jts-hot apply` last applied: a later install
+    # starts from the packaged default.
+    rm -f /var/lib/jts-hot/applied-layout.toml
 fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :
