@@ -4,6 +4,34 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::{ArgValueCandidates, CompletionCandidate};
+
+/// The variable that makes the binary answer a completion request instead of running
+/// (a name of our own: a generic COMPLETE in a unit's environment must not turn a gate into
+/// a completion that exits 0).
+pub const COMPLETE_VAR: &str = "JTS_HOT_COMPLETE";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// --service values: the services of the layout in force ($JTS_HOT_CONFIG, else
+/// /etc/jts/hot-layout.toml, else the built-in default); none when it does not load.
+fn service_names() -> Vec<CompletionCandidate> {
+    let config = std::env::var_os("JTS_HOT_CONFIG").map(PathBuf::from);
+    crate::layout_in_force(config, false, None)
+        .map(|layout| {
+            layout
+                .services
+                .iter()
+                .map(|s| CompletionCandidate::new(s.name.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,9 +120,13 @@ pub enum Command {
     /// Print the default layout, or check a layout file
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Write shell completions to stdout (used by packaging)
+    /// Write a shell's completion script to stdout (used by packaging)
+    ///
+    /// The script asks this binary (`jts-hot`, found on PATH) for each completion, with
+    /// JTS_HOT_COMPLETE set: subcommands, options, their values, and the service names of the
+    /// layout in force for --service.
     #[command(hide = true)]
-    Completions { shell: clap_complete::Shell },
+    Completions { shell: CompletionShell },
     /// Write man pages into DIR (used by packaging)
     #[command(hide = true)]
     Manpages { dir: PathBuf },
@@ -125,7 +157,7 @@ pub struct ValidateArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
     /// Check only the base, its mount and this service's directories (repeatable)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(service_names))]
     pub service: Vec<String>,
     /// As a gated unit's ExecStartPre=: exit 0 on OK and WARNING, print only what blocks the start
     ///

@@ -23,6 +23,11 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (the scripts `jts-hot completions SHELL` writes) is
+    // answered and exits here, before anything else runs.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(cli::COMPLETE_VAR)
+        .complete();
     let cli = Cli::parse();
     let status_command = matches!(
         cli.command,
@@ -101,14 +106,34 @@ impl From<anyhow::Error> for Failure {
 /// file (under `root`, for commands that act on an image) if it exists, else
 /// the built-in default (`None`).
 fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
-    if cli.default_layout {
+    layout_path_of(cli.config.clone(), cli.default_layout, root)
+}
+
+fn layout_path_of(
+    config: Option<PathBuf>,
+    default_layout: bool,
+    root: Option<&Path>,
+) -> Option<PathBuf> {
+    if default_layout {
         return None;
     }
-    cli.config.clone().or_else(|| {
+    config.or_else(|| {
         // Resolved inside the image: its links never lead to the host's files.
         let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
         system.exists().then_some(system)
     })
+}
+
+/// The layout in force for these arguments (what every command loads).
+pub(crate) fn layout_in_force(
+    config: Option<PathBuf>,
+    default_layout: bool,
+    root: Option<&Path>,
+) -> Option<Layout> {
+    match layout_path_of(config, default_layout, root) {
+        Some(path) => Layout::load(&path).ok(),
+        None => Some(Layout::builtin()),
+    }
 }
 
 fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
@@ -137,12 +162,32 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Config(command) => run_config(command),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "jts-hot",
-                &mut std::io::stdout(),
-            );
+            use clap_complete::env::{Bash, EnvCompleter, Fish, Zsh};
+            let completer: &dyn EnvCompleter = match shell {
+                cli::CompletionShell::Bash => &Bash,
+                cli::CompletionShell::Zsh => &Zsh,
+                cli::CompletionShell::Fish => &Fish,
+            };
+            let mut script = Vec::new();
+            completer
+                .write_registration(
+                    cli::COMPLETE_VAR,
+                    "jts-hot",
+                    "jts-hot",
+                    "jts-hot",
+                    &mut script,
+                )
+                .map_err(anyhow::Error::from)?;
+            let mut script = String::from_utf8_lossy(&script).into_owned();
+            if *shell == cli::CompletionShell::Zsh {
+                // Autoloaded from fpath as _jts-hot, the file's body runs on the first TAB:
+                // complete then too, not only from the second TAB on.
+                script.push_str(
+                    "if [ \"${funcstack[1]}\" = \"_jts-hot\" ]; then\n    \
+                     _clap_dynamic_completer_jts_hot \"$@\"\nfi\n",
+                );
+            }
+            emit(&script)?;
             Ok(0)
         }
         Command::Manpages { dir } => {
