@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_help;
+mod cli_man;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -192,7 +193,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Manpages { dir } => {
             std::fs::create_dir_all(dir).map_err(anyhow::Error::from)?;
-            clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
+            cli_man::write_all(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
         Command::Validate(args) => run_validate(&cli, args),
