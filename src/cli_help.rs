@@ -110,7 +110,7 @@ EXIT STATUS
 
 EXAMPLES
   jts-hot monitor                                the picture, at a terminal
-  jts-hot monitor --format json | jq '.services[] | {name, used_bytes}'
+  jts-hot monitor --format json | jq '.services[] | {name, allocated_bytes, planned_bytes}'
   jts-hot monitor --textfile-dir /var/lib/prometheus/node-exporter
   systemctl start jts-hot-monitor.service        one run as the timer does it
 

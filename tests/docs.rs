@@ -562,3 +562,40 @@ fn readme_commands_exist_with_their_man_pages() {
         );
     }
 }
+
+/// Every `jts-hot ...` line of every EXAMPLES section parses: its words up to a
+/// pipe, redirection, `&&` or the comment column, run with --help appended
+/// (clap checks each option and value before it reaches --help).
+#[test]
+fn every_example_parses() {
+    let mut checked = 0;
+    for args in commands() {
+        let (_, help, _) = run(jts_hot().args(&args).arg("--help"));
+        let examples = help
+            .split_once("\nEXAMPLES\n")
+            .unwrap_or_else(|| panic!("jts-hot {args:?} --help has no EXAMPLES:\n{help}"))
+            .1
+            .split("\n\n")
+            .next()
+            .unwrap();
+        for line in examples.lines() {
+            let Some(cmd) = line.trim().split("  ").next() else {
+                continue;
+            };
+            for part in cmd.split("&&") {
+                let part = part.trim();
+                let Some(words) = part.strip_prefix("jts-hot ") else {
+                    continue;
+                };
+                let words: Vec<&str> = words
+                    .split(' ')
+                    .take_while(|w| !matches!(*w, "|" | ">" | ";"))
+                    .collect();
+                let (code, _, err) = run(jts_hot().args(&words).arg("--help"));
+                assert_eq!(code, 0, "example `{part}` does not parse: {err}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 25, "only {checked} examples");
+}
