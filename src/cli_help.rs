@@ -227,7 +227,8 @@ EXIT STATUS
   0  the tier is set up
   2  refused (the tier's disk is not mounted), or a bad or unreadable layout
   3  setup could not do its job (the tier's tmpfiles file is missing, systemd-tmpfiles
-     failed, --root or the mount table cannot be read)
+     failed, --root or the mount table cannot be read, or DIR's etc/passwd or etc/group
+     leads outside DIR under --root)
 
 EXAMPLES
   systemctl status jts-hot-setup.service         what it did at boot

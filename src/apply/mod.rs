@@ -468,6 +468,17 @@ impl Apply<'_> {
                 Error::io(format!("cannot resolve {rel} under {root}"), e)
             })
         };
+        // Both tools take --root, but systemd-sysusers opens ROOT/etc/passwd
+        // as the host sees it (an image's etc linked to the host's had the
+        // host's accounts rewritten) and systemd-tmpfiles looks owners up so.
+        if let Some((path, host)) = self.root.first_leaving(accounts::ACCOUNT_FILES) {
+            return Err(Error::Tool(format!(
+                "systemd-sysusers and systemd-tmpfiles refused: {} leads outside the root \
+                 (to {}): nothing was run on the image",
+                path.display(),
+                host.display()
+            )));
+        }
         run_tool(
             Command::new("systemd-sysusers")
                 .args(&root_arg)
