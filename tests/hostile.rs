@@ -311,8 +311,13 @@ fn every_accepted_gate_on_this_machine_makes_no_ordering_cycle() {
     let (mut accepted_units, mut refused_cycles, mut refused_quiet) = (0, Vec::new(), 0);
     for unit in &units {
         let text = layout("/data/jts/hot", &format!("\"{unit}\""), "");
-        match Layout::parse(&text, "gate.toml") {
-            Ok(l) => {
+        // Accepted: by name (the layout) and by the unit's real ordering in
+        // this root (what apply and validate check on the target system).
+        let parsed = Layout::parse(&text, "gate.toml")
+            .ok()
+            .filter(|l| jts_hot::validate::gates::refused(l, Some(root.path())).is_empty());
+        match parsed {
+            Some(l) => {
                 let err = verify_gated(root.path(), &l, unit);
                 assert!(
                     !cycle(&err),
@@ -320,7 +325,7 @@ fn every_accepted_gate_on_this_machine_makes_no_ordering_cycle() {
                 );
                 accepted_units += 1;
             }
-            Err(_) => {
+            None => {
                 // Refused; gate it anyway (a drop-in written by hand) to see
                 // whether systemd would have found a cycle.
                 let forced =
@@ -1149,4 +1154,159 @@ fn apparent_sizes_past_64_bits_are_exact_in_the_monitors_json() {
         out.contains(&format!("\"apparent_bytes\": {expected},")),
         "expected {expected}:\n{out}{err}"
     );
+}
+
+/// A gate is judged by the unit's real ordering on the target system, not by
+/// its name: units whose names no list knows, made early by their own file
+/// or by a drop-in in /run or /etc, in a template's drop-in or a dash
+/// prefix's, are refused by apply (exit 2, nothing written) and reported by
+/// validate (gate.ordering CRITICAL); systemd-analyze verify, the judge,
+/// finds the ordering cycle each would make, and none for the accepted one.
+#[test]
+fn gates_are_judged_by_the_units_real_ordering() {
+    let test = "gates_are_judged_by_the_units_real_ordering";
+    if !have_root(test)
+        || !have_tools(
+            test,
+            &["systemd-analyze", "systemd-tmpfiles", "systemd-sysusers"],
+        )
+    {
+        return;
+    }
+    let base = accepted(&layout("/data/jts/hot", "", ""));
+    let root = verify_root(&base);
+    let r = root.path();
+    fs::write(
+        r.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\npostgres:x:105:110::/:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(r.join("etc/group"), "root:x:0:\npostgres:x:110:\n").unwrap();
+    let unit = |rel: &str, text: &str| {
+        let p = r.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    };
+    let service = "[Service]\nType=oneshot\nExecStart=/usr/bin/jts-hot --version\n";
+    unit(
+        "usr/lib/systemd/system/warmup.service",
+        &format!("[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/calm.service",
+        &format!("[Unit]\nDescription=calm\n{service}"),
+    );
+    unit(
+        "run/systemd/system/calm.service.d/50-early.conf",
+        "[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n",
+    );
+    unit(
+        "usr/lib/systemd/system/prefs.service",
+        &format!("[Unit]\nBefore=local-fs.target\nDefaultDependencies=no\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/net-tune.service",
+        &format!("[Unit]\nDescription=x\n{service}"),
+    );
+    unit(
+        "etc/systemd/system/net-.service.d/early.conf",
+        "[Unit]\nBefore=basic.target\nDefaultDependencies=no\n",
+    );
+    unit(
+        "usr/lib/systemd/system/fine.service",
+        &format!("[Unit]\nBefore=multi-user.target\n{service}"),
+    );
+    // The same early drop-in masked by an empty one of the same name in /etc.
+    unit(
+        "usr/lib/systemd/system/masked-early.service",
+        &format!("[Unit]\nDescription=y\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/masked-early.service.d/early.conf",
+        "[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n",
+    );
+    unit("etc/systemd/system/masked-early.service.d/early.conf", "");
+    // Default dependencies, but ordered before a unit jts-hot's start after.
+    unit(
+        "usr/lib/systemd/system/pre-setup.service",
+        &format!("[Unit]\nBefore=jts-hot-setup.service\n{service}"),
+    );
+    let cases = [
+        (
+            "pre-setup.service",
+            Some("Before=jts-hot-setup.service (in /usr/lib/systemd/system/pre-setup.service)"),
+        ),
+        (
+            "warmup.service",
+            Some("DefaultDependencies=no in /usr/lib/systemd/system/warmup.service"),
+        ),
+        (
+            "calm.service",
+            Some("DefaultDependencies=no in /run/systemd/system/calm.service.d/50-early.conf"),
+        ),
+        (
+            "prefs.service",
+            Some("DefaultDependencies=no in /usr/lib/systemd/system/prefs.service"),
+        ),
+        (
+            "net-tune.service",
+            Some("/etc/systemd/system/net-.service.d/early.conf"),
+        ),
+        ("fine.service", None),
+        ("masked-early.service", None),
+    ];
+    for (name, refused_says) in cases {
+        let text = layout("/data/jts/hot", &format!("\"{name}\""), "");
+        let l = accepted(&text);
+        let file = r.join("etc/jts/gate.toml");
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(&file, &text).unwrap();
+        // The judge: systemd's own verdict on the boot with the drop-in in place.
+        let judged = cycle(&verify_gated(r, &l, name));
+        let dropin = r.join(format!("etc/systemd/system/{name}.d/jts-hot.conf"));
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&file)
+            .args(["apply", "--dry-run", "--root"])
+            .arg(r));
+        let (vcode, vout, _) = run(jts_hot()
+            .arg("--config")
+            .arg(&file)
+            .args(["validate", "--format", "json", "--root"])
+            .arg(r));
+        let findings: serde_json::Value = serde_json::from_str(&vout).unwrap();
+        let ordering: Vec<&serde_json::Value> = findings["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "gate.ordering")
+            .collect();
+        match refused_says {
+            Some(says) => {
+                assert!(
+                    judged,
+                    "{name}: systemd-analyze found no cycle, yet refused"
+                );
+                assert_eq!(code, 2, "{name}: {out}{err}");
+                assert!(
+                    err.contains("services.pg.gate[0]")
+                        && err.contains(says)
+                        && err.contains("nothing was written"),
+                    "{name}: {err}"
+                );
+                assert!(!dropin.exists(), "{name}: a drop-in was written");
+                assert_eq!(ordering.len(), 1, "{name}: {vout}");
+                assert_eq!(ordering[0]["severity"], "CRITICAL");
+                assert_eq!(vcode, 2, "{name}");
+            }
+            None => {
+                assert!(
+                    !judged,
+                    "{name}: accepted, yet systemd-analyze finds a cycle"
+                );
+                assert!(!err.contains("gate["), "{name}: {err}");
+                assert!(ordering.is_empty(), "{name}: {vout}");
+            }
+        }
+    }
 }
