@@ -142,6 +142,10 @@ pub struct ValidateArgs {
     /// Print a summary line even when all is well
     #[arg(short, long)]
     pub verbose: bool,
+    /// Exit 0 on WARNING as on OK: for jts-hot's own units, so that `systemctl status` shows a
+    /// usable tier as success (status=0/SUCCESS); the output and the metrics still say WARNING
+    #[arg(long)]
+    pub warning_ok: bool,
 }
 
 /// The state directory shared by monitor (growth history) and probe (baseline);
@@ -183,6 +187,10 @@ pub struct MonitorArgs {
     /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Exit 0 on WARNING as on OK: for jts-hot's own units, so that `systemctl status` shows a
+    /// usable tier as success (status=0/SUCCESS); the output and the metrics still say WARNING
+    #[arg(long)]
+    pub warning_ok: bool,
 }
 
 #[derive(Debug, Args)]

@@ -41,10 +41,12 @@ OUTPUT
 
 EXIT STATUS
   0  OK        every check passed
-  1  WARNING   a usable tier with a problem to fix (the unit counts it as success)
+  1  WARNING   a usable tier with a problem to fix (0 with --warning-ok, as the unit runs
+               it: `systemctl status` shows success, the journal says WARNING)
   2  CRITICAL  the tier must not be used: the unit fails, gated databases do not start
   3  UNKNOWN   a bad or unreadable layout, a --service the layout does not have, a check
-               that could not be made, or any other runtime error (never exit 2)";
+               that could not be made, a usage error (a mistyped option), or any other
+               runtime error (never exit 2)";
 
 pub const MONITOR: &str = "\
 ONE RUN
@@ -94,7 +96,8 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   Statuses: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 EXIT STATUS
-  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad layout or an unwritable textfile)";
+  0 OK, 1 WARNING (0 with --warning-ok, as jts-hot-monitor.service runs it), 2 CRITICAL,
+  3 UNKNOWN (also for a bad layout, an unwritable textfile or a usage error)";
 
 /// `jts-hot apply --help` (and man jts-hot-apply): what its exit status says.
 pub const APPLY: &str = "\

@@ -19,11 +19,14 @@ use jts_hot::{apply, files, monitor, probe, render, status};
 /// Exit code for a bad layout from commands that do not report a status.
 const EXIT_BAD_INPUT: u8 = 2;
 /// UNKNOWN: a bad layout for validate, monitor and probe (their verdict),
-/// and a runtime error for every command.
+/// and a usage or runtime error for every command.
 const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let status_command = matches!(
         cli.command,
         Command::Validate(_) | Command::Monitor(_) | Command::Probe(_)
@@ -46,6 +49,19 @@ fn main() -> ExitCode {
             print_err(&format!("jts-hot: {e:#}"));
             ExitCode::from(runtime_error)
         }
+    }
+}
+
+/// --help and --version print and exit 0; a usage error (a mistyped option,
+/// an unknown subcommand) is UNKNOWN, 3, for every command: clap's own 2
+/// would read as CRITICAL to Nagios and to a unit's ExecStartPre= reader.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    // A closed stdout or stderr leaves nothing to report to.
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::from(EXIT_UNKNOWN)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -207,7 +223,10 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
             &monitor::output::journal_summary(&report),
         )?;
     }
-    Ok(report.status.exit_code())
+    Ok(match report.status {
+        status::Status::Warning if args.warning_ok => 0,
+        status => status.exit_code(),
+    })
 }
 
 /// `jts-hot probe`: main builds the options, runs it, prints.
@@ -249,7 +268,7 @@ fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     if !args.gate {
         written?;
     }
-    let code = report.exit_code(args.gate);
+    let code = report.exit_code(args.gate || args.warning_ok);
     if args.gate && code != 0 && journal {
         // journald attaches the unit's invocation id (which `systemctl status`
         // filters on) by reading the sender's /proc entry when it processes

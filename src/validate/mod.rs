@@ -108,10 +108,11 @@ impl Report {
             .unwrap_or(Status::Ok)
     }
 
-    /// The exit code: 0 OK .. 3 UNKNOWN; as a `gate`, 0 for WARNING too (a
-    /// WARNING does not block a database's start).
-    pub fn exit_code(&self, gate: bool) -> u8 {
-        match gate && self.status() <= Status::Warning {
+    /// The exit code: 0 OK .. 3 UNKNOWN; with `warning_ok` (a gate, a unit),
+    /// 0 for WARNING too (a WARNING does not block a database's start, nor
+    /// fail a unit).
+    pub fn exit_code(&self, warning_ok: bool) -> u8 {
+        match warning_ok && self.status() <= Status::Warning {
             true => 0,
             false => self.status().exit_code(),
         }
