@@ -118,12 +118,24 @@ pub enum MonitorFormat {
     Text,
     Json,
     Prometheus,
+    /// The monitoring-plugin format (NRPE): status line, perfdata, details
+    Nagios,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Json,
+    /// The monitoring-plugin format (NRPE): status line, perfdata, details
+    Nagios,
 }
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// text: findings for people (and the journal); json: schema jts-hot.validate/1;
+    /// nagios: `JTS-HOT STATUS - ...` and perfdata for NRPE (docs/nagios.md)
     #[arg(long, value_enum, default_value = "text")]
-    pub format: TextOrJson,
+    pub format: ValidateFormat,
     /// Check only the base, its mount and this service's directories (repeatable)
     #[arg(long, value_name = "NAME")]
     pub service: Vec<String>,
@@ -164,15 +176,16 @@ pub struct StateDirArg {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// text: a picture for people; json and prometheus: for programs
+    /// text: a picture for people; json, prometheus and nagios: for programs
     ///
     /// text draws, per service, a bar of used against planned ('█' used, '·' free, '|' the
     /// warning share, '!' the critical share, '▶' past the plan), the share of plan, used and
     /// planned bytes and the status; under it a sparkline of the last 7 days of history, the
     /// growth per day and the days until the plan; then the filesystem the same way. Every line
     /// fits 80 columns. Color (green, yellow, red by the threshold reached) only when stdout is
-    /// a terminal and NO_COLOR is unset or empty. json and prometheus never depend on the
-    /// terminal.
+    /// a terminal and NO_COLOR is unset or empty. json, prometheus and nagios never depend on the
+    /// terminal. nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - summary |
+    /// perfdata` then details (docs/nagios.md).
     #[arg(long, value_enum, default_value = "text")]
     pub format: MonitorFormat,
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector

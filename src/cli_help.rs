@@ -37,7 +37,10 @@ OUTPUT
   Text: nothing when all is well (-v: a summary line), else one line per finding and a
   summary. Under systemd ($JOURNAL_STREAM set) each line carries its syslog priority, so
   `journalctl -p warning -u jts-hot-validate` shows exactly the problems.
-  --format json: schema jts-hot.validate/1 (docs/validate.md).
+  --format json: schema jts-hot.validate/1 (docs/validate.md). --format nagios: the
+  monitoring-plugin format for NRPE, `JTS-HOT STATUS - counts: checks | perfdata`, then
+  each finding (docs/nagios.md). Run without root or CAP_DAC_READ_SEARCH, the directories
+  it may not look at are one UNKNOWN line saying what it needs (docs/nagios.md: sudoers).
 
 EXIT STATUS
   0  OK        every check passed
@@ -65,8 +68,10 @@ ONE RUN
 OUTPUT
   text: a picture per service and the filesystem, sizes in decimal units as the layout
   writes them (800 GB); json: schema jts-hot.monitor/1 (docs/monitor.md); prometheus: the
-  metrics below. Under systemd every text line carries the priority of its own severity
-  and a one-line summary goes to stderr at the run's. The history is schema
+  metrics below; nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - totals |
+  perfdata` (per service used bytes against its plan, with the warning and critical sizes),
+  then a line per service (docs/nagios.md). Under systemd every text line carries the
+  priority of its own severity and a one-line summary goes to stderr at the run's. The history is schema
   jts-hot.monitor-history/1; a corrupt one is moved aside to monitor-history.json.corrupt.
 
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/metrics.md)

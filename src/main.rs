@@ -10,7 +10,7 @@ use clap::{CommandFactory, Parser};
 
 use cli::{
     Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, PlanArgs, ProbeArgs, QuotaCommand,
-    SetupArgs, TextOrJson, ValidateArgs,
+    SetupArgs, TextOrJson, ValidateArgs, ValidateFormat,
 };
 use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
 use jts_hot::status::under_journal;
@@ -215,6 +215,7 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
         MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
         MonitorFormat::Json => monitor::output::json(&report),
         MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+        MonitorFormat::Nagios => monitor::output::nagios::render(&report),
     })?;
     if journal {
         // The run's one line at its worst status, whatever the format.
@@ -259,9 +260,10 @@ fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
     let journal = under_journal();
     let written = emit(&match args.format {
-        TextOrJson::Json => output::json(&report),
-        TextOrJson::Text if args.gate => output::gate_text(&report, args.verbose, journal),
-        TextOrJson::Text => output::text(&report, args.verbose, journal),
+        ValidateFormat::Json => output::json(&report),
+        ValidateFormat::Nagios => output::nagios(&report),
+        ValidateFormat::Text if args.gate => output::gate_text(&report, args.verbose, journal),
+        ValidateFormat::Text => output::text(&report, args.verbose, journal),
     });
     // A gate's verdict is its exit code: an output it could not write must
     // not refuse (or allow) a database's start.

@@ -149,7 +149,10 @@ fn check_validated(report: &Report) {
     assert_eq!(v["Result"], "success", "{VALIDATE}: {v:?}");
     // --warning-ok: OK and WARNING both exit 0, so `systemctl status` shows success.
     let status = &v["ExecMainStatus"];
-    assert_eq!(status, "0", "{VALIDATE} exited {status}, not 0 (OK or WARNING)");
+    assert_eq!(
+        status, "0",
+        "{VALIDATE} exited {status}, not 0 (OK or WARNING)"
+    );
     let json = report.out("validate-json");
     let parsed: serde_json::Value = serde_json::from_str(json)
         .unwrap_or_else(|e| panic!("jts-hot validate --format json does not parse ({e}):\n{json}"));
@@ -373,8 +376,16 @@ fn check_warning_shows_success(report: &Report) {
     assert!(status.contains("status=0/SUCCESS"), "{status}");
     assert!(!status.contains("FAILURE"), "{status}");
     assert!(journal.contains("jts-hot validate: WARNING"), "{journal}");
-    assert_eq!(report.rc("monitor-json"), 1, "the monitor is not WARNING:\n{monitor}");
-    assert_eq!(report.props("monitor-unit")["ExecMainStatus"], "0", "{monitor}");
+    assert_eq!(
+        report.rc("monitor-json"),
+        1,
+        "the monitor is not WARNING:\n{monitor}"
+    );
+    assert_eq!(
+        report.props("monitor-unit")["ExecMainStatus"],
+        "0",
+        "{monitor}"
+    );
     assert!(monitor.contains("WARNING"), "{monitor}");
 }
 
@@ -388,12 +399,10 @@ fn deb_installed_and_booted() {
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = installed_deb("deb");
-    let report = m.boot(
-        &unit_steps(state_steps(Probe::new(), &layout)).step(
-            "validate-status",
-            &format!("systemctl status {VALIDATE} --no-pager --lines=20"),
-        ),
-    );
+    let report = m.boot(&unit_steps(state_steps(Probe::new(), &layout)).step(
+        "validate-status",
+        &format!("systemctl status {VALIDATE} --no-pager --lines=20"),
+    ));
     check_validated(&report);
     check_tree(&report, &layout);
     check_timer_and_monitor(&m, &report, &layout);

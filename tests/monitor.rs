@@ -817,3 +817,43 @@ fn drift_since_boot_is_in_every_run() {
     let (_, prom, _) = run(&mut s.monitor(&["--format", "prometheus"]));
     assert!(prom.contains("jts_hot_validate_findings{check=\"dir.mode\",severity=\"critical\"} 0"));
 }
+
+/// `--format nagios`: the status line first, perfdata per service (used
+/// against the plan, thresholds the warning and critical sizes) and for the
+/// filesystem, then one line per service; the exit code is the status's.
+#[test]
+fn nagios_format_has_the_status_first_and_perfdata_per_service() {
+    let s = scratch(&[("postgresql", "10MB"), ("redis", "1GB")]);
+    write_file(&s.base().join("postgresql/data/wal"), 9_000_000);
+    let (code, out, err) = run(&mut s.monitor(&["--format", "nagios"]));
+    let (status, perf) = common::check_nagios(code, &out);
+    assert!(
+        status == "WARNING" && out.starts_with("JTS-HOT WARNING - monitor: 2 services use "),
+        "90% of plan is WARNING (validation at worst WARNING too): {out}{err}"
+    );
+    assert!(
+        out.lines().next().unwrap().contains("postgresql WARNING"),
+        "{out}"
+    );
+    let labels: Vec<&str> = perf.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["postgresql", "redis", "filesystem", "findings", "scan"]
+    );
+    let pg: Vec<&str> = perf[0].1.split(';').collect();
+    let used: u64 = pg[0].strip_suffix('B').unwrap().parse().unwrap();
+    assert!((9_000_000..9_100_000).contains(&used), "{}", perf[0].1);
+    assert_eq!(pg[1..], ["8000000", "9500000", "0", "10000000"]);
+    assert!(
+        perf[1].1.ends_with(";800000000;950000000;0;1000000000"),
+        "{}",
+        perf[1].1
+    );
+    let details: Vec<&str> = out.lines().skip(1).collect();
+    assert!(
+        details[0].starts_with("postgresql WARNING: 90% of plan"),
+        "{out}"
+    );
+    assert!(details[1].starts_with("redis OK: 0% of plan"), "{out}");
+    assert!(details[2].starts_with("filesystem "), "{out}");
+}

@@ -45,6 +45,9 @@ pub struct Finding {
 pub struct Tally {
     pub findings: Vec<Finding>,
     pub checks: usize,
+    /// Planned directories that could not even be looked at (EACCES): one
+    /// finding says what validate needs, not one per directory.
+    denied: Vec<PathBuf>,
 }
 
 impl Tally {
@@ -70,6 +73,42 @@ impl Tally {
             hint: None,
         });
         self.findings.last_mut().expect("just pushed")
+    }
+}
+
+impl Tally {
+    /// A planned directory its parent does not let us look into.
+    fn denied(&mut self, path: &Path) {
+        self.checks += 1;
+        self.denied.push(path.to_path_buf());
+    }
+
+    /// The directories denied, as one UNKNOWN finding: run without privilege
+    /// (e.g. by an NRPE user) validate cannot see the databases' directories,
+    /// and saying so once is the useful line.
+    fn report_denied(&mut self) {
+        let Some((first, others)) = self.denied.split_first() else {
+            return;
+        };
+        let uid = nix::unistd::geteuid();
+        let more = match others.len() {
+            0 => String::new(),
+            n => format!(" nor {n} other planned directories"),
+        };
+        let finding = Finding {
+            path: first.clone(),
+            check: Check::DirExists,
+            expected: "a directory validate can look at".into(),
+            actual: format!("uid {uid} may not look at it (permission denied){more}"),
+            severity: Status::Unknown,
+            hint: Some(
+                "validate needs root or CAP_DAC_READ_SEARCH: run it as root, or through \
+                 sudo as docs/nagios.md shows"
+                    .into(),
+            ),
+        };
+        self.findings.push(finding);
+        self.denied.clear();
     }
 }
 
@@ -183,6 +222,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         },
         false => selinux::check(&planned, root, &mut tally),
     };
+    tally.report_denied();
     mount::check(layout, &base, root, mounts, &mut tally);
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.

@@ -262,7 +262,8 @@ impl Block<'_> {
     }
 }
 
-fn percent(used: f64, full: f64) -> String {
+/// "12%" of a whole, "-" of nothing.
+pub fn percent(used: f64, full: f64) -> String {
     if full > 0.0 {
         format!("{:.0}%", used * 100.0 / full)
     } else {
@@ -295,6 +296,15 @@ fn outlook(growth: Option<f64>, days_left: Option<f64>, until: &str, reached: &s
 
 /// One line: the worst status and what caused it.
 pub fn summary(report: &Report) -> String {
+    format!(
+        "jts-hot monitor: {}: {}",
+        report.status,
+        summary_body(report)
+    )
+}
+
+/// The summary after its status: the totals, then what caused the status.
+pub fn summary_body(report: &Report) -> String {
     let mut why: Vec<String> = report
         .services
         .iter()
@@ -326,6 +336,15 @@ pub fn summary(report: &Report) -> String {
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());
     }
+    let mut line = totals(report);
+    if !why.is_empty() {
+        let _ = write!(line, "; {}", why.join("; "));
+    }
+    line
+}
+
+/// "7 services use 1.20 TB of 4.00 TB planned, filesystem 61.0% free".
+pub fn totals(report: &Report) -> String {
     // Saturating: sizes near u64's limit must not wrap (nor panic) when added.
     let sum = |v: &mut dyn Iterator<Item = u64>| v.fold(0u64, u64::saturating_add);
     let used = sum(&mut report.services.iter().map(|s| s.allocated_bytes));
@@ -334,16 +353,11 @@ pub fn summary(report: &Report) -> String {
         .filesystem
         .as_ref()
         .map_or("unknown".to_string(), |f| format!("{:.1}%", f.free_percent));
-    let mut line = format!(
-        "jts-hot monitor: {}: {} services use {} of {} planned, filesystem {} free",
-        report.status,
+    format!(
+        "{} services use {} of {} planned, filesystem {} free",
         report.services.len(),
         units::bytes(used),
         units::bytes(planned),
         free
-    );
-    if !why.is_empty() {
-        let _ = write!(line, "; {}", why.join("; "));
-    }
-    line
+    )
 }
