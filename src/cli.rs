@@ -176,18 +176,19 @@ pub struct StateDirArg {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// text: a picture for people; json, prometheus and nagios: for programs
+    /// text: a picture for people; json, prometheus and nagios: for programs [default: text; under
+    /// systemd ($JOURNAL_STREAM set) a few whole lines: one per thing not OK, and the summary]
     ///
     /// text draws, per service, a bar of used against planned ('█' used, '·' free, '|' the
     /// warning share, '!' the critical share, '▶' past the plan), the share of plan, used and
     /// planned bytes and the status; under it a sparkline of the last 7 days of history, the
     /// growth per day and the days until the plan; then the filesystem the same way. Every line
-    /// fits 80 columns. Color (green, yellow, red by the threshold reached) only when stdout is
+    /// fits the terminal: COLUMNS, else the terminal's width, else 80 (0% is an empty bar). Color (green, yellow, red by the threshold reached) only when stdout is
     /// a terminal and NO_COLOR is unset or empty. json, prometheus and nagios never depend on the
     /// terminal. nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - summary |
     /// perfdata` then details (docs/nagios.md).
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: MonitorFormat,
+    #[arg(long, value_enum)]
+    pub format: Option<MonitorFormat>,
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector
     #[arg(long, value_name = "DIR")]
     pub textfile_dir: Option<PathBuf>,

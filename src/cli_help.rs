@@ -70,8 +70,10 @@ OUTPUT
   writes them (800 GB); json: schema jts-hot.monitor/1 (docs/monitor.md); prometheus: the
   metrics below; nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - totals |
   perfdata` (per service used bytes against its plan, with the warning and critical sizes),
-  then a line per service (docs/nagios.md). Under systemd every text line carries the
-  priority of its own severity and a one-line summary goes to stderr at the run's. The history is schema
+  then a line per service (docs/nagios.md). Under systemd ($JOURNAL_STREAM set) with no
+  --format: one whole line per service, filesystem or finding not OK, each at the priority
+  of its own severity, and a one-line summary to stderr at the run's (the picture is
+  --format text's, every line then prefixed the same way). The history is schema
   jts-hot.monitor-history/1; a corrupt one is moved aside to monitor-history.json.corrupt.
 
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/metrics.md)

@@ -75,12 +75,17 @@ fn print_err(text: &str) {
 }
 
 /// Color in the text report only for a person at a terminal who has not
-/// asked for none (https://no-color.org: NO_COLOR set and not empty).
+/// asked for none (https://no-color.org: NO_COLOR set and not empty); the
+/// width of COLUMNS, else of the terminal, else 80.
 fn text_style() -> monitor::output::picture::Style {
     use std::io::IsTerminal;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let stdout = std::io::stdout();
+    let tty = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
+    let columns = std::env::var("COLUMNS").ok();
     monitor::output::picture::Style {
-        color: std::io::stdout().is_terminal() && !no_color,
+        color: stdout.is_terminal() && !no_color,
+        width: monitor::output::picture::width(columns.as_deref(), tty),
     }
 }
 
@@ -212,10 +217,13 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
     }
     let journal = status::under_journal();
     emit(&match args.format {
-        MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
-        MonitorFormat::Json => monitor::output::json(&report),
-        MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
-        MonitorFormat::Nagios => monitor::output::nagios::render(&report),
+        // Under systemd, unless the picture is asked for: a line per thing
+        // not OK, each whole (the summary follows on stderr).
+        None if journal => monitor::output::journal_lines(&report),
+        None | Some(MonitorFormat::Text) => monitor::output::text(&report, text_style(), journal),
+        Some(MonitorFormat::Json) => monitor::output::json(&report),
+        Some(MonitorFormat::Prometheus) => monitor::output::prometheus::render(&report),
+        Some(MonitorFormat::Nagios) => monitor::output::nagios::render(&report),
     })?;
     if journal {
         // The run's one line at its worst status, whatever the format.

@@ -387,6 +387,26 @@ fn check_warning_shows_success(report: &Report) {
         "{monitor}"
     );
     assert!(monitor.contains("WARNING"), "{monitor}");
+    // A handful of whole lines a run: one per finding, then the summary.
+    let ours = report.out("monitor-journal-ours");
+    let runs = ours.matches("jts-hot monitor: ").count();
+    let lines = ours.lines().count();
+    println!("FIGURE monitor journal: {lines} lines in {runs} runs:\n{ours}");
+    assert!(runs >= 1 && lines <= 6 * runs, "{ours}");
+    for l in ours.lines() {
+        assert!(
+            [
+                "OK ",
+                "WARNING ",
+                "CRITICAL ",
+                "UNKNOWN ",
+                "jts-hot monitor: "
+            ]
+            .iter()
+            .any(|w| l.starts_with(w)),
+            "not a whole finding: {l:?}\n{ours}"
+        );
+    }
 }
 
 /// Points 1, 2 and 3 with the .deb.
@@ -399,10 +419,17 @@ fn deb_installed_and_booted() {
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = installed_deb("deb");
-    let report = m.boot(&unit_steps(state_steps(Probe::new(), &layout)).step(
-        "validate-status",
-        &format!("systemctl status {VALIDATE} --no-pager --lines=20"),
-    ));
+    let report = m.boot(
+        &unit_steps(state_steps(Probe::new(), &layout))
+            .step(
+                "validate-status",
+                &format!("systemctl status {VALIDATE} --no-pager --lines=20"),
+            )
+            .step(
+                "monitor-journal-ours",
+                &format!("journalctl -b -u {MONITOR} --no-pager -o cat _COMM=jts-hot"),
+            ),
+    );
     check_validated(&report);
     check_tree(&report, &layout);
     check_timer_and_monitor(&m, &report, &layout);

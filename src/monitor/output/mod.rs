@@ -6,4 +6,4 @@ pub mod picture;
 pub mod prometheus;
 pub mod text;
 
-pub use text::{journal_summary, json, summary, text};
+pub use text::{journal_lines, journal_summary, json, summary, text};
