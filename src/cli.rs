@@ -154,12 +154,24 @@ pub enum MonitorFormat {
     Text,
     Json,
     Prometheus,
+    /// The monitoring-plugin format (NRPE): status line, perfdata, details
+    Nagios,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Json,
+    /// The monitoring-plugin format (NRPE): status line, perfdata, details
+    Nagios,
 }
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// text: findings for people (and the journal); json: schema jts-hot.validate/1;
+    /// nagios: `JTS-HOT STATUS - ...` and perfdata for NRPE (docs/nagios.md)
     #[arg(long, value_enum, default_value = "text")]
-    pub format: TextOrJson,
+    pub format: ValidateFormat,
     /// Check only the base, its mount and this service's directories (repeatable)
     #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(service_names))]
     pub service: Vec<String>,
@@ -178,6 +190,10 @@ pub struct ValidateArgs {
     /// Print a summary line even when all is well
     #[arg(short, long)]
     pub verbose: bool,
+    /// Exit 0 on WARNING as on OK: for jts-hot's own units, so that `systemctl status` shows a
+    /// usable tier as success (status=0/SUCCESS); the output and the metrics still say WARNING
+    #[arg(long)]
+    pub warning_ok: bool,
 }
 
 /// The state directory shared by monitor (growth history) and probe (baseline);
@@ -196,17 +212,19 @@ pub struct StateDirArg {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// text: a picture for people; json and prometheus: for programs
+    /// text: a picture for people; json, prometheus and nagios: for programs [default: text; under
+    /// systemd ($JOURNAL_STREAM set) a few whole lines: one per thing not OK, and the summary]
     ///
     /// text draws, per service, a bar of used against planned ('█' used, '·' free, '|' the
     /// warning share, '!' the critical share, '▶' past the plan), the share of plan, used and
     /// planned bytes and the status; under it a sparkline of the last 7 days of history, the
     /// growth per day and the days until the plan; then the filesystem the same way. Every line
-    /// fits 80 columns. Color (green, yellow, red by the threshold reached) only when stdout is
-    /// a terminal and NO_COLOR is unset or empty. json and prometheus never depend on the
-    /// terminal.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: MonitorFormat,
+    /// fits the terminal: COLUMNS, else the terminal's width, else 80 (0% is an empty bar). Color (green, yellow, red by the threshold reached) only when stdout is
+    /// a terminal and NO_COLOR is unset or empty. json, prometheus and nagios never depend on the
+    /// terminal. nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - summary |
+    /// perfdata` then details (docs/nagios.md).
+    #[arg(long, value_enum)]
+    pub format: Option<MonitorFormat>,
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector
     #[arg(long, value_name = "DIR")]
     pub textfile_dir: Option<PathBuf>,
@@ -219,6 +237,10 @@ pub struct MonitorArgs {
     /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Exit 0 on WARNING as on OK: for jts-hot's own units, so that `systemctl status` shows a
+    /// usable tier as success (status=0/SUCCESS); the output and the metrics still say WARNING
+    #[arg(long)]
+    pub warning_ok: bool,
 }
 
 #[derive(Debug, Args)]

@@ -42,14 +42,19 @@ OUTPUT
   Text: nothing when all is well (-v: a summary line), else one line per finding and a
   summary. Under systemd ($JOURNAL_STREAM set) each line carries its syslog priority, so
   `journalctl -p warning -u jts-hot-validate` shows exactly the problems.
-  --format json: schema jts-hot.validate/1 (/usr/share/doc/jts-hot/validate.md).
+  --format json: schema jts-hot.validate/1 (/usr/share/doc/jts-hot/validate.md). --format nagios: the
+  monitoring-plugin format for NRPE, `JTS-HOT STATUS - counts: checks | perfdata`, then
+  each finding (/usr/share/doc/jts-hot/nagios.md). Run without root or CAP_DAC_READ_SEARCH, the directories
+  it may not look at are one UNKNOWN line saying what it needs (/usr/share/doc/jts-hot/nagios.md: sudoers).
 
 EXIT STATUS
   0  OK        every check passed
-  1  WARNING   a usable tier with a problem to fix (the unit counts it as success)
+  1  WARNING   a usable tier with a problem to fix (0 with --warning-ok, as the unit runs
+               it: `systemctl status` shows success, the journal says WARNING)
   2  CRITICAL  the tier must not be used: the unit fails, gated databases do not start
   3  UNKNOWN   a bad or unreadable layout, a --service the layout does not have, a check
-               that could not be made, or any other runtime error (never exit 2)
+               that could not be made, a usage error (a mistyped option), or any other
+               runtime error (never exit 2)
 
 EXAMPLES
   jts-hot validate -v                            the tier in force, a summary line too
@@ -79,8 +84,12 @@ ONE RUN
 OUTPUT
   text: a picture per service and the filesystem, sizes in decimal units as the layout
   writes them (800 GB); json: schema jts-hot.monitor/1 (/usr/share/doc/jts-hot/monitor.md); prometheus: the
-  metrics below. Under systemd every text line carries the priority of its own severity
-  and a one-line summary goes to stderr at the run's. The history is schema
+  metrics below; nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - totals |
+  perfdata` (per service used bytes against its plan, with the warning and critical sizes),
+  then a line per service (/usr/share/doc/jts-hot/nagios.md). Under systemd ($JOURNAL_STREAM set) with no
+  --format: one whole line per service, filesystem or finding not OK, each at the priority
+  of its own severity, and a one-line summary to stderr at the run's (the picture is
+  --format text's, every line then prefixed the same way). The history is schema
   jts-hot.monitor-history/1; a corrupt one is moved aside to monitor-history.json.corrupt.
 
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)
@@ -110,12 +119,13 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/s
   Statuses: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 EXIT STATUS
-  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad layout or an unwritable textfile)
+  0 OK, 1 WARNING (0 with --warning-ok, as jts-hot-monitor.service runs it), 2 CRITICAL,
+  3 UNKNOWN (also for a bad layout, an unwritable textfile or a usage error)
 
 EXAMPLES
   jts-hot monitor                                the picture, at a terminal
   jts-hot monitor --format json | jq '.services[] | {name, allocated_bytes, planned_bytes}'
-  jts-hot monitor --textfile-dir /var/lib/prometheus/node-exporter
+  jts-hot monitor --warning-ok --textfile-dir /var/lib/prometheus/node-exporter
   systemctl start jts-hot-monitor.service        one run as the timer does it
 
 SEE ALSO
@@ -180,7 +190,7 @@ EXIT STATUS
                (FILE:LINE:COLUMN: FIELD: message on stderr, nothing written) or a refusal
   3  UNKNOWN   could not do its job: an error of the system (a read or write refused, a
                tool that failed); validate, monitor and probe also for a bad layout
-  A usage error (an unknown option, a missing argument) exits 2, with clap's message.
+  A usage error (an unknown option, a missing argument) exits 3, with clap's message.
 
 ENVIRONMENT
   JTS_HOT_CONFIG     the layout file, as --config

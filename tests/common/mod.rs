@@ -314,6 +314,48 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Checks a monitoring plugin's output (docs/nagios.md): the status line
+/// first, `JTS-HOT STATUS - text | perfdata`, each datum
+/// `'label'=value[UOM];[warn];[crit];[min];[max]`, no `|` in any other line;
+/// the exit code is the status's. Returns the status and the perfdata labels.
+pub fn check_nagios(code: i32, out: &str) -> (String, Vec<(String, String)>) {
+    let mut lines = out.lines();
+    let first = lines.next().unwrap_or_else(|| panic!("no output"));
+    let rest = first
+        .strip_prefix("JTS-HOT ")
+        .unwrap_or_else(|| panic!("not a status line: {first}"));
+    let (status, rest) = rest.split_once(" - ").expect("STATUS - text");
+    let expected = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or_else(|| panic!("status {status}"));
+    assert_eq!(code, expected as i32, "exit code vs status line: {first}");
+    let (_, perf) = rest.split_once(" | ").expect("perfdata after ' | '");
+    let mut data = Vec::new();
+    for datum in perf.split(' ') {
+        let body = datum.strip_prefix('\'').expect("a quoted label");
+        let end = body.find("'=").expect("'label'=");
+        let label = body[..end].replace("''", "'");
+        let fields: Vec<&str> = body[end + 2..].split(';').collect();
+        assert!(fields.len() <= 5, "{datum}");
+        let number = fields[0].trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
+        number
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("value of {datum}"));
+        for f in &fields[1..] {
+            assert!(f.is_empty() || f.parse::<f64>().is_ok(), "{datum}");
+        }
+        data.push((label, body[end + 2..].to_string()));
+    }
+    for l in lines {
+        assert!(
+            !l.contains('|'),
+            "a '|' in a detail line starts perfdata: {l}"
+        );
+    }
+    (status.to_string(), data)
+}
+
 /// A checksum of everything under `dir` (names, types, modes, owners,
 /// sizes, link targets and file contents), to show a tree did not change.
 pub fn fingerprint(dir: &Path) -> String {
