@@ -169,7 +169,7 @@ pub enum ValidateFormat {
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// text: findings for people (and the journal); json: schema jts-hot.validate/1;
-    /// nagios: `JTS-HOT STATUS - ...` and perfdata for NRPE (docs/nagios.md)
+    /// nagios: `JTS-HOT STATUS - ...` and perfdata for NRPE (/usr/share/doc/jts-hot/nagios.md)
     #[arg(long, value_enum, default_value = "text")]
     pub format: ValidateFormat,
     /// Check only the base, its mount and this service's directories (repeatable)
@@ -222,7 +222,7 @@ pub struct MonitorArgs {
     /// fits the terminal: COLUMNS, else the terminal's width, else 80 (0% is an empty bar). Color (green, yellow, red by the threshold reached) only when stdout is
     /// a terminal and NO_COLOR is unset or empty. json, prometheus and nagios never depend on the
     /// terminal. nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - summary |
-    /// perfdata` then details (docs/nagios.md).
+    /// perfdata` then details (/usr/share/doc/jts-hot/nagios.md).
     #[arg(long, value_enum)]
     pub format: Option<MonitorFormat>,
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector
