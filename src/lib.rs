@@ -8,6 +8,7 @@ pub mod escape;
 pub mod files;
 pub mod layout;
 pub mod monitor;
+pub mod nagios;
 pub mod overview;
 pub mod plan;
 pub mod probe;
