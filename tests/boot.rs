@@ -746,11 +746,15 @@ fn edited_layout_applied_and_kept_on_upgrade() {
             .step("dry-run", "jts-hot apply --dry-run")
             .step("apply", "jts-hot apply")
             .step("monitor", "systemctl start jts-hot-monitor.service")
-            .step("status-healthy", "jts-hot status; echo \"exit=$?\"")
+            // As at a terminal: no journal priority prefixes.
+            .step(
+                "status-healthy",
+                "env -u JOURNAL_STREAM jts-hot status || echo \"exit=$?\"",
+            )
             .step(
                 "status-drifted",
                 "chmod 0777 /data/jts/hot/redis\n\
-                 jts-hot status || echo \"exit=$?\"\n\
+                 env -u JOURNAL_STREAM jts-hot status || echo \"exit=$?\"\n\
                  jts-hot status --format json >/run/status.json || true\n\
                  cat /run/status.json\n\
                  chmod 0770 /data/jts/hot/redis",
@@ -822,7 +826,10 @@ fn edited_layout_applied_and_kept_on_upgrade() {
             .step("db-before", db)
             .step("upgrade", &format!("dpkg -i {newer_in} 2>&1"))
             .step("db-after", db)
-            .step("status-upgraded", "jts-hot status || true"),
+            .step(
+                "status-upgraded",
+                "env -u JOURNAL_STREAM jts-hot status || true",
+            ),
     );
     println!("dpkg -i (the upgrade, booted):\n{}", upgraded.ok("upgrade"));
     println!(
