@@ -297,6 +297,14 @@ pub enum ConfigCommand {
     /// Print the built-in default layout, with comments, as a file to start from
     Default,
     /// Check a layout file and explain what is wrong
+    ///
+    /// Every error in one run, in the order of the file, one line each as
+    /// FILE:LINE:COLUMN: FIELD: MESSAGE: TOML syntax, unknown keys ("did you mean ..."), values
+    /// of the wrong type (an unquoted mode), sizes spelled ambiguously ("800G", "800gb",
+    /// "10 TB": the message gives the spelling to use) and every rule of
+    /// jts-hot-layout.toml(5). A valid layout prints its counts, digest and plan against
+    /// tier.capacity. Exit status: 0 valid, 1 valid but the services' planned sizes add up to
+    /// more than tier.capacity (the line names it), 2 invalid or unreadable, 3 a usage error.
     Check { file: PathBuf },
 }
 
