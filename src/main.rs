@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_help;
+mod cli_man;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +24,11 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (the scripts `jts-hot completions SHELL` writes) is
+    // answered and exits here, before anything else runs.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(cli::COMPLETE_VAR)
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
@@ -122,14 +128,34 @@ impl From<anyhow::Error> for Failure {
 /// file (under `root`, for commands that act on an image) if it exists, else
 /// the built-in default (`None`).
 fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
-    if cli.default_layout {
+    layout_path_of(cli.config.clone(), cli.default_layout, root)
+}
+
+fn layout_path_of(
+    config: Option<PathBuf>,
+    default_layout: bool,
+    root: Option<&Path>,
+) -> Option<PathBuf> {
+    if default_layout {
         return None;
     }
-    cli.config.clone().or_else(|| {
+    config.or_else(|| {
         // Resolved inside the image: its links never lead to the host's files.
         let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
         system.exists().then_some(system)
     })
+}
+
+/// The layout in force for these arguments (what every command loads).
+pub(crate) fn layout_in_force(
+    config: Option<PathBuf>,
+    default_layout: bool,
+    root: Option<&Path>,
+) -> Option<Layout> {
+    match layout_path_of(config, default_layout, root) {
+        Some(path) => Layout::load(&path).ok(),
+        None => Some(Layout::builtin()),
+    }
 }
 
 fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
@@ -158,17 +184,37 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Config(command) => run_config(command),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "jts-hot",
-                &mut std::io::stdout(),
-            );
+            use clap_complete::env::{Bash, EnvCompleter, Fish, Zsh};
+            let completer: &dyn EnvCompleter = match shell {
+                cli::CompletionShell::Bash => &Bash,
+                cli::CompletionShell::Zsh => &Zsh,
+                cli::CompletionShell::Fish => &Fish,
+            };
+            let mut script = Vec::new();
+            completer
+                .write_registration(
+                    cli::COMPLETE_VAR,
+                    "jts-hot",
+                    "jts-hot",
+                    "jts-hot",
+                    &mut script,
+                )
+                .map_err(anyhow::Error::from)?;
+            let mut script = String::from_utf8_lossy(&script).into_owned();
+            if *shell == cli::CompletionShell::Zsh {
+                // Autoloaded from fpath as _jts-hot, the file's body runs on the first TAB:
+                // complete then too, not only from the second TAB on.
+                script.push_str(
+                    "if [ \"${funcstack[1]}\" = \"_jts-hot\" ]; then\n    \
+                     _clap_dynamic_completer_jts_hot \"$@\"\nfi\n",
+                );
+            }
+            emit(&script)?;
             Ok(0)
         }
         Command::Manpages { dir } => {
             std::fs::create_dir_all(dir).map_err(anyhow::Error::from)?;
-            clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
+            cli_man::write_all(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
         Command::Validate(args) => run_validate(&cli, args),

@@ -65,14 +65,14 @@ fn write_file(path: &Path, len: usize) {
 }
 
 /// The synthetic tree (tests/common/mktree.rs) at SCALE 1.0 (~350k files),
-/// built once under the target directory and kept: building takes ~20-70 s, but
+/// built once under the scratch root (a tier may not lie in /tmp) and kept: building takes ~20-70 s, but
 /// deleting it on a filesystem mounted with `discard` takes minutes.
 /// bench/monitor.sh uses the same tree. Rebuilt when the generator changes;
 /// never written to by the tests.
 fn shared_tree() -> PathBuf {
     use sha2::Digest;
     let stamp = format!("{:x}\n", sha2::Sha256::digest(common::mktree::SOURCE));
-    let dir = common::work_dir().join("mktree-1.0");
+    let dir = common::scratch_root().join("mktree-1.0");
     let marker = dir.join("complete");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
         return dir.join("hot");
