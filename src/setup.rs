@@ -258,7 +258,6 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .map(|p| dir_state(&accounts, &on_disk(root, p)))
         .collect();
     // Resolved inside the root: the tool is handed a host path.
-    // Absolute: the tool is handed a path, never a name to look up.
     tmpfiles_create(root, &on_disk_followed(root, &Path::new("/").join(&file)))?;
     let mut created = Vec::new();
     let mut repaired = Vec::new();
