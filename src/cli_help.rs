@@ -28,6 +28,8 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   quota.project         each service directory carries its service's project ID        WARNING
   quota.inherit         ... with the inherit flag                                        WARNING
   quota.limit           the project's soft and hard limits are the layout's              WARNING
+  quota.tree            the last walk of the service tree (monitor.quota_tree_every,     WARNING
+                        or quota set --repair) found nothing outside its project
 
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Nothing validate does writes.
@@ -77,6 +79,8 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   jts_hot_service_usage_source{service,source} jts_hot_service_quota_limit_bytes{service,kind}
   jts_hot_service_quota_used_bytes{service}    jts_hot_service_quota_inodes{service}
   jts_hot_service_quota_project_id{service}
+  jts_hot_quota_misattributed_bytes{service}   jts_hot_quota_misattributed_inodes{service}
+  jts_hot_quota_tree_walk_timestamp_seconds
   jts_hot_filesystem_size_bytes{base}          jts_hot_filesystem_used_bytes{base}
   jts_hot_filesystem_avail_bytes{base}         jts_hot_filesystem_avail_warning_bytes{base}
   jts_hot_filesystem_avail_critical_bytes{base}

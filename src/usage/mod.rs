@@ -6,7 +6,7 @@
 //! entry (directories included), a file with several hard links counts once
 //! per scan, symlinks are never followed, other filesystems are never entered.
 
-mod dirents;
+pub(crate) mod dirents;
 mod inodes;
 mod walk;
 
