@@ -370,7 +370,8 @@ impl Trends<'_> {
 /// Scans, reads statvfs, judges every figure against the layout and the
 /// history `loaded` (with this run's sample). Returns the report and the
 /// history to save, None when the one on disk could not be read (saving
-/// would erase it). Writes nothing under the tier nor the history.
+/// would erase it). Writes nothing under the tier nor the history; in the
+/// state directory, only the quota tree walk when one was due.
 pub fn measure(
     layout: &Layout,
     opts: &Options,
