@@ -30,6 +30,10 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   quota.limit           the project's soft and hard limits are the layout's              WARNING
   quota.tree            the last walk of the service tree (monitor.quota_tree_every,     WARNING
                         or quota set --repair) found nothing outside its project
+  gate.ordering         each gated unit, as the system loads it (file and drop-ins), can
+                        wait for jts-hot-validate.service: not DefaultDependencies=no,
+                        not Before= sysinit.target, basic.target or a unit jts-hot's
+                        own units start after (that would be an ordering cycle)         CRITICAL
 
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Nothing validate does writes.

@@ -54,12 +54,14 @@ pub enum Check {
     QuotaLimit,
     #[serde(rename = "quota.tree")]
     QuotaTree,
+    #[serde(rename = "gate.ordering")]
+    GateOrdering,
 }
 
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 23] = [
+    pub const ALL: [Check; 24] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -83,6 +85,7 @@ impl Check {
         Check::QuotaInherit,
         Check::QuotaLimit,
         Check::QuotaTree,
+        Check::GateOrdering,
     ];
 
     /// The stable name, as serialized: "dir.mode".
@@ -111,6 +114,7 @@ impl Check {
             Check::QuotaInherit => "quota.inherit",
             Check::QuotaLimit => "quota.limit",
             Check::QuotaTree => "quota.tree",
+            Check::GateOrdering => "gate.ordering",
         }
     }
 }

@@ -8,6 +8,7 @@ mod access;
 mod capacity;
 mod check;
 mod dirs;
+pub mod gates;
 mod generated;
 mod mount;
 pub mod output;
@@ -202,6 +203,7 @@ pub fn validate_scope(
         }
         generated::check(layout, root, &mut tally);
         quota::check(layout, root, state, &mut tally);
+        gates::check(layout, root, &mut tally);
     }
     Report {
         source: layout.source.to_string(),
