@@ -7,19 +7,23 @@
 # scheduling (chrt -i 0 ionice -c3 nice -n19). Prints medians and ratios.
 #
 # usage: bench/monitor.sh [WARM_ROUNDS [COLD_ROUNDS]]     (defaults 11 and 5)
-# env:   JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default target/tmp/mktree-1.0,
-#                                shared with tests/monitor.rs)
+# env:   JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default mktree-1.0 in the
+#                                scratch root, bench_scratch: shared with tests/monitor.rs)
 #        JTS_HOT_THREADS=N       pass --threads N to jts-hot
-# needs: root (drop_caches), /usr/bin/time, diskus (cargo install diskus).
+# needs: root (drop_caches), /usr/bin/time (apt-get install time), diskus
+#        (cargo install --locked diskus); .ci/run installs both.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 warm_rounds=${1:-11}
 cold_rounds=${2:-5}
-tree=${JTS_HOT_BENCH_TREE:-target/tmp/mktree-1.0}
 diskus=$(command -v diskus || echo "$HOME/.cargo/bin/diskus")
 [ -x "$diskus" ] || { echo "diskus not found: cargo install diskus" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "needs root to drop caches" >&2; exit 2; }
+
+bench_bin
+bin=$BIN
+tree=${JTS_HOT_BENCH_TREE:-$(bench_scratch)/mktree-1.0}
 
 # The tree, built once and reused while its generator is unchanged (the same
 # stamp as tests/monitor.rs writes, so either may build it for the other).
@@ -32,8 +36,6 @@ if [ "$(cat "$tree/complete" 2>/dev/null)" != "$stamp" ]; then
 fi
 base=$(realpath "$tree/hot")
 
-bench_bin
-bin=$BIN
 # The built-in layout, with its base moved onto the tree.
 "$bin" --default-layout config default | sed "s|^base = .*|base = \"$base\"|" > "$work/layout.toml"
 threads=()
@@ -48,10 +50,12 @@ idle=(chrt -i 0 ionice -c3 nice -n19)
 measure() {
     local name=$1 mode=$2; shift 2
     if [ "${mode#cold}" != "$mode" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-    # Exit 1 (WARNING) is fine: a status, not a failure of the run.
+    # Exit 1 or 2 (WARNING, CRITICAL) is fine: a status, not a failure of the run.
     /usr/bin/time -o "$work/t" -f "%e %U %S %M" "$@" > /dev/null || [ $? -le 2 ]
-    read -r wall user sys rss < "$work/t"
-    echo "$name $mode $wall $(echo "$user + $sys" | bc) $rss" >> "$work/results"
+    # GNU time writes "Command exited with non-zero status N" first then: the
+    # figures are always its last line.
+    tail -n 1 "$work/t" | awk -v n="$name" -v m="$mode" \
+        '{ printf "%s %s %s %.2f %s\n", n, m, $1, $2 + $3, $4 }' >> "$work/results"
 }
 
 round() {

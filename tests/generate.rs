@@ -662,3 +662,35 @@ fn an_unwritable_output_and_a_closed_stdout_are_not_a_bad_layout() {
         .join("tree/usr/lib/tmpfiles.d/jts-hot.conf")
         .is_file());
 }
+
+/// A usage error is UNKNOWN (3) for every command, never clap's 2 (CRITICAL
+/// to Nagios); --help and --version still exit 0 on stdout.
+#[test]
+fn usage_errors_exit_unknown_and_help_exits_zero() {
+    for args in [
+        &["validate", "--bogus"][..],
+        &["monitor", "--format", "yaml"],
+        &["generate"],
+        &["frobnicate"],
+        &[],
+        &["config", "check"],
+        &["plan", "--root"],
+    ] {
+        let (code, stdout, stderr) = run(jts_hot().args(args));
+        assert_eq!(code, 3, "jts-hot {args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("Usage:") || stderr.contains("error:"),
+            "jts-hot {args:?}: {stderr}"
+        );
+    }
+    for args in [
+        &["--help"][..],
+        &["validate", "--help"],
+        &["--version"],
+        &["help", "monitor"],
+    ] {
+        let (code, stdout, stderr) = run(jts_hot().args(args));
+        assert_eq!(code, 0, "jts-hot {args:?}: {stderr}");
+        assert!(!stdout.is_empty(), "jts-hot {args:?} printed nothing");
+    }
+}
