@@ -7,8 +7,9 @@
 # scheduling (chrt -i 0 ionice -c3 nice -n19). Prints medians and ratios.
 #
 # usage: bench/monitor.sh [WARM_ROUNDS [COLD_ROUNDS]]     (defaults 11 and 5)
-# env:   JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default mktree-1.0 in the
-#                                scratch root, bench_scratch: shared with tests/monitor.rs)
+# env:   JTS_HOT_BENCH_SCALE=S   the tree's SCALE (default 1.0; 0.02 for a quick check)
+#        JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default mktree-SCALE in the
+#                                scratch root, bench_scratch: 1.0 shared with tests/monitor.rs)
 #        JTS_HOT_THREADS=N       pass --threads N to jts-hot
 # needs: root (drop_caches), /usr/bin/time (apt-get install time), diskus
 #        (cargo install --locked diskus); .ci/run installs both.
@@ -23,15 +24,16 @@ diskus=$(command -v diskus || echo "$HOME/.cargo/bin/diskus")
 
 bench_bin
 bin=$BIN
-tree=${JTS_HOT_BENCH_TREE:-$(bench_scratch)/mktree-1.0}
+scale=${JTS_HOT_BENCH_SCALE:-1.0}
+tree=${JTS_HOT_BENCH_TREE:-$(bench_scratch)/mktree-$scale}
 
 # The tree, built once and reused while its generator is unchanged (the same
 # stamp as tests/monitor.rs writes, so either may build it for the other).
 stamp=$(sha256sum tests/common/mktree.rs | cut -d' ' -f1)
 if [ "$(cat "$tree/complete" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$tree"; mkdir -p "$tree"
-    echo "building the SCALE 1.0 tree in $tree ..." >&2
-    cargo run --release --quiet --example mktree -- "$tree/hot" 1.0 >&2
+    echo "building the SCALE $scale tree in $tree ..." >&2
+    cargo run --release --quiet --example mktree -- "$tree/hot" "$scale" >&2
     echo "$stamp" > "$tree/complete"
 fi
 base=$(realpath "$tree/hot")
@@ -72,7 +74,9 @@ round() {
     done
 }
 
-echo "tree: $base ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+status=0; "${jts[@]}" >/dev/null || status=$?
+echo "tree: $base ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg));" \
+     "jts-hot monitor exits $status on it (1 WARNING, 2 CRITICAL: measured all the same)" >&2
 round warm-discard >/dev/null   # fill the cache; not counted
 : > "$work/results"
 for ((i = 0; i < warm_rounds; i++)); do round warm; round warm-idle; done

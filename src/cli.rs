@@ -333,6 +333,13 @@ pub enum ConfigCommand {
     #[command(after_long_help = crate::cli_help::CONFIG_DEFAULT)]
     Default,
     /// Check a layout file and explain what is wrong
+    ///
+    /// Every error in one run, in the order of the file, one line each as
+    /// FILE:LINE:COLUMN: FIELD: MESSAGE: TOML syntax, unknown keys ("did you mean ..."), values
+    /// of the wrong type (an unquoted mode), sizes spelled ambiguously ("800G", "800gb",
+    /// "10 TB": the message gives the spelling to use) and every rule of
+    /// jts-hot-layout.toml(5). A valid layout prints its counts, digest and plan against
+    /// tier.capacity.
     #[command(after_long_help = crate::cli_help::CONFIG_CHECK)]
     Check { file: PathBuf },
 }

@@ -321,8 +321,13 @@ SEE ALSO
 
 pub const CONFIG_CHECK: &str = "\
 EXIT STATUS
-  0  the layout is valid (one line: services, directories, gated units, digest)
-  2  it is not, or cannot be read: each error as FILE:LINE:COLUMN: FIELD: message on stderr
+  0  the layout is valid (a line of services, directories, gated units, digest; a line of
+     the plan against tier.capacity)
+  1  it is valid, but the services' planned sizes add up to more than tier.capacity (a line
+     FILE:LINE:COLUMN: tier.capacity: ... says by how much)
+  2  it is not, or cannot be read: every error, each as FILE:LINE:COLUMN: FIELD: message on
+     stderr, all in one run
+  3  a usage error
 
 EXAMPLES
   jts-hot config check /etc/jts/hot-layout.toml && jts-hot apply --dry-run

@@ -344,14 +344,38 @@ fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
         ConfigCommand::Default => emit(DEFAULT_LAYOUT_TOML)?,
         ConfigCommand::Check { file } => {
             let layout = Layout::load(file).map_err(Failure::Layout)?;
-            emit(&format!(
-                "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n",
+            let capacity = layout.tier.capacity.0;
+            let mut out = format!(
+                "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n\
+                 {}: plan: {} planned of tier.capacity {} ({} bytes)\n",
                 file.display(),
                 layout.services.len(),
                 layout.planned_dirs().len(),
                 layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
-                layout.digest()
-            ))?;
+                layout.digest(),
+                file.display(),
+                jts_hot::units::bytes(layout.planned_total()),
+                jts_hot::units::bytes(capacity),
+                capacity
+            );
+            let Some(over) = layout.over_commitment() else {
+                emit(&out)?;
+                return Ok(0);
+            };
+            // Valid, but the plan cannot all be had: WARNING, as `plan` says.
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let (line, column) =
+                jts_hot::layout::position_of(&text, "tier.capacity").unwrap_or((1, 1));
+            out.push_str(&format!(
+                "{}:{line}:{column}: tier.capacity: the services plan {} in all, {} more than \
+                 the capacity of {}: the plan over-commits it (see `jts-hot plan`)\n",
+                file.display(),
+                jts_hot::units::bytes(layout.planned_total()),
+                jts_hot::units::bytes(over),
+                jts_hot::units::bytes(capacity)
+            ));
+            emit(&out)?;
+            return Ok(1);
         }
     }
     Ok(0)

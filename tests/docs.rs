@@ -599,3 +599,89 @@ fn every_example_parses() {
     }
     assert!(checked >= 25, "only {checked} examples");
 }
+
+/// Every alert the README and docs/ name is one jts-hot-alerts.yml defines,
+/// and every alert it defines has its entry in docs/runbook.md.
+#[test]
+fn the_docs_name_exactly_the_alerts_there_are() {
+    let names = |text: &str| -> BTreeSet<String> {
+        text.match_indices("JtsHot")
+            .map(|(i, _)| {
+                text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect()
+            })
+            .collect()
+    };
+    let rules =
+        std::fs::read_to_string(repo_root().join("packaging/prometheus/jts-hot-alerts.yml"))
+            .unwrap();
+    let defined: BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .map(|n| n.trim().to_string())
+        .collect();
+    assert!(defined.len() >= 10, "{defined:?}");
+    let mut texts = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(repo_root().join("README.md")).unwrap(),
+    )];
+    for doc in common::files_under(&repo_root().join("docs")) {
+        let text = std::fs::read_to_string(repo_root().join("docs").join(&doc)).unwrap();
+        texts.push((format!("docs/{}", doc.display()), text));
+    }
+    for (what, text) in &texts {
+        for name in names(text) {
+            assert!(
+                defined.contains(&name),
+                "{what} names the alert {name}, which jts-hot-alerts.yml does not define"
+            );
+        }
+    }
+    let runbook = std::fs::read_to_string(repo_root().join("docs/runbook.md")).unwrap();
+    for name in &defined {
+        assert!(
+            runbook.contains(name.as_str()),
+            "docs/runbook.md has no entry for {name}"
+        );
+    }
+}
+
+/// Every `Directive=value` the README quotes is a line of some generated file
+/// in units/ (NAME: the gated service, postgresql).
+#[test]
+fn readme_directives_are_in_the_units() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let units = repo_root().join("units");
+    let lines: BTreeSet<String> = common::files_under(&units)
+        .into_iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(units.join(f))
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut checked = 0;
+    for (i, token) in readme.split('`').enumerate() {
+        let directive = i % 2 == 1
+            && token.starts_with(|c: char| c.is_ascii_uppercase())
+            && token.split_once('=').is_some_and(|(k, v)| {
+                // A directive is CamelCase (an fstab line's UUID= is not one).
+                !v.is_empty()
+                    && k.chars().all(|c| c.is_ascii_alphanumeric())
+                    && k.chars().any(|c| c.is_ascii_lowercase())
+            });
+        if directive {
+            let token = token.replace("NAME", "postgresql");
+            assert!(
+                lines.contains(&token),
+                "README quotes `{token}`, which no file in units/ has"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "the README quotes no directive");
+}
