@@ -12,6 +12,7 @@ pub mod mounts;
 pub mod rootfs;
 pub mod selinux;
 pub mod statvfs;
+pub mod unitfile;
 pub mod xattr;
 
 use std::path::{Path, PathBuf};

@@ -534,7 +534,7 @@ fn read_dir(
                 let t = &mut found.totals[job.root];
                 t.dirs += 1;
                 t.allocated_bytes += allocated(st.st_blocks);
-                t.apparent_bytes += st.st_size as u64;
+                t.apparent_bytes += st.st_size.max(0) as u128;
                 let node =
                     Arc::get_mut(&mut job.node).expect("a root job is its node's one holder");
                 node.id = (st.st_dev, st.st_ino);
@@ -628,7 +628,7 @@ fn read_dir(
             totals.files += 1;
         }
         totals.allocated_bytes += allocated(st.blocks);
-        totals.apparent_bytes += st.size;
+        totals.apparent_bytes += u128::from(st.size);
     });
     found.totals[root] = totals;
     let here = || job.node.path(&shared.base);

@@ -52,12 +52,14 @@ pub enum Check {
     QuotaInherit,
     #[serde(rename = "quota.limit")]
     QuotaLimit,
+    #[serde(rename = "gate.ordering")]
+    GateOrdering,
 }
 
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 22] = [
+    pub const ALL: [Check; 23] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -80,6 +82,7 @@ impl Check {
         Check::QuotaProject,
         Check::QuotaInherit,
         Check::QuotaLimit,
+        Check::GateOrdering,
     ];
 
     /// The stable name, as serialized: "dir.mode".
@@ -107,6 +110,7 @@ impl Check {
             Check::QuotaProject => "quota.project",
             Check::QuotaInherit => "quota.inherit",
             Check::QuotaLimit => "quota.limit",
+            Check::GateOrdering => "gate.ordering",
         }
     }
 }
