@@ -42,7 +42,8 @@ one() {
     local label=$1 bin=$2
     /usr/bin/time -o "$work/t" -f "%e %M" "$bin" --config "$work/layout.toml" monitor \
         --format json --state-dir "$work/state" > "$work/out.json" || [ $? -le 2 ]
-    read -r wall rss < "$work/t"
+    # (time writes "Command exited with non-zero status 1" first on a WARNING)
+    read -r wall rss < <(tail -n 1 "$work/t")
     local size
     size=$(stat -c %s "$work/state/monitor-history.json")
     printf "%-34s %8s s %10.1f MiB %10.1f MiB\n" "$label" "$wall" "$(echo "$rss / 1024" | bc -l)" \

@@ -18,7 +18,7 @@ done
 measure() {
     local name=$1 shape=$2; shift 2
     /usr/bin/time -o "$work/t" -f "%e %M" "$@" > /dev/null 2>&1 || true
-    read -r wall rss < "$work/t"
+    read -r wall rss < <(tail -n 1 "$work/t")
     echo "$name $shape $wall $rss" >> "$work/results"
 }
 : > "$work/results"

@@ -201,13 +201,17 @@ impl History {
                 None => added.push((name.clone(), *bytes)),
             }
         }
+        let grew = !added.is_empty();
         for (name, bytes) in added {
             placed.push((self.services.len(), bytes));
             self.services.push(name);
         }
         let width = self.services.len();
-        for s in self.samples.iter_mut().chain(self.set_aside.iter_mut()) {
-            s.bytes.resize(width, None);
+        if grew {
+            // Only when a service is new: a run stays linear in the history.
+            for s in self.samples.iter_mut().chain(self.set_aside.iter_mut()) {
+                s.bytes.resize(width, None);
+            }
         }
         let mut bytes = vec![None; width];
         for (i, b) in placed {
@@ -262,7 +266,7 @@ impl History {
         let mut notes = Vec::new();
         match self.samples.last().map(|s| s.t) {
             Some(latest) if now < latest && latest - now >= MIN_SPACING_SECONDS => {
-                let confirmed = self.pending.is_some_and(|p| p < now);
+                let confirmed = self.pending.is_some_and(|p| p <= now);
                 if confirmed {
                     let at = self.samples.partition_point(|s| s.t <= now);
                     let moved: Vec<Sample> = self.samples.drain(at..).collect();
