@@ -494,7 +494,7 @@ fn limits_and_odd_arguments_never_panic() {
             ]),
             30,
         );
-        assert_eq!(code, 2, "{d}: {err}");
+        assert_eq!(code, 3, "{d}: a usage error is UNKNOWN: {err}");
         assert!(
             err.contains("--duration") || err.contains("DURATION"),
             "{err}"
