@@ -187,7 +187,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .filter(|p| std::fs::symlink_metadata(on_disk(root, p)).is_err())
         .collect();
     // Resolved inside the root: the tool is handed a host path.
-    tmpfiles_create(root, &on_disk_followed(root, &file))?;
+    tmpfiles_create(root, &on_disk_followed(root, &Path::new("/").join(&file)))?;
     // Project quotas per service directory (issue 13) belong here: after the
     // directories exist, before validation.
     let created = missing
