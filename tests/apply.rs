@@ -9,6 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::loopmount::{loop_tools, LoopMount};
 use common::{files_under, have_root, have_tool, id_in, jts_hot, run};
 use jts_hot::layout::DEFAULT_LAYOUT_TOML;
 
@@ -435,12 +436,17 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
     );
     assert!(out.contains("nothing was created"), "{out}");
 
-    // The disk in place: setup creates the tree on it.
-    let disk = tempfile::tempdir().unwrap();
+    // The disk in place (a filesystem of its own: a bind mount of a
+    // directory beside it would be the disk beneath, seen through a bind):
+    // setup creates the tree on it.
+    if !loop_tools(test) {
+        return;
+    }
+    let disk = LoopMount::ext4_in_tempdir("32M").mount().unwrap();
     std::fs::create_dir_all(&beneath).unwrap();
     let (code, _, err) = run(Command::new("mount")
         .args(["--bind"])
-        .arg(disk.path())
+        .arg(disk.mnt())
         .arg(&beneath));
     assert_eq!(code, 0, "mount --bind: {err}");
     let (code, out, err) = run(jts_hot().arg("setup").arg("--root").arg(r));
@@ -450,5 +456,5 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
         out.contains("jts-hot setup: created /data/jts/hot/postgresql/data"),
         "{out}"
     );
-    assert!(disk.path().join("postgresql/data").is_dir());
+    assert!(disk.mnt().join("postgresql/data").is_dir());
 }

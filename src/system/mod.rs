@@ -8,6 +8,7 @@ pub mod blockdev;
 pub mod file;
 pub mod fstab;
 pub mod mounts;
+pub mod placement;
 pub mod rootfs;
 pub mod selinux;
 pub mod statvfs;

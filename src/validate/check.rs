@@ -24,6 +24,8 @@ pub enum Check {
     DirMode,
     #[serde(rename = "dir.access")]
     DirAccess,
+    #[serde(rename = "dir.filesystem")]
+    DirFilesystem,
     #[serde(rename = "mount.point")]
     MountPoint,
     #[serde(rename = "mount.fstype")]
@@ -57,7 +59,7 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 22] = [
+    pub const ALL: [Check; 23] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -66,6 +68,7 @@ impl Check {
         Check::DirGroup,
         Check::DirMode,
         Check::DirAccess,
+        Check::DirFilesystem,
         Check::MountPoint,
         Check::MountFstype,
         Check::MountOption,
@@ -93,6 +96,7 @@ impl Check {
             Check::DirGroup => "dir.group",
             Check::DirMode => "dir.mode",
             Check::DirAccess => "dir.access",
+            Check::DirFilesystem => "dir.filesystem",
             Check::MountPoint => "mount.point",
             Check::MountFstype => "mount.fstype",
             Check::MountOption => "mount.option",

@@ -1,0 +1,131 @@
+//! Whether each filesystem declared for the tier (fstab, .mount units: at the
+//! base, at a parent of it, or below it, e.g. a service's own disk) is the
+//! one seen at its mount point now, judged by device numbers rather than by
+//! the mount table's lines: a mount hidden by a later mount on a parent, or
+//! covered by a bind mount, is still listed there. The one home of "is the
+//! tier's filesystem in place" for setup, apply and validate.
+
+use std::path::{Path, PathBuf};
+
+use super::fstab::{self, DeclaredMount};
+use super::mounts::{self, Mount, Seen};
+use super::on_disk;
+use crate::escape;
+
+/// What is seen at one declared mount point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Its own filesystem is mounted there and seen.
+    Mounted(Mount),
+    /// Nothing is mounted there.
+    Missing,
+    /// Listed in the mount table, but another filesystem is seen there:
+    /// this one, described.
+    Hidden { by: String },
+}
+
+/// One declared mount and its state.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub mount: DeclaredMount,
+    pub state: State,
+}
+
+impl Declared {
+    /// The sentence for a mount not in place (`None` when it is), and what
+    /// to do: the words of setup, apply, validate and the gates alike.
+    pub fn problem(&self, base: &Path) -> Option<(String, String)> {
+        match &self.state {
+            State::Mounted(_) => None,
+            State::Missing => Some((self.mount.not_mounted(base), self.mount.what_to_check())),
+            State::Hidden { by } => {
+                Some((self.mount.hidden(base, by), self.mount.what_to_unhide()))
+            }
+        }
+    }
+}
+
+/// The declared mounts of a tier and what is seen at each.
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// Outermost first.
+    pub declared: Vec<Declared>,
+}
+
+impl Placement {
+    /// Reads the declarations (under `root`, for an image) and judges each
+    /// against `mounts`, the running system's table.
+    pub fn read(root: Option<&Path>, base: &Path, mounts: &[Mount]) -> Placement {
+        let declared = fstab::declared_for(root, base)
+            .into_iter()
+            .map(|mount| {
+                let at = as_listed(&on_disk(root, &mount.mount_point));
+                let state = match mounts::seen_at(mounts, &at, mount.is_bind()) {
+                    Seen::Mounted(m) => State::Mounted(m.clone()),
+                    Seen::Missing => State::Missing,
+                    Seen::Hidden { by } => State::Hidden {
+                        by: by.map_or_else(|| "another filesystem".to_string(), describe),
+                    },
+                };
+                Declared { mount, state }
+            })
+            .collect();
+        Placement { declared }
+    }
+
+    /// The declared mounts not in place, outermost first.
+    pub fn not_in_place(&self) -> impl Iterator<Item = &Declared> {
+        self.declared
+            .iter()
+            .filter(|d| !matches!(d.state, State::Mounted(_)))
+    }
+
+    /// The outermost declared mount not in place at or above `path` (as the
+    /// layout names it): what `path` would be created on or looked up
+    /// through is some other filesystem.
+    pub fn blocking(&self, path: &Path) -> Option<&Declared> {
+        self.not_in_place()
+            .find(|d| path.starts_with(&d.mount.mount_point))
+    }
+
+    /// The filesystem declared for `path`: the deepest declared mount at or
+    /// above it, with the mount seen there. `None` when nothing is declared
+    /// for it or that mount is not in place.
+    pub fn declared_fs(&self, path: &Path) -> Option<(&DeclaredMount, &Mount)> {
+        let d = self
+            .declared
+            .iter()
+            .rev()
+            .find(|d| path.starts_with(&d.mount.mount_point))?;
+        match &d.state {
+            State::Mounted(m) => Some((&d.mount, m)),
+            _ => None,
+        }
+    }
+}
+
+/// The path as the mount table names it: its parents' links resolved (the
+/// last component is left alone, as lstat sees it).
+fn as_listed(path: &Path) -> PathBuf {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return path.to_path_buf();
+    };
+    match std::fs::canonicalize(parent) {
+        Ok(p) => p.join(name),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// A mount as messages show it: type, source, mount point.
+pub fn describe(m: &Mount) -> String {
+    let what = match m.root == Path::new("/") {
+        true => String::new(),
+        false => format!(" (a bind mount of {})", escape::untrusted_path(&m.root)),
+    };
+    format!(
+        "{} on {} mounted at {}{what}",
+        escape::untrusted(&m.fstype),
+        escape::untrusted(&m.source),
+        escape::untrusted_path(&m.mount_point),
+    )
+}
