@@ -18,6 +18,10 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
                         own disk) is the filesystem seen at its mount point (device
                         numbers: not hidden by a later mount on a parent or a bind
                         mount); the base is its own mount when it must be              CRITICAL
+  mount.identity        a mount declared by UUID=, LABEL=, PARTUUID= or PARTLABEL= (or
+                        pinned by tier.filesystem_uuid) has that filesystem mounted,
+                        not another disk; names both                                     CRITICAL
+                        (WARNING when neither udev nor the superblock can tell)
   mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
   mount.option          each of tier.mount_options is set on the base's mount           WARNING
   mount.trim            the device discards, and the mount has discard or fstrim.timer  WARNING

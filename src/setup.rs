@@ -22,7 +22,7 @@ use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
 use crate::render::generated;
 use crate::status::{Lines, Status};
-use crate::system::placement::Placement;
+use crate::system::placement::{Placement, PIN};
 use crate::system::{fstab, mounts, on_disk};
 
 #[derive(Debug, Clone, Default)]
@@ -155,15 +155,17 @@ impl Blocked {
 
 /// What setup and apply must not create beneath now (see [`Blocked`]).
 pub fn blocked(layout: &Layout, root: Option<&Path>) -> Result<Blocked, SetupError> {
-    if layout.tier.require_mountpoint == RequireMountpoint::Never {
-        return Ok(Blocked::default());
-    }
     let base = &layout.tier.base;
-    if fstab::declared_for(root, base).is_empty() {
+    let pin = layout.tier.filesystem_uuid.as_deref();
+    let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
+    if pin.is_none() && (never || fstab::declared_for(root, base).is_empty()) {
         return Ok(Blocked::default());
     }
     let mounts = mounts::read().map_err(SetupError::MountTable)?;
-    let placement = Placement::read(root, base, &mounts);
+    let mut placement = Placement::read(root, base, pin, &mounts);
+    if never {
+        placement.declared.retain(|d| d.mount.declared_in == PIN);
+    }
     let mut blocked = Blocked::default();
     for d in placement.not_in_place() {
         let (what, to_do) = d.problem(base).expect("not in place");

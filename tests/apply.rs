@@ -403,7 +403,7 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
     let r = root.path();
     std::fs::write(
         r.join("etc/fstab"),
-        "UUID=4a7e-d15c /data/jts/hot ext4 noatime,nofail 0 2\n",
+        "UUID=4a7e0000-0000-4000-8000-00000000d15c /data/jts/hot ext4 noatime,nofail 0 2\n",
     )
     .unwrap();
     let (dry_code, dry, _) = apply(r, &["--dry-run"]);
@@ -417,7 +417,7 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
     let (code, out, err) = apply(r, &[]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        out.contains("tier not set up: the tier's disk is not mounted: /etc/fstab:1 declares UUID=4a7e-d15c on /data/jts/hot"),
+        out.contains("tier not set up: the tier's disk is not mounted: /etc/fstab:1 declares UUID=4a7e0000-0000-4000-8000-00000000d15c on /data/jts/hot"),
         "{out}"
     );
     assert!(r.join("etc/jts-hot/tmpfiles.conf").is_file());
@@ -442,7 +442,11 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
     if !loop_tools(test) {
         return;
     }
-    let disk = LoopMount::ext4_in_tempdir("32M").mount().unwrap();
+    // The filesystem fstab names (by UUID): another one would be refused.
+    let disk = LoopMount::ext4_in_tempdir("32M")
+        .mkfs_args(&["-U", "4a7e0000-0000-4000-8000-00000000d15c"])
+        .mount()
+        .unwrap();
     std::fs::create_dir_all(&beneath).unwrap();
     let (code, _, err) = run(Command::new("mount")
         .args(["--bind"])

@@ -1244,6 +1244,8 @@ fn a_runtime_error_is_unknown_not_a_bad_layout() {
 
 // ---- declared mounts, judged by what is seen (issue 20 item 3) --------------
 
+const TIER_UUID: &str = "4a7e0000-0000-4000-8000-00000000d15c";
+
 /// Unmounts on drop (in reverse order of declaration), whatever the test does.
 struct Mounted(PathBuf);
 
@@ -1351,10 +1353,11 @@ fn a_tier_mount_hidden_by_a_later_mount_on_a_parent_or_a_bind_mount_is_not_in_pl
     };
     std::fs::write(
         tree.root().join("etc/fstab"),
-        "UUID=4a7e-d15c /data/jts/hot ext4 defaults,nofail 0 2\n",
+        format!("UUID={TIER_UUID} /data/jts/hot ext4 defaults,nofail 0 2\n"),
     )
     .unwrap();
     let tier = LoopMount::ext4(&tree.dir.path().join("tier.img"), &tree.tier(""), "32M")
+        .mkfs_args(&["-U", TIER_UUID])
         .mount()
         .unwrap();
     let (code, out) = tree.setup();
@@ -1378,9 +1381,9 @@ fn a_tier_mount_hidden_by_a_later_mount_on_a_parent_or_a_bind_mount_is_not_in_pl
         let f = mount_point_finding(&j, &tree.tier(""));
         let actual = f["actual"].as_str().unwrap();
         assert!(
-            actual.starts_with(
-                "the tier's disk is hidden: /etc/fstab:1 declares UUID=4a7e-d15c on /data/jts/hot"
-            ) && actual.contains(by),
+            actual.starts_with(&format!(
+                "the tier's disk is hidden: /etc/fstab:1 declares UUID={TIER_UUID} on /data/jts/hot"
+            )) && actual.contains(by),
             "{actual}"
         );
         assert!(f["hint"].as_str().unwrap().contains("findmnt"), "{f}");
@@ -1514,6 +1517,7 @@ fn a_mount_declared_for_a_service_directory_is_protected_like_the_tiers() {
         &tree.tier("kafka"),
         "32M",
     )
+    .mkfs_args(&["-L", "kafka"])
     .mount()
     .unwrap();
     let (code, out) = tree.setup();
@@ -1566,4 +1570,111 @@ fn a_mount_declared_for_a_service_directory_is_protected_like_the_tiers() {
         assert_eq!(tree.gate("postgresql").0, 0);
     }
     drop(kafka);
+}
+
+/// mount.identity: fstab names the tier's disk by UUID or LABEL and another
+/// disk (a spare) is mounted at the base: CRITICAL naming both, nothing
+/// judged or created on it, setup and the gates refuse. The layout's
+/// `tier.filesystem_uuid` pins the filesystem where fstab mounts by path.
+#[test]
+fn another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin() {
+    let test = "another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin";
+    let spare_uuid = "5bade000-0000-4000-8000-000000000001".to_string();
+    let Some(tree) = bare_tree(test) else {
+        return;
+    };
+    let spare = LoopMount::ext4(&tree.dir.path().join("spare.img"), &tree.tier(""), "32M")
+        .mkfs_args(&["-U", &spare_uuid, "-L", "spare"])
+        .mount()
+        .unwrap();
+    let fstab = |line: &str| std::fs::write(tree.root().join("etc/fstab"), line).unwrap();
+    let refused = |tree: &Tree, declared: &str| {
+        let (code, j) = tree.validate();
+        assert_eq!(code, 2, "{j:#}");
+        let f = finding(&j, "mount.identity");
+        assert_eq!(f["path"], tree.tier("").to_str().unwrap(), "{f}");
+        assert_eq!(f["severity"], "CRITICAL", "{f}");
+        let actual = f["actual"].as_str().unwrap();
+        assert!(
+            actual.starts_with(&format!(
+                "the tier's disk is not the one mounted: {declared}"
+            )) && actual.contains(&format!(
+                "and what is mounted there is ext4 on {} mounted at {}",
+                spare.device,
+                tree.tier("").display()
+            )) && actual.ends_with(&format!("with UUID={spare_uuid}, LABEL=spare")),
+            "{actual}"
+        );
+        assert_eq!(j["directories"], 0, "{j:#}");
+        let (code, out) = tree.gate("postgresql");
+        assert_eq!(code, 2, "{out}");
+        let before = entries(&spare.mnt());
+        let (code, out) = tree.setup();
+        assert_eq!(code, 2, "{out}");
+        assert!(
+            out.contains("jts-hot setup: refused: the tier's disk is not the one mounted"),
+            "{out}"
+        );
+        assert_eq!(entries(&spare.mnt()), before, "created on the spare");
+        eprintln!("mount.identity: {actual}");
+    };
+    fstab(&format!(
+        "UUID={TIER_UUID} /data/jts/hot ext4 defaults,nofail 0 2\n"
+    ));
+    refused(
+        &tree,
+        &format!("/etc/fstab:1 declares UUID={TIER_UUID} on /data/jts/hot"),
+    );
+    fstab("LABEL=hot /data/jts/hot ext4 defaults,nofail 0 2\n");
+    refused(&tree, "/etc/fstab:1 declares LABEL=hot on /data/jts/hot");
+
+    // The declared one (by its label, its UUID upper-cased): in place.
+    for what in [
+        "LABEL=spare".to_string(),
+        format!("UUID={}", spare_uuid.to_uppercase()),
+    ] {
+        fstab(&format!("{what} /data/jts/hot ext4 defaults,nofail 0 2\n"));
+        let (code, out) = tree.setup();
+        assert_eq!(code, 0, "{what}: {out}");
+        let (_, j) = tree.validate();
+        assert!(
+            !problems(&j).iter().any(|(s, _, _)| s == "CRITICAL"),
+            "{what}: {j:#}"
+        );
+    }
+
+    // Mounted by path: the layout's pin decides.
+    fstab(&format!(
+        "{} /data/jts/hot ext4 defaults 0 2\n",
+        spare.device
+    ));
+    let pinned = |uuid: &str| {
+        let layout = small_default_layout().replacen(
+            "[tier]\n",
+            &format!("[tier]\nfilesystem_uuid = \"{uuid}\"\n"),
+            1,
+        );
+        std::fs::write(tree.layout(), layout).unwrap();
+    };
+    pinned(TIER_UUID);
+    refused(
+        &tree,
+        &format!("the layout's tier.filesystem_uuid declares UUID={TIER_UUID} on /data/jts/hot"),
+    );
+    pinned(&spare_uuid);
+    let (_, j) = tree.validate();
+    assert!(
+        !problems(&j).iter().any(|(s, _, _)| s == "CRITICAL"),
+        "{j:#}"
+    );
+    assert_eq!(tree.gate("postgresql").0, 0);
+    pinned("not-a-uuid");
+    let (code, out, err) = run(jts_hot()
+        .arg("--config")
+        .arg(tree.layout())
+        .args(["validate", "--root"])
+        .arg(tree.root()));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("tier.filesystem_uuid"), "{err}");
+    drop(spare);
 }

@@ -76,6 +76,18 @@ impl DeclaredMount {
         )
     }
 
+    /// The same when another disk is mounted there: `seen` describes it,
+    /// with its names.
+    pub fn foreign(&self, base: &Path, seen: &str) -> String {
+        format!(
+            "{} is not the one mounted: {} declares {} on {}, and what is mounted there is {seen}",
+            self.whose(base),
+            self.declared_in,
+            self.what,
+            escape::untrusted_path(&self.mount_point),
+        )
+    }
+
     /// What to check and run then.
     pub fn what_to_check(&self) -> String {
         format!(

@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod blockdev;
 pub mod file;
+pub mod fsid;
 pub mod fstab;
 pub mod mounts;
 pub mod placement;

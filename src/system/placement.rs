@@ -7,10 +7,15 @@
 
 use std::path::{Path, PathBuf};
 
+use super::fsid;
 use super::fstab::{self, DeclaredMount};
 use super::mounts::{self, Mount, Seen};
 use super::on_disk;
 use crate::escape;
+
+/// Where the layout's `tier.filesystem_uuid` is said to be declared: it is
+/// judged as a mount declared at the base by that UUID.
+pub const PIN: &str = "the layout's tier.filesystem_uuid";
 
 /// What is seen at one declared mount point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +27,10 @@ pub enum State {
     /// Listed in the mount table, but another filesystem is seen there:
     /// this one, described.
     Hidden { by: String },
+    /// A filesystem is mounted and seen there, but not the one declared by
+    /// UUID, LABEL, PARTUUID or PARTLABEL (or pinned by the layout): this
+    /// one, described with the names it has.
+    Foreign { seen: String },
 }
 
 /// One declared mount and its state.
@@ -29,6 +38,10 @@ pub enum State {
 pub struct Declared {
     pub mount: DeclaredMount,
     pub state: State,
+    /// Mounted, the declaration names its disk, and nothing here can read
+    /// the mounted filesystem's names (no udev record, a superblock this
+    /// does not read): why.
+    pub unverified: Option<String>,
 }
 
 impl Declared {
@@ -41,6 +54,12 @@ impl Declared {
             State::Hidden { by } => {
                 Some((self.mount.hidden(base, by), self.mount.what_to_unhide()))
             }
+            State::Foreign { seen } => Some((
+                self.mount.foreign(base, seen),
+                "`lsblk -f` names each disk: unmount this one and mount the declared one \
+                 (jts-hot never formats or mounts anything)"
+                    .to_string(),
+            )),
         }
     }
 }
@@ -55,8 +74,15 @@ pub struct Placement {
 impl Placement {
     /// Reads the declarations (under `root`, for an image) and judges each
     /// against `mounts`, the running system's table.
-    pub fn read(root: Option<&Path>, base: &Path, mounts: &[Mount]) -> Placement {
-        let declared = fstab::declared_for(root, base)
+    /// `pin`: the layout's `tier.filesystem_uuid`, judged as a mount
+    /// declared at the base by that UUID, against whatever holds the base.
+    pub fn read(
+        root: Option<&Path>,
+        base: &Path,
+        pin: Option<&str>,
+        mounts: &[Mount],
+    ) -> Placement {
+        let mut declared: Vec<Declared> = fstab::declared_for(root, base)
             .into_iter()
             .map(|mount| {
                 let at = as_listed(&on_disk(root, &mount.mount_point));
@@ -67,9 +93,25 @@ impl Placement {
                         by: by.map_or_else(|| "another filesystem".to_string(), describe),
                     },
                 };
-                Declared { mount, state }
+                identified(mount, state)
             })
             .collect();
+        if let Some(uuid) = pin {
+            let at = super::nearest_existing(&on_disk(root, base));
+            let state = match mounts::holding(mounts, &at) {
+                Some((m, _)) => State::Mounted(m.clone()),
+                None => State::Missing,
+            };
+            let mount = DeclaredMount {
+                what: format!("UUID={uuid}"),
+                mount_point: base.to_path_buf(),
+                fstype: "auto".into(),
+                options: Vec::new(),
+                declared_in: PIN.into(),
+            };
+            declared.push(identified(mount, state));
+            declared.sort_by_key(|d| d.mount.mount_point.components().count());
+        }
         Placement { declared }
     }
 
@@ -101,6 +143,41 @@ impl Placement {
             State::Mounted(m) => Some((&d.mount, m)),
             _ => None,
         }
+    }
+}
+
+/// A mounted declaration whose `What=` names its disk: the filesystem seen
+/// must carry that name, or it is another disk.
+fn identified(mount: DeclaredMount, state: State) -> Declared {
+    let mut unverified = None;
+    let state = match (state, fsid::named(&mount.what)) {
+        (State::Mounted(m), Some((kind, value))) => {
+            match fsid::of_device((m.major, m.minor), &m.source) {
+                Some(id) => match id.matches(kind, &value) {
+                    Some(true) => State::Mounted(m),
+                    _ => State::Foreign {
+                        seen: format!("{}, with {}", describe(&m), id.describe()),
+                    },
+                },
+                None => {
+                    unverified = Some(format!(
+                        "cannot tell the {} of {} (no udev record of {}:{}, and not an ext4 or \
+                         XFS superblock this can read)",
+                        kind.as_str(),
+                        describe(&m),
+                        m.major,
+                        m.minor
+                    ));
+                    State::Mounted(m)
+                }
+            }
+        }
+        (state, _) => state,
+    };
+    Declared {
+        mount,
+        state,
+        unverified,
     }
 }
 

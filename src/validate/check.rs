@@ -28,6 +28,8 @@ pub enum Check {
     DirFilesystem,
     #[serde(rename = "mount.point")]
     MountPoint,
+    #[serde(rename = "mount.identity")]
+    MountIdentity,
     #[serde(rename = "mount.fstype")]
     MountFstype,
     #[serde(rename = "mount.option")]
@@ -59,7 +61,7 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 23] = [
+    pub const ALL: [Check; 24] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -70,6 +72,7 @@ impl Check {
         Check::DirAccess,
         Check::DirFilesystem,
         Check::MountPoint,
+        Check::MountIdentity,
         Check::MountFstype,
         Check::MountOption,
         Check::MountTrim,
@@ -98,6 +101,7 @@ impl Check {
             Check::DirAccess => "dir.access",
             Check::DirFilesystem => "dir.filesystem",
             Check::MountPoint => "mount.point",
+            Check::MountIdentity => "mount.identity",
             Check::MountFstype => "mount.fstype",
             Check::MountOption => "mount.option",
             Check::MountTrim => "mount.trim",

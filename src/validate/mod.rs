@@ -23,7 +23,7 @@ use crate::layout::{Layout, PlannedDir, RequireMountpoint, Service};
 use crate::status::Status;
 use crate::system::accounts::Accounts;
 use crate::system::on_disk;
-use crate::system::placement::Placement;
+use crate::system::placement::{Placement, PIN};
 pub use check::Check;
 
 /// One check that did not pass.
@@ -181,11 +181,15 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         .collect();
     let mounts = crate::system::mounts::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
+    let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
+    let pin = layout.tier.filesystem_uuid.as_deref();
     let placement = match mounts {
-        Ok(m) if layout.tier.require_mountpoint != RequireMountpoint::Never => {
-            let mut p = Placement::read(root, &layout.tier.base, m);
-            p.declared
-                .retain(|d| scope.concerns(layout, &planned, &d.mount.mount_point));
+        Ok(m) if !never || pin.is_some() => {
+            let mut p = Placement::read(root, &layout.tier.base, pin, m);
+            p.declared.retain(|d| {
+                (!never || d.mount.declared_in == PIN)
+                    && scope.concerns(layout, &planned, &d.mount.mount_point)
+            });
             p
         }
         _ => Placement::default(),

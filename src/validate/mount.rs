@@ -12,7 +12,7 @@ use crate::escape;
 use crate::layout::{Layout, PlannedDir, RequireMountpoint};
 use crate::status::Status::{Critical, Unknown, Warning};
 use crate::system::mounts::Mount;
-use crate::system::placement::{self, Placement};
+use crate::system::placement::{self, Placement, State};
 use crate::system::{blockdev, nearest_existing, on_disk, UNIT_SEARCH_PATH};
 
 /// `placement`: the declared mounts that concern this run (a gate's: those
@@ -72,21 +72,24 @@ fn declared_mounts_in_place(
     tally: &mut Tally,
 ) {
     for d in &placement.declared {
+        let path = on_disk(root, &d.mount.mount_point);
+        let expected = format!(
+            "{} mounted there, as {} declares",
+            d.mount.what, d.mount.declared_in
+        );
+        if let Some(why) = &d.unverified {
+            tally.fail(Warning, &path, Check::MountIdentity, expected.clone(), why);
+        }
         let Some((actual, hint)) = d.problem(layout_base) else {
             tally.pass();
             continue;
         };
+        let check = match d.state {
+            State::Foreign { .. } => Check::MountIdentity,
+            _ => Check::MountPoint,
+        };
         tally
-            .fail(
-                Critical,
-                &on_disk(root, &d.mount.mount_point),
-                Check::MountPoint,
-                format!(
-                    "{} mounted there, as {} declares",
-                    d.mount.what, d.mount.declared_in
-                ),
-                actual,
-            )
+            .fail(Critical, &path, check, expected, actual)
             .hint(hint);
     }
 }
