@@ -64,8 +64,13 @@ pub enum Command {
     /// is DIR/etc/jts/hot-layout.toml (unless --config is given) and everything happens under DIR:
     /// symlinks and ".." inside DIR are resolved inside it, as systemd's own --root does, so no
     /// file is read or written outside DIR (a link into a directory missing from the image is
-    /// refused). A run interrupted at any point leaves each file whole, old or new; the next run
-    /// removes the temporaries it left and finishes the job.
+    /// refused). The tools it runs on DIR never leave it either: systemd-sysusers and
+    /// systemd-tmpfiles are refused when DIR's etc/passwd, group, shadow, gshadow or .pwd.lock
+    /// lead outside DIR (they open them as the host sees the path); semodule and semanage run in
+    /// a private mount namespace on DIR's own /etc/selinux and /var/lib/selinux (resolved inside
+    /// DIR, links below them not followed), or are refused naming the directory. A run
+    /// interrupted at any point leaves each file whole, old or new; the next run removes the
+    /// temporaries it left and finishes the job.
     #[command(after_long_help = crate::cli_help::APPLY)]
     Apply(ApplyArgs),
     /// Create the tier's directories once its filesystem is mounted (jts-hot-setup.service)
@@ -85,7 +90,7 @@ pub enum Command {
     /// syslog priority (a refusal crit). Exit status: 0 the tier is set up, 2 refused (the
     /// tier's disk is not mounted) or a bad or unreadable layout, 3 setup could not do its job
     /// (the tier's tmpfiles file is missing, systemd-tmpfiles failed, --root or the mount table
-    /// cannot be read).
+    /// cannot be read, or DIR's etc/passwd or etc/group leads outside DIR under --root).
     Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     #[command(after_long_help = crate::cli_help::PROBE)]

@@ -37,6 +37,10 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   quota.project         each service directory carries its service's project ID        WARNING
   quota.inherit         ... with the inherit flag                                        WARNING
   quota.limit           the project's soft and hard limits are the layout's              WARNING
+  gate.ordering         each gated unit, as the system loads it (file and drop-ins), can
+                        wait for jts-hot-validate.service: not DefaultDependencies=no,
+                        not Before= sysinit.target, basic.target or a unit jts-hot's
+                        own units start after (that would be an ordering cycle)         CRITICAL
 
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Beneath a declared mount that is

@@ -170,7 +170,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 Err(failed) => {
                     emit(&apply::output::text(&failed.report))?;
                     print_err(&format!("jts-hot: {}", failed.error));
-                    Ok(apply::output::EXIT_FAILED)
+                    Ok(failed.error.exit_code())
                 }
             }
         }

@@ -7,7 +7,10 @@
 //! is disabled, nothing happens and nothing fails.
 
 use std::collections::BTreeMap;
+use std::ffi::CString;
 use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -138,20 +141,21 @@ pub enum Module {
     },
 }
 
-/// `semodule` on this host's store, or on the store of the image at `root`
-/// (-p ROOT, -n: an image's policy is not the running kernel's).
-fn semodule(root: Option<&Path>) -> Command {
-    let mut cmd = Command::new("semodule");
-    if let Some(root) = root {
-        cmd.arg("-p").arg(root).arg("-n");
+/// `semodule` on this host's store, or on the image's at `root` (-n: an
+/// image's policy is not the running kernel's), as [`policy_tool`] runs it.
+fn semodule(root: Option<&Path>) -> Result<Command> {
+    let mut tool = policy_tool(root, "semodule")?;
+    if root.is_some() {
+        tool.arg("-n");
     }
-    cmd
+    Ok(tool)
 }
 
 /// The module installed at `priority`, as the store gives it back (CIL).
 fn installed(root: Option<&Path>, priority: u16) -> Option<String> {
     let dir = tempfile::tempdir().ok()?;
     let out = semodule(root)
+        .ok()?
         .current_dir(dir.path())
         .arg("-X")
         .arg(priority.to_string())
@@ -164,33 +168,91 @@ fn installed(root: Option<&Path>, priority: u16) -> Option<String> {
     std::fs::read_to_string(dir.path().join(format!("{SELINUX_MODULE_NAME}.cil"))).ok()
 }
 
-/// `semanage` on this host's policy, or on the image's at `root`. semanage
-/// has no --root (its file_contexts.subs is libselinux's path under
-/// /etc/selinux): for an image it runs in a private mount namespace where
-/// the image's /etc/selinux and /var/lib/selinux are bind-mounted over the
-/// host's, which nothing outside that one process sees; -N: an image's
-/// policy is never loaded into the running kernel.
-fn semanage(root: Option<&Path>) -> Command {
-    match root {
-        None => Command::new("semanage"),
-        Some(root) => {
-            let mut cmd = Command::new("unshare");
-            cmd.args([
-                "--mount",
-                "--propagation",
-                "private",
-                "--",
-                "sh",
-                "-c",
-                "r=$1; shift; mount --bind \"$r/etc/selinux\" /etc/selinux \
-                 && mount --bind \"$r/var/lib/selinux\" /var/lib/selinux \
-                 && exec semanage \"$@\"",
-                "sh",
-            ]);
-            cmd.arg(root);
-            cmd
-        }
+/// The image's policy directories, resolved inside the image.
+const POLICY_DIRS: [&str; 2] = ["etc/selinux", "var/lib/selinux"];
+
+/// `tool` on the host's policy, or on the image's at `root`. Neither tool
+/// can be trusted with an image's paths: semanage has no --root, and
+/// semodule -p prefixes the root to its store and follows whatever links the
+/// image holds there (an image whose var/lib/selinux links to the host's
+/// had the host's store rewritten). So under a root each runs in a private
+/// mount namespace where the image's /etc/selinux and /var/lib/selinux,
+/// opened inside the image (links and `..` never leave it), are bind-mounted
+/// over the host's, `nosymfollow`: a link planted anywhere in the image's
+/// policy is not followed at all. Nothing outside that one process sees the
+/// mounts. A directory that cannot be resolved inside the image refuses the
+/// step, naming it; one that is swapped for another before the mount
+/// fails it (EXDEV).
+fn policy_tool(root: Option<&Path>, tool: &str) -> Result<Command> {
+    let mut cmd = Command::new(tool);
+    let Some(root) = root else {
+        return Ok(cmd);
+    };
+    let image = Root::open(root).with_context(|| format!("cannot open {}", root.display()))?;
+    let mut mounts = Vec::new();
+    for rel in POLICY_DIRS {
+        let fd = image.open_dir_path(Path::new(rel)).with_context(|| {
+            format!(
+                "{tool} refused: the image's /{rel} does not resolve to a directory inside {}",
+                root.display()
+            )
+        })?;
+        // A descriptor of the parent's namespace cannot be bind-mounted in
+        // the child's new one: the child mounts the path it names, then
+        // checks it mounted that very directory (device and inode).
+        let source = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+        let st = nix::sys::stat::fstat(fd.as_raw_fd())?;
+        let source = CString::new(source.into_os_string().into_encoded_bytes())?;
+        let target = CString::new(format!("/{rel}"))?;
+        mounts.push((source, target, st.st_dev, st.st_ino));
     }
+    // SAFETY: the closure runs between fork and exec and only makes system
+    // calls on strings built before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let check = |r: libc::c_int| match r {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            };
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            let none = std::ptr::null();
+            check(libc::mount(
+                none,
+                c"/".as_ptr(),
+                none,
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            for (source, target, dev, ino) in &mounts {
+                check(libc::mount(
+                    source.as_ptr(),
+                    target.as_ptr(),
+                    none,
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                ))?;
+                let mut st: libc::stat = std::mem::zeroed();
+                check(libc::stat(target.as_ptr(), &mut st))?;
+                if (st.st_dev, st.st_ino) != (*dev, *ino) {
+                    // The image changed under us: not the directory resolved.
+                    return Err(std::io::Error::from_raw_os_error(libc::EXDEV));
+                }
+                check(libc::mount(
+                    none,
+                    target.as_ptr(),
+                    none,
+                    libc::MS_REMOUNT
+                        | libc::MS_BIND
+                        | libc::MS_NOSYMFOLLOW
+                        | libc::MS_NOSUID
+                        | libc::MS_NODEV,
+                    std::ptr::null(),
+                ))?;
+            }
+            Ok(())
+        });
+    }
+    Ok(cmd)
 }
 
 /// semanage's argument for "do not reload the policy", under a root.
@@ -201,7 +263,7 @@ fn no_reload(root: Option<&Path>) -> Option<&'static str> {
 /// The local equivalences (DIR → SOURCE) semanage holds, from its own
 /// export (`fcontext -a -e SOURCE DIR` lines).
 fn local_equivalences(root: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
-    // Asked first: under a root a missing semanage is only sh's exit 127.
+    // Asked first: a missing semanage is then named as such.
     let found = std::env::var_os("PATH").is_some_and(|path| {
         std::env::split_paths(&path).any(|d| {
             use std::os::unix::fs::PermissionsExt;
@@ -212,7 +274,8 @@ fn local_equivalences(root: Option<&Path>) -> Result<BTreeMap<String, String>, S
     if !found {
         return Err("semanage is missing".into());
     }
-    let out = semanage(root)
+    let mut tool = policy_tool(root, "semanage").map_err(|e| format!("{e:#}"))?;
+    let out = tool
         .args(["fcontext", "--extract"])
         .output()
         .map_err(|e| format!("cannot run semanage: {e}"))?;
@@ -242,7 +305,8 @@ fn parse_extract(text: &str) -> BTreeMap<String, String> {
 
 /// The record of what jts-hot added: `DIR SOURCE` lines; anything else
 /// (comments, a line someone mangled) is not an equivalence of ours.
-fn parse_record(text: &str) -> BTreeMap<String, String> {
+/// Public for the fuzz targets (fuzz/).
+pub fn parse_record(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
@@ -386,7 +450,8 @@ pub fn plan(layout: &Layout, root: Option<&Path>, priority: u16) -> Plan {
 
 /// Runs semanage, failing with its message.
 fn run_semanage(root: Option<&Path>, args: &[&str]) -> Result<()> {
-    let output = semanage(root)
+    let mut tool = policy_tool(root, "semanage")?;
+    let output = tool
         .args(["fcontext"])
         .args(no_reload(root))
         .args(args)
@@ -454,7 +519,7 @@ fn install_module(module: &Module, root: Option<&Path>, out: &mut dyn Write) -> 
             let file = dir.path().join(format!("{SELINUX_MODULE_NAME}.cil"));
             std::fs::write(&file, module)
                 .with_context(|| format!("cannot write {}", file.display()))?;
-            let output = semodule(root)
+            let output = semodule(root)?
                 .arg("-X")
                 .arg(priority.to_string())
                 .arg("-i")

@@ -22,8 +22,10 @@ use crate::escape;
 use crate::layout::{Layout, RequireMountpoint};
 use crate::render::generated;
 use crate::status::{Lines, Status};
+use crate::system::accounts::ACCOUNT_FILES;
 use crate::system::placement::{Placement, PIN};
-use crate::system::{fstab, mounts, on_disk};
+use crate::system::rootfs::Root;
+use crate::system::{fstab, mounts, on_disk, on_disk_followed};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -64,6 +66,11 @@ pub enum SetupError {
         vendor: String,
         root: PathBuf,
     },
+    #[error(
+        "systemd-tmpfiles refused: {} leads outside the root (to {}): nothing was run",
+        .path.display(), .to.display()
+    )]
+    Leaves { path: PathBuf, to: PathBuf },
     #[error("cannot run systemd-tmpfiles: {0}")]
     Spawn(std::io::Error),
     #[error("systemd-tmpfiles --create {} failed ({status}): {stderr}", .file.display())]
@@ -181,7 +188,9 @@ pub fn blocked(layout: &Layout, root: Option<&Path>) -> Result<Blocked, SetupErr
 pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
     let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
     let etc = generated::etc_path(&vendor);
-    [etc, vendor].into_iter().find(|p| root.join(p).is_file())
+    [etc, vendor].into_iter().find(|p| {
+        std::fs::symlink_metadata(on_disk_followed(Some(root), p)).is_ok_and(|m| m.is_file())
+    })
 }
 
 /// Creates what is missing (with systemd-tmpfiles), or refuses while the
@@ -204,6 +213,16 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             created: Vec::new(),
         });
     }
+    if let Some(root) = root {
+        // systemd-tmpfiles --root looks owners up in ROOT/etc/passwd as the host sees it.
+        let image = Root::open(root).map_err(|error| SetupError::Root {
+            path: root.to_path_buf(),
+            error,
+        })?;
+        if let Some((path, to)) = image.first_leaving(&ACCOUNT_FILES[..2]) {
+            return Err(SetupError::Leaves { path, to });
+        }
+    }
     let fs_root = root.unwrap_or(Path::new("/"));
     let Some(file) = tmpfiles_file(fs_root) else {
         return Err(SetupError::NoTmpfilesFile {
@@ -221,7 +240,12 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .filter(|p| !blocked.blocks(p))
         .filter(|p| std::fs::symlink_metadata(on_disk(root, p)).is_err())
         .collect();
-    tmpfiles_create(root, &fs_root.join(&file), &blocked.exclude_args())?;
+    // Resolved inside the root: the tool is handed a host path.
+    tmpfiles_create(
+        root,
+        &on_disk_followed(root, &file),
+        &blocked.exclude_args(),
+    )?;
     // Project quotas per service directory (issue 13) belong here: after the
     // directories exist, before validation.
     let created = missing

@@ -144,8 +144,8 @@ pub fn load<T: Document>(dir: &StateDir) -> Loaded<T> {
 }
 
 /// The document if its schema is this one's (or none: written before schema
-/// names existed).
-fn parse<T: Document>(bytes: &[u8]) -> Result<T, String> {
+/// names existed). Public for the fuzz targets (fuzz/).
+pub fn parse<T: Document>(bytes: &[u8]) -> Result<T, String> {
     let header: Header = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     match header.schema.as_deref() {
         None => {}

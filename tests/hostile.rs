@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{bin_path, files_under, have_root, have_tool, jts_hot, repo_root, run};
+use common::{
+    bin_path, files_under, fingerprint, have_root, have_tool, have_tools, jts_hot, repo_root, run,
+};
 use jts_hot::layout::Layout;
 
 /// A small valid layout with `base`, one service `pg` gating `gate`, and
@@ -309,8 +311,13 @@ fn every_accepted_gate_on_this_machine_makes_no_ordering_cycle() {
     let (mut accepted_units, mut refused_cycles, mut refused_quiet) = (0, Vec::new(), 0);
     for unit in &units {
         let text = layout("/data/jts/hot", &format!("\"{unit}\""), "");
-        match Layout::parse(&text, "gate.toml") {
-            Ok(l) => {
+        // Accepted: by name (the layout) and by the unit's real ordering in
+        // this root (what apply and validate check on the target system).
+        let parsed = Layout::parse(&text, "gate.toml")
+            .ok()
+            .filter(|l| jts_hot::validate::gates::refused(l, Some(root.path())).is_empty());
+        match parsed {
+            Some(l) => {
                 let err = verify_gated(root.path(), &l, unit);
                 assert!(
                     !cycle(&err),
@@ -318,7 +325,7 @@ fn every_accepted_gate_on_this_machine_makes_no_ordering_cycle() {
                 );
                 accepted_units += 1;
             }
-            Err(_) => {
+            None => {
                 // Refused; gate it anyway (a drop-in written by hand) to see
                 // whether systemd would have found a cycle.
                 let forced =
@@ -491,10 +498,57 @@ fn sizes_and_their_sums_never_wrap() {
     assert_eq!(code, 1, "over-committed: {out}{err}");
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(j["over_committed"], true);
-    assert!(j["capacity_left_bytes"].as_i64().unwrap() < 0, "{j:#}");
-    assert_eq!(j["planned_bytes"], u64::MAX, "saturated, not wrapped");
+    // The true values, as JSON integers beyond 64 bits: never saturated
+    // (18446744073709551615) nor clamped (i64::MIN).
+    assert!(
+        out.contains("\"planned_bytes\": 20000000000000000000,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"capacity_left_bytes\": -18000000000000000000,"),
+        "{out}"
+    );
+    let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    let order: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("  \"")?.split('"').next())
+        .collect();
+    assert_eq!(order, keys, "keys printed sorted, as the schema always did");
     let (_, text_out, _) = run(jts_hot().arg("--config").arg(&file).arg("plan"));
     assert!(text_out.contains("20.0 EB"), "{text_out}");
+    // A quota limit derived from the plan is exact or refused: 200% of 16 EB
+    // is beyond 64 bits (it wrapped to 2 bytes), 1% of 1 byte is 0 (which
+    // the kernel reads as no limit); 100% of 16 EB is exact.
+    let quota = |planned: &str, limit: &str| {
+        layout("/data/jts/hot", "", "")
+            .replace("capacity = \"4TB\"", "capacity = \"16EB\"")
+            .replace(
+                "planned = \"1TB\"",
+                &format!("planned = \"{planned}\"\nquota_hard = \"{limit}\""),
+            )
+    };
+    refused(
+        &quota("16EB", "200%"),
+        "services.pg.quota_hard",
+        "beyond the largest limit",
+    );
+    refused(&quota("1", "1%"), "services.pg.quota_hard", "is 0 bytes");
+    refused(&quota("99", "1%"), "services.pg.quota_hard", "is 0 bytes");
+    let l = accepted(&quota("16EB", "100%"));
+    assert_eq!(l.services[0].quota.hard.unwrap().0, 16 * 10u64.pow(18));
+    let l = accepted(&quota("18446744073709551615", "1000%").replace("1000%", "planned"));
+    assert_eq!(l.services[0].quota.hard.unwrap().0, u64::MAX);
+    // Through the binary, the refusal names file, line and field.
+    fs::write(&file, quota("16EB", "200%")).unwrap();
+    let (code, _, err) = run(jts_hot().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:8:14: services.pg.quota_hard: 200%",
+            file.display()
+        )),
+        "{err}"
+    );
     // A single size beyond u64 is refused with a message, not a panic.
     refused(
         &layout("/data/jts/hot", "", "").replace("\"1TB\"", "\"20EB\""),
@@ -935,4 +989,324 @@ fn every_accepted_corpus_layout_passes_the_real_systemd_tools() {
         .env("CI", std::env::var("CI").unwrap_or_default()));
     assert_eq!(code, 0, "{out}{err}");
     eprintln!("{}", out.trim());
+}
+
+// ---- issue 20.4: the tools jts-hot runs on an image stay inside it --------------
+
+/// A minimal image for apply --root (accounts, the layout) and a host
+/// directory outside it that holds accounts too, for its links to lead to.
+fn image_and_host() -> (tempfile::TempDir, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    let host = tempfile::tempdir().unwrap();
+    for dir in [root.path(), host.path()] {
+        fs::create_dir_all(dir.join("etc/jts")).unwrap();
+        fs::write(dir.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        fs::write(dir.join("etc/group"), "root:x:0:\n").unwrap();
+        fs::create_dir_all(dir.join("sysusers.d")).unwrap();
+        fs::create_dir_all(dir.join("tmpfiles.d")).unwrap();
+    }
+    (root, host)
+}
+
+/// Image paths that lead to `host` three ways: an absolute link, a `../`
+/// chain that climbs past the image's root, and a link to a link.
+fn links_out(root: &Path, rel: &str, host: &Path, kind: usize) {
+    let at = root.join(rel);
+    let _ = fs::remove_file(&at);
+    let _ = fs::remove_dir_all(&at);
+    fs::create_dir_all(at.parent().unwrap()).unwrap();
+    let up = rel.matches('/').count();
+    let target = match kind % 3 {
+        0 => host.display().to_string(),
+        1 => format!(
+            "{}{}",
+            "../".repeat(up + root.components().count() + 4),
+            host.display()
+        ),
+        _ => {
+            symlink(host, root.join("hop")).unwrap();
+            format!("{}hop", "../".repeat(up))
+        }
+    };
+    symlink(target, at).unwrap();
+}
+
+/// apply --root and setup --root on images whose account files and
+/// configuration directories are links to host paths (absolute, `../`
+/// chains, links to links): the host's files never change (their checksum
+/// before and after), and where a tool would follow the link out of the
+/// image, the step is refused with a message naming the path.
+#[test]
+fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
+    let test = "tools_run_on_an_image_never_follow_its_links_out_of_it";
+    if !have_root(test) || !have_tools(test, &["systemd-sysusers", "systemd-tmpfiles"]) {
+        return;
+    }
+    let text = layout("/data/jts/hot", "\"postgresql.service\"", "");
+    // (what links out, the host path it leads to, whether a tool's guard refuses)
+    let cases: &[(&str, &str, bool)] = &[
+        ("etc", "etc", true),
+        ("etc/passwd", "etc/passwd", true),
+        ("etc/group", "etc/group", true),
+        ("etc/shadow", "etc/passwd", true),
+        ("etc/.pwd.lock", "etc/group", true),
+        // apply writes its own files resolved inside the image, as systemd
+        // does: there these links lead nowhere, and apply says so.
+        ("etc/sysusers.d", "sysusers.d", false),
+        ("etc/tmpfiles.d", "tmpfiles.d", false),
+        ("etc/systemd/system", "tmpfiles.d", false),
+    ];
+    for (i, &(rel, to, refused)) in cases.iter().enumerate() {
+        let (root, host) = image_and_host();
+        let (r, h) = (root.path(), host.path());
+        let config = h.join("layout.toml");
+        fs::write(&config, &text).unwrap();
+        links_out(r, rel, &h.join(to), i);
+        let before = fingerprint(h);
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&config)
+            .args(["apply", "--root"])
+            .arg(r));
+        let after = fingerprint(h);
+        assert_eq!(
+            before, after,
+            "case {i} {rel}: the host changed\n{out}{err}"
+        );
+        {
+            assert_eq!(code, 3, "case {i} {rel}: {out}{err}");
+            // Refused by the tool's guard, or earlier by apply's own writes
+            // (which resolve inside the root and find no directory there).
+            assert!(
+                (err.contains("refused") && err.contains("leads outside the root"))
+                    || err.contains("is not a directory inside the root"),
+                "case {i} {rel}: {err}"
+            );
+        }
+        // setup runs systemd-tmpfiles on the same image: the same answer.
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&config)
+            .args(["setup", "--root"])
+            .arg(r));
+        assert_eq!(
+            before,
+            fingerprint(h),
+            "case {i} {rel}: setup changed the host"
+        );
+        if refused && rel != "etc/shadow" && rel != "etc/.pwd.lock" {
+            assert_eq!(code, 3, "case {i} {rel}: setup {out}{err}");
+            assert!(
+                err.contains("leads outside the root"),
+                "case {i} {rel}: {err}"
+            );
+        }
+    }
+}
+
+/// The monitor's apparent size is exact past 64 bits: three sparse files of
+/// 8 EiB (tmpfs allows them) sum to 27.7 EB, printed whole in its JSON.
+#[test]
+fn apparent_sizes_past_64_bits_are_exact_in_the_monitors_json() {
+    let test = "apparent_sizes_past_64_bits_are_exact_in_the_monitors_json";
+    if !have_root(test) {
+        return;
+    }
+    let s = common::scratch::Scratch::new(&[], |base| {
+        format!(
+            "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\n\
+             capacity = \"4TB\"\nrequire_mountpoint = false\n[monitor]\ntextfile_dir = \"/nonexistent\"\n\
+             [services.kafka]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\nplanned = \"1TB\"\n\
+             gate = []\ndirs = [\"data\"]\n",
+            base.display()
+        )
+    });
+    // The walk stays on the service directory's filesystem: tmpfs is it.
+    let kafka = s.base().join("kafka");
+    fs::create_dir_all(&kafka).unwrap();
+    let (code, _, err) = run(Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&kafka));
+    assert_eq!(code, 0, "mount tmpfs: {err}");
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _mounted = Unmount(kafka.clone());
+    let data = kafka.join("data");
+    fs::create_dir_all(&data).unwrap();
+    for name in ["a", "b", "c"] {
+        let f = fs::File::create(data.join(name)).unwrap();
+        f.set_len(i64::MAX as u64).unwrap();
+    }
+    let mut expected: u128 = 0;
+    for dir in [s.base().join("kafka"), data.clone()] {
+        expected += u128::from(fs::symlink_metadata(&dir).unwrap().len());
+    }
+    for name in ["a", "b", "c"] {
+        expected += u128::from(fs::symlink_metadata(data.join(name)).unwrap().len());
+    }
+    assert!(expected > u128::from(u64::MAX));
+    let (_, out, err) = run(&mut s.monitor(&["--format", "json"]));
+    assert!(
+        out.contains(&format!("\"apparent_bytes\": {expected},")),
+        "expected {expected}:\n{out}{err}"
+    );
+}
+
+/// A gate is judged by the unit's real ordering on the target system, not by
+/// its name: units whose names no list knows, made early by their own file
+/// or by a drop-in in /run or /etc, in a template's drop-in or a dash
+/// prefix's, are refused by apply (exit 2, nothing written) and reported by
+/// validate (gate.ordering CRITICAL); systemd-analyze verify, the judge,
+/// finds the ordering cycle each would make, and none for the accepted one.
+#[test]
+fn gates_are_judged_by_the_units_real_ordering() {
+    let test = "gates_are_judged_by_the_units_real_ordering";
+    if !have_root(test)
+        || !have_tools(
+            test,
+            &["systemd-analyze", "systemd-tmpfiles", "systemd-sysusers"],
+        )
+    {
+        return;
+    }
+    let base = accepted(&layout("/data/jts/hot", "", ""));
+    let root = verify_root(&base);
+    let r = root.path();
+    fs::write(
+        r.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\npostgres:x:105:110::/:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(r.join("etc/group"), "root:x:0:\npostgres:x:110:\n").unwrap();
+    let unit = |rel: &str, text: &str| {
+        let p = r.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    };
+    let service = "[Service]\nType=oneshot\nExecStart=/usr/bin/jts-hot --version\n";
+    unit(
+        "usr/lib/systemd/system/warmup.service",
+        &format!("[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/calm.service",
+        &format!("[Unit]\nDescription=calm\n{service}"),
+    );
+    unit(
+        "run/systemd/system/calm.service.d/50-early.conf",
+        "[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n",
+    );
+    unit(
+        "usr/lib/systemd/system/prefs.service",
+        &format!("[Unit]\nBefore=local-fs.target\nDefaultDependencies=no\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/net-tune.service",
+        &format!("[Unit]\nDescription=x\n{service}"),
+    );
+    unit(
+        "etc/systemd/system/net-.service.d/early.conf",
+        "[Unit]\nBefore=basic.target\nDefaultDependencies=no\n",
+    );
+    unit(
+        "usr/lib/systemd/system/fine.service",
+        &format!("[Unit]\nBefore=multi-user.target\n{service}"),
+    );
+    // The same early drop-in masked by an empty one of the same name in /etc.
+    unit(
+        "usr/lib/systemd/system/masked-early.service",
+        &format!("[Unit]\nDescription=y\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/masked-early.service.d/early.conf",
+        "[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n",
+    );
+    unit("etc/systemd/system/masked-early.service.d/early.conf", "");
+    // Default dependencies, but ordered before a unit jts-hot's start after.
+    unit(
+        "usr/lib/systemd/system/pre-setup.service",
+        &format!("[Unit]\nBefore=jts-hot-setup.service\n{service}"),
+    );
+    let cases = [
+        (
+            "pre-setup.service",
+            Some("Before=jts-hot-setup.service (in /usr/lib/systemd/system/pre-setup.service)"),
+        ),
+        (
+            "warmup.service",
+            Some("DefaultDependencies=no in /usr/lib/systemd/system/warmup.service"),
+        ),
+        (
+            "calm.service",
+            Some("DefaultDependencies=no in /run/systemd/system/calm.service.d/50-early.conf"),
+        ),
+        (
+            "prefs.service",
+            Some("DefaultDependencies=no in /usr/lib/systemd/system/prefs.service"),
+        ),
+        (
+            "net-tune.service",
+            Some("/etc/systemd/system/net-.service.d/early.conf"),
+        ),
+        ("fine.service", None),
+        ("masked-early.service", None),
+    ];
+    for (name, refused_says) in cases {
+        let text = layout("/data/jts/hot", &format!("\"{name}\""), "");
+        let l = accepted(&text);
+        let file = r.join("etc/jts/gate.toml");
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(&file, &text).unwrap();
+        // The judge: systemd's own verdict on the boot with the drop-in in place.
+        let judged = cycle(&verify_gated(r, &l, name));
+        let dropin = r.join(format!("etc/systemd/system/{name}.d/jts-hot.conf"));
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&file)
+            .args(["apply", "--dry-run", "--root"])
+            .arg(r));
+        let (vcode, vout, _) = run(jts_hot()
+            .arg("--config")
+            .arg(&file)
+            .args(["validate", "--format", "json", "--root"])
+            .arg(r));
+        let findings: serde_json::Value = serde_json::from_str(&vout).unwrap();
+        let ordering: Vec<&serde_json::Value> = findings["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "gate.ordering")
+            .collect();
+        match refused_says {
+            Some(says) => {
+                assert!(
+                    judged,
+                    "{name}: systemd-analyze found no cycle, yet refused"
+                );
+                assert_eq!(code, 2, "{name}: {out}{err}");
+                assert!(
+                    err.contains("services.pg.gate[0]")
+                        && err.contains(says)
+                        && err.contains("nothing was written"),
+                    "{name}: {err}"
+                );
+                assert!(!dropin.exists(), "{name}: a drop-in was written");
+                assert_eq!(ordering.len(), 1, "{name}: {vout}");
+                assert_eq!(ordering[0]["severity"], "CRITICAL");
+                assert_eq!(vcode, 2, "{name}");
+            }
+            None => {
+                assert!(
+                    !judged,
+                    "{name}: accepted, yet systemd-analyze finds a cycle"
+                );
+                assert!(!err.contains("gate["), "{name}: {err}");
+                assert!(ordering.is_empty(), "{name}: {vout}");
+            }
+        }
+    }
 }

@@ -995,3 +995,83 @@ fn a_permissive_boot_labels_the_tier_as_the_layout_asks() {
     // equivalence: nothing to report.
     assert_eq!(selinux_findings(&v), [], "{v}");
 }
+
+/// An image whose SELinux policy directories are links to host paths
+/// (absolute, a `../` chain past its root, a link deep in its store, a link
+/// to a link): `apply --root` never changes the host's copy (its checksum
+/// before and after every case) and semodule/semanage are refused, or find
+/// no policy in the image, with a message naming the path.
+#[test]
+fn apply_root_never_lets_the_policy_tools_leave_the_image() {
+    let test = "apply_root_never_lets_the_policy_tools_leave_the_image";
+    if !prerequisites(test) || !have_tool(test, "semanage") {
+        return;
+    }
+    // The "host": a policy outside every image, where the links lead.
+    let host = policy_root();
+    let h = host.path();
+    let layout_text =
+        fs::read_to_string(repo_root().join("tests/cases/07-selinux-equal/layout.toml")).unwrap();
+    let config = h.join("layout.toml");
+    fs::write(&config, &layout_text).unwrap();
+    let before = common::fingerprint(h);
+    let up = "../".repeat(h.components().count() + 6);
+    // (the image path, its link target, what the refusal says)
+    let cases = [
+        (
+            "var/lib/selinux",
+            h.join("var/lib/selinux").display().to_string(),
+            "var/lib/selinux does not resolve to a directory inside",
+        ),
+        (
+            "var/lib/selinux",
+            format!("../../{up}{}", h.join("var/lib/selinux").display()),
+            "var/lib/selinux does not resolve to a directory inside",
+        ),
+        (
+            "var/lib/selinux/default/active",
+            h.join("var/lib/selinux/default/active")
+                .display()
+                .to_string(),
+            "semodule",
+        ),
+        (
+            "etc/selinux",
+            format!("../{up}{}", h.join("etc/selinux").display()),
+            "leads outside the root",
+        ),
+        (
+            "etc/selinux/default",
+            "../../hop".to_string(),
+            "leads outside the root",
+        ),
+    ];
+    for (i, (rel, target, says)) in cases.iter().enumerate() {
+        let image = policy_root();
+        let r = image.path();
+        let at = r.join(rel);
+        fs::remove_dir_all(&at).unwrap();
+        std::os::unix::fs::symlink(target, &at).unwrap();
+        std::os::unix::fs::symlink(h.join("etc/selinux/default"), r.join("hop")).unwrap();
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&config)
+            .args(["apply", "--root"])
+            .arg(r));
+        assert_eq!(
+            before,
+            common::fingerprint(h),
+            "case {i} {rel}: the host's policy changed\n{out}{err}"
+        );
+        let said = format!("{out}{err}");
+        assert!(said.contains(says), "case {i} {rel} (exit {code}): {said}");
+        if rel.starts_with("var") {
+            assert_eq!(code, 3, "case {i} {rel}: {said}");
+        } else {
+            assert!(
+                said.contains("no module installed"),
+                "case {i} {rel}: {said}"
+            );
+        }
+    }
+}

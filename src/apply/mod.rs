@@ -84,9 +84,22 @@ pub enum Error {
     /// The SELinux step failed.
     #[error("{0:#}")]
     Other(anyhow::Error),
+    /// Gates the target system's unit ordering refuses (one line each):
+    /// nothing was written. A layout that does not fit the system: exit 2.
+    #[error("{}", .0.join("\n"))]
+    Gates(Vec<String>),
 }
 
 impl Error {
+    /// The exit status: 2 for gates the system refuses (as a bad layout), 3
+    /// for every other error of the system.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Gates(_) => 2,
+            _ => output::EXIT_FAILED,
+        }
+    }
+
     fn io(context: String, error: std::io::Error) -> Error {
         Error::Io { context, error }
     }
@@ -265,6 +278,21 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
     let root_path = root_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
     let root = Root::open(&root_path)
         .map_err(|e| Error::io(format!("cannot open {}", root_path.display()), e))?;
+    // Before anything is written: each gate as the target system orders it.
+    let refused = crate::validate::gates::refused(layout, root_dir.as_deref());
+    if !refused.is_empty() {
+        return Err(Error::Gates(
+            refused
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}: {}: {}; nothing was written",
+                        layout.source, r.field, r.why
+                    )
+                })
+                .collect(),
+        ));
+    }
     let set = decide(layout, &root)?;
     report.unchanged = set.unchanged.len();
     let selinux_plan = selinux::plan(layout, root_dir.as_deref(), opts.selinux_priority);
@@ -475,6 +503,17 @@ impl Apply<'_> {
                 Error::io(format!("cannot resolve {rel} under {root}"), e)
             })
         };
+        // Both tools take --root, but systemd-sysusers opens ROOT/etc/passwd
+        // as the host sees it (an image's etc linked to the host's had the
+        // host's accounts rewritten) and systemd-tmpfiles looks owners up so.
+        if let Some((path, host)) = self.root.first_leaving(accounts::ACCOUNT_FILES) {
+            return Err(Error::Tool(format!(
+                "systemd-sysusers and systemd-tmpfiles refused: {} leads outside the root \
+                 (to {}): nothing was run on the image",
+                path.display(),
+                host.display()
+            )));
+        }
         run_tool(
             Command::new("systemd-sysusers")
                 .args(&root_arg)

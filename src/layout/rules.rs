@@ -618,9 +618,22 @@ pub fn quota_limit(s: &str, planned: Bytes) -> Result<Option<Bytes>, String> {
                 "{percent}% is not from 1% to 1000% of the planned size"
             ));
         }
-        return Ok(Some(Bytes(
-            (planned.0 as u128 * percent as u128 / 100) as u64,
-        )));
+        // Exact or refused: never wrapped (200% of 16 EB read as 2 bytes),
+        // never 0 (which the kernel reads as no limit at all).
+        let bytes = u128::from(planned.0) * u128::from(percent) / 100;
+        return match u64::try_from(bytes) {
+            Ok(0) => Err(format!(
+                "{percent}% of the planned {} bytes is 0 bytes, which the kernel reads as no limit",
+                planned.0
+            )),
+            Ok(b) => Ok(Some(Bytes(b))),
+            Err(_) => Err(format!(
+                "{percent}% of the planned {} bytes is {bytes} bytes, beyond the largest limit \
+                 a filesystem holds ({} bytes)",
+                planned.0,
+                u64::MAX
+            )),
+        };
     }
     size(s).map(Some).map_err(|e| {
         format!(

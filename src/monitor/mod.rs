@@ -121,7 +121,7 @@ pub struct ServiceUsage {
     pub allocated_bytes: u64,
     /// `apparent_bytes`, `files`, `dirs`: null when the usage came from the
     /// quota (no walk); `monitor --walk` counts them.
-    pub apparent_bytes: Option<u64>,
+    pub apparent_bytes: Option<u128>,
     pub files: Option<u64>,
     pub dirs: Option<u64>,
     /// The service's project quota, when the filesystem accounts it.
@@ -486,8 +486,10 @@ fn worst(services: &[ServiceUsage], fs: Option<&Filesystem>, v: &Validation) -> 
         .unwrap_or(Status::Ok)
 }
 
+/// `percent` (at most 100) of `bytes`: never more than `bytes`, so it fits.
 fn share(bytes: u64, percent: u8) -> u64 {
-    (bytes as u128 * percent as u128 / 100) as u64
+    let part = u128::from(bytes) * u128::from(percent.min(100)) / 100;
+    u64::try_from(part).expect("at most 100% of a u64")
 }
 
 fn judge_service(

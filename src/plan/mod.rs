@@ -164,7 +164,8 @@ impl BaseFilesystem {
     /// (inode tables, journal). Only meaningful on the tier's own device.
     pub fn overhead(&self) -> Option<u64> {
         let m = self.mount.as_ref().filter(|m| m.own_mount)?;
-        Some(m.device_size?.saturating_sub(self.size.size_bytes))
+        // None (unknown), not 0, if the device reads smaller than its filesystem.
+        m.device_size?.checked_sub(self.size.size_bytes)
     }
 }
 

@@ -152,33 +152,35 @@ fn filesystem(plan: &Plan, fs: &BaseFilesystem) -> Vec<String> {
 
 /// The plan as JSON, schema "jts-hot.plan/1" (keys sorted).
 pub fn json(plan: &Plan) -> String {
-    // Through a Value: its map keeps keys sorted, as the schema has always printed them.
-    let value = serde_json::to_value(plan).expect("a plan serializes");
-    serde_json::to_string_pretty(&value).expect("JSON serializes") + "\n"
+    // Not through a Value, which holds no integer beyond 64 bits; the
+    // documents' fields are declared in key order instead.
+    serde_json::to_string_pretty(plan).expect("a plan serializes") + "\n"
 }
 
-/// The plan as the schema has it: bytes as integers, paths and mount facts
-/// as escaped text (never a JSON failure, never a forged line).
+/// The plan as the schema has it: bytes as exact integers (a sum beyond
+/// u64 printed whole, never saturated), paths and mount facts as escaped
+/// text (never a JSON failure, never a forged line). Fields in key order:
+/// the schema has always printed its keys sorted.
 #[derive(Serialize)]
 struct Document<'a> {
-    schema: &'static str,
-    layout: LayoutId<'a>,
     #[serde(serialize_with = "escape::serialize_path")]
     base: &'a Path,
-    services: Vec<ServiceDoc<'a>>,
-    planned_bytes: u64,
     capacity_bytes: u64,
-    capacity_left_bytes: i64,
+    capacity_left_bytes: i128,
     filesystem: Option<FilesystemDoc>,
     filesystem_error: Option<&'a str>,
+    layout: LayoutId<'a>,
     over_committed: bool,
+    planned_bytes: u128,
+    schema: &'static str,
+    services: Vec<ServiceDoc<'a>>,
     verdict: String,
 }
 
 #[derive(Serialize)]
 struct LayoutId<'a> {
-    source: &'a str,
     digest: &'a str,
+    source: &'a str,
 }
 
 #[derive(Serialize)]
@@ -190,19 +192,19 @@ struct ServiceDoc<'a> {
 
 #[derive(Serialize)]
 struct FilesystemDoc {
-    measured_at: String,
-    base_exists: bool,
-    mount_point: Option<String>,
-    own_mount: Option<bool>,
-    fstype: Option<String>,
-    source: Option<String>,
-    device_bytes: Option<u64>,
-    overhead_bytes: Option<u64>,
-    size_bytes: u64,
-    reserved_bytes: u64,
-    usable_bytes: u64,
     available_bytes: u64,
-    left_bytes: Option<i64>,
+    base_exists: bool,
+    device_bytes: Option<u64>,
+    fstype: Option<String>,
+    left_bytes: Option<i128>,
+    measured_at: String,
+    mount_point: Option<String>,
+    overhead_bytes: Option<u64>,
+    own_mount: Option<bool>,
+    reserved_bytes: u64,
+    size_bytes: u64,
+    source: Option<String>,
+    usable_bytes: u64,
 }
 
 impl FilesystemDoc {
@@ -221,7 +223,7 @@ impl FilesystemDoc {
             reserved_bytes: fs.size.reserved(),
             usable_bytes: fs.size.usable(),
             available_bytes: fs.size.avail_bytes,
-            left_bytes: plan.filesystem_left().map(clamp_i64),
+            left_bytes: plan.filesystem_left(),
         }
     }
 }
@@ -244,9 +246,9 @@ impl Serialize for Plan {
                     share_percent: self.share(s.planned),
                 })
                 .collect(),
-            planned_bytes: u64::try_from(self.planned_total).unwrap_or(u64::MAX),
+            planned_bytes: self.planned_total,
             capacity_bytes: self.capacity,
-            capacity_left_bytes: clamp_i64(self.capacity_left()),
+            capacity_left_bytes: self.capacity_left(),
             filesystem: self
                 .filesystem
                 .as_ref()
@@ -258,10 +260,4 @@ impl Serialize for Plan {
         }
         .serialize(s)
     }
-}
-
-/// A byte count for JSON, whose readers hold 64-bit integers: saturated,
-/// never wrapped (a plan far beyond the capacity stays far beyond it).
-fn clamp_i64(v: i128) -> i64 {
-    v.clamp(i64::MIN.into(), i64::MAX.into()) as i64
 }

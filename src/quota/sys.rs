@@ -186,12 +186,23 @@ pub fn get(fd: BorrowedFd, id: u32) -> io::Result<Quota> {
         Ok(()) => Ok(Quota {
             space_bytes: d.curspace,
             inodes: d.curinodes,
-            soft_bytes: d.bsoftlimit * LIMIT_UNIT,
-            hard_bytes: d.bhardlimit * LIMIT_UNIT,
+            soft_bytes: limit_bytes(d.bsoftlimit)?,
+            hard_bytes: limit_bytes(d.bhardlimit)?,
         }),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Quota::default()),
         Err(e) => Err(e),
     }
+}
+
+/// A block limit the kernel holds, in bytes: exact, or an error for one set
+/// (by another tool) beyond what 64 bits of bytes can say.
+fn limit_bytes(blocks: u64) -> io::Result<u64> {
+    blocks.checked_mul(LIMIT_UNIT).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a project limit of {blocks} KiB, beyond 64 bits of bytes"),
+        )
+    })
 }
 
 /// Bytes as the kernel stores a block limit: whole KiB, rounded up.

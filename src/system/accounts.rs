@@ -10,6 +10,16 @@ use nix::unistd::{Gid, Group, Uid, User};
 use super::access::Who;
 use super::on_disk_followed;
 
+/// What systemd-sysusers writes and systemd-tmpfiles reads under a root,
+/// opened by both as the host sees the path.
+pub const ACCOUNT_FILES: &[&str] = &[
+    "etc/passwd",
+    "etc/group",
+    "etc/shadow",
+    "etc/gshadow",
+    "etc/.pwd.lock",
+];
+
 /// Where names are looked up.
 pub enum Accounts {
     Nss,
@@ -32,6 +42,12 @@ impl Accounts {
     pub fn from_root(root: &Path) -> Accounts {
         let passwd = read_text(&on_disk_followed(Some(root), Path::new("/etc/passwd")));
         let group = read_text(&on_disk_followed(Some(root), Path::new("/etc/group")));
+        Accounts::from_texts(passwd, group)
+    }
+
+    /// The databases of an image from the text of its passwd and group
+    /// (or why each could not be read).
+    pub fn from_texts(passwd: Result<String, String>, group: Result<String, String>) -> Accounts {
         Accounts::Files {
             users: passwd.clone().map(|t| parse_db(&t)),
             groups: group.clone().map(|t| parse_db(&t)),

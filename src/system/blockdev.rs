@@ -75,7 +75,13 @@ pub fn discard_max_bytes(dev: DevNum) -> io::Result<u64> {
 
 /// The device's size in bytes (sysfs counts 512-byte sectors whatever the block size).
 pub fn size_bytes(dev: DevNum) -> io::Result<u64> {
-    Ok(attr_u64(sysfs_dir(dev).join("size"))? * 512)
+    let sectors = attr_u64(sysfs_dir(dev).join("size"))?;
+    sectors.checked_mul(512).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{sectors} sectors of 512 bytes is beyond 64 bits"),
+        )
+    })
 }
 
 /// The kernel's name for the device (vda, nvme0n1p1, loop3), for messages.

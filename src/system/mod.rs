@@ -13,6 +13,7 @@ pub mod placement;
 pub mod rootfs;
 pub mod selinux;
 pub mod statvfs;
+pub mod unitfile;
 pub mod xattr;
 
 use std::path::{Path, PathBuf};

@@ -241,6 +241,47 @@ impl Root {
         self.chase(rel, true)
     }
 
+    /// Where `rel` leads for a tool that is handed the plain path ROOT/rel and
+    /// follows links the way the host sees them (systemd-sysusers --root
+    /// opens ROOT/etc/passwd so; semodule -p prefixes its store so): `None`
+    /// when that is where it leads inside the root, else the host path it
+    /// leaves to. A path that cannot be resolved (a loop) leaves too.
+    pub fn leaves_root(&self, rel: &Path) -> io::Result<Option<PathBuf>> {
+        let inside = self.chase(rel, true);
+        let host = Root::open(Path::new("/"))?.chase(&joined(&self.root_real()?, rel), true);
+        Ok(match (inside, host) {
+            (Ok(inside), Ok(host)) if inside == host => None,
+            (_, Ok(host)) => Some(host),
+            (_, Err(e)) => Some(PathBuf::from(format!(
+                "{} ({e})",
+                self.display(rel).display()
+            ))),
+        })
+    }
+
+    /// The first of `rels` that [`Root::leaves_root`], with where it leads:
+    /// a tool that would follow it is not run.
+    pub fn first_leaving(&self, rels: &[&str]) -> Option<(PathBuf, PathBuf)> {
+        rels.iter()
+            .find_map(|rel| match self.leaves_root(Path::new(rel)) {
+                Ok(None) => None,
+                Ok(Some(host)) => Some((self.display(Path::new(rel)), host)),
+                Err(e) => Some((self.display(Path::new(rel)), PathBuf::from(e.to_string()))),
+            })
+    }
+
+    /// An O_PATH descriptor of the directory `rel`, resolved inside the root:
+    /// its /proc/PID/fd link is that directory whatever the image does after.
+    pub fn open_dir_path(&self, rel: &Path) -> io::Result<OwnedFd> {
+        self.open_in(rel, libc::O_PATH | libc::O_DIRECTORY, 0)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.display(rel).display())))
+    }
+
+    /// The root's real path, as the kernel names its descriptor.
+    fn root_real(&self) -> io::Result<PathBuf> {
+        std::fs::read_link(format!("/proc/self/fd/{}", self.dir.as_raw_fd()))
+    }
+
     fn chase(&self, rel: &Path, follow_last: bool) -> io::Result<PathBuf> {
         let parts = |p: &Path| -> Vec<OsString> {
             p.components()
@@ -251,7 +292,7 @@ impl Root {
                 })
                 .collect()
         };
-        let root_real = std::fs::read_link(format!("/proc/self/fd/{}", self.dir.as_raw_fd()))?;
+        let root_real = self.root_real()?;
         let mut todo: std::collections::VecDeque<OsString> = parts(rel).into();
         // Relative to the root, and made of real directories only.
         let mut done = PathBuf::new();

@@ -38,11 +38,19 @@ pub fn detect(root: Option<&Path>) -> Result<Policy, Disabled> {
         },
         Some(root) => {
             // Inside the image, a regular file of bounded size: a FIFO there never hangs validate.
-            let config = super::rootfs::Root::open(root)
-                .and_then(|r| r.read_text(Path::new("/etc/selinux/config"), 1 << 20))
+            let image = super::rootfs::Root::open(root)
+                .map_err(|e| Disabled(format!("cannot open {}: {e}", root.display())))?;
+            let config = image
+                .read_text(Path::new("/etc/selinux/config"), 1 << 20)
                 .ok()
                 .flatten()
-                .ok_or_else(|| Disabled("the root has no readable /etc/selinux/config".into()))?;
+                .ok_or_else(|| {
+                    leaves_or(
+                        &image,
+                        "etc/selinux/config",
+                        "the root has no readable /etc/selinux/config".into(),
+                    )
+                })?;
             let value = |key: &str| {
                 config
                     .lines()
@@ -60,17 +68,45 @@ pub fn detect(root: Option<&Path>) -> Result<Policy, Disabled> {
                     "the root's SELINUXTYPE {policy_type:?} is not a policy name"
                 )));
             }
-            let fc = root
-                .join("etc/selinux")
+            // Resolved inside the image: matchpathcon is handed a host path.
+            let rel = Path::new("etc/selinux")
                 .join(&policy_type)
                 .join("contexts/files/file_contexts");
-            match fc.is_file() {
+            let Ok(fc) = image.resolve_followed(&rel) else {
+                return Err(leaves_or(
+                    &image,
+                    &rel.to_string_lossy(),
+                    format!(
+                        "{} does not resolve inside the root",
+                        image.display(&rel).display()
+                    ),
+                ));
+            };
+            // Resolved, it holds no link: a regular file there is the image's.
+            match std::fs::symlink_metadata(&fc).is_ok_and(|m| m.is_file()) {
                 true => Ok(Policy {
                     file_contexts: Some(fc),
                 }),
-                false => Err(Disabled(format!("no {}", fc.display()))),
+                false => Err(leaves_or(
+                    &image,
+                    &rel.to_string_lossy(),
+                    format!("no {}", fc.display()),
+                )),
             }
         }
+    }
+}
+
+/// Why an image's SELinux file is not used: it leads outside the root (a
+/// link to a host path, read by no one), or `otherwise`.
+fn leaves_or(image: &super::rootfs::Root, rel: &str, otherwise: String) -> Disabled {
+    match image.first_leaving(&[rel]) {
+        Some((path, to)) => Disabled(format!(
+            "{} leads outside the root (to {}): the image's policy is not read there",
+            path.display(),
+            to.display()
+        )),
+        None => Disabled(otherwise),
     }
 }
 

@@ -56,10 +56,22 @@ pub fn of(dir: &Path) -> std::io::Result<FsStats> {
         .open(dir)?;
     let s = nix::sys::statvfs::fstatvfs(&dir).map_err(std::io::Error::from)?;
     let frag = s.fragment_size() as u64;
+    // Exact or refused: a filesystem (a FUSE one can say anything) whose
+    // figures overflow 64 bits is an error, never a wrapped size.
+    let bytes = |blocks: u64| {
+        blocks.checked_mul(frag).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("statvfs reports {blocks} blocks of {frag} bytes, beyond 64 bits"),
+            )
+        })
+    };
+    let blocks = s.blocks() as u64;
     Ok(FsStats {
-        size_bytes: s.blocks() as u64 * frag,
-        used_bytes: (s.blocks() as u64).saturating_sub(s.blocks_free() as u64) * frag,
-        avail_bytes: s.blocks_available() as u64 * frag,
+        size_bytes: bytes(blocks)?,
+        // More free than there is: nothing is used (not a wrap to 16 EiB).
+        used_bytes: bytes(blocks.saturating_sub(s.blocks_free() as u64))?,
+        avail_bytes: bytes(s.blocks_available() as u64)?,
         inodes: s.files() as u64,
         inodes_free: s.files_free() as u64,
     })

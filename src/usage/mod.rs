@@ -19,8 +19,9 @@ pub use walk::{scan, Scanned, MAX_THREADS};
 pub struct Totals {
     /// st_blocks × 512, as du counts.
     pub allocated_bytes: u64,
-    /// st_size, as `du --apparent-size` counts.
-    pub apparent_bytes: u64,
+    /// st_size, as `du --apparent-size` counts. In u128: sparse files may
+    /// claim up to 8 EiB each, so a few of them pass u64 (the sum stays exact).
+    pub apparent_bytes: u128,
     /// Entries that are not directories (regular files, symlinks, sockets...).
     pub files: u64,
     /// Directories, the root included.

@@ -47,7 +47,7 @@ pub fn scan(base: &Path, names: &[&OsStr], threads: usize) -> Scanned {
                     devs[i] = st.st_dev;
                     usages[i].totals.dirs = 1;
                     usages[i].totals.allocated_bytes = allocated(&st);
-                    usages[i].totals.apparent_bytes = st.st_size as u64;
+                    usages[i].totals.apparent_bytes = st.st_size.max(0) as u128;
                     jobs.push(Job {
                         root: i,
                         dir: DirRef::Open(Arc::new(fd)),
@@ -329,7 +329,7 @@ fn read_dir(
             totals.files += 1;
         }
         totals.allocated_bytes += allocated(&st);
-        totals.apparent_bytes += st.st_size as u64;
+        totals.apparent_bytes += st.st_size.max(0) as u128;
     });
     if denied {
         found.unreadable.push((job.root, job.path.clone()));

@@ -56,12 +56,14 @@ pub enum Check {
     QuotaInherit,
     #[serde(rename = "quota.limit")]
     QuotaLimit,
+    #[serde(rename = "gate.ordering")]
+    GateOrdering,
 }
 
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 24] = [
+    pub const ALL: [Check; 25] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -86,6 +88,7 @@ impl Check {
         Check::QuotaProject,
         Check::QuotaInherit,
         Check::QuotaLimit,
+        Check::GateOrdering,
     ];
 
     /// The stable name, as serialized: "dir.mode".
@@ -115,6 +118,7 @@ impl Check {
             Check::QuotaProject => "quota.project",
             Check::QuotaInherit => "quota.inherit",
             Check::QuotaLimit => "quota.limit",
+            Check::GateOrdering => "gate.ordering",
         }
     }
 }

@@ -8,6 +8,7 @@ mod access;
 mod capacity;
 mod check;
 mod dirs;
+pub mod gates;
 mod generated;
 mod mount;
 pub mod output;
@@ -226,6 +227,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         }
         generated::check(layout, root, &mut tally);
         quota::check(layout, root, &mut tally);
+        gates::check(layout, root, &mut tally);
     }
     Report {
         source: layout.source.to_string(),

@@ -240,3 +240,18 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A checksum of everything under `dir` (names, types, modes, owners,
+/// sizes, link targets and file contents), to show a tree did not change.
+pub fn fingerprint(dir: &Path) -> String {
+    let (code, out, err) = run(Command::new("sh")
+        .arg("-c")
+        .arg(
+            "cd \"$1\" && { find . -printf '%P %y %m %U %G %s %l\\n' | LC_ALL=C sort; \
+         find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } | sha256sum",
+        )
+        .arg("sh")
+        .arg(dir));
+    assert_eq!(code, 0, "fingerprint of {}: {err}", dir.display());
+    out
+}

@@ -326,8 +326,8 @@ pub fn summary(report: &Report) -> String {
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());
     }
-    // Saturating: sizes near u64's limit must not wrap (nor panic) when added.
-    let sum = |v: &mut dyn Iterator<Item = u64>| v.fold(0u64, u64::saturating_add);
+    // In u128: sizes near u64's limit add up exactly, never wrap nor saturate.
+    let sum = |v: &mut dyn Iterator<Item = u64>| v.map(u128::from).sum::<u128>();
     let used = sum(&mut report.services.iter().map(|s| s.allocated_bytes));
     let planned = sum(&mut report.services.iter().map(|s| s.planned_bytes));
     let free = report
