@@ -7,33 +7,37 @@
 # scheduling (chrt -i 0 ionice -c3 nice -n19). Prints medians and ratios.
 #
 # usage: bench/monitor.sh [WARM_ROUNDS [COLD_ROUNDS]]     (defaults 11 and 5)
-# env:   JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default target/tmp/mktree-1.0,
-#                                shared with tests/monitor.rs)
+# env:   JTS_HOT_BENCH_SCALE=S   the tree's SCALE (default 1.0; 0.02 for a quick check)
+#        JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default mktree-SCALE in the
+#                                scratch root, bench_scratch: 1.0 shared with tests/monitor.rs)
 #        JTS_HOT_THREADS=N       pass --threads N to jts-hot
-# needs: root (drop_caches), /usr/bin/time, diskus (cargo install diskus).
+# needs: root (drop_caches), /usr/bin/time (apt-get install time), diskus
+#        (cargo install --locked diskus); .ci/run installs both.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 warm_rounds=${1:-11}
 cold_rounds=${2:-5}
-tree=${JTS_HOT_BENCH_TREE:-target/tmp/mktree-1.0}
 diskus=$(command -v diskus || echo "$HOME/.cargo/bin/diskus")
 [ -x "$diskus" ] || { echo "diskus not found: cargo install diskus" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "needs root to drop caches" >&2; exit 2; }
+
+bench_bin
+bin=$BIN
+scale=${JTS_HOT_BENCH_SCALE:-1.0}
+tree=${JTS_HOT_BENCH_TREE:-$(bench_scratch)/mktree-$scale}
 
 # The tree, built once and reused while its generator is unchanged (the same
 # stamp as tests/monitor.rs writes, so either may build it for the other).
 stamp=$(sha256sum tests/common/mktree.rs | cut -d' ' -f1)
 if [ "$(cat "$tree/complete" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$tree"; mkdir -p "$tree"
-    echo "building the SCALE 1.0 tree in $tree ..." >&2
-    cargo run --release --quiet --example mktree -- "$tree/hot" 1.0 >&2
+    echo "building the SCALE $scale tree in $tree ..." >&2
+    cargo run --release --quiet --example mktree -- "$tree/hot" "$scale" >&2
     echo "$stamp" > "$tree/complete"
 fi
 base=$(realpath "$tree/hot")
 
-bench_bin
-bin=$BIN
 # The built-in layout, with its base moved onto the tree.
 "$bin" --default-layout config default | sed "s|^base = .*|base = \"$base\"|" > "$work/layout.toml"
 threads=()
@@ -48,10 +52,12 @@ idle=(chrt -i 0 ionice -c3 nice -n19)
 measure() {
     local name=$1 mode=$2; shift 2
     if [ "${mode#cold}" != "$mode" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-    # Exit 1 (WARNING) is fine: a status, not a failure of the run.
+    # Exit 1 or 2 (WARNING, CRITICAL) is fine: a status, not a failure of the run.
     /usr/bin/time -o "$work/t" -f "%e %U %S %M" "$@" > /dev/null || [ $? -le 2 ]
-    read -r wall user sys rss < "$work/t"
-    echo "$name $mode $wall $(echo "$user + $sys" | bc) $rss" >> "$work/results"
+    # GNU time writes "Command exited with non-zero status N" first then: the
+    # figures are always its last line.
+    tail -n 1 "$work/t" | awk -v n="$name" -v m="$mode" \
+        '{ printf "%s %s %s %.2f %s\n", n, m, $1, $2 + $3, $4 }' >> "$work/results"
 }
 
 round() {
@@ -68,7 +74,9 @@ round() {
     done
 }
 
-echo "tree: $base ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+status=0; "${jts[@]}" >/dev/null || status=$?
+echo "tree: $base ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg));" \
+     "jts-hot monitor exits $status on it (1 WARNING, 2 CRITICAL: measured all the same)" >&2
 round warm-discard >/dev/null   # fill the cache; not counted
 : > "$work/results"
 for ((i = 0; i < warm_rounds; i++)); do round warm; round warm-idle; done

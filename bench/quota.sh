@@ -17,7 +17,8 @@ set -eu
 mktree=$1
 scale=${2:-0.1}
 rounds=${3:-9}
-base=$(jts-hot config check "${JTS_HOT_CONFIG:-/etc/jts/hot-layout.toml}" >/dev/null && \
+# config check: 0 valid, 1 valid but over-committed, 2 invalid.
+base=$( { jts-hot config check "${JTS_HOT_CONFIG:-/etc/jts/hot-layout.toml}" >/dev/null || [ $? -eq 1 ]; } && \
        sed -n 's/^base *= *"\(.*\)"/\1/p' "${JTS_HOT_CONFIG:-/etc/jts/hot-layout.toml}" | head -1)
 state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT

@@ -8,6 +8,9 @@
 # (other scripts rely on that; keep it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The package metadata (Cargo.toml) names target/release and target/packaging in
+# this tree: build there even when the caller's CARGO_TARGET_DIR points elsewhere.
+unset CARGO_TARGET_DIR
 
 stage=target/packaging
 bin=target/release/jts-hot

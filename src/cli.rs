@@ -4,11 +4,40 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::{ArgValueCandidates, CompletionCandidate};
+
+/// The variable that makes the binary answer a completion request instead of running
+/// (a name of our own: a generic COMPLETE in a unit's environment must not turn a gate into
+/// a completion that exits 0).
+pub const COMPLETE_VAR: &str = "JTS_HOT_COMPLETE";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// --service values: the services of the layout in force ($JTS_HOT_CONFIG, else
+/// /etc/jts/hot-layout.toml, else the built-in default); none when it does not load.
+fn service_names() -> Vec<CompletionCandidate> {
+    let config = std::env::var_os("JTS_HOT_CONFIG").map(PathBuf::from);
+    crate::layout_in_force(config, false, None)
+        .map(|layout| {
+            layout
+                .services
+                .iter()
+                .map(|s| CompletionCandidate::new(s.name.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "jts-hot",
     version,
+    after_long_help = crate::cli_help::TOP,
     about = "Make the JTS hot storage tier something systemd creates, repairs, checks and watches",
     long_about = "jts-hot turns one layout file (/etc/jts/hot-layout.toml) into tmpfiles.d, sysusers.d and \
 unit files, so that systemd creates and repairs the hot tier's directories at every boot, a validation \
@@ -31,6 +60,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render tmpfiles.d, sysusers.d, units and drop-ins under DIR, as they would lie under /
+    #[command(after_long_help = crate::cli_help::GENERATE)]
     Generate(GenerateArgs),
     /// Check the tier against the layout: directories, owners, modes, mount, capacity, staleness
     #[command(after_long_help = crate::cli_help::VALIDATE)]
@@ -46,9 +76,8 @@ pub enum Command {
     /// services can use, what is left after the plan, what is available now; then the verdict.
     /// Sizes in decimal units, as the layout writes them. Under systemd each line carries its
     /// syslog priority (the verdict warning when over-committed). --format json: schema
-    /// jts-hot.plan/1 (docs/validate.md). Exit status: 0 the plan fits, 1 it over-commits
-    /// tier.capacity or the filesystem, 2 a bad or unreadable layout, 3 the command could not
-    /// run (a runtime error, such as a file it cannot read).
+    /// jts-hot.plan/1 (/usr/share/doc/jts-hot/validate.md).
+    #[command(after_long_help = crate::cli_help::PLAN)]
     Plan(PlanArgs),
     /// Install the rendered layout into /etc and run sysusers, tmpfiles and daemon-reload
     ///
@@ -87,23 +116,25 @@ pub enum Command {
     /// else is created, nothing at or beneath its mount point, exit status 2.
     /// jts-hot-setup.service runs it at boot after the tier's mounts;
     /// the package scripts and `jts-hot apply` run it too. Under systemd each line carries its
-    /// syslog priority (a refusal crit). Exit status: 0 the tier is set up, 2 refused (the
-    /// tier's disk is not mounted) or a bad or unreadable layout, 3 setup could not do its job
-    /// (the tier's tmpfiles file is missing, systemd-tmpfiles failed, --root or the mount table
-    /// cannot be read, or DIR's etc/passwd or etc/group leads outside DIR under --root).
+    /// syslog priority (a refusal crit).
+    #[command(after_long_help = crate::cli_help::SETUP)]
     Setup(SetupArgs),
     /// Identify the device under the tier and measure fsync, random-read and write latency
     #[command(after_long_help = crate::cli_help::PROBE)]
     Probe(ProbeArgs),
     /// Set or show the project quotas that hold each service directory to its plan
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = crate::cli_help::QUOTA)]
     Quota(QuotaCommand),
     /// Print the default layout, or check a layout file
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = crate::cli_help::CONFIG)]
     Config(ConfigCommand),
-    /// Write shell completions to stdout (used by packaging)
+    /// Write a shell's completion script to stdout (used by packaging)
+    ///
+    /// The script asks this binary (`jts-hot`, found on PATH) for each completion, with
+    /// JTS_HOT_COMPLETE set: subcommands, options, their values, and the service names of the
+    /// layout in force for --service.
     #[command(hide = true)]
-    Completions { shell: clap_complete::Shell },
+    Completions { shell: CompletionShell },
     /// Write man pages into DIR (used by packaging)
     #[command(hide = true)]
     Manpages { dir: PathBuf },
@@ -127,14 +158,26 @@ pub enum MonitorFormat {
     Text,
     Json,
     Prometheus,
+    /// The monitoring-plugin format (NRPE): status line, perfdata, details
+    Nagios,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Json,
+    /// The monitoring-plugin format (NRPE): status line, perfdata, details
+    Nagios,
 }
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// text: findings for people (and the journal); json: schema jts-hot.validate/1;
+    /// nagios: `JTS-HOT STATUS - ...` and perfdata for NRPE (/usr/share/doc/jts-hot/nagios.md)
     #[arg(long, value_enum, default_value = "text")]
-    pub format: TextOrJson,
+    pub format: ValidateFormat,
     /// Check only the base, its mount and this service's directories (repeatable)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(service_names))]
     pub service: Vec<String>,
     /// As a gated unit's ExecStartPre=: exit 0 on OK and WARNING, print only what blocks the start
     ///
@@ -151,6 +194,10 @@ pub struct ValidateArgs {
     /// Print a summary line even when all is well
     #[arg(short, long)]
     pub verbose: bool,
+    /// Exit 0 on WARNING as on OK: for jts-hot's own units, so that `systemctl status` shows a
+    /// usable tier as success (status=0/SUCCESS); the output and the metrics still say WARNING
+    #[arg(long)]
+    pub warning_ok: bool,
 }
 
 /// The state directory shared by monitor (growth history) and probe (baseline);
@@ -169,17 +216,19 @@ pub struct StateDirArg {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// text: a picture for people; json and prometheus: for programs
+    /// text: a picture for people; json, prometheus and nagios: for programs [default: text; under
+    /// systemd ($JOURNAL_STREAM set) a few whole lines: one per thing not OK, and the summary]
     ///
     /// text draws, per service, a bar of used against planned ('█' used, '·' free, '|' the
     /// warning share, '!' the critical share, '▶' past the plan), the share of plan, used and
     /// planned bytes and the status; under it a sparkline of the last 7 days of history, the
     /// growth per day and the days until the plan; then the filesystem the same way. Every line
-    /// fits 80 columns. Color (green, yellow, red by the threshold reached) only when stdout is
-    /// a terminal and NO_COLOR is unset or empty. json and prometheus never depend on the
-    /// terminal.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: MonitorFormat,
+    /// fits the terminal: COLUMNS, else the terminal's width, else 80 (0% is an empty bar). Color (green, yellow, red by the threshold reached) only when stdout is
+    /// a terminal and NO_COLOR is unset or empty. json, prometheus and nagios never depend on the
+    /// terminal. nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - summary |
+    /// perfdata` then details (/usr/share/doc/jts-hot/nagios.md).
+    #[arg(long, value_enum)]
+    pub format: Option<MonitorFormat>,
     /// Also write DIR/jts_hot.prom atomically for node_exporter's textfile collector
     #[arg(long, value_name = "DIR")]
     pub textfile_dir: Option<PathBuf>,
@@ -192,6 +241,10 @@ pub struct MonitorArgs {
     /// Walker threads (default: 8 per CPU, 8 to 32; at most 256, and fewer if the system refuses more)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Exit 0 on WARNING as on OK: for jts-hot's own units, so that `systemctl status` shows a
+    /// usable tier as success (status=0/SUCCESS); the output and the metrics still say WARNING
+    #[arg(long)]
+    pub warning_ok: bool,
 }
 
 #[derive(Debug, Args)]
@@ -277,8 +330,17 @@ fn parse_factor(s: &str) -> Result<f64, String> {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the built-in default layout, with comments, as a file to start from
+    #[command(after_long_help = crate::cli_help::CONFIG_DEFAULT)]
     Default,
     /// Check a layout file and explain what is wrong
+    ///
+    /// Every error in one run, in the order of the file, one line each as
+    /// FILE:LINE:COLUMN: FIELD: MESSAGE: TOML syntax, unknown keys ("did you mean ..."), values
+    /// of the wrong type (an unquoted mode), sizes spelled ambiguously ("800G", "800gb",
+    /// "10 TB": the message gives the spelling to use) and every rule of
+    /// jts-hot-layout.toml(5). A valid layout prints its counts, digest and plan against
+    /// tier.capacity.
+    #[command(after_long_help = crate::cli_help::CONFIG_CHECK)]
     Check { file: PathBuf },
 }
 
@@ -292,12 +354,13 @@ pub enum QuotaCommand {
     /// everything created below them is accounted to the service; with tier.quota = "enforce"
     /// the project's soft and hard block limits are set (quotactl). Nothing already inside is
     /// walked or changed: files that existed before a directory was tagged keep their project
-    /// until the one-time `chattr -R -p ID +P DIR` that docs/quotas.md describes. A directory
+    /// until the one-time `chattr -R -p ID +P DIR` that /usr/share/doc/jts-hot/quotas.md describes. A directory
     /// that carries a project ID jts-hot did not give it is reported and left alone. Idempotent:
-    /// what already matches is not touched. Exit 0 when everything is in place, 1 when something
-    /// is not (the unit then fails, so `systemctl --failed` shows it), 2 a bad or unreadable
-    /// layout, 3 a runtime error. Under systemd each line carries its syslog priority (what is
-    /// not in place a warning). --format json: schema jts-hot.quota-set/1 (docs/quotas.md).
+    /// what already matches is not touched. Under systemd each line carries its syslog priority
+    /// (what is not in place a warning; the unit fails when something is not in place, so
+    /// `systemctl --failed` shows it). --format json: schema jts-hot.quota-set/1
+    /// (/usr/share/doc/jts-hot/quotas.md).
+    #[command(after_long_help = crate::cli_help::QUOTA_SET)]
     Set {
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
@@ -305,8 +368,8 @@ pub enum QuotaCommand {
     /// Show the filesystem's project quota state, each directory's project, usage and limits
     ///
     /// Reads only. Sizes in decimal units, as the layout writes them. --format json: schema
-    /// jts-hot.quota-status/1 (docs/quotas.md), bytes as integers. Exit status: 0 (what cannot
-    /// be read is said in the output), 2 a bad or unreadable layout, 3 a runtime error.
+    /// jts-hot.quota-status/1 (/usr/share/doc/jts-hot/quotas.md), bytes as integers.
+    #[command(after_long_help = crate::cli_help::QUOTA_STATUS)]
     Status {
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,

@@ -1,6 +1,7 @@
-//! The long reference shown after `--help` and in the man pages (clap_mangen renders
-//! the same text), so `jts-hot validate --help` and `man jts-hot-validate` agree.
-//! tests/docs.rs checks these lists against what the commands really emit.
+//! The long reference shown after `--help` and in the man pages (each heading line
+//! becomes a section of the page, src/cli_man.rs), so `jts-hot validate --help` and
+//! `man jts-hot-validate` agree. Every command has its EXIT STATUS, EXAMPLES and SEE
+//! ALSO. tests/docs.rs checks these lists against what the commands really emit.
 
 pub const VALIDATE: &str = "\
 CHECKS (stable names; each failed check is one finding: path, check, expected, actual, severity, hint)
@@ -45,21 +46,38 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
 Below a directory that is missing or not a real directory nothing is checked; its
 finding says how many planned directories that hides. Beneath a declared mount that is
 not in place nothing is checked either: its one mount.point finding says so. A gate
-(--service) checks the mounts of the base and of its services' directories only. Nothing validate does writes.
-Where SELinux is disabled the labels are skipped and the summary says so (docs/selinux.md).
+(--service) checks the mounts of the base and of its services' directories only.
+Nothing validate does writes.
+Where SELinux is disabled the labels are skipped and the summary says so (/usr/share/doc/jts-hot/selinux.md).
 
 OUTPUT
   Text: nothing when all is well (-v: a summary line), else one line per finding and a
   summary. Under systemd ($JOURNAL_STREAM set) each line carries its syslog priority, so
   `journalctl -p warning -u jts-hot-validate` shows exactly the problems.
-  --format json: schema jts-hot.validate/1 (docs/validate.md).
+  --format json: schema jts-hot.validate/1 (/usr/share/doc/jts-hot/validate.md). --format nagios: the
+  monitoring-plugin format for NRPE, `JTS-HOT STATUS - counts: checks | perfdata`, then
+  each finding (/usr/share/doc/jts-hot/nagios.md). Run without root or CAP_DAC_READ_SEARCH, the directories
+  it may not look at are one UNKNOWN line saying what it needs (/usr/share/doc/jts-hot/nagios.md: sudoers).
 
 EXIT STATUS
   0  OK        every check passed
-  1  WARNING   a usable tier with a problem to fix (the unit counts it as success)
+  1  WARNING   a usable tier with a problem to fix (0 with --warning-ok, as the unit runs
+               it: `systemctl status` shows success, the journal says WARNING)
   2  CRITICAL  the tier must not be used: the unit fails, gated databases do not start
   3  UNKNOWN   a bad or unreadable layout, a --service the layout does not have, a check
-               that could not be made, or any other runtime error (never exit 2)";
+               that could not be made, a usage error (a mistyped option), or any other
+               runtime error (never exit 2)
+
+EXAMPLES
+  jts-hot validate -v                            the tier in force, a summary line too
+  jts-hot validate --service postgresql          the base, its mount and one service
+  jts-hot validate --format json | jq .findings  for a program
+  jts-hot validate --root /mnt/image             an offline image
+
+SEE ALSO
+  jts-hot(1), jts-hot-monitor(1), jts-hot-setup(1), jts-hot-layout.toml(5),
+  /usr/share/doc/jts-hot/validate.md, /usr/share/doc/jts-hot/gating.md,
+  /usr/share/doc/jts-hot/selinux.md, /usr/share/doc/jts-hot/quotas.md";
 
 pub const MONITOR: &str = "\
 ONE RUN
@@ -70,19 +88,23 @@ ONE RUN
   STATE_DIR/monitor-history.json (35 days) and projects growth over 7 days. It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
-  A service under an active project quota (tier.quota, docs/quotas.md) is not walked: its
+  A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
   used bytes are the quota's, one quotactl (files, directories and apparent bytes are then
   absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit
   WARNING.
 
 OUTPUT
   text: a picture per service and the filesystem, sizes in decimal units as the layout
-  writes them (800 GB); json: schema jts-hot.monitor/1 (docs/monitor.md); prometheus: the
-  metrics below. Under systemd every text line carries the priority of its own severity
-  and a one-line summary goes to stderr at the run's. The history is schema
+  writes them (800 GB); json: schema jts-hot.monitor/1 (/usr/share/doc/jts-hot/monitor.md); prometheus: the
+  metrics below; nagios: the monitoring-plugin format for NRPE, `JTS-HOT STATUS - totals |
+  perfdata` (per service used bytes against its plan, with the warning and critical sizes),
+  then a line per service (/usr/share/doc/jts-hot/nagios.md). Under systemd ($JOURNAL_STREAM set) with no
+  --format: one whole line per service, filesystem or finding not OK, each at the priority
+  of its own severity, and a one-line summary to stderr at the run's (the picture is
+  --format text's, every line then prefixed the same way). The history is schema
   jts-hot.monitor-history/1; a corrupt one is moved aside to monitor-history.json.corrupt.
 
-METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/metrics.md)
+METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)
   jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}
   jts_hot_service_files{service}               jts_hot_service_directories{service}
   jts_hot_service_planned_bytes{service}       jts_hot_service_warning_bytes{service}
@@ -109,7 +131,19 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in docs/m
   Statuses: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 EXIT STATUS
-  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad layout or an unwritable textfile)";
+  0 OK, 1 WARNING (0 with --warning-ok, as jts-hot-monitor.service runs it), 2 CRITICAL,
+  3 UNKNOWN (also for a bad layout, an unwritable textfile or a usage error)
+
+EXAMPLES
+  jts-hot monitor                                the picture, at a terminal
+  jts-hot monitor --format json | jq '.services[] | {name, allocated_bytes, planned_bytes}'
+  jts-hot monitor --warning-ok --textfile-dir /var/lib/prometheus/node-exporter
+  systemctl start jts-hot-monitor.service        one run as the timer does it
+
+SEE ALSO
+  jts-hot(1), jts-hot-validate(1), jts-hot-quota(1), jts-hot-layout.toml(5),
+  /usr/share/doc/jts-hot/monitor.md, /usr/share/doc/jts-hot/metrics.md,
+  /usr/share/doc/jts-hot/fleet.md, /usr/share/doc/jts-hot/runbook.md";
 
 /// `jts-hot apply --help` (and man jts-hot-apply): what its exit status says.
 pub const APPLY: &str = "\
@@ -122,11 +156,21 @@ EXIT STATUS
   3  stopped on an error of the system, not of the layout (3 for every command): a file in /etc
      that jts-hot did not write (nothing written), a read or write refused (EACCES, ENOSPC...),
      or systemd-sysusers, systemd-tmpfiles, systemctl, semodule or restorecon failing. What was
-     done until then is printed first; the error on stderr names the file or command";
+     done until then is printed first; the error on stderr names the file or command
+
+EXAMPLES
+  jts-hot config check /etc/jts/hot-layout.toml  after editing the layout
+  jts-hot apply --dry-run                        the diff, nothing changed
+  jts-hot apply                                  install it and create the tree
+  jts-hot apply --root /mnt/image                into an image
+
+SEE ALSO
+  jts-hot(1), jts-hot-setup(1), jts-hot-generate(1), jts-hot-layout.toml(5),
+  /usr/share/doc/jts-hot/packages.md, /usr/share/doc/jts-hot/generated.md";
 
 pub const PROBE: &str = "\
 OUTPUT
-  text: one line per fact, then the findings; json: schema jts-hot.probe/1 (docs/probe.md).
+  text: one line per fact, then the findings; json: schema jts-hot.probe/1 (/usr/share/doc/jts-hot/probe.md).
   Under systemd every line carries the priority of its own severity. --save writes
   STATE_DIR/probe-baseline.json (schema jts-hot.probe-baseline/1), which later runs on the
   same directory compare with and the monitor exports.
@@ -137,4 +181,164 @@ FINDING KINDS (the `kind` of each finding, a stable name)
 
 EXIT STATUS
   0 OK, 1 WARNING (identity warnings, regressions), 3 UNKNOWN (no result: refused,
-  interrupted, an I/O error, or the baseline could not be saved)";
+  interrupted, an I/O error, or the baseline could not be saved)
+
+EXAMPLES
+  jts-hot probe                                  the device under the tier, 10 s
+  jts-hot probe --save                           keep this run as the baseline
+  jts-hot probe --dir /data/jts/hot/postgresql --time 30s --format json
+
+SEE ALSO
+  jts-hot(1), jts-hot-monitor(1), /usr/share/doc/jts-hot/probe.md,
+  /usr/share/doc/jts-hot/disk.md";
+
+/// `jts-hot --help` (and man jts-hot): the conventions every command shares.
+pub const TOP: &str = "\
+EXIT STATUS
+  Each command's page gives its own; they share one convention (Nagios's):
+  0  OK        done, or all is well
+  1  WARNING   done, with something to fix (or not all in place)
+  2  CRITICAL  validate, monitor: the tier must not be used; elsewhere a bad layout
+               (FILE:LINE:COLUMN: FIELD: message on stderr, nothing written) or a refusal
+  3  UNKNOWN   could not do its job: an error of the system (a read or write refused, a
+               tool that failed); validate, monitor and probe also for a bad layout
+  A usage error (an unknown option, a missing argument) exits 3, with clap's message.
+
+ENVIRONMENT
+  JTS_HOT_CONFIG     the layout file, as --config
+  STATE_DIRECTORY    the state directory of monitor and probe (systemd sets it)
+  JOURNAL_STREAM     set by systemd: each line then carries its syslog priority
+  NO_COLOR           no color in monitor's picture
+
+EXAMPLES
+  jts-hot config default > my-layout.toml        a layout to start from
+  jts-hot --config my-layout.toml generate --out out/
+  jts-hot validate && jts-hot monitor
+
+SEE ALSO
+  jts-hot-generate(1), jts-hot-validate(1), jts-hot-monitor(1), jts-hot-plan(1),
+  jts-hot-apply(1), jts-hot-setup(1), jts-hot-probe(1), jts-hot-quota(1),
+  jts-hot-config(1), jts-hot-layout.toml(5), systemd-tmpfiles(8), systemd-sysusers(8),
+  /usr/share/doc/jts-hot/ (generated.md: the files and units; packages.md)";
+
+pub const GENERATE: &str = "\
+EXIT STATUS
+  0  the files are written (their paths on stdout)
+  2  a bad layout: nothing written, FILE:LINE:COLUMN: FIELD: message on stderr
+  3  a file could not be written (the error names it)
+
+EXAMPLES
+  jts-hot --default-layout generate --out units/
+  jts-hot --config my-layout.toml generate --out /tmp/out && find /tmp/out -type f
+
+SEE ALSO
+  jts-hot(1), jts-hot-apply(1), jts-hot-layout.toml(5), /usr/share/doc/jts-hot/generated.md";
+
+pub const PLAN: &str = "\
+EXIT STATUS
+  0  the plan fits
+  1  it over-commits tier.capacity or the filesystem
+  2  a bad or unreadable layout
+  3  the command could not run (a runtime error, such as a file it cannot read)
+
+EXAMPLES
+  jts-hot plan
+  jts-hot --config my-layout.toml plan --format json
+
+SEE ALSO
+  jts-hot(1), jts-hot-validate(1), jts-hot-layout.toml(5), /usr/share/doc/jts-hot/validate.md";
+
+pub const SETUP: &str = "\
+EXIT STATUS
+  0  the tier is set up
+  2  refused (the tier's disk is not mounted), or a bad or unreadable layout
+  3  setup could not do its job (the tier's tmpfiles file is missing, systemd-tmpfiles
+     failed, --root or the mount table cannot be read, or DIR's etc/passwd or etc/group
+     leads outside DIR under --root)
+
+EXAMPLES
+  systemctl status jts-hot-setup.service         what it did at boot
+  jts-hot setup                                  the same, now
+
+SEE ALSO
+  jts-hot(1), jts-hot-apply(1), jts-hot-validate(1), jts-hot-layout.toml(5),
+  systemd-tmpfiles(8), /usr/share/doc/jts-hot/disk.md";
+
+pub const QUOTA: &str = "\
+EXIT STATUS
+  That of the subcommand: jts-hot-quota-set(1), jts-hot-quota-status(1).
+
+EXAMPLES
+  jts-hot quota status
+  jts-hot quota set
+
+SEE ALSO
+  jts-hot(1), jts-hot-quota-set(1), jts-hot-quota-status(1), jts-hot-layout.toml(5),
+  /usr/share/doc/jts-hot/quotas.md";
+
+pub const QUOTA_SET: &str = "\
+EXIT STATUS
+  0  everything is in place
+  1  something is not (the unit then fails, so `systemctl --failed` shows it)
+  2  a bad or unreadable layout
+  3  a runtime error
+
+EXAMPLES
+  jts-hot quota set                              what jts-hot-quota.service runs at boot
+  jts-hot quota set --format json
+
+SEE ALSO
+  jts-hot-quota-status(1), jts-hot-monitor(1), jts-hot-layout.toml(5), xfs_quota(8),
+  /usr/share/doc/jts-hot/quotas.md";
+
+pub const QUOTA_STATUS: &str = "\
+EXIT STATUS
+  0  shown (what cannot be read is said in the output)
+  2  a bad or unreadable layout
+  3  a runtime error
+
+EXAMPLES
+  jts-hot quota status
+  jts-hot quota status --format json
+
+SEE ALSO
+  jts-hot-quota-set(1), jts-hot-monitor(1), /usr/share/doc/jts-hot/quotas.md";
+
+pub const CONFIG: &str = "\
+EXIT STATUS
+  That of the subcommand: jts-hot-config-default(1), jts-hot-config-check(1).
+
+EXAMPLES
+  jts-hot config default > /etc/jts/hot-layout.toml
+  jts-hot config check /etc/jts/hot-layout.toml
+
+SEE ALSO
+  jts-hot(1), jts-hot-config-default(1), jts-hot-config-check(1), jts-hot-layout.toml(5)";
+
+pub const CONFIG_DEFAULT: &str = "\
+EXIT STATUS
+  0  printed
+  3  stdout could not be written
+
+EXAMPLES
+  jts-hot config default > my-layout.toml
+
+SEE ALSO
+  jts-hot-config-check(1), jts-hot-layout.toml(5)";
+
+pub const CONFIG_CHECK: &str = "\
+EXIT STATUS
+  0  the layout is valid (a line of services, directories, gated units, digest; a line of
+     the plan against tier.capacity)
+  1  it is valid, but the services' planned sizes add up to more than tier.capacity (a line
+     FILE:LINE:COLUMN: tier.capacity: ... says by how much)
+  2  it is not, or cannot be read: every error, each as FILE:LINE:COLUMN: FIELD: message on
+     stderr, all in one run
+  3  a usage error
+
+EXAMPLES
+  jts-hot config check /etc/jts/hot-layout.toml && jts-hot apply --dry-run
+
+SEE ALSO
+  jts-hot-config-default(1), jts-hot-apply(1), jts-hot-layout.toml(5),
+  /usr/share/doc/jts-hot/hostile-layout.md";

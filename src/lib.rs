@@ -7,6 +7,7 @@ pub mod escape;
 pub mod files;
 pub mod layout;
 pub mod monitor;
+pub mod nagios;
 pub mod plan;
 pub mod probe;
 pub mod quota;

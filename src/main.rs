@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_help;
+mod cli_man;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use clap::{CommandFactory, Parser};
 
 use cli::{
     Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, PlanArgs, ProbeArgs, QuotaCommand,
-    SetupArgs, TextOrJson, ValidateArgs,
+    SetupArgs, TextOrJson, ValidateArgs, ValidateFormat,
 };
 use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
 use jts_hot::status::under_journal;
@@ -19,11 +20,19 @@ use jts_hot::{apply, files, monitor, probe, render, status};
 /// Exit code for a bad layout from commands that do not report a status.
 const EXIT_BAD_INPUT: u8 = 2;
 /// UNKNOWN: a bad layout for validate, monitor and probe (their verdict),
-/// and a runtime error for every command.
+/// and a usage or runtime error for every command.
 const EXIT_UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A shell asking for completions (the scripts `jts-hot completions SHELL` writes) is
+    // answered and exits here, before anything else runs.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(cli::COMPLETE_VAR)
+        .complete();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let status_command = matches!(
         cli.command,
         Command::Validate(_) | Command::Monitor(_) | Command::Probe(_)
@@ -49,6 +58,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// --help and --version print and exit 0; a usage error (a mistyped option,
+/// an unknown subcommand) is UNKNOWN, 3, for every command: clap's own 2
+/// would read as CRITICAL to Nagios and to a unit's ExecStartPre= reader.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    // A closed stdout or stderr leaves nothing to report to.
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::from(EXIT_UNKNOWN)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// An error to stderr; under systemd each line at priority err.
 fn print_err(text: &str) {
     let mut lines = jts_hot::status::Lines::new(under_journal());
@@ -59,12 +81,17 @@ fn print_err(text: &str) {
 }
 
 /// Color in the text report only for a person at a terminal who has not
-/// asked for none (https://no-color.org: NO_COLOR set and not empty).
+/// asked for none (https://no-color.org: NO_COLOR set and not empty); the
+/// width of COLUMNS, else of the terminal, else 80.
 fn text_style() -> monitor::output::picture::Style {
     use std::io::IsTerminal;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let stdout = std::io::stdout();
+    let tty = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
+    let columns = std::env::var("COLUMNS").ok();
     monitor::output::picture::Style {
-        color: std::io::stdout().is_terminal() && !no_color,
+        color: stdout.is_terminal() && !no_color,
+        width: monitor::output::picture::width(columns.as_deref(), tty),
     }
 }
 
@@ -101,14 +128,34 @@ impl From<anyhow::Error> for Failure {
 /// file (under `root`, for commands that act on an image) if it exists, else
 /// the built-in default (`None`).
 fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
-    if cli.default_layout {
+    layout_path_of(cli.config.clone(), cli.default_layout, root)
+}
+
+fn layout_path_of(
+    config: Option<PathBuf>,
+    default_layout: bool,
+    root: Option<&Path>,
+) -> Option<PathBuf> {
+    if default_layout {
         return None;
     }
-    cli.config.clone().or_else(|| {
+    config.or_else(|| {
         // Resolved inside the image: its links never lead to the host's files.
         let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
         system.exists().then_some(system)
     })
+}
+
+/// The layout in force for these arguments (what every command loads).
+pub(crate) fn layout_in_force(
+    config: Option<PathBuf>,
+    default_layout: bool,
+    root: Option<&Path>,
+) -> Option<Layout> {
+    match layout_path_of(config, default_layout, root) {
+        Some(path) => Layout::load(&path).ok(),
+        None => Some(Layout::builtin()),
+    }
 }
 
 fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
@@ -137,17 +184,37 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Config(command) => run_config(command),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "jts-hot",
-                &mut std::io::stdout(),
-            );
+            use clap_complete::env::{Bash, EnvCompleter, Fish, Zsh};
+            let completer: &dyn EnvCompleter = match shell {
+                cli::CompletionShell::Bash => &Bash,
+                cli::CompletionShell::Zsh => &Zsh,
+                cli::CompletionShell::Fish => &Fish,
+            };
+            let mut script = Vec::new();
+            completer
+                .write_registration(
+                    cli::COMPLETE_VAR,
+                    "jts-hot",
+                    "jts-hot",
+                    "jts-hot",
+                    &mut script,
+                )
+                .map_err(anyhow::Error::from)?;
+            let mut script = String::from_utf8_lossy(&script).into_owned();
+            if *shell == cli::CompletionShell::Zsh {
+                // Autoloaded from fpath as _jts-hot, the file's body runs on the first TAB:
+                // complete then too, not only from the second TAB on.
+                script.push_str(
+                    "if [ \"${funcstack[1]}\" = \"_jts-hot\" ]; then\n    \
+                     _clap_dynamic_completer_jts_hot \"$@\"\nfi\n",
+                );
+            }
+            emit(&script)?;
             Ok(0)
         }
         Command::Manpages { dir } => {
             std::fs::create_dir_all(dir).map_err(anyhow::Error::from)?;
-            clap_mangen::generate_to(Cli::command(), dir).map_err(anyhow::Error::from)?;
+            cli_man::write_all(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(0)
         }
         Command::Validate(args) => run_validate(&cli, args),
@@ -196,9 +263,13 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
     }
     let journal = status::under_journal();
     emit(&match args.format {
-        MonitorFormat::Text => monitor::output::text(&report, text_style(), journal),
-        MonitorFormat::Json => monitor::output::json(&report),
-        MonitorFormat::Prometheus => monitor::output::prometheus::render(&report),
+        // Under systemd, unless the picture is asked for: a line per thing
+        // not OK, each whole (the summary follows on stderr).
+        None if journal => monitor::output::journal_lines(&report),
+        None | Some(MonitorFormat::Text) => monitor::output::text(&report, text_style(), journal),
+        Some(MonitorFormat::Json) => monitor::output::json(&report),
+        Some(MonitorFormat::Prometheus) => monitor::output::prometheus::render(&report),
+        Some(MonitorFormat::Nagios) => monitor::output::nagios::render(&report),
     })?;
     if journal {
         // The run's one line at its worst status, whatever the format.
@@ -207,7 +278,10 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
             &monitor::output::journal_summary(&report),
         )?;
     }
-    Ok(report.status.exit_code())
+    Ok(match report.status {
+        status::Status::Warning if args.warning_ok => 0,
+        status => status.exit_code(),
+    })
 }
 
 /// `jts-hot probe`: main builds the options, runs it, prints.
@@ -240,16 +314,17 @@ fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
     let journal = under_journal();
     let written = emit(&match args.format {
-        TextOrJson::Json => output::json(&report),
-        TextOrJson::Text if args.gate => output::gate_text(&report, args.verbose, journal),
-        TextOrJson::Text => output::text(&report, args.verbose, journal),
+        ValidateFormat::Json => output::json(&report),
+        ValidateFormat::Nagios => output::nagios(&report),
+        ValidateFormat::Text if args.gate => output::gate_text(&report, args.verbose, journal),
+        ValidateFormat::Text => output::text(&report, args.verbose, journal),
     });
     // A gate's verdict is its exit code: an output it could not write must
     // not refuse (or allow) a database's start.
     if !args.gate {
         written?;
     }
-    let code = report.exit_code(args.gate);
+    let code = report.exit_code(args.gate || args.warning_ok);
     if args.gate && code != 0 && journal {
         // journald attaches the unit's invocation id (which `systemctl status`
         // filters on) by reading the sender's /proc entry when it processes
@@ -267,14 +342,38 @@ fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
         ConfigCommand::Default => emit(DEFAULT_LAYOUT_TOML)?,
         ConfigCommand::Check { file } => {
             let layout = Layout::load(file).map_err(Failure::Layout)?;
-            emit(&format!(
-                "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n",
+            let capacity = layout.tier.capacity.0;
+            let mut out = format!(
+                "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n\
+                 {}: plan: {} planned of tier.capacity {} ({} bytes)\n",
                 file.display(),
                 layout.services.len(),
                 layout.planned_dirs().len(),
                 layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
-                layout.digest()
-            ))?;
+                layout.digest(),
+                file.display(),
+                jts_hot::units::bytes(layout.planned_total()),
+                jts_hot::units::bytes(capacity),
+                capacity
+            );
+            let Some(over) = layout.over_commitment() else {
+                emit(&out)?;
+                return Ok(0);
+            };
+            // Valid, but the plan cannot all be had: WARNING, as `plan` says.
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let (line, column) =
+                jts_hot::layout::position_of(&text, "tier.capacity").unwrap_or((1, 1));
+            out.push_str(&format!(
+                "{}:{line}:{column}: tier.capacity: the services plan {} in all, {} more than \
+                 the capacity of {}: the plan over-commits it (see `jts-hot plan`)\n",
+                file.display(),
+                jts_hot::units::bytes(layout.planned_total()),
+                jts_hot::units::bytes(over),
+                jts_hot::units::bytes(capacity)
+            ));
+            emit(&out)?;
+            return Ok(1);
         }
     }
     Ok(0)

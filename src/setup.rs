@@ -243,7 +243,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
     // Resolved inside the root: the tool is handed a host path.
     tmpfiles_create(
         root,
-        &on_disk_followed(root, &file),
+        &on_disk_followed(root, &Path::new("/").join(&file)),
         &blocked.exclude_args(),
     )?;
     // Project quotas per service directory (issue 13) belong here: after the

@@ -214,3 +214,436 @@ fn probe_help_names_every_finding_kind() {
         .collect();
     assert_eq!(listed, names, "{help}");
 }
+
+/// The man pages: those `jts-hot manpages` writes (one per command, what the
+/// packages install) and packaging/man's; (file name, text).
+fn man_pages() -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(jts_hot().arg("manpages").arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    let mut pages: Vec<(String, String)> = common::files_under(dir.path())
+        .into_iter()
+        .chain(
+            common::files_under(&repo_root().join("packaging/man"))
+                .into_iter()
+                .map(|f| std::path::Path::new("../../packaging/man").join(f)),
+        )
+        .map(|f| {
+            let path = if f.starts_with("../../packaging/man") {
+                repo_root()
+                    .join("packaging/man")
+                    .join(f.file_name().unwrap())
+            } else {
+                dir.path().join(&f)
+            };
+            (
+                f.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(path).unwrap(),
+            )
+        })
+        .collect();
+    pages.sort();
+    pages
+}
+
+/// The commands with a man page, as arguments (`jts-hot-quota-set.1`: quota set).
+fn commands() -> Vec<Vec<String>> {
+    man_pages()
+        .into_iter()
+        .filter_map(|(name, _)| {
+            let stem = name.strip_suffix(".1")?;
+            Some(
+                stem.strip_prefix("jts-hot")
+                    .unwrap()
+                    .split('-')
+                    .filter(|w| !w.is_empty())
+                    .map(String::from)
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Every man page has the sections a man page has (man-pages(7)), each
+/// command's and the layout's; and man renders each without a warning.
+#[test]
+fn every_man_page_has_its_sections() {
+    let pages = man_pages();
+    // jts-hot, 9 commands, config and quota's 2 subcommands each, the layout.
+    assert!(
+        pages.len() >= 15,
+        "{:?}",
+        pages.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    assert!(pages.iter().any(|(n, _)| n == "jts-hot-layout.toml.5"));
+    for (name, text) in &pages {
+        let sections: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(".SH "))
+            .map(|t| t.trim_matches('"').to_string())
+            .collect();
+        for want in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            assert!(
+                sections.iter().any(|s| s == want),
+                "{name} has no {want} section; it has {sections:?}"
+            );
+        }
+    }
+    if !common::have_tool("every_man_page_has_its_sections", "man") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in &pages {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let (code, out, err) = run(std::process::Command::new("man")
+            .args(["--warnings", "-E", "UTF-8", "-l"])
+            .arg(&path)
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0"));
+        assert_eq!(code, 0, "man {name}: {err}");
+        assert!(err.is_empty(), "man warns about {name}:\n{err}");
+        assert!(out.lines().count() > 10, "{name}:\n{out}");
+    }
+}
+
+/// --help and the man pages point at the docs where the packages install them
+/// (/usr/share/doc/jts-hot/, tests/packages.rs), never at a source tree's docs/,
+/// and each one they name is a file of docs/.
+#[test]
+fn help_and_man_pages_point_at_installed_docs() {
+    let mut texts: Vec<(String, String)> = man_pages();
+    for args in commands() {
+        let (code, out, err) = run(jts_hot().args(&args).arg("--help"));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        texts.push((format!("jts-hot {} --help", args.join(" ")), out));
+    }
+    let mut named = BTreeSet::new();
+    for (what, text) in &texts {
+        assert!(
+            !text.contains("docs/"),
+            "{what} points at docs/, which is not on the host: {}",
+            text.lines().find(|l| l.contains("docs/")).unwrap()
+        );
+        for (i, _) in text.match_indices("/usr/share/doc/jts-hot/") {
+            let rest = &text[i + "/usr/share/doc/jts-hot/".len()..];
+            let file: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            let file = file.trim_end_matches('.').to_string();
+            if !file.is_empty() {
+                assert!(
+                    repo_root().join("docs").join(&file).is_file(),
+                    "{what} names /usr/share/doc/jts-hot/{file}, which is not in docs/"
+                );
+                named.insert(file);
+            }
+        }
+    }
+    assert!(named.len() >= 8, "{named:?}");
+}
+
+/// docs/generated.md, item by item: the file each `- **NAME**` names (a path
+/// under units/, a unit, or UNIT.d/jts-hot.conf as postgresql's) and the text
+/// up to the next item.
+fn generated_md_items() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo_root().join("docs/generated.md")).unwrap();
+    let mut items = Vec::new();
+    for item in text.split("\n- ").skip(1) {
+        let item = item.split("\n\n").next().unwrap();
+        let Some(name) = item
+            .strip_prefix("**")
+            .and_then(|rest| rest.split("**").next())
+        else {
+            continue;
+        };
+        items.push((name.to_string(), item.to_string()));
+    }
+    items
+}
+
+fn units_path(name: &str) -> std::path::PathBuf {
+    let units = repo_root().join("units");
+    if name == "UNIT.d/jts-hot.conf" {
+        units.join("usr/lib/systemd/system/postgresql.service.d/jts-hot.conf")
+    } else if name.ends_with(".service") || name.ends_with(".timer") {
+        units.join("usr/lib/systemd/system").join(name)
+    } else {
+        units.join(name)
+    }
+}
+
+/// Every `Directive=value` docs/generated.md writes under a file is a line of
+/// that file as rendered in units/ (`Directive=` alone: the file sets it), with
+/// NAME the gated service's name.
+#[test]
+fn generated_md_says_what_the_units_contain() {
+    let items = generated_md_items();
+    assert!(items.len() >= 9, "{items:?}");
+    let mut checked = 0;
+    for (name, item) in &items {
+        let path = units_path(name);
+        let file = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("docs/generated.md names {name}: {}: {e}", path.display()));
+        let lines: Vec<&str> = file.lines().collect();
+        for (i, token) in item.split('`').enumerate() {
+            let directive = i % 2 == 1
+                && token.starts_with(|c: char| c.is_ascii_uppercase())
+                && token
+                    .split_once('=')
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !directive {
+                continue;
+            }
+            let token = token.replace("NAME", "postgresql").replace('\n', " ");
+            let found = if token.ends_with('=') {
+                lines.iter().any(|l| l.starts_with(&token))
+            } else {
+                lines.contains(&token.as_str())
+            };
+            assert!(
+                found,
+                "docs/generated.md says {name} has `{token}`; {} is:\n{file}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "only {checked} directives checked");
+}
+
+/// Every file of units/ (the packages ship them) is named in
+/// docs/generated.md, every unit of jts-hot's own in the README too, and
+/// no document names a jts-hot unit that does not exist.
+#[test]
+fn the_docs_name_exactly_the_units_there_are() {
+    let named: Vec<String> = generated_md_items().into_iter().map(|(n, _)| n).collect();
+    let generated = std::fs::read_to_string(repo_root().join("docs/generated.md")).unwrap();
+    let units = repo_root().join("units");
+    let mut ours = BTreeSet::new();
+    for f in common::files_under(&units) {
+        let f = f.display().to_string();
+        let unit = f.strip_prefix("usr/lib/systemd/system/");
+        let listed = match unit {
+            Some(u) if u.contains(".d/") => named.iter().any(|n| n == "UNIT.d/jts-hot.conf"),
+            Some(u) => {
+                ours.insert(u.to_string());
+                named.iter().any(|n| n == u)
+            }
+            None => named.contains(&f) || generated.contains(&f),
+        };
+        assert!(listed, "units/{f} is not described in docs/generated.md");
+    }
+    assert!(ours.len() >= 5, "{ours:?}");
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    for unit in ours.iter().filter(|u| u.ends_with(".service")) {
+        assert!(
+            readme.contains(unit.as_str()),
+            "README.md does not name {unit}"
+        );
+    }
+    let mut texts = vec![("README.md".to_string(), readme)];
+    for doc in common::files_under(&repo_root().join("docs")) {
+        let text = std::fs::read_to_string(repo_root().join("docs").join(&doc)).unwrap();
+        texts.push((format!("docs/{}", doc.display()), text));
+    }
+    for (name, text) in man_pages() {
+        texts.push((name, text.replace("\\-", "-")));
+    }
+    for (what, text) in &texts {
+        for (i, _) in text.match_indices("jts-hot-") {
+            let word: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '@'))
+                .collect();
+            let word = word.trim_end_matches('.');
+            if word.ends_with(".service") || word.ends_with(".timer") {
+                assert!(
+                    ours.contains(word),
+                    "{what} names {word}, which jts-hot does not generate"
+                );
+            }
+        }
+    }
+}
+
+/// The rows of the README's table whose header row starts with `| first |`.
+fn readme_table(first: &str) -> Vec<Vec<String>> {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("| {first} |"))
+        .unwrap_or_else(|| panic!("README has no table starting with {first}"));
+    readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// The README's default tier is the built-in layout: each service's owner,
+/// group, mode, plan, subdirectories and gated unit.
+#[test]
+fn readme_default_tier_is_the_builtin_layout() {
+    let layout = serde_json::to_value(jts_hot::layout::Layout::builtin()).unwrap();
+    let services = layout["services"].as_array().unwrap();
+    let rows = readme_table("service");
+    assert_eq!(rows.len(), services.len(), "{rows:?}");
+    for (row, s) in rows.iter().zip(services) {
+        let o = &s["ownership"];
+        let (owner, group) = row[1].split_once(':').unwrap();
+        assert_eq!(row[0], s["name"], "{row:?}");
+        assert_eq!(owner, o["owner"], "{row:?}");
+        assert_eq!(group, o["group"], "{row:?}");
+        assert_eq!(
+            u32::from_str_radix(&row[2], 8).unwrap(),
+            o["mode"].as_u64().unwrap() as u32,
+            "{row:?}"
+        );
+        let planned = parse_size::parse_size(row[3].replace(' ', "")).unwrap();
+        assert_eq!(planned, s["planned"].as_u64().unwrap(), "{row:?}");
+        let dirs: Vec<&str> = s["dirs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(row[4], dirs.join(", "), "{row:?}");
+        let gates: Vec<&str> = s["gate"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        let gates = if gates.is_empty() {
+            "none".to_string()
+        } else {
+            gates.join(", ")
+        };
+        assert_eq!(row[5], gates, "{row:?}");
+    }
+}
+
+/// Each command in the README's table exists (its --help works) and has the
+/// man page the table points at.
+#[test]
+fn readme_commands_exist_with_their_man_pages() {
+    let pages: Vec<String> = man_pages().into_iter().map(|(n, _)| n).collect();
+    let rows = readme_table("command");
+    assert!(rows.len() >= 9, "{rows:?}");
+    for row in rows {
+        for usage in row[0].split(", ") {
+            let words: Vec<&str> = usage
+                .trim_matches('`')
+                .split(' ')
+                .take_while(|w| !w.starts_with('-') && *w != w.to_uppercase())
+                .collect();
+            let (code, _, err) = run(jts_hot().args(&words).arg("--help"));
+            assert_eq!(code, 0, "README's `{usage}`: {err}");
+        }
+        let page = row[2].trim_start_matches("man ");
+        assert!(
+            pages.contains(&format!("{page}.1")),
+            "README points at `man {page}`, which is not written"
+        );
+    }
+}
+
+/// Every `jts-hot ...` line of every EXAMPLES section parses: its words up to a
+/// pipe, redirection, `&&` or the comment column, run with --help appended
+/// (clap checks each option and value before it reaches --help).
+#[test]
+fn every_example_parses() {
+    let mut checked = 0;
+    for args in commands() {
+        let (_, help, _) = run(jts_hot().args(&args).arg("--help"));
+        let examples = help
+            .split_once("\nEXAMPLES\n")
+            .unwrap_or_else(|| panic!("jts-hot {args:?} --help has no EXAMPLES:\n{help}"))
+            .1
+            .split("\n\n")
+            .next()
+            .unwrap();
+        for line in examples.lines() {
+            let Some(cmd) = line.trim().split("  ").next() else {
+                continue;
+            };
+            for part in cmd.split("&&") {
+                let part = part.trim();
+                let Some(words) = part.strip_prefix("jts-hot ") else {
+                    continue;
+                };
+                let words: Vec<&str> = words
+                    .split(' ')
+                    .take_while(|w| !matches!(*w, "|" | ">" | ";"))
+                    .collect();
+                let (code, _, err) = run(jts_hot().args(&words).arg("--help"));
+                assert_eq!(code, 0, "example `{part}` does not parse: {err}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 25, "only {checked} examples");
+}
+
+/// Every alert the README and docs/ name is one jts-hot-alerts.yml defines,
+/// and every alert it defines has its entry in docs/runbook.md.
+#[test]
+fn the_docs_name_exactly_the_alerts_there_are() {
+    let names = |text: &str| -> BTreeSet<String> {
+        text.match_indices("JtsHot")
+            .map(|(i, _)| {
+                text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect()
+            })
+            .collect()
+    };
+    let rules =
+        std::fs::read_to_string(repo_root().join("packaging/prometheus/jts-hot-alerts.yml"))
+            .unwrap();
+    let defined: BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .map(|n| n.trim().to_string())
+        .collect();
+    assert!(defined.len() >= 10, "{defined:?}");
+    let mut texts = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(repo_root().join("README.md")).unwrap(),
+    )];
+    for doc in common::files_under(&repo_root().join("docs")) {
+        let text = std::fs::read_to_string(repo_root().join("docs").join(&doc)).unwrap();
+        texts.push((format!("docs/{}", doc.display()), text));
+    }
+    for (what, text) in &texts {
+        for name in names(text) {
+            assert!(
+                defined.contains(&name),
+                "{what} names the alert {name}, which jts-hot-alerts.yml does not define"
+            );
+        }
+    }
+    let runbook = std::fs::read_to_string(repo_root().join("docs/runbook.md")).unwrap();
+    for name in &defined {
+        assert!(
+            runbook.contains(name.as_str()),
+            "docs/runbook.md has no entry for {name}"
+        );
+    }
+}

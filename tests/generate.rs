@@ -333,7 +333,7 @@ fn bad_names_are_refused() {
             "dirs = [\"data\", \"logs\"]",
             "dirs = [\"data\", { name = \"x\", size = 1 }]",
             "dirs[1].size",
-            "unknown field",
+            "unknown key",
         ),
         (
             "dirs = [\"data\", \"logs\"]",
@@ -444,7 +444,7 @@ fn bad_modes_are_refused() {
     assert_refused(
         &default_with("mode = \"0755\"", "mode = 755"),
         "tier.mode",
-        "expected a string",
+        "write the mode in quotes",
     );
     assert_refused(
         &default_with(
@@ -522,12 +522,12 @@ fn structural_errors_are_refused() {
     assert_refused(
         &default_with("[thresholds]", "[thresholds]\nwarn_percnt = 70"),
         "thresholds.warn_percnt",
-        "unknown field `warn_percnt`",
+        "unknown key `warn_percnt`: did you mean `warn_percent`?",
     );
     assert_refused(
         &default_with("[tier]", "[teir]\n[tier]"),
         "",
-        "unknown field `teir`",
+        "unknown key `teir`: did you mean `tier`?",
     );
     assert_refused(
         &default_with("base = \"/data/jts/hot\"\n", ""),
@@ -661,4 +661,174 @@ fn an_unwritable_output_and_a_closed_stdout_are_not_a_bad_layout() {
         .path()
         .join("tree/usr/lib/tmpfiles.d/jts-hot.conf")
         .is_file());
+}
+
+/// A usage error is UNKNOWN (3) for every command, never clap's 2 (CRITICAL
+/// to Nagios); --help and --version still exit 0 on stdout.
+#[test]
+fn usage_errors_exit_unknown_and_help_exits_zero() {
+    for args in [
+        &["validate", "--bogus"][..],
+        &["monitor", "--format", "yaml"],
+        &["generate"],
+        &["frobnicate"],
+        &[],
+        &["config", "check"],
+        &["plan", "--root"],
+    ] {
+        let (code, stdout, stderr) = run(jts_hot().args(args));
+        assert_eq!(code, 3, "jts-hot {args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("Usage:") || stderr.contains("error:"),
+            "jts-hot {args:?}: {stderr}"
+        );
+    }
+    for args in [
+        &["--help"][..],
+        &["validate", "--help"],
+        &["--version"],
+        &["help", "monitor"],
+    ] {
+        let (code, stdout, stderr) = run(jts_hot().args(args));
+        assert_eq!(code, 0, "jts-hot {args:?}: {stderr}");
+        assert!(!stdout.is_empty(), "jts-hot {args:?} printed nothing");
+    }
+}
+
+/// Runs generate, config check and validate on a bad layout: each error of
+/// `expected` (field, part of the message) is a line FILE:LINE:COLUMN:
+/// field: message, all in one run, in the order of the file; generate
+/// writes nothing; exit 2 (3 from validate).
+fn assert_all_refused(layout: &str, expected: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    fs::write(&file, layout).unwrap();
+    let out = dir.path().join("out");
+    let (code, _, stderr) = run(jts_hot()
+        .arg("--config")
+        .arg(&file)
+        .args(["generate", "--out"])
+        .arg(&out));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!out.exists(), "generate wrote {}", out.display());
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "one line per error:\n{stderr}");
+    let mut last = (0, 0);
+    for (line, (field, part)) in lines.iter().zip(expected) {
+        let rest = line
+            .strip_prefix(&format!("{}:", file.display()))
+            .unwrap_or_else(|| panic!("names the file: {line}"));
+        let mut parts = rest.splitn(3, ':');
+        let l: usize = parts.next().unwrap().parse().expect("a line");
+        let c: usize = parts.next().unwrap().parse().expect("a column");
+        assert!((l, c) > last, "in the order of the file:\n{stderr}");
+        last = (l, c);
+        let text = parts.next().unwrap();
+        assert!(
+            text.starts_with(&format!(" {field}: ")) && text.contains(part),
+            "{field}: {part}: {line}"
+        );
+    }
+    let (code, _, stderr2) = run(jts_hot().args(["config", "check"]).arg(&file));
+    assert_eq!((code, &stderr2), (2, &stderr), "config check says the same");
+    let (code, _, _) = run(jts_hot().arg("--config").arg(&file).arg("validate"));
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn every_layout_error_is_reported_in_one_run() {
+    let layout = default_with(
+        "capacity = \"4TB\"",
+        "capacty = \"4TB\"\ncapacity = \"4TB\"",
+    )
+    .replacen("warn_percent = 80", "warn_percent = \"80\"", 1)
+    .replacen("mode = \"0750\"", "mode = 0750", 1)
+    .replacen(
+        "gate = [\"postgresql.service\"]",
+        "gate = [\"postgresql.service\" \"x.service\"]",
+        1,
+    )
+    .replacen("owner = \"kafka\"", "owner = \"Kafka\"", 1)
+    .replacen("planned = \"600GB\"", "planned = \"600G\"", 1)
+    .replacen("[monitor]", "[monitr]", 1)
+    .replacen("owner = \"redis\"", "owner = \"redis\"\ngate_units = []", 1);
+    assert_all_refused(
+        &layout,
+        &[
+            (
+                "tier.capacty",
+                "unknown key `capacty`: did you mean `capacity`?",
+            ),
+            ("thresholds.warn_percent", "without quotes"),
+            ("monitr", "did you mean `monitor`?"),
+            (
+                "services.postgresql.mode",
+                "write the mode in quotes, mode = \"0750\"",
+            ),
+            ("services.postgresql.gate[1]", "comma"),
+            ("services.kafka.owner", "lowercase"),
+            (
+                "services.kafka.planned",
+                "\"600GB\" (GB, powers of 1000) or \"600GiB\"",
+            ),
+            ("services.redis.gate_units", "did you mean `gate`?"),
+        ],
+    );
+    // An unquoted mode TOML reads as a number is refused the same way.
+    assert_all_refused(
+        &default_with("mode = \"0750\"", "mode = 750"),
+        &[("services.postgresql.mode", "mode = \"0750\"")],
+    );
+}
+
+#[test]
+fn ambiguous_sizes_are_refused_with_the_spelling_to_use() {
+    for (size, says) in [
+        (
+            "800G",
+            "\"800GB\" (GB, powers of 1000) or \"800GiB\" (powers of 1024)",
+        ),
+        ("800gb", "the unit is spelled \"GB\""),
+        ("800Mb", "(\"Mb\" may mean bits): write \"800MB\""),
+        ("10 TB", "without the space, \"10TB\""),
+        ("10 furlongs", "not a unit"),
+    ] {
+        assert_all_refused(
+            &default_with("planned = \"600GB\"", &format!("planned = \"{size}\"")),
+            &[("services.kafka.planned", says)],
+        );
+    }
+}
+
+#[test]
+fn config_check_says_when_the_plan_over_commits_the_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hot-layout.toml");
+    // backup 350 GB -> 450 GB: 4.10 TB planned on 4 TB.
+    let text = default_with("planned = \"350GB\"", "planned = \"450GB\"");
+    fs::write(&file, &text).unwrap();
+    let (code, out, err) = run(jts_hot().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 1, "valid, but over-committed: WARNING\n{out}{err}");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("capacity = "))
+        .unwrap()
+        + 1;
+    assert!(
+        out.contains(&format!(
+            "{}:{line}:12: tier.capacity: the services plan 4.10 TB in all, 100 GB more than \
+             the capacity of 4.00 TB",
+            file.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains(": valid: 7 services"), "{out}");
+    // The default plan fills the capacity exactly: fits.
+    fs::write(&file, jts_hot_default()).unwrap();
+    let (code, out, _) = run(jts_hot().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("plan: 4.00 TB planned of tier.capacity 4.00 TB (4000000000000 bytes)"),
+        "{out}"
+    );
 }

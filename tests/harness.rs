@@ -1,6 +1,8 @@
 //! The shared harness's own promises (tests/common): a loop mount is undone
 //! even when its test panics, a hung command fails its test instead of
-//! hanging it, and the scenario builder refuses step names it cannot record.
+//! hanging it, the scenario builder refuses step names it cannot record, a
+//! test that cannot run is reported in a plain `cargo test` run (and fails
+//! under CI=true), and scratch tiers lie where a layout accepts a tier.
 
 mod common;
 
@@ -76,4 +78,83 @@ fn scenario_steps_need_recordable_unique_names() {
         let refused = std::panic::catch_unwind(move || steps.step(bad, "true")).is_err();
         assert!(refused, "step name {bad:?} accepted");
     }
+}
+
+/// Not a test of its own: calls `cannot_run` when the test below runs this
+/// binary with JTS_HOT_HARNESS_CANNOT_RUN set.
+#[test]
+fn calls_cannot_run_when_asked() {
+    if std::env::var_os("JTS_HOT_HARNESS_CANNOT_RUN").is_some() {
+        common::cannot_run(
+            "calls_cannot_run_when_asked",
+            "asked to by the harness test",
+        );
+    }
+}
+
+/// This test binary run again as `cargo test` runs it (output captured, no
+/// --nocapture): the test that could not run is named after libtest's summary,
+/// and under CI=true it fails instead.
+#[test]
+fn a_test_that_cannot_run_is_reported_after_the_summary_and_fails_under_ci() {
+    let me = std::env::current_exe().unwrap();
+    let run_it = |ci: &str| {
+        let out = Command::new(&me)
+            .args(["--exact", "calls_cannot_run_when_asked", "--test-threads=1"])
+            .env("JTS_HOT_HARNESS_CANNOT_RUN", "1")
+            .env("CI", ci)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run_it("");
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("test result: ok. 1 passed"), "{stdout}");
+    assert!(
+        stderr.contains("SKIPPED: 1 test(s) above passed without running")
+            && stderr.contains("calls_cannot_run_when_asked: asked to by the harness test"),
+        "the summary of what could not run is missing:\n{stderr}"
+    );
+    let (code, stdout, stderr) = run_it("true");
+    assert_eq!(code, Some(101), "CI=true must fail it:\n{stdout}{stderr}");
+    assert!(
+        stdout.contains("CI=true: a test that cannot run is a failure"),
+        "{stdout}"
+    );
+}
+
+/// TMPDIR (what tempfile and the tests' scripts use) is the scratch root, and a
+/// tier is accepted there by jts-hot itself, wherever the clone and the target
+/// directory are; /tmp and a home never are.
+#[test]
+fn scratch_tiers_lie_where_a_layout_accepts_a_tier() {
+    let root = common::scratch_root();
+    assert_eq!(
+        std::env::var_os("TMPDIR"),
+        Some(root.clone().into_os_string())
+    );
+    assert!(!common::tier_allowed_under(Path::new(
+        "/tmp/clone/target/tmp"
+    )));
+    assert!(!common::tier_allowed_under(Path::new(
+        "/root/src/jts-hot/target/tmp"
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    assert!(dir.path().starts_with(&root), "{}", dir.path().display());
+    let layout = common::jts_hot_default().replace(
+        "base = \"/data/jts/hot\"",
+        &format!("base = \"{}/hot\"", dir.path().display()),
+    );
+    assert!(layout.contains(&dir.path().display().to_string()));
+    std::fs::write(dir.path().join("layout.toml"), layout).unwrap();
+    must(
+        common::jts_hot()
+            .arg("config")
+            .arg("check")
+            .arg(dir.path().join("layout.toml")),
+    );
 }

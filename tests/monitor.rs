@@ -65,14 +65,14 @@ fn write_file(path: &Path, len: usize) {
 }
 
 /// The synthetic tree (tests/common/mktree.rs) at SCALE 1.0 (~350k files),
-/// built once under the target directory and kept: building takes ~20-70 s, but
+/// built once under the scratch root (a tier may not lie in /tmp) and kept: building takes ~20-70 s, but
 /// deleting it on a filesystem mounted with `discard` takes minutes.
 /// bench/monitor.sh uses the same tree. Rebuilt when the generator changes;
 /// never written to by the tests.
 fn shared_tree() -> PathBuf {
     use sha2::Digest;
     let stamp = format!("{:x}\n", sha2::Sha256::digest(common::mktree::SOURCE));
-    let dir = common::work_dir().join("mktree-1.0");
+    let dir = common::scratch_root().join("mktree-1.0");
     let marker = dir.join("complete");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
         return dir.join("hot");
@@ -816,4 +816,86 @@ fn drift_since_boot_is_in_every_run() {
     usage_ok(code, &doc);
     let (_, prom, _) = run(&mut s.monitor(&["--format", "prometheus"]));
     assert!(prom.contains("jts_hot_validate_findings{check=\"dir.mode\",severity=\"critical\"} 0"));
+}
+
+/// `--format nagios`: the status line first, perfdata per service (used
+/// against the plan, thresholds the warning and critical sizes) and for the
+/// filesystem, then one line per service; the exit code is the status's.
+#[test]
+fn nagios_format_has_the_status_first_and_perfdata_per_service() {
+    let s = scratch(&[("postgresql", "10MB"), ("redis", "1GB")]);
+    write_file(&s.base().join("postgresql/data/wal"), 9_000_000);
+    let (code, out, err) = run(&mut s.monitor(&["--format", "nagios"]));
+    let (status, perf) = common::check_nagios(code, &out);
+    assert!(
+        status == "WARNING" && out.starts_with("JTS-HOT WARNING - monitor: 2 services use "),
+        "90% of plan is WARNING (validation at worst WARNING too): {out}{err}"
+    );
+    assert!(
+        out.lines().next().unwrap().contains("postgresql WARNING"),
+        "{out}"
+    );
+    let labels: Vec<&str> = perf.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["postgresql", "redis", "filesystem", "findings", "scan"]
+    );
+    let pg: Vec<&str> = perf[0].1.split(';').collect();
+    let used: u64 = pg[0].strip_suffix('B').unwrap().parse().unwrap();
+    assert!((9_000_000..9_100_000).contains(&used), "{}", perf[0].1);
+    assert_eq!(pg[1..], ["8000000", "9500000", "0", "10000000"]);
+    assert!(
+        perf[1].1.ends_with(";800000000;950000000;0;1000000000"),
+        "{}",
+        perf[1].1
+    );
+    let details: Vec<&str> = out.lines().skip(1).collect();
+    assert!(
+        details[0].starts_with("postgresql WARNING: 90% of plan"),
+        "{out}"
+    );
+    assert!(details[1].starts_with("redis OK: 0% of plan"), "{out}");
+    assert!(details[2].starts_with("filesystem "), "{out}");
+}
+
+/// Under systemd (JOURNAL_STREAM set) a run writes one whole line per thing
+/// that is not OK, at its own priority, and the summary on stderr: a handful
+/// of lines, not the picture (which `--format text` still gives).
+#[test]
+fn under_systemd_a_run_writes_a_handful_of_whole_lines() {
+    let s = scratch(&[("postgresql", "10MB"), ("redis", "1GB"), ("kafka", "1GB")]);
+    write_file(&s.base().join("postgresql/data/wal"), 9_000_000);
+    let (code, out, err) = run(s.monitor(&[]).env("JOURNAL_STREAM", "8:1234"));
+    let (_, doc) = s.json();
+    let findings = doc["validation"]["findings"].as_array().unwrap().len();
+    assert!(code == 1, "90% of plan is WARNING: {out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    // postgresql, and each finding of the run's validation (the test host's).
+    assert_eq!(lines.len(), 1 + findings, "{out}");
+    assert!(
+        lines[0].starts_with("<4>WARNING service postgresql: ")
+            && lines[0].contains("(90% of plan): 90.")
+            && lines[0].contains("(warning at 80%)"),
+        "{out}"
+    );
+    for l in &lines {
+        let status = l.get(3..).unwrap_or("");
+        assert!(
+            ["OK ", "WARNING ", "CRITICAL ", "UNKNOWN "]
+                .iter()
+                .any(|w| status.starts_with(w)),
+            "a line that is not a whole finding: {l:?}\n{out}"
+        );
+    }
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("<4>jts-hot monitor: WARNING: 3 services"),
+        "{err}"
+    );
+    // The picture is still there when asked for.
+    let (_, text, _) = run(s
+        .monitor(&["--format", "text"])
+        .env("JOURNAL_STREAM", "8:1234"));
+    assert!(text.lines().count() > lines.len() + 6, "{text}");
+    assert!(text.contains("<6>SERVICE "), "{text}");
 }

@@ -89,6 +89,16 @@ fn expected_files(zsh_dir: &str) -> BTreeSet<String> {
     .map(String::from)
     .collect();
     files.insert(format!("{zsh_dir}/_jts-hot"));
+    // Every man page the binary writes (one per command) and every document
+    // --help and the man pages may point at (/usr/share/doc/jts-hot/, tests/docs.rs).
+    let man = tempfile::tempdir().unwrap();
+    common::must(jts_hot().arg("manpages").arg(man.path()));
+    for page in files_under(man.path()) {
+        files.insert(format!("/usr/share/man/man1/{}.gz", page.display()));
+    }
+    for doc in files_under(&repo_root().join("docs")) {
+        files.insert(format!("/usr/share/doc/jts-hot/{}", doc.display()));
+    }
     for f in files_under(&repo_root().join("units")) {
         files.insert(format!("/{}", f.display()));
     }

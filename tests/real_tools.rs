@@ -427,7 +427,7 @@ fn systemd_parses_escaped_paths_back_exactly() {
     );
     assert!(
         monitor.contains(&format!(
-            "Command Line: /usr/bin/jts-hot monitor --textfile-dir \"{textfile}\""
+            "Command Line: /usr/bin/jts-hot monitor --warning-ok --textfile-dir \"{textfile}\""
         )),
         "{monitor}"
     );

@@ -1,8 +1,10 @@
 //! `jts-hot monitor`'s picture as a person sees it: run in a real terminal
-//! (a tmux pane 80 columns wide), captured with tmux's own capture-pane and
-//! checked: bars with the warning and critical marks, a sparkline from the
-//! history, color only on a terminal without NO_COLOR, nothing wider than 80
-//! columns. JSON and Prometheus output stay free of any of it.
+//! (tmux panes 80, 60 and 120 columns wide), captured with tmux's own
+//! capture-pane and checked: bars with the warning and critical marks, an
+//! empty bar at 0%, a sparkline from the history, color only on a terminal
+//! without NO_COLOR, nothing wider than the pane (so nothing wraps), the
+//! width from the terminal or COLUMNS. JSON and Prometheus output stay free
+//! of any of it.
 
 mod common;
 
@@ -26,6 +28,12 @@ impl Tmux {
     /// Runs `shell_command` in a fresh detached session and waits (bounded)
     /// until it has printed its end marker.
     fn run(shell_command: &str) -> (Tmux, String) {
+        Tmux::run_at(80, shell_command)
+    }
+
+    /// `run` in a pane `width` columns wide.
+    fn run_at(width: usize, shell_command: &str) -> (Tmux, String) {
+        let width = width.to_string();
         let socket = format!(
             "jts-hot-test-{}-{}",
             std::process::id(),
@@ -39,7 +47,7 @@ impl Tmux {
                 "new-session",
                 "-d",
                 "-x",
-                "80",
+                &width,
                 "-y",
                 "50",
                 "sh",
@@ -47,6 +55,8 @@ impl Tmux {
                 &script,
             ])
             .env_remove("NO_COLOR")
+            // The pane's own size, not a width inherited from the test's shell.
+            .env_remove("COLUMNS")
             .env("LANG", "C.UTF-8"));
         assert_eq!(code, 0, "tmux new-session: {out}{err}");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -96,10 +106,12 @@ struct Tier {
 }
 
 const M: u64 = 1 << 20;
-const SERVICES: [(&str, &str, u64); 3] = [
+const SERVICES: [(&str, &str, u64); 4] = [
     ("postgresql", "24MB", 6 * M),
     ("kafka", "5MB", 4 * M),
     ("redis", "4MB", 5 * M),
+    // Its two directories' blocks of 1 GB: "0%", an empty bar.
+    ("mongodb", "1GB", 0),
 ];
 
 impl Tier {
@@ -188,10 +200,15 @@ fn line_after<'a>(screen: &'a str, start: &str) -> &'a str {
 }
 
 fn assert_fits_80(screen: &str) {
+    assert_fits(screen, 80);
+}
+
+/// capture-pane -J joins what the terminal wrapped: a wrapped line is longer.
+fn assert_fits(screen: &str, width: usize) {
     for l in screen.lines() {
         assert!(
-            picture::columns(l) <= 80,
-            "{} columns: {l:?}",
+            picture::columns(l) <= width,
+            "{} columns (pane {width}): {l:?}\n{screen}",
             picture::columns(l)
         );
     }
@@ -219,6 +236,9 @@ fn a_terminal_shows_bars_marks_trend_and_color_within_80_columns() {
     // Each service's bar is the picture of its figures, in the right place.
     for s in report["services"].as_array().unwrap() {
         let name = s["name"].as_str().unwrap();
+        if name == "mongodb" {
+            continue; // empty, and flat: below
+        }
         let f = |k: &str| s[k].as_f64().unwrap();
         let want = picture::bar(
             f("allocated_bytes"),
@@ -260,6 +280,12 @@ fn a_terminal_shows_bars_marks_trend_and_color_within_80_columns() {
         "over plan: {redis}"
     );
     assert!(line_after(&screen, "redis").contains("plan reached"));
+    // 0% of plan: an empty bar, not a first block.
+    let mongodb = line_of(&screen, "mongodb");
+    assert!(
+        mongodb.contains("[·······") && mongodb.contains("  0% "),
+        "{mongodb}"
+    );
     assert!(screen.contains("FILESYSTEM   "));
 
     // Color on a terminal: green OK, yellow WARNING, red CRITICAL bars.
@@ -367,4 +393,78 @@ fn json_and_prometheus_on_a_terminal_are_unchanged() {
         "{screen}"
     );
     assert!(!screen.contains('█'));
+}
+
+/// The service lines and the filesystem's at `width`: each bar as the
+/// formatter draws it for that width, the sizes on the bar line from 80
+/// columns on, below it when narrower; nothing wider than the pane.
+fn check_width(tier: &Tier, width: usize, screen: &str) {
+    assert_fits(screen, width);
+    let report = tier.report();
+    let cells = jts_hot::monitor::output::text::bar_cells(width);
+    for s in report["services"].as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        let f = |k: &str| s[k].as_f64().unwrap();
+        let want = picture::bar_of(
+            cells,
+            f("allocated_bytes"),
+            f("planned_bytes"),
+            f("warning_bytes"),
+            f("critical_bytes"),
+            Style::PLAIN,
+        );
+        let line = line_of(screen, name);
+        assert_eq!(&line[13..13 + want.len()], want, "{width} columns: {line}");
+        assert!(line.ends_with(s["status"].as_str().unwrap()), "{line}");
+        let sizes = line_after(screen, name);
+        assert_eq!(
+            width >= 80,
+            line.contains(" / "),
+            "{width} columns: sizes on the bar line only from 80: {line}\n{sizes}"
+        );
+        if width < 80 {
+            assert!(sizes.contains(" / "), "{width} columns: {sizes}");
+        }
+    }
+    // One total a line: the device's size on a line of its own, what is
+    // usable (the bar's whole) on the bar's.
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("FILESYSTEM"))
+        .unwrap();
+    let bar = at
+        + lines[at..]
+            .iter()
+            .position(|l| l.starts_with("             ["))
+            .unwrap_or_else(|| panic!("no filesystem bar:\n{screen}"));
+    let above = lines[at..bar].join("\n");
+    assert!(
+        above.contains("size ") && above.contains(" usable, "),
+        "{above}"
+    );
+    assert!(!lines[bar].contains("size"), "{}", lines[bar]);
+    assert_eq!(width >= 80, lines[bar].contains(" / "), "{}", lines[bar]);
+}
+
+#[test]
+fn the_picture_follows_the_terminal_width_60_and_120() {
+    let test = "the_picture_follows_the_terminal_width_60_and_120";
+    if !skip_unless_tmux(test) {
+        return;
+    }
+    let tier = Tier::new();
+    for width in [60, 120] {
+        let (_, screen) = Tmux::run_at(width, &tier.command("text"));
+        assert!(screen.contains("__END__ rc=2"), "{screen}");
+        check_width(&tier, width, &screen);
+    }
+    // The bar grows with the width: 60 cells at 120 columns, 24 at 80.
+    assert_eq!(jts_hot::monitor::output::text::bar_cells(80), 24);
+    assert!(jts_hot::monitor::output::text::bar_cells(120) > 24);
+    // COLUMNS decides over the terminal (and without one): 60 in a 120 pane.
+    let (_, screen) = Tmux::run_at(120, &format!("COLUMNS=60 {}", tier.command("text")));
+    check_width(&tier, 60, &screen);
+    let (_, screen) = Tmux::run_at(120, &format!("COLUMNS=60 {} | cat", tier.command("text")));
+    check_width(&tier, 60, &screen);
 }

@@ -1678,3 +1678,158 @@ fn another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin() {
     assert!(err.contains("tier.filesystem_uuid"), "{err}");
     drop(spare);
 }
+
+#[test]
+fn nagios_format_status_line_perfdata_then_details() {
+    let Some(tree) = Tree::new("nagios_format", &small_default_layout()) else {
+        return;
+    };
+    let nagios = || {
+        run(jts_hot()
+            .arg("--config")
+            .arg(tree.layout())
+            .args(["validate", "--format", "nagios", "--root"])
+            .arg(tree.root()))
+    };
+    let (code, out, err) = nagios();
+    let (status, perf) = common::check_nagios(code, &out);
+    assert_eq!(status, "OK", "{out}{err}");
+    assert_eq!(out.lines().count(), 2, "status line and summary: {out}");
+    let labels: Vec<&str> = perf.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "checks",
+            "directories",
+            "warning",
+            "critical",
+            "unknown",
+            "time"
+        ]
+    );
+    assert_eq!(perf[3].1, "0;;0;0", "critical: none, crit above 0");
+    std::fs::set_permissions(tree.tier("kafka/logs"), PermissionsExt::from_mode(0o777)).unwrap();
+    let (code, out, _) = nagios();
+    let (status, perf) = common::check_nagios(code, &out);
+    assert_eq!(status, "CRITICAL", "{out}");
+    assert!(out.lines().next().unwrap().contains(": dir.mode"), "{out}");
+    assert_eq!(perf[3].1, "1;;0;0");
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("CRITICAL dir.mode "),
+        "{out}"
+    );
+}
+
+/// Run as an unprivileged user (an NRPE user), validate says in one line
+/// what it needs; with CAP_DAC_READ_SEARCH (what docs/nagios.md's sudo or
+/// capability set-up gives) it sees the tier as root does.
+#[test]
+fn without_privilege_validate_says_so_in_one_line() {
+    let test = "validate::without_privilege";
+    if !have_tool(test, "setpriv") {
+        return;
+    }
+    let Some(tree) = Tree::new(test, &small_default_layout()) else {
+        return;
+    };
+    std::fs::set_permissions(tree.dir.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let as_nobody = |caps: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(caps)
+            .arg(common::bin_path())
+            .arg("--config")
+            .arg(tree.layout())
+            .args(["validate", "--root"])
+            .arg(tree.root());
+        run(&mut cmd)
+    };
+    let (code, out, err) = as_nobody(&[]);
+    assert_eq!(code, 3, "{out}{err}");
+    let denied: Vec<&str> = out
+        .lines()
+        .filter(|l| l.to_lowercase().contains("permission denied"))
+        .collect();
+    assert_eq!(denied.len(), 1, "{out}");
+    assert!(
+        denied[0].starts_with("UNKNOWN dir.exists ")
+            && denied[0].contains("uid 65534")
+            && denied[0].contains("nor 12 other planned directories")
+            && denied[0].contains("needs root or CAP_DAC_READ_SEARCH"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 2, "the finding and the summary: {out}");
+    let (code, out, err) = as_nobody(&[
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+    ]);
+    assert_eq!(code, 0, "with CAP_DAC_READ_SEARCH:\n{out}{err}");
+    assert!(out.is_empty(), "{out}");
+}
+
+/// The indented lines between `<!-- NAME -->` and `<!-- /NAME -->` in a doc.
+fn doc_snippet(doc: &str, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(common::repo_root().join(doc)).unwrap();
+    let start = text
+        .find(&format!("<!-- {name} -->"))
+        .expect("the snippet's start");
+    let end = text
+        .find(&format!("<!-- /{name} -->"))
+        .expect("the snippet's end");
+    text[start..end]
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// docs/nagios.md's sudoers snippet is valid sudoers (visudo -c), and the
+/// NRPE commands are exactly the ones it allows, each a real command line.
+#[test]
+fn nagios_docs_snippets_are_what_the_tests_run() {
+    let test = "validate::nagios_docs_snippets";
+    if !have_tool(test, "visudo") {
+        return;
+    }
+    let sudoers = doc_snippet("docs/nagios.md", "sudoers");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jts-hot-nrpe");
+    std::fs::write(&file, sudoers.join("\n") + "\n").unwrap();
+    std::fs::set_permissions(&file, PermissionsExt::from_mode(0o440)).unwrap();
+    let (code, out, err) = run(Command::new("visudo").arg("-c").arg("-f").arg(&file));
+    assert_eq!(code, 0, "visudo -c refuses the snippet:\n{out}{err}");
+    let allowed: Vec<String> = sudoers[0]
+        .split_once('=')
+        .expect("Cmnd_Alias X = ...")
+        .1
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .collect();
+    let nrpe = doc_snippet("docs/nagios.md", "nrpe");
+    assert_eq!(nrpe.len(), 2, "{nrpe:?}");
+    for line in &nrpe {
+        let command = line.split_once('=').expect("command[x]=...").1;
+        let command = command
+            .strip_prefix("/usr/bin/sudo -n ")
+            .expect("through sudo -n");
+        assert!(
+            allowed.iter().any(|a| a == command),
+            "{command} not in {allowed:?}"
+        );
+        let args: Vec<&str> = command.split(' ').skip(1).collect();
+        // Parsed by the real command line (a usage error would be exit 3 with Usage:).
+        let (code, out, err) = run(jts_hot()
+            .env("STATE_DIRECTORY", dir.path())
+            .arg("--default-layout")
+            .args(&args));
+        assert!(
+            out.starts_with("JTS-HOT "),
+            "{command}: exit {code}\n{out}{err}"
+        );
+    }
+}

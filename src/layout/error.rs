@@ -109,6 +109,25 @@ fn find_in_value(v: &toml::de::DeValue<'_>, offset: usize, name: &str) -> Option
     }
 }
 
+/// The 1-based line and column of the value of a dotted field such as
+/// `tier.capacity`; `None` when the text does not hold it.
+pub(crate) fn position_of(text: &str, field: &str) -> Option<(usize, usize)> {
+    let (table, _) = toml::de::DeTable::parse_recoverable(text);
+    let mut parts = field.split('.').peekable();
+    let mut t = table.get_ref();
+    while let Some(part) = parts.next() {
+        let (_, v) = t.iter().find(|(k, _)| k.get_ref() == part)?;
+        if parts.peek().is_none() {
+            return Some(line_column(text, v.span().start));
+        }
+        match v.get_ref() {
+            toml::de::DeValue::Table(inner) => t = inner,
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// The dotted field at a byte offset, for errors the TOML parser reports
 /// without one: the nearest `[table]` header above and the key on that line.
 pub(crate) fn field_at(text: &str, offset: usize) -> String {

@@ -4,6 +4,7 @@
 
 mod error;
 mod raw;
+mod read;
 pub mod rules;
 
 use std::collections::BTreeSet;
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use error::Locator;
 pub use error::{LayoutError, LayoutErrors};
-use raw::{RawDir, RawLayout};
+use raw::RawDir;
 
 /// The default layout, as an operator would write it (with comments).
 pub const DEFAULT_LAYOUT_TOML: &str = include_str!("default.toml");
@@ -264,6 +265,12 @@ pub struct PlannedDir<'a> {
     pub service: Option<&'a Service>,
 }
 
+/// Where a dotted field's value is in a layout's text (1-based line and
+/// column), for messages about a valid layout (`config check`).
+pub fn position_of(text: &str, field: &str) -> Option<(usize, usize)> {
+    error::position_of(text, field)
+}
+
 impl Layout {
     /// The built-in default: the seed tier of DESIGN.md.
     pub fn builtin() -> Layout {
@@ -300,22 +307,22 @@ impl Layout {
     /// the generated files.
     pub fn parse(text: &str, file: &str) -> Result<Layout, LayoutErrors> {
         let loc = Locator { file, text };
-        let raw: RawLayout = toml::from_str(text).map_err(|e| {
-            let message = e.message().trim().to_string();
-            let field = e.span().map_or(String::new(), |s| {
-                error::field_path_at(text, s.start)
-                    .unwrap_or_else(|| error::field_at(text, s.start))
-            });
-            LayoutErrors(vec![loc.at(e.span(), &field, message)])
-        })?;
-        let mut checker = Checker {
-            loc,
-            errors: Vec::new(),
+        // Every error in one run: those of reading (syntax, unknown keys,
+        // types), then those of the rules on what could be read.
+        let (raw, errors) = read::raw(&loc);
+        let Some(raw) = raw else {
+            return Err(LayoutErrors(errors));
         };
+        let mut checker = Checker { loc, errors };
         let layout = checker.layout(raw, file);
         match layout {
             Some(layout) if checker.errors.is_empty() => Ok(layout),
-            _ => Err(LayoutErrors(checker.errors)),
+            _ => {
+                let mut errors = checker.errors;
+                errors.sort_by_key(|e| (e.line, e.column));
+                errors.dedup();
+                Err(LayoutErrors(errors))
+            }
         }
     }
 
@@ -371,6 +378,14 @@ impl Layout {
     /// The service called `name`.
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name.as_str() == name)
+    }
+
+    /// How far the services' plans exceed `tier.capacity`, if they do.
+    pub fn over_commitment(&self) -> Option<u128> {
+        let capacity = u128::from(self.tier.capacity.0);
+        self.planned_total()
+            .checked_sub(capacity)
+            .filter(|over| *over > 0)
     }
 
     /// Sum of the services' planned sizes, in u128: many sizes near u64's
@@ -434,7 +449,7 @@ impl Checker<'_> {
         })
     }
 
-    fn layout(&mut self, raw: RawLayout, file: &str) -> Option<Layout> {
+    fn layout(&mut self, raw: raw::RawLayout, file: &str) -> Option<Layout> {
         let tier = self.tier(raw.tier);
         let base = tier.as_ref().map(|t| t.base.clone());
         let thresholds = self.thresholds(raw.thresholds);

@@ -416,12 +416,51 @@ pub fn mode(s: &str) -> Result<Mode, String> {
     Ok(Mode(bits))
 }
 
-/// A size such as "800GB", "1.5TB" or "1TiB": decimal and binary units, never zero.
+/// The units a size may carry, spelled exactly so: decimal (powers of 1000)
+/// and binary (powers of 1024). No other spelling is read: "800G" could be
+/// either, "800gb" or "800Mb" may mean bits.
+pub const SIZE_UNITS: &[&str] = &[
+    "B", "kB", "KB", "MB", "GB", "TB", "PB", "EB", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
+];
+
+/// A size such as "800GB", "1.5TB" or "1TiB": a number and one of
+/// SIZE_UNITS, no space between (a bare number is bytes), never zero.
 pub fn size(s: &str) -> Result<Bytes, String> {
+    let digits = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(digits);
+    let accepted = "write a number and one of B, kB, MB, GB, TB, PB (powers of 1000) or KiB, \
+                    MiB, GiB, TiB, PiB (powers of 1024), e.g. \"800GB\" or \"1.5TiB\"";
+    if s.trim() != s {
+        return Err(format!(
+            "\"{s}\" is not a size: no spaces around it; {accepted}"
+        ));
+    }
+    if !number.is_empty() && !unit.is_empty() && !SIZE_UNITS.contains(&unit) {
+        let bare = unit.trim_start();
+        let exact = SIZE_UNITS.iter().find(|u| **u == bare);
+        let folded = SIZE_UNITS.iter().find(|u| u.eq_ignore_ascii_case(bare));
+        let message = match (exact, folded, bare.len()) {
+            (Some(u), _, _) => format!("write it without the space, \"{number}{u}\""),
+            (None, Some(u), _) => format!(
+                "the unit is spelled \"{u}\" (\"{bare}\" may mean bits): write \"{number}{u}\""
+            ),
+            (None, None, 1) if "kmgtpe".contains(bare.to_ascii_lowercase().as_str()) => {
+                let big = bare.to_ascii_uppercase();
+                format!(
+                    "\"{bare}\" is ambiguous: write \"{number}{big}B\" ({big}B, powers of 1000) \
+                     or \"{number}{big}iB\" (powers of 1024)"
+                )
+            }
+            _ => format!("\"{unit}\" is not a unit; {accepted}"),
+        };
+        return Err(format!("\"{s}\" is not a size: {message}"));
+    }
     let bytes = parse_size::Config::new()
         .with_decimal()
-        .parse_size(s.trim())
-        .map_err(|e| format!("\"{s}\" is not a size ({e}); write e.g. \"800GB\" or \"1TiB\""))?;
+        .parse_size(s)
+        .map_err(|e| format!("\"{s}\" is not a size ({e}); {accepted}"))?;
     if bytes == 0 {
         return Err("must be larger than zero".into());
     }
@@ -791,6 +830,21 @@ mod tests {
     #[test]
     fn sizes() {
         assert_eq!(size("800GB").unwrap(), Bytes(800_000_000_000));
+        assert_eq!(size("800").unwrap(), Bytes(800));
+        assert_eq!(size("2kB").unwrap(), Bytes(2000));
+        for (bad, says) in [
+            ("800G", "\"800GB\" (GB, powers of 1000) or \"800GiB\""),
+            ("800g", "\"800GB\""),
+            ("800gb", "spelled \"GB\""),
+            ("800Mb", "spelled \"MB\""),
+            ("10 TB", "without the space, \"10TB\""),
+            ("10 tb", "spelled \"TB\""),
+            ("5 parsecs", "not a unit"),
+            (" 5GB", "not a size"),
+        ] {
+            let e = size(bad).unwrap_err();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
         assert_eq!(size("1.5TB").unwrap(), Bytes(1_500_000_000_000));
         assert_eq!(size("1TiB").unwrap(), Bytes(1 << 40));
         for bad in ["0", "0GB", "-1GB", "lots", "", "1.5.5TB"] {

@@ -109,6 +109,10 @@ fn real_directory(path: &Path, below: usize, tally: &mut Tally) -> Option<Metada
                 .hint(REPAIR);
             return None;
         }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            tally.denied(path);
+            return None;
+        }
         Err(e) => {
             let actual = format!("cannot lstat: {e}{unchecked}");
             tally.fail(Unknown, path, Check::DirExists, "a directory", actual);

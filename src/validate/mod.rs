@@ -47,6 +47,9 @@ pub struct Finding {
 pub struct Tally {
     pub findings: Vec<Finding>,
     pub checks: usize,
+    /// Planned directories that could not even be looked at (EACCES): one
+    /// finding says what validate needs, not one per directory.
+    denied: Vec<PathBuf>,
 }
 
 impl Tally {
@@ -72,6 +75,42 @@ impl Tally {
             hint: None,
         });
         self.findings.last_mut().expect("just pushed")
+    }
+}
+
+impl Tally {
+    /// A planned directory its parent does not let us look into.
+    fn denied(&mut self, path: &Path) {
+        self.checks += 1;
+        self.denied.push(path.to_path_buf());
+    }
+
+    /// The directories denied, as one UNKNOWN finding: run without privilege
+    /// (e.g. by an NRPE user) validate cannot see the databases' directories,
+    /// and saying so once is the useful line.
+    fn report_denied(&mut self) {
+        let Some((first, others)) = self.denied.split_first() else {
+            return;
+        };
+        let uid = nix::unistd::geteuid();
+        let more = match others.len() {
+            0 => String::new(),
+            n => format!(" nor {n} other planned directories"),
+        };
+        let finding = Finding {
+            path: first.clone(),
+            check: Check::DirExists,
+            expected: "a directory validate can look at".into(),
+            actual: format!("uid {uid} may not look at it (permission denied){more}"),
+            severity: Status::Unknown,
+            hint: Some(
+                "validate needs root or CAP_DAC_READ_SEARCH: run it as root, or through \
+                 sudo as docs/nagios.md shows"
+                    .into(),
+            ),
+        };
+        self.findings.push(finding);
+        self.denied.clear();
     }
 }
 
@@ -110,10 +149,11 @@ impl Report {
             .unwrap_or(Status::Ok)
     }
 
-    /// The exit code: 0 OK .. 3 UNKNOWN; as a `gate`, 0 for WARNING too (a
-    /// WARNING does not block a database's start).
-    pub fn exit_code(&self, gate: bool) -> u8 {
-        match gate && self.status() <= Status::Warning {
+    /// The exit code: 0 OK .. 3 UNKNOWN; with `warning_ok` (a gate, a unit),
+    /// 0 for WARNING too (a WARNING does not block a database's start, nor
+    /// fail a unit).
+    pub fn exit_code(&self, warning_ok: bool) -> u8 {
+        match warning_ok && self.status() <= Status::Warning {
             true => 0,
             false => self.status().exit_code(),
         }
@@ -217,6 +257,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         },
         false => selinux::check(&reachable, root, &mut tally),
     };
+    tally.report_denied();
     mount::check(
         layout, &base, root, mounts, &placement, &reachable, &mut tally,
     );

@@ -14,6 +14,7 @@ use serde::{Serialize, Serializer};
 use super::selinux::Labels;
 use super::{Finding, Report};
 use crate::escape;
+use crate::nagios::Perf;
 use crate::status::{Lines, Status};
 
 /// Nothing when all is well (unless `verbose`); else one line per finding
@@ -96,9 +97,9 @@ pub fn finding_line(f: &Finding) -> String {
     )
 }
 
-pub fn summary(report: &Report) -> String {
-    let status = report.status();
-    let counts = match status {
+/// "all checks passed", or "2 critical, 1 warning".
+fn counts(report: &Report) -> String {
+    match report.status() {
         Status::Ok => "all checks passed".to_string(),
         _ => [Status::Critical, Status::Unknown, Status::Warning]
             .iter()
@@ -113,7 +114,12 @@ pub fn summary(report: &Report) -> String {
             })
             .collect::<Vec<_>>()
             .join(", "),
-    };
+    }
+}
+
+pub fn summary(report: &Report) -> String {
+    let status = report.status();
+    let counts = counts(report);
     let selinux = match &report.selinux {
         Labels::Checked { directories, .. } => format!("SELinux labels of {directories} checked"),
         Labels::Skipped { reason } => format!("SELinux labels not checked: {reason}"),
@@ -127,6 +133,63 @@ pub fn summary(report: &Report) -> String {
         report.digest,
         report.duration.as_secs_f64() * 1000.0
     )
+}
+
+/// The report as a monitoring plugin prints it (docs/nagios.md): the status
+/// line with the counts and the checks that failed, perfdata (counts and
+/// time), then each finding, worst first, and the full summary.
+pub fn nagios(report: &Report) -> String {
+    let status = report.status();
+    let mut findings: Vec<&Finding> = report.tally.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let mut checks: Vec<String> = Vec::new();
+    for f in &findings {
+        let name = f.check.to_string();
+        if !checks.contains(&name) {
+            checks.push(name);
+        }
+    }
+    let counts = counts(report);
+    let failed = match checks.len() {
+        0 => String::new(),
+        1..=4 => format!(": {}", checks.join(", ")),
+        n => format!(": {} and {} more", checks[..3].join(", "), n - 3),
+    };
+    let line = format!(
+        "validate: {counts} ({} checks, {} directories under {}){failed}",
+        report.tally.checks,
+        report.directories,
+        escape::untrusted_path(&report.base)
+    );
+    let count = |label: &str, severity: Status| {
+        let mut p = Perf::count(label, report.count(severity));
+        // The plugin range "0": any finding of this severity is one too many.
+        match severity {
+            Status::Warning => p.warn = Some(0.0),
+            Status::Critical => p.crit = Some(0.0),
+            _ => {}
+        }
+        p
+    };
+    let perf = [
+        Perf::count("checks", report.tally.checks),
+        Perf::count("directories", report.directories),
+        count("warning", Status::Warning),
+        count("critical", Status::Critical),
+        count("unknown", Status::Unknown),
+        Perf {
+            label: "time".into(),
+            value: report.duration.as_secs_f64(),
+            uom: "s",
+            warn: None,
+            crit: None,
+            min: Some(0.0),
+            max: None,
+        },
+    ];
+    let mut details: Vec<String> = findings.iter().map(|f| finding_line(f)).collect();
+    details.push(summary(report));
+    crate::nagios::output(status, &line, &perf, &details)
 }
 
 /// The report as JSON, schema "jts-hot.validate/1" (keys sorted).

@@ -23,7 +23,7 @@ pub enum Labels {
 }
 
 const MODULE_HINT: &str = "install the tier's SELinux module: `jts-hot apply` (or reinstall the \
-package); a policy without this type skips it (see docs/selinux.md)";
+package); a policy without this type skips it (see /usr/share/doc/jts-hot/selinux.md)";
 
 /// Checks the labels of the planned directories that exist as real
 /// directories (the others are dirs.exists findings already).
@@ -168,7 +168,7 @@ fn equivalences(
             )
             .hint(format!(
                 "install the equivalence: `jts-hot apply` (semanage fcontext -a -e {} {}; \
-                 see docs/selinux.md)",
+                 see /usr/share/doc/jts-hot/selinux.md)",
                 crate::escape::shell_word(source),
                 crate::escape::shell_word(service_dir)
             ));

@@ -32,19 +32,92 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// target/tmp: the harnesses' caches (boot images, the synthetic tree) and runs.
+/// Cargo's CARGO_TARGET_TMPDIR (target/tmp, wherever the target directory is):
+/// the harnesses' caches (boot images, qemu roots) and runs. Never a tier: see
+/// `scratch_root`.
 pub fn work_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
+/// Where the tests' scratch tiers live: a layout may not place a tier in /tmp,
+/// /var/tmp, /home, /root and the other trees of the OS (src/layout/rules.rs,
+/// OS_TREES), and a clone or CARGO_TARGET_DIR may be in any of them. So:
+/// $JTS_HOT_TEST_SCRATCH when set; else work_dir()/scratch when the layout's
+/// own rule accepts a tier there; else /var/lib/jts-hot-tests (created, kept;
+/// each test's directory in it is removed when the test ends).
+/// Every test binary sets TMPDIR to it before any test runs (below), so
+/// `tempfile::tempdir()` and the scripts' `mktemp -d` land there.
+pub fn scratch_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("JTS_HOT_TEST_SCRATCH") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("JTS_HOT_TEST_SCRATCH={}: {e}", dir.display()));
+        return dir;
+    }
+    let target = work_dir().join("scratch");
+    if std::fs::create_dir_all(&target).is_ok() && tier_allowed_under(&target) {
+        return target;
+    }
+    let fallback = PathBuf::from("/var/lib/jts-hot-tests");
+    match std::fs::create_dir_all(&fallback) {
+        Ok(()) => fallback,
+        // Not root: the tests that need a tier need root anyway and say so.
+        Err(_) => target,
+    }
+}
+
+/// Would the layout accept a tier inside `dir` (its real path, links resolved)?
+pub fn tier_allowed_under(dir: &Path) -> bool {
+    let real = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    jts_hot::layout::rules::not_os_owned(&real.join("hot")).is_ok()
+}
+
+/// Before any test of this binary runs (one thread, nothing spawned yet): TMPDIR
+/// is the scratch root, for tempfile and for every command a test runs; and the
+/// report of the tests that could not run is printed at the end.
+#[ctor::ctor(unsafe)]
+fn before_tests() {
+    std::env::set_var("TMPDIR", scratch_root());
+    // SAFETY: a plain C function with no arguments, registered once.
+    unsafe { libc::atexit(report_not_run) };
+}
+
+/// The tests of this binary that could not run here (name: why).
+static NOT_RUN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Printed after libtest's own summary (at exit), so a plain `cargo test` shows
+/// which tests passed without testing anything; libtest captures what a passing
+/// test prints, this is written to the real stderr.
+extern "C" fn report_not_run() {
+    let not_run = NOT_RUN.lock().map(|v| v.clone()).unwrap_or_default();
+    if not_run.is_empty() {
+        return;
+    }
+    let mut text = format!(
+        "\n!!!!!!!! SKIPPED: {} test(s) above passed without running (set CI=true to fail them):\n",
+        not_run.len()
+    );
+    for line in not_run {
+        text.push_str(&format!("!!!!!!!!   {line}\n"));
+    }
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
 /// Call when a prerequisite is missing. Returns normally (the caller then
-/// returns early) outside CI, after a loud message; panics under CI=true.
+/// returns early) outside CI, after a loud message on the real stderr (not
+/// captured by libtest) and a line in the summary printed when this test binary
+/// ends; panics under CI=true.
 pub fn cannot_run(test: &str, why: &str) {
     let msg = format!("SKIPPED {test}: {why}");
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{msg} (CI=true: a test that cannot run is a failure)");
     }
-    eprintln!("\n!!!!!!!! {msg} !!!!!!!!\n");
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("\n!!!!!!!! {msg} !!!!!!!!\n").as_bytes());
+    if let Ok(mut v) = NOT_RUN.lock() {
+        v.push(format!("{test}: {why}"));
+    }
 }
 
 /// True when `tool` is on PATH; otherwise reports via `cannot_run`.
@@ -239,6 +312,48 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Checks a monitoring plugin's output (docs/nagios.md): the status line
+/// first, `JTS-HOT STATUS - text | perfdata`, each datum
+/// `'label'=value[UOM];[warn];[crit];[min];[max]`, no `|` in any other line;
+/// the exit code is the status's. Returns the status and the perfdata labels.
+pub fn check_nagios(code: i32, out: &str) -> (String, Vec<(String, String)>) {
+    let mut lines = out.lines();
+    let first = lines.next().unwrap_or_else(|| panic!("no output"));
+    let rest = first
+        .strip_prefix("JTS-HOT ")
+        .unwrap_or_else(|| panic!("not a status line: {first}"));
+    let (status, rest) = rest.split_once(" - ").expect("STATUS - text");
+    let expected = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or_else(|| panic!("status {status}"));
+    assert_eq!(code, expected as i32, "exit code vs status line: {first}");
+    let (_, perf) = rest.split_once(" | ").expect("perfdata after ' | '");
+    let mut data = Vec::new();
+    for datum in perf.split(' ') {
+        let body = datum.strip_prefix('\'').expect("a quoted label");
+        let end = body.find("'=").expect("'label'=");
+        let label = body[..end].replace("''", "'");
+        let fields: Vec<&str> = body[end + 2..].split(';').collect();
+        assert!(fields.len() <= 5, "{datum}");
+        let number = fields[0].trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
+        number
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("value of {datum}"));
+        for f in &fields[1..] {
+            assert!(f.is_empty() || f.parse::<f64>().is_ok(), "{datum}");
+        }
+        data.push((label, body[end + 2..].to_string()));
+    }
+    for l in lines {
+        assert!(
+            !l.contains('|'),
+            "a '|' in a detail line starts perfdata: {l}"
+        );
+    }
+    (status.to_string(), data)
 }
 
 /// A checksum of everything under `dir` (names, types, modes, owners,

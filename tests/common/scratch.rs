@@ -1,5 +1,5 @@
-//! A scratch tier: a temporary directory (under target/tmp, see
-//! .cargo/config.toml) holding a layout file, the tier with a `data`
+//! A scratch tier: a temporary directory (under the scratch root, see
+//! `scratch_root` in mod.rs) holding a layout file, the tier with a `data`
 //! directory per service, and a state directory for the monitor.
 
 use std::os::unix::fs::PermissionsExt;

@@ -5,12 +5,27 @@
 
 use crate::status::Status;
 
-/// Cells between the brackets of a bar; the last cell ends at the plan.
+/// Cells between the brackets of a bar at 80 columns; the last cell ends at the plan.
 pub const BAR_CELLS: usize = 24;
 /// Characters of a sparkline.
 pub const SPARK_CELLS: usize = 14;
-/// The width every line of the text report is made to fit.
+/// The width the text report fits when nothing says the terminal's.
 pub const WIDTH: usize = 80;
+/// Narrower is laid out as this wide (a bar needs room); wider as MAX_WIDTH.
+pub const MIN_WIDTH: usize = 50;
+pub const MAX_WIDTH: usize = 240;
+
+/// The width to lay the picture out in: `COLUMNS` when it is a number (the
+/// shell's, or the operator's choice), else the terminal's (`tty`), else
+/// WIDTH; within MIN_WIDTH..=MAX_WIDTH.
+pub fn width(columns: Option<&str>, tty: Option<usize>) -> usize {
+    columns
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or(tty.filter(|&c| c > 0))
+        .unwrap_or(WIDTH)
+        .clamp(MIN_WIDTH, MAX_WIDTH)
+}
 
 const FILLED: char = '█';
 const EMPTY: char = '·';
@@ -19,10 +34,12 @@ const CRIT_MARK: char = '!';
 const OVER: char = '▶';
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// Color or not: decided once by main, passed down.
+/// Color or not, and how wide: decided once by main, passed down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
     pub color: bool,
+    /// Columns every line fits (see `width`).
+    pub width: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +52,14 @@ pub enum Tone {
 }
 
 impl Style {
-    pub const PLAIN: Style = Style { color: false };
-    pub const COLOR: Style = Style { color: true };
+    pub const PLAIN: Style = Style {
+        color: false,
+        width: WIDTH,
+    };
+    pub const COLOR: Style = Style {
+        color: true,
+        width: WIDTH,
+    };
 
     /// `text` in the tone's ANSI color, or as is when monochrome.
     pub fn paint(self, tone: Tone, text: &str) -> String {
@@ -68,8 +91,8 @@ pub fn tone(s: Status) -> Tone {
 }
 
 /// The cell a share of the whole (0..=1) falls in.
-fn cell(share: f64) -> usize {
-    ((share * BAR_CELLS as f64).floor().max(0.0) as usize).min(BAR_CELLS - 1)
+fn cell(share: f64, cells: usize) -> usize {
+    ((share * cells as f64).floor().max(0.0) as usize).min(cells - 1)
 }
 
 /// `[████████████████···|··!·]`: `used` of `full`, the warning mark `|` and
@@ -78,12 +101,22 @@ fn cell(share: f64) -> usize {
 /// takes the tone of the highest threshold reached. Always BAR_CELLS + 2
 /// characters wide.
 pub fn bar(used: f64, full: f64, warn: f64, crit: f64, style: Style) -> String {
+    bar_of(BAR_CELLS, used, full, warn, crit, style)
+}
+
+/// `bar` with `cells` cells (at least 2) between the brackets.
+pub fn bar_of(cells: usize, used: f64, full: f64, warn: f64, crit: f64, style: Style) -> String {
+    let cells = cells.max(2);
     let share = if full > 0.0 { used / full } else { 0.0 };
-    let mut filled = (share * BAR_CELLS as f64).round() as usize;
-    if used > 0.0 && filled == 0 {
-        filled = 1; // Something is there: show it.
+    let mut filled = (share * cells as f64).round() as usize;
+    // The bar agrees with the percentage printed beside it: empty at "0%",
+    // at least one cell from "1%" on.
+    if (share * 100.0).round() < 1.0 {
+        filled = 0;
+    } else if filled == 0 {
+        filled = 1;
     }
-    let filled = filled.min(BAR_CELLS);
+    let filled = filled.min(cells);
     let fill_tone = if used >= crit {
         Tone::Critical
     } else if used >= warn {
@@ -92,15 +125,15 @@ pub fn bar(used: f64, full: f64, warn: f64, crit: f64, style: Style) -> String {
         Tone::Ok
     };
     let (warn_cell, crit_cell) = if full > 0.0 {
-        (cell(warn / full), cell(crit / full))
+        (cell(warn / full, cells), cell(crit / full, cells))
     } else {
-        (BAR_CELLS, BAR_CELLS)
+        (cells, cells)
     };
     let mut out = String::from("[");
     // Runs of one glyph and tone, so color codes stay few.
     let mut run = String::new();
     let mut run_tone = Tone::Dim;
-    for i in 0..BAR_CELLS {
+    for i in 0..cells {
         let is_filled = i < filled;
         let glyph = if i == crit_cell {
             CRIT_MARK
@@ -192,8 +225,10 @@ pub fn columns(s: &str) -> usize {
 /// Lays `parts` out after `first` on lines of at most `width` columns, two
 /// spaces apart, every part starting at column `indent` or later (lines after
 /// the first start with `indent` spaces). A part longer than a line is broken
-/// at its spaces.
+/// at its spaces, and a word longer than a line (a path, a list of mount
+/// options) where it must, so that nothing is wider than `width`.
 pub fn wrap(first: &str, indent: usize, parts: &[String], width: usize) -> Vec<String> {
+    let room = width.saturating_sub(indent).max(1);
     // (word, spaces before it when it follows something on the same line)
     let mut tokens: Vec<(&str, usize)> = Vec::new();
     for p in parts {
@@ -201,7 +236,23 @@ pub fn wrap(first: &str, indent: usize, parts: &[String], width: usize) -> Vec<S
             tokens.push((p, 2));
         } else {
             for (i, w) in p.split(' ').filter(|w| !w.is_empty()).enumerate() {
-                tokens.push((w, if i == 0 { 2 } else { 1 }));
+                let sep = if i == 0 { 2 } else { 1 };
+                if columns(w) <= room || w.contains('\x1b') {
+                    tokens.push((w, sep));
+                    continue;
+                }
+                // Pieces of a full line each: every one starts a line.
+                let mut rest = w;
+                let mut first_piece = true;
+                while !rest.is_empty() {
+                    let end = rest
+                        .char_indices()
+                        .nth(room)
+                        .map_or(rest.len(), |(at, _)| at);
+                    tokens.push((&rest[..end], if first_piece { sep } else { 0 }));
+                    rest = &rest[end..];
+                    first_piece = false;
+                }
             }
         }
     }
@@ -254,14 +305,31 @@ mod tests {
         // Over the plan: the end says so.
         let b = bar(131.0, 100.0, 80.0, 95.0, Style::PLAIN);
         assert_eq!(b, "[███████████████████|██!█▶");
-        // Almost nothing used is still visible; nothing is empty.
-        assert!(bar(1.0, 1e9, 8e8, 9.5e8, Style::PLAIN).starts_with("[█·"));
+        // From 1% on something shows; below it (printed "0%") the bar is empty.
+        assert!(bar(1.0, 100.0, 80.0, 95.0, Style::PLAIN).starts_with("[█·"));
+        assert!(bar(1.0, 1e9, 8e8, 9.5e8, Style::PLAIN).starts_with("[···"));
         assert!(bar(0.0, 100.0, 80.0, 95.0, Style::PLAIN).starts_with("[··"));
+        // Any number of cells, the marks where their shares fall.
+        assert_eq!(
+            bar_of(10, 50.0, 100.0, 80.0, 95.0, Style::PLAIN),
+            "[█████···|!]"
+        );
         // A zero plan draws an empty bar, no mark, no panic.
         assert_eq!(
             columns(&bar(5.0, 0.0, 0.0, 0.0, Style::PLAIN)),
             BAR_CELLS + 2
         );
+    }
+
+    #[test]
+    fn the_width_is_columns_else_the_terminal_else_80_within_bounds() {
+        assert_eq!(width(Some("120"), Some(60)), 120);
+        assert_eq!(width(None, Some(60)), 60);
+        assert_eq!(width(Some("x"), Some(100)), 100);
+        assert_eq!(width(Some("0"), None), WIDTH);
+        assert_eq!(width(None, None), WIDTH);
+        assert_eq!(width(Some("20"), None), MIN_WIDTH);
+        assert_eq!(width(Some("9999"), None), MAX_WIDTH);
     }
 
     #[test]
@@ -313,5 +381,8 @@ mod tests {
         assert!(lines.iter().all(|l| columns(l) <= 16));
         assert_eq!(columns("\x1b[31mab\x1b[0m"), 2);
         assert_eq!(hanging(1, 3, "aa bb cc dd", 8), vec![" aa bb", "   cc dd"]);
+        // A word longer than a line is cut where it must be.
+        let cut = hanging(0, 2, "x (rw,relatime,discard)", 10);
+        assert_eq!(cut, vec!["x", "  (rw,rela", "  time,dis", "  card)"]);
     }
 }

@@ -20,6 +20,44 @@ pub fn json(report: &Report) -> String {
 
 /// Column where bars, trends and reasons start (after the name).
 const INDENT: usize = 13;
+/// Columns of `USED / PLANNED` in a wide picture.
+const FIGURES: usize = 21;
+
+/// Where the picture's columns fall at a width: from 80 columns the bar
+/// line carries the sizes and the bar grows with the width; narrower, the
+/// sizes move to the line below and the bar shrinks, so nothing wraps.
+#[derive(Clone, Copy)]
+struct Geometry {
+    width: usize,
+    cells: usize,
+    /// The sizes on the bar line.
+    wide: bool,
+}
+
+impl Geometry {
+    fn of(width: usize) -> Geometry {
+        // name, [bar], " 100%  ", then (wide) sizes "  " and the status (8).
+        let wide = width >= picture::WIDTH;
+        let rest = 2 + 1 + 5 + 2 + 8 + if wide { FIGURES + 2 } else { 0 };
+        let room = width.saturating_sub(INDENT + rest);
+        let cells = match wide {
+            // 24 at 80 columns, then one more a column, up to 60.
+            true => (picture::BAR_CELLS + (width - picture::WIDTH)).min(60),
+            false => room.min(picture::BAR_CELLS),
+        };
+        Geometry {
+            width,
+            cells: cells.max(4),
+            wide,
+        }
+    }
+}
+
+/// The number of cells of the bars at `width` columns (tests/terminal.rs
+/// draws the same bar to compare).
+pub fn bar_cells(width: usize) -> usize {
+    Geometry::of(width).cells
+}
 
 /// Lines with their severity.
 #[derive(Default)]
@@ -46,12 +84,63 @@ pub fn text(report: &Report, style: Style, journal: bool) -> String {
         lines.0.retain(|(_, l)| !l.is_empty());
     } else {
         let summary = summary(report);
-        lines.extend(
-            report.status,
-            picture::hanging(0, 2, &summary, picture::WIDTH),
-        );
+        lines.extend(report.status, picture::hanging(0, 2, &summary, style.width));
     }
     status::lines(&lines.0, journal)
+}
+
+/// What a run under systemd writes to the journal besides its summary
+/// (`journal_summary`, on stderr): one whole line per thing that is not OK
+/// (a service, the filesystem, a validation finding), each at its own
+/// priority; nothing when all is well. The picture is `--format text`'s.
+pub fn journal_lines(report: &Report) -> String {
+    let mut lines = Lines::default();
+    for s in report.services.iter().filter(|s| s.status != Status::Ok) {
+        lines.push(
+            s.status,
+            format!(
+                "{} service {}: {} of {} planned ({} of plan): {}",
+                s.status,
+                s.name,
+                units::bytes(s.allocated_bytes),
+                units::bytes(s.planned_bytes),
+                percent(s.allocated_bytes as f64, s.planned_bytes as f64),
+                s.reasons.join("; ")
+            ),
+        );
+        for d in &s.unreadable {
+            lines.push(
+                s.status,
+                format!("{} service {}: unreadable: {d}", s.status, s.name),
+            );
+        }
+        for e in &s.errors {
+            lines.push(
+                s.status,
+                format!("{} service {}: error: {e}", s.status, s.name),
+            );
+        }
+    }
+    if let Some(f) = report
+        .filesystem
+        .as_ref()
+        .filter(|f| f.status != Status::Ok)
+    {
+        lines.push(
+            f.status,
+            format!(
+                "{} filesystem {}: {:.1}% free: {}",
+                f.status,
+                escape::untrusted_path(&report.base),
+                f.free_percent,
+                f.reasons.join("; ")
+            ),
+        );
+    }
+    for f in &report.validation.findings {
+        lines.push(f.severity, crate::validate::output::finding_line(f));
+    }
+    status::lines(&lines.0, true)
 }
 
 /// The summary as the journal gets it: one line at the run's status.
@@ -62,18 +151,26 @@ pub fn journal_summary(report: &Report) -> String {
 /// The picture a person reads at a glance: per service a bar of used
 /// against planned with the warning `|` and critical `!` marks and a
 /// sparkline of the last 7 days, then the filesystem the same way; every
-/// line fits 80 columns.
+/// line fits the style's width.
 fn picture_lines(report: &Report, style: Style) -> Lines {
     let mut out = Lines::default();
+    let g = Geometry::of(style.width);
+    let legend = match g.cells + 2 >= 26 {
+        true => "USE OF PLAN  | warn ! crit",
+        false => "USE OF PLAN",
+    };
+    let sizes = match g.wide {
+        true => format!("  {:<FIGURES$}", "USED / PLANNED"),
+        false => String::new(),
+    };
     out.push(
         Status::Ok,
         format!(
-            "{:<w$}{:<26} {:>5}  {:<21}  STATUS",
+            "{:<w$}{legend:<b$} {:>5}{sizes}  STATUS",
             "SERVICE",
-            "USE OF PLAN  | warn ! crit",
             "",
-            "USED / PLANNED",
-            w = INDENT
+            w = INDENT,
+            b = g.cells + 2
         ),
     );
     for s in &report.services {
@@ -141,8 +238,25 @@ fn filesystem_block(out: &mut Lines, report: &Report, style: Style) {
         );
         return;
     };
-    let usable = (f.stats.used_bytes + f.stats.avail_bytes) as f64;
-    out.push(f.status, format!("FILESYSTEM   {base}"));
+    let usable_bytes = f.stats.used_bytes.saturating_add(f.stats.avail_bytes);
+    let usable = usable_bytes as f64;
+    // One total a line: the device's size here, what services can use on
+    // the bar line (the bar, the share and "used / usable" are of it).
+    let reserved = f.stats.size_bytes.saturating_sub(usable_bytes);
+    out.extend(
+        f.status,
+        picture::hanging(0, INDENT, &format!("FILESYSTEM   {base}"), style.width),
+    );
+    let size = format!(
+        "size {}: {} usable, {} reserved for root",
+        units::bytes(f.stats.size_bytes),
+        units::bytes(usable_bytes),
+        units::bytes(reserved)
+    );
+    out.extend(
+        f.status,
+        picture::hanging(INDENT, INDENT + 2, &size, style.width),
+    );
     let spark = picture::sparkline(
         &f.trend,
         report.timestamp,
@@ -156,11 +270,8 @@ fn filesystem_block(out: &mut Lines, report: &Report, style: Style) {
         "full in",
         "full",
     ));
-    details.extend([
-        format!("{:.1}% free", f.free_percent),
-        format!("size {}", units::bytes(f.stats.size_bytes)),
-        format!("inodes free {} of {}", f.stats.inodes_free, f.stats.inodes),
-    ]);
+    details.push(format!("{:.1}% free", f.free_percent));
+    let inodes = format!("inodes free {} of {}", f.stats.inodes_free, f.stats.inodes);
     Block {
         name: "",
         used: f.stats.used_bytes as f64,
@@ -172,27 +283,26 @@ fn filesystem_block(out: &mut Lines, report: &Report, style: Style) {
         reasons: &f.reasons,
     }
     .lines(out, style);
+    // A total of its own (inodes), on a line of its own.
+    out.extend(f.status, picture::wrap("", INDENT, &[inodes], style.width));
 }
 
 /// The scan, the history, the validation and its findings, the notes.
 fn footer(out: &mut Lines, report: &Report, style: Style) {
-    out.push(
-        Status::Ok,
-        format!(
-            "scan: {:.3} s with {} threads{}",
-            report.scan.duration_seconds,
-            report.scan.threads,
-            if report.scan.partial { ", PARTIAL" } else { "" },
-        ),
+    let w = style.width;
+    let scan = format!(
+        "scan: {:.3} s with {} threads{}",
+        report.scan.duration_seconds,
+        report.scan.threads,
+        if report.scan.partial { ", PARTIAL" } else { "" },
     );
-    out.push(
-        Status::Ok,
-        format!(
-            "history: {} samples in {}",
-            report.history.samples,
-            escape::untrusted_path(&report.history.path)
-        ),
+    out.extend(Status::Ok, picture::hanging(0, 6, &scan, w));
+    let history = format!(
+        "history: {} samples in {}",
+        report.history.samples,
+        escape::untrusted_path(&report.history.path)
     );
+    out.extend(Status::Ok, picture::hanging(0, 6, &history, w));
     let v = &report.validation;
     out.push(
         v.status,
@@ -206,11 +316,11 @@ fn footer(out: &mut Lines, report: &Report, style: Style) {
     );
     for f in &v.findings {
         let finding = crate::validate::output::finding_line(f);
-        out.extend(f.severity, picture::hanging(4, 6, &finding, picture::WIDTH));
+        out.extend(f.severity, picture::hanging(4, 6, &finding, style.width));
     }
     for n in &report.notes {
         let note = format!("note: {n}");
-        out.extend(Status::Ok, picture::hanging(0, 6, &note, picture::WIDTH));
+        out.extend(Status::Ok, picture::hanging(0, 6, &note, style.width));
     }
 }
 
@@ -230,17 +340,24 @@ impl Block<'_> {
     /// The bar (after the name, or under it when the name is long), then
     /// the details wrapped from column INDENT, then why.
     fn lines(&self, out: &mut Lines, style: Style) {
-        let head = format!(
-            "{} {:>5}  {:<21}  {}",
-            picture::bar(self.used, self.full, self.warn, self.crit, style),
-            percent(self.used, self.full),
-            format!(
-                "{} / {}",
-                units::bytes_f64(self.used),
-                units::bytes_f64(self.full)
-            ),
-            style.status(self.status)
+        let g = Geometry::of(style.width);
+        let sizes = format!(
+            "{} / {}",
+            units::bytes_f64(self.used),
+            units::bytes_f64(self.full)
         );
+        let bar = picture::bar_of(g.cells, self.used, self.full, self.warn, self.crit, style);
+        let pct = percent(self.used, self.full);
+        let status = style.status(self.status);
+        let mut details = self.details.clone();
+        let head = match g.wide {
+            true => format!("{bar} {pct:>5}  {sizes:<FIGURES$}  {status}"),
+            false => {
+                // Narrow: the sizes lead the details below the bar.
+                details.insert(0, sizes);
+                format!("{bar} {pct:>5}  {status}")
+            }
+        };
         let name = self.name;
         if name.chars().count() < INDENT {
             out.push(self.status, format!("{name:<w$}{head}", w = INDENT));
@@ -248,21 +365,19 @@ impl Block<'_> {
             out.push(self.status, name);
             out.push(self.status, format!("{:w$}{head}", "", w = INDENT));
         }
-        out.extend(
-            self.status,
-            picture::wrap("", INDENT, &self.details, picture::WIDTH),
-        );
+        out.extend(self.status, picture::wrap("", INDENT, &details, g.width));
         if !self.reasons.is_empty() {
             let why = format!("why: {}", self.reasons.join("; "));
             out.extend(
                 self.status,
-                picture::hanging(INDENT, INDENT + 5, &why, picture::WIDTH),
+                picture::hanging(INDENT, INDENT + 5, &why, g.width),
             );
         }
     }
 }
 
-fn percent(used: f64, full: f64) -> String {
+/// "12%" of a whole, "-" of nothing.
+pub fn percent(used: f64, full: f64) -> String {
     if full > 0.0 {
         format!("{:.0}%", used * 100.0 / full)
     } else {
@@ -295,6 +410,15 @@ fn outlook(growth: Option<f64>, days_left: Option<f64>, until: &str, reached: &s
 
 /// One line: the worst status and what caused it.
 pub fn summary(report: &Report) -> String {
+    format!(
+        "jts-hot monitor: {}: {}",
+        report.status,
+        summary_body(report)
+    )
+}
+
+/// The summary after its status: the totals, then what caused the status.
+pub fn summary_body(report: &Report) -> String {
     let mut why: Vec<String> = report
         .services
         .iter()
@@ -326,6 +450,15 @@ pub fn summary(report: &Report) -> String {
     if report.status == Status::Unknown {
         why.extend(report.notes.iter().cloned());
     }
+    let mut line = totals(report);
+    if !why.is_empty() {
+        let _ = write!(line, "; {}", why.join("; "));
+    }
+    line
+}
+
+/// "7 services use 1.20 TB of 4.00 TB planned, filesystem 61.0% free".
+pub fn totals(report: &Report) -> String {
     // In u128: sizes near u64's limit add up exactly, never wrap nor saturate.
     let sum = |v: &mut dyn Iterator<Item = u64>| v.map(u128::from).sum::<u128>();
     let used = sum(&mut report.services.iter().map(|s| s.allocated_bytes));
@@ -334,16 +467,11 @@ pub fn summary(report: &Report) -> String {
         .filesystem
         .as_ref()
         .map_or("unknown".to_string(), |f| format!("{:.1}%", f.free_percent));
-    let mut line = format!(
-        "jts-hot monitor: {}: {} services use {} of {} planned, filesystem {} free",
-        report.status,
+    format!(
+        "{} services use {} of {} planned, filesystem {} free",
         report.services.len(),
         units::bytes(used),
         units::bytes(planned),
         free
-    );
-    if !why.is_empty() {
-        let _ = write!(line, "; {}", why.join("; "));
-    }
-    line
+    )
 }

@@ -1,0 +1,149 @@
+//! The monitoring-plugin output format (Nagios, Icinga, NRPE, Sensu...):
+//! the status line first, `SERVICE STATUS - text | perfdata`, then the
+//! details, one per line. The grammar of a performance datum is
+//! `'label'=value[UOM];[warn];[crit];[min];[max]` (the Monitoring Plugins
+//! Development Guidelines, "Performance data"): a label is quoted and a
+//! quote in it doubled; text never carries a `|`, which would start perfdata.
+
+use std::fmt::Write;
+
+use crate::status::Status;
+
+/// What every status line starts with.
+pub const SERVICE: &str = "JTS-HOT";
+
+/// One performance datum. Thresholds are plain values (the plugin range
+/// `N` alerts above N), left empty when there is none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Perf {
+    pub label: String,
+    pub value: f64,
+    /// "B" bytes, "s" seconds, "%" or "" (a count).
+    pub uom: &'static str,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Perf {
+    /// A count with no thresholds, from 0.
+    pub fn count(label: impl Into<String>, value: usize) -> Perf {
+        Perf {
+            label: label.into(),
+            value: value as f64,
+            uom: "",
+            warn: None,
+            crit: None,
+            min: Some(0.0),
+            max: None,
+        }
+    }
+
+    /// `'label'=value[UOM];warn;crit;min;max`, trailing empty fields dropped.
+    pub fn render(&self) -> String {
+        let mut out = format!("{}={}{}", label(&self.label), number(self.value), self.uom);
+        let fields = [self.warn, self.crit, self.min, self.max];
+        let last = fields.iter().rposition(Option::is_some);
+        if let Some(last) = last {
+            for f in &fields[..=last] {
+                out.push(';');
+                if let Some(v) = f {
+                    out.push_str(&number(*v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A label in single quotes, a quote doubled; `=` and spaces are then allowed.
+fn label(s: &str) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    format!("'{}'", clean.replace('\'', "''"))
+}
+
+/// Integers as integers (bytes can exceed f64's exact range only past 9 PB,
+/// far beyond a tier), fractions with up to six decimals.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e18 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// Text for a plugin's output: no `|` (it would start perfdata) and no line
+/// breaks (a detail is one line).
+fn text(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '|' => '/',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// The whole output: `JTS-HOT STATUS - summary | perf...`, then one detail
+/// a line.
+pub fn output(status: Status, summary: &str, perf: &[Perf], details: &[String]) -> String {
+    let mut out = format!("{SERVICE} {status} - {}", text(summary));
+    if !perf.is_empty() {
+        out.push_str(" |");
+        for p in perf {
+            let _ = write!(out, " {}", p.render());
+        }
+    }
+    out.push('\n');
+    for d in details {
+        out.push_str(&text(d));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perfdata_follows_the_plugin_grammar() {
+        let p = Perf {
+            label: "postgresql".into(),
+            value: 123.0,
+            uom: "B",
+            warn: Some(640e9),
+            crit: Some(760e9),
+            min: Some(0.0),
+            max: Some(800e9),
+        };
+        assert_eq!(
+            p.render(),
+            "'postgresql'=123B;640000000000;760000000000;0;800000000000"
+        );
+        assert_eq!(Perf::count("it's", 2).render(), "'it''s'=2;;;0");
+        let t = Perf {
+            label: "time".into(),
+            value: 0.0125,
+            uom: "s",
+            warn: None,
+            crit: None,
+            min: None,
+            max: None,
+        };
+        assert_eq!(t.render(), "'time'=0.0125s");
+    }
+
+    #[test]
+    fn status_line_first_and_no_pipe_in_text() {
+        let out = output(
+            Status::Warning,
+            "a | b",
+            &[Perf::count("n", 1)],
+            &["x|y".into()],
+        );
+        assert_eq!(out, "JTS-HOT WARNING - a / b | 'n'=1;;;0\nx/y\n");
+    }
+}
