@@ -8,6 +8,7 @@ pub mod blockdev;
 pub mod file;
 pub mod fsid;
 pub mod fstab;
+pub mod limits;
 pub mod mounts;
 pub mod placement;
 pub mod rootfs;
