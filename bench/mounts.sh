@@ -14,7 +14,7 @@
 #   uuid     declared by UUID and LABEL (+ mount.identity: the names of each
 #            mounted filesystem)
 #   pin      as uuid, and the layout's tier.filesystem_uuid
-# BEFORE=REV (default 19cfd06, main before these checks) is built once in a
+# BEFORE=REV (default 1162315, main just before these checks landed) is built once in a
 # worktree under target/bench-before (or BEFORE_BIN= names a build); it reads
 # the default layout (it knows no tier.filesystem_uuid). BIN= is this build
 # (default: built now).
@@ -23,7 +23,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 runs=${RUNS:-200}
-before_rev=${BEFORE:-19cfd06}
+before_rev=${BEFORE:-1162315}
 
 bench_bin
 after=$BIN
