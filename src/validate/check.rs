@@ -24,8 +24,12 @@ pub enum Check {
     DirMode,
     #[serde(rename = "dir.access")]
     DirAccess,
+    #[serde(rename = "dir.filesystem")]
+    DirFilesystem,
     #[serde(rename = "mount.point")]
     MountPoint,
+    #[serde(rename = "mount.identity")]
+    MountIdentity,
     #[serde(rename = "mount.fstype")]
     MountFstype,
     #[serde(rename = "mount.option")]
@@ -61,7 +65,7 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 24] = [
+    pub const ALL: [Check; 26] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -70,7 +74,9 @@ impl Check {
         Check::DirGroup,
         Check::DirMode,
         Check::DirAccess,
+        Check::DirFilesystem,
         Check::MountPoint,
+        Check::MountIdentity,
         Check::MountFstype,
         Check::MountOption,
         Check::MountTrim,
@@ -99,7 +105,9 @@ impl Check {
             Check::DirGroup => "dir.group",
             Check::DirMode => "dir.mode",
             Check::DirAccess => "dir.access",
+            Check::DirFilesystem => "dir.filesystem",
             Check::MountPoint => "mount.point",
+            Check::MountIdentity => "mount.identity",
             Check::MountFstype => "mount.fstype",
             Check::MountOption => "mount.option",
             Check::MountTrim => "mount.trim",
