@@ -13,7 +13,16 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   dir.mode              permission bits exactly the layout's (setgid, sticky included)  CRITICAL
   dir.access            the owner (with its groups) can reach it from / and write it:
                         modes, POSIX ACLs, read-only mounts; names the blocking ancestor CRITICAL
-  mount.point           the base is its own mount when it must be                        CRITICAL
+  dir.filesystem        it lies on the filesystem declared for it (the deepest mount
+                        fstab or a .mount unit declares at or above it): same st_dev   CRITICAL
+  mount.point           each mount declared at, above or below the base (a service's
+                        own disk) is the filesystem seen at its mount point (device
+                        numbers: not hidden by a later mount on a parent or a bind
+                        mount); the base is its own mount when it must be              CRITICAL
+  mount.identity        a mount declared by UUID=, LABEL=, PARTUUID= or PARTLABEL= (or
+                        pinned by tier.filesystem_uuid) has that filesystem mounted,
+                        not another disk; names both                                     CRITICAL
+                        (WARNING when neither udev nor the superblock can tell)
   mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
   mount.option          each of tier.mount_options is set on the base's mount           WARNING
   mount.trim            the device discards, and the mount has discard or fstrim.timer  WARNING
@@ -29,6 +38,8 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   quota.project         each service directory carries its service's project ID        WARNING
   quota.inherit         ... with the inherit flag                                        WARNING
   quota.limit           the project's soft and hard limits are the layout's              WARNING
+  quota.tree            the last walk of the service tree (monitor.quota_tree_every,     WARNING
+                        or quota set --repair) found nothing outside its project
   gate.ordering         each gated unit, as the system loads it (file and drop-ins), can
                         wait for jts-hot-validate.service: not DefaultDependencies=no,
                         not Before= sysinit.target, basic.target or a unit jts-hot's
@@ -45,7 +56,10 @@ THE LAYOUT IN FORCE
   not read the saved file at all). --config FILE checks FILE.
 
 Below a directory that is missing or not a real directory nothing is checked; its
-finding says how many planned directories that hides. Nothing validate does writes.
+finding says how many planned directories that hides. Beneath a declared mount that is
+not in place nothing is checked either: its one mount.point finding says so. A gate
+(--service) checks the mounts of the base and of its services' directories only.
+Nothing validate does writes.
 Where SELinux is disabled the labels are skipped and the summary says so (/usr/share/doc/jts-hot/selinux.md).
 
 OUTPUT
@@ -83,13 +97,28 @@ ONE RUN
   `du -s -x --block-size=1`, apparent bytes, files, directories; hard links once, symlinks
   never followed, other filesystems not entered), reads statvfs of the base, judges each
   service against its plan and the filesystem's free share, adds a sample to
-  STATE_DIR/monitor-history.json (35 days) and projects growth over 7 days. It also runs
+  STATE_DIR/monitor-history.json and projects growth over 7 days. It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
   used bytes are the quota's, one quotactl (files, directories and apparent bytes are then
   absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit
   WARNING.
+  Any tree shape a service user builds is walked in linear time with bounded stack and
+  memory; below 200,000 levels a directory is counted, not entered, and the service is
+  partial naming it. The soft descriptor limit is raised to the hard one and the walk sizes
+  itself to it. SIGTERM (the unit's TimeoutStartSec=) ends the walk early: the unfinished
+  services are partial, and the metrics and history are still written.
+
+HISTORY
+  Schema jts-hot.monitor-history/2 (schema 1 files are read): the newest 288 samples as
+  measured, older ones merged by hour (168), then by day (400 days), so a run's cost does
+  not grow with the history's age and no run is lost to a cap. A corrupt one is moved
+  aside to monitor-history.json.corrupt. One run at a time (STATE_DIR/monitor.lock): a
+  second waits up to 60 s, then reports without recording. A clock behind the newest
+  sample records nothing until a second run confirms it (the samples dated after it are
+  then set aside in the file); a clock far ahead drops nothing. Temporaries a killed run
+  left in the state and textfile directories are removed.
 
 OUTPUT
   text: a picture per service and the filesystem, sizes in decimal units as the layout
@@ -99,8 +128,7 @@ OUTPUT
   then a line per service (/usr/share/doc/jts-hot/nagios.md). Under systemd ($JOURNAL_STREAM set) with no
   --format: one whole line per service, filesystem or finding not OK, each at the priority
   of its own severity, and a one-line summary to stderr at the run's (the picture is
-  --format text's, every line then prefixed the same way). The history is schema
-  jts-hot.monitor-history/1; a corrupt one is moved aside to monitor-history.json.corrupt.
+  --format text's, every line then prefixed the same way).
 
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)
   jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}
@@ -112,6 +140,8 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/s
   jts_hot_service_usage_source{service,source} jts_hot_service_quota_limit_bytes{service,kind}
   jts_hot_service_quota_used_bytes{service}    jts_hot_service_quota_inodes{service}
   jts_hot_service_quota_project_id{service}
+  jts_hot_quota_misattributed_bytes{service}   jts_hot_quota_misattributed_inodes{service}
+  jts_hot_quota_tree_walk_timestamp_seconds
   jts_hot_filesystem_size_bytes{base}          jts_hot_filesystem_used_bytes{base}
   jts_hot_filesystem_avail_bytes{base}         jts_hot_filesystem_avail_warning_bytes{base}
   jts_hot_filesystem_avail_critical_bytes{base}
@@ -312,7 +342,7 @@ SEE ALSO
 
 pub const QUOTA_SET: &str = "\
 EXIT STATUS
-  0  everything is in place
+  0  everything is in place (with --repair: the walk left nothing outside a project)
   1  something is not (the unit then fails, so `systemctl --failed` shows it)
   2  a bad or unreadable layout
   3  a runtime error
@@ -320,6 +350,7 @@ EXIT STATUS
 EXAMPLES
   jts-hot quota set                              what jts-hot-quota.service runs at boot
   jts-hot quota set --format json
+  jts-hot quota set --repair                     re-tag what validate's quota.tree reports
 
 SEE ALSO
   jts-hot-quota-status(1), jts-hot-monitor(1), jts-hot-layout.toml(5), xfs_quota(8),

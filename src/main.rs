@@ -14,6 +14,7 @@ use cli::{
     SetupArgs, TextOrJson, ValidateArgs, ValidateFormat,
 };
 use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
+use jts_hot::state::StateDir;
 use jts_hot::status::under_journal;
 use jts_hot::{applied, apply, files, monitor, probe, render, status};
 
@@ -152,8 +153,18 @@ fn load_saved(cli: &Cli, root: Option<&Path>) -> Result<(Layout, String), Failur
     match layout_path(cli, root) {
         Some(path) => {
             let text = Layout::read(&path).map_err(Failure::Layout)?;
-            let layout =
+            let mut layout =
                 Layout::parse(&text, &path.display().to_string()).map_err(Failure::Layout)?;
+            // Generated files name the layout as the image sees it: one
+            // layout gives the same bytes in every image, whatever --root.
+            if let Some(inside) = root.and_then(|r| path.strip_prefix(r).ok()) {
+                let inside = if cli.config.is_none() {
+                    PathBuf::from(SYSTEM_LAYOUT_PATH)
+                } else {
+                    Path::new("/").join(inside)
+                };
+                layout.source = jts_hot::layout::Source::File(inside);
+            }
             Ok((layout, text))
         }
         None => Ok((Layout::builtin(), DEFAULT_LAYOUT_TOML.to_string())),
@@ -396,6 +407,7 @@ fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
         services: args.service.clone(),
         root: args.root.clone(),
         pending: in_force.pending,
+        state_dir: Some(args.state.state_dir.clone()),
     };
     let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
     let journal = under_journal();
@@ -501,8 +513,15 @@ fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
     let layout = load_in_force(cli, None, false)?.layout;
     let journal = under_journal();
     match command {
-        QuotaCommand::Set { format } => {
-            let report = quota::set(&layout);
+        QuotaCommand::Set {
+            format,
+            repair,
+            state,
+        } => {
+            let report = match repair {
+                true => quota::repair(&layout, &StateDir::new(&state.state_dir)),
+                false => quota::set(&layout),
+            };
             emit(&match format {
                 TextOrJson::Text => output::set_text(&report, journal),
                 TextOrJson::Json => output::set_json(&report),

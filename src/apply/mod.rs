@@ -252,10 +252,7 @@ impl Report {
     pub fn quotas_incomplete(&self) -> bool {
         self.steps.iter().any(|s| match s {
             Step::QuotaProblem { .. } => true,
-            Step::Quota { step } => matches!(
-                step.action,
-                crate::quota::Action::Foreign { .. } | crate::quota::Action::Failed { .. }
-            ),
+            Step::Quota { step } => matches!(step.action, crate::quota::Action::Failed { .. }),
             _ => false,
         })
     }
@@ -397,10 +394,10 @@ fn dry_run(
     report: &mut Report,
 ) -> Result<(), Error> {
     let root_arg = (root.path() != Path::new("/")).then_some(root.path());
-    let refused = setup::unmounted(layout, root_arg).map_err(Error::Mounts)?;
+    let blocked = setup::blocked(layout, root_arg).map_err(Error::Mounts)?;
     // Plans, quotas and labels are compared with the layout in force.
     let previous = crate::applied::load(root_arg, false).ok().map(|f| f.layout);
-    let found = effects::effects(layout, previous.as_ref(), root, set, refused.is_empty());
+    let found = effects::effects(layout, previous.as_ref(), root, set, !blocked.everything);
     let steps = &mut report.steps;
     steps.extend(
         selinux_plan
@@ -415,9 +412,12 @@ fn dry_run(
         });
     }
     steps.extend(
-        refused
-            .into_iter()
-            .map(|reason| Step::WouldCreateNothing { reason }),
+        blocked
+            .reasons
+            .iter()
+            .map(|reason| Step::WouldCreateNothing {
+                reason: reason.clone(),
+            }),
     );
     if diff {
         steps.extend(diffs(root, set));
@@ -568,16 +568,18 @@ impl Apply<'_> {
         )?;
         // The tier's directories, as `jts-hot setup` makes them: only on its
         // mounted filesystem, never on the root filesystem beneath.
-        let refused = setup::unmounted(self.layout, self.root_dir).map_err(Error::Mounts)?;
-        if refused.is_empty() {
+        // Beneath a declared mount not in place (a service's own disk) nothing.
+        let blocked = setup::blocked(self.layout, self.root_dir).map_err(Error::Mounts)?;
+        if !blocked.everything {
             run_tool(
                 Command::new("systemd-tmpfiles")
                     .arg("--create")
                     .args(&root_arg)
+                    .args(blocked.exclude_args())
                     .arg(in_root(TIER_TMPFILES_PATH)?),
             )?;
         }
-        Ok(refused)
+        Ok(blocked.reasons)
     }
 
     /// Project quotas, as jts-hot-quota.service sets them at boot (not on
