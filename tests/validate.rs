@@ -1344,7 +1344,9 @@ impl Tree {
         let (code, out, err) = run(jts_hot()
             .arg("--config")
             .arg(self.layout())
-            .arg("setup")
+            // As jts-hot-setup.service runs it: warnings left (this host's
+            // mount options) are success.
+            .args(["setup", "--warning-ok"])
             .arg("--root")
             .arg(self.root()));
         (code, format!("{out}{err}"))

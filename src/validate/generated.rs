@@ -53,7 +53,10 @@ pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
             },
         };
         // Each file has its own digest: problems are grouped by kind.
-        let kind = found.split(':').next().unwrap_or_default().to_string();
+        let kind = match found.starts_with("stale: ") {
+            true => "stale".to_string(),
+            false => found.clone(),
+        };
         match problems.iter_mut().find(|(_, _, k, _)| *k == kind) {
             Some((_, _, _, others)) => *others += 1,
             None => problems.push((path, found, kind, 0)),
