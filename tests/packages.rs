@@ -415,22 +415,23 @@ fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
     assert!(r.join("etc/jts-hot/file_contexts.subs").is_file());
     script("postrm", &["purge"]);
     assert!(!r.join("etc/tmpfiles.d/jts-hot.conf").exists());
-    // Every path left outside the tier that names jts-hot: only the
-    // operator's file (and its directory) and the package's own files,
-    // which dpkg removes itself (here, unpacked by hand, they stay).
+    // Every path left outside the tier that names jts: the directory the
+    // operator's file keeps, and the conffile's, which dpkg removes itself
+    // (here, unpacked by hand, it stays).
     let (_, left, _) = run(Command::new("sh").arg("-c").arg(
         "cd \"$1\" && find . \\( -path ./data -o -path ./usr \\) -prune -o \\( -iname '*jts*' -print \\) | sort",
     ).arg("sh").arg(r));
     let left: Vec<&str> = left.lines().collect();
-    assert_eq!(
-        left,
-        [
-            "./etc/jts",
-            "./etc/jts-hot",
-            "./etc/jts-hot/notes.txt",
-            "./etc/jts/hot-layout.toml"
-        ],
-        "left after purge"
+    assert_eq!(left, ["./etc/jts", "./etc/jts-hot"], "left after purge");
+    assert!(
+        r.join("etc/jts-hot/notes.txt").is_file(),
+        "the operator's file went"
+    );
+    assert!(!r.join("etc/jts-hot/file_contexts.subs").exists());
+    assert!(!r.join("etc/tmpfiles.d/.jts-hot.77.tmp").exists());
+    assert!(
+        !r.join("var/lib/jts-hot").exists(),
+        "the state directory stayed"
     );
     assert!(
         textfile.join("other.prom").is_file(),
