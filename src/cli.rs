@@ -108,9 +108,13 @@ pub enum Command {
     /// (written by `jts-hot apply`) or else /usr/lib/jts-hot/tmpfiles.conf (the package's): creates
     /// missing directories and repairs owners and modes, never removes anything. It refuses, exit
     /// status 2 and one line saying which disk to check, while a mount that /etc/fstab or a .mount
-    /// unit declares at the base or at one of its parents is not mounted (unless
+    /// unit declares at the base or at one of its parents is not in place (unless
     /// tier.require_mountpoint = false): the tree is then never created on the root filesystem
-    /// beneath the mount point. jts-hot-setup.service runs it at boot after the tier's mounts;
+    /// beneath the mount point. "In place" means that filesystem is the one seen there (device
+    /// numbers), so a mount hidden by a later mount on a parent or by a bind mount on top is not.
+    /// A mount declared below the base (a service's own disk) that is not in place: everything
+    /// else is created, nothing at or beneath its mount point, exit status 2.
+    /// jts-hot-setup.service runs it at boot after the tier's mounts;
     /// the package scripts and `jts-hot apply` run it too. Under systemd each line carries its
     /// syslog priority (a refusal crit).
     #[command(after_long_help = crate::cli_help::SETUP)]

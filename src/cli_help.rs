@@ -13,7 +13,16 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   dir.mode              permission bits exactly the layout's (setgid, sticky included)  CRITICAL
   dir.access            the owner (with its groups) can reach it from / and write it:
                         modes, POSIX ACLs, read-only mounts; names the blocking ancestor CRITICAL
-  mount.point           the base is its own mount when it must be                        CRITICAL
+  dir.filesystem        it lies on the filesystem declared for it (the deepest mount
+                        fstab or a .mount unit declares at or above it): same st_dev   CRITICAL
+  mount.point           each mount declared at, above or below the base (a service's
+                        own disk) is the filesystem seen at its mount point (device
+                        numbers: not hidden by a later mount on a parent or a bind
+                        mount); the base is its own mount when it must be              CRITICAL
+  mount.identity        a mount declared by UUID=, LABEL=, PARTUUID= or PARTLABEL= (or
+                        pinned by tier.filesystem_uuid) has that filesystem mounted,
+                        not another disk; names both                                     CRITICAL
+                        (WARNING when neither udev nor the superblock can tell)
   mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
   mount.option          each of tier.mount_options is set on the base's mount           WARNING
   mount.trim            the device discards, and the mount has discard or fstrim.timer  WARNING
@@ -35,7 +44,10 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
                         own units start after (that would be an ordering cycle)         CRITICAL
 
 Below a directory that is missing or not a real directory nothing is checked; its
-finding says how many planned directories that hides. Nothing validate does writes.
+finding says how many planned directories that hides. Beneath a declared mount that is
+not in place nothing is checked either: its one mount.point finding says so. A gate
+(--service) checks the mounts of the base and of its services' directories only.
+Nothing validate does writes.
 Where SELinux is disabled the labels are skipped and the summary says so (/usr/share/doc/jts-hot/selinux.md).
 
 OUTPUT

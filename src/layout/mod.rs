@@ -116,6 +116,10 @@ pub struct Tier {
     pub mount_options: Vec<String>,
     /// Accepted filesystem types; empty accepts any.
     pub filesystems: Vec<String>,
+    /// The UUID of the filesystem that must hold the base, whatever fstab
+    /// says (for hosts that mount by path). Left out of the digest when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem_uuid: Option<String>,
     /// How project quotas hold each service to its plan. Left out of the
     /// digest when off, so layouts from before quotas keep theirs.
     #[serde(skip_serializing_if = "QuotaMode::is_off")]
@@ -509,6 +513,10 @@ impl Checker<'_> {
         let mount_options = self.words(raw.mount_options, &["noatime"], "tier.mount_options");
         let filesystems = self.words(raw.filesystems, &[], "tier.filesystems");
         let quota = self.check_or(raw.quota.as_ref(), "off", "tier.quota", rules::quota_mode);
+        let filesystem_uuid = raw
+            .filesystem_uuid
+            .as_ref()
+            .map(|u| self.check(u, "tier.filesystem_uuid", rules::filesystem_uuid));
         if let Some(c) = &raw.clean_after {
             self.fail(
                 Some(c.span()),
@@ -527,6 +535,10 @@ impl Checker<'_> {
             require_mountpoint: self.require_mountpoint(raw.require_mountpoint.as_ref())?,
             mount_options: mount_options?,
             filesystems: filesystems?,
+            filesystem_uuid: match filesystem_uuid {
+                Some(u) => Some(u?),
+                None => None,
+            },
             quota: quota?,
         })
     }

@@ -29,6 +29,8 @@ pub struct RawTier {
     pub require_mountpoint: Option<toml::Spanned<toml::Value>>,
     pub mount_options: Option<Vec<Spanned<String>>>,
     pub filesystems: Option<Vec<Spanned<String>>>,
+    /// The UUID of the filesystem that must hold the base.
+    pub filesystem_uuid: Option<Spanned<String>>,
     /// "off", "auto", "account" or "enforce" (see `layout::QuotaMode`).
     pub quota: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: the base is never cleaned.

@@ -578,6 +578,22 @@ pub fn textfile_dir(s: &str, base: Option<&Path>) -> Result<PathBuf, String> {
     Ok(p)
 }
 
+/// A filesystem UUID as blkid prints it (ext4 and XFS: 8-4-4-4-12 hex
+/// digits; vfat: XXXX-XXXX): hex digits and dashes, lower-cased.
+pub fn filesystem_uuid(s: &str) -> Result<String, String> {
+    let digits = s.chars().filter(|c| *c != '-').count();
+    let ok = s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        && (8..=32).contains(&digits)
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    match ok {
+        true => Ok(s.to_ascii_lowercase()),
+        false => Err(format!(
+            "{s:?} is not a filesystem UUID (hex digits and dashes, as `blkid -s UUID` prints it)"
+        )),
+    }
+}
+
 /// A mount option or filesystem type name: no separators a mount table could misread.
 pub fn mount_word(s: &str) -> Result<String, String> {
     if s.is_empty() {

@@ -24,8 +24,12 @@ pub enum Check {
     DirMode,
     #[serde(rename = "dir.access")]
     DirAccess,
+    #[serde(rename = "dir.filesystem")]
+    DirFilesystem,
     #[serde(rename = "mount.point")]
     MountPoint,
+    #[serde(rename = "mount.identity")]
+    MountIdentity,
     #[serde(rename = "mount.fstype")]
     MountFstype,
     #[serde(rename = "mount.option")]
@@ -59,7 +63,7 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 23] = [
+    pub const ALL: [Check; 25] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -68,7 +72,9 @@ impl Check {
         Check::DirGroup,
         Check::DirMode,
         Check::DirAccess,
+        Check::DirFilesystem,
         Check::MountPoint,
+        Check::MountIdentity,
         Check::MountFstype,
         Check::MountOption,
         Check::MountTrim,
@@ -96,7 +102,9 @@ impl Check {
             Check::DirGroup => "dir.group",
             Check::DirMode => "dir.mode",
             Check::DirAccess => "dir.access",
+            Check::DirFilesystem => "dir.filesystem",
             Check::MountPoint => "mount.point",
+            Check::MountIdentity => "mount.identity",
             Check::MountFstype => "mount.fstype",
             Check::MountOption => "mount.option",
             Check::MountTrim => "mount.trim",
