@@ -38,6 +38,8 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   quota.project         each service directory carries its service's project ID        WARNING
   quota.inherit         ... with the inherit flag                                        WARNING
   quota.limit           the project's soft and hard limits are the layout's              WARNING
+  quota.tree            the last walk of the service tree (monitor.quota_tree_every,     WARNING
+                        or quota set --repair) found nothing outside its project
   gate.ordering         each gated unit, as the system loads it (file and drop-ins), can
                         wait for jts-hot-validate.service: not DefaultDependencies=no,
                         not Before= sysinit.target, basic.target or a unit jts-hot's
@@ -128,6 +130,8 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/s
   jts_hot_service_usage_source{service,source} jts_hot_service_quota_limit_bytes{service,kind}
   jts_hot_service_quota_used_bytes{service}    jts_hot_service_quota_inodes{service}
   jts_hot_service_quota_project_id{service}
+  jts_hot_quota_misattributed_bytes{service}   jts_hot_quota_misattributed_inodes{service}
+  jts_hot_quota_tree_walk_timestamp_seconds
   jts_hot_filesystem_size_bytes{base}          jts_hot_filesystem_used_bytes{base}
   jts_hot_filesystem_avail_bytes{base}         jts_hot_filesystem_avail_warning_bytes{base}
   jts_hot_filesystem_avail_critical_bytes{base}
@@ -292,7 +296,7 @@ SEE ALSO
 
 pub const QUOTA_SET: &str = "\
 EXIT STATUS
-  0  everything is in place
+  0  everything is in place (with --repair: the walk left nothing outside a project)
   1  something is not (the unit then fails, so `systemctl --failed` shows it)
   2  a bad or unreadable layout
   3  a runtime error
@@ -300,6 +304,7 @@ EXIT STATUS
 EXAMPLES
   jts-hot quota set                              what jts-hot-quota.service runs at boot
   jts-hot quota set --format json
+  jts-hot quota set --repair                     re-tag what validate's quota.tree reports
 
 SEE ALSO
   jts-hot-quota-status(1), jts-hot-monitor(1), jts-hot-layout.toml(5), xfs_quota(8),

@@ -234,10 +234,7 @@ impl Report {
     pub fn quotas_incomplete(&self) -> bool {
         self.steps.iter().any(|s| match s {
             Step::QuotaProblem { .. } => true,
-            Step::Quota { step } => matches!(
-                step.action,
-                crate::quota::Action::Foreign { .. } | crate::quota::Action::Failed { .. }
-            ),
+            Step::Quota { step } => matches!(step.action, crate::quota::Action::Failed { .. }),
             _ => false,
         })
     }

@@ -56,6 +56,8 @@ pub enum Check {
     QuotaInherit,
     #[serde(rename = "quota.limit")]
     QuotaLimit,
+    #[serde(rename = "quota.tree")]
+    QuotaTree,
     #[serde(rename = "gate.ordering")]
     GateOrdering,
 }
@@ -63,7 +65,7 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 25] = [
+    pub const ALL: [Check; 26] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -88,6 +90,7 @@ impl Check {
         Check::QuotaProject,
         Check::QuotaInherit,
         Check::QuotaLimit,
+        Check::QuotaTree,
         Check::GateOrdering,
     ];
 
@@ -118,6 +121,7 @@ impl Check {
             Check::QuotaProject => "quota.project",
             Check::QuotaInherit => "quota.inherit",
             Check::QuotaLimit => "quota.limit",
+            Check::QuotaTree => "quota.tree",
             Check::GateOrdering => "gate.ordering",
         }
     }

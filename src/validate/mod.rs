@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::layout::{Layout, PlannedDir, RequireMountpoint, Service};
+use crate::state::StateDir;
 use crate::status::Status;
 use crate::system::accounts::Accounts;
 use crate::system::on_disk;
@@ -203,11 +204,22 @@ impl Scope<'_> {
 
 /// Runs every check of `layout` against the system (or the image at `root`).
 pub fn validate(layout: &Layout, root: Option<&Path>) -> Report {
-    validate_scope(layout, root, Scope::All)
+    validate_scope(layout, root, Scope::All, None)
 }
 
-/// Runs the checks of `scope`.
-pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Report {
+/// Runs every check, quota.tree reading the last tree walk from `state`.
+pub fn validate_with_state(layout: &Layout, state: &StateDir) -> Report {
+    validate_scope(layout, None, Scope::All, Some(state))
+}
+
+/// Runs the checks of `scope`; `state`: where quota.tree reads the last walk
+/// of the service trees (None: not checked).
+pub fn validate_scope(
+    layout: &Layout,
+    root: Option<&Path>,
+    scope: Scope,
+    state: Option<&StateDir>,
+) -> Report {
     let start = Instant::now();
     let accounts = match root {
         Some(root) => Accounts::from_root(root),
@@ -267,7 +279,7 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
             capacity::check(layout, &base, mounts, &mut tally);
         }
         generated::check(layout, root, &mut tally);
-        quota::check(layout, root, &mut tally);
+        quota::check(layout, root, state, &mut tally);
         gates::check(layout, root, &mut tally);
     }
     Report {
@@ -293,6 +305,8 @@ pub struct Options {
     pub services: Vec<String>,
     /// An offline image: layout, paths and owners are looked up under it.
     pub root: Option<PathBuf>,
+    /// Where quota.tree reads the last walk of the service trees.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// A --service the layout does not have: the drop-in and the layout
@@ -326,5 +340,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, UnknownService> {
         true => Scope::All,
         false => Scope::Services(&services),
     };
-    Ok(validate_scope(layout, opts.root.as_deref(), scope))
+    let state = opts.state_dir.as_ref().map(StateDir::new);
+    Ok(validate_scope(
+        layout,
+        opts.root.as_deref(),
+        scope,
+        state.as_ref(),
+    ))
 }
