@@ -60,6 +60,11 @@ pub enum SetupError {
         vendor: String,
         root: PathBuf,
     },
+    #[error("cannot set the mode of {}: {error}", .path.display())]
+    Mode {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error(
         "systemd-tmpfiles refused: {} leads outside the root (to {}): nothing was run",
         .path.display(), .to.display()
@@ -188,6 +193,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .collect();
     // Resolved inside the root: the tool is handed a host path.
     tmpfiles_create(root, &on_disk_followed(root, &Path::new("/").join(&file)))?;
+    let in_root = Root::open(fs_root).map_err(|error| SetupError::Root {
+        path: fs_root.to_path_buf(),
+        error,
+    })?;
+    tighten_modes(layout, &in_root, &missing)?;
     // Project quotas per service directory (issue 13) belong here: after the
     // directories exist, before validation.
     let created = missing
@@ -199,6 +209,24 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         tmpfiles: Some(Path::new("/").join(file)),
         created,
     })
+}
+
+/// The directories the service may tighten (`may_tighten`), whose tmpfiles
+/// line leaves the mode alone: one just created (in `created`) gets the
+/// layout's mode, an existing one only loses the bits beyond it and never
+/// gains one (PostgreSQL's 0700 data directory stays 0700). `apply` runs it
+/// after its own systemd-tmpfiles too.
+pub fn tighten_modes(layout: &Layout, root: &Root, created: &[PathBuf]) -> Result<(), SetupError> {
+    for d in layout.planned_dirs().iter().filter(|d| d.may_tighten) {
+        let mode = d.ownership.mode.0;
+        let new = created.contains(&d.path);
+        root.chmod_dir(&d.path, |now| if new { mode } else { now & mode })
+            .map_err(|error| SetupError::Mode {
+                path: d.path.clone(),
+                error,
+            })?;
+    }
+    Ok(())
 }
 
 /// systemd-tmpfiles --create on `file` (under `root`, when given).

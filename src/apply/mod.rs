@@ -523,12 +523,21 @@ impl Apply<'_> {
         // mounted filesystem, never on the root filesystem beneath.
         let refused = setup::unmounted(self.layout, self.root_dir).map_err(Error::Mounts)?;
         if refused.is_empty() {
+            let missing: Vec<PathBuf> = self
+                .layout
+                .planned_dirs()
+                .into_iter()
+                .map(|d| d.path)
+                .filter(|p| matches!(self.root.lstat(p), Ok(None)))
+                .collect();
             run_tool(
                 Command::new("systemd-tmpfiles")
                     .arg("--create")
                     .args(&root_arg)
                     .arg(in_root(TIER_TMPFILES_PATH)?),
             )?;
+            setup::tighten_modes(self.layout, self.root, &missing)
+                .map_err(|e| Error::Other(anyhow::anyhow!(e)))?;
         }
         Ok(refused)
     }
