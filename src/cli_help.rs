@@ -74,13 +74,28 @@ ONE RUN
   `du -s -x --block-size=1`, apparent bytes, files, directories; hard links once, symlinks
   never followed, other filesystems not entered), reads statvfs of the base, judges each
   service against its plan and the filesystem's free share, adds a sample to
-  STATE_DIR/monitor-history.json (35 days) and projects growth over 7 days. It also runs
+  STATE_DIR/monitor-history.json and projects growth over 7 days. It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
   used bytes are the quota's, one quotactl (files, directories and apparent bytes are then
   absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit
   WARNING.
+  Any tree shape a service user builds is walked in linear time with bounded stack and
+  memory; below 200,000 levels a directory is counted, not entered, and the service is
+  partial naming it. The soft descriptor limit is raised to the hard one and the walk sizes
+  itself to it. SIGTERM (the unit's TimeoutStartSec=) ends the walk early: the unfinished
+  services are partial, and the metrics and history are still written.
+
+HISTORY
+  Schema jts-hot.monitor-history/2 (schema 1 files are read): the newest 288 samples as
+  measured, older ones merged by hour (168), then by day (400 days), so a run's cost does
+  not grow with the history's age and no run is lost to a cap. A corrupt one is moved
+  aside to monitor-history.json.corrupt. One run at a time (STATE_DIR/monitor.lock): a
+  second waits up to 60 s, then reports without recording. A clock behind the newest
+  sample records nothing until a second run confirms it (the samples dated after it are
+  then set aside in the file); a clock far ahead drops nothing. Temporaries a killed run
+  left in the state and textfile directories are removed.
 
 OUTPUT
   text: a picture per service and the filesystem, sizes in decimal units as the layout
@@ -90,8 +105,7 @@ OUTPUT
   then a line per service (/usr/share/doc/jts-hot/nagios.md). Under systemd ($JOURNAL_STREAM set) with no
   --format: one whole line per service, filesystem or finding not OK, each at the priority
   of its own severity, and a one-line summary to stderr at the run's (the picture is
-  --format text's, every line then prefixed the same way). The history is schema
-  jts-hot.monitor-history/1; a corrupt one is moved aside to monitor-history.json.corrupt.
+  --format text's, every line then prefixed the same way).
 
 METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)
   jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}

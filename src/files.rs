@@ -28,6 +28,19 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Removes the temporaries that a killed jts-hot left in `dir` (only
+/// jts-hot's own names, only regular files, never a live process's);
+/// returns how many. A missing directory has none.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
+    let root = match Root::open(dir) {
+        Ok(root) => root,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", dir.display())),
+    };
+    root.remove_stale_temporaries(Path::new(""))
+        .with_context(|| format!("cannot clean {}", dir.display()))
+}
+
 /// Writes every generated file under `root`, resolved inside it (a symlink
 /// in the tree cannot send a file elsewhere: see `system::rootfs`). Every
 /// file is staged first; only when all are staged are they renamed into

@@ -165,7 +165,20 @@ fn load_layout(cli: &Cli) -> Result<Layout, Failure> {
 
 fn load_layout_under(cli: &Cli, root: Option<&Path>) -> Result<Layout, Failure> {
     match layout_path(cli, root) {
-        Some(path) => Layout::load(&path).map_err(Failure::Layout),
+        Some(path) => {
+            let mut layout = Layout::load(&path).map_err(Failure::Layout)?;
+            // Generated files name the layout as the image sees it: one
+            // layout gives the same bytes in every image, whatever --root.
+            if let Some(inside) = root.and_then(|r| path.strip_prefix(r).ok()) {
+                let inside = if cli.config.is_none() {
+                    PathBuf::from(SYSTEM_LAYOUT_PATH)
+                } else {
+                    Path::new("/").join(inside)
+                };
+                layout.source = jts_hot::layout::Source::File(inside);
+            }
+            Ok(layout)
+        }
         None => Ok(Layout::builtin()),
     }
 }

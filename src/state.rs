@@ -61,6 +61,24 @@ pub trait Document: Serialize + DeserializeOwned {
     const MAX_BYTES: u64;
     /// Indented (small files a person may read) or compact.
     const PRETTY: bool;
+
+    /// The document from a file of `schema` (None: written before schema
+    /// names); by default its own schema only. A document whose schema
+    /// changed reads its older ones here.
+    fn from_schema(schema: Option<&str>, bytes: &[u8]) -> Result<Self, String> {
+        match schema {
+            None => {}
+            Some(s) if s == Self::SCHEMA => {}
+            Some(s) => {
+                return Err(format!(
+                    "schema \"{}\", not \"{}\"",
+                    escape::untrusted(s),
+                    Self::SCHEMA
+                ))
+            }
+        }
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
 }
 
 /// What is in the state directory for a kind of document.
@@ -147,18 +165,7 @@ pub fn load<T: Document>(dir: &StateDir) -> Loaded<T> {
 /// names existed). Public for the fuzz targets (fuzz/).
 pub fn parse<T: Document>(bytes: &[u8]) -> Result<T, String> {
     let header: Header = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    match header.schema.as_deref() {
-        None => {}
-        Some(s) if s == T::SCHEMA => {}
-        Some(s) => {
-            return Err(format!(
-                "schema \"{}\", not \"{}\"",
-                escape::untrusted(s),
-                T::SCHEMA
-            ))
-        }
-    }
-    serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    T::from_schema(header.schema.as_deref(), bytes)
 }
 
 /// Saves a document atomically with its schema name, creating the state
@@ -176,9 +183,67 @@ pub fn save<T: Document>(dir: &StateDir, document: &T) -> anyhow::Result<PathBuf
         serde_json::to_vec(&envelope)?
     };
     json.push(b'\n');
+    // What a run killed before its rename left (kill -9, a power cut).
+    crate::files::remove_stale_temporaries(&dir.path)?;
     let file = dir.file::<T>();
     crate::files::write_atomic(&file, &json, 0o644)?;
     Ok(file)
+}
+
+/// The state directory's lock file: one monitor run at a time reads,
+/// extends and saves the history (two at once lost samples).
+pub const LOCK_FILE: &str = "monitor.lock";
+
+/// How a wait for the state directory's lock ended.
+pub enum Lock {
+    /// Held until dropped.
+    Held(nix::fcntl::Flock<std::fs::File>),
+    /// Another process held it all along: the PID it wrote, if any.
+    Busy(Option<u32>),
+}
+
+/// Takes the state directory's lock (flock on `monitor.lock`, never through
+/// a link), waiting at most `wait` for another run to finish.
+pub fn lock(dir: &StateDir, wait: std::time::Duration) -> anyhow::Result<Lock> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(&dir.path)
+        .with_context(|| format!("cannot create {}", escape::untrusted_path(&dir.path)))?;
+    let path = dir.path.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", escape::untrusted_path(&path)))?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(mut held) => {
+                // Who holds it, for the other run's note.
+                let _ = held.set_len(0);
+                let _ = writeln!(held, "{}", std::process::id());
+                return Ok(Lock::Held(held));
+            }
+            Err((f, nix::errno::Errno::EWOULDBLOCK)) => {
+                if std::time::Instant::now() >= deadline {
+                    let pid = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| t.trim().parse().ok());
+                    return Ok(Lock::Busy(pid));
+                }
+                file = f;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err((_, e)) => {
+                return Err(e)
+                    .with_context(|| format!("cannot lock {}", escape::untrusted_path(&path)))
+            }
+        }
+    }
 }
 
 /// A probe's key figures, saved by `jts-hot probe --save`: later probes are

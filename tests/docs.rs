@@ -647,3 +647,41 @@ fn the_docs_name_exactly_the_alerts_there_are() {
         );
     }
 }
+
+/// Every `Directive=value` the README quotes is a line of some generated file
+/// in units/ (NAME: the gated service, postgresql).
+#[test]
+fn readme_directives_are_in_the_units() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let units = repo_root().join("units");
+    let lines: BTreeSet<String> = common::files_under(&units)
+        .into_iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(units.join(f))
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut checked = 0;
+    for (i, token) in readme.split('`').enumerate() {
+        let directive = i % 2 == 1
+            && token.starts_with(|c: char| c.is_ascii_uppercase())
+            && token.split_once('=').is_some_and(|(k, v)| {
+                // A directive is CamelCase (an fstab line's UUID= is not one).
+                !v.is_empty()
+                    && k.chars().all(|c| c.is_ascii_alphanumeric())
+                    && k.chars().any(|c| c.is_ascii_lowercase())
+            });
+        if directive {
+            let token = token.replace("NAME", "postgresql");
+            assert!(
+                lines.contains(&token),
+                "README quotes `{token}`, which no file in units/ has"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "the README quotes no directive");
+}

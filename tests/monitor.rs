@@ -283,10 +283,8 @@ fn an_unreadable_directory_is_counted_reported_and_partial() {
     let hist: Value =
         serde_json::from_slice(&std::fs::read(s.state().join("monitor-history.json")).unwrap())
             .unwrap();
-    assert!(
-        hist["samples"][0]["services"].get("mongodb").is_none(),
-        "{hist}"
-    );
+    assert!(!hist["services"].to_string().contains("mongodb"), "{hist}");
+    assert_eq!(hist["samples"].as_array().unwrap().len(), 1, "{hist}");
 }
 
 #[test]
@@ -491,8 +489,8 @@ fn a_corrupt_history_is_survived_and_replaced() {
     let fresh: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(fresh["samples"].as_array().unwrap().len(), 1);
     // Saved with its schema name, and the version an earlier release needs.
-    assert_eq!(fresh["schema"], "jts-hot.monitor-history/1", "{fresh}");
-    assert_eq!(fresh["version"], 1, "{fresh}");
+    assert_eq!(fresh["schema"], "jts-hot.monitor-history/2", "{fresh}");
+    assert_eq!(fresh["version"], 2, "{fresh}");
     assert!(s.state().join("monitor-history.json.corrupt").exists());
     // A state directory that cannot be written is reported, not fatal.
     let blocked = scratch(&[("redis", "1GB")]);
@@ -571,21 +569,19 @@ fn growth_comes_from_recorded_samples_and_history_stays_bounded() {
     let worst = ["<6>jts-hot monitor: OK", "<4>jts-hot monitor: WARNING"][code as usize];
     assert!(err.starts_with(worst), "{err}");
 
-    // Bounded: nothing older than 35 days is kept.
+    // Bounded: 50 days of hourly samples, the newest 288 as measured, the
+    // hours before merged into days (none dropped: the weights add up).
     let hist: Value =
         serde_json::from_slice(&std::fs::read(s.state().join("monitor-history.json")).unwrap())
             .unwrap();
+    assert_eq!(hist["schema"], "jts-hot.monitor-history/2", "{hist}");
     let kept = hist["samples"].as_array().unwrap();
-    assert!(
-        kept.iter()
-            .all(|x| x["t"].as_u64().unwrap() + 35 * 86_400 >= t_now),
-        "too old kept"
-    );
-    assert!(
-        (35 * 24 - 1..=35 * 24 + 1).contains(&kept.len()),
-        "{} samples",
-        kept.len()
-    );
+    assert!(kept.len() <= 288 + 168 + 50, "{} samples", kept.len());
+    let runs: u64 = kept.iter().map(|x| x["w"].as_u64().unwrap_or(1)).sum();
+    assert_eq!(runs, 50 * 24 + 1, "every run counted once");
+    assert!(kept
+        .windows(2)
+        .all(|w| w[0]["t"].as_u64() < w[1]["t"].as_u64()));
 
     // At 5 MB/day kafka reaches its plan in ~8 days: a WARNING.
     write_history(&s, t_now, used, 2.0 * per_day, fs_used, fs_per_day);

@@ -18,7 +18,7 @@ use crate::status::Status;
 use crate::usage::{self, RootError, Usage};
 
 pub use crate::system::statvfs::FsStats;
-use history::Sample;
+use history::RunSample;
 
 /// The JSON document's schema name; bumped only on an incompatible change.
 pub const SCHEMA: &str = "jts-hot.monitor/1";
@@ -230,14 +230,41 @@ pub struct Options {
 /// write a run makes, besides the textfile main may ask for). Never fails:
 /// whatever goes wrong is a note, and UNKNOWN when a figure is missing.
 pub fn run(layout: &Layout, opts: &Options) -> Report {
+    // A shell's `ulimit -n 1024` is only the soft limit: thousands of
+    // services and deep trees need more (the walk sizes itself to it).
+    crate::system::limits::raise_nofile();
     let state = StateDir::new(&opts.state_dir);
+    // One run at a time extends the history: a second waits for the first
+    // (a timer run and a manual one), at most LOCK_WAIT, then measures
+    // without recording.
+    let (held, may_save, lock_note) = match state::lock(&state, LOCK_WAIT) {
+        Ok(state::Lock::Held(l)) => (Some(l), true, None),
+        Ok(state::Lock::Busy(pid)) => (
+            None,
+            false,
+            Some(format!(
+                "another monitor run{} held {} for {} s: this run's sample is not recorded",
+                pid.map_or(String::new(), |p| format!(" (PID {p})")),
+                escape::untrusted_path(&state.path().join(state::LOCK_FILE)),
+                LOCK_WAIT.as_secs()
+            )),
+        ),
+        // No lock to be had (a state directory that cannot be created):
+        // saving reports why it cannot save either.
+        Err(_) => (None, true, None),
+    };
     let loaded = history::load(&state);
     let (mut report, history) = measure(layout, opts, loaded, SystemTime::now());
-    if let Some(history) = history {
+    report.notes.extend(lock_note);
+    if let Some(history) = history.filter(|_| may_save) {
         save_history(&mut report, &history, &state);
     }
+    drop(held);
     report
 }
+
+/// How long a run waits for another to finish with the history.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Writes the history this run extended; a failure is a note.
 pub fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
@@ -287,8 +314,16 @@ fn measure_usage(
             usage::MAX_THREADS
         ));
     }
-    let scanned = usage::scan(&layout.tier.base, &names, threads);
+    let stop = stop_on_signal(notes);
+    let scanned = usage::scan_until(&layout.tier.base, &names, threads, &stop);
     notes.extend(scanned.thread_error);
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        notes.push(
+            "the walk was cut short by a signal (the unit's TimeoutStartSec=, or a stop): \
+             services not walked to the end are partial"
+                .to_string(),
+        );
+    }
     let mut walked = scanned.usages.into_iter();
     let usages = layout
         .services
@@ -326,29 +361,43 @@ fn measure_usage(
     }
 }
 
-/// The history's samples with this run's, as series over time.
-struct Trends<'a> {
-    points: Vec<&'a Sample>,
+/// A flag that SIGTERM or SIGINT sets, so that a run stopped by systemd at
+/// its TimeoutStartSec= ends its walk early and still writes its metrics and
+/// history; a second signal ends the process at once.
+fn stop_on_signal(notes: &mut Vec<String>) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [SIGTERM, SIGINT] {
+        let registered = signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
+            .and_then(|_| signal_hook::flag::register(sig, stop.clone()));
+        if let Err(e) = registered {
+            notes.push(format!("cannot handle signal {sig}: {e}"));
+        }
+    }
+    stop
+}
+
+/// The history's series with this run's point, for growth and the sparkline.
+struct Trends {
     now: u64,
 }
 
-impl Trends<'_> {
-    fn series(&self, pick: &dyn Fn(&Sample) -> Option<u64>) -> Vec<(u64, u64)> {
-        self.points
-            .iter()
-            .filter_map(|s| pick(s).map(|v| (s.t, v)))
-            .collect()
+impl Trends {
+    /// `past` with this run's value (weight 1) added.
+    fn with_run(&self, mut past: Vec<(u64, u64, u64)>, value: Option<u64>) -> Vec<(u64, u64, u64)> {
+        past.extend(value.map(|v| (self.now, v, 1)));
+        past
     }
 
     /// The points of the growth window, for the sparkline. Saturating: a
     /// sample's time comes from disk (any u64); samples after a clock step
     /// back are not drawn.
-    fn recent(&self, pts: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    fn recent(&self, pts: &[(u64, u64, u64)]) -> Vec<(u64, u64)> {
         pts.iter()
-            .filter(|(t, _)| {
+            .filter(|(t, _, _)| {
                 t.saturating_add(history::GROWTH_WINDOW_SECONDS) >= self.now && *t <= self.now
             })
-            .copied()
+            .map(|&(t, v, _)| (t, v))
             .collect()
     }
 }
@@ -383,7 +432,7 @@ pub fn measure(
     // The history, with this run's sample added before growth is computed.
     let mut hist = loaded.history;
     notes.extend(loaded.notes);
-    let sample = Sample::of_run(now_s, fs.as_ref(), layout, &measured.usages);
+    let sample = RunSample::of_run(now_s, fs.as_ref(), layout, &measured.usages);
     let (services, filesystem) = judge(layout, measured.usages, fs, &hist, &sample);
     notes.extend(hist.record(sample));
 
@@ -415,15 +464,15 @@ pub fn measure(
     (report, loaded.saveable.then_some(hist))
 }
 
-impl Sample {
+impl RunSample {
     /// This run's figures: services scanned completely and the filesystem.
     fn of_run(
         t: u64,
         fs: Option<&FsStats>,
         layout: &Layout,
         usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
-    ) -> Sample {
-        Sample {
+    ) -> RunSample {
+        RunSample {
             t,
             fs_used: fs.map(|f| f.used_bytes),
             services: layout
@@ -444,28 +493,37 @@ fn judge(
     usages: Vec<(Usage, UsageSource, Option<QuotaFigures>)>,
     fs: Option<FsStats>,
     hist: &history::History,
-    sample: &Sample,
+    sample: &RunSample,
 ) -> (Vec<ServiceUsage>, Option<Filesystem>) {
     let now = sample.t;
-    let mut points: Vec<&Sample> = hist.samples.iter().collect();
-    points.push(sample);
-    let trends = Trends { points, now };
+    let trends = Trends { now };
     let th = &layout.thresholds;
+    // Looked up by name once each: thousands of services stay linear.
+    let columns = hist.columns();
+    let this_run: std::collections::HashMap<&str, u64> = sample
+        .services
+        .iter()
+        .map(|(n, b)| (n.as_str(), *b))
+        .collect();
     let services = layout
         .services
         .iter()
         .zip(usages)
         .map(|(svc, (u, source, figures))| {
-            let points = trends.series(&|s: &Sample| s.services.get(svc.name.as_str()).copied());
+            let name = svc.name.as_str();
+            let past = columns
+                .get(name)
+                .map_or_else(Vec::new, |&i| hist.series_at(i));
+            let points = trends.with_run(past, this_run.get(name).copied());
             let growth = history::growth_per_day(&points, now);
-            let mut s = judge_service(svc.name.as_str(), svc.planned.0, u, growth, th);
+            let mut s = judge_service(name, svc.planned.0, u, growth, th);
             s.trend = trends.recent(&points);
             s.set_source(source, figures);
             s
         })
         .collect();
     let filesystem = fs.map(|stats| {
-        let points = trends.series(&|s: &Sample| s.fs_used);
+        let points = trends.with_run(hist.fs_series(), sample.fs_used);
         let growth = history::growth_per_day(&points, now);
         let mut judged = judge_fs(stats, growth, th);
         judged.trend = trends.recent(&points);
@@ -578,12 +636,16 @@ fn concerns(
             );
         }
     }
-    if !u.unreadable.is_empty() || !u.errors.is_empty() {
+    if !u.unreadable.is_empty() || !u.errors.is_empty() || u.unlisted > 0 {
         // The figures are lower bounds: a person must look.
+        let unlisted = match u.unlisted {
+            0 => String::new(),
+            n => format!(" ({n} more not listed)"),
+        };
         raise(
             Status::Warning,
             format!(
-                "partial scan: {} unreadable directories, {} other errors",
+                "partial scan: {} unreadable directories, {} other errors{unlisted}",
                 u.unreadable.len(),
                 u.errors.len()
             ),

@@ -66,6 +66,8 @@ struct Monitor<'a> {
     mount_units: &'a str,
     textfile_dir_arg: String,
     textfile_dir_rw: String,
+    timeout: String,
+    nofile: u64,
     hardening: &'a str,
 }
 
@@ -146,6 +148,8 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
                 textfile_dir_arg: escape::exec_arg(textfile_dir),
                 // '-': a missing directory must not keep the sandbox from being set up.
                 textfile_dir_rw: escape::unit_path_word("-", textfile_dir),
+                timeout: systemd_timespan(monitor_timeout(every)),
+                nofile: MONITOR_NOFILE,
                 hardening,
             }
             .render(),
@@ -265,6 +269,19 @@ pub fn on_calendar(every: Duration) -> String {
         format!("*-*-* *:00/{}:00", s / 60)
     }
 }
+
+/// The monitor's TimeoutStartSec=: its interval (the next run is due then),
+/// within five minutes and an hour. A run cut short at it still writes its
+/// metrics and history, flagged partial (`jts-hot monitor` handles SIGTERM).
+pub fn monitor_timeout(every: Duration) -> Duration {
+    every.clamp(Duration::from_secs(300), Duration::from_secs(3600))
+}
+
+/// The monitor's LimitNOFILE= (soft and hard): systemd's own default hard
+/// limit. The walk keeps a directory's descriptor open while its children
+/// wait, within what this leaves (thousands of services or a deep, bushy
+/// tree); its sandbox forbids setrlimit, so the unit sets it.
+pub const MONITOR_NOFILE: u64 = 524_288;
 
 /// A tenth of the interval, at most five minutes: spreads a fleet's runs.
 fn randomized_delay(every: Duration) -> Duration {

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod blockdev;
 pub mod file;
 pub mod fstab;
+pub mod limits;
 pub mod mounts;
 pub mod rootfs;
 pub mod selinux;

@@ -5,6 +5,11 @@
 //! Counting follows `du -s -x`: allocated bytes are st_blocks × 512 of every
 //! entry (directories included), a file with several hard links counts once
 //! per scan, symlinks are never followed, other filesystems are never entered.
+//!
+//! Whatever the tree's shape, nothing recurses (the stack is bounded), no
+//! path is rebuilt per level, and a directory waits with at most its
+//! parent's descriptor, within a budget taken from RLIMIT_NOFILE: the walk's
+//! time is linear in entries and its memory bounded by [`MAX_DEPTH`].
 
 mod dirents;
 mod inodes;
@@ -12,7 +17,7 @@ mod walk;
 
 use std::path::PathBuf;
 
-pub use walk::{scan, Scanned, MAX_THREADS};
+pub use walk::{scan, scan_until, Scanned, MAX_DEPTH, MAX_LISTED, MAX_THREADS};
 
 /// What one tree (a service directory) holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,8 +40,11 @@ pub struct Usage {
     pub totals: Totals,
     /// Directories that could not be read: counted themselves, contents not.
     pub unreadable: Vec<PathBuf>,
-    /// Other entries that could not be examined, with the reason.
+    /// Other entries that could not be examined, with the reason (a
+    /// directory past [`MAX_DEPTH`] among them).
     pub errors: Vec<String>,
+    /// Unreadable directories and errors beyond the [`MAX_LISTED`] listed.
+    pub unlisted: u64,
     /// The root itself could not be opened (missing, a symlink...).
     pub root_error: Option<RootError>,
 }
@@ -65,7 +73,10 @@ impl std::fmt::Display for RootError {
 impl Usage {
     /// True when some of the tree could not be counted.
     pub fn partial(&self) -> bool {
-        !self.unreadable.is_empty() || !self.errors.is_empty() || self.root_error.is_some()
+        !self.unreadable.is_empty()
+            || !self.errors.is_empty()
+            || self.unlisted > 0
+            || self.root_error.is_some()
     }
 }
 

@@ -63,11 +63,14 @@ impl<'a> Access<'a> {
         };
         match access::reach_and_write(self.root, dir, &who, self.mounts, &mut self.cache) {
             Ok(Ok(())) => tally.pass(),
-            Ok(Err(b)) => match self
-                .blocked
-                .iter_mut()
-                .find(|(u, known, _, _)| u == owner && *known == b)
-            {
+            // A read-only mount stops every owner the same way: one
+            // finding for the mount, not one per directory or owner.
+            Ok(Err(b)) => match self.blocked.iter_mut().find(|(u, known, _, _)| {
+                (u == owner && *known == b)
+                    || (b.cause == Cause::ReadOnly
+                        && known.cause == Cause::ReadOnly
+                        && known.because == b.because)
+            }) {
                 Some((_, _, _, more)) => {
                     *more += 1;
                     tally.checks += 1;
@@ -92,16 +95,26 @@ impl<'a> Access<'a> {
         let root = self.root;
         for (user, b, first, more) in self.blocked {
             let at = on_disk(root, &b.at);
-            let others = match more {
-                0 => String::new(),
-                n => format!(" (and {n} more of its directories)"),
+            let actual = match (b.cause, more) {
+                (Cause::ReadOnly, 0) => format!("{}: no write ({})", at.display(), b.because),
+                (Cause::ReadOnly, n) => format!(
+                    "{} and {n} more planned directories: no write ({})",
+                    at.display(),
+                    b.because
+                ),
+                (_, 0) => format!(
+                    "{user} is stopped at {}: no {} ({})",
+                    at.display(),
+                    b.lacks,
+                    b.because
+                ),
+                (_, n) => format!(
+                    "{user} is stopped at {}: no {} ({}) (and {n} more of its directories)",
+                    at.display(),
+                    b.lacks,
+                    b.because
+                ),
             };
-            let actual = format!(
-                "{user} is stopped at {}: no {} ({}){others}",
-                at.display(),
-                b.lacks,
-                b.because
-            );
             let hint = match b.cause {
                 Cause::ReadOnly => {
                     "fix: find why it is read-only (journalctl -k), then mount -o remount,rw its mount point"
@@ -117,14 +130,12 @@ impl<'a> Access<'a> {
                     p = at.display()
                 ),
             };
+            let expected = match b.cause {
+                Cause::ReadOnly => "its owners can write it".to_string(),
+                Cause::Permission => format!("{user} can reach and write it"),
+            };
             tally
-                .fail(
-                    Critical,
-                    &first,
-                    Check::DirAccess,
-                    format!("{user} can reach and write it"),
-                    actual,
-                )
+                .fail(Critical, &first, Check::DirAccess, expected, actual)
                 .hint(hint);
         }
     }

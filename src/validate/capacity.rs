@@ -7,11 +7,12 @@ use std::path::Path;
 use super::Tally;
 use crate::layout::Layout;
 use crate::plan::{output::reason, OverCommit, Plan};
-use crate::status::Status::Warning;
+use crate::status::Status::{Critical, Warning};
 use crate::system::mounts::Mount;
 use crate::units::bytes as human;
 
 pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally: &mut Tally) {
+    full(base, tally);
     let plan = Plan::measure(layout, base, mounts);
     let over = plan.over_commits();
     let capacity = over
@@ -56,6 +57,43 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
                     reason(&plan, o),
                 )
                 .hint("see `jts-hot plan`");
+        }
+    }
+}
+
+/// A full filesystem (nothing available to the services' owners, inodes or
+/// bytes) is CRITICAL: every database on it fails its next write. It is a
+/// finding of the whole run, not of a service's gate: a database must still
+/// start on a full tier to recover from it (PostgreSQL replays its WAL,
+/// then refuses writes itself), and refusing it would turn a full disk into
+/// an outage.
+fn full(base: &Path, tally: &mut Tally) {
+    let Ok(fs) = crate::system::statvfs::of(base) else {
+        return; // unmeasurable: capacity.filesystem below says so
+    };
+    let what = if fs.avail_bytes == 0 {
+        Some(format!(
+            "0 bytes available of {} ({} used)",
+            human(fs.size_bytes),
+            human(fs.used_bytes)
+        ))
+    } else if fs.inodes > 0 && fs.inodes_free == 0 {
+        Some(format!("0 inodes free of {}", fs.inodes))
+    } else {
+        None
+    };
+    match what {
+        None => tally.pass(),
+        Some(actual) => {
+            tally
+                .fail(
+                    Critical,
+                    base,
+                    Check::CapacityFilesystem,
+                    "a filesystem with room to write",
+                    actual,
+                )
+                .hint("fix: free space on the tier now (see `jts-hot monitor` for who grew)");
         }
     }
 }

@@ -238,7 +238,10 @@ pub fn render(report: &Report) -> String {
 pub fn write_textfile(report: &mut Report, dir: &Path) {
     let text = render(report);
     let file = dir.join(TEXTFILE_NAME);
-    if let Err(e) = crate::files::write_atomic(&file, text.as_bytes(), 0o644) {
+    // What a run killed before its rename left (only jts-hot's own names).
+    let written = crate::files::remove_stale_temporaries(dir)
+        .and_then(|_| crate::files::write_atomic(&file, text.as_bytes(), 0o644));
+    if let Err(e) = written {
         report.notes.push(format!(
             "cannot write {}: {e:#}",
             escape::untrusted_path(&file)
