@@ -11,6 +11,8 @@
 #        JTS_HOT_BENCH_TREE=DIR  where the tree is kept (default mktree-SCALE in the
 #                                scratch root, bench_scratch: 1.0 shared with tests/monitor.rs)
 #        JTS_HOT_THREADS=N       pass --threads N to jts-hot
+#        JTS_HOT_BENCH_IDLE=0    skip the idle-scheduling rounds (on a machine loaded by
+#                                others they starve and the run never ends)
 # needs: root (drop_caches), /usr/bin/time (apt-get install time), diskus
 #        (cargo install --locked diskus); .ci/run installs both.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -79,8 +81,9 @@ echo "tree: $base ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg));" \
      "jts-hot monitor exits $status on it (1 WARNING, 2 CRITICAL: measured all the same)" >&2
 round warm-discard >/dev/null   # fill the cache; not counted
 : > "$work/results"
-for ((i = 0; i < warm_rounds; i++)); do round warm; round warm-idle; done
-for ((i = 0; i < cold_rounds; i++)); do round cold; round cold-idle; done
+idle_rounds=${JTS_HOT_BENCH_IDLE:-1}
+for ((i = 0; i < warm_rounds; i++)); do round warm; [ "$idle_rounds" = 0 ] || round warm-idle; done
+for ((i = 0; i < cold_rounds; i++)); do round cold; [ "$idle_rounds" = 0 ] || round cold-idle; done
 
 python3 - "$work/results" <<'PY'
 import sys, statistics as st

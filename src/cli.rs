@@ -108,9 +108,13 @@ pub enum Command {
     /// (written by `jts-hot apply`) or else /usr/lib/jts-hot/tmpfiles.conf (the package's): creates
     /// missing directories and repairs owners and modes, never removes anything. It refuses, exit
     /// status 2 and one line saying which disk to check, while a mount that /etc/fstab or a .mount
-    /// unit declares at the base or at one of its parents is not mounted (unless
+    /// unit declares at the base or at one of its parents is not in place (unless
     /// tier.require_mountpoint = false): the tree is then never created on the root filesystem
-    /// beneath the mount point. jts-hot-setup.service runs it at boot after the tier's mounts;
+    /// beneath the mount point. "In place" means that filesystem is the one seen there (device
+    /// numbers), so a mount hidden by a later mount on a parent or by a bind mount on top is not.
+    /// A mount declared below the base (a service's own disk) that is not in place: everything
+    /// else is created, nothing at or beneath its mount point, exit status 2.
+    /// jts-hot-setup.service runs it at boot after the tier's mounts;
     /// the package scripts and `jts-hot apply` run it too. Under systemd each line carries its
     /// syslog priority (a refusal crit).
     #[command(after_long_help = crate::cli_help::SETUP)]
@@ -195,13 +199,17 @@ pub struct ValidateArgs {
     /// usable tier as success (status=0/SUCCESS); the output and the metrics still say WARNING
     #[arg(long)]
     pub warning_ok: bool,
+    /// quota.tree reads the last walk of the service trees from here
+    #[command(flatten)]
+    pub state: StateDirArg,
 }
 
-/// The state directory shared by monitor (growth history) and probe (baseline);
+/// The state directory shared by monitor (growth history, quota tree walk),
+/// probe (baseline), validate and quota set --repair (the tree walk);
 /// systemd's StateDirectory= passes it as $STATE_DIRECTORY.
 #[derive(Debug, Args)]
 pub struct StateDirArg {
-    /// Where jts-hot keeps its growth history and probe baseline
+    /// Where jts-hot keeps its growth history, probe baseline and quota tree walk
     #[arg(
         long = "state-dir",
         value_name = "DIR",
@@ -351,16 +359,32 @@ pub enum QuotaCommand {
     /// everything created below them is accounted to the service; with tier.quota = "enforce"
     /// the project's soft and hard block limits are set (quotactl). Nothing already inside is
     /// walked or changed: files that existed before a directory was tagged keep their project
-    /// until the one-time `chattr -R -p ID +P DIR` that /usr/share/doc/jts-hot/quotas.md describes. A directory
-    /// that carries a project ID jts-hot did not give it is reported and left alone. Idempotent:
-    /// what already matches is not touched. Under systemd each line carries its syslog priority
-    /// (what is not in place a warning; the unit fails when something is not in place, so
-    /// `systemctl --failed` shows it). --format json: schema jts-hot.quota-set/1
-    /// (/usr/share/doc/jts-hot/quotas.md).
+    /// until the one-time `chattr -R -p ID +P DIR` that /usr/share/doc/jts-hot/quotas.md
+    /// describes. A directory whose owner set another project ID or cleared the inherit flag
+    /// (`chattr -p`, `chattr -P`: the kernel lets a file's owner do both) is re-tagged, with a
+    /// line at warning priority naming the directory and the ID it carried. Idempotent: what
+    /// already matches is not touched.
+    ///
+    /// --repair also walks every service tree (never following a symlink, never leaving the
+    /// tier's filesystem, never entering a subtree named in the service's quota_foreign) and
+    /// re-tags each file and directory outside the service's project, and each directory
+    /// without the inherit flag; nothing is moved, rewritten or deleted. Its result is saved in
+    /// the state directory (quota-tree.json), where validate's quota.tree check and the
+    /// monitor's jts_hot_quota_misattributed_* series read it. Symlinks, FIFOs, sockets and
+    /// device nodes cannot be checked (their project is not readable through a descriptor on
+    /// this kernel): they are counted. Under systemd each line carries its syslog priority
+    /// (what is not in place, or was changed by someone else, a warning; the unit fails when
+    /// something is not in place, so `systemctl --failed` shows it). --format json: schema
+    /// jts-hot.quota-set/1 (/usr/share/doc/jts-hot/quotas.md).
     #[command(after_long_help = crate::cli_help::QUOTA_SET)]
     Set {
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
+        /// Also walk every service tree and re-tag what is outside its project
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        state: StateDirArg,
     },
     /// Show the filesystem's project quota state, each directory's project, usage and limits
     ///

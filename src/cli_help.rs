@@ -14,7 +14,16 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
                         with may_tighten, any mode that grants no bit beyond them
   dir.access            the owner (with its groups) can reach it from / and write it:
                         modes, POSIX ACLs, read-only mounts; names the blocking ancestor CRITICAL
-  mount.point           the base is its own mount when it must be                        CRITICAL
+  dir.filesystem        it lies on the filesystem declared for it (the deepest mount
+                        fstab or a .mount unit declares at or above it): same st_dev   CRITICAL
+  mount.point           each mount declared at, above or below the base (a service's
+                        own disk) is the filesystem seen at its mount point (device
+                        numbers: not hidden by a later mount on a parent or a bind
+                        mount); the base is its own mount when it must be              CRITICAL
+  mount.identity        a mount declared by UUID=, LABEL=, PARTUUID= or PARTLABEL= (or
+                        pinned by tier.filesystem_uuid) has that filesystem mounted,
+                        not another disk; names both                                     CRITICAL
+                        (WARNING when neither udev nor the superblock can tell)
   mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
   mount.option          each of tier.mount_options is set on the base's mount           WARNING
   mount.trim            the device discards, and the mount has discard or fstrim.timer  WARNING
@@ -30,13 +39,18 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   quota.project         each service directory carries its service's project ID        WARNING
   quota.inherit         ... with the inherit flag                                        WARNING
   quota.limit           the project's soft and hard limits are the layout's              WARNING
+  quota.tree            the last walk of the service tree (monitor.quota_tree_every,     WARNING
+                        or quota set --repair) found nothing outside its project
   gate.ordering         each gated unit, as the system loads it (file and drop-ins), can
                         wait for jts-hot-validate.service: not DefaultDependencies=no,
                         not Before= sysinit.target, basic.target or a unit jts-hot's
                         own units start after (that would be an ordering cycle)         CRITICAL
 
 Below a directory that is missing or not a real directory nothing is checked; its
-finding says how many planned directories that hides. Nothing validate does writes.
+finding says how many planned directories that hides. Beneath a declared mount that is
+not in place nothing is checked either: its one mount.point finding says so. A gate
+(--service) checks the mounts of the base and of its services' directories only.
+Nothing validate does writes.
 Where SELinux is disabled the labels are skipped and the summary says so (/usr/share/doc/jts-hot/selinux.md).
 
 OUTPUT
@@ -117,6 +131,8 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/s
   jts_hot_service_usage_source{service,source} jts_hot_service_quota_limit_bytes{service,kind}
   jts_hot_service_quota_used_bytes{service}    jts_hot_service_quota_inodes{service}
   jts_hot_service_quota_project_id{service}
+  jts_hot_quota_misattributed_bytes{service}   jts_hot_quota_misattributed_inodes{service}
+  jts_hot_quota_tree_walk_timestamp_seconds
   jts_hot_filesystem_size_bytes{base}          jts_hot_filesystem_used_bytes{base}
   jts_hot_filesystem_avail_bytes{base}         jts_hot_filesystem_avail_warning_bytes{base}
   jts_hot_filesystem_avail_critical_bytes{base}
@@ -281,7 +297,7 @@ SEE ALSO
 
 pub const QUOTA_SET: &str = "\
 EXIT STATUS
-  0  everything is in place
+  0  everything is in place (with --repair: the walk left nothing outside a project)
   1  something is not (the unit then fails, so `systemctl --failed` shows it)
   2  a bad or unreadable layout
   3  a runtime error
@@ -289,6 +305,7 @@ EXIT STATUS
 EXAMPLES
   jts-hot quota set                              what jts-hot-quota.service runs at boot
   jts-hot quota set --format json
+  jts-hot quota set --repair                     re-tag what validate's quota.tree reports
 
 SEE ALSO
   jts-hot-quota-status(1), jts-hot-monitor(1), jts-hot-layout.toml(5), xfs_quota(8),

@@ -15,6 +15,7 @@ use cli::{
     SetupArgs, TextOrJson, ValidateArgs, ValidateFormat,
 };
 use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
+use jts_hot::state::StateDir;
 use jts_hot::status::under_journal;
 use jts_hot::{apply, files, monitor, probe, render, status};
 
@@ -332,6 +333,7 @@ fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     let opts = validate::Options {
         services: args.service.clone(),
         root: args.root.clone(),
+        state_dir: Some(args.state.state_dir.clone()),
     };
     let report = validate::run(&layout, &opts).map_err(anyhow::Error::from)?;
     let journal = under_journal();
@@ -434,8 +436,15 @@ fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
     let layout = load_layout(cli)?;
     let journal = under_journal();
     match command {
-        QuotaCommand::Set { format } => {
-            let report = quota::set(&layout);
+        QuotaCommand::Set {
+            format,
+            repair,
+            state,
+        } => {
+            let report = match repair {
+                true => quota::repair(&layout, &StateDir::new(&state.state_dir)),
+                false => quota::set(&layout),
+            };
             emit(&match format {
                 TextOrJson::Text => output::set_text(&report, journal),
                 TextOrJson::Json => output::set_json(&report),

@@ -9,7 +9,9 @@
 //! it, empty. jts-hot-setup.service runs this after the tier's mount units
 //! instead, and at every entry point (boot, package install, `apply`) this
 //! refuses to create anything while a mount declared for the base (fstab, a
-//! .mount unit) is not mounted: the root disk beneath stays untouched.
+//! .mount unit) is not in place, and anything at or beneath a mount declared
+//! below the base (a service's own disk) while that one is not: the disk
+//! beneath stays untouched.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +23,7 @@ use crate::layout::{Layout, RequireMountpoint};
 use crate::render::generated;
 use crate::status::{Lines, Status};
 use crate::system::accounts::ACCOUNT_FILES;
+use crate::system::placement::{Placement, PIN};
 use crate::system::rootfs::Root;
 use crate::system::{fstab, mounts, on_disk, on_disk_followed};
 
@@ -33,8 +36,11 @@ pub struct Options {
 /// What setup did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// One sentence per declared mount not in place; nothing was created.
+    /// One sentence per declared mount not in place; nothing was created
+    /// beneath it.
     pub refused: Vec<String>,
+    /// Their mount points (as the layout names paths): left alone.
+    pub spared: Vec<PathBuf>,
     /// The tmpfiles file used (relative to the root), when setup ran.
     pub tmpfiles: Option<PathBuf>,
     /// Directories that did not exist before and do now.
@@ -102,11 +108,23 @@ pub fn text(report: &Report, journal: bool) -> String {
     for r in &report.refused {
         out.push(Status::Critical, format!("jts-hot setup: refused: {r}"));
     }
-    if !report.refused.is_empty() {
+    if report.tmpfiles.is_none() && !report.refused.is_empty() {
         out.push(
             Status::Critical,
             "jts-hot setup: nothing was created (the root filesystem beneath the mount point stays untouched)",
         );
+    }
+    if report.tmpfiles.is_some() {
+        for p in &report.spared {
+            out.push(
+                Status::Critical,
+                format!(
+                    "jts-hot setup: nothing was created at or beneath {} (the filesystem beneath \
+                     its mount point stays untouched)",
+                    escape::untrusted_path(p)
+                ),
+            );
+        }
     }
     for d in &report.created {
         out.push(
@@ -117,23 +135,57 @@ pub fn text(report: &Report, journal: bool) -> String {
     out.into_string()
 }
 
-/// The mounts declared for the tier that are not in place now, as sentences
-/// (what is wrong; what to check). Empty when none is declared or when the
-/// layout says the tier need not be a mount.
-pub fn unmounted(layout: &Layout, root: Option<&Path>) -> Result<Vec<String>, SetupError> {
-    if layout.tier.require_mountpoint == RequireMountpoint::Never {
-        return Ok(Vec::new());
+/// The mounts declared for the tier (at the base, a parent of it, or below
+/// it) that are not in place now: what setup and apply must not create
+/// beneath. Empty when none is declared or when the layout says the tier
+/// need not be a mount.
+#[derive(Debug, Clone, Default)]
+pub struct Blocked {
+    /// One sentence per mount not in place (what is wrong; what to check).
+    pub reasons: Vec<String>,
+    /// Their mount points, as the layout names paths.
+    pub prefixes: Vec<PathBuf>,
+    /// True when one of them holds the base: nothing at all may be created.
+    pub everything: bool,
+}
+
+impl Blocked {
+    /// True when `path` (as the layout names it) lies at or beneath one.
+    pub fn blocks(&self, path: &Path) -> bool {
+        self.prefixes.iter().any(|p| path.starts_with(p))
     }
-    let declared = fstab::declared_for(root, &layout.tier.base);
-    if declared.is_empty() {
-        return Ok(Vec::new());
+
+    /// systemd-tmpfiles arguments that leave every such path alone (its
+    /// prefixes are the configuration's paths, without --root's).
+    pub fn exclude_args(&self) -> Vec<String> {
+        self.prefixes
+            .iter()
+            .map(|p| format!("--exclude-prefix={}", p.display()))
+            .collect()
+    }
+}
+
+/// What setup and apply must not create beneath now (see [`Blocked`]).
+pub fn blocked(layout: &Layout, root: Option<&Path>) -> Result<Blocked, SetupError> {
+    let base = &layout.tier.base;
+    let pin = layout.tier.filesystem_uuid.as_deref();
+    let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
+    if pin.is_none() && (never || fstab::declared_for(root, base).is_empty()) {
+        return Ok(Blocked::default());
     }
     let mounts = mounts::read().map_err(SetupError::MountTable)?;
-    Ok(declared
-        .iter()
-        .filter(|d| !d.is_mounted(root, &mounts))
-        .map(|d| format!("{}; {}", d.not_mounted(), d.what_to_check()))
-        .collect())
+    let mut placement = Placement::read(root, base, pin, &mounts);
+    if never {
+        placement.declared.retain(|d| d.mount.declared_in == PIN);
+    }
+    let mut blocked = Blocked::default();
+    for d in placement.not_in_place() {
+        let (what, to_do) = d.problem(base).expect("not in place");
+        blocked.reasons.push(format!("{what}; {to_do}"));
+        blocked.prefixes.push(d.mount.mount_point.clone());
+        blocked.everything |= base.starts_with(&d.mount.mount_point);
+    }
+    Ok(blocked)
 }
 
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
@@ -157,10 +209,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         None => None,
     };
     let root = root_dir.as_deref();
-    let refused = unmounted(layout, root)?;
-    if !refused.is_empty() {
+    let blocked = blocked(layout, root)?;
+    if blocked.everything {
         return Ok(Report {
-            refused,
+            refused: blocked.reasons,
+            spared: blocked.prefixes,
             tmpfiles: None,
             created: Vec::new(),
         });
@@ -189,15 +242,20 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .planned_dirs()
         .into_iter()
         .map(|d| d.path)
+        .filter(|p| !blocked.blocks(p))
         .filter(|p| std::fs::symlink_metadata(on_disk(root, p)).is_err())
         .collect();
     // Resolved inside the root: the tool is handed a host path.
-    tmpfiles_create(root, &on_disk_followed(root, &Path::new("/").join(&file)))?;
+    tmpfiles_create(
+        root,
+        &on_disk_followed(root, &Path::new("/").join(&file)),
+        &blocked.exclude_args(),
+    )?;
     let in_root = Root::open(fs_root).map_err(|error| SetupError::Root {
         path: fs_root.to_path_buf(),
         error,
     })?;
-    tighten_modes(layout, &in_root, &missing)?;
+    tighten_modes(layout, &in_root, &missing, &blocked)?;
     // Project quotas per service directory (issue 13) belong here: after the
     // directories exist, before validation.
     let created = missing
@@ -205,7 +263,8 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .filter(|p| on_disk(root, p).is_dir())
         .collect();
     Ok(Report {
-        refused: Vec::new(),
+        refused: blocked.reasons,
+        spared: blocked.prefixes,
         tmpfiles: Some(Path::new("/").join(file)),
         created,
     })
@@ -215,9 +274,18 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
 /// line leaves the mode alone: one just created (in `created`) gets the
 /// layout's mode, an existing one only loses the bits beyond it and never
 /// gains one (PostgreSQL's 0700 data directory stays 0700). `apply` runs it
-/// after its own systemd-tmpfiles too.
-pub fn tighten_modes(layout: &Layout, root: &Root, created: &[PathBuf]) -> Result<(), SetupError> {
-    for d in layout.planned_dirs().iter().filter(|d| d.may_tighten) {
+/// after its own systemd-tmpfiles too. Nothing `blocked` is touched.
+pub fn tighten_modes(
+    layout: &Layout,
+    root: &Root,
+    created: &[PathBuf],
+    blocked: &Blocked,
+) -> Result<(), SetupError> {
+    let planned = layout.planned_dirs();
+    for d in planned
+        .iter()
+        .filter(|d| d.may_tighten && !blocked.blocks(&d.path))
+    {
         let mode = d.ownership.mode.0;
         let new = created.contains(&d.path);
         root.chmod_dir(&d.path, |now| if new { mode } else { now & mode })
@@ -230,9 +298,9 @@ pub fn tighten_modes(layout: &Layout, root: &Root, created: &[PathBuf]) -> Resul
 }
 
 /// systemd-tmpfiles --create on `file` (under `root`, when given).
-fn tmpfiles_create(root: Option<&Path>, file: &Path) -> Result<(), SetupError> {
+fn tmpfiles_create(root: Option<&Path>, file: &Path, exclude: &[String]) -> Result<(), SetupError> {
     let mut tmpfiles = Command::new("systemd-tmpfiles");
-    tmpfiles.arg("--create");
+    tmpfiles.arg("--create").args(exclude);
     if let Some(r) = root {
         tmpfiles.arg(format!("--root={}", r.display()));
     }

@@ -9,6 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::loopmount::{loop_tools, LoopMount};
 use common::{files_under, have_root, have_tool, id_in, jts_hot, run};
 use jts_hot::layout::DEFAULT_LAYOUT_TOML;
 
@@ -402,7 +403,7 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
     let r = root.path();
     std::fs::write(
         r.join("etc/fstab"),
-        "UUID=4a7e-d15c /data/jts/hot ext4 noatime,nofail 0 2\n",
+        "UUID=4a7e0000-0000-4000-8000-00000000d15c /data/jts/hot ext4 noatime,nofail 0 2\n",
     )
     .unwrap();
     let (dry_code, dry, _) = apply(r, &["--dry-run"]);
@@ -416,7 +417,7 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
     let (code, out, err) = apply(r, &[]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        out.contains("tier not set up: the tier's disk is not mounted: /etc/fstab:1 declares UUID=4a7e-d15c on /data/jts/hot"),
+        out.contains("tier not set up: the tier's disk is not mounted: /etc/fstab:1 declares UUID=4a7e0000-0000-4000-8000-00000000d15c on /data/jts/hot"),
         "{out}"
     );
     assert!(r.join("etc/jts-hot/tmpfiles.conf").is_file());
@@ -435,12 +436,21 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
     );
     assert!(out.contains("nothing was created"), "{out}");
 
-    // The disk in place: setup creates the tree on it.
-    let disk = tempfile::tempdir().unwrap();
+    // The disk in place (a filesystem of its own: a bind mount of a
+    // directory beside it would be the disk beneath, seen through a bind):
+    // setup creates the tree on it.
+    if !loop_tools(test) {
+        return;
+    }
+    // The filesystem fstab names (by UUID): another one would be refused.
+    let disk = LoopMount::ext4_in_tempdir("32M")
+        .mkfs_args(&["-U", "4a7e0000-0000-4000-8000-00000000d15c"])
+        .mount()
+        .unwrap();
     std::fs::create_dir_all(&beneath).unwrap();
     let (code, _, err) = run(Command::new("mount")
         .args(["--bind"])
-        .arg(disk.path())
+        .arg(disk.mnt())
         .arg(&beneath));
     assert_eq!(code, 0, "mount --bind: {err}");
     let (code, out, err) = run(jts_hot().arg("setup").arg("--root").arg(r));
@@ -450,5 +460,5 @@ fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
         out.contains("jts-hot setup: created /data/jts/hot/postgresql/data"),
         "{out}"
     );
-    assert!(disk.path().join("postgresql/data").is_dir());
+    assert!(disk.mnt().join("postgresql/data").is_dir());
 }

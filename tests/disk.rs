@@ -372,3 +372,302 @@ fn tier_disk_without_nofail_missing_then_present() {
     figures("no nofail, new empty disk", &run);
     assert_all_up(&run, "without nofail, disk present");
 }
+
+// ------------------------------------------------- a service's own disk
+
+const KAFKA_UUID: &str = "4a7e0000-0000-4000-8000-00000000ca7a";
+const SPARE_UUID: &str = "5bade000-0000-4000-8000-000000000001";
+
+/// The stand-in Kafka: kafka.service (the package's gate drop-in applies),
+/// as its user, writing into its directory on its own disk.
+const KAFKA_STANDIN: &str = "[Unit]\n\
+Description=stand-in Kafka (jts-hot test)\n\
+[Service]\n\
+Type=simple\n\
+User=kafka\n\
+ExecStart=/bin/sh -c 'echo up >/data/jts/hot/kafka/data/standin && exec sleep infinity'\n\
+[Install]\n\
+WantedBy=multi-user.target\n";
+
+/// What each boot of the service-disk scenario records.
+fn service_disk_state() -> Scenario {
+    Scenario::new()
+        .step(
+            "units",
+            "for u in jts-hot-setup.service jts-hot-validate.service postgresql.service kafka.service; do \
+             echo \"$u $(systemctl is-active $u) $(systemctl show -p Result --value $u)\"; done",
+        )
+        .step("system", "systemctl is-system-running || true")
+        .step(
+            "mounted",
+            &format!("findmnt -n -o TARGET,SOURCE -R {BASE} || echo none"),
+        )
+        .step("base", &format!("ls -A {BASE}"))
+        .step(
+            "kafka-tree",
+            &format!("find {BASE}/kafka -xdev -mindepth 1 -printf '%P %u:%g %m\\n' 2>&1 | sort"),
+        )
+        .step("gate-kafka", "jts-hot validate --gate --service=kafka")
+        .step("gate-postgresql", "jts-hot validate --gate --service=postgresql")
+        .step(
+            "journal",
+            "journalctl -b -o cat --no-pager -u jts-hot-setup.service -u jts-hot-validate.service \
+             -u kafka.service -u postgresql.service",
+        )
+        .step("validate", "jts-hot validate")
+        .step(
+            "timing",
+            &format!(
+                "echo userspace=$(systemctl show -p UserspaceTimestampMonotonic --value); \
+                 echo device=$(systemctl show -p ActiveEnterTimestampMonotonic --value \
+                 \"$(systemd-escape --path --suffix=device /dev/disk/by-uuid/{TIER_UUID})\"); \
+                 echo finish=$(systemctl show -p FinishTimestampMonotonic --value)"
+            ),
+        )
+}
+
+/// The tier's disk mounted by path and pinned by the layout
+/// (`tier.filesystem_uuid`), Kafka's own disk declared below it by UUID
+/// (`nofail`). Boot 0, a spare disk where the tier's should be: the pin
+/// refuses it (mount.identity), setup creates nothing on it, the databases
+/// stay down, the journal names both disks. Boot 1, the tier's disk back and
+/// Kafka's absent: setup creates every other directory and nothing beneath
+/// kafka's mount point, validate and kafka's gate are CRITICAL naming kafka's
+/// disk, kafka stays down, postgresql starts. Boot 2, Kafka's disk present
+/// (new, empty): setup, ordered after its mount, makes kafka's tree on it and
+/// kafka starts; then /data mounted over the tier hides it: validate and the
+/// gate refuse, a restart of the database is refused, setup creates nothing.
+#[test]
+fn a_service_disk_declared_nofail_and_absent_stops_only_its_service() {
+    const T: &str = "a_service_disk_declared_nofail_and_absent_stops_only_its_service";
+    if !prerequisites(T) || !nspawn::prerequisites(T) {
+        return;
+    }
+    let packages = nspawn::packages();
+    let mut guest = Guest::fresh("service-disk");
+    // A short device timeout for kafka's disk while it is absent, only to
+    // keep those boots short.
+    guest.write(
+        "/etc/fstab",
+        &format!(
+            "# jts-hot test: the tier by path, kafka by UUID\n\
+             /dev/vdb {BASE} ext4 {RECOMMENDED} 0 2\n\
+             UUID={KAFKA_UUID} {BASE}/kafka ext4 defaults,noatime,nofail,x-systemd.device-timeout=20s 0 2\n"
+        ),
+    );
+    guest.write("/etc/systemd/system/postgresql.service", STANDIN);
+    guest.write("/etc/systemd/system/kafka.service", KAFKA_STANDIN);
+    guest.run_ok(
+        "ln -s /etc/systemd/system/postgresql.service /etc/systemd/system/kafka.service \
+         /etc/systemd/system/multi-user.target.wants/",
+    );
+    guest.install_deb(&packages.deb);
+    let layout = common::jts_hot_default().replacen(
+        "[tier]\n",
+        &format!("[tier]\nfilesystem_uuid = \"{TIER_UUID}\"\n"),
+        1,
+    );
+    guest.write("/etc/jts/hot-layout.toml", &layout);
+    // Applied while the tier is not mounted: files in place, tree refused (2).
+    let (rc, applied) = guest.run("jts-hot apply --root /");
+    assert_eq!(rc, 2, "{applied}");
+
+    // 0. A spare disk where the tier's should be.
+    let spare = Disk::mkfs(
+        &guest.host_path("spare.img"),
+        64,
+        &["mkfs.ext4", "-q", "-U", SPARE_UUID, "-L", "spare"],
+    );
+    let run = guest.boot(&Boot::new().disk(&spare), &service_disk_state());
+    figures("a spare disk at the base", &run);
+    let r = run.report();
+    eprintln!(
+        "disk: a spare disk at the base: units:\n{}gate-postgresql (rc {}):\n{}validate:\n{}",
+        r.all("units"),
+        r.rc("gate-postgresql"),
+        r.all("gate-postgresql"),
+        r.all("validate"),
+    );
+    let states: std::collections::BTreeMap<_, _> = unit_states(r).into_iter().collect();
+    assert_ne!(states["postgresql.service"], "active", "{}", r.all("units"));
+    assert_eq!(
+        states["jts-hot-validate.service"],
+        "failed",
+        "{}",
+        r.all("units")
+    );
+    let identity = format!(
+        "the tier's disk is not the one mounted: the layout's tier.filesystem_uuid declares \
+         UUID={TIER_UUID} on {BASE}, and what is mounted there is ext4 on /dev/vdb mounted at \
+         {BASE}, with UUID={SPARE_UUID}, LABEL=spare"
+    );
+    assert_eq!(r.rc("gate-postgresql"), 2, "{}", r.all("gate-postgresql"));
+    assert!(
+        r.all("gate-postgresql").contains(&identity),
+        "{}",
+        r.all("gate-postgresql")
+    );
+    assert!(
+        r.all("validate")
+            .contains(&format!("CRITICAL mount.identity {BASE}: {identity}")),
+        "{}",
+        r.all("validate")
+    );
+    let journal = r.ok("journal");
+    assert!(
+        journal.contains(&format!("jts-hot setup: refused: {identity}")),
+        "{journal}"
+    );
+    assert_eq!(
+        spare.ext4_ls("/").unwrap(),
+        ["lost+found"],
+        "created on the spare"
+    );
+
+    // 1. The tier's disk present, kafka's absent.
+    let tier = tier_disk(&guest);
+    let run = guest.boot(&Boot::new().disk(&tier), &service_disk_state());
+    figures("kafka's disk absent", &run);
+    let r = run.report();
+    eprintln!(
+        "disk: kafka's disk absent: units:\n{}gate-kafka (rc {}):\n{}gate-postgresql (rc {}):\n{}validate:\n{}journal:\n{}",
+        r.all("units"),
+        r.rc("gate-kafka"),
+        r.all("gate-kafka"),
+        r.rc("gate-postgresql"),
+        r.all("gate-postgresql"),
+        r.all("validate"),
+        r.all("journal"),
+    );
+    let states: std::collections::BTreeMap<_, _> = unit_states(r).into_iter().collect();
+    assert_eq!(
+        states["postgresql.service"],
+        "active",
+        "{}",
+        r.all("journal")
+    );
+    assert_ne!(states["kafka.service"], "active", "{}", r.all("units"));
+    let sentence = format!(
+        "the disk declared for {BASE}/kafka is not mounted: /etc/fstab:3 declares UUID={KAFKA_UUID} on {BASE}/kafka"
+    );
+    assert_eq!(r.rc("gate-kafka"), 2, "{}", r.all("gate-kafka"));
+    assert!(
+        r.all("gate-kafka").contains(&sentence),
+        "{}",
+        r.all("gate-kafka")
+    );
+    assert_eq!(r.rc("gate-postgresql"), 0, "{}", r.all("gate-postgresql"));
+    assert_eq!(r.rc("validate"), 2, "{}", r.all("validate"));
+    assert!(
+        r.all("validate")
+            .contains(&format!("CRITICAL mount.point {BASE}/kafka: ")),
+        "{}",
+        r.all("validate")
+    );
+    let journal = r.ok("journal");
+    assert!(
+        journal.contains(&format!("jts-hot setup: refused: {sentence}")),
+        "{journal}"
+    );
+    assert!(
+        journal.contains(&format!("nothing was created at or beneath {BASE}/kafka")),
+        "{journal}"
+    );
+    // Everything else made, nothing at or beneath kafka's mount point, on
+    // the tier's disk (seen inside, and read from its image after power-off).
+    let base: Vec<&str> = r.ok("base").lines().collect();
+    assert!(
+        base.contains(&"postgresql") && !base.contains(&"kafka"),
+        "{base:?}"
+    );
+    let mut on_tier = tier.ext4_ls("/").expect("the tier's disk");
+    on_tier.sort();
+    assert!(on_tier.contains(&"postgresql".to_string()), "{on_tier:?}");
+    assert!(!on_tier.contains(&"kafka".to_string()), "{on_tier:?}");
+
+    // 2. Kafka's disk present, new and empty: its tree on it, kafka up. (Its
+    // device timeout as recommended: under load a present disk's device took
+    // 75 s here, and 20 s called it missing.)
+    guest.write(
+        "/etc/fstab",
+        &format!(
+            "# jts-hot test: the tier by path, kafka by UUID\n\
+             /dev/vdb {BASE} ext4 {RECOMMENDED} 0 2\n\
+             UUID={KAFKA_UUID} {BASE}/kafka ext4 {RECOMMENDED} 0 2\n"
+        ),
+    );
+    let kafka = Disk::mkfs(
+        &guest.host_path("kafka.img"),
+        64,
+        &["mkfs.ext4", "-q", "-U", KAFKA_UUID, "-L", "kafka"],
+    );
+    let scenario = service_disk_state()
+        .step("hide", "mount -t tmpfs tmpfs /data")
+        .step("hidden-validate", "jts-hot validate")
+        .step(
+            "hidden-gate",
+            "jts-hot validate --gate --service=postgresql",
+        )
+        .step("hidden-restart", "systemctl restart postgresql.service")
+        .step("hidden-setup", "jts-hot setup")
+        .step("hidden-beneath", "ls -A /data")
+        .step(
+            "unhide",
+            "umount /data && systemctl restart postgresql.service",
+        );
+    let run = guest.boot(&Boot::new().disk(&tier).disk(&kafka), &scenario);
+    figures("kafka's disk present", &run);
+    let r = run.report();
+    eprintln!(
+        "disk: kafka's disk present: units:\n{}mounted:\n{}hidden: validate (rc {}):\n{}gate (rc {}):\n{}restart (rc {}): {}setup (rc {}):\n{}",
+        r.all("units"),
+        r.all("mounted"),
+        r.rc("hidden-validate"),
+        r.all("hidden-validate"),
+        r.rc("hidden-gate"),
+        r.all("hidden-gate"),
+        r.rc("hidden-restart"),
+        r.all("hidden-restart"),
+        r.rc("hidden-setup"),
+        r.all("hidden-setup"),
+    );
+    for (unit, state) in unit_states(r) {
+        assert_eq!(state, "active", "{unit}: {}", r.all("journal"));
+    }
+    assert_eq!(r.ok("system").trim(), "running");
+    assert!(
+        r.ok("kafka-tree").contains("data kafka:kafka 750"),
+        "{}",
+        r.ok("kafka-tree")
+    );
+    let mut on_kafka = kafka.ext4_ls("/").expect("kafka's disk");
+    on_kafka.sort();
+    assert_eq!(on_kafka, ["data", "logs", "lost+found"]);
+    assert_eq!(
+        kafka.ext4_ls("/data").unwrap_or_default(),
+        ["standin"],
+        "kafka wrote on its own disk"
+    );
+    assert_eq!(r.rc("gate-kafka"), 0, "{}", r.all("gate-kafka"));
+
+    // /data mounted over the tier: listed, not seen.
+    assert_eq!(r.rc("hidden-validate"), 2, "{}", r.all("hidden-validate"));
+    assert!(
+        r.all("hidden-validate").contains(&format!(
+            "the tier's disk is hidden: /etc/fstab:2 declares /dev/vdb on {BASE}"
+        )) && r
+            .all("hidden-validate")
+            .contains("tmpfs on tmpfs mounted at /data"),
+        "{}",
+        r.all("hidden-validate")
+    );
+    assert_eq!(r.rc("hidden-gate"), 2, "{}", r.all("hidden-gate"));
+    assert_ne!(r.rc("hidden-restart"), 0, "{}", r.all("hidden-restart"));
+    assert_eq!(r.rc("hidden-setup"), 2, "{}", r.all("hidden-setup"));
+    assert_eq!(
+        r.ok("hidden-beneath"),
+        "",
+        "created on the filesystem hiding the tier"
+    );
+    r.ok("unhide");
+}

@@ -597,3 +597,42 @@ fn a_full_tier_is_critical_and_a_read_only_one_is_one_finding() {
         .arg(&fs.at)
         .status();
 }
+
+/// 5,000 services under `ulimit -n 1024` (soft and hard: nothing to raise)
+/// left 3,982 of them UNKNOWN ("Too many open files"), and `--threads 64`
+/// under a low limit counted a third of the files: every service measured.
+#[test]
+fn five_thousand_services_under_a_low_descriptor_limit_are_all_measured() {
+    let test = "five_thousand_services_under_a_low_descriptor_limit_are_all_measured";
+    if !have_root(test) || !common::have_tool(test, "prlimit") {
+        return;
+    }
+    let names: Vec<String> = (0..5000).map(|i| format!("s{i:04}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (tier, run) = small_tier(&refs);
+    for n in names.iter().step_by(50) {
+        std::fs::write(tier.path().join("hot").join(n).join("data/f"), [1u8; 5000]).unwrap();
+    }
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--nofile=1024:1024")
+        .arg("--")
+        .arg(run.monitor().get_program())
+        .args(run.monitor().get_args())
+        .args(["--threads", "64"])
+        .env_remove("JTS_HOT_CONFIG")
+        .env_remove("JOURNAL_STREAM");
+    let (code, out, err) = common::within(&mut cmd, 600);
+    let doc = json(&out, &err);
+    assert!(code <= 2, "{err}");
+    let services = doc["services"].as_array().unwrap();
+    assert_eq!(services.len(), 5000);
+    for s in services {
+        assert_eq!(s["partial"], false, "{s}");
+        assert_ne!(s["status"], "UNKNOWN", "{s}");
+    }
+    let with_file = services
+        .iter()
+        .filter(|s| s["files"].as_u64() == Some(1))
+        .count();
+    assert_eq!(with_file, 100);
+}

@@ -30,6 +30,12 @@ fn layout() -> String {
             "dirs = [\"data\", \"logs\"]\nquota_hard = \"110%\"\n\n[services.mongodb]",
             "dirs = [\"data\", \"logs\"]\nquota_soft = \"16MB\"\nquota_hard = \"20MB\"\n\n[services.mongodb]",
         );
+    // Docker's overlay2 with a size option tags its own project IDs: the layout names it.
+    let text = text.replace(
+        "dirs = [\"volumes\", \"containers\", \"tmp\"]\n",
+        "dirs = [\"volumes\", \"containers\", \"tmp\"]\nquota_foreign = [\"overlay2\"]\n",
+    );
+    assert!(text.contains("quota_foreign"), "docker's foreign subtree");
     assert!(text.contains("quota_hard = \"20MB\""), "kafka's limits");
     assert!(text.contains("quota = \"enforce\""));
     jts_hot::layout::Layout::parse(&text, "quota test").expect("the test layout is valid");
@@ -57,6 +63,8 @@ fn quota_state() -> Scenario {
 /// and files that predate the tagging adopted by the documented command.
 fn first_boot() -> Scenario {
     quota_state()
+        // The monitor's timer must not save a walk halfway through the story.
+        .step("no-timer", "systemctl stop jts-hot-monitor.timer")
         .step("set-again", "jts-hot quota set")
         .step(
             "lsattr",
@@ -100,6 +108,86 @@ fn first_boot() -> Scenario {
             "jts-hot monitor --format prometheus --state-dir /root/monitor-state",
         )
         .step("validate", "jts-hot validate --format json")
+        .steps(hostile_owner())
+}
+
+/// As root in the guest: a service's project ID.
+const ID: &str = "pid() { lsattr -d -p \"/data/jts/hot/$1\" | awk '{print $1}'; }";
+/// As kafka itself (no capability): what the kernel lets a file's owner do.
+const AS_KAFKA: &str = "setpriv --reuid=kafka --regid=kafka --init-groups";
+const TREE_STATE: &str = "--state-dir /root/tree-state";
+
+/// The directory's owner turns the quota against the tier, then jts-hot
+/// finds, counts, exports, reports and repairs it; Docker's own project IDs
+/// (a subtree the layout names as another quota manager's) are left alone.
+fn hostile_owner() -> Scenario {
+    Scenario::new()
+        .step(
+            "hostile",
+            &format!(
+                "{ID}; r=$(pid redis); k=/data/jts/hot/kafka\n\
+                 {AS_KAFKA} chattr -p \"$r\" $k/data/runaway\n\
+                 {AS_KAFKA} mkdir $k/data/hide\n\
+                 {AS_KAFKA} chattr -p 60000 $k/data/hide\n\
+                 {AS_KAFKA} dd if=/dev/zero of=$k/data/hide/f bs=1M count=4 conv=fsync status=none\n\
+                 {AS_KAFKA} touch \"$k/data/hide/x\n<2>CRITICAL forged\"\n\
+                 {AS_KAFKA} ln -s /etc $k/data/etc-link\n\
+                 {AS_KAFKA} chattr -p 50000 -P $k\n\
+                 d=/data/jts/hot/docker/overlay2; mkdir -p $d/l1\n\
+                 chattr -p 1048600 +P $d; chattr -p 1048601 +P $d/l1\n\
+                 head -c 1000000 /dev/zero >$d/l1/layer\n\
+                 sync; lsattr -d -p $k $k/data/runaway $k/data/hide $k/data/hide/f $d $d/l1/layer"
+            ),
+        )
+        .step("status-hostile", "jts-hot quota status --format json")
+        .step(
+            "validate-hostile",
+            &format!("jts-hot validate --format json {TREE_STATE}"),
+        )
+        // The first run with no walk saved walks; the next does not (cadence).
+        .step(
+            "monitor-walks",
+            &format!("jts-hot monitor --format json {TREE_STATE}"),
+        )
+        .step(
+            "monitor-again",
+            &format!("jts-hot monitor --format json {TREE_STATE}"),
+        )
+        .step(
+            "prometheus-tree",
+            &format!("jts-hot monitor --format prometheus {TREE_STATE}"),
+        )
+        .step(
+            "validate-tree",
+            &format!("jts-hot validate --format json {TREE_STATE}"),
+        )
+        // The boot unit takes the service directory back, and says so.
+        .step(
+            "unit-retag",
+            "systemctl restart jts-hot-quota.service; \
+             journalctl -o cat -u jts-hot-quota.service | tail -n 30",
+        )
+        .step("repair", &format!("jts-hot quota set --repair {TREE_STATE}"))
+        .step(
+            "repair-json",
+            &format!("jts-hot quota set --repair --format json {TREE_STATE}"),
+        )
+        .step(
+            "after",
+            "k=/data/jts/hot/kafka; d=/data/jts/hot/docker/overlay2; \
+             lsattr -d -p $k $k/data/runaway $k/data/hide $k/data/hide/f $d $d/l1 $d/l1/layer",
+        )
+        .step("status-after", "jts-hot quota status --format json")
+        .step(
+            "validate-after",
+            &format!("jts-hot validate --format json {TREE_STATE}"),
+        )
+        .step(
+            "prometheus-after",
+            &format!("jts-hot monitor --format prometheus {TREE_STATE}"),
+        )
+        // The default state directory too, so the next boot's validate reads a clean walk.
+        .step("repair-default", "jts-hot quota set --repair")
 }
 
 fn second_boot() -> Scenario {
@@ -305,6 +393,7 @@ fn story(fs: &str, mkfs: &[&str], refusal: &str) {
         "{fs}: postgresql has no limit:\n{prom}"
     );
     validate_has_no_quota_finding(r, fs);
+    hostile_owner_held(r, fs, &status);
 
     // ------------------------------------------------------------ boot 2
     let run = guest.boot(&boot, &second_boot());
@@ -347,5 +436,233 @@ fn quotas_on_ext4() {
         "ext4",
         &["mkfs.ext4", "-q", "-F", "-O", "quota,project"],
         "Disk quota exceeded",
+    );
+}
+
+/// `lsattr -d -p` lines as (path, project ID).
+fn lsattr(text: &str) -> Vec<(String, u64)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let id = w.next()?.parse().ok()?;
+            Some((w.last()?.to_string(), id))
+        })
+        .collect()
+}
+
+fn findings<'a>(v: &'a Value, check: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .collect()
+}
+
+fn sample(prom: &str, series: &str) -> f64 {
+    prom.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{prom}"))
+}
+
+/// kafka, as itself, moved its ~20 MB file into redis's project, tagged a
+/// directory of its own with another ID and wrote into it, and set a
+/// foreign ID on its service directory; Docker's overlay2 carries its own
+/// IDs. Each is found, counted, exported, reported and repaired; overlay2
+/// is left alone.
+fn hostile_owner_held(r: &nspawn::Report, fs: &str, status: &Value) {
+    let kafka_id = service(status, "services", "kafka")["project_id"]
+        .as_u64()
+        .unwrap();
+    let redis_id = service(status, "services", "redis")["project_id"]
+        .as_u64()
+        .unwrap();
+    let before = lsattr(r.ok("hostile"));
+    eprintln!(
+        "{fs}: after kafka's chattr (lsattr -p):\n{}",
+        r.out("hostile")
+    );
+    let id_of = |list: &[(String, u64)], path: &str| {
+        list.iter()
+            .find(|(p, _)| p == path)
+            .unwrap_or_else(|| panic!("{fs}: no {path} in {list:?}"))
+            .1
+    };
+    // The kernel let kafka do it all.
+    assert_eq!(id_of(&before, "/data/jts/hot/kafka/data/runaway"), redis_id);
+    assert_eq!(id_of(&before, "/data/jts/hot/kafka/data/hide/f"), 60000);
+    assert_eq!(id_of(&before, "/data/jts/hot/kafka"), 50000);
+
+    // validate names the service directory and the ID its owner set.
+    let v = json(r.out("validate-hostile"));
+    let project = findings(&v, "quota.project");
+    assert!(
+        project.iter().any(|f| f["path"] == "/data/jts/hot/kafka"
+            && f["actual"].as_str().unwrap().contains("50000")),
+        "{fs}: validate: {project:#?}"
+    );
+
+    // The first monitor run with no walk saved walks; the second does not.
+    let m = json(r.out("monitor-walks"));
+    let tree = &m["quota_tree"];
+    assert_eq!(tree["walked_this_run"], true, "{fs}: {tree:#}");
+    let kafka = service(tree, "services", "kafka");
+    let (bytes, inodes) = (
+        kafka["misattributed_bytes"].as_u64().unwrap(),
+        kafka["misattributed_inodes"].as_u64().unwrap(),
+    );
+    eprintln!("{fs}: the walk found in kafka's tree {inodes} entries, {bytes} bytes outside project {kafka_id}: {kafka:#}");
+    // runaway (~20 MB), hide, hide/f (4 MiB), the forged name, kafka itself.
+    assert!(bytes >= 23_000_000, "{fs}: {kafka:#}");
+    assert_eq!(inodes, 5, "{fs}: {kafka:#}");
+    assert!(
+        kafka["special_unchecked"].as_u64().unwrap() >= 1,
+        "the symlink: {kafka:#}"
+    );
+    let text = kafka.to_string();
+    assert!(
+        text.contains(r"x\\n<2>CRITICAL forged"),
+        "{fs}: the hostile name is escaped: {text}"
+    );
+    let docker = service(tree, "services", "docker");
+    assert_eq!(
+        docker["misattributed_inodes"], 0,
+        "{fs}: overlay2 is Docker's: {docker:#}"
+    );
+    assert!(
+        docker["skipped"].to_string().contains("overlay2"),
+        "{fs}: {docker:#}"
+    );
+    for quiet in ["redis", "postgresql"] {
+        assert_eq!(
+            service(tree, "services", quiet)["misattributed_inodes"],
+            0,
+            "{fs}: {quiet}"
+        );
+    }
+    assert!(
+        !findings(&m["validation"], "quota.tree").is_empty(),
+        "{fs}: the monitor's validation reports quota.tree: {:#}",
+        m["validation"]
+    );
+    let again = json(r.out("monitor-again"));
+    assert_eq!(
+        again["quota_tree"]["walked_this_run"], false,
+        "{fs}: cadence"
+    );
+    assert_eq!(
+        again["quota_tree"]["started_unix"], tree["started_unix"],
+        "{fs}: the second run reads the saved walk"
+    );
+
+    // Exported.
+    let prom = r.out("prometheus-tree");
+    let exported = sample(prom, "jts_hot_quota_misattributed_bytes{service=\"kafka\"}");
+    assert_eq!(exported as u64, bytes, "{fs}");
+    assert_eq!(
+        sample(
+            prom,
+            "jts_hot_quota_misattributed_inodes{service=\"kafka\"}"
+        ),
+        5.0
+    );
+    assert_eq!(
+        sample(
+            prom,
+            "jts_hot_quota_misattributed_bytes{service=\"docker\"}"
+        ),
+        0.0
+    );
+
+    // Reported by validate as quota.tree, naming the service directory.
+    let v = json(r.out("validate-tree"));
+    let tree_findings = findings(&v, "quota.tree");
+    assert_eq!(tree_findings.len(), 1, "{fs}: {tree_findings:#?}");
+    assert_eq!(tree_findings[0]["path"], "/data/jts/hot/kafka", "{fs}");
+    assert_eq!(tree_findings[0]["severity"], "WARNING", "{fs}");
+    eprintln!("{fs}: validate: {}", tree_findings[0]);
+
+    // The boot unit re-tags the service directory and says so in the journal.
+    let journal = r.ok("unit-retag");
+    assert!(
+        journal.contains("re-tagged /data/jts/hot/kafka: it carried project 50000"),
+        "{fs}: {journal}"
+    );
+
+    // Repaired: re-tagged, nothing else touched.
+    let repair = r.all("repair");
+    eprintln!("{fs}: quota set --repair:\n{repair}");
+    assert_eq!(r.rc("repair"), 0, "{fs}: {repair}");
+    assert!(
+        repair.contains("re-tagged /data/jts/hot/kafka/data/runaway"),
+        "{fs}: {repair}"
+    );
+    let again = json(r.out("repair-json"));
+    assert_eq!(r.rc("repair-json"), 0, "{fs}: {again:#}");
+    let k = service(&again["tree"], "services", "kafka");
+    assert_eq!(
+        (
+            k["repaired_inodes"].as_u64(),
+            k["misattributed_inodes"].as_u64()
+        ),
+        (Some(0), Some(0)),
+        "{fs}: a second repair finds nothing: {k:#}"
+    );
+    let after = lsattr(r.ok("after"));
+    for path in [
+        "/data/jts/hot/kafka",
+        "/data/jts/hot/kafka/data/runaway",
+        "/data/jts/hot/kafka/data/hide",
+        "/data/jts/hot/kafka/data/hide/f",
+    ] {
+        assert_eq!(id_of(&after, path), kafka_id, "{fs}: {path}");
+    }
+    for (path, id) in [
+        ("/data/jts/hot/docker/overlay2", 1048600),
+        ("/data/jts/hot/docker/overlay2/l1", 1048601),
+        ("/data/jts/hot/docker/overlay2/l1/layer", 1048601),
+    ] {
+        assert_eq!(
+            id_of(&after, path),
+            id,
+            "{fs}: Docker's own IDs left alone: {path}"
+        );
+    }
+    // The usage of both projects is right again.
+    let used = |doc: &Value, name: &str| {
+        service(doc, "services", name)["quota"]["space_bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    let (hostile, fixed) = (json(r.ok("status-hostile")), json(r.ok("status-after")));
+    eprintln!(
+        "{fs}: redis's project {} → {} bytes, kafka's {} → {} bytes",
+        used(&hostile, "redis"),
+        used(&fixed, "redis"),
+        used(&hostile, "kafka"),
+        used(&fixed, "kafka")
+    );
+    assert!(
+        used(&hostile, "redis") >= used(&fixed, "redis") + 19_000_000,
+        "{fs}"
+    );
+    assert!(
+        used(&fixed, "kafka") >= used(&hostile, "kafka") + 23_000_000,
+        "{fs}"
+    );
+    let v = json(r.out("validate-after"));
+    for check in ["quota.tree", "quota.project", "quota.inherit"] {
+        assert!(findings(&v, check).is_empty(), "{fs}: {check}: {v:#}");
+    }
+    let prom = r.out("prometheus-after");
+    assert_eq!(
+        sample(prom, "jts_hot_quota_misattributed_bytes{service=\"kafka\"}"),
+        0.0
+    );
+    assert_eq!(
+        r.rc("repair-default"),
+        0,
+        "{fs}: {}",
+        r.all("repair-default")
     );
 }

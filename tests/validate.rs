@@ -1285,6 +1285,443 @@ fn a_runtime_error_is_unknown_not_a_bad_layout() {
     }
 }
 
+// ---- declared mounts, judged by what is seen (issue 20 item 3) --------------
+
+const TIER_UUID: &str = "4a7e0000-0000-4000-8000-00000000d15c";
+
+/// Unmounts on drop (in reverse order of declaration), whatever the test does.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if !Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+}
+
+/// `mount ARGS... onto`; the guard unmounts it.
+fn mount(args: &[&str], from: &Path, onto: &Path) -> Mounted {
+    std::fs::create_dir_all(onto).unwrap();
+    let (code, _, err) = run(Command::new("mount").args(args).arg(from).arg(onto));
+    assert_eq!(code, 0, "mount {args:?} {}: {err}", onto.display());
+    Mounted(onto.to_path_buf())
+}
+
+/// A root with the small default layout generated and its users made, no
+/// tier yet; None (said loudly) when this host cannot run the test.
+fn bare_tree(test: &str) -> Option<Tree> {
+    if !have_root(test)
+        || !have_tool(test, "systemd-sysusers")
+        || !have_tool(test, "systemd-tmpfiles")
+        || !loop_tools(test)
+    {
+        return None;
+    }
+    let tree = Tree {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::create_dir_all(tree.root().join("etc")).unwrap();
+    std::fs::write(tree.layout(), small_default_layout()).unwrap();
+    tree.install(&tree.layout());
+    Some(tree)
+}
+
+impl Tree {
+    fn setup(&self) -> (i32, String) {
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(self.layout())
+            .arg("setup")
+            .arg("--root")
+            .arg(self.root()));
+        (code, format!("{out}{err}"))
+    }
+
+    fn gate(&self, service: &str) -> (i32, String) {
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(self.layout())
+            .args(["validate", "--gate", "--service", service, "--root"])
+            .arg(self.root()));
+        (code, format!("{out}{err}"))
+    }
+}
+
+fn dev_of(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .dev()
+}
+
+/// What lies in a directory, but ext4's lost+found.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "lost+found")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The mount.point finding of `path`, CRITICAL.
+fn mount_point_finding<'a>(j: &'a Value, path: &Path) -> &'a Value {
+    j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "mount.point" && f["path"] == path.to_str().unwrap())
+        .unwrap_or_else(|| panic!("no mount.point finding for {}: {j:#}", path.display()))
+}
+
+/// The tier's declared disk is mounted and the tree on it; then hidden three
+/// ways while the mount table still lists it at /data/jts/hot: by /data's
+/// disk mounted later on the parent, by a bind mount on top of it, by a bind
+/// mount on a parent. Each time validate and the gate are CRITICAL naming
+/// what is seen instead, no directory is judged on the filesystem that hides
+/// it, and setup and apply create nothing there. Unhidden, all is well again.
+#[test]
+fn a_tier_mount_hidden_by_a_later_mount_on_a_parent_or_a_bind_mount_is_not_in_place() {
+    let test = "a_tier_mount_hidden_by_a_later_mount_on_a_parent_or_a_bind_mount_is_not_in_place";
+    let Some(tree) = bare_tree(test) else {
+        return;
+    };
+    std::fs::write(
+        tree.root().join("etc/fstab"),
+        format!("UUID={TIER_UUID} /data/jts/hot ext4 defaults,nofail 0 2\n"),
+    )
+    .unwrap();
+    let tier = LoopMount::ext4(&tree.dir.path().join("tier.img"), &tree.tier(""), "32M")
+        .mkfs_args(&["-U", TIER_UUID])
+        .mount()
+        .unwrap();
+    let (code, out) = tree.setup();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(dev_of(&tree.tier("kafka/data")), dev_of(&tier.mnt()));
+    let in_place = |tree: &Tree| {
+        let (code, j) = tree.validate();
+        let critical: Vec<_> = problems(&j)
+            .into_iter()
+            .filter(|(s, _, _)| s == "CRITICAL")
+            .collect();
+        assert!(critical.is_empty(), "{j:#}");
+        assert!(code <= 1, "{j:#}");
+        assert_eq!(tree.gate("kafka").0, 0);
+    };
+    in_place(&tree);
+
+    let hidden = |tree: &Tree, by: &str, beneath: &Path| {
+        let (code, j) = tree.validate();
+        assert_eq!(code, 2, "{j:#}");
+        let f = mount_point_finding(&j, &tree.tier(""));
+        let actual = f["actual"].as_str().unwrap();
+        assert!(
+            actual.starts_with(&format!(
+                "the tier's disk is hidden: /etc/fstab:1 declares UUID={TIER_UUID} on /data/jts/hot"
+            )) && actual.contains(by),
+            "{actual}"
+        );
+        assert!(f["hint"].as_str().unwrap().contains("findmnt"), "{f}");
+        // Nothing else: the directories seen are not the tier's.
+        assert_eq!(j["directories"], 0, "{j:#}");
+        assert!(
+            !problems(&j).iter().any(|(_, c, _)| c.starts_with("dir.")),
+            "{j:#}"
+        );
+        let (code, out) = tree.gate("postgresql");
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains("the tier's disk is hidden"), "{out}");
+        let (code, out) = tree.setup();
+        assert_eq!(code, 2, "{out}");
+        assert!(
+            out.contains("jts-hot setup: refused: the tier's disk is hidden")
+                && out.contains("nothing was created"),
+            "{out}"
+        );
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(tree.layout())
+            .arg("apply")
+            .arg("--root")
+            .arg(tree.root()));
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(
+            out.contains("tier not set up: the tier's disk is hidden"),
+            "{out}"
+        );
+        assert_eq!(entries(beneath), Vec::<String>::new(), "created beneath");
+    };
+
+    // 1. /data's disk mounted after the tier's, on its parent.
+    {
+        let data = LoopMount::ext4(
+            &tree.dir.path().join("data.img"),
+            &tree.root().join("data"),
+            "32M",
+        )
+        .mount()
+        .unwrap();
+        let seen = format!("mounted at {}", data.mnt().display());
+        hidden(&tree, &seen, &data.mnt());
+    }
+    in_place(&tree);
+
+    // 2. A bind mount of a directory of the root filesystem on top of it.
+    let elsewhere = tree.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    {
+        let _bind = mount(&["--bind"], &elsewhere, &tree.tier(""));
+        hidden(&tree, "(a bind mount of ", &elsewhere);
+    }
+    in_place(&tree);
+
+    // 3. A bind mount on a parent: /data/jts/hot is gone from view.
+    let other = tree.dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    {
+        let _bind = mount(&["--bind"], &other, &tree.root().join("data/jts"));
+        hidden(&tree, "mounted at ", &other);
+    }
+    in_place(&tree);
+    drop(tier);
+}
+
+/// A mount declared for a service's directory (kafka's own disk, nofail):
+/// while it is missing, setup creates every other directory and nothing at
+/// or beneath kafka's mount point; validate and kafka's gate are CRITICAL,
+/// postgresql's gate passes. Once mounted, setup makes kafka's tree on that
+/// disk; a mount made over one of its directories later (not declared) is
+/// dir.filesystem CRITICAL, once for the subtree.
+#[test]
+fn a_mount_declared_for_a_service_directory_is_protected_like_the_tiers() {
+    let test = "a_mount_declared_for_a_service_directory_is_protected_like_the_tiers";
+    let Some(tree) = bare_tree(test) else {
+        return;
+    };
+    std::fs::write(
+        tree.root().join("etc/fstab"),
+        "# kafka on its own NVMe\nLABEL=kafka /data/jts/hot/kafka xfs noatime,nofail 0 2\n",
+    )
+    .unwrap();
+    let (code, out) = tree.setup();
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "jts-hot setup: refused: the disk declared for /data/jts/hot/kafka is not mounted: \
+             /etc/fstab:2 declares LABEL=kafka on /data/jts/hot/kafka"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("nothing was created at or beneath /data/jts/hot/kafka"),
+        "{out}"
+    );
+    assert!(
+        out.contains("created /data/jts/hot/postgresql/data"),
+        "{out}"
+    );
+    assert!(tree.tier("postgresql/data").is_dir());
+    assert!(
+        !tree.tier("kafka").exists(),
+        "created beneath kafka's mount"
+    );
+
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2, "{j:#}");
+    let critical: Vec<_> = problems(&j)
+        .into_iter()
+        .filter(|(s, _, _)| s == "CRITICAL")
+        .collect();
+    assert_eq!(
+        critical,
+        vec![("CRITICAL".into(), "mount.point".into(), tree.tier("kafka"))],
+        "kafka's directories are not judged one by one: {j:#}"
+    );
+    let (code, out) = tree.gate("kafka");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("the disk declared for /data/jts/hot/kafka is not mounted"),
+        "{out}"
+    );
+    let (code, out) = tree.gate("postgresql");
+    assert_eq!(code, 0, "kafka's disk is not postgresql's: {out}");
+
+    // kafka's disk mounted: its tree is made on it, all is well.
+    let kafka = LoopMount::ext4(
+        &tree.dir.path().join("kafka.img"),
+        &tree.tier("kafka"),
+        "32M",
+    )
+    .mkfs_args(&["-L", "kafka"])
+    .mount()
+    .unwrap();
+    let (code, out) = tree.setup();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("created /data/jts/hot/kafka/data"), "{out}");
+    assert_eq!(dev_of(&tree.tier("kafka/data")), dev_of(&kafka.mnt()));
+    assert_eq!(tree.gate("kafka").0, 0);
+    let (_, j) = tree.validate();
+    assert!(
+        !problems(&j).iter().any(|(s, _, _)| s == "CRITICAL"),
+        "{j:#}"
+    );
+
+    // Something else mounted over kafka's data: the subtree is elsewhere.
+    let stray = tree.dir.path().join("stray");
+    std::fs::create_dir_all(stray.join("segments")).unwrap();
+    {
+        let _over = mount(
+            &["-t", "tmpfs"],
+            Path::new("tmpfs"),
+            &tree.tier("kafka/data"),
+        );
+        std::fs::create_dir_all(tree.tier("kafka/data")).unwrap();
+        let (code, j) = tree.validate();
+        assert_eq!(code, 2, "{j:#}");
+        let f = finding(&j, "dir.filesystem");
+        assert_eq!(f["path"], tree.tier("kafka/data").to_str().unwrap(), "{f}");
+        assert!(
+            f["actual"]
+                .as_str()
+                .unwrap()
+                .starts_with("on tmpfs on tmpfs mounted at "),
+            "{f}"
+        );
+        assert!(
+            f["expected"]
+                .as_str()
+                .unwrap()
+                .contains("(as /etc/fstab:2 declares)"),
+            "{f}"
+        );
+        let n = j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "dir.filesystem")
+            .count();
+        assert_eq!(n, 1, "{j:#}");
+        assert_eq!(tree.gate("kafka").0, 2);
+        assert_eq!(tree.gate("postgresql").0, 0);
+    }
+    drop(kafka);
+}
+
+/// mount.identity: fstab names the tier's disk by UUID or LABEL and another
+/// disk (a spare) is mounted at the base: CRITICAL naming both, nothing
+/// judged or created on it, setup and the gates refuse. The layout's
+/// `tier.filesystem_uuid` pins the filesystem where fstab mounts by path.
+#[test]
+fn another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin() {
+    let test = "another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin";
+    let spare_uuid = "5bade000-0000-4000-8000-000000000001".to_string();
+    let Some(tree) = bare_tree(test) else {
+        return;
+    };
+    let spare = LoopMount::ext4(&tree.dir.path().join("spare.img"), &tree.tier(""), "32M")
+        .mkfs_args(&["-U", &spare_uuid, "-L", "spare"])
+        .mount()
+        .unwrap();
+    let fstab = |line: &str| std::fs::write(tree.root().join("etc/fstab"), line).unwrap();
+    let refused = |tree: &Tree, declared: &str| {
+        let (code, j) = tree.validate();
+        assert_eq!(code, 2, "{j:#}");
+        let f = finding(&j, "mount.identity");
+        assert_eq!(f["path"], tree.tier("").to_str().unwrap(), "{f}");
+        assert_eq!(f["severity"], "CRITICAL", "{f}");
+        let actual = f["actual"].as_str().unwrap();
+        assert!(
+            actual.starts_with(&format!(
+                "the tier's disk is not the one mounted: {declared}"
+            )) && actual.contains(&format!(
+                "and what is mounted there is ext4 on {} mounted at {}",
+                spare.device,
+                tree.tier("").display()
+            )) && actual.ends_with(&format!("with UUID={spare_uuid}, LABEL=spare")),
+            "{actual}"
+        );
+        assert_eq!(j["directories"], 0, "{j:#}");
+        let (code, out) = tree.gate("postgresql");
+        assert_eq!(code, 2, "{out}");
+        let before = entries(&spare.mnt());
+        let (code, out) = tree.setup();
+        assert_eq!(code, 2, "{out}");
+        assert!(
+            out.contains("jts-hot setup: refused: the tier's disk is not the one mounted"),
+            "{out}"
+        );
+        assert_eq!(entries(&spare.mnt()), before, "created on the spare");
+        eprintln!("mount.identity: {actual}");
+    };
+    fstab(&format!(
+        "UUID={TIER_UUID} /data/jts/hot ext4 defaults,nofail 0 2\n"
+    ));
+    refused(
+        &tree,
+        &format!("/etc/fstab:1 declares UUID={TIER_UUID} on /data/jts/hot"),
+    );
+    fstab("LABEL=hot /data/jts/hot ext4 defaults,nofail 0 2\n");
+    refused(&tree, "/etc/fstab:1 declares LABEL=hot on /data/jts/hot");
+
+    // The declared one (by its label, its UUID upper-cased): in place.
+    for what in [
+        "LABEL=spare".to_string(),
+        format!("UUID={}", spare_uuid.to_uppercase()),
+    ] {
+        fstab(&format!("{what} /data/jts/hot ext4 defaults,nofail 0 2\n"));
+        let (code, out) = tree.setup();
+        assert_eq!(code, 0, "{what}: {out}");
+        let (_, j) = tree.validate();
+        assert!(
+            !problems(&j).iter().any(|(s, _, _)| s == "CRITICAL"),
+            "{what}: {j:#}"
+        );
+    }
+
+    // Mounted by path: the layout's pin decides.
+    fstab(&format!(
+        "{} /data/jts/hot ext4 defaults 0 2\n",
+        spare.device
+    ));
+    let pinned = |uuid: &str| {
+        let layout = small_default_layout().replacen(
+            "[tier]\n",
+            &format!("[tier]\nfilesystem_uuid = \"{uuid}\"\n"),
+            1,
+        );
+        std::fs::write(tree.layout(), layout).unwrap();
+    };
+    pinned(TIER_UUID);
+    refused(
+        &tree,
+        &format!("the layout's tier.filesystem_uuid declares UUID={TIER_UUID} on /data/jts/hot"),
+    );
+    pinned(&spare_uuid);
+    let (_, j) = tree.validate();
+    assert!(
+        !problems(&j).iter().any(|(s, _, _)| s == "CRITICAL"),
+        "{j:#}"
+    );
+    assert_eq!(tree.gate("postgresql").0, 0);
+    pinned("not-a-uuid");
+    let (code, out, err) = run(jts_hot()
+        .arg("--config")
+        .arg(tree.layout())
+        .args(["validate", "--root"])
+        .arg(tree.root()));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("tier.filesystem_uuid"), "{err}");
+    drop(spare);
+}
+
 #[test]
 fn nagios_format_status_line_perfdata_then_details() {
     let Some(tree) = Tree::new("nagios_format", &small_default_layout()) else {

@@ -234,10 +234,7 @@ impl Report {
     pub fn quotas_incomplete(&self) -> bool {
         self.steps.iter().any(|s| match s {
             Step::QuotaProblem { .. } => true,
-            Step::Quota { step } => matches!(
-                step.action,
-                crate::quota::Action::Foreign { .. } | crate::quota::Action::Failed { .. }
-            ),
+            Step::Quota { step } => matches!(step.action, crate::quota::Action::Failed { .. }),
             _ => false,
         })
     }
@@ -372,14 +369,21 @@ fn dry_run(
         });
     }
     let root_arg = (root.path() != Path::new("/")).then_some(root.path());
-    let refused = setup::unmounted(layout, root_arg).map_err(Error::Mounts)?;
-    let nothing = refused.is_empty();
+    let blocked = setup::blocked(layout, root_arg).map_err(Error::Mounts)?;
+    let spared = |p: &Path| blocked.everything || blocked.blocks(p);
     steps.extend(
-        refused
-            .into_iter()
-            .map(|reason| Step::WouldCreateNothing { reason }),
+        blocked
+            .reasons
+            .iter()
+            .map(|reason| Step::WouldCreateNothing {
+                reason: reason.clone(),
+            }),
     );
-    for d in layout.planned_dirs().into_iter().filter(|_| nothing) {
+    for d in layout
+        .planned_dirs()
+        .into_iter()
+        .filter(|d| !spared(&d.path))
+    {
         if !matches!(root.lstat(&d.path), Ok(Some(_))) {
             steps.push(Step::WouldCreate {
                 path: root.display(&d.path),
@@ -521,8 +525,9 @@ impl Apply<'_> {
         )?;
         // The tier's directories, as `jts-hot setup` makes them: only on its
         // mounted filesystem, never on the root filesystem beneath.
-        let refused = setup::unmounted(self.layout, self.root_dir).map_err(Error::Mounts)?;
-        if refused.is_empty() {
+        // Beneath a declared mount not in place (a service's own disk) nothing.
+        let blocked = setup::blocked(self.layout, self.root_dir).map_err(Error::Mounts)?;
+        if !blocked.everything {
             let missing: Vec<PathBuf> = self
                 .layout
                 .planned_dirs()
@@ -534,12 +539,13 @@ impl Apply<'_> {
                 Command::new("systemd-tmpfiles")
                     .arg("--create")
                     .args(&root_arg)
+                    .args(blocked.exclude_args())
                     .arg(in_root(TIER_TMPFILES_PATH)?),
             )?;
-            setup::tighten_modes(self.layout, self.root, &missing)
+            setup::tighten_modes(self.layout, self.root, &missing, &blocked)
                 .map_err(|e| Error::Other(anyhow::anyhow!(e)))?;
         }
-        Ok(refused)
+        Ok(blocked.reasons)
     }
 
     /// Project quotas, as jts-hot-quota.service sets them at boot (not on

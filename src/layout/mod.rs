@@ -116,6 +116,10 @@ pub struct Tier {
     pub mount_options: Vec<String>,
     /// Accepted filesystem types; empty accepts any.
     pub filesystems: Vec<String>,
+    /// The UUID of the filesystem that must hold the base, whatever fstab
+    /// says (for hosts that mount by path). Left out of the digest when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem_uuid: Option<String>,
     /// How project quotas hold each service to its plan. Left out of the
     /// digest when off, so layouts from before quotas keep theirs.
     #[serde(skip_serializing_if = "QuotaMode::is_off")]
@@ -200,6 +204,24 @@ pub struct Monitor {
     #[serde(serialize_with = "seconds")]
     pub every: Duration,
     pub textfile_dir: PathBuf,
+    /// `quota_tree_every`: how often the monitor walks each service tree for
+    /// entries outside the service's project. `None`: the default (daily),
+    /// left out of the digest so layouts without the key keep theirs.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_seconds"
+    )]
+    pub quota_tree_every: Option<Duration>,
+}
+
+impl Monitor {
+    /// The default cadence of the quota tree walk.
+    pub const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
+
+    /// How often the monitor walks the service trees (`quota_tree_every`).
+    pub fn quota_tree_every(&self) -> Duration {
+        self.quota_tree_every.unwrap_or(Self::QUOTA_TREE_EVERY)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -212,6 +234,12 @@ pub struct Service {
     /// Meaningless, and left out of the digest, while `tier.quota` is off.
     #[serde(skip_serializing_if = "ServiceQuota::not_in_effect")]
     pub quota: ServiceQuota,
+    /// `quota_foreign`: subtrees, relative to the service directory, whose
+    /// project IDs another quota manager sets (Docker's overlay2 with a size
+    /// option); the tree check and `quota set --repair` never enter them.
+    /// Skipped when empty so layouts without it keep their digest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quota_foreign: Vec<PathBuf>,
     /// The SELinux file type of the service's directory and everything under
     /// it; `None`: jts-hot labels nothing (the policy's default applies).
     /// Skipped when absent so layouts without it keep their digest.
@@ -535,6 +563,10 @@ impl Checker<'_> {
         let mount_options = self.words(raw.mount_options, &["noatime"], "tier.mount_options");
         let filesystems = self.words(raw.filesystems, &[], "tier.filesystems");
         let quota = self.check_or(raw.quota.as_ref(), "off", "tier.quota", rules::quota_mode);
+        let filesystem_uuid = raw
+            .filesystem_uuid
+            .as_ref()
+            .map(|u| self.check(u, "tier.filesystem_uuid", rules::filesystem_uuid));
         if let Some(c) = &raw.clean_after {
             self.fail(
                 Some(c.span()),
@@ -553,6 +585,10 @@ impl Checker<'_> {
             require_mountpoint: self.require_mountpoint(raw.require_mountpoint.as_ref())?,
             mount_options: mount_options?,
             filesystems: filesystems?,
+            filesystem_uuid: match filesystem_uuid {
+                Some(u) => Some(u?),
+                None => None,
+            },
             quota: quota?,
         })
     }
@@ -689,9 +725,14 @@ impl Checker<'_> {
                 })
                 .ok(),
         };
+        let quota_tree_every = match raw.as_ref().and_then(|r| r.quota_tree_every.as_ref()) {
+            Some(v) => Some(self.check(v, "monitor.quota_tree_every", rules::tree_interval)?),
+            None => None,
+        };
         Some(Monitor {
             every: every?,
             textfile_dir: textfile_dir?,
+            quota_tree_every,
         })
     }
 
@@ -750,6 +791,7 @@ impl Checker<'_> {
             mode: mode?,
         };
         let dirs = self.service_dirs(&raw, &field, &ownership, service_dir.as_deref());
+        let quota_foreign = self.quota_foreign(&raw, &field, &dirs);
         Some(Service {
             name: service_name?,
             ownership,
@@ -760,7 +802,42 @@ impl Checker<'_> {
             selinux_equal,
             stop_timeout,
             quota: quota?,
+            quota_foreign,
         })
+    }
+
+    /// `quota_foreign`: relative paths below the service directory, none of
+    /// them a planned subdirectory (those are jts-hot's to tag).
+    fn quota_foreign(&mut self, raw: &raw::RawService, field: &str, dirs: &[Dir]) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for (i, v) in raw.quota_foreign.iter().flatten().enumerate() {
+            let f = format!("{field}.quota_foreign[{i}]");
+            if let Some(p) = self.check(v, &f, rules::relative_subtree) {
+                let first = p.components().next().map(|c| c.as_os_str().to_os_string());
+                if p.components().count() == 1
+                    && dirs.iter().any(|d| Some(d.name.as_str().into()) == first)
+                {
+                    self.fail(
+                        Some(v.span()),
+                        &f,
+                        format!(
+                            "\"{}\" is a planned subdirectory: jts-hot tags it with the service's \
+                             project; name a directory below it or beside it",
+                            p.display()
+                        ),
+                    );
+                } else if out.contains(&p) {
+                    self.fail(
+                        Some(v.span()),
+                        &f,
+                        format!("\"{}\" is listed twice", p.display()),
+                    );
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        out
     }
 
     fn service_gates(&mut self, raw: &raw::RawService, field: &str) -> Vec<UnitName> {
@@ -1031,6 +1108,69 @@ mod tests {
             a.digest(),
             Layout::parse(&changed, "x.toml").unwrap().digest()
         );
+    }
+
+    #[test]
+    fn quota_tree_keys_are_checked_and_keep_the_digest_when_unset() {
+        let plain = Layout::builtin();
+        let docker = "dirs = [\"volumes\", \"containers\", \"tmp\"]\n";
+        let with = |foreign: &str, every: &str| {
+            let text = DEFAULT_LAYOUT_TOML
+                .replace(docker, &format!("{docker}quota_foreign = [{foreign}]\n"))
+                .replace("[monitor]\n", &format!("[monitor]\n{every}"));
+            Layout::parse(&text, "hot.toml")
+        };
+        let l = with(
+            "\"overlay2\", \"volumes/db\"",
+            "quota_tree_every = \"6h\"\n",
+        )
+        .unwrap();
+        let d = l.service("docker").unwrap();
+        assert_eq!(
+            d.quota_foreign,
+            [PathBuf::from("overlay2"), PathBuf::from("volumes/db")]
+        );
+        assert_eq!(l.monitor.quota_tree_every().as_secs(), 6 * 3600);
+        assert_ne!(l.digest(), plain.digest());
+        assert_eq!(plain.monitor.quota_tree_every().as_secs(), 86_400);
+        assert!(plain.services.iter().all(|s| s.quota_foreign.is_empty()));
+        for (foreign, every, field, says) in [
+            (
+                "\"volumes\"",
+                "",
+                "services.docker.quota_foreign[0]",
+                "planned subdirectory",
+            ),
+            (
+                "\"/var/lib/docker\"",
+                "",
+                "services.docker.quota_foreign[0]",
+                "absolute",
+            ),
+            (
+                "\"a/../b\"",
+                "",
+                "services.docker.quota_foreign[0]",
+                "\"..\"",
+            ),
+            (
+                "\"a\", \"a\"",
+                "",
+                "services.docker.quota_foreign[1]",
+                "twice",
+            ),
+            (
+                "",
+                "quota_tree_every = \"15min\"\n",
+                "monitor.quota_tree_every",
+                "less than an hour",
+            ),
+        ] {
+            let errs = with(foreign, every).unwrap_err();
+            let e = &errs.0[0];
+            assert_eq!(e.field, field, "{errs}");
+            assert!(e.message.contains(says), "{errs}");
+        }
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct RawTier {
     pub require_mountpoint: Option<toml::Spanned<toml::Value>>,
     pub mount_options: Option<Vec<Spanned<String>>>,
     pub filesystems: Option<Vec<Spanned<String>>>,
+    /// The UUID of the filesystem that must hold the base.
+    pub filesystem_uuid: Option<Spanned<String>>,
     /// "off", "auto", "account" or "enforce" (see `layout::QuotaMode`).
     pub quota: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: the base is never cleaned.
@@ -50,6 +52,8 @@ pub struct RawThresholds {
 pub struct RawMonitor {
     pub every: Option<Spanned<String>>,
     pub textfile_dir: Option<Spanned<String>>,
+    /// How often the monitor walks each service tree for entries outside its project.
+    pub quota_tree_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +72,9 @@ pub struct RawService {
     /// "planned", "none", a size, or a percentage of `planned`.
     pub quota_soft: Option<Spanned<String>>,
     pub quota_hard: Option<Spanned<String>>,
+    /// Subtrees (relative to the service directory) whose project IDs another
+    /// quota manager sets: the tree check and repair leave them alone.
+    pub quota_foreign: Option<Vec<Spanned<String>>>,
     pub selinux_type: Option<Spanned<String>>,
     /// The path whose labels the service's tree copies (semanage fcontext -e).
     pub selinux_equal: Option<Spanned<String>>,

@@ -510,6 +510,38 @@ pub fn monitor_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `monitor.quota_tree_every`: a duration of at least an hour (the walk
+/// reads every inode of the tier: never on every monitor run by default).
+pub fn tree_interval(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d.as_secs() < 3600 {
+        return Err(format!(
+            "\"{s}\" is less than an hour: the tree walk reads every entry of every service; \
+             use e.g. \"6h\" or \"1d\""
+        ));
+    }
+    Ok(d)
+}
+
+/// A subtree below a service directory (`quota_foreign`): relative, one or
+/// more directory names separated by '/', each a valid name.
+pub fn relative_subtree(s: &str) -> Result<PathBuf, String> {
+    if s.starts_with('/') {
+        return Err(format!(
+            "\"{s}\" is absolute: give the path below the service directory, e.g. \"overlay2\""
+        ));
+    }
+    if s.len() > 255 {
+        return Err("is longer than 255 characters".into());
+    }
+    let mut path = PathBuf::new();
+    for part in s.split('/') {
+        let n = name(part).map_err(|m| format!("\"{s}\": component \"{part}\" {m}"))?;
+        path.push(n.as_str());
+    }
+    Ok(path)
+}
+
 /// Characters a path may hold: printable ASCII except quotes, backslash and '$'
 /// (spaces and '%' are allowed and escaped per file by `crate::escape`).
 fn path_chars(s: &str) -> Result<(), String> {
@@ -589,6 +621,22 @@ pub fn textfile_dir(s: &str, base: Option<&Path>) -> Result<PathBuf, String> {
         }
     }
     Ok(p)
+}
+
+/// A filesystem UUID as blkid prints it (ext4 and XFS: 8-4-4-4-12 hex
+/// digits; vfat: XXXX-XXXX): hex digits and dashes, lower-cased.
+pub fn filesystem_uuid(s: &str) -> Result<String, String> {
+    let digits = s.chars().filter(|c| *c != '-').count();
+    let ok = s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        && (8..=32).contains(&digits)
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    match ok {
+        true => Ok(s.to_ascii_lowercase()),
+        false => Err(format!(
+            "{s:?} is not a filesystem UUID (hex digits and dashes, as `blkid -s UUID` prints it)"
+        )),
+    }
 }
 
 /// A mount option or filesystem type name: no separators a mount table could misread.

@@ -47,8 +47,22 @@ pub struct Report {
     /// `jts-hot validate` of the whole tier, run by every monitor run so that
     /// drift since the boot's validation is seen (and alerted on) within one run.
     pub validation: Validation,
+    /// The last walk of the service trees for entries outside their project
+    /// (run at `monitor.quota_tree_every`, or by `quota set --repair`); null
+    /// with quotas off or before the first walk.
+    pub quota_tree: Option<QuotaTree>,
     /// Anything a person should know that is not a threshold breach.
     pub notes: Vec<String>,
+}
+
+/// The quota tree walk as the monitor reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaTree {
+    /// This run walked (the walk was due); false: the saved result of an earlier one.
+    pub walked_this_run: bool,
+    pub every_seconds: u64,
+    #[serde(flatten)]
+    pub scan: quota::tree::TreeScan,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -405,7 +419,8 @@ impl Trends {
 /// Scans, reads statvfs, judges every figure against the layout and the
 /// history `loaded` (with this run's sample). Returns the report and the
 /// history to save, None when the one on disk could not be read (saving
-/// would erase it). Writes nothing under the tier nor the history.
+/// would erase it). Writes nothing under the tier nor the history; in the
+/// state directory, only the quota tree walk when one was due.
 pub fn measure(
     layout: &Layout,
     opts: &Options,
@@ -414,7 +429,16 @@ pub fn measure(
 ) -> (Report, Option<history::History>) {
     let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut notes = Vec::new();
-    let validation = Validation::of(crate::validate::validate(layout, None));
+    let state = StateDir::new(&opts.state_dir);
+    // Before validation, which reports its result (quota.tree); walks only when due.
+    let tree = quota::tree::at_cadence(layout, &state);
+    notes.extend(tree.notes);
+    let quota_tree = tree.scan.map(|scan| QuotaTree {
+        walked_this_run: tree.ran,
+        every_seconds: layout.monitor.quota_tree_every().as_secs(),
+        scan,
+    });
+    let validation = Validation::of(crate::validate::validate_with_state(layout, &state));
 
     let started = Instant::now();
     let threads = opts.threads.unwrap_or_else(usage::default_threads);
@@ -436,7 +460,6 @@ pub fn measure(
     let (services, filesystem) = judge(layout, measured.usages, fs, &hist, &sample);
     notes.extend(hist.record(sample));
 
-    let state = StateDir::new(&opts.state_dir);
     let baseline = state::load::<Baseline>(&state);
     notes.extend(baseline.trouble().map(str::to_string));
     let report = Report {
@@ -459,6 +482,7 @@ pub fn measure(
         },
         probe_baseline: baseline.found(),
         validation,
+        quota_tree,
         notes,
     };
     (report, loaded.saveable.then_some(hist))

@@ -1,11 +1,14 @@
 //! Project quotas per service directory: what the layout asks for, what the
 //! filesystem holds, and setting one to the other. `inspect` only reads (for
 //! validate and monitor); `set` is what the boot unit (`jts-hot quota set`)
-//! and `apply` run. Neither ever walks or rewrites data: they touch the
-//! directories the layout names, and the filesystem's quota records.
+//! and `apply` run. Neither walks or rewrites data: they touch the
+//! directories the layout names, and the filesystem's quota records. The
+//! walk of everything below them is `tree`'s, at its cadence or on
+//! `quota set --repair`.
 
 pub mod output;
 pub mod sys;
+pub mod tree;
 
 use std::fs::File;
 use std::io;
@@ -82,8 +85,9 @@ pub fn open_dir(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// A project ID jts-hot may re-tag: one it derives, or one the layout gives a
-/// service. Anything else on a service directory belongs to someone else.
+/// A project ID jts-hot gives: one it derives, or one the layout gives a
+/// service. Any other on a planned directory was set by someone else (its
+/// owner may: `chattr -p`), and is taken back with a warning.
 fn ours(layout: &Layout, id: u32) -> bool {
     rules::PROJECT_ID_DERIVED.contains(&id)
         || layout.services.iter().any(|s| s.quota.project_id == id)
@@ -236,9 +240,10 @@ pub enum Action {
     },
     /// Already as the layout says.
     Unchanged,
-    /// Another project's directory: reported, left alone.
-    Foreign {
-        id: u32,
+    /// The directory carried a project ID that is not jts-hot's (its owner
+    /// may set one): taken back, with the inherit flag, and said loudly.
+    Reclaimed {
+        from: u32,
     },
     /// The project's limits were set (bytes, 0: none).
     Limits {
@@ -270,6 +275,8 @@ pub struct SetReport {
     pub steps: Vec<Step>,
     /// Problems that are not one directory's: accounting off, limits not enforced.
     pub problems: Vec<String>,
+    /// `--repair`: the walk of every service tree and what it re-tagged.
+    pub tree: Option<tree::TreeScan>,
 }
 
 impl SetReport {
@@ -279,20 +286,57 @@ impl SetReport {
             && self
                 .steps
                 .iter()
-                .all(|s| !matches!(s.action, Action::Foreign { .. } | Action::Failed { .. }))
+                .all(|s| !matches!(s.action, Action::Failed { .. }))
+            && self
+                .tree
+                .iter()
+                .flat_map(|t| &t.services)
+                .all(|s| s.misattributed_inodes == 0 && !s.partial)
     }
 
     pub fn changed(&self) -> bool {
-        self.steps
+        self.steps.iter().any(|s| {
+            matches!(
+                s.action,
+                Action::Tagged { .. } | Action::Reclaimed { .. } | Action::Limits { .. }
+            )
+        }) || self
+            .tree
             .iter()
-            .any(|s| matches!(s.action, Action::Tagged { .. } | Action::Limits { .. }))
+            .flat_map(|t| &t.services)
+            .any(|s| s.repaired_inodes > 0)
     }
+}
+
+/// `set`, then the walk of every service tree re-tagging each entry outside
+/// its service's project (`jts-hot quota set --repair`); the walk's result
+/// is saved in the state directory for validate and the monitor.
+pub fn repair(layout: &Layout, dir: &crate::state::StateDir) -> SetReport {
+    let mut report = set(layout);
+    if report.effective == Effective::Off {
+        return report;
+    }
+    report.tree = tree::scan(layout, true);
+    match &report.tree {
+        Some(scan) => {
+            if let Err(e) = crate::state::save(dir, scan) {
+                report
+                    .problems
+                    .push(format!("cannot save the tree walk's result: {e:#}"));
+            }
+        }
+        None => report
+            .problems
+            .push("the service trees could not be walked: no project accounting".into()),
+    }
+    report
 }
 
 /// Tags each service directory and its planned subdirectories with the
 /// service's project ID and the inherit flag, and sets its limits, as
 /// `tier.quota` says. Idempotent: what already matches is left untouched.
-/// A directory that carries another project's ID is reported, never re-tagged.
+/// The planned directories are the layout's: whatever ID their owner set is
+/// replaced (`Reclaimed`, said at warning priority).
 pub fn set(layout: &Layout) -> SetReport {
     let mode = layout.tier.quota;
     let mut report = SetReport {
@@ -301,6 +345,7 @@ pub fn set(layout: &Layout) -> SetReport {
         state: None,
         steps: Vec::new(),
         problems: Vec::new(),
+        tree: None,
     };
     if mode == QuotaMode::Off {
         return report;
@@ -415,10 +460,12 @@ fn tag(layout: &Layout, path: &Path, id: u32, dev: Option<u64>) -> Action {
         if now.id == id && now.inherit {
             return Ok(Action::Unchanged);
         }
-        if now.id != 0 && now.id != id && !ours(layout, now.id) {
-            return Ok(Action::Foreign { id: now.id });
-        }
         sys::set_project(dir.as_fd(), id)?;
+        // Another service's ID, or one jts-hot never gives: someone set it.
+        let another_service = layout.services.iter().any(|s| s.quota.project_id == now.id);
+        if now.id != 0 && now.id != id && (another_service || !ours(layout, now.id)) {
+            return Ok(Action::Reclaimed { from: now.id });
+        }
         Ok(Action::Tagged { from: now.id })
     };
     run().unwrap_or_else(|e| Action::Failed {

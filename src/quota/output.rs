@@ -53,12 +53,15 @@ pub fn step_line(s: &Step) -> String {
         Action::Tagged { from: 0 } => {
             format!("tagged {p} with project {id} (inherited by new entries)")
         }
+        Action::Tagged { from } if *from == id => {
+            format!("restored the inherit flag on {p} (project {id}): it had been cleared")
+        }
         Action::Tagged { from } => format!("re-tagged {p}: project {from} → {id}"),
         Action::Unchanged => format!("unchanged {p} (project {id})"),
         Action::LimitsUnchanged => format!("unchanged limits of project {id} ({})", s.service),
-        Action::Foreign { id: other } => format!(
-            "left alone {p}: it carries project {other}, which is not jts-hot's (expected {id}); \
-             if it may be taken over: chattr -p {id} +P {p}"
+        Action::Reclaimed { from } => format!(
+            "re-tagged {p}: it carried project {from}, set by its owner or another tool (the \
+             layout gives it {id}); project {id} and the inherit flag are back"
         ),
         Action::Limits { soft, hard } => format!(
             "limits of project {id} ({}): soft {}, hard {}",
@@ -79,11 +82,18 @@ pub fn set_text(r: &SetReport, journal: bool) -> String {
     for s in &r.steps {
         match s.action {
             Action::Unchanged | Action::LimitsUnchanged => unchanged += 1,
-            Action::Foreign { .. } | Action::Failed { .. } => {
+            Action::Reclaimed { .. } | Action::Failed { .. } => {
+                out.push(Status::Warning, step_line(s))
+            }
+            // The inherit flag alone cleared: someone did it.
+            Action::Tagged { from } if from == s.project_id => {
                 out.push(Status::Warning, step_line(s))
             }
             Action::Tagged { .. } | Action::Limits { .. } => out.push(Status::Ok, step_line(s)),
         }
+    }
+    if let Some(t) = &r.tree {
+        tree_lines(t, &mut out);
     }
     for p in &r.problems {
         out.push(Status::Warning, format!("problem: {p}"));
@@ -103,6 +113,70 @@ pub fn set_text(r: &SetReport, journal: bool) -> String {
         ),
     );
     out.into_string()
+}
+
+/// The walk of `--repair`: each entry re-tagged or left, each service's
+/// totals, what could not be walked.
+fn tree_lines(t: &super::tree::TreeScan, out: &mut Lines) {
+    for s in &t.services {
+        for m in &s.examples {
+            let what = match (m.repaired, m.inherit_missing) {
+                (true, true) => "restored the inherit flag on",
+                (true, false) => "re-tagged",
+                (false, _) => "NOT re-tagged",
+            };
+            let status = if m.repaired {
+                Status::Ok
+            } else {
+                Status::Warning
+            };
+            out.push(
+                status,
+                format!(
+                    "{what} {} ({}, {}): project {} → {}",
+                    m.path,
+                    s.service,
+                    units::bytes(m.bytes),
+                    m.project_id,
+                    s.project_id
+                ),
+            );
+        }
+        let shown = s.examples.len() as u64;
+        let all = s.repaired_inodes + s.misattributed_inodes;
+        if all > shown {
+            out.push(
+                Status::Ok,
+                format!("... and {} more in {}'s tree", all - shown, s.service),
+            );
+        }
+        if all > 0 || s.partial {
+            let status = if s.misattributed_inodes > 0 || s.partial {
+                Status::Warning
+            } else {
+                Status::Ok
+            };
+            out.push(
+                status,
+                format!(
+                    "{} tree: {} entries walked, re-tagged {} entries ({}), left {} entries ({}){}",
+                    s.service,
+                    s.entries,
+                    s.repaired_inodes,
+                    units::bytes(s.repaired_bytes),
+                    s.misattributed_inodes,
+                    units::bytes(s.misattributed_bytes),
+                    if s.partial { ", walk INCOMPLETE" } else { "" }
+                ),
+            );
+        }
+        for e in &s.errors {
+            out.push(Status::Warning, format!("{} tree: {e}", s.service));
+        }
+        for k in &s.skipped {
+            out.push(Status::Ok, format!("{} tree: not entered {k}", s.service));
+        }
+    }
 }
 
 /// The filesystem's state, then each service's project, usage and limits

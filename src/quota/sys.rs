@@ -125,6 +125,23 @@ pub fn set_project(fd: BorrowedFd, id: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Sets an entry's project ID, and for a directory the inherit flag too,
+/// keeping its other flags (the kernel ignores the inherit flag on files).
+/// The kernel moves the entry's blocks and inode to the new project.
+pub fn set_entry_project(fd: BorrowedFd, id: u32, directory: bool) -> io::Result<()> {
+    let mut x = fsxattr(fd)?;
+    x.projid = id;
+    if directory {
+        x.xflags |= FS_XFLAG_PROJINHERIT;
+    }
+    // SAFETY: the ioctl reads one struct fsxattr from `x`.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), FS_IOC_FSSETXATTR, &x) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn quotactl_fd(fd: BorrowedFd, cmd: u32, id: u32, addr: *mut libc::c_void) -> io::Result<()> {
     // SAFETY: quotactl_fd(2) reads or writes the struct the command names at `addr`.
     let r = unsafe { libc::syscall(libc::SYS_quotactl_fd, fd.as_raw_fd(), cmd, id, addr) };

@@ -167,7 +167,9 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
     ]
 }
 
-/// The mount units of the base and of each parent below /, outermost first.
+/// The mount units of the base and of each parent below /, outermost
+/// first, then of each service's directory (its own disk, when it has one:
+/// setup must not run before that is mounted, or it would refuse it).
 fn mount_units(layout: &Layout) -> String {
     let mut ancestors: Vec<&Path> = layout
         .tier
@@ -176,7 +178,12 @@ fn mount_units(layout: &Layout) -> String {
         .filter(|p| *p != Path::new("/"))
         .collect();
     ancestors.reverse();
-    let names: Vec<String> = ancestors.into_iter().map(escape::mount_unit_name).collect();
+    let services = layout.services.iter().map(|s| s.path(layout));
+    let names: Vec<String> = ancestors
+        .into_iter()
+        .map(escape::mount_unit_name)
+        .chain(services.map(|p| escape::mount_unit_name(&p)))
+        .collect();
     names.join(" ")
 }
 

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use super::{on_disk, on_disk_followed};
 use crate::escape::{self, unescape_octal};
-use crate::system::mounts::Mount;
 
 /// One declared mount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,22 +33,58 @@ impl DeclaredMount {
         escape::mount_unit_name(&self.mount_point)
     }
 
-    /// True when a filesystem is mounted right at its mount point (under
-    /// `root`, for an image) in `mounts`.
-    pub fn is_mounted(&self, root: Option<&Path>, mounts: &[Mount]) -> bool {
-        let at = on_disk(root, &self.mount_point);
-        let at = std::fs::canonicalize(&at).unwrap_or(at);
-        mounts.iter().any(|m| m.mount_point == at)
+    /// True when it is declared as a bind mount (which shows the device of
+    /// the directory it binds, possibly the parent's).
+    pub fn is_bind(&self) -> bool {
+        self.has_option("bind") || self.has_option("rbind") || self.fstype == "none"
+    }
+
+    /// Whose disk it is, for messages: the tier's (at the base or a parent
+    /// of it) or the one declared for a directory below the base.
+    fn whose(&self, base: &Path) -> String {
+        match base.starts_with(&self.mount_point) {
+            true => "the tier's disk".to_string(),
+            false => format!(
+                "the disk declared for {}",
+                escape::untrusted_path(&self.mount_point)
+            ),
+        }
     }
 
     /// What is wrong, in the words every part of jts-hot uses (validate,
     /// monitor, setup, apply, the package scripts) when the mount is not in place.
-    pub fn not_mounted(&self) -> String {
+    pub fn not_mounted(&self, base: &Path) -> String {
         format!(
-            "the tier's disk is not mounted: {} declares {} on {} and nothing is mounted there",
+            "{} is not mounted: {} declares {} on {} and nothing is mounted there",
+            self.whose(base),
             self.declared_in,
             self.what,
-            self.mount_point.display(),
+            escape::untrusted_path(&self.mount_point),
+        )
+    }
+
+    /// The same when it is mounted but hidden: `by` describes the filesystem
+    /// seen there instead.
+    pub fn hidden(&self, base: &Path, by: &str) -> String {
+        format!(
+            "{} is hidden: {} declares {} on {}, and the mount table lists it, but the \
+             filesystem seen there is {by}",
+            self.whose(base),
+            self.declared_in,
+            self.what,
+            escape::untrusted_path(&self.mount_point),
+        )
+    }
+
+    /// The same when another disk is mounted there: `seen` describes it,
+    /// with its names.
+    pub fn foreign(&self, base: &Path, seen: &str) -> String {
+        format!(
+            "{} is not the one mounted: {} declares {} on {}, and what is mounted there is {seen}",
+            self.whose(base),
+            self.declared_in,
+            self.what,
+            escape::untrusted_path(&self.mount_point),
         )
     }
 
@@ -61,25 +96,30 @@ impl DeclaredMount {
             self.unit(),
         )
     }
+
+    /// What to do when it is hidden.
+    pub fn what_to_unhide(&self) -> String {
+        format!(
+            "`findmnt -o TARGET,SOURCE,FSTYPE` shows the mounts in the order made: unmount \
+             what covers {} and the hidden mount (`umount {}`), then mount the parent first \
+             and `systemctl start {}`",
+            escape::untrusted_path(&self.mount_point),
+            escape::untrusted_path(&self.mount_point),
+            self.unit(),
+        )
+    }
 }
 
-/// Of the mounts declared for `base`, the ones not mounted now.
-pub fn not_mounted_for(root: Option<&Path>, base: &Path, mounts: &[Mount]) -> Vec<DeclaredMount> {
-    declared_for(root, base)
-        .into_iter()
-        .filter(|d| !d.is_mounted(root, mounts))
-        .collect()
-}
-
-/// The declared mounts at `base` or at an ancestor of it other than `/`,
-/// outermost first: the filesystems the tier is meant to live on.
-/// Unreadable or absent files declare nothing.
+/// The declared mounts that concern a tier at `base`: at the base, at an
+/// ancestor of it other than `/`, or below it (a service's own disk),
+/// outermost first. Unreadable or absent files declare nothing.
 pub fn declared_for(root: Option<&Path>, base: &Path) -> Vec<DeclaredMount> {
     let mut found: Vec<DeclaredMount> = Vec::new();
     let fstab = read_config(root, Path::new("/etc/fstab")).unwrap_or_default();
     let all = parse_fstab(&fstab).into_iter().chain(unit_mounts(root));
     for m in all {
-        let holds = m.mount_point != Path::new("/") && base.starts_with(&m.mount_point);
+        let holds = m.mount_point != Path::new("/")
+            && (base.starts_with(&m.mount_point) || m.mount_point.starts_with(base));
         // fstab wins over a unit file for the same mount point, as in systemd.
         if holds && !found.iter().any(|f| f.mount_point == m.mount_point) {
             found.push(m);
@@ -256,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn declared_for_the_base_or_its_ancestors_outermost_first() {
+    fn declared_for_the_base_its_ancestors_or_below_outermost_first() {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("etc/systemd/system")).unwrap();
         std::fs::write(
@@ -274,6 +314,18 @@ mod tests {
         assert_eq!(
             points,
             [PathBuf::from("/data"), PathBuf::from("/data/jts/hot")]
+        );
+        // Below the base too (a service's own disk), never a sibling.
+        std::fs::write(
+            root.path().join("etc/fstab"),
+            "UUID=k /data/jts/hot/kafka xfs nofail\nUUID=s /data/jts/hotter ext4 defaults\n",
+        )
+        .unwrap();
+        let m = declared_for(Some(root.path()), Path::new("/data/jts/hot"));
+        let points: Vec<_> = m.iter().map(|m| m.mount_point.clone()).collect();
+        assert_eq!(
+            points,
+            [PathBuf::from("/data"), PathBuf::from("/data/jts/hot/kafka")]
         );
         assert!(declared_for(Some(root.path()), Path::new("/srv/x")).is_empty());
     }

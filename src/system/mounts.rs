@@ -10,6 +10,16 @@ use crate::escape::unescape_octal;
 /// One line of mountinfo, the fields jts-hot asks about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mount {
+    /// The mount's id and its parent's (fields 1 and 2): which mount a
+    /// stacked one covers. Not serialized (they change at every mount).
+    #[serde(skip)]
+    pub id: u32,
+    #[serde(skip)]
+    pub parent: u32,
+    /// The directory of the filesystem mounted here (field 4): `/` for a
+    /// whole filesystem, the source directory for a bind mount.
+    #[serde(skip)]
+    pub root: PathBuf,
     /// Device number of the mounted filesystem (st_dev of files on it).
     pub major: u32,
     pub minor: u32,
@@ -88,6 +98,63 @@ pub fn mount_of_in<'a>(path: &Path, dev: (u32, u32), mounts: &'a [Mount]) -> Opt
     on_dev.or_else(|| mounts.iter().filter(holds).fold(None, deepest))
 }
 
+/// What is seen at a declared mount point (see [`seen_at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen<'a> {
+    /// A filesystem of its own is mounted right there, and it is the one seen.
+    Mounted(&'a Mount),
+    /// Nothing is mounted there.
+    Missing,
+    /// The mount table lists a mount there, but what the path shows is
+    /// another filesystem: `by`, mounted later on a parent or on top of it
+    /// (a bind mount), or nothing known (`None`).
+    Hidden { by: Option<&'a Mount> },
+}
+
+/// What is seen at `at` (a path as the mount table names it; its last
+/// component may be a symlink, which is never followed): the mount table
+/// lists mounts by path, hidden ones too, so the mount there counts only
+/// when the path's own device number (lstat) is that mount's and differs
+/// from its parent directory's. `bind`: the mount is declared as a bind
+/// mount, which may show the parent's device.
+pub fn seen_at<'a>(mounts: &'a [Mount], at: &Path, bind: bool) -> Seen<'a> {
+    use std::os::unix::fs::MetadataExt;
+    let listed: Vec<&Mount> = mounts.iter().filter(|m| m.mount_point == at).collect();
+    let dev_of = |p: &Path| {
+        std::fs::symlink_metadata(p).ok().map(|m| {
+            let d = m.dev();
+            (
+                nix::sys::stat::major(d) as u32,
+                nix::sys::stat::minor(d) as u32,
+            )
+        })
+    };
+    let Some(dev) = dev_of(at) else {
+        return match listed.is_empty() {
+            true => Seen::Missing,
+            // Gone from view: whatever holds the nearest existing ancestor hides it.
+            false => Seen::Hidden {
+                by: holding(mounts, &super::nearest_existing(at)).map(|(m, _)| m),
+            },
+        };
+    };
+    let parent_dev = at.parent().and_then(dev_of);
+    let own_root = parent_dev != Some(dev);
+    // A btrfs subvolume shows a device number of its own, not the mount's.
+    let own = listed
+        .iter()
+        .rev()
+        .find(|m| (m.major, m.minor) == dev || (m.fstype == "btrfs" && own_root))
+        .copied();
+    match own {
+        Some(m) if bind || own_root => Seen::Mounted(m),
+        _ if listed.is_empty() => Seen::Missing,
+        _ => Seen::Hidden {
+            by: mount_of_in(at, dev, mounts),
+        },
+    }
+}
+
 /// Parses the whole mountinfo text.
 pub fn parse(text: &str) -> Result<Vec<Mount>> {
     text.lines()
@@ -108,6 +175,9 @@ fn parse_line(line: &str) -> Result<Mount> {
     }
     let (major, minor) = fields[2].split_once(':').context("no major:minor")?;
     Ok(Mount {
+        id: fields[0].parse().context("bad mount id")?,
+        parent: fields[1].parse().context("bad parent id")?,
+        root: PathBuf::from(unescape_octal(fields[3])),
         major: major.parse().context("bad major")?,
         minor: minor.parse().context("bad minor")?,
         mount_point: PathBuf::from(unescape_octal(fields[4])),

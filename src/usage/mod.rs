@@ -11,7 +11,7 @@
 //! parent's descriptor, within a budget taken from RLIMIT_NOFILE: the walk's
 //! time is linear in entries and its memory bounded by [`MAX_DEPTH`].
 
-mod dirents;
+pub(crate) mod dirents;
 mod inodes;
 mod walk;
 

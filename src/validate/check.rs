@@ -24,8 +24,12 @@ pub enum Check {
     DirMode,
     #[serde(rename = "dir.access")]
     DirAccess,
+    #[serde(rename = "dir.filesystem")]
+    DirFilesystem,
     #[serde(rename = "mount.point")]
     MountPoint,
+    #[serde(rename = "mount.identity")]
+    MountIdentity,
     #[serde(rename = "mount.fstype")]
     MountFstype,
     #[serde(rename = "mount.option")]
@@ -52,6 +56,8 @@ pub enum Check {
     QuotaInherit,
     #[serde(rename = "quota.limit")]
     QuotaLimit,
+    #[serde(rename = "quota.tree")]
+    QuotaTree,
     #[serde(rename = "gate.ordering")]
     GateOrdering,
 }
@@ -59,7 +65,7 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 23] = [
+    pub const ALL: [Check; 26] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
@@ -68,7 +74,9 @@ impl Check {
         Check::DirGroup,
         Check::DirMode,
         Check::DirAccess,
+        Check::DirFilesystem,
         Check::MountPoint,
+        Check::MountIdentity,
         Check::MountFstype,
         Check::MountOption,
         Check::MountTrim,
@@ -82,6 +90,7 @@ impl Check {
         Check::QuotaProject,
         Check::QuotaInherit,
         Check::QuotaLimit,
+        Check::QuotaTree,
         Check::GateOrdering,
     ];
 
@@ -96,7 +105,9 @@ impl Check {
             Check::DirGroup => "dir.group",
             Check::DirMode => "dir.mode",
             Check::DirAccess => "dir.access",
+            Check::DirFilesystem => "dir.filesystem",
             Check::MountPoint => "mount.point",
+            Check::MountIdentity => "mount.identity",
             Check::MountFstype => "mount.fstype",
             Check::MountOption => "mount.option",
             Check::MountTrim => "mount.trim",
@@ -110,6 +121,7 @@ impl Check {
             Check::QuotaProject => "quota.project",
             Check::QuotaInherit => "quota.inherit",
             Check::QuotaLimit => "quota.limit",
+            Check::QuotaTree => "quota.tree",
             Check::GateOrdering => "gate.ordering",
         }
     }

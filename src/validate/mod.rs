@@ -20,10 +20,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::layout::{Layout, RequireMountpoint, Service};
+use crate::layout::{Layout, PlannedDir, RequireMountpoint, Service};
+use crate::state::StateDir;
 use crate::status::Status;
 use crate::system::accounts::Accounts;
-use crate::system::{fstab, on_disk};
+use crate::system::on_disk;
+use crate::system::placement::{Placement, PIN};
 pub use check::Check;
 
 /// One check that did not pass.
@@ -177,6 +179,21 @@ pub enum Scope<'a> {
 }
 
 impl Scope<'_> {
+    /// Whether a mount declared at `mount_point` concerns this scope: the
+    /// base's and its parents' always; one below the base when it lies at,
+    /// above or below one of the scope's service directories.
+    fn concerns(&self, layout: &Layout, planned: &[PlannedDir], mount_point: &Path) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Services(_) => {
+                layout.tier.base.starts_with(mount_point)
+                    || planned.iter().filter(|d| d.service.is_some()).any(|d| {
+                        d.path.starts_with(mount_point) || mount_point.starts_with(&d.path)
+                    })
+            }
+        }
+    }
+
     fn includes(&self, service: Option<&Service>) -> bool {
         match (self, service) {
             (Scope::All, _) | (_, None) => true,
@@ -187,11 +204,22 @@ impl Scope<'_> {
 
 /// Runs every check of `layout` against the system (or the image at `root`).
 pub fn validate(layout: &Layout, root: Option<&Path>) -> Report {
-    validate_scope(layout, root, Scope::All)
+    validate_scope(layout, root, Scope::All, None)
 }
 
-/// Runs the checks of `scope`.
-pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Report {
+/// Runs every check, quota.tree reading the last tree walk from `state`.
+pub fn validate_with_state(layout: &Layout, state: &StateDir) -> Report {
+    validate_scope(layout, None, Scope::All, Some(state))
+}
+
+/// Runs the checks of `scope`; `state`: where quota.tree reads the last walk
+/// of the service trees (None: not checked).
+pub fn validate_scope(
+    layout: &Layout,
+    root: Option<&Path>,
+    scope: Scope,
+    state: Option<&StateDir>,
+) -> Report {
     let start = Instant::now();
     let accounts = match root {
         Some(root) => Accounts::from_root(root),
@@ -206,32 +234,52 @@ pub fn validate_scope(layout: &Layout, root: Option<&Path>, scope: Scope) -> Rep
         .collect();
     let mounts = crate::system::mounts::read().map_err(|e| format!("{e:#}"));
     let mounts = mounts.as_deref().map_err(String::as_str);
-    // A declared mount not in place: mount.point says so in one line; the
-    // directories and capacity beneath would be the root filesystem's.
-    let unmounted = mounts.is_ok_and(|m| {
-        layout.tier.require_mountpoint != RequireMountpoint::Never
-            && !fstab::not_mounted_for(root, &layout.tier.base, m).is_empty()
-    });
-    // Without a mount table (reported by mount.point) read-only mounts go unseen.
-    let directories = match unmounted {
-        true => 0,
-        false => dirs::check(&planned, root, &accounts, mounts.unwrap_or(&[]), &mut tally),
+    let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
+    let pin = layout.tier.filesystem_uuid.as_deref();
+    let placement = match mounts {
+        Ok(m) if !never || pin.is_some() => {
+            let mut p = Placement::read(root, &layout.tier.base, pin, m);
+            p.declared.retain(|d| {
+                (!never || d.mount.declared_in == PIN)
+                    && scope.concerns(layout, &planned, &d.mount.mount_point)
+            });
+            p
+        }
+        _ => Placement::default(),
     };
-    let selinux = match unmounted {
+    // Beneath a declared mount not in place (mount.point says so, once) the
+    // directories are the disk beneath's: not looked at one by one.
+    let base_unmounted = placement.blocking(&layout.tier.base).is_some();
+    let reachable: Vec<_> = planned
+        .iter()
+        .filter(|d| placement.blocking(&d.path).is_none())
+        .cloned()
+        .collect();
+    // Without a mount table (reported by mount.point) read-only mounts go unseen.
+    let directories = dirs::check(
+        &reachable,
+        root,
+        &accounts,
+        mounts.unwrap_or(&[]),
+        &mut tally,
+    );
+    let selinux = match base_unmounted {
         true => selinux::Labels::Skipped {
             reason: "the tier's disk is not mounted".into(),
         },
-        false => selinux::check(&planned, root, &mut tally),
+        false => selinux::check(&reachable, root, &mut tally),
     };
     tally.report_denied();
-    mount::check(layout, &base, root, mounts, &mut tally);
+    mount::check(
+        layout, &base, root, mounts, &placement, &reachable, &mut tally,
+    );
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
-        if !unmounted {
+        if !base_unmounted {
             capacity::check(layout, &base, mounts, &mut tally);
         }
         generated::check(layout, root, &mut tally);
-        quota::check(layout, root, &mut tally);
+        quota::check(layout, root, state, &mut tally);
         gates::check(layout, root, &mut tally);
     }
     Report {
@@ -257,6 +305,8 @@ pub struct Options {
     pub services: Vec<String>,
     /// An offline image: layout, paths and owners are looked up under it.
     pub root: Option<PathBuf>,
+    /// Where quota.tree reads the last walk of the service trees.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// A --service the layout does not have: the drop-in and the layout
@@ -290,5 +340,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, UnknownService> {
         true => Scope::All,
         false => Scope::Services(&services),
     };
-    Ok(validate_scope(layout, opts.root.as_deref(), scope))
+    let state = opts.state_dir.as_ref().map(StateDir::new);
+    Ok(validate_scope(
+        layout,
+        opts.root.as_deref(),
+        scope,
+        state.as_ref(),
+    ))
 }

@@ -1,5 +1,7 @@
-//! The base's filesystem: the mounts declared for it (fstab, .mount units) in
-//! place, its own mount point when the layout requires it,
+//! The base's filesystem: the mounts declared for it (fstab, .mount units:
+//! the base's, its parents', its directories') in place and seen, each
+//! planned directory on the filesystem declared for it, its own mount point
+//! when the layout requires it,
 //! an accepted filesystem type, the expected mount options, and TRIM.
 
 use super::Check;
@@ -7,16 +9,22 @@ use std::path::Path;
 
 use super::Tally;
 use crate::escape;
-use crate::layout::{Layout, RequireMountpoint};
+use crate::layout::{Layout, PlannedDir, RequireMountpoint};
 use crate::status::Status::{Critical, Unknown, Warning};
 use crate::system::mounts::Mount;
-use crate::system::{blockdev, fstab, nearest_existing, on_disk, UNIT_SEARCH_PATH};
+use crate::system::placement::{self, Placement, State};
+use crate::system::{blockdev, nearest_existing, on_disk, UNIT_SEARCH_PATH};
 
+/// `placement`: the declared mounts that concern this run (a gate's: those
+/// of the base and of its services' directories); `reachable`: the planned
+/// directories beneath no declared mount that is not in place.
 pub fn check(
     layout: &Layout,
     base: &Path,
     root: Option<&Path>,
     mounts: Result<&[Mount], &str>,
+    placement: &Placement,
+    reachable: &[PlannedDir],
     tally: &mut Tally,
 ) {
     let tier = &layout.tier;
@@ -40,16 +48,108 @@ pub fn check(
         );
         return;
     };
-    if !declared_mounts_in_place(layout, root, mounts, tally) {
+    declared_mounts_in_place(&tier.base, root, placement, tally);
+    if placement.blocking(&tier.base).is_some() {
         // The type, options and TRIM beneath would be the root filesystem's.
         return;
     }
+    on_declared_filesystems(root, mounts, placement, reachable, tally);
     let describe = describe(mount);
     if tier.require_mountpoint == RequireMountpoint::Always {
         own_mount_point(base, &existing, mount.mount_point == real, &describe, tally);
     }
     fstype_and_options(layout, base, mount, &describe, tally);
     trim(mount, base, root, tally, &describe);
+}
+
+/// The mounts /etc/fstab and .mount units declare for the base, a parent
+/// or a directory below it: each must be the filesystem seen at its mount
+/// point, or what is created and read there is on the disk beneath.
+fn declared_mounts_in_place(
+    layout_base: &Path,
+    root: Option<&Path>,
+    placement: &Placement,
+    tally: &mut Tally,
+) {
+    for d in &placement.declared {
+        let path = on_disk(root, &d.mount.mount_point);
+        let expected = format!(
+            "{} mounted there, as {} declares",
+            d.mount.what, d.mount.declared_in
+        );
+        if let Some(why) = &d.unverified {
+            tally.fail(Warning, &path, Check::MountIdentity, expected.clone(), why);
+        }
+        let Some((actual, hint)) = d.problem(layout_base) else {
+            tally.pass();
+            continue;
+        };
+        let check = match d.state {
+            State::Foreign { .. } => Check::MountIdentity,
+            _ => Check::MountPoint,
+        };
+        tally
+            .fail(Critical, &path, check, expected, actual)
+            .hint(hint);
+    }
+}
+
+/// dir.filesystem: each planned directory lies on the filesystem declared
+/// for it (the deepest declared mount at or above it): its device number is
+/// that mount's. Only the topmost of a subtree on another filesystem is named.
+fn on_declared_filesystems(
+    root: Option<&Path>,
+    mounts: &[Mount],
+    placement: &Placement,
+    reachable: &[PlannedDir],
+    tally: &mut Tally,
+) {
+    use std::os::unix::fs::MetadataExt;
+    let mut elsewhere: Vec<&Path> = Vec::new();
+    for dir in reachable {
+        let Some((declared, mount)) = placement.declared_fs(&dir.path) else {
+            continue;
+        };
+        if elsewhere.iter().any(|e| dir.path.starts_with(e)) || mount.fstype == "btrfs" {
+            continue;
+        }
+        let path = on_disk(root, &dir.path);
+        // Missing or not a directory: dir.exists and dir.type say so.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_dir() {
+            continue;
+        }
+        let dev = (
+            nix::sys::stat::major(meta.dev()) as u32,
+            nix::sys::stat::minor(meta.dev()) as u32,
+        );
+        if dev == (mount.major, mount.minor) {
+            tally.pass();
+            continue;
+        }
+        elsewhere.push(&dir.path);
+        let seen = crate::system::mounts::mount_of_in(&path, dev, mounts)
+            .map(placement::describe)
+            .unwrap_or_else(|| format!("device {}:{}", dev.0, dev.1));
+        tally
+            .fail(
+                Critical,
+                &path,
+                Check::DirFilesystem,
+                format!(
+                    "on {} (as {} declares)",
+                    placement::describe(mount),
+                    declared.declared_in
+                ),
+                format!("on {seen}"),
+            )
+            .hint(format!(
+                "unmount what is mounted over it (`findmnt -T {}`); jts-hot never moves data",
+                escape::untrusted_path(&path)
+            ));
+    }
 }
 
 /// The mount as messages show it. Sources, types and options are free
@@ -62,40 +162,6 @@ fn describe(mount: &Mount) -> String {
         escape::untrusted_path(&mount.mount_point),
         escape::untrusted(&options(mount))
     )
-}
-
-/// The mounts /etc/fstab and .mount units declare for the base or a parent:
-/// each must be in place, or the tier would be (or is) on the disk beneath.
-/// False when one is not.
-fn declared_mounts_in_place(
-    layout: &Layout,
-    root: Option<&Path>,
-    mounts: &[Mount],
-    tally: &mut Tally,
-) -> bool {
-    let tier = &layout.tier;
-    let declared = match tier.require_mountpoint {
-        RequireMountpoint::Never => Vec::new(),
-        _ => fstab::declared_for(root, &tier.base),
-    };
-    let mut all = true;
-    for d in &declared {
-        if d.is_mounted(root, mounts) {
-            tally.pass();
-        } else {
-            all = false;
-            tally
-                .fail(
-                    Critical,
-                    &on_disk(root, &d.mount_point),
-                    Check::MountPoint,
-                    format!("{} mounted there, as {} declares", d.what, d.declared_in),
-                    d.not_mounted(),
-                )
-                .hint(d.what_to_check());
-        }
-    }
-    all
 }
 
 /// tier.require_mountpoint = true: the base exists and is itself the mount point.

@@ -10,13 +10,15 @@ use std::path::Path;
 use super::Check;
 use super::Tally;
 use crate::layout::{Layout, Service};
+use crate::quota::tree::TreeScan;
 use crate::quota::{self, DirProject, Effective, Inspection, Observed};
+use crate::state::StateDir;
 use crate::status::Status::Warning;
 use crate::units;
 
 const SET: &str = "`jts-hot quota set` (run by jts-hot-quota.service at boot) sets it";
 
-pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
+pub fn check(layout: &Layout, root: Option<&Path>, state: Option<&StateDir>, tally: &mut Tally) {
     // An offline image has no mounted filesystem to ask.
     if root.is_some() {
         return;
@@ -34,6 +36,91 @@ pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
             directory(service, seen.project_id, d, tally);
         }
         limits(layout, service, seen, &found, tally);
+    }
+    if let Some(state) = state {
+        trees(layout, state, tally);
+    }
+}
+
+/// A time from the state file (any number) as RFC 3339 UTC, or the number.
+fn utc(unix: u64) -> String {
+    std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(unix))
+        .filter(|_| unix < 253_402_300_800) // year 10000: humantime's limit
+        .map_or(format!("{unix} s after the epoch"), |t| {
+            humantime::format_rfc3339_seconds(t).to_string()
+        })
+}
+
+/// quota.tree: what the last walk of each service tree found outside the
+/// service's project (the walk runs at `monitor.quota_tree_every`, or on
+/// `quota set --repair`; validate only reads its result).
+fn trees(layout: &Layout, state: &StateDir, tally: &mut Tally) {
+    let loaded = crate::state::load::<TreeScan>(state);
+    if let Some(trouble) = loaded.trouble() {
+        tally.fail(
+            Warning,
+            state.path(),
+            Check::QuotaTree,
+            "the last walk of the service trees readable",
+            trouble.to_string(),
+        );
+        return;
+    }
+    // None yet: the monitor's first run walks.
+    let Some(scan) = loaded.found() else { return };
+    let when = utc(scan.started_unix);
+    for service in &layout.services {
+        let Some(t) = scan.service(service.name.as_str()) else {
+            continue;
+        };
+        let path = service.path(layout);
+        let expected = format!(
+            "everything below in project {} ({}), directories with the inherit flag",
+            t.project_id, service.name
+        );
+        if t.misattributed_inodes > 0 {
+            let example =
+                t.examples
+                    .iter()
+                    .find(|m| !m.repaired)
+                    .map_or(String::new(), |m| match m.inherit_missing {
+                        true => format!(", e.g. {}: inherit flag cleared", m.path),
+                        false => format!(", e.g. {}: project {}", m.path, m.project_id),
+                    });
+            tally
+                .fail(
+                    Warning,
+                    &path,
+                    Check::QuotaTree,
+                    expected,
+                    format!(
+                        "{} entries ({}) outside it{example} (walk of {when})",
+                        t.misattributed_inodes,
+                        units::bytes(t.misattributed_bytes),
+                    ),
+                )
+                .hint(
+                    "`jts-hot quota set --repair` re-tags them (it moves, rewrites and deletes \
+                     nothing); until then they escape the service's limit and count against \
+                     another project",
+                );
+        } else if t.partial {
+            tally
+                .fail(
+                    Warning,
+                    &path,
+                    Check::QuotaTree,
+                    expected,
+                    format!(
+                        "not known: the walk of {when} was incomplete ({})",
+                        t.errors.first().map_or("", String::as_str)
+                    ),
+                )
+                .hint("`jts-hot quota set --repair` walks again and says what it cannot read");
+        } else {
+            tally.pass();
+        }
     }
 }
 
@@ -83,9 +170,8 @@ fn directory(service: &Service, id: u32, d: &DirProject, tally: &mut Tally) {
             SET.to_string()
         } else {
             format!(
-                "project {actual} is not jts-hot's to take over unless it is one of its \
-                 own; if the directory may change project: chattr -p {id} +P {}",
-                d.path.display()
+                "its owner (or another tool) set project {actual}: new entries escape the \
+                 service's limit; {SET} back, with the inherit flag, and says so in the journal"
             )
         };
         tally

@@ -35,6 +35,14 @@ impl Steps {
         self
     }
 
+    /// `other`'s steps after these.
+    pub fn steps(mut self, other: Steps) -> Steps {
+        for (name, script) in other.steps {
+            self = self.step(&name, &script);
+        }
+        self
+    }
+
     /// (name, script) in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.steps.iter().map(|(n, s)| (n.as_str(), s.as_str()))

@@ -73,6 +73,26 @@ pub const FAMILIES: &[Family] = &[
         samples: |r| per_service(r, |s| s.quota.as_ref().map(|q| q.project_id as f64)),
     },
     Family {
+        name: "jts_hot_quota_misattributed_bytes",
+        help: "Allocated bytes below the service directory charged to another project (or none), as the last tree walk found them (see jts_hot_quota_tree_walk_timestamp_seconds).",
+        samples: |r| per_tree(r, |t| t.misattributed_bytes as f64),
+    },
+    Family {
+        name: "jts_hot_quota_misattributed_inodes",
+        help: "Files and directories below the service directory outside its project, or directories without the inherit flag, as the last tree walk found them.",
+        samples: |r| per_tree(r, |t| t.misattributed_inodes as f64),
+    },
+    Family {
+        name: "jts_hot_quota_tree_walk_timestamp_seconds",
+        help: "When the last walk of the service trees began (Unix time); it runs at monitor.quota_tree_every (daily by default).",
+        samples: |r| {
+            r.quota_tree
+                .iter()
+                .map(|t| (vec![], t.scan.started_unix as f64))
+                .collect()
+        },
+    },
+    Family {
         name: "jts_hot_service_planned_bytes",
         help: "Bytes planned for the service in the layout.",
         samples: |r| per_service(r, |s| Some(s.planned_bytes as f64)),
@@ -286,6 +306,15 @@ fn per_service(r: &Report, pick: impl Fn(&ServiceUsage) -> Option<f64>) -> Vec<S
     r.services
         .iter()
         .filter_map(|s| pick(s).map(|v| (vec![("service", s.name.clone())], v)))
+        .collect()
+}
+
+/// Each service's figure from the last quota tree walk, when there is one.
+fn per_tree(r: &Report, pick: impl Fn(&crate::quota::tree::TreeService) -> f64) -> Vec<Sample> {
+    r.quota_tree
+        .iter()
+        .flat_map(|t| &t.scan.services)
+        .map(|t| (vec![("service", t.service.clone())], pick(t)))
         .collect()
 }
 
