@@ -659,10 +659,61 @@ fn data_survives_reboot_upgrade_remove_purge() {
     m.boot(&quiet);
     check(&m, "the upgrade and a reboot");
 
+    // Everything jts-hot writes outside the tier: apply's files in /etc (the
+    // SELinux equivalence list among them), the monitor's history and
+    // textfile, a temporary a killed apply left; and one file of the
+    // operator's beside them, which has no marker and must stay.
+    m.run_ok(
+        "jts-hot apply >/dev/null; \
+         jts-hot monitor --textfile-dir /var/lib/prometheus/node-exporter >/dev/null || true; \
+         echo partial > /etc/systemd/system/.jts-hot.4242.tmp; \
+         echo operator > /etc/jts-hot/notes.txt",
+    );
+    // Every path outside the tier that names jts, is in jts-hot's own
+    // directories, or carries its marker (the test's own probe aside).
+    let listed = |m: &Machine| -> Vec<String> {
+        let out = m.run_ok(
+            "{ find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
+               -o -path /root -o -path /var/tmp -o -path /data/jts \\) -prune \
+               -o \\( -iname '*jts*' -print \\); \
+               find /etc/jts-hot /var/lib/jts-hot 2>/dev/null; \
+               grep -rlI -e '^# jts-hot-layout-digest: ' -e '^# HELP jts_hot_' \
+               /etc /var/lib /usr/lib /usr/local 2>/dev/null; } | sort -u",
+        );
+        out.lines()
+            .filter(|l| l.starts_with('/') && !l.contains("jts-probe"))
+            .map(str::to_string)
+            .collect()
+    };
+    let before = listed(&m);
+    println!("jts-hot's paths before purge:\n{}", before.join("\n"));
+    for must in [
+        "/etc/jts-hot/file_contexts.subs",
+        "/etc/jts-hot/tmpfiles.conf",
+        "/etc/tmpfiles.d/jts-hot.conf",
+        "/var/lib/jts-hot/monitor-history.json",
+        "/var/lib/prometheus/node-exporter/jts_hot.prom",
+    ] {
+        assert!(
+            before.iter().any(|p| p == must),
+            "{must} not written: {before:?}"
+        );
+    }
     println!("{}", m.run_ok("apt-get remove -y jts-hot"));
     check(&m, "apt remove");
     println!("{}", m.run_ok("dpkg --purge jts-hot"));
     check(&m, "dpkg --purge");
+    let after = listed(&m);
+    println!("jts-hot's paths after purge:\n{}", after.join("\n"));
+    assert!(
+        !m.path("/etc/systemd/system/.jts-hot.4242.tmp").exists(),
+        "a killed apply's temporary survived the purge"
+    );
+    assert_eq!(
+        after,
+        ["/etc/jts-hot", "/etc/jts-hot/notes.txt"],
+        "only the operator's own file (no marker) may stay"
+    );
     for user in owners(&layout) {
         m.run_ok(&format!("getent passwd {user}"));
     }

@@ -397,8 +397,47 @@ fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
         .join("etc/systemd/system/jts-hot-validate.service")
         .is_file());
     assert!(foreign.is_file(), "a foreign drop-in was removed");
+    // What the monitor and a killed apply leave, and the operator's own
+    // file in /etc/jts-hot (no marker: it stays).
+    std::fs::create_dir_all(r.join("var/lib/jts-hot")).unwrap();
+    std::fs::write(r.join("var/lib/jts-hot/monitor-history.json"), "{}").unwrap();
+    std::fs::write(r.join("var/lib/jts-hot/probe-baseline.json.corrupt"), "x").unwrap();
+    std::fs::write(r.join("etc/tmpfiles.d/.jts-hot.77.tmp"), "partial").unwrap();
+    std::fs::write(r.join("etc/jts-hot/notes.txt"), "operator\n").unwrap();
+    let textfile = r.join("var/lib/prometheus/node-exporter");
+    std::fs::create_dir_all(&textfile).unwrap();
+    std::fs::write(
+        textfile.join("jts_hot.prom"),
+        "# HELP jts_hot_validate_status x\n",
+    )
+    .unwrap();
+    std::fs::write(textfile.join("other.prom"), "# HELP other x\n").unwrap();
+    assert!(r.join("etc/jts-hot/file_contexts.subs").is_file());
     script("postrm", &["purge"]);
     assert!(!r.join("etc/tmpfiles.d/jts-hot.conf").exists());
+    // Every path left outside the tier that names jts: the directory the
+    // operator's file keeps, and the conffile's, which dpkg removes itself
+    // (here, unpacked by hand, it stays).
+    let (_, left, _) = run(Command::new("sh").arg("-c").arg(
+        "cd \"$1\" && find . \\( -path ./data -o -path ./usr \\) -prune -o \\( -iname '*jts*' -print \\) | sort",
+    ).arg("sh").arg(r));
+    let left: Vec<&str> = left.lines().collect();
+    assert_eq!(left, ["./etc/jts", "./etc/jts-hot"], "left after purge");
+    assert!(
+        r.join("etc/jts-hot/notes.txt").is_file(),
+        "the operator's file went"
+    );
+    assert!(!r.join("etc/jts-hot/file_contexts.subs").exists());
+    assert!(!r.join("etc/tmpfiles.d/.jts-hot.77.tmp").exists());
+    assert!(
+        !r.join("var/lib/jts-hot").exists(),
+        "the state directory stayed"
+    );
+    assert!(
+        textfile.join("other.prom").is_file(),
+        "another exporter's file was removed"
+    );
+    assert!(!textfile.join("jts_hot.prom").exists());
     for w in wants {
         assert!(
             r.join(w).symlink_metadata().is_err(),

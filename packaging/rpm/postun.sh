@@ -2,8 +2,9 @@
 # jts-hot %postun ($1: 0 on removal, 1 on upgrade): as %systemd_postun, plus
 # the unit files `jts-hot apply` wrote into /etc. Nothing under the tier and
 # none of the service users is ever removed: the data and its owners are the
-# operator's. /etc/tmpfiles.d and /etc/sysusers.d overrides stay, like
-# %config files.
+# operator's. rpm has no purge, so an erase also removes everything else
+# jts-hot wrote outside the tier (remove_written_files); a changed
+# /etc/jts/hot-layout.toml stays as .rpmsave, as %config(noreplace) does.
 
 # Files jts-hot wrote carry this line; nothing else is touched.
 MARKER='# jts-hot-layout-digest: '
@@ -29,6 +30,49 @@ remove_applied_units() {
             rm -f "$f"
             rmdir "${f%/*}" 2>/dev/null || true
         fi
+    done
+}
+
+# Everything else jts-hot wrote outside the tier, on purge: the files `jts-hot
+# apply` put in /etc (each carrying the marker), the temporaries a killed run
+# left beside them (`.jts-hot.*.tmp`, jts-hot's own names), the state
+# directory's files (the monitor's history, the probe's baseline, the SELinux
+# record once its equivalences are gone), and the monitor's jts_hot.prom in
+# the textfile directory (the default one and the one the applied layout
+# named). Nothing under the tier, no user, no file without the marker in
+# /etc. (The same in debian/postrm and rpm/postun.sh.)
+remove_written_files() {
+    # The applied textfile directory, read before its tmpfiles file goes.
+    textfile=$(awk '$1 == "d" && $2 ~ /^\// { d = $2 } END { print d }' \
+        "$ETC/tmpfiles.d/jts-hot.conf" 2>/dev/null || true)
+    for f in "$ETC/tmpfiles.d/jts-hot.conf" "$ETC/sysusers.d/jts-hot.conf" \
+             "$ETC/jts-hot/tmpfiles.conf" "$ETC/jts-hot/file_contexts.subs"; do
+        if ours "$f"; then rm -f "$f"; fi
+    done
+    for d in "$ETC/systemd/system" "$ETC"/systemd/system/*.d "$ETC/tmpfiles.d" \
+             "$ETC/sysusers.d" "$ETC/jts-hot"; do
+        for f in "$d"/.jts-hot.*.tmp; do
+            if [ -f "$f" ] && [ ! -L "$f" ]; then rm -f "$f"; fi
+        done
+    done
+    rmdir "$ETC/jts-hot" 2>/dev/null || true
+    state="${DPKG_ROOT:-}/var/lib/jts-hot"
+    if [ -f "$state/selinux-equal" ] && [ ! -L "$state/selinux-equal" ] \
+        && grep -q '^/' "$state/selinux-equal"; then
+        echo "jts-hot: the SELinux equivalences listed in $state/selinux-equal could not all be deleted; the list is removed with the package" >&2
+    fi
+    for f in "$state"/monitor-* "$state"/probe-* "$state"/selinux-equal "$state"/.jts-hot.*; do
+        if [ -f "$f" ] && [ ! -L "$f" ]; then rm -f "$f"; fi
+    done
+    rmdir "$state" 2>/dev/null || true
+    # systemd's record of the monitor timer's last run (Persistent=true).
+    rm -f "${DPKG_ROOT:-}/var/lib/systemd/timers/stamp-jts-hot-monitor.timer"
+    for d in "${DPKG_ROOT:-}/var/lib/prometheus/node-exporter" ${textfile:+"${DPKG_ROOT:-}$textfile"}; do
+        f="$d/jts_hot.prom"
+        if [ -f "$f" ] && [ ! -L "$f" ] && grep -q '^# HELP jts_hot_' "$f"; then rm -f "$f"; fi
+        for t in "$d"/.jts-hot.*.tmp; do
+            if [ -f "$t" ] && [ ! -L "$t" ]; then rm -f "$t"; fi
+        done
     done
 }
 
@@ -78,6 +122,9 @@ remove_selinux_module() {
 if [ "$1" -eq 0 ]; then
     remove_applied_units
     remove_selinux_module
+    # rpm has no purge: an erase removes what jts-hot wrote, or a later
+    # install would prefer a stale /etc/jts-hot/file_contexts.subs.
+    remove_written_files
 fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :

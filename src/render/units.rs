@@ -19,19 +19,28 @@ use crate::layout::{Layout, QuotaMode, DEFAULT_STOP_TIMEOUT};
 struct Setup<'a> {
     header: &'a str,
     mount_units: &'a str,
+    hardening: &'a str,
 }
 
 impl Template for Setup<'_> {
     const NAME: &'static str = "jts-hot-setup.service";
 }
 
-/// The sandbox shared by the services that read the tier.
-#[derive(Serialize)]
+/// The sandbox shared by jts-hot's services; each gets only the
+/// capabilities and system calls its job needs (docs/generated.md lists
+/// every unit's `systemd-analyze security` exposure).
+#[derive(Clone, Copy, Serialize)]
 struct Hardening {
     protect_home: &'static str,
     private_tmp: &'static str,
     quota: bool,
     capabilities: &'static str,
+    /// setup creates the base and its missing parents anywhere but the OS
+    /// trees: "full" (/usr, /boot, /efi, /etc read-only); the others "strict".
+    protect_system: &'static str,
+    /// setup chowns (systemd-tmpfiles), and sets setgid on directories a
+    /// layout asks for (2770...), which RestrictSUIDSGID= would forbid.
+    creates: bool,
 }
 
 impl Template for Hardening {
@@ -109,8 +118,12 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
         contents,
     };
     let mount_units = &mount_units(layout);
-    let (hardening, quota_hardening) = hardening(layout);
-    let (hardening, quota_hardening) = (hardening.trim_end(), quota_hardening.trim_end());
+    let (hardening, quota_hardening, setup_hardening) = hardening(layout);
+    let (hardening, quota_hardening, setup_hardening) = (
+        hardening.trim_end(),
+        quota_hardening.trim_end(),
+        setup_hardening.trim_end(),
+    );
     let textfile_dir = &layout.monitor.textfile_dir;
     let every = layout.monitor.every;
     vec![
@@ -119,6 +132,7 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
             Setup {
                 header,
                 mount_units,
+                hardening: setup_hardening,
             }
             .render(),
         ),
@@ -187,8 +201,9 @@ fn mount_units(layout: &Layout) -> String {
     names.join(" ")
 }
 
-/// The sandbox of validate and monitor, and that of the quota service.
-fn hardening(layout: &Layout) -> (String, String) {
+/// The sandbox of validate and monitor, that of the quota service and that
+/// of the setup service.
+fn hardening(layout: &Layout) -> (String, String, String) {
     let hidden = |prefixes: &[&str]| {
         prefixes
             .iter()
@@ -214,6 +229,8 @@ fn hardening(layout: &Layout) -> (String, String) {
         } else {
             "CAP_DAC_READ_SEARCH"
         },
+        protect_system: "strict",
+        creates: false,
     };
     // Setting a directory's project needs its owner's rights (CAP_FOWNER).
     let setter = Hardening {
@@ -221,7 +238,23 @@ fn hardening(layout: &Layout) -> (String, String) {
         capabilities: "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN CAP_FOWNER",
         ..reader
     };
-    (reader.render(), setter.render())
+    // systemd-tmpfiles creating directories below the base: their owner and
+    // group (CAP_CHOWN), their mode in directories it does not own
+    // (CAP_FOWNER, CAP_FSETID for setgid), creating inside service-owned
+    // directories (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH). Nothing else.
+    let creator = Hardening {
+        // A tier under /home must be writable to be created there.
+        protect_home: match reader.protect_home {
+            "yes" => "yes",
+            _ => "no",
+        },
+        quota: false,
+        capabilities: "CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID",
+        protect_system: "full",
+        creates: true,
+        ..reader
+    };
+    (reader.render(), setter.render(), creator.render())
 }
 
 /// The drop-in of each gated unit: validate the unit's services before it starts.

@@ -157,11 +157,23 @@ fn read_text(path: &Path) -> Result<String, String> {
 /// initgroups over an image's files: passwd's uid and gid, and each group(5)
 /// line whose member list names the user. Root is 0:0 when not listed.
 fn who_in_files(passwd: &str, group: &str, name: &str) -> Option<Who> {
+    // The entry `parse_db` reads for the name (its first line with a numeric
+    // uid), so that uid lookups and logins agree; without a numeric gid
+    // there it is no usable user (found by the `accounts` fuzz target: a
+    // later, complete line gave another uid).
     let entry = passwd.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 4 && f[0] == name).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+        let uid: u32 = (f.len() >= 3 && f[0] == name).then(|| f[2].parse().ok())??;
+        Some(
+            f.get(3)
+                .and_then(|g| g.parse::<u32>().ok())
+                .map(|gid| (uid, gid)),
+        )
     });
-    let (uid, gid): (u32, u32) = entry.or((name == "root").then_some((0, 0)))?;
+    let (uid, gid): (u32, u32) = match entry {
+        Some(found) => found?,
+        None => (name == "root").then_some((0, 0))?,
+    };
     let mut gids = vec![gid];
     for l in group.lines() {
         let f: Vec<&str> = l.split(':').collect();
@@ -223,6 +235,20 @@ mod tests {
         assert_eq!((w.uid, w.gids), (105, vec![109, 110, 4]));
         assert_eq!(who_in_files("", "", "root").unwrap().uid, 0);
         assert!(who_in_files(passwd, group, "kafka").is_none());
+    }
+
+    /// The uid lookup and the login agree on a name's entry: the first line
+    /// with a numeric uid (the `accounts` fuzz target found a truncated line
+    /// read for the uid and a later complete one for the login).
+    #[test]
+    fn uid_and_login_read_the_same_entry() {
+        let passwd =
+            "postgres:x:101\npostgres:x:104:110::/:/bin/sh\nkafka:x:bad:1\nkafka:x:7:8:::\n";
+        let db = Accounts::from_texts(Ok(passwd.into()), Ok(String::new()));
+        assert_eq!(db.uid("postgres"), Ok(Some(101)));
+        assert_eq!(db.who("postgres"), Ok(None), "no gid on the entry read");
+        assert_eq!(db.uid("kafka"), Ok(Some(7)));
+        assert_eq!(db.who("kafka").unwrap().unwrap().uid, 7);
     }
 
     #[test]
