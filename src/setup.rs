@@ -66,6 +66,11 @@ pub enum SetupError {
         vendor: String,
         root: PathBuf,
     },
+    #[error("cannot set the mode of {}: {error}", .path.display())]
+    Mode {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error(
         "systemd-tmpfiles refused: {} leads outside the root (to {}): nothing was run",
         .path.display(), .to.display()
@@ -246,6 +251,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         &on_disk_followed(root, &Path::new("/").join(&file)),
         &blocked.exclude_args(),
     )?;
+    let in_root = Root::open(fs_root).map_err(|error| SetupError::Root {
+        path: fs_root.to_path_buf(),
+        error,
+    })?;
+    tighten_modes(layout, &in_root, &missing, &blocked)?;
     // Project quotas per service directory (issue 13) belong here: after the
     // directories exist, before validation.
     let created = missing
@@ -258,6 +268,33 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         tmpfiles: Some(Path::new("/").join(file)),
         created,
     })
+}
+
+/// The directories the service may tighten (`may_tighten`), whose tmpfiles
+/// line leaves the mode alone: one just created (in `created`) gets the
+/// layout's mode, an existing one only loses the bits beyond it and never
+/// gains one (PostgreSQL's 0700 data directory stays 0700). `apply` runs it
+/// after its own systemd-tmpfiles too. Nothing `blocked` is touched.
+pub fn tighten_modes(
+    layout: &Layout,
+    root: &Root,
+    created: &[PathBuf],
+    blocked: &Blocked,
+) -> Result<(), SetupError> {
+    let planned = layout.planned_dirs();
+    for d in planned
+        .iter()
+        .filter(|d| d.may_tighten && !blocked.blocks(&d.path))
+    {
+        let mode = d.ownership.mode.0;
+        let new = created.contains(&d.path);
+        root.chmod_dir(&d.path, |now| if new { mode } else { now & mode })
+            .map_err(|error| SetupError::Mode {
+                path: d.path.clone(),
+                error,
+            })?;
+    }
+    Ok(())
 }
 
 /// systemd-tmpfiles --create on `file` (under `root`, when given).
