@@ -188,13 +188,14 @@ pub struct ValidateArgs {
     /// Check only the base, its mount and this service's directories (repeatable)
     #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(service_names))]
     pub service: Vec<String>,
-    /// As a gated unit's ExecStartPre=: exit 0 on OK and WARNING, print only what blocks the start
+    /// As a gated unit's ExecCondition=: exit 0 on OK and WARNING, print only what blocks the start
     ///
     /// The gate drop-in (UNIT.d/jts-hot.conf) runs `jts-hot validate --gate --service=NAME` before
     /// every start of the unit. WARNING findings do not block a start and are not printed there
     /// (jts-hot-validate.service and the monitor report them); each CRITICAL or UNKNOWN finding
     /// is one line with the command that fixes it, and the exit status is 2 (CRITICAL) or
-    /// 3 (UNKNOWN), which fails the start.
+    /// 3 (UNKNOWN), which refuses the start (the unit stays inactive, its condition unmet).
+    /// SIGTERM is ignored while the gate runs: a restart meanwhile gets its verdict, not a kill.
     #[arg(long)]
     pub gate: bool,
     /// Validate an offline image: layout, paths and owners are looked up under DIR

@@ -10,7 +10,8 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   dir.owner, dir.group  owner and group are the layout's, resolved through NSS          CRITICAL
   account.user          a layout user or group name that does not resolve               CRITICAL
   account.group
-  dir.mode              permission bits exactly the layout's (setgid, sticky included)  CRITICAL
+  dir.mode              permission bits exactly the layout's (setgid, sticky included);   CRITICAL
+                        with may_tighten, any mode that grants no bit beyond them
   dir.access            the owner (with its groups) can reach it from / and write it:
                         modes, POSIX ACLs, read-only mounts; names the blocking ancestor CRITICAL
   dir.filesystem        it lies on the filesystem declared for it (the deepest mount

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use nix::sys::signal::{signal, SigHandler, Signal};
 
 use cli::{
     Cli, Command, ConfigCommand, MonitorArgs, MonitorFormat, PlanArgs, ProbeArgs, QuotaCommand,
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
 
 /// --help and --version print and exit 0; a usage error (a mistyped option,
 /// an unknown subcommand) is UNKNOWN, 3, for every command: clap's own 2
-/// would read as CRITICAL to Nagios and to a unit's ExecStartPre= reader.
+/// would read as CRITICAL to Nagios and to a unit's ExecCondition= reader.
 fn usage_error(e: &clap::Error) -> ExitCode {
     // A closed stdout or stderr leaves nothing to report to.
     let _ = e.print();
@@ -400,6 +401,14 @@ fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
 /// `jts-hot validate`: main builds the options, prints, maps the verdict to the exit code.
 fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     use jts_hot::validate::{self, output};
+    if args.gate {
+        // A stop or restart of the unit while its gate runs or lingers
+        // (SIGTERM) must not turn the verdict into a kill (status=15/TERM,
+        // a failed start instead of a refused one): the gate finishes, in
+        // milliseconds plus the linger below, and exits with its code.
+        // SAFETY: SIG_IGN installs no handler.
+        let _ = unsafe { signal(Signal::SIGTERM, SigHandler::SigIgn) };
+    }
     // A gate never reads the saved edit: only the layout in force decides a start.
     let in_force = load_in_force(cli, args.root.as_deref(), !args.gate)?;
     let layout = in_force.layout;

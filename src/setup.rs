@@ -95,6 +95,11 @@ pub enum SetupError {
         vendor: String,
         root: PathBuf,
     },
+    #[error("cannot set the mode of {}: {error}", .path.display())]
+    Mode {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error(
         "systemd-tmpfiles refused: {} leads outside the root (to {}): nothing was run",
         .path.display(), .to.display()
@@ -315,12 +320,22 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         .iter()
         .map(|p| dir_state(&accounts, &on_disk(root, p)))
         .collect();
+    let missing: Vec<PathBuf> = planned
+        .iter()
+        .filter(|p| std::fs::symlink_metadata(on_disk(root, p)).is_err())
+        .cloned()
+        .collect();
     // Resolved inside the root: the tool is handed a host path.
     tmpfiles_create(
         root,
         &on_disk_followed(root, &Path::new("/").join(&file)),
         &blocked.exclude_args(),
     )?;
+    let in_root = Root::open(fs_root).map_err(|error| SetupError::Root {
+        path: fs_root.to_path_buf(),
+        error,
+    })?;
+    tighten_modes(layout, &in_root, &missing, &blocked)?;
     let mut created = Vec::new();
     let mut repaired = Vec::new();
     for (path, found) in planned.into_iter().zip(before) {
@@ -358,6 +373,33 @@ fn dir_state(accounts: &Accounts, path: &Path) -> Option<DirState> {
             .unwrap_or_else(|| meta.gid().to_string()),
         mode: format!("{:04o}", meta.mode() & 0o7777),
     })
+}
+
+/// The directories the service may tighten (`may_tighten`), whose tmpfiles
+/// line leaves the mode alone: one just created (in `created`) gets the
+/// layout's mode, an existing one only loses the bits beyond it and never
+/// gains one (PostgreSQL's 0700 data directory stays 0700). `apply` runs it
+/// after its own systemd-tmpfiles too. Nothing `blocked` is touched.
+pub fn tighten_modes(
+    layout: &Layout,
+    root: &Root,
+    created: &[PathBuf],
+    blocked: &Blocked,
+) -> Result<(), SetupError> {
+    let planned = layout.planned_dirs();
+    for d in planned
+        .iter()
+        .filter(|d| d.may_tighten && !blocked.blocks(&d.path))
+    {
+        let mode = d.ownership.mode.0;
+        let new = created.contains(&d.path);
+        root.chmod_dir(&d.path, |now| if new { mode } else { now & mode })
+            .map_err(|error| SetupError::Mode {
+                path: d.path.clone(),
+                error,
+            })?;
+    }
+    Ok(())
 }
 
 /// systemd-tmpfiles --create on `file` (under `root`, when given).

@@ -288,7 +288,7 @@ fn changed_layout_adds_removes_gates_and_leaves_old_dirs() {
     let gate = r.join(ETC_UNITS).join("questdb.service.d/jts-hot.conf");
     assert!(std::fs::read_to_string(&gate)
         .unwrap()
-        .contains("ExecStartPre=+/usr/bin/jts-hot validate --gate --service=questdb"));
+        .contains("ExecCondition=+/usr/bin/jts-hot validate --gate --service=questdb"));
     // Gates no longer wanted: our drop-ins are gone, the foreign one stays.
     for unit in ["kafka.service", "mongod.service"] {
         let ours = r.join(ETC_UNITS).join(format!("{unit}.d/jts-hot.conf"));
@@ -369,7 +369,7 @@ fn ungated_unit_with_a_packaged_gate_gets_an_empty_override() {
             seen.starts_with(&format!("# {}\n", etc.display())),
             "{seen}"
         );
-        assert!(!seen.contains("ExecStartPre="), "{seen}");
+        assert!(!seen.contains("ExecCondition="), "{seen}");
         assert!(!seen.contains("Wants="), "{seen}");
     }
 }

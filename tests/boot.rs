@@ -285,6 +285,27 @@ fn check_tree(report: &Report, layout: &Layout) {
         let f: Vec<&str> = line.split(':').collect();
         let uid: u32 = f[2].parse().unwrap();
         assert!(uid < 1000, "{user} is not a system user: {line}");
+        // The accounts the distributions' database packages make, made as
+        // they make them: the .deb's Debian's, the .rpm's RHEL's
+        // (packaging/*/jts-hot-accounts.conf, docs/databases.md).
+        let distributions: &[(&str, &str)] = match user {
+            "postgres" => &[
+                ("/var/lib/postgresql", "/bin/bash"),
+                ("/var/lib/pgsql", "/bin/bash"),
+            ],
+            "redis" => &[
+                ("/var/lib/redis", "/usr/sbin/nologin"),
+                ("/var/lib/redis", "/sbin/nologin"),
+            ],
+            _ => &[],
+        };
+        if !distributions.is_empty() {
+            assert!(
+                distributions.contains(&(f[5], f[6])),
+                "{user} is not as its distribution's package makes it: {line}"
+            );
+            continue;
+        }
         assert!(
             f[6].ends_with("/nologin") || f[6].ends_with("/false"),
             "{user} may log in: {line}"

@@ -168,7 +168,7 @@ fn config_default_prints_the_builtin_layout_and_it_checks() {
     let (code, out, err) = run(jts_hot().args(["config", "check"]).arg(&file));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("valid: 7 services, 27 directories, 6 gated units"),
+        out.contains("valid: 7 services, 27 directories, 8 gated units"),
         "{out}"
     );
 }
@@ -495,6 +495,75 @@ fn bad_sizes_and_durations_are_refused() {
         "services.kafka.dirs[0].clean_after",
         "at least one second",
     );
+    for (stop, why) in [("0s", "at least one second"), ("2d", "not from 1s to 1d")] {
+        assert_refused(
+            &default_with(
+                "planned = \"600GB\"",
+                &format!("planned = \"600GB\"\nstop_timeout = \"{stop}\""),
+            ),
+            "services.kafka.stop_timeout",
+            why,
+        );
+    }
+    assert_refused(
+        &default_with(
+            "dirs = [\"data\", \"logs\"]",
+            "dirs = [{ name = \"data\", may_tighten = \"yes\" }]",
+        ),
+        "services.kafka.dirs[0]",
+        "",
+    );
+}
+
+/// stop_timeout and may_tighten as rendered: the drop-in's TimeoutStopSec=
+/// (the longest of the services sharing a unit), a tier line that leaves
+/// the mode alone.
+#[test]
+fn stop_timeout_and_may_tighten_are_rendered() {
+    let layout = default_with(
+        "planned = \"600GB\"",
+        "planned = \"600GB\"\nstop_timeout = \"45s\"",
+    )
+    .replacen(
+        "dirs = [\"data\", \"logs\"]",
+        "dirs = [{ name = \"data\", may_tighten = true }, \"logs\"]",
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("layout.toml");
+    fs::write(&file, &layout).unwrap();
+    let out = dir.path().join("out");
+    let (code, _, err) = run(jts_hot()
+        .arg("--config")
+        .arg(&file)
+        .arg("generate")
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let kafka = fs::read_to_string(out.join("usr/lib/systemd/system/kafka.service.d/jts-hot.conf"))
+        .unwrap();
+    assert!(kafka.contains("\nTimeoutStopSec=45s\n"), "{kafka}");
+    assert!(
+        kafka.contains("\nReadWritePaths=-/data/jts/hot/kafka\n"),
+        "{kafka}"
+    );
+    assert!(
+        kafka.contains("\nExecCondition=+/usr/bin/jts-hot validate --gate --service=kafka\n"),
+        "{kafka}"
+    );
+    let redis =
+        fs::read_to_string(out.join("usr/lib/systemd/system/redis-server.service.d/jts-hot.conf"))
+            .unwrap();
+    assert!(redis.contains("\nTimeoutStopSec=5min\n"), "{redis}");
+    let tier = fs::read_to_string(out.join("usr/lib/jts-hot/tmpfiles.conf")).unwrap();
+    assert!(
+        tier.contains("\nd /data/jts/hot/kafka/data - kafka kafka -\n"),
+        "{tier}"
+    );
+    assert!(
+        tier.contains("\nd /data/jts/hot/kafka/logs 0750 kafka kafka -\n"),
+        "{tier}"
+    );
 }
 
 #[test]
@@ -744,8 +813,8 @@ fn every_layout_error_is_reported_in_one_run() {
     .replacen("warn_percent = 80", "warn_percent = \"80\"", 1)
     .replacen("mode = \"0750\"", "mode = 0750", 1)
     .replacen(
-        "gate = [\"postgresql.service\"]",
-        "gate = [\"postgresql.service\" \"x.service\"]",
+        "gate = [\"postgresql@.service\", \"postgresql.service\"]",
+        "gate = [\"postgresql@.service\" \"x.service\"]",
         1,
     )
     .replacen("owner = \"kafka\"", "owner = \"Kafka\"", 1)

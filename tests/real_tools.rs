@@ -467,7 +467,7 @@ fn systemd_parses_escaped_paths_back_exactly() {
         "{gated}"
     );
     // Wants=, not Requires=: stopping validation never stops a database;
-    // the ExecStartPre= is the gate, run at every start.
+    // the ExecCondition= is the gate, run at every start.
     assert!(gated.contains("Wants: jts-hot-validate.service"), "{gated}");
     assert!(!gated.contains("Requires: jts-hot-validate"), "{gated}");
     assert!(gated.contains("After: jts-hot-validate.service"), "{gated}");

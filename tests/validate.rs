@@ -79,19 +79,23 @@ impl Tree {
         assert_eq!(code, 0, "systemd-sysusers: {err}");
     }
 
-    /// As at boot: tmpfiles.d's file, then the tier's own (jts-hot setup's).
+    /// As at boot: tmpfiles.d's file, then the tier's own by `jts-hot setup`
+    /// (systemd-tmpfiles, then the modes of may_tighten directories, which
+    /// the tier's file leaves alone).
     fn create_tier(&self) {
         let root = self.root();
-        for file in [
-            "usr/lib/tmpfiles.d/jts-hot.conf",
-            "usr/lib/jts-hot/tmpfiles.conf",
-        ] {
-            let (code, _, err) = run(Command::new("systemd-tmpfiles")
-                .arg("--create")
-                .arg(format!("--root={}", root.display()))
-                .arg(root.join(file)));
-            assert_eq!(code, 0, "systemd-tmpfiles {file}: {err}");
-        }
+        let file = "usr/lib/tmpfiles.d/jts-hot.conf";
+        let (code, _, err) = run(Command::new("systemd-tmpfiles")
+            .arg("--create")
+            .arg(format!("--root={}", root.display()))
+            .arg(root.join(file)));
+        assert_eq!(code, 0, "systemd-tmpfiles {file}: {err}");
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(self.layout())
+            .args(["setup", "--root"])
+            .arg(&root));
+        assert_eq!(code, 0, "jts-hot setup: {out}{err}");
     }
 
     /// A path of the tier inside the root.
@@ -263,7 +267,7 @@ fn a_wrong_mode_is_critical_setgid_included() {
     let Some(tree) = Tree::new("wrong_mode", &small_default_layout()) else {
         return;
     };
-    let data = tree.tier("postgresql/data");
+    let data = tree.tier("postgresql/logs");
     for (mode, shown) in [(0o755, "0755"), (0o2750, "2750"), (0o1750, "1750")] {
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(mode)).unwrap();
         let (code, j) = tree.validate();
@@ -275,6 +279,45 @@ fn a_wrong_mode_is_critical_setgid_included() {
             (Some("0750"), Some(shown))
         );
     }
+}
+
+/// PostgreSQL's data directory (`may_tighten`): initdb's 0700 and group
+/// access's 0750 pass, a bit beyond 0750 does not; `jts-hot setup` removes
+/// only the bits beyond it and never gives one back.
+#[test]
+fn a_mode_the_database_may_tighten() {
+    let Some(tree) = Tree::new("may_tighten", &small_default_layout()) else {
+        return;
+    };
+    let data = tree.tier("postgresql/data");
+    let mode = || std::fs::metadata(&data).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(), 0o750, "created with the layout's mode");
+    let setup = || {
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(tree.layout())
+            .args(["setup", "--root"])
+            .arg(tree.root()));
+        assert_eq!(code, 0, "{out}{err}");
+    };
+    for tight in [0o700, 0o750] {
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(tight)).unwrap();
+        let (code, j) = tree.validate();
+        assert_eq!((code, problems(&j)), (0, vec![]), "{tight:o}");
+        setup();
+        assert_eq!(mode(), tight, "setup changed {tight:o}");
+    }
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2);
+    assert_eq!(problems(&j), critical("dir.mode", data.clone()));
+    let f = finding(&j, "dir.mode");
+    assert_eq!(
+        (f["expected"].as_str(), f["actual"].as_str()),
+        (Some("0750 or tighter"), Some("2770"))
+    );
+    setup();
+    assert_eq!(mode(), 0o750, "only the bits beyond 0750 are removed");
 }
 
 #[test]
@@ -1079,7 +1122,7 @@ fn with_root_the_images_own_layout_is_used() {
     );
 }
 
-/// `validate --gate --service NAME`, as a gated unit's ExecStartPre= runs it:
+/// `validate --gate --service NAME`, as a gated unit's ExecCondition= runs it:
 /// only that service's part of the tier (and the base) counts; WARNING exits
 /// 0; a blocking finding is one line with the fixing command, then the verdict.
 #[test]

@@ -47,9 +47,11 @@ add_selinux_equivalences() {
     done
 }
 
-# Users first: the tier's directories belong to them. A basename, so that
-# /etc/sysusers.d/jts-hot.conf (written by `jts-hot apply`) wins, as at boot.
-systemd-sysusers jts-hot.conf || :
+# Users first: the tier's directories belong to them. Basenames, so that
+# /etc/sysusers.d/jts-hot.conf (written by `jts-hot apply`) wins, as at boot;
+# the databases' own accounts first, as their packages make them
+# (jts-hot-accounts.conf, docs/databases.md).
+systemd-sysusers jts-hot-accounts.conf jts-hot.conf || :
 # SELinux, only where it is enabled: the tier's file contexts go into the
 # policy before systemd-tmpfiles runs, so the directories it creates are
 # born labelled and the ones that exist are relabelled (tmpfiles resets
@@ -86,7 +88,7 @@ if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :
     if [ "$1" -eq 1 ]; then
         # start, not restart: a running tier needs no new check (each database
-        # re-checks its part at its own next start: its ExecStartPre= gate).
+        # re-checks its part at its own next start: its ExecCondition= gate).
         systemctl start jts-hot-setup.service jts-hot-validate.service jts-hot-monitor.timer >/dev/null 2>&1 || :
     fi
 fi

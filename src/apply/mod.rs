@@ -571,6 +571,13 @@ impl Apply<'_> {
         // Beneath a declared mount not in place (a service's own disk) nothing.
         let blocked = setup::blocked(self.layout, self.root_dir).map_err(Error::Mounts)?;
         if !blocked.everything {
+            let missing: Vec<PathBuf> = self
+                .layout
+                .planned_dirs()
+                .into_iter()
+                .map(|d| d.path)
+                .filter(|p| matches!(self.root.lstat(p), Ok(None)))
+                .collect();
             run_tool(
                 Command::new("systemd-tmpfiles")
                     .arg("--create")
@@ -578,6 +585,8 @@ impl Apply<'_> {
                     .args(blocked.exclude_args())
                     .arg(in_root(TIER_TMPFILES_PATH)?),
             )?;
+            setup::tighten_modes(self.layout, self.root, &missing, &blocked)
+                .map_err(|e| Error::Other(anyhow::anyhow!(e)))?;
         }
         Ok(blocked.reasons)
     }

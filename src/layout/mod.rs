@@ -251,7 +251,21 @@ pub struct Service {
     /// Never set together with `selinux_type`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selinux_equal: Option<PathBuf>,
+    /// `stop_timeout`: how long stopping a gated unit may take before systemd
+    /// kills it (its drop-in's TimeoutStopSec=); `None`: `DEFAULT_STOP_TIMEOUT`.
+    /// Skipped when absent so layouts without it keep their digest.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_seconds"
+    )]
+    pub stop_timeout: Option<Duration>,
 }
+
+/// TimeoutStopSec= of a gated unit whose service sets no `stop_timeout`:
+/// long enough for a database's clean shutdown (a checkpoint, a final save),
+/// bounded so that a save that cannot finish (Redis on a tier gone read-only
+/// will not exit) never blocks a stop or a poweroff forever.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dir {
@@ -260,6 +274,13 @@ pub struct Dir {
     /// Age after which systemd-tmpfiles --clean removes files (scratch only).
     #[serde(serialize_with = "opt_seconds")]
     pub clean_after: Option<Duration>,
+    /// `may_tighten`: the service may take permission bits away from the
+    /// mode (PostgreSQL's initdb makes its data directory 0700, or 0750 with
+    /// group access): any mode within it passes, and setup only creates the
+    /// directory with the mode and removes bits beyond it, never adds any.
+    /// Skipped when false so layouts without it keep their digest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub may_tighten: bool,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -285,6 +306,8 @@ pub struct PlannedDir<'a> {
     pub path: PathBuf,
     pub ownership: &'a Ownership,
     pub clean_after: Option<Duration>,
+    /// Whether the service may take bits away from the mode (`Dir::may_tighten`).
+    pub may_tighten: bool,
     /// The service it belongs to; `None` for the base.
     pub service: Option<&'a Service>,
 }
@@ -371,6 +394,7 @@ impl Layout {
             path: self.tier.base.clone(),
             ownership: &self.tier.ownership,
             clean_after: None,
+            may_tighten: false,
             service: None,
         }];
         for service in &self.services {
@@ -379,6 +403,7 @@ impl Layout {
                 path: service_path.clone(),
                 ownership: &service.ownership,
                 clean_after: None,
+                may_tighten: false,
                 service: Some(service),
             });
             for dir in &service.dirs {
@@ -386,6 +411,7 @@ impl Layout {
                     path: service_path.join(dir.name.as_str()),
                     ownership: &dir.ownership,
                     clean_after: dir.clean_after,
+                    may_tighten: dir.may_tighten,
                     service: Some(service),
                 });
             }
@@ -756,6 +782,12 @@ impl Checker<'_> {
             );
         }
         let gate = self.service_gates(&raw, &field);
+        let stop_timeout = match &raw.stop_timeout {
+            Some(t) => {
+                Some(self.check(t, &format!("{field}.stop_timeout"), rules::stop_timeout)?)
+            }
+            None => None,
+        };
         let (selinux_type, selinux_equal) =
             self.service_selinux(&raw, &field, service_dir.as_deref())?;
         self.base_transition(&raw, &field, base_owner, owner.as_ref());
@@ -774,6 +806,7 @@ impl Checker<'_> {
             dirs,
             selinux_type,
             selinux_equal,
+            stop_timeout,
             quota: quota?,
             quota_foreign,
         })
@@ -990,6 +1023,7 @@ impl Checker<'_> {
                     name,
                     ownership: parent.clone(),
                     clean_after: None,
+                    may_tighten: false,
                 })
             }
             RawDir::Table(t) => {
@@ -1019,6 +1053,7 @@ impl Checker<'_> {
                     }
                     None => None,
                 };
+                let may_tighten = t.may_tighten.as_ref().is_some_and(|m| *m.get_ref());
                 Some(Dir {
                     name: name?,
                     ownership: Ownership {
@@ -1027,6 +1062,7 @@ impl Checker<'_> {
                         mode: mode?,
                     },
                     clean_after,
+                    may_tighten,
                 })
             }
         }

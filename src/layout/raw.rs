@@ -80,6 +80,8 @@ pub struct RawService {
     pub selinux_equal: Option<Spanned<String>>,
     /// Accepted only to refuse it with a clear message: a service directory holds data.
     pub clean_after: Option<Spanned<toml::Value>>,
+    /// TimeoutStopSec= of the gated units (a duration, e.g. "5min").
+    pub stop_timeout: Option<Spanned<String>>,
 }
 
 /// A subdirectory: a bare name, or a table with `name` and optional `owner`,
@@ -100,6 +102,8 @@ pub struct RawDirTable {
     pub group: Option<Spanned<String>>,
     pub mode: Option<Spanned<String>>,
     pub clean_after: Option<Spanned<String>>,
+    /// The service may take bits away from `mode` (PostgreSQL's data directory).
+    pub may_tighten: Option<Spanned<bool>>,
 }
 
 impl<'de> Deserialize<'de> for RawDir {

@@ -350,7 +350,7 @@ pub fn gate_unit(s: &str) -> Result<UnitName, String> {
     let Some(stem) = s.strip_suffix(".service") else {
         return Err(format!(
             "\"{s}\" is not a .service unit: a gate re-checks the tier before each start \
-             (ExecStartPre=), which only a service has; and targets, mounts, sockets, \
+             (ExecCondition=), which only a service has; and targets, mounts, sockets, \
              devices, slices, swaps, paths and timers are part of the boot that \
              jts-hot-validate.service itself runs after; gate the service it starts instead"
         ));
@@ -385,6 +385,19 @@ pub fn clean_after(s: &str) -> Result<Duration, String> {
             "\"{s}\" is longer than systemd-tmpfiles accepts (at most 213503981d, \
              about 584542 years); systemd-tmpfiles would refuse the whole line \
              and never create the directory"
+        ));
+    }
+    Ok(d)
+}
+
+/// `stop_timeout`: a duration systemd accepts as TimeoutStopSec=, from one
+/// second to a day (a stop is bounded: "infinity" is what it replaces).
+pub fn stop_timeout(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d.as_secs() == 0 || d.as_secs() > 86400 {
+        return Err(format!(
+            "\"{s}\" is not from 1s to 1d: a gated unit's stop is bounded (0 would \
+             let a database that cannot save block a stop or a poweroff forever)"
         ));
     }
     Ok(d)

@@ -151,10 +151,11 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 8 + 6 + 2, "{names:?}");
-        assert!(
-            names.contains(&"usr/lib/systemd/system/postgresql.service.d/jts-hot.conf".to_string())
-        );
+        assert_eq!(names.len(), 8 + 8 + 2, "{names:?}");
+        for unit in ["postgresql@.service", "postgresql.service", "redis.service"] {
+            let dropin = format!("usr/lib/systemd/system/{unit}.d/jts-hot.conf");
+            assert!(names.contains(&dropin), "{names:?}");
+        }
         let sysusers = &files[1].contents;
         assert!(sysusers.contains("\ng docker -\n"), "{sysusers}");
         assert!(!sysusers.contains("u root"), "{sysusers}");

@@ -145,7 +145,13 @@ fn tier_lines(layout: &Layout) -> Vec<TmpfilesLine> {
     for d in layout.planned_dirs() {
         lines.push(TmpfilesLine {
             path: escape::tmpfiles_path(&d.path),
-            mode: d.ownership.mode.to_string(),
+            // '-': an existing directory's mode is left alone (a new one is
+            // made 0755, then `jts-hot setup` sets it): the service may have
+            // tightened it (may_tighten), and systemd 252 has no ':' prefix.
+            mode: match d.may_tighten {
+                true => "-".into(),
+                false => d.ownership.mode.to_string(),
+            },
             owner: d.ownership.owner.to_string(),
             group: d.ownership.group.to_string(),
             age: d.clean_after.map_or("-".into(), systemd_timespan),

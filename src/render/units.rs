@@ -13,7 +13,7 @@ use super::generated::{
 };
 use super::{systemd_timespan, Template};
 use crate::escape;
-use crate::layout::{Layout, QuotaMode};
+use crate::layout::{Layout, QuotaMode, DEFAULT_STOP_TIMEOUT};
 
 #[derive(Serialize)]
 struct Setup<'a> {
@@ -102,6 +102,8 @@ struct Gate<'a> {
     services_text: String,
     service_dirs: String,
     service_args: String,
+    rw_paths: String,
+    stop_timeout: String,
 }
 
 impl Template for Gate<'_> {
@@ -266,10 +268,22 @@ pub(super) fn gates(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
                 .iter()
                 .map(|s| escape::unit_path_word("", &s.path(layout)))
                 .collect();
+            let rw: Vec<String> = services
+                .iter()
+                .map(|s| escape::unit_path_word("-", &s.path(layout)))
+                .collect();
+            // The longest of the services' stops: each must be able to finish.
+            let stop = services
+                .iter()
+                .map(|s| s.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT))
+                .max()
+                .unwrap_or(DEFAULT_STOP_TIMEOUT);
             let ctx = Gate {
                 header,
                 services_text: escape::comment(&names.join(", ")),
                 service_dirs: dirs.join(" "),
+                rw_paths: rw.join(" "),
+                stop_timeout: systemd_timespan(stop),
                 service_args: names
                     .iter()
                     .map(|n| format!(" {}", escape::exec_option("service", n)))

@@ -174,6 +174,11 @@ fn parse_line(line: &str) -> Result<Mount> {
         bail!("too few fields");
     }
     let (major, minor) = fields[2].split_once(':').context("no major:minor")?;
+    // The kernel writes absolute mount points; anything else is not a
+    // mountinfo line (found by the mountinfo fuzz target: "." was taken as one).
+    if !fields[4].starts_with('/') {
+        bail!("mount point {:?} is not absolute", fields[4]);
+    }
     Ok(Mount {
         id: fields[0].parse().context("bad mount id")?,
         parent: fields[1].parse().context("bad parent id")?,
@@ -239,6 +244,12 @@ mod tests {
         assert_eq!(at("/data/jts/hotter", (254, 0)), "/dev/vda");
         // No mount of that device: the deepest mount point, the last listed.
         assert_eq!(at("/data/jts/hot/x", (1, 1)), "/dev/loop1");
+    }
+
+    #[test]
+    fn rejects_relative_mount_points() {
+        assert!(parse("27 1 254:0 / . xfs /evlod/o,relati - xfs /x rw\n").is_err());
+        assert!(parse("27 1 254:0 / /ok rw - xfs /x rw\n").is_ok());
     }
 
     #[test]

@@ -220,6 +220,28 @@ impl Root {
         }
     }
 
+    /// Sets the permission bits of the directory `rel` (itself never followed:
+    /// a symlink or anything else in its place is an error) to `new(current)`;
+    /// returns the bits before and after, or `None` when nothing is there.
+    pub fn chmod_dir(
+        &self,
+        rel: &Path,
+        new: impl FnOnce(u32) -> u32,
+    ) -> io::Result<Option<(u32, u32)>> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let fd = match self.open_in(rel, flags, 0) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let before = nix::sys::stat::fstat(fd.as_raw_fd())?.st_mode & 0o7777;
+        let after = new(before) & 0o7777;
+        if after != before {
+            nix::sys::stat::fchmod(fd.as_raw_fd(), Mode::from_bits_truncate(after))?;
+        }
+        Ok(Some((before, after)))
+    }
+
     /// True when `rel` is a directory (not a symlink to one).
     pub fn is_dir(&self, rel: &Path) -> bool {
         matches!(self.lstat(rel), Ok(Some(st)) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)

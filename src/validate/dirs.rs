@@ -49,7 +49,7 @@ pub fn check(
         match real_directory(&path, below, tally) {
             Some(meta) => {
                 ownership(&path, &meta, dir.ownership, &mut ids, tally);
-                mode(&path, &meta, dir.ownership, tally);
+                mode(&path, &meta, dir, tally);
                 access.check(&dir.path, dir.ownership.owner.as_str(), tally);
             }
             None => {
@@ -75,10 +75,16 @@ fn below_counts<'a>(planned: &'a [PlannedDir<'_>]) -> HashMap<&'a Path, usize> {
     below_count
 }
 
-/// dir.mode: the permission bits exactly the layout's (setgid, sticky included).
-fn mode(path: &Path, meta: &Metadata, own: &Ownership, tally: &mut Tally) {
+/// dir.mode: the permission bits exactly the layout's (setgid, sticky
+/// included); with `may_tighten`, any mode that grants no bit beyond it.
+fn mode(path: &Path, meta: &Metadata, dir: &PlannedDir, tally: &mut Tally) {
     let mode = meta.mode() & 0o7777;
-    if mode == own.mode.0 {
+    let planned = dir.ownership.mode;
+    let (ok, expected) = match dir.may_tighten {
+        true => (mode & !planned.0 == 0, format!("{planned} or tighter")),
+        false => (mode == planned.0, planned.to_string()),
+    };
+    if ok {
         tally.pass();
     } else {
         tally
@@ -86,7 +92,7 @@ fn mode(path: &Path, meta: &Metadata, own: &Ownership, tally: &mut Tally) {
                 Critical,
                 path,
                 Check::DirMode,
-                own.mode.to_string(),
+                expected,
                 format!("{mode:04o}"),
             )
             .hint(REPAIR);

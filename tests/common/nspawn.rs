@@ -131,7 +131,15 @@ pub enum Image {
     /// rpm, Debian's SELinux policy and its tools (semodule, selinuxenabled),
     /// for the packages' SELinux scriptlets.
     BookwormSelinux,
+    /// The real databases' packages from Debian's repositories (postgresql-15,
+    /// redis-server, logrotate) downloaded, not installed, with apt's lists:
+    /// a scenario installs them with `apt-get install --no-download` before
+    /// or after jts-hot, as it tests (tests/databases.rs).
+    BookwormDatabases,
 }
+
+/// The packages of `Image::BookwormDatabases`.
+pub const DATABASE_PACKAGES: &str = "postgresql-15 redis-server logrotate";
 
 impl Image {
     fn name(self) -> &'static str {
@@ -139,6 +147,7 @@ impl Image {
             Image::Bookworm => "bookworm",
             Image::BookwormRpm => "bookworm-rpm",
             Image::BookwormSelinux => "bookworm-selinux",
+            Image::BookwormDatabases => "bookworm-databases",
         }
     }
 }
@@ -199,6 +208,20 @@ pub fn cached_image(image: Image) -> PathBuf {
                 assert_eq!(code, 0, "installing SELinux in the image failed:\n{out}");
             }
             "bookworm + apt-get install rpm selinux-policy-default semodule-utils policycoreutils selinux-utils".to_string()
+        }
+        Image::BookwormDatabases => {
+            copy_tree(&cached_image_unlocked_base(), &partial);
+            eprintln!("boot: downloading PostgreSQL and Redis into an image (a minute, once)");
+            let script = format!(
+                "apt-get update -q && apt-get install -y -q --no-install-recommends \
+                 --download-only {DATABASE_PACKAGES}"
+            );
+            let (code, out) = run_in(&partial, &script);
+            assert_eq!(
+                code, 0,
+                "downloading the databases into the image failed:\n{out}"
+            );
+            format!("bookworm + apt-get install --download-only {DATABASE_PACKAGES}")
         }
     };
     fs::write(partial.join(STAMP), format!("{recipe}\n")).unwrap();
