@@ -93,9 +93,14 @@ impl Tree {
         let (code, out, err) = run(jts_hot()
             .arg("--config")
             .arg(self.layout())
-            .args(["setup", "--root"])
+            // As its unit runs it: warnings left to the operator are success.
+            .args(["setup", "--warning-ok", "--root"])
             .arg(&root));
-        assert_eq!(code, 0, "jts-hot setup: {out}{err}");
+        // 2 with a critical finding left (the case under test), said as such.
+        assert!(
+            code == 0 || (code == 2 && out.contains("left to the operator: CRITICAL")),
+            "jts-hot setup: {out}{err}"
+        );
     }
 
     /// A path of the tier inside the root.
