@@ -243,7 +243,7 @@ fn jts_hot_first_then_databases() {
         )
         .step("redis-twice-state", &show(REDIS, "ActiveState Result"))
         .step("redis-twice-journal", &journal(REDIS, "redis"))
-        .step("redis-fix", "jts-hot setup")
+        .step("redis-fix", "jts-hot setup --warning-ok")
         .step("redis-start-fixed", &format!("systemctl start {REDIS}"))
         .step("redis-fixed-state", &show(REDIS, "ActiveState"))
         // PostgreSQL: a root-owned service directory.
@@ -252,7 +252,7 @@ fn jts_hot_first_then_databases() {
         .step("pg-restart", &format!("systemctl restart {PG}"))
         .step("pg-state", &format!("sleep 1; {}", show(PG, "ActiveState Result NRestarts")))
         .step("pg-journal", &journal(PG, "pg"))
-        .step("pg-fix", "jts-hot setup")
+        .step("pg-fix", "jts-hot setup --warning-ok")
         .step("pg-start-fixed", &format!("systemctl start {PG}"))
         .step(
             "pg-fixed-state",
@@ -270,7 +270,7 @@ fn jts_hot_first_then_databases() {
             ),
         )
         .step("reinstall-journal", &journal(PG, "reinstall"))
-        .step("reinstall-fix", &format!("jts-hot setup && systemctl start {PG}"))
+        .step("reinstall-fix", &format!("jts-hot setup --warning-ok && systemctl start {PG}"))
         .step("reinstall-fixed-state", &show(PG, "ActiveState"))
         // A bounded stop: a layout with stop_timeout = "10s" for redis, applied;
         // Redis's final save then fails (its data directory root's), and it
@@ -296,7 +296,7 @@ fn jts_hot_first_then_databases() {
             ),
         )
         .step("stop-journal", &journal(REDIS, "stop"))
-        .step("stop-fix", &format!("jts-hot setup && systemctl start {REDIS}"));
+        .step("stop-fix", &format!("jts-hot setup --warning-ok && systemctl start {REDIS}"));
 
     let r = m.boot(&probe);
     check_started_after_validation(&r, "boot-pg", "postgresql@.service.d/jts-hot.conf", "5min");
@@ -427,7 +427,7 @@ fn databases_first_then_jts_hot() {
     }
     let probe = workload(probe).step(
         "setup-keeps-0700",
-        &format!("jts-hot setup && stat -c %a {PGDIR}/data && jts-hot validate --gate --service=postgresql"),
+        &format!("jts-hot setup --warning-ok && stat -c %a {PGDIR}/data && jts-hot validate --gate --service=postgresql"),
     );
 
     let r = m.boot(&probe);

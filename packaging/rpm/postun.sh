@@ -61,7 +61,7 @@ remove_written_files() {
         && grep -q '^/' "$state/selinux-equal"; then
         echo "jts-hot: the SELinux equivalences listed in $state/selinux-equal could not all be deleted; the list is removed with the package" >&2
     fi
-    for f in "$state"/monitor-* "$state"/probe-* "$state"/applied-layout.toml "$state"/selinux-equal "$state"/.jts-hot.*; do
+    for f in "$state"/monitor-* "$state"/monitor.lock "$state"/probe-* "$state"/applied-layout.toml "$state"/selinux-equal "$state"/.jts-hot.*; do
         if [ -f "$f" ] && [ ! -L "$f" ]; then rm -f "$f"; fi
     done
     rmdir "$state" 2>/dev/null || true

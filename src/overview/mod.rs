@@ -212,6 +212,9 @@ fn units(layout: &crate::layout::Layout) -> Units {
         .gated_units()
         .into_iter()
         .map(|(u, _)| u.to_string())
+        // A template (postgresql@.service) has no state of its own, and
+        // `systemctl show` refuses its name: its instances carry the state.
+        .filter(|u| !u.contains("@."))
         .collect();
     let names: Vec<(String, bool)> = own
         .iter()
