@@ -608,7 +608,12 @@ fn a_service_disk_declared_nofail_and_absent_stops_only_its_service() {
             "hidden-gate",
             "jts-hot validate --gate --service=postgresql",
         )
-        .step("hidden-restart", "systemctl restart postgresql.service")
+        // The gate is an ExecCondition=: a refused restart returns 0 and leaves
+        // the unit inactive, so is-active says whether it was refused.
+        .step(
+            "hidden-restart",
+            "systemctl restart postgresql.service && systemctl is-active postgresql.service",
+        )
         .step("hidden-setup", "jts-hot setup")
         .step("hidden-beneath", "ls -A /data")
         .step(
