@@ -29,13 +29,15 @@ const STAND_IN: &str = "[Unit]\nDescription=Stand-in for PostgreSQL (writes, the
 ExecStart=/bin/sh -c 'touch /data/jts/hot/postgresql/data/stand-in-was-here && exec sleep infinity'\n\
 [Install]\nWantedBy=multi-user.target\n";
 
-/// Starts the unit; one retry when the start fails for another reason than
+/// Starts the unit; one retry when it did not come up for another reason than
 /// the gate: on this cgroup-v1 hybrid host, systemd in a container sometimes
 /// cannot place a restarted unit's process in its cgroup (219/CGROUP, seen
-/// for gated and ungated units alike); said on stderr.
+/// for gated and ungated units alike). For the gate's ExecCondition= that
+/// reads as a skipped start (inactive, restart returns 0), so the retry is on
+/// "not active" rather than on restart's exit status; said on stderr.
 fn restart(unit: &str) -> String {
     format!(
-        "systemctl reset-failed {unit}; systemctl restart {unit} || {{ \
+        "systemctl reset-failed {unit}; {{ systemctl restart {unit} && systemctl is-active -q {unit}; }} || {{ \
          echo \"retry: $(systemctl show {unit} -p ExecMainStatus -p Result)\" >&2; \
          sleep 1; systemctl reset-failed {unit}; systemctl restart {unit}; }}"
     )
