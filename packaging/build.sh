@@ -1,46 +1,52 @@
 #!/usr/bin/env bash
-# Builds the .deb and the .rpm of jts-hot from Cargo.toml's metadata, units/
-# and packaging/. Needs cargo-deb and cargo-generate-rpm
-# (cargo install --locked cargo-deb cargo-generate-rpm).
+# Builds the .deb and the .rpm of jts-hot: the .deb the Debian way, with
+# `dpkg-buildpackage -b` from debian/ (debhelper compat 13, dh; needs
+# debhelper, dh-sequence-bash-completion and dpkg-dev), which also builds the
+# release binary and stages the man pages and completions under
+# target/packaging/; then the .rpms of jts-hot and jts-hot-selinux with
+# cargo-generate-rpm from Cargo.toml's metadata and packaging/rpm/
+# (cargo install --locked cargo-generate-rpm).
 #
 # Usage: packaging/build.sh
 # The last two lines of its output are the paths of the .deb and the .rpm
-# (other scripts rely on that; keep it).
+# (other scripts rely on that; keep it); the line before them the path of the
+# .rpm of jts-hot-selinux. The .changes lintian reads is beside the .deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The package metadata (Cargo.toml) names target/release and target/packaging in
-# this tree: build there even when the caller's CARGO_TARGET_DIR points elsewhere.
+# debian/rules and Cargo.toml's metadata name target/ in this tree: build
+# there even when the caller's CARGO_TARGET_DIR points elsewhere.
 unset CARGO_TARGET_DIR
 
-stage=target/packaging
-bin=target/release/jts-hot
+out=target/debian
+version=$(dpkg-parsechangelog -SVersion)
+arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+rm -rf "$out" target/generate-rpm
+mkdir -p "$out"
+# dpkg-buildpackage writes into the parent directory by default; everything
+# goes to target/debian instead (debian/rules: dh_builddeb --destdir), and
+# debian/ is left as committed (--post-clean).
+dpkg-buildpackage -b --no-sign --post-clean \
+    --buildinfo-option=-u"$out" --buildinfo-file="$out/jts-hot_${version}_${arch}.buildinfo" \
+    --changes-option=-u"$out" --changes-file="$out/jts-hot_${version}_${arch}.changes" >&2
 
-cargo build --release --locked
-
-# The packages ship units/ as committed; refuse to package a stale copy.
-fresh=$(mktemp -d)
-trap 'rm -rf "$fresh"' EXIT
-"$bin" --default-layout generate --out "$fresh" >/dev/null
-if ! diff -r "$fresh" units >&2; then
-    echo "units/ is stale: run 'jts-hot --default-layout generate --out units/' and commit it" >&2
-    exit 1
-fi
-
-rm -rf "$stage"
-mkdir -p "$stage/man" "$stage/completions"
-"$bin" manpages "$stage/man"
-cp packaging/man/jts-hot-layout.toml.5 "$stage/man/"
-# -n: no name or timestamp inside, so the same input gives the same package.
-gzip -9n "$stage"/man/*
-"$bin" completions bash >"$stage/completions/jts-hot.bash"
-"$bin" completions zsh >"$stage/completions/_jts-hot"
-"$bin" completions fish >"$stage/completions/jts-hot.fish"
-
-rm -rf target/debian target/generate-rpm
-cargo deb --no-build --locked >&2
+# The .rpm's man pages, compressed as rpm ships them (-n: no name or time
+# inside, so the same input gives the same package).
+mkdir -p target/packaging/rpm/man
+cp target/packaging/man/*.1 packaging/man/jts-hot-layout.toml.5 target/packaging/rpm/man/
+gzip -9nf target/packaging/rpm/man/*
 cargo generate-rpm >&2
+# The SELinux subpackage (Cargo.toml's variant `selinux`), tied to this
+# version and release of jts-hot as Fedora ties a subpackage to its package.
+crate_version=$(sed -n '0,/^version = /s/^version = "\(.*\)"$/\1/p' Cargo.toml)
+release=$(sed -n 's/^release = "\(.*\)"$/\1/p' Cargo.toml)
+cargo generate-rpm --variant selinux --arch noarch --set-metadata "requires = { \
+    jts-hot = \"= $crate_version-$release\", \
+    selinux-policy-base = \"*\", policycoreutils = \"*\", libselinux-utils = \"*\" }" >&2
 
-deb=$(ls target/debian/jts-hot_*.deb)
-rpm=$(ls target/generate-rpm/jts-hot-*.rpm)
+deb=$(ls "$out"/jts-hot_*.deb)
+rpm=$(ls target/generate-rpm/jts-hot-[0-9]*.rpm)
+selinux_rpm=$(ls target/generate-rpm/jts-hot-selinux-*.rpm)
+# The subpackage first: the last two lines stay the .deb and the .rpm.
+echo "$PWD/$selinux_rpm"
 echo "$PWD/$deb"
 echo "$PWD/$rpm"

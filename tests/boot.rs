@@ -483,6 +483,125 @@ fn rpm_installed_and_booted() {
     check_timer_and_monitor(&m, &report, &layout);
 }
 
+/// The .rpm's scriptlets in a booted system, as RPM's macros have them
+/// (docs/packages.md): installed, the units are enabled and started
+/// (%systemd_post, and the start the package adds); an upgrade (rpm -U)
+/// keeps the operator's disabled unit disabled, restarts the timer
+/// (%systemd_postun_with_restart) but neither the validation nor the setup
+/// unit (%systemd_postun), nor the running stand-in database they gate; an
+/// erase disables and stops them (%systemd_preun) and leaves the database
+/// running.
+#[test]
+fn rpm_scriptlets_in_a_booted_system() {
+    let test = "boot::rpm_scriptlets_in_a_booted_system";
+    if !prerequisites(test) {
+        return;
+    }
+    let _slot = nspawn::shared_slot();
+    let mut m = Machine::fresh("rpm-scriptlets", Image::BookwormRpm);
+    let rpm = m.put(&packages().rpm, "jts-hot.rpm");
+    let work = m.root.with_extension("pkgs");
+    std::fs::create_dir_all(&work).unwrap();
+    let newer = m.put(&nspawn::newer_rpm(&work), "jts-hot-newer.rpm");
+    let _ = std::fs::remove_dir_all(&work);
+    m.write(
+        "/etc/systemd/system/postgresql.service",
+        "[Unit]\nDescription=Stand-in for PostgreSQL (only sleeps)\n\
+         [Service]\nExecStart=/bin/sleep infinity\n\
+         [Install]\nWantedBy=multi-user.target\n",
+    );
+    std::fs::create_dir_all(m.path("/etc/systemd/system/multi-user.target.wants")).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/systemd/system/postgresql.service",
+        m.path("/etc/systemd/system/multi-user.target.wants/postgresql.service"),
+    )
+    .unwrap();
+    const UNITS: &str = "jts-hot-setup.service jts-hot-validate.service jts-hot-monitor.timer";
+    let show =
+        |unit: &str| format!("systemctl show {unit} -p InvocationID -p ActiveState -p MainPID");
+    let report = m.boot(
+        &Probe::new()
+            .step("install", &format!("rpm -i --nodeps {rpm} 2>&1"))
+            .step("enabled", &format!("systemctl is-enabled {UNITS}"))
+            .step("active", &format!("systemctl is-active {UNITS}"))
+            .step("operator", "systemctl disable jts-hot-setup.service 2>&1")
+            .step("validate-before", &show("jts-hot-validate.service"))
+            .step("setup-before", &show("jts-hot-setup.service"))
+            .step("timer-before", &show("jts-hot-monitor.timer"))
+            .step("db-before", &show("postgresql.service"))
+            .step(
+                "upgrade",
+                &format!("rpm -U --nodeps {newer} 2>&1 && rpm -q jts-hot"),
+            )
+            .step("validate-after", &show("jts-hot-validate.service"))
+            .step("setup-after", &show("jts-hot-setup.service"))
+            .step("timer-after", &show("jts-hot-monitor.timer"))
+            .step("db-upgraded", &show("postgresql.service"))
+            .step(
+                "enabled-upgraded",
+                &format!("systemctl is-enabled {UNITS} || true"),
+            )
+            .step("erase", "rpm -e --nodeps jts-hot 2>&1")
+            .step("erased", &format!("systemctl is-active {UNITS} || true"))
+            .step("wants", "ls /etc/systemd/system/*.wants/")
+            .step("db-erased", &show("postgresql.service")),
+    );
+    println!("rpm -i (booted):\n{}", report.ok("install"));
+    assert_eq!(
+        report.ok("enabled").lines().collect::<Vec<_>>(),
+        ["enabled", "enabled", "enabled"]
+    );
+    assert_eq!(
+        report.ok("active").lines().collect::<Vec<_>>(),
+        ["active", "active", "active"]
+    );
+    report.ok("operator");
+    println!("rpm -U (booted):\n{}", report.ok("upgrade"));
+    assert!(
+        report.ok("upgrade").contains("jts-hot-0.1.0-2.boottest"),
+        "{}",
+        report.ok("upgrade")
+    );
+    for unit in ["validate", "setup"] {
+        let (before, after) = (
+            report.props(&format!("{unit}-before")),
+            report.props(&format!("{unit}-after")),
+        );
+        assert_eq!(before["ActiveState"], "active", "{unit}: {before:?}");
+        assert_eq!(before, after, "the upgrade restarted jts-hot-{unit}");
+    }
+    let (before, after) = (report.props("timer-before"), report.props("timer-after"));
+    assert_eq!(after["ActiveState"], "active", "{after:?}");
+    assert_ne!(
+        before["InvocationID"], after["InvocationID"],
+        "the upgrade did not try-restart the timer"
+    );
+    let db = report.props("db-before");
+    assert_eq!(db["ActiveState"], "active", "{db:?}");
+    assert_eq!(
+        report.props("db-upgraded"),
+        db,
+        "the upgrade restarted the database"
+    );
+    assert_eq!(
+        report.ok("enabled-upgraded").lines().collect::<Vec<_>>(),
+        ["disabled", "enabled", "enabled"],
+        "the upgrade changed the operator's choice"
+    );
+    println!("rpm -e (booted):\n{}", report.ok("erase"));
+    assert_eq!(
+        report.ok("erased").lines().collect::<Vec<_>>(),
+        ["inactive", "inactive", "inactive"]
+    );
+    let wants = report.ok("wants");
+    assert!(!wants.contains("jts-hot"), "left enabled:\n{wants}");
+    assert_eq!(
+        report.props("db-erased"),
+        db,
+        "the erase stopped the database"
+    );
+}
+
 /// Point 4: drift made on a running system is reported by validate, and the
 /// next boot puts every directory back as the layout says.
 #[test]

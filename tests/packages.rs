@@ -1,7 +1,9 @@
 //! The .deb and the .rpm, built once by packaging/build.sh (the documented
-//! command), read back with the real dpkg-deb, rpm and lintian; the
-//! maintainer scripts checked by shellcheck and run for real with dpkg's
-//! DPKG_ROOT against an unpacked package (no systemd running, as in a chroot).
+//! command: dpkg-buildpackage with debhelper, then cargo-generate-rpm), read
+//! back with the real dpkg-deb, rpm and lintian; the maintainer scripts
+//! checked by shellcheck, and the ones the .deb ships (debhelper's snippets
+//! around ours) run for real with dpkg's DPKG_ROOT against an unpacked
+//! package (no systemd running, as in a chroot).
 //! Installing into a booted container is tests/boot*'s job.
 
 mod common;
@@ -17,12 +19,19 @@ use common::{files_under, have_root, have_tool, jts_hot, repo_root, run};
 struct Packages {
     deb: PathBuf,
     rpm: PathBuf,
+    selinux_rpm: PathBuf,
 }
 
 /// Runs packaging/build.sh once for every test here; `None` when it cannot run.
 fn packages(test: &str) -> Option<&'static Packages> {
     static BUILT: OnceLock<Result<Packages, String>> = OnceLock::new();
-    for tool in ["cargo-deb", "cargo-generate-rpm", "dpkg-deb", "rpm"] {
+    for tool in [
+        "dpkg-buildpackage",
+        "dh",
+        "cargo-generate-rpm",
+        "dpkg-deb",
+        "rpm",
+    ] {
         if !have_tool(test, tool) {
             return None;
         }
@@ -32,14 +41,16 @@ fn packages(test: &str) -> Option<&'static Packages> {
         if code != 0 {
             return Err(format!("packaging/build.sh failed ({code}):\n{out}\n{err}"));
         }
-        // The interface other scripts rely on: the last two lines are the paths.
+        // The interface other scripts rely on: the last two lines are the
+        // paths of the .deb and the .rpm, the one before jts-hot-selinux's.
         let lines: Vec<&str> = out.lines().collect();
-        let [.., deb, rpm] = lines.as_slice() else {
+        let [.., selinux_rpm, deb, rpm] = lines.as_slice() else {
             return Err(format!("packaging/build.sh printed too little:\n{out}"));
         };
         Ok(Packages {
             deb: PathBuf::from(deb),
             rpm: PathBuf::from(rpm),
+            selinux_rpm: PathBuf::from(selinux_rpm),
         })
     });
     match built {
@@ -152,12 +163,103 @@ fn deb_holds_every_file_the_conffile_and_our_scripts() {
             .arg("conffiles"),
     );
     assert_eq!(conffiles.trim(), "/etc/jts/hot-layout.toml");
-    for script in ["postinst", "prerm", "postrm"] {
-        let shipped = output(Command::new("dpkg-deb").arg("-I").arg(&p.deb).arg(script));
+    // The maintainer scripts: debhelper's snippets at #DEBHELPER#, ours
+    // around them as written; the prerm is debhelper's alone.
+    let script = |name: &str| output(Command::new("dpkg-deb").arg("-I").arg(&p.deb).arg(name));
+    let postinst = script("postinst");
+    let prerm = script("prerm");
+    let postrm = script("postrm");
+    for (name, shipped) in [("postinst", &postinst), ("postrm", &postrm)] {
         let ours =
-            std::fs::read_to_string(repo_root().join("packaging/debian").join(script)).unwrap();
-        assert_eq!(shipped, ours, "{script}");
+            std::fs::read_to_string(repo_root().join("debian").join(format!("jts-hot.{name}")))
+                .unwrap();
+        let (before, after) = ours.split_once("#DEBHELPER#\n").unwrap();
+        assert!(shipped.starts_with(before), "{name}:\n{shipped}");
+        assert!(shipped.ends_with(after), "{name}:\n{shipped}");
     }
+    for (name, shipped, helpers) in [
+        (
+            "postinst",
+            &postinst,
+            &[
+                "dh_installsysusers",
+                "dh_installtmpfiles",
+                "dh_installsystemd",
+            ][..],
+        ),
+        ("prerm", &prerm, &["dh_installsystemd"][..]),
+        ("postrm", &postrm, &["dh_installsystemd"][..]),
+    ] {
+        for helper in helpers {
+            assert!(
+                shipped.contains(&format!("# Automatically added by {helper}/")),
+                "{name} has nothing from {helper}:\n{shipped}"
+            );
+        }
+    }
+    let without_snippets = |text: &str| -> String {
+        let mut kept = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with("# Automatically added by ") {
+                inside = true;
+            } else if line == "# End automatically added section" {
+                inside = false;
+            } else if !inside {
+                kept += line;
+                kept.push('\n');
+            }
+        }
+        kept
+    };
+    assert_eq!(without_snippets(&prerm), "#!/bin/sh\nset -e\n", "{prerm}");
+    // The databases' own accounts first, in one sysusers run, as before.
+    let pos = |needle: &str| {
+        postinst
+            .find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in postinst:\n{postinst}"))
+    };
+    pos(
+        "systemd-sysusers ${DPKG_ROOT:+--root=\"$DPKG_ROOT\"} jts-hot-accounts.conf jts-hot.conf\n",
+    );
+    pos("--create jts-hot.conf");
+    // The SELinux module before the directories are made; the applied layout
+    // rendered before the units start; the tier set up after its users.
+    assert!(pos("semodule -X") < pos("systemd-sysusers"));
+    assert!(pos("apply --reapply") < pos("deb-systemd-invoke start"));
+    assert!(pos("systemd-sysusers") < pos("setup ${DPKG_ROOT"));
+    // The validation and setup units and the timer: enabled, started; no
+    // upgrade stops or restarts them (no preinst, nothing but `start`).
+    for unit in [
+        "jts-hot-setup.service",
+        "jts-hot-validate.service",
+        "jts-hot-monitor.timer",
+    ] {
+        assert!(
+            postinst.contains(&format!("deb-systemd-helper enable '{unit}'")),
+            "{unit} not enabled:\n{postinst}"
+        );
+    }
+    assert!(
+        postinst.contains(
+            "deb-systemd-invoke start 'jts-hot-monitor.timer' 'jts-hot-setup.service' 'jts-hot-validate.service'"
+        ),
+        "{postinst}"
+    );
+    assert!(
+        !postinst.contains("deb-systemd-invoke restart")
+            && !postinst.contains("deb-systemd-invoke try-restart"),
+        "{postinst}"
+    );
+    let (code, _, _) = run(Command::new("dpkg-deb")
+        .arg("-I")
+        .arg(&p.deb)
+        .arg("preinst"));
+    assert_ne!(code, 0, "a preinst (stop on upgrade) is shipped");
+    assert!(
+        prerm.contains("[ \"$1\" = remove ]") && !prerm.contains("deb-systemd-invoke restart"),
+        "{prerm}"
+    );
 }
 
 #[test]
@@ -165,10 +267,22 @@ fn rpm_holds_the_same_files_noreplace_config_and_scriptlets() {
     let Some(p) = packages("rpm_holds_the_same_files_noreplace_config_and_scriptlets") else {
         return;
     };
-    let files: BTreeSet<String> = rpm_query(&p.rpm, &["-l"])
+    let main: BTreeSet<String> = rpm_query(&p.rpm, &["-l"])
         .lines()
         .map(String::from)
         .collect();
+    // The SELinux module is jts-hot-selinux's, a noarch subpackage that
+    // holds it alone (it requires jts-hot, whose copyright covers it).
+    let cil = "/usr/share/selinux/packages/jts-hot.cil";
+    let selinux: BTreeSet<String> = rpm_query(&p.selinux_rpm, &["-l"])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(selinux, BTreeSet::from([cil.to_string()]));
+    assert!(!main.contains(cil), "the module is still in jts-hot");
+    let info = rpm_query(&p.selinux_rpm, &["--qf", "%{NAME} %{ARCH}\n"]);
+    assert_eq!(info.trim(), "jts-hot-selinux noarch");
+    let files: BTreeSet<String> = main.iter().chain([&cil.to_string()]).cloned().collect();
     let missing: Vec<_> = expected_files("/usr/share/zsh/site-functions")
         .into_iter()
         .filter(|f| !files.contains(f))
@@ -205,24 +319,59 @@ fn rpm_holds_the_same_files_noreplace_config_and_scriptlets() {
         "not %config(noreplace): {layout_flags}"
     );
 
-    let scripts = rpm_query(&p.rpm, &["--scripts"]);
-    for (file, header) in [
-        ("post.sh", "postinstall scriptlet"),
-        ("preun.sh", "preuninstall scriptlet"),
-        ("postun.sh", "postuninstall scriptlet"),
+    for (rpm, shipped) in [
+        (
+            &p.rpm,
+            &[
+                ("post.sh", "postinstall scriptlet"),
+                ("preun.sh", "preuninstall scriptlet"),
+                ("postun.sh", "postuninstall scriptlet"),
+            ][..],
+        ),
+        (
+            &p.selinux_rpm,
+            &[
+                ("selinux-post.sh", "postinstall scriptlet"),
+                ("selinux-preun.sh", "preuninstall scriptlet"),
+                ("selinux-postun.sh", "postuninstall scriptlet"),
+                ("selinux-posttrans.sh", "posttrans scriptlet"),
+            ][..],
+        ),
     ] {
-        let ours = std::fs::read_to_string(repo_root().join("packaging/rpm").join(file)).unwrap();
-        assert!(scripts.contains(header), "{header} missing:\n{scripts}");
-        assert!(
-            scripts.contains(ours.trim_end()),
-            "{file} not shipped as is:\n{scripts}"
-        );
+        let scripts = rpm_query(rpm, &["--scripts"]);
+        for (file, header) in shipped {
+            let ours =
+                std::fs::read_to_string(repo_root().join("packaging/rpm").join(file)).unwrap();
+            assert!(scripts.contains(header), "{header} missing:\n{scripts}");
+            assert!(
+                scripts.contains(ours.trim_end()),
+                "{file} not shipped as is:\n{scripts}"
+            );
+        }
     }
     let requires = rpm_query(&p.rpm, &["--requires"]);
     assert!(
         requires.lines().any(|l| l.starts_with("systemd")),
         "{requires}"
     );
+    assert!(
+        requires
+            .lines()
+            .any(|l| l == "(jts-hot-selinux if selinux-policy-targeted)"),
+        "{requires}"
+    );
+    let version = rpm_query(&p.rpm, &["--qf", "%{VERSION}-%{RELEASE}"]);
+    let requires = rpm_query(&p.selinux_rpm, &["--requires"]);
+    for needed in [
+        format!("jts-hot = {version}"),
+        "policycoreutils".to_string(),
+        "selinux-policy-base".to_string(),
+    ] {
+        assert!(
+            requires.lines().any(|l| l == needed),
+            "{needed}: {requires}"
+        );
+    }
 }
 
 #[test]
@@ -232,9 +381,14 @@ fn lintian_has_no_errors_and_no_warnings() {
     if !have_tool(test, "lintian") {
         return;
     }
+    // On the .changes dpkg-buildpackage wrote beside the .deb: every package
+    // it lists (the .deb, its debug symbols) and the upload itself.
+    let changes = p.deb.with_extension("changes");
+    assert!(changes.is_file(), "{changes:?}");
     let (code, out, err) = run(Command::new("lintian")
         .args(["--fail-on", "error,warning", "--no-tag-display-limit"])
-        .arg(&p.deb));
+        .arg(&changes));
+    eprintln!("lintian {}:\n{out}{err}", changes.display());
     let tags: Vec<_> = out
         .lines()
         .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
@@ -243,7 +397,7 @@ fn lintian_has_no_errors_and_no_warnings() {
     assert_eq!(code, 0, "lintian failed:\n{out}{err}");
     // Each override says why.
     let overrides =
-        std::fs::read_to_string(repo_root().join("packaging/debian/lintian-overrides")).unwrap();
+        std::fs::read_to_string(repo_root().join("debian/jts-hot.lintian-overrides")).unwrap();
     let mut previous = "";
     for line in overrides.lines() {
         if !line.is_empty() && !line.starts_with('#') {
@@ -261,15 +415,18 @@ fn maintainer_scripts_pass_shellcheck() {
     if !have_tool("maintainer_scripts_pass_shellcheck", "shellcheck") {
         return;
     }
-    let dir = repo_root().join("packaging");
+    let dir = repo_root();
     let scripts = [
-        "debian/postinst",
-        "debian/prerm",
-        "debian/postrm",
-        "rpm/post.sh",
-        "rpm/preun.sh",
-        "rpm/postun.sh",
-        "build.sh",
+        "debian/jts-hot.postinst",
+        "debian/jts-hot.postrm",
+        "packaging/rpm/post.sh",
+        "packaging/rpm/preun.sh",
+        "packaging/rpm/postun.sh",
+        "packaging/rpm/selinux-post.sh",
+        "packaging/rpm/selinux-preun.sh",
+        "packaging/rpm/selinux-postun.sh",
+        "packaging/rpm/selinux-posttrans.sh",
+        "packaging/build.sh",
     ];
     let (code, out, err) = run(Command::new("shellcheck").current_dir(&dir).args(scripts));
     assert_eq!(code, 0, "shellcheck:\n{out}{err}");
@@ -283,7 +440,10 @@ fn maintainer_scripts_pass_shellcheck() {
         let g_end = rest.find("\n}\n").unwrap();
         f + &rest[..g_end]
     };
-    assert_eq!(block("debian/postrm"), block("rpm/postun.sh"));
+    assert_eq!(
+        block("debian/jts-hot.postrm"),
+        block("packaging/rpm/postun.sh")
+    );
 }
 
 #[test]
@@ -326,8 +486,9 @@ fn deb_unpacks_to_what_the_repository_holds() {
 }
 
 /// What dpkg does when it configures, removes and purges the package in a
-/// chroot: DPKG_ROOT set, no systemd running there. Real sysusers, tmpfiles
-/// and deb-systemd-helper act on the unpacked root.
+/// chroot: DPKG_ROOT set, no systemd running there. The scripts the .deb
+/// ships (debhelper's snippets and ours); real sysusers, tmpfiles and
+/// deb-systemd-helper act on the unpacked root.
 #[test]
 fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
     let test = "debian_scripts_set_up_and_clean_up_a_root_without_systemd";
@@ -338,7 +499,14 @@ fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     output(Command::new("dpkg-deb").arg("-x").arg(&p.deb).arg(r));
-    let scripts = repo_root().join("packaging/debian");
+    let control = tempfile::tempdir().unwrap();
+    output(
+        Command::new("dpkg-deb")
+            .arg("-e")
+            .arg(&p.deb)
+            .arg(control.path()),
+    );
+    let scripts = control.path();
     let script = |name: &str, args: &[&str]| {
         let (code, out, err) = run(Command::new("sh")
             .arg(scripts.join(name))

@@ -286,7 +286,7 @@ fn validate_has_no_quota_finding(report: &nspawn::Report, fs: &str) {
 fn story(fs: &str, mkfs: &[&str], refusal: &str) {
     let test = format!("quotas_on_{fs}");
     if !prerequisites(&test)
-        || !have_tool(&test, "cargo-deb")
+        || !have_tool(&test, "dpkg-buildpackage")
         || !have_tool(&test, "cargo-generate-rpm")
     {
         return;

@@ -757,15 +757,17 @@ fn container_modules(m: &nspawn::Machine) -> Vec<String> {
         .collect()
 }
 
-/// The .deb's and the .rpm's scriptlets, run for real by dpkg and rpm in a
+/// The .deb's and the .rpms' scriptlets, run for real by dpkg and rpm in a
 /// container with Debian's policy: where SELinux is disabled (this kernel:
-/// the real selinuxenabled says so) nothing changes and nothing fails; where
-/// it is enabled (a selinuxenabled that says so, the only thing this kernel
-/// cannot answer for real) the real semodule installs the
-/// module into the container's store, and removal takes it out.
+/// the real selinuxenabled says so) the .deb and jts-hot's .rpm change
+/// nothing and nothing fails, and jts-hot-selinux puts the module into the
+/// store as Fedora's macro does; where it is enabled (a selinuxenabled that
+/// says so, the only thing this kernel cannot answer for real) the real
+/// semodule installs the module into the container's store, jts-hot-selinux
+/// relabels the tier's directories alone, and removal takes it out.
 #[test]
-fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled() {
-    let test = "package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled";
+fn package_scriptlets_install_and_remove_the_module() {
+    let test = "package_scriptlets_install_and_remove_the_module";
     if !nspawn::prerequisites(test) {
         return;
     }
@@ -773,6 +775,7 @@ fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enable
     let m = nspawn::Machine::fresh("selinux-scriptlets", nspawn::Image::BookwormSelinux);
     let deb = m.put(&nspawn::packages().deb, "jts-hot.deb");
     let rpm = m.put(&nspawn::packages().rpm, "jts-hot.rpm");
+    let selinux_rpm = m.put(&nspawn::packages().selinux_rpm, "jts-hot-selinux.rpm");
     let pg = "/data/jts/hot/postgresql";
     let policy_default = container_type(&m, pg);
     // semanage, for docker's equivalence (selinux_equal = "/var/lib/docker").
@@ -814,6 +817,16 @@ fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enable
         assert!(m.path(pg).is_dir(), "{install} still creates the tier");
         m.run_ok(remove);
     }
+    // jts-hot-selinux, disabled: into the store all the same (Fedora's
+    // %selinux_modules_install), no equivalence, no relabel; removal takes it out.
+    let out = m.run_ok(&format!("rpm -i --nodeps {rpm} {selinux_rpm} 2>&1"));
+    assert!(!out.contains("restorecon"), "{out}");
+    assert_eq!(container_modules(&m), ["200"]);
+    assert_eq!(container_type(&m, pg), "postgresql_db_t");
+    assert_eq!(equivalences(&m), [OPERATORS_EQ]);
+    m.run_ok("rpm -e jts-hot-selinux && rpm -e --nodeps jts-hot");
+    assert_eq!(container_modules(&m), Vec::<String>::new());
+    assert_eq!(container_type(&m, pg), policy_default);
 
     // Enabled.
     m.write("/usr/local/sbin/selinuxenabled", "#!/bin/sh\nexit 0\n");
@@ -894,22 +907,57 @@ fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enable
     m.run_ok("dpkg -r jts-hot");
     m.run_ok("mv /usr/sbin/semanage.away /usr/sbin/semanage");
 
-    // The .rpm, with the operator's priority. rpm runs scriptlets with its own
+    // The .rpms, with the operator's priority. rpm runs scriptlets with its own
     // PATH (/sbin:/bin:/usr/sbin:/usr/bin): the answer must be in /usr/sbin.
+    // The real restorecon, each call recorded: jts-hot-selinux relabels the
+    // tier's directories, each itself (never -R), and nothing else.
     m.run_ok(
         "mv /usr/sbin/selinuxenabled /usr/sbin/selinuxenabled.real \
-         && cp /usr/local/sbin/selinuxenabled /usr/sbin/selinuxenabled",
+         && cp /usr/local/sbin/selinuxenabled /usr/sbin/selinuxenabled \
+         && rm /usr/sbin/restorecon",
     );
-    m.run_ok(&format!(
-        "JTS_HOT_SELINUX_PRIORITY=250 rpm -i --nodeps {rpm}"
+    // restorecon is setfiles under another name.
+    m.write(
+        "/usr/sbin/restorecon",
+        "#!/bin/bash\necho \"$*\" >>/var/log/restorecon.calls\nexec -a restorecon /usr/sbin/setfiles \"$@\"\n",
+    );
+    m.run_ok("chmod 755 /usr/sbin/restorecon");
+    let out = m.run_ok(&format!(
+        "JTS_HOT_SELINUX_PRIORITY=250 rpm -i --nodeps {rpm} {selinux_rpm} 2>&1"
     ));
+    println!("rpm -i jts-hot jts-hot-selinux:\n{out}");
     assert_eq!(container_modules(&m), ["250"]);
     assert_eq!(container_type(&m, pg), "postgresql_db_t");
     assert_eq!(equivalences(&m), [DOCKER_EQ, OPERATORS_EQ]);
-    m.run_ok("JTS_HOT_SELINUX_PRIORITY=250 rpm -e --nodeps jts-hot");
+    let planned: Vec<String> = Layout::builtin()
+        .planned_dirs()
+        .into_iter()
+        .map(|d| d.path.display().to_string())
+        .collect();
+    let calls = m.run_ok("cat /var/log/restorecon.calls");
+    let relabelled: Vec<&str> = calls
+        .lines()
+        .map(|l| {
+            l.strip_prefix("-v -- ")
+                .unwrap_or_else(|| panic!("restorecon called as {l:?}"))
+        })
+        .collect();
+    assert!(
+        relabelled.iter().all(|d| planned.iter().any(|p| p == d)),
+        "{calls}"
+    );
+    assert!(relabelled.contains(&pg), "{calls}");
+    assert!(!relabelled.contains(&"/data"), "{calls}");
+    m.run_ok("rm /var/log/restorecon.calls");
+    // The subpackage erased on its own, then jts-hot.
+    m.run_ok("JTS_HOT_SELINUX_PRIORITY=250 rpm -e jts-hot-selinux");
+    m.run_ok("rpm -e --nodeps jts-hot");
     assert_eq!(container_modules(&m), Vec::<String>::new());
     assert_eq!(container_type(&m, pg), policy_default);
     assert_eq!(equivalences(&m), [OPERATORS_EQ]);
+    let calls = m.run_ok("cat /var/log/restorecon.calls");
+    assert!(calls.lines().any(|l| l == format!("-v -- {pg}")), "{calls}");
+    assert!(!calls.contains("-R"), "{calls}");
 }
 
 /// Debian's kernel in qemu with SELinux permissive: the .deb installed while

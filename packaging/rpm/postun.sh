@@ -1,10 +1,17 @@
 # shellcheck shell=sh
-# jts-hot %postun ($1: 0 on removal, 1 on upgrade): as %systemd_postun, plus
-# the unit files `jts-hot apply` wrote into /etc. Nothing under the tier and
-# none of the service users is ever removed: the data and its owners are the
-# operator's. rpm has no purge, so an erase also removes everything else
-# jts-hot wrote outside the tier (remove_written_files); a changed
+# jts-hot %postun ($1: 0 on removal, 1 on upgrade). As macros.systemd's
+# %systemd_postun (setup and validation units: an upgrade never restarts
+# them, a restart of the validation unit would restart a database that
+# Requires= it) and %systemd_postun_with_restart (the monitor timer): a
+# daemon-reload, then `systemctl try-restart jts-hot-monitor.timer` on
+# upgrade. On removal, before that reload, the unit files `jts-hot apply`
+# wrote into /etc go (the applied-layout record's units). Nothing under the
+# tier and none of the service users is ever removed: the data and its owners
+# are the operator's. rpm has no purge, so an erase also removes everything
+# else jts-hot wrote outside the tier (remove_written_files); a changed
 # /etc/jts/hot-layout.toml stays as .rpmsave, as %config(noreplace) does.
+# The SELinux module and equivalences are jts-hot-selinux's
+# (selinux-postun.sh), erased before this package, which it requires.
 
 # Files jts-hot wrote carry this line; nothing else is touched.
 MARKER='# jts-hot-layout-digest: '
@@ -16,7 +23,7 @@ ours() {
 
 # Units and drop-ins `jts-hot apply` put in /etc: once the package is gone a
 # drop-in would make a database require a validation unit that no longer
-# exists, so they go on remove. (The same in debian/postrm and rpm/postun.sh.)
+# exists, so they go on remove. (The same in debian/jts-hot.postrm and rpm/postun.sh.)
 remove_applied_units() {
     for f in "$ETC"/systemd/system/jts-hot-setup.service \
              "$ETC"/systemd/system/jts-hot-validate.service \
@@ -40,7 +47,7 @@ remove_applied_units() {
 # record once its equivalences are gone), and the monitor's jts_hot.prom in
 # the textfile directory (the default one and the one the applied layout
 # named). Nothing under the tier, no user, no file without the marker in
-# /etc. (The same in debian/postrm and rpm/postun.sh.)
+# /etc. (The same in debian/jts-hot.postrm and rpm/postun.sh.)
 remove_written_files() {
     # The applied textfile directory, read before its tmpfiles file goes.
     textfile=$(awk '$1 == "d" && $2 ~ /^\// { d = $2 } END { print d }' \
@@ -76,60 +83,15 @@ remove_written_files() {
     done
 }
 
-# The SELinux equivalences the package scripts or `jts-hot apply` added (their
-# record), each only while it still says what was recorded: one the operator
-# set or changed is theirs. (The same in debian/postrm and rpm/postun.sh.)
-remove_selinux_equivalences() {
-    record="${DPKG_ROOT:-}/var/lib/jts-hot/selinux-equal"
-    [ -f "$record" ] && [ ! -L "$record" ] || return 0
-    if ! command -v semanage >/dev/null 2>&1; then
-        echo "jts-hot: semanage is missing: the SELinux equivalences listed in $record stay" >&2
-        return 0
-    fi
-    current=$(semanage fcontext --extract 2>/dev/null \
-        | awk '$1 == "fcontext" && $2 == "-a" && $3 == "-e" { print $5, $4 }')
-    failed=0
-    while read -r dir source; do
-        case "$dir" in /*) ;; *) continue ;; esac
-        have=$(printf '%s\n' "$current" | awk -v d="$dir" '$1 == d { print $2 }')
-        if [ -n "$source" ] && [ "$have" = "$source" ]; then
-            semanage fcontext -d -e "$source" "$dir" || failed=1
-        fi
-    done <"$record"
-    if [ "$failed" = 0 ]; then
-        rm -f "$record"
-    else
-        echo "jts-hot: semanage could not delete every SELinux equivalence of $record" >&2
-    fi
-}
-
-# The SELinux module, where SELinux is enabled, at the priorities the package
-# (200, or JTS_HOT_SELINUX_PRIORITY) and `jts-hot apply` (300) install it at;
-# an operator's own modules are theirs. Labels on disk stay: nothing under the
-# tier is touched. (The same in debian/postrm and rpm/postun.sh.)
-remove_selinux_module() {
-    command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled || return 0
-    remove_selinux_equivalences || true
-    command -v semodule >/dev/null 2>&1 || return 0
-    args=$(semodule --list-modules=full 2>/dev/null | awk -v p="${JTS_HOT_SELINUX_PRIORITY:-200}" \
-        '$2 == "jts-hot" && ($1 == 200 || $1 == 300 || $1 == p) { printf " -X %d -r jts-hot", $1 }')
-    if [ -n "$args" ]; then
-        # shellcheck disable=SC2086 # options built above, one word each
-        semodule $args || echo "jts-hot: semodule could not remove the SELinux module" >&2
-    fi
-}
-
 if [ "$1" -eq 0 ]; then
     remove_applied_units
-    remove_selinux_module
     # rpm has no purge: an erase removes what jts-hot wrote, or a later
     # install would prefer a stale /etc/jts-hot/file_contexts.subs.
     remove_written_files
 fi
-if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload >/dev/null 2>&1 || :
-    if [ "$1" -eq 0 ]; then
-        # After the reload no database requires it: stopping it stops nothing else.
-        systemctl stop jts-hot-validate.service >/dev/null 2>&1 || :
-    fi
+# %systemd_postun (older systemd-rpm-macros: on removal too, for the units
+# removed above) and %systemd_postun_with_restart jts-hot-monitor.timer.
+systemctl daemon-reload >/dev/null 2>&1 || :
+if [ "$1" -ge 1 ]; then
+    systemctl try-restart jts-hot-monitor.timer >/dev/null 2>&1 || :
 fi

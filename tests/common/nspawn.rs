@@ -49,7 +49,8 @@ pub fn prerequisites(test: &str) -> bool {
                 "dpkg-deb",
                 "timeout",
                 // packaging/build.sh's builders
-                "cargo-deb",
+                "dpkg-buildpackage",
+                "dh",
                 "cargo-generate-rpm",
             ],
         )
@@ -61,6 +62,8 @@ pub fn prerequisites(test: &str) -> bool {
 pub struct Packages {
     pub deb: PathBuf,
     pub rpm: PathBuf,
+    /// jts-hot-selinux, the .rpm's SELinux subpackage.
+    pub selinux_rpm: PathBuf,
 }
 
 pub fn packages() -> &'static Packages {
@@ -70,18 +73,23 @@ pub fn packages() -> &'static Packages {
         let started = Instant::now();
         let (code, stdout, stderr) = run(Command::new(&script).current_dir(repo_root()));
         assert_eq!(code, 0, "{} failed:\n{stdout}\n{stderr}", script.display());
-        // Its last two lines are the paths of the .deb and the .rpm.
-        let paths: Vec<PathBuf> = stdout.lines().rev().take(2).map(PathBuf::from).collect();
-        let find = |ext: &str| {
+        // Its last two lines are the paths of the .deb and the .rpm, the
+        // one before them jts-hot-selinux's .rpm.
+        let paths: Vec<PathBuf> = stdout.lines().rev().take(3).map(PathBuf::from).collect();
+        let find = |ext: &str, selinux: bool| {
             paths
                 .iter()
-                .find(|p| p.extension().is_some_and(|e| e == ext))
+                .find(|p| {
+                    p.extension().is_some_and(|e| e == ext)
+                        && p.to_string_lossy().contains("jts-hot-selinux") == selinux
+                })
                 .unwrap_or_else(|| panic!("no .{ext} among build.sh's last lines:\n{stdout}"))
                 .clone()
         };
         let packages = Packages {
-            deb: find("deb"),
-            rpm: find("rpm"),
+            deb: find("deb", false),
+            rpm: find("rpm", false),
+            selinux_rpm: find("rpm", true),
         };
         eprintln!(
             "boot: packages built in {:.0?}: {} {}",
@@ -117,6 +125,26 @@ pub fn newer_deb(deb: &Path, dir: &Path) -> PathBuf {
             .arg(&out),
     );
     let _ = fs::remove_dir_all(&tree);
+    out
+}
+
+/// A newer build of the .rpm (release 2.boottest), to test an upgrade: the
+/// same command packaging/build.sh runs, on what it built and staged.
+pub fn newer_rpm(dir: &Path) -> PathBuf {
+    packages();
+    let out = dir.join("jts-hot-newer.rpm");
+    must(
+        Command::new("cargo")
+            .args([
+                "generate-rpm",
+                "--set-metadata",
+                "release = \"2.boottest\"",
+                "-o",
+            ])
+            .arg(&out)
+            .current_dir(repo_root())
+            .env_remove("CARGO_TARGET_DIR"),
+    );
     out
 }
 
