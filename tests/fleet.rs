@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{have_tool, jts_hot, repo_root, run};
+use common::{jts_hot, repo_root, run};
 use serde_json::Value;
 
 fn mixin_dir() -> PathBuf {
