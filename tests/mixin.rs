@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{have_tools, repo_root, run};
+use common::{repo_root, run};
 use serde_json::Value;
 
 fn mixin() -> PathBuf {
@@ -38,10 +38,7 @@ fn alerts(rendered: &Value) -> Vec<&Value> {
 
 #[test]
 fn the_shipped_rules_and_dashboards_are_what_the_mixin_renders() {
-    let test = "the_shipped_rules_and_dashboards_are_what_the_mixin_renders";
-    if !have_tools(test, &["jsonnet", "jsonnetfmt", "python3"]) {
-        return;
-    }
+    needs!("jsonnet", "jsonnetfmt", "python3");
     let out = tempfile::tempdir().unwrap();
     let (code, o, e) = run(Command::new(mixin().join("render.sh")).arg(out.path()));
     assert_eq!(code, 0, "{o}{e}");
@@ -78,10 +75,7 @@ fn the_shipped_rules_and_dashboards_are_what_the_mixin_renders() {
 
 #[test]
 fn every_alert_has_summary_description_runbook_and_a_known_severity() {
-    let test = "every_alert_has_summary_description_runbook_and_a_known_severity";
-    if !have_tools(test, &["jsonnet"]) {
-        return;
-    }
+    needs!("jsonnet");
     let rendered = jsonnet(&mixin(), "(import 'mixin.libsonnet').prometheusAlerts");
     let all = alerts(&rendered);
     assert!(all.len() >= 16, "{}", all.len());
@@ -115,10 +109,7 @@ fn every_alert_has_summary_description_runbook_and_a_known_severity() {
 /// reaches): the link and the jsonnetfile entry are what its local install writes.
 #[test]
 fn a_config_override_in_a_vendoring_project_changes_the_rendered_alerts() {
-    let test = "a_config_override_in_a_vendoring_project_changes_the_rendered_alerts";
-    if !have_tools(test, &["jsonnet", "promtool"]) {
-        return;
-    }
+    needs!("jsonnet", "promtool");
     let consumer = tempfile::tempdir().unwrap();
     let c = consumer.path();
     std::fs::create_dir_all(c.join("vendor")).unwrap();
