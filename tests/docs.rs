@@ -672,8 +672,8 @@ fn the_docs_name_exactly_the_alerts_there_are() {
             .unwrap();
     let defined: BTreeSet<String> = rules
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("- alert: "))
-        .map(|n| n.trim().to_string())
+        .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("alert: "))
+        .map(|n| n.trim().trim_matches('"').to_string())
         .collect();
     assert!(defined.len() >= 10, "{defined:?}");
     let mut texts = vec![(
