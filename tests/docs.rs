@@ -1020,3 +1020,210 @@ fn probe_md_json_is_the_json() {
         "docs/probe.md shows keys probe's JSON does not have: {absent:?}"
     );
 }
+
+/// Terms of other software the docs quote in backticks (PostgreSQL's
+/// settings, SELinux types and interfaces, kernel and libc names, an NRPE
+/// command the doc defines).
+const FOREIGN_TERMS: &[&str] = &[
+    "include_dir",
+    "log_directory",
+    "pg_createcluster",
+    "tmp_path",
+    "wal_sync_method",
+    "f_bavail",
+    "f_bfree",
+    "fileattr_set",
+    "container_file_t",
+    "container_log_t",
+    "container_ro_file_t",
+    "fd_set_perms",
+    "label_fix_full",
+    "postgresql_t",
+    "selabel_lookup",
+    "selabel_sub",
+    "check_jts_hot",
+    "check_jts_hot_usage",
+    "pg_dropcluster",
+    "logging_collector",
+    "log_filename",
+    "log_rotation_age",
+    "log_truncate_on_rotation",
+];
+
+/// Every snake_case name the docs quote (a test, a test filter, a layout
+/// field, a JSON key, a function) is in the code (src/, tests/, templates/,
+/// packaging/, bench/, fuzz/, examples/): a renamed test or field leaves no
+/// stale name behind in README.md, docs/, tests/README.md or bench/README.md.
+#[test]
+fn every_name_the_docs_quote_is_in_the_code() {
+    let root = repo_root();
+    let mut code = String::new();
+    for dir in [
+        "src",
+        "tests",
+        "templates",
+        "packaging",
+        "bench",
+        "fuzz",
+        "examples",
+    ] {
+        for f in common::files_under(&root.join(dir)) {
+            if f.components()
+                .any(|c| c.as_os_str() == "target" || c.as_os_str() == "corpus")
+            {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(root.join(dir).join(&f)) {
+                code.push_str(&text);
+                code.push('\n');
+            }
+        }
+    }
+    let words: BTreeSet<&str> = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.contains('_'))
+        .collect();
+    let mut docs: Vec<String> = ["README.md", "tests/README.md", "bench/README.md"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for doc in common::files_under(&root.join("docs")) {
+        docs.push(format!("docs/{}", doc.display()));
+    }
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for doc in &docs {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        for (i, quoted) in text.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            for name in quoted.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                let snake = name.contains('_')
+                    && name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !snake || name.starts_with("jts_hot_") || FOREIGN_TERMS.contains(&name) {
+                    continue;
+                }
+                // A test filter (`fleet_end`) is part of a test's name.
+                if !(words.contains(name) || words.iter().any(|w| w.contains(name))) {
+                    stale.push(format!("{doc}: `{name}`"));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the docs quote names that are nowhere in the code (renamed?):\n{}",
+        stale.join("\n")
+    );
+    assert!(checked >= 100, "only {checked} names");
+}
+
+/// docs/disk.md's "Units" and "The tree is created only on the mounted disk",
+/// against units/ (the default layout as rendered): setup runs after the
+/// mount units of the base, its parents and each service directory, before
+/// validate; validate wants setup and is ordered after it and the same
+/// mounts, the monitor after them too; none of the three has
+/// RequiresMountsFor=, every gate drop-in has it on its service's directory;
+/// the tier's directories are `d` lines of /usr/lib/jts-hot/tmpfiles.conf,
+/// and /usr/lib/tmpfiles.d/jts-hot.conf creates none of them.
+#[test]
+fn disk_md_units_are_the_units() {
+    let layout = jts_hot::layout::Layout::builtin();
+    let units = repo_root().join("units/usr/lib/systemd/system");
+    let read = |name: &str| std::fs::read_to_string(units.join(name)).unwrap();
+    let values = |text: &str, key: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .flat_map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .collect()
+    };
+    let mounts = [
+        "data.mount",
+        "data-jts.mount",
+        "data-jts-hot.mount",
+        "data-jts-hot-postgresql.mount",
+        "data-jts-hot-kafka.mount",
+        "data-jts-hot-backup.mount",
+    ];
+    let setup = read("jts-hot-setup.service");
+    let validate = read("jts-hot-validate.service");
+    let monitor = read("jts-hot-monitor.service");
+    assert!(
+        values(&setup, "Before").contains(&"jts-hot-validate.service".into()),
+        "{setup}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-setup.service".into()),
+        "{validate}"
+    );
+    assert!(
+        values(&validate, "After").contains(&"jts-hot-setup.service".into()),
+        "{validate}"
+    );
+    for (name, text) in [
+        ("setup", &setup),
+        ("validate", &validate),
+        ("monitor", &monitor),
+    ] {
+        for mount in mounts {
+            assert!(
+                values(text, "After").contains(&mount.into()),
+                "{name} is not After={mount}:\n{text}"
+            );
+        }
+        assert!(
+            values(text, "RequiresMountsFor").is_empty(),
+            "{name} has RequiresMountsFor=:\n{text}"
+        );
+        assert!(
+            !values(text, "Wants").iter().any(|w| w.ends_with(".mount")),
+            "{name}:\n{text}"
+        );
+    }
+    let mut gates = 0;
+    for service in &layout.services {
+        for unit in &service.gate {
+            let dropin = read(&format!("{unit}.d/jts-hot.conf"));
+            let dir = layout.tier.base.join(service.name.as_str());
+            assert_eq!(
+                values(&dropin, "RequiresMountsFor"),
+                vec![dir.display().to_string()],
+                "{unit}.d/jts-hot.conf:\n{dropin}"
+            );
+            gates += 1;
+        }
+    }
+    assert!(gates >= 6, "{gates} gates");
+    let lines = |path: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(repo_root().join("units").join(path))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    };
+    let tier = lines("usr/lib/jts-hot/tmpfiles.conf");
+    let boot = lines("usr/lib/tmpfiles.d/jts-hot.conf");
+    for dir in layout.planned_dirs() {
+        let path = dir.path.display().to_string();
+        assert!(
+            tier.iter().any(|l| l[0] == "d" && l[1] == path),
+            "{path} is not a d line of the tier's file"
+        );
+        assert!(
+            !boot.iter().any(|l| l[1] == path),
+            "tmpfiles.d/jts-hot.conf names {path}"
+        );
+    }
+    for parent in ["/data", "/data/jts"] {
+        assert!(
+            tier.iter().any(|l| l[..5] == ["d", parent, "-", "-", "-"]),
+            "{parent} is not `d {parent} - - -`"
+        );
+    }
+}
