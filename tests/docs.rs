@@ -1227,3 +1227,69 @@ fn disk_md_units_are_the_units() {
         );
     }
 }
+
+/// The README's "a bad layout ... exits 3 from A, B and C, 2 elsewhere" is
+/// what every command of its table does with a layout that does not parse
+/// (and `jts-hot --help` names the same commands).
+#[test]
+fn readme_bad_layout_exit_status_is_each_commands() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let list = readme
+        .split_once("exits 3 from ")
+        .expect("README's bad-layout exit sentence")
+        .1
+        .split_once(", 2 elsewhere")
+        .expect("`, 2 elsewhere`")
+        .0
+        .replace('\n', " ");
+    let unknown: BTreeSet<String> = list
+        .split([',', ' '])
+        .filter(|w| !w.is_empty() && *w != "and")
+        .map(String::from)
+        .collect();
+    assert!(unknown.len() >= 3, "{list}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tier]\nnot_a_key = 1\n").unwrap();
+    let mut seen = BTreeSet::new();
+    for row in readme_table("command") {
+        for usage in row[0].split(", ") {
+            let mut words: Vec<String> = usage
+                .trim_matches('`')
+                .split(' ')
+                .take_while(|w| !w.starts_with('-') && *w != w.to_uppercase())
+                .map(String::from)
+                .collect();
+            if words == ["generate"] {
+                words.extend(["--out".into(), dir.path().join("out").display().to_string()]);
+            }
+            if words == ["config", "default"] {
+                continue; // reads no layout
+            }
+            if words == ["config", "check"] {
+                words.push(bad.display().to_string());
+            }
+            let (code, out, err) = run(jts_hot().arg("--config").arg(&bad).args(&words));
+            let want = if unknown.contains(&words[0]) { 3 } else { 2 };
+            assert_eq!(code, want, "jts-hot --config BAD {words:?}: {out}{err}");
+            assert!(
+                err.contains("bad.toml:2:"),
+                "{words:?} does not name file and line: {err}"
+            );
+            seen.insert(words[0].clone());
+        }
+    }
+    for command in &unknown {
+        assert!(
+            seen.contains(command),
+            "README names {command}, not in its table"
+        );
+    }
+    let (_, help, _) = run(jts_hot().arg("--help"));
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let list = list.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains(&format!("{list} also for a bad layout")),
+        "`jts-hot --help` does not say \"{list} also for a bad layout\":\n{help}"
+    );
+}
