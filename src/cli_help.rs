@@ -98,7 +98,10 @@ ONE RUN
   `du -s -x --block-size=1`, apparent bytes, files, directories; hard links once, symlinks
   never followed, other filesystems not entered), reads statvfs of the base, judges each
   service against its plan and the filesystem's free share, adds a sample to
-  STATE_DIR/monitor-history.json and projects growth over 7 days. It also runs
+  STATE_DIR/monitor-history.json and forecasts when each service reaches its plan and the
+  filesystem is full, as low / likely / high days from the slope of the history over
+  monitor.forecast_window (7 days by default) and its 95% interval; the status and the
+  alerts use the low bound, and flat, shrinking or too few samples give none (said so). It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
@@ -137,6 +140,7 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/s
   jts_hot_service_planned_bytes{service}       jts_hot_service_warning_bytes{service}
   jts_hot_service_critical_bytes{service}      jts_hot_service_growth_bytes_per_day{service}
   jts_hot_service_days_until_plan{service}     jts_hot_service_partial{service}
+  jts_hot_service_days_to_plan{service,bound}  jts_hot_service_days_to_full{service,bound}
   jts_hot_service_status{service}
   jts_hot_service_usage_source{service,source} jts_hot_service_quota_limit_bytes{service,kind}
   jts_hot_service_quota_used_bytes{service}    jts_hot_service_quota_inodes{service}
@@ -149,6 +153,7 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/s
   jts_hot_filesystem_inodes{base}              jts_hot_filesystem_inodes_free{base}
   jts_hot_filesystem_growth_bytes_per_day{base}
   jts_hot_filesystem_days_until_full{base}     jts_hot_filesystem_status{base}
+  jts_hot_filesystem_days_to_full{base,bound}  jts_hot_filesystem_days_to_plan{base,bound}
   jts_hot_scan_duration_seconds                jts_hot_scan_partial
   jts_hot_last_run_timestamp_seconds           jts_hot_status
   jts_hot_monitor_interval_seconds             jts_hot_layout_pending

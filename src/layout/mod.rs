@@ -212,11 +212,25 @@ pub struct Monitor {
         serialize_with = "opt_seconds"
     )]
     pub quota_tree_every: Option<Duration>,
+    /// `forecast_window`: the span of history growth and the forecasts are
+    /// fitted over. `None`: the default (7 days), left out of the digest.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_seconds"
+    )]
+    pub forecast_window: Option<Duration>,
 }
 
 impl Monitor {
     /// The default cadence of the quota tree walk.
     pub const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
+    /// The default forecast window: a week holds a trading week's cycle.
+    pub const FORECAST_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+
+    /// The span growth and forecasts are fitted over (`forecast_window`).
+    pub fn forecast_window(&self) -> Duration {
+        self.forecast_window.unwrap_or(Self::FORECAST_WINDOW)
+    }
 
     /// How often the monitor walks the service trees (`quota_tree_every`).
     pub fn quota_tree_every(&self) -> Duration {
@@ -735,10 +749,15 @@ impl Checker<'_> {
             Some(v) => Some(self.check(v, "monitor.quota_tree_every", rules::tree_interval)?),
             None => None,
         };
+        let forecast_window = match raw.as_ref().and_then(|r| r.forecast_window.as_ref()) {
+            Some(v) => Some(self.check(v, "monitor.forecast_window", rules::forecast_window)?),
+            None => None,
+        };
         Some(Monitor {
             every: every?,
             textfile_dir: textfile_dir?,
             quota_tree_every,
+            forecast_window,
         })
     }
 
@@ -1114,6 +1133,26 @@ mod tests {
             a.digest(),
             Layout::parse(&changed, "x.toml").unwrap().digest()
         );
+    }
+
+    #[test]
+    fn forecast_window_is_checked_and_keeps_the_digest_when_unset() {
+        let plain = Layout::builtin();
+        let with = |w: &str| {
+            let text = DEFAULT_LAYOUT_TOML.replace(
+                "[monitor]\n",
+                &format!("[monitor]\nforecast_window = \"{w}\"\n"),
+            );
+            Layout::parse(&text, "hot.toml")
+        };
+        assert_eq!(plain.monitor.forecast_window().as_secs(), 7 * 86_400);
+        let l = with("30d").unwrap();
+        assert_eq!(l.monitor.forecast_window().as_secs(), 30 * 86_400);
+        assert_ne!(l.digest(), plain.digest());
+        for bad in ["30min", "500d", "soon"] {
+            let errs = with(bad).unwrap_err();
+            assert_eq!(errs.0[0].field, "monitor.forecast_window", "{errs}");
+        }
     }
 
     #[test]
