@@ -319,7 +319,7 @@ fn gauge(out: &mut String, family: &Family, samples: &[Sample]) {
 
 /// Status as a number: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (exit codes).
 fn code(s: Status) -> f64 {
-    s.exit_code() as f64
+    s.number() as f64
 }
 
 /// One sample without labels.
