@@ -298,9 +298,7 @@ fn every_man_page_has_its_sections() {
             );
         }
     }
-    if !common::have_tool("every_man_page_has_its_sections", "man") {
-        return;
-    }
+    needs!("man");
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in &pages {
         let path = dir.path().join(name);
