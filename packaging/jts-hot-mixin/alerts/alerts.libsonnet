@@ -67,7 +67,7 @@
           ||| % s,
           '1h',
           '{{ $labels.service }} on {{ $labels.instance }} is predicted to pass its plan within %(hours)s hours' % s,
-          'Service {{ $labels.service }} on {{ $labels.instance }} is at {{ $value | humanizePercentage }} of its plan and, at the growth of the last %(window)s hours or at the low bound of jts-hot\'s forecast, passes it within %(hours)s hours.' % s { window: c.fillingUpWindowHours },
+          "Service {{ $labels.service }} on {{ $labels.instance }} is at {{ $value | humanizePercentage }} of its plan and, at the growth of the last %(window)s hours or at the low bound of jts-hot's forecast, passes it within %(hours)s hours." % s { window: c.fillingUpWindowHours },
         )
         for s in [
           { severity: 'warning', share: c.serviceFillingUpWarningShare, hours: c.serviceFillingUpWarningHours },
