@@ -15,6 +15,7 @@
 mod changes;
 pub mod effects;
 pub mod output;
+pub mod selinux;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ pub use changes::{decide, Change, ChangeSet};
 use crate::escape::serialize_path;
 use crate::layout::{Layout, QuotaMode};
 use crate::render::generated::{etc_path, SYSUSERS_PATH, TIER_TMPFILES_PATH, TMPFILES_PATH};
-use crate::selinux;
+
 use crate::setup;
 use crate::system::accounts;
 use crate::system::rootfs::{Root, Staged};
