@@ -250,7 +250,7 @@ pub fn blocked(layout: &Layout, root: Option<&Path>) -> Result<Blocked, SetupErr
 
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
 /// `apply`) over /usr/lib's (the package's), relative to the root.
-pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
+fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
     let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
     let etc = generated::etc_path(&vendor);
     [etc, vendor].into_iter().find(|p| {

@@ -199,7 +199,7 @@ pub struct Monitor {
 
 impl Monitor {
     /// The default cadence of the quota tree walk.
-    pub const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
+    const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
 
     /// How often the monitor walks the service trees (`quota_tree_every`).
     pub fn quota_tree_every(&self) -> Duration {
