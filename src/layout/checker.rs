@@ -315,10 +315,15 @@ impl Checker<'_> {
             Some(v) => Some(self.check(v, "monitor.quota_tree_every", rules::tree_interval)?),
             None => None,
         };
+        let forecast_window = match raw.as_ref().and_then(|r| r.forecast_window.as_ref()) {
+            Some(v) => Some(self.check(v, "monitor.forecast_window", rules::forecast_window)?),
+            None => None,
+        };
         Some(Monitor {
             every: every?,
             textfile_dir: textfile_dir?,
             quota_tree_every,
+            forecast_window,
         })
     }
 
@@ -657,6 +662,26 @@ impl Checker<'_> {
 mod tests {
     use super::super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn forecast_window_is_checked_and_keeps_the_digest_when_unset() {
+        let plain = Layout::builtin();
+        let with = |w: &str| {
+            let text = DEFAULT_LAYOUT_TOML.replace(
+                "[monitor]\n",
+                &format!("[monitor]\nforecast_window = \"{w}\"\n"),
+            );
+            Layout::parse(&text, "hot.toml")
+        };
+        assert_eq!(plain.monitor.forecast_window().as_secs(), 7 * 86_400);
+        let l = with("30d").unwrap();
+        assert_eq!(l.monitor.forecast_window().as_secs(), 30 * 86_400);
+        assert_ne!(l.digest(), plain.digest());
+        for bad in ["30min", "500d", "soon"] {
+            let errs = with(bad).unwrap_err();
+            assert_eq!(errs.0[0].field, "monitor.forecast_window", "{errs}");
+        }
+    }
 
     #[test]
     fn quota_tree_keys_are_checked_and_keep_the_digest_when_unset() {

@@ -523,6 +523,18 @@ pub fn tree_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `monitor.forecast_window`: from an hour (the shortest span a growth
+/// figure is given for) to 400 days (the history keeps daily samples that long).
+pub fn forecast_window(s: &str) -> Result<Duration, String> {
+    let d = duration(s)?;
+    if d.as_secs() < 3600 || d.as_secs() > 400 * 86_400 {
+        return Err(format!(
+            "\"{s}\" is outside 1h..400d (the history keeps 400 days); use e.g. \"7d\" or \"30d\""
+        ));
+    }
+    Ok(d)
+}
+
 /// A subtree below a service directory (`quota_foreign`): relative, one or
 /// more directory names separated by '/', each a valid name.
 pub fn relative_subtree(s: &str) -> Result<PathBuf, String> {

@@ -195,11 +195,25 @@ pub struct Monitor {
         serialize_with = "opt_seconds"
     )]
     pub quota_tree_every: Option<Duration>,
+    /// `forecast_window`: the span of history growth and the forecasts are
+    /// fitted over. `None`: the default (7 days), left out of the digest.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_seconds"
+    )]
+    pub forecast_window: Option<Duration>,
 }
 
 impl Monitor {
     /// The default cadence of the quota tree walk.
-    const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
+    pub const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
+    /// The default forecast window: a week holds a trading week's cycle.
+    pub const FORECAST_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+
+    /// The span growth and forecasts are fitted over (`forecast_window`).
+    pub fn forecast_window(&self) -> Duration {
+        self.forecast_window.unwrap_or(Self::FORECAST_WINDOW)
+    }
 
     /// How often the monitor walks the service trees (`quota_tree_every`).
     pub fn quota_tree_every(&self) -> Duration {

@@ -30,8 +30,9 @@ pub const SCHEMA: &str = "jts-hot.monitor-history/2";
 const SCHEMA_1: &str = "jts-hot.monitor-history/1";
 /// A run closer than this to the newest sample is not recorded, so a timer
 /// running every minute still keeps the file small.
-const MIN_SPACING_SECONDS: u64 = 10 * 60;
-/// Growth is measured over this window.
+pub const MIN_SPACING_SECONDS: u64 = 10 * 60;
+/// Growth is measured over this window unless the layout sets
+/// `monitor.forecast_window`.
 pub const GROWTH_WINDOW_SECONDS: u64 = 7 * 86_400;
 /// Samples spanning less than this give no growth figure (too noisy).
 const MIN_GROWTH_SPAN_SECONDS: u64 = 3_600;
@@ -463,15 +464,21 @@ fn ago(seconds: u64) -> String {
     }
 }
 
-/// Bytes per day over the growth window ending at `now`: the weighted
+/// Bytes per day over the default growth window ending at `now`
+/// ([`growth_over`] for another window).
+pub fn growth_per_day(points: &[(u64, u64, u64)], now: u64) -> Option<f64> {
+    growth_over(points, now, GROWTH_WINDOW_SECONDS)
+}
+
+/// Bytes per day over `window` seconds ending at `now`: the weighted
 /// least-squares slope through the (time, bytes, weight) points (a merged
 /// sample counts as the runs it stands for), so one odd sample does not swing
 /// it. Points after `now` (a clock step) are not used. None with fewer than
 /// two points or too short a span.
-pub fn growth_per_day(points: &[(u64, u64, u64)], now: u64) -> Option<f64> {
+pub fn growth_over(points: &[(u64, u64, u64)], now: u64, window: u64) -> Option<f64> {
     let window: Vec<(f64, f64, f64)> = points
         .iter()
-        .filter(|(t, _, _)| t.saturating_add(GROWTH_WINDOW_SECONDS) >= now && *t <= now)
+        .filter(|(t, _, _)| t.saturating_add(window) >= now && *t <= now)
         .map(|&(t, v, w)| {
             (
                 (t as f64 - now as f64) / 86_400.0,
