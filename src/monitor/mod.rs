@@ -250,6 +250,8 @@ pub struct Options {
     /// A saved edit of the layout not applied: a validation finding
     /// (layout.pending) and the metric jts_hot_layout_pending.
     pub pending: Option<crate::applied::Pending>,
+    /// The system validated (main's one `Root`: "/").
+    pub root: crate::system::Root,
 }
 
 /// Measures and judges the tier, then saves the growth history (the one
@@ -479,7 +481,7 @@ pub fn measure(
         every_seconds: layout.monitor.quota_tree_every().as_secs(),
         scan,
     });
-    let mut validated = crate::validate::validate_with_state(layout, &state);
+    let mut validated = crate::validate::validate_with_state(layout, &opts.root, &state);
     if let Some(p) = &opts.pending {
         crate::validate::report_pending(&mut validated, p);
     }

@@ -9,6 +9,7 @@
 //! and `Before=`. Files are read bounded, regular files only, links followed
 //! inside the root.
 
+use super::Root;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,7 @@ pub struct Ordering {
 /// The files that make up `unit` on the system under `root`: its own file,
 /// then its drop-ins in the order systemd applies them. None when no
 /// directory of the load path holds it (or it is masked).
-fn files(root: Option<&Path>, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+fn files(root: &Root, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
     let template = unit
         .split_once('@')
         .filter(|(_, rest)| !rest.starts_with('.'))
@@ -100,7 +101,7 @@ fn files(root: Option<&Path>, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
 }
 
 /// `unit` as the system under `root` loads it; None when it is not installed.
-pub fn ordering(root: Option<&Path>, unit: &str) -> Option<Ordering> {
+pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
     let (file, dropins) = files(root, unit)?;
     let mut o = Ordering {
         file: file.clone(),
@@ -203,7 +204,7 @@ mod tests {
     use super::*;
 
     fn judge(r: &Path, unit: &str, own: &BTreeSet<String>) -> Option<String> {
-        gate_refusal(&ordering(Some(r), unit)?, unit, own)
+        gate_refusal(&ordering(&Root::open(r).unwrap(), unit)?, unit, own)
     }
 
     fn unit(root: &Path, rel: &str, text: &str) {

@@ -2,6 +2,7 @@
 //! followed through a symlink), owner, group and permission bits exactly.
 
 use super::Check;
+use crate::system::Root;
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -26,7 +27,7 @@ const REPAIR: &str = "fix: jts-hot setup";
 /// checked: a child's path would resolve through whatever is there instead.
 pub fn check(
     planned: &[PlannedDir],
-    root: Option<&Path>,
+    root: &Root,
     accounts: &Accounts,
     mounts: &[Mount],
     tally: &mut Tally,
