@@ -22,7 +22,10 @@ pub enum CompletionShell {
 /// /etc/jts/hot-layout.toml, else the built-in default); none when it does not load.
 fn service_names() -> Vec<CompletionCandidate> {
     let config = std::env::var_os("JTS_HOT_CONFIG").map(PathBuf::from);
-    crate::layout_in_force(config, false, None)
+    let Ok(root) = jts_hot::system::Root::host() else {
+        return Vec::new();
+    };
+    crate::layout_in_force(config, false, &root)
         .map(|layout| {
             layout
                 .services
@@ -63,10 +66,10 @@ pub enum Command {
     #[command(after_long_help = crate::cli_help::GENERATE)]
     Generate(GenerateArgs),
     /// Check the tier against the layout: directories, owners, modes, mount, capacity, staleness
-    #[command(after_long_help = crate::cli_help::VALIDATE)]
+    #[command(after_long_help = crate::cli_help::validate())]
     Validate(ValidateArgs),
     /// Measure usage per service against the plan, track growth, export to Prometheus
-    #[command(after_long_help = crate::cli_help::MONITOR)]
+    #[command(after_long_help = crate::cli_help::monitor())]
     Monitor(MonitorArgs),
     /// Show the planned allocation against tier.capacity and the real filesystem
     ///

@@ -32,6 +32,8 @@ const SYSTEMD_RUNNING: &str = "/run/systemd/system";
 pub struct Options {
     /// Where the monitor keeps its last run's summary.
     pub state_dir: PathBuf,
+    /// The system validated (main's one `Root`: "/").
+    pub root: crate::system::Root,
 }
 
 /// The whole screen, as data (schema `jts-hot.status/1`).
@@ -44,6 +46,19 @@ pub struct Report {
     pub monitor: Monitor,
     pub quotas: InPlace,
     pub selinux: InPlace,
+}
+
+impl Report {
+    /// The tier's validity, at least WARNING while an edit is pending or a
+    /// unit failed.
+    pub fn status(&self) -> Status {
+        let failed = matches!(&self.units, Units::Running { units } if units.iter().any(|u| u.active == "failed"));
+        let mut status = self.tier.status;
+        if self.layout.pending.is_some() || failed {
+            status = status.max(Status::Warning);
+        }
+        status
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -129,7 +144,7 @@ pub enum InPlace {
 /// Everything on the screen, for the layout in force.
 pub fn run(in_force: &InForce, opts: &Options) -> Report {
     let layout = &in_force.layout;
-    let validated = validate::validate(layout, None);
+    let validated = validate::validate(layout, &opts.root);
     let count = |s: Status| validated.count(s);
     let findings_of = |prefix: &str| {
         validated

@@ -103,10 +103,6 @@ impl Plan {
     }
 
     /// 0 when the plan fits, 1 (WARNING) when it over-commits.
-    pub fn exit_code(&self) -> u8 {
-        self.status().exit_code()
-    }
-
     /// OK when the plan fits, WARNING when it over-commits (as validate's
     /// capacity findings have it).
     pub fn status(&self) -> Status {
@@ -170,17 +166,17 @@ impl BaseFilesystem {
 }
 
 /// What `jts-hot plan` measures (main builds it from the command line).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Measure the filesystem under this root's copy of the base.
-    pub root: Option<PathBuf>,
+    pub root: system::Root,
 }
 
 /// `jts-hot plan`: the plan against tier.capacity and the filesystem. It
 /// serializes as schema `jts-hot.plan/1` (see `output`).
 pub fn run(layout: &Layout, opts: &Options) -> Plan {
     let mounts = mounts::read().map_err(|e| format!("{e:#}"));
-    let base = system::on_disk(opts.root.as_deref(), &layout.tier.base);
+    let base = opts.root.on_disk(&layout.tier.base);
     Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str))
 }
 
