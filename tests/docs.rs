@@ -1057,7 +1057,7 @@ const FOREIGN_TERMS: &[&str] = &[
 
 /// Every snake_case name the docs quote (a test, a test filter, a layout
 /// field, a JSON key, a function) is in the code (src/, tests/, templates/,
-/// packaging/, bench/, fuzz/, examples/): a renamed test or field leaves no
+/// packaging/, debian/, bench/, fuzz/, examples/): a renamed test or field leaves no
 /// stale name behind in README.md, docs/, tests/README.md or bench/README.md.
 #[test]
 fn every_name_the_docs_quote_is_in_the_code() {
@@ -1068,6 +1068,7 @@ fn every_name_the_docs_quote_is_in_the_code() {
         "tests",
         "templates",
         "packaging",
+        "debian",
         "bench",
         "fuzz",
         "examples",
