@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::layout::TestLayout;
 use common::{jts_hot, repo_root, run};
 use serde_json::Value;
 
@@ -485,24 +486,6 @@ impl Host {
         self.report["services"].as_array().unwrap()
     }
 }
-
-fn layout(base: &Path, every: &str) -> String {
-    let mut s = format!(
-        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"64MB\"\n\
-         mount_options = [\"noatime\"]\n\
-         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 15\nfs_free_crit_percent = 5\n\
-         plan_reached_warn_days = 14\n[monitor]\nevery = \"{every}\"\ntextfile_dir = \"/nonexistent\"\n",
-        base.display()
-    );
-    for (name, planned) in SERVICES {
-        s.push_str(&format!(
-            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\nplanned = \"{planned}\"\n\
-             gate = []\ndirs = [\"data\"]\n"
-        ));
-    }
-    s
-}
-
 fn write_data(path: &Path, bytes: usize) {
     // Not zeros, so every block is really allocated.
     let data: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8 + 1).collect();
@@ -529,7 +512,17 @@ fn make_host(root: &Path, name: &'static str, used: [usize; 3], per_day: [f64; 3
     };
     // hot-a's monitor runs hourly, the others every 15 minutes.
     let every = if name == "hot-a" { "1h" } else { "15min" };
-    std::fs::write(host.config(), layout(&host.tier.mountpoint, every)).unwrap();
+    std::fs::write(
+        host.config(),
+        TestLayout::new(&host.tier.mountpoint)
+            .capacity("64MB")
+            .mount_options("[\"noatime\"]")
+            .fs_free(15, 5)
+            .every(every)
+            .services(SERVICES)
+            .text(),
+    )
+    .unwrap();
     std::fs::create_dir_all(host.textfile_dir()).unwrap();
     std::fs::create_dir_all(host.state()).unwrap();
     for ((svc, _), bytes) in SERVICES.iter().zip(used) {
