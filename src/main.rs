@@ -337,6 +337,7 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
         walk: args.walk,
         threads: args.threads,
         pending: in_force.pending,
+        origin: in_force.origin,
     };
     let mut report = monitor::run(&layout, &opts);
     if let Some(dir) = &args.textfile_dir {

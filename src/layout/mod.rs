@@ -212,6 +212,11 @@ pub struct Monitor {
         serialize_with = "opt_seconds"
     )]
     pub quota_tree_every: Option<Duration>,
+    /// `role`: the host's role in the fleet (the `role` label of
+    /// jts_hot_layout_info; hosts are compared with the others of their
+    /// role). Left out of the digest when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Monitor {
@@ -735,10 +740,15 @@ impl Checker<'_> {
             Some(v) => Some(self.check(v, "monitor.quota_tree_every", rules::tree_interval)?),
             None => None,
         };
+        let role = match raw.as_ref().and_then(|r| r.role.as_ref()) {
+            Some(v) => Some(self.check(v, "monitor.role", rules::role)?),
+            None => None,
+        };
         Some(Monitor {
             every: every?,
             textfile_dir: textfile_dir?,
             quota_tree_every,
+            role,
         })
     }
 
