@@ -1127,6 +1127,25 @@ mod tests {
     }
 
     #[test]
+    fn monitor_role_is_checked_and_keeps_the_digest_when_unset() {
+        let with = |role: &str| {
+            let text = DEFAULT_LAYOUT_TOML.replace("[monitor]\n", &format!("[monitor]\n{role}"));
+            Layout::parse(&text, "hot.toml")
+        };
+        let plain = with("").unwrap();
+        assert_eq!(plain.digest(), Layout::builtin().digest());
+        assert_eq!(plain.monitor.role, None);
+        let l = with("role = \"matching-engine.eu_1\"\n").unwrap();
+        assert_eq!(l.monitor.role.as_deref(), Some("matching-engine.eu_1"));
+        assert_ne!(l.digest(), plain.digest());
+        for bad in ["", "a b", "x\\\"y", &"r".repeat(64)] {
+            let errs = with(&format!("role = \"{bad}\"\n")).unwrap_err();
+            assert_eq!(errs.0[0].field, "monitor.role", "{errs}");
+            assert!(errs.0[0].message.contains("is not a role"), "{errs}");
+        }
+    }
+
+    #[test]
     fn quota_tree_keys_are_checked_and_keep_the_digest_when_unset() {
         let plain = Layout::builtin();
         let docker = "dirs = [\"volumes\", \"containers\", \"tmp\"]\n";
