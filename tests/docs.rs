@@ -1298,3 +1298,107 @@ fn readme_bad_layout_exit_status_is_each_commands() {
         "`jts-hot --help` does not say \"{list} also for a bad layout\":\n{help}"
     );
 }
+
+/// docs/monitor.md's picture is what the monitor prints for the tier it
+/// describes (tests/terminal.rs's: postgresql at 26% of its plan, kafka in
+/// its warning share, redis past its plan, four days of rising history), at
+/// 80 columns: the services' lines and the forecast line for line, digits
+/// aside (the growth figures move with the clock), and the sections in order.
+#[test]
+fn monitor_md_picture_is_the_picture() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/monitor.md")).unwrap();
+    let picture = doc
+        .split_once("```\nSERVICE ")
+        .map(|(_, rest)| format!("SERVICE {}", rest.split("```").next().unwrap()))
+        .expect("docs/monitor.md's picture");
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("hot");
+    let mut layout = format!(
+        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"64MB\"\n\
+         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 2\n\
+         fs_free_crit_percent = 1\nplan_reached_warn_days = 14\n\
+         [monitor]\nevery = \"15min\"\ntextfile_dir = \"/nonexistent\"\n",
+        base.display()
+    );
+    const M: u64 = 1 << 20;
+    let services = [
+        ("postgresql", "24MB", 6 * M),
+        ("kafka", "5MB", 4 * M),
+        ("redis", "4MB", 5 * M),
+    ];
+    let now = common::now();
+    let samples: Vec<serde_json::Value> = (1..=96u64)
+        .rev()
+        .map(|h| {
+            let bytes: serde_json::Map<String, serde_json::Value> = services
+                .iter()
+                .map(|(name, _, b)| {
+                    let then = *b as f64 * (1.0 - 0.1 * h as f64 / 24.0);
+                    (name.to_string(), serde_json::Value::from(then as u64))
+                })
+                .collect();
+            serde_json::json!({"t": now - h * 3600, "services": bytes})
+        })
+        .collect();
+    for (name, planned, bytes) in services {
+        let data = base.join(name).join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let content: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8 + 1).collect();
+        std::fs::write(data.join("segment"), content).unwrap();
+        layout.push_str(&format!(
+            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\n\
+             planned = \"{planned}\"\ngate = []\ndirs = [\"data\"]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("layout.toml"), layout).unwrap();
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    std::fs::write(
+        dir.path().join("state/monitor-history.json"),
+        serde_json::json!({"version": 1, "samples": samples}).to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = run(jts_hot()
+        .current_dir(dir.path())
+        .env("COLUMNS", "80")
+        .args(["--config", "layout.toml", "monitor", "--state-dir", "state"]));
+    assert_eq!(code, 2, "redis over its plan is CRITICAL:\n{out}{err}");
+    let digits = |l: &str| l.replace(|c: char| c.is_ascii_digit(), "9");
+    let section = |text: &str, from: &str, to: &str| -> Vec<String> {
+        let start = text
+            .find(from)
+            .unwrap_or_else(|| panic!("no {from:?} in:\n{text}"));
+        let rest = &text[start..];
+        rest[..rest
+            .find(to)
+            .unwrap_or_else(|| panic!("no {to:?} after {from:?}:\n{text}"))]
+            .lines()
+            .map(digits)
+            .collect()
+    };
+    for (from, to) in [("SERVICE ", "\n\nFILESYSTEM "), ("FORECAST ", "\n\nscan: ")] {
+        assert_eq!(
+            section(&picture, from, to),
+            section(&out, from, to),
+            "docs/monitor.md's picture is not what the monitor prints:\n{out}"
+        );
+    }
+    let heads = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.split([' ', ':']).next())
+            .filter(|w| {
+                [
+                    "SERVICE",
+                    "FILESYSTEM",
+                    "FORECAST",
+                    "scan",
+                    "history",
+                    "validation",
+                    "jts-hot",
+                ]
+                .contains(w)
+            })
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(heads(&picture), heads(&out), "{out}");
+}
