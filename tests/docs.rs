@@ -1402,3 +1402,81 @@ fn monitor_md_picture_is_the_picture() {
     };
     assert_eq!(heads(&picture), heads(&out), "{out}");
 }
+
+/// docs/fleet.md's recording-rule table names exactly the rules the shipped
+/// jts-hot-rules.yml records, and each file its "installed file" table names
+/// is one both packages install (Cargo.toml's deb assets and rpm files).
+#[test]
+fn fleet_md_names_the_rules_and_files_there_are() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/fleet.md")).unwrap();
+    let rules = std::fs::read_to_string(repo_root().join("packaging/prometheus/jts-hot-rules.yml"))
+        .unwrap();
+    let recorded: BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- record: ")
+                .or(l.trim().strip_prefix("record: "))
+        })
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .collect();
+    assert!(recorded.len() >= 10, "{recorded:?}");
+    let named: BTreeSet<String> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.contains(":jts_hot_")
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        })
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        named, recorded,
+        "docs/fleet.md's recording rules against jts-hot-rules.yml"
+    );
+    // What installs a file: a line naming its source (or its directory's
+    // glob) and its destination directory, in Cargo.toml's deb assets (or
+    // debian/*.install, when the .deb is built by debhelper) and rpm files.
+    let mut lines: Vec<String> = std::fs::read_to_string(repo_root().join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for f in common::files_under(&repo_root().join("debian")) {
+        if let Ok(text) = std::fs::read_to_string(repo_root().join("debian").join(f)) {
+            lines.extend(text.lines().map(|l| format!("deb: {l}")));
+        }
+    }
+    let mut files = 0;
+    for installed in doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| t.starts_with("/usr/share/jts-hot/"))
+    {
+        let (dir, name) = installed.rsplit_once('/').unwrap();
+        let src_dir = if name.ends_with(".json") {
+            "packaging/grafana"
+        } else {
+            "packaging/prometheus"
+        };
+        assert!(
+            repo_root().join(src_dir).join(name).is_file(),
+            "{installed}: no {src_dir}/{name}"
+        );
+        let installs = |l: &&String| {
+            (l.contains(&format!("{src_dir}/{name}")) || l.contains(&format!("{src_dir}/*.")))
+                && l.contains(&dir[1..])
+        };
+        let (rpm, deb): (Vec<&String>, Vec<&String>) = lines
+            .iter()
+            .filter(installs)
+            .partition(|l| l.contains("dest = "));
+        assert!(!deb.is_empty(), "the .deb does not install {installed}");
+        assert!(!rpm.is_empty(), "the .rpm does not install {installed}");
+        files += 1;
+    }
+    assert!(files >= 4, "{files} installed files");
+}
