@@ -1128,7 +1128,8 @@ fn every_name_the_docs_quote_is_in_the_code() {
     assert!(checked >= 100, "only {checked} names");
 }
 
-/// docs/disk.md's "Units" and "The tree is created only on the mounted disk",
+/// docs/disk.md's "Units" and "The tree is created only on the mounted disk" (and
+/// docs/quotas.md's quota unit),
 /// against units/ (the default layout as rendered): setup runs after the
 /// mount units of the base, its parents and each service directory, before
 /// validate; validate wants setup and is ordered after it and the same
@@ -1190,6 +1191,36 @@ fn disk_md_units_are_the_units() {
             "{name}:\n{text}"
         );
     }
+    // docs/quotas.md's "At boot and on apply".
+    let quota = read("jts-hot-quota.service");
+    for after in [
+        "local-fs.target",
+        "systemd-tmpfiles-setup.service",
+        "jts-hot-setup.service",
+    ] {
+        assert!(
+            values(&quota, "After").contains(&after.into()),
+            "quota is not After={after}:\n{quota}"
+        );
+    }
+    assert_eq!(
+        values(&quota, "RequiresMountsFor"),
+        vec![layout.tier.base.display().to_string()],
+        "{quota}"
+    );
+    assert!(
+        values(&quota, "Before").contains(&"jts-hot-validate.service".into()),
+        "{quota}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-quota.service".into()),
+        "{validate}"
+    );
+    assert_eq!(
+        values(&quota, "ExecStart"),
+        ["/usr/bin/jts-hot", "quota", "set"],
+        "{quota}"
+    );
     let mut gates = 0;
     for service in &layout.services {
         for unit in &service.gate {
