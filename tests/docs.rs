@@ -1511,3 +1511,34 @@ fn fleet_md_names_the_rules_and_files_there_are() {
     }
     assert!(files >= 4, "{files} installed files");
 }
+
+/// docs/selinux.md's example of the module is the default layout's module as
+/// the packages ship it (units/), line for line, and the header comment it
+/// quotes is there.
+#[test]
+fn selinux_md_module_is_the_shipped_module() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/selinux.md")).unwrap();
+    let cil =
+        std::fs::read_to_string(repo_root().join("units/usr/share/selinux/packages/jts-hot.cil"))
+            .unwrap();
+    let start = doc
+        .find("    (optional jts_hot_service_1")
+        .expect("docs/selinux.md's module example");
+    let example: Vec<&str> = doc[start..]
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| &l[4..])
+        .collect();
+    assert!(example.len() >= 3, "{example:?}");
+    let lines: Vec<&str> = cil.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == example[0])
+        .unwrap_or_else(|| panic!("{} is not in jts-hot.cil:\n{cil}", example[0]));
+    assert_eq!(&lines[at..at + example.len()], &example[..], "{cil}");
+    assert!(
+        cil.lines()
+            .any(|l| l.starts_with("; jts-hot-layout-digest: sha256:")),
+        "{cil}"
+    );
+}
