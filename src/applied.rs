@@ -107,7 +107,7 @@ impl InForce {
 }
 
 /// The applied copy's text: a first line naming its source, then the layout as written.
-pub fn copy_text(layout_text: &str, source: &Source) -> String {
+fn copy_text(layout_text: &str, source: &Source) -> String {
     format!(
         "{FROM_MARKER}{}\n\
          # What the running system obeys. Do not edit: edit {SYSTEM_LAYOUT_PATH}, then run `jts-hot apply`.\n\

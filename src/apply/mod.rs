@@ -13,7 +13,7 @@
 //! layout names.
 
 mod changes;
-pub mod effects;
+mod effects;
 pub mod output;
 pub mod selinux;
 

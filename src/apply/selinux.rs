@@ -29,7 +29,7 @@ pub const APPLY_PRIORITY: u16 = 300;
 /// The equivalences jts-hot added (`DIR SOURCE` lines, as file_contexts.subs):
 /// removal and `apply` delete only these, never one the operator set. The
 /// package scripts keep the same record.
-pub const EQUAL_RECORD: &str = "var/lib/jts-hot/selinux-equal";
+const EQUAL_RECORD: &str = "var/lib/jts-hot/selinux-equal";
 
 /// What the SELinux step decided, before doing anything.
 #[derive(Debug)]

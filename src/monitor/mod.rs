@@ -345,10 +345,10 @@ fn save_last_run(report: &mut Report, state: &StateDir) {
 }
 
 /// How long a run waits for another to finish with the history.
-pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Writes the history this run extended; a failure is a note.
-pub fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
+fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
     if let Err(e) = history.save(state) {
         report.notes.push(format!(
             "cannot save the history in {}: {e:#}",

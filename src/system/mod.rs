@@ -6,7 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod blockdev;
 pub mod file;
-pub mod fsid;
+mod fsid;
 pub mod fstab;
 pub mod limits;
 pub mod mounts;
@@ -15,7 +15,7 @@ pub mod rootfs;
 pub mod selinux;
 pub mod statvfs;
 pub mod unitfile;
-pub mod xattr;
+mod xattr;
 
 use std::path::{Path, PathBuf};
 

@@ -319,7 +319,7 @@ impl Root {
     /// opens ROOT/etc/passwd so; semodule -p prefixes its store so): `None`
     /// when that is where it leads inside the root, else the host path it
     /// leaves to. A path that cannot be resolved (a loop) leaves too.
-    pub fn leaves_root(&self, rel: &Path) -> io::Result<Option<PathBuf>> {
+    fn leaves_root(&self, rel: &Path) -> io::Result<Option<PathBuf>> {
         let inside = self.chase(rel, true);
         let host = Root::open(Path::new("/"))?.chase(&joined(&self.root_real()?, rel), true);
         Ok(match (inside, host) {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Exists while SELinux is enabled (enforcing or permissive).
-pub const SELINUXFS_ENFORCE: &str = "/sys/fs/selinux/enforce";
+const SELINUXFS_ENFORCE: &str = "/sys/fs/selinux/enforce";
 
 /// The policy whose file contexts label the tier.
 #[derive(Debug, Clone, PartialEq, Eq)]

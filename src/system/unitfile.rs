@@ -18,7 +18,7 @@ use super::{on_disk, on_disk_followed};
 /// Where systemd loads system units from, highest priority first (the
 /// generator directories included: a unit from /etc/fstab or a SysV script is
 /// as real as any).
-pub const UNIT_LOAD_PATH: [&str; 12] = [
+const UNIT_LOAD_PATH: [&str; 12] = [
     "/etc/systemd/system.control",
     "/run/systemd/system.control",
     "/run/systemd/transient",
@@ -176,7 +176,7 @@ fn boolean(v: &str) -> Option<bool> {
 /// Units every gate must start after: the boot's own targets. A unit
 /// ordered before one of them, or before a unit jts-hot's own units start
 /// after (`own_after`), cannot wait for jts-hot-validate.service.
-pub const BOOT_TARGETS: [&str; 2] = ["sysinit.target", "basic.target"];
+const BOOT_TARGETS: [&str; 2] = ["sysinit.target", "basic.target"];
 
 /// Why `unit`, loaded as `o`, cannot be gated; None when it can.
 pub fn gate_refusal(o: &Ordering, unit: &str, own_after: &BTreeSet<String>) -> Option<String> {

@@ -19,7 +19,7 @@ use crate::system::mounts::Mount;
 /// tmpfiles.d `d` lines create a missing directory and adjust the mode and
 /// owner of an existing one (not of what is inside it). The basename picks
 /// /etc/tmpfiles.d's copy (from `jts-hot apply`) over the packaged one, as at boot.
-pub const REPAIR: &str = "fix: jts-hot setup";
+const REPAIR: &str = "fix: jts-hot setup";
 
 /// Checks the planned directories, parents first; returns how many were looked at.
 /// Below a directory that is missing or not a real directory nothing is

@@ -162,7 +162,7 @@ impl Report {
 
 /// Which part of the tier a run checks.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+enum Scope<'a> {
     /// Everything: every directory, the mount, capacity, generated files.
     All,
     /// A gated unit's part: the base, its mount, and these services' directories.
@@ -245,7 +245,7 @@ pub fn validate_with_state(layout: &Layout, root: &Root, state: &StateDir, known
 
 /// Runs the checks of `scope`; `state`: where quota.tree reads the last walk
 /// of the service trees (None: not checked).
-pub fn validate_scope(
+fn validate_scope(
     layout: &Layout,
     root: &Root,
     scope: Scope,
