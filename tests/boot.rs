@@ -440,6 +440,13 @@ fn deb_installed_and_booted() {
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = installed_deb("deb");
+    let exposure = common::documented_exposure();
+    let security = exposure.iter().fold(Probe::new(), |p, (unit, _, _)| {
+        p.step(
+            &format!("security-{unit}"),
+            &format!("systemd-analyze security --no-pager {unit}"),
+        )
+    });
     let report = m.boot(
         &unit_steps(state_steps(Probe::new(), &layout))
             .step(
@@ -449,8 +456,18 @@ fn deb_installed_and_booted() {
             .step(
                 "monitor-journal-ours",
                 &format!("journalctl -b -u {MONITOR} --no-pager -o cat _COMM=jts-hot"),
-            ),
+            )
+            .steps(security),
     );
+    // docs/generated.md's scores (tier.quota = "off") are the booted system's.
+    for (unit, documented, _) in &exposure {
+        let text = report.all(&format!("security-{unit}"));
+        assert_eq!(
+            common::exposure_in(&text).as_deref(),
+            Some(documented.as_str()),
+            "{unit}: docs/generated.md says {documented}:\n{text}"
+        );
+    }
     check_validated(&report);
     check_tree(&report, &layout);
     check_timer_and_monitor(&m, &report, &layout);
