@@ -433,10 +433,7 @@ fn check_warning_shows_success(report: &Report) {
 /// Points 1, 2 and 3 with the .deb.
 #[test]
 fn deb_installed_and_booted() {
-    let test = "boot::deb_installed_and_booted";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = installed_deb("deb");
@@ -484,10 +481,7 @@ fn deb_installed_and_booted() {
 /// Point 8: the .rpm, installed with rpm in a fresh container, passes 1 to 3.
 #[test]
 fn rpm_installed_and_booted() {
-    let test = "boot::rpm_installed_and_booted";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = Machine::fresh("rpm", Image::BookwormRpm);
@@ -504,10 +498,7 @@ fn rpm_installed_and_booted() {
 /// next boot puts every directory back as the layout says.
 #[test]
 fn drift_repaired_by_reboot() {
-    let test = "boot::drift_repaired_by_reboot";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let dirs = layout.planned_dirs();
@@ -557,10 +548,7 @@ fn drift_repaired_by_reboot() {
 /// nothing mounted), and again once the tier is fixed.
 #[test]
 fn database_gated_on_validation() {
-    let test = "boot::database_gated_on_validation";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = installed_deb("gate");
     m.write(
@@ -674,10 +662,7 @@ fn database_gated_on_validation() {
 /// service directories outlive the purge.
 #[test]
 fn data_survives_reboot_upgrade_remove_purge() {
-    let test = "boot::data_survives_reboot_upgrade_remove_purge";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = installed_deb("data");
@@ -793,10 +778,7 @@ fn data_survives_reboot_upgrade_remove_purge() {
 /// keeps the operator's drop-in and the applied layout, restarts no database.
 #[test]
 fn edited_layout_applied_and_kept_on_upgrade() {
-    let test = "boot::edited_layout_applied_and_kept_on_upgrade";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = installed_deb("apply");
     let packaged = m.read(LAYOUT_FILE);
@@ -966,10 +948,7 @@ fn edited_layout_applied_and_kept_on_upgrade() {
 /// machines, alternated, with no other scenario running; medians printed.
 #[test]
 fn boot_figures() {
-    let test = "boot::boot_figures";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let layout = Layout::builtin();
     let _alone = nspawn::exclusive_slot();
     let mut plain = Machine::fresh("figures-plain", Image::Bookworm);
@@ -1039,10 +1018,7 @@ fn hex(bytes: &[u8]) -> String {
 /// to power it off) is found by its marker and stopped by the guard.
 #[test]
 fn guard_stops_a_container_left_running() {
-    let test = "boot::guard_stops_a_container_left_running";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let m = Machine::fresh("guard", Image::Bookworm);
     let mut nspawn = m.start_boot();

@@ -192,6 +192,44 @@ fn every_family_the_formatter_knows_is_documented() {
     }
 }
 
+/// docs/metrics.md the other way: each series it names is a family the
+/// formatter writes, and each row of its tables gives that family's labels.
+#[test]
+fn every_series_in_the_metrics_doc_is_a_family_with_its_labels() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap();
+    let families = jts_hot::monitor::output::prometheus::FAMILIES;
+    let family = |name: &str| families.iter().find(|f| f.name == name);
+    for name in metric_names(&docs) {
+        assert!(
+            family(&name).is_some(),
+            "docs/metrics.md names {name}, which the monitor does not write"
+        );
+    }
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut rows = 0;
+    for row in docs.lines().filter(|l| l.starts_with("| `jts_hot_")) {
+        let cells: Vec<&str> = row.split('|').collect();
+        // Labels before any parenthesis (which explains their values).
+        let labels = ticked(cells[2].split('(').next().unwrap());
+        for name in ticked(cells[1]) {
+            let f = family(&name).unwrap_or_else(|| panic!("{name}: no such family"));
+            assert_eq!(f.labels, labels, "docs/metrics.md's labels of {name}");
+            rows += 1;
+        }
+    }
+    assert_eq!(
+        rows,
+        families.len(),
+        "a family without its row in docs/metrics.md"
+    );
+}
+
 /// `jts-hot probe --help` names every finding kind, as docs/probe.md does
 /// (a unit test holds docs/probe.md and the enum together).
 #[test]
@@ -298,9 +336,7 @@ fn every_man_page_has_its_sections() {
             );
         }
     }
-    if !common::have_tool("every_man_page_has_its_sections", "man") {
-        return;
-    }
+    needs!("man");
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in &pages {
         let path = dir.path().join(name);

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{have_root, have_tool, jts_hot, repo_root, run};
+use common::{jts_hot, repo_root, run};
 use serde_json::Value;
 
 fn mixin_dir() -> PathBuf {
@@ -74,10 +74,7 @@ fn rule_names(file: &Path, kind: &str) -> Vec<String> {
 
 #[test]
 fn promtool_checks_and_unit_tests_pass_on_the_mixin() {
-    let test = "promtool_checks_and_unit_tests_pass_on_the_mixin";
-    if !have_tool(test, "promtool") {
-        return;
-    }
+    needs!("promtool");
     let dir = mixin_dir();
     let (code, out, err) = run(Command::new("promtool")
         .args(["check", "rules", "jts-hot-alerts.yml", "jts-hot-rules.yml"])
@@ -187,10 +184,7 @@ fn dashboards_are_current_grafana_json_with_a_host_variable() {
 
 #[test]
 fn dashboards_are_what_dashboards_py_writes() {
-    let test = "dashboards_are_what_dashboards_py_writes";
-    if !have_tool(test, "python3") {
-        return;
-    }
+    needs!("python3");
     let out = tempfile::tempdir().unwrap();
     let (code, o, e) = run(Command::new("python3")
         .arg(repo_root().join("packaging/grafana/dashboards.py"))
@@ -636,22 +630,15 @@ fn promtool_ok(args: &[&str], dir: &Path) {
 
 #[test]
 fn fleet_end_to_end_on_loopback() {
-    let test = "fleet_end_to_end_on_loopback";
-    if !have_root(test) {
-        return;
-    }
-    for tool in [
+    needs!(
+        root,
         "prometheus",
         "promtool",
         "prometheus-node-exporter",
         "prometheus-alertmanager",
         "amtool",
         "mkfs.ext4",
-    ] {
-        if !have_tool(test, tool) {
-            return;
-        }
-    }
+    );
     let started = Instant::now();
     let scratch = tempfile::tempdir().unwrap();
     let root = scratch.path();
