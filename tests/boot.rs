@@ -440,7 +440,7 @@ fn deb_installed_and_booted() {
     let exposure = common::documented_exposure();
     let security = exposure.iter().fold(Probe::new(), |p, (unit, _, _)| {
         p.step(
-            &format!("security-{unit}"),
+            &format!("security-{}", unit.trim_end_matches(".service")),
             &format!("systemd-analyze security --no-pager {unit}"),
         )
     });
@@ -458,7 +458,7 @@ fn deb_installed_and_booted() {
     );
     // docs/generated.md's scores (tier.quota = "off") are the booted system's.
     for (unit, documented, _) in &exposure {
-        let text = report.all(&format!("security-{unit}"));
+        let text = report.all(&format!("security-{}", unit.trim_end_matches(".service")));
         assert_eq!(
             common::exposure_in(&text).as_deref(),
             Some(documented.as_str()),

@@ -315,10 +315,7 @@ fn units_with_quota(dir: &Path, quota: &str) -> PathBuf {
 /// quotas and with them (the figure it prints, one decimal).
 #[test]
 fn documented_exposure_is_the_real_one() {
-    let test = "documented_exposure_is_the_real_one";
-    if !have_tool(test, "systemd-analyze") {
-        return;
-    }
+    needs!("systemd-analyze");
     let dir = tempfile::tempdir().unwrap();
     let (off, on) = (
         units_with_quota(dir.path(), "off"),
