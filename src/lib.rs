@@ -14,7 +14,6 @@ pub mod plan;
 pub mod probe;
 pub mod quota;
 pub mod render;
-pub mod selinux;
 pub mod setup;
 pub mod state;
 pub mod status;

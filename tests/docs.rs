@@ -34,8 +34,9 @@ fn monitor_help() -> String {
     out
 }
 
-#[test]
-fn every_emitted_series_is_documented() {
+/// `jts-hot monitor --format FORMAT` of the default layout on a small
+/// synthetic tree (tests/common/mktree.rs) in a scratch directory.
+fn monitor_default_tier(format: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("hot");
     common::mktree::build(&base, 0.01).unwrap();
@@ -56,9 +57,24 @@ fn every_emitted_series_is_documented() {
     let (code, out, err) = run(jts_hot()
         .arg("--config")
         .arg(&config)
-        .args(["monitor", "--format", "prometheus", "--state-dir"])
+        .args(["monitor", "--format", format, "--state-dir"])
         .arg(dir.path().join("state")));
     assert!(code <= 2, "monitor failed ({code}): {err}");
+    // docs/monitor.md names every file a run leaves in the state directory.
+    let monitor_md = std::fs::read_to_string(repo_root().join("docs/monitor.md")).unwrap();
+    for file in common::files_under(&dir.path().join("state")) {
+        let file = file.display().to_string();
+        assert!(
+            monitor_md.contains(&format!("STATE_DIR/{file}")),
+            "a monitor run writes STATE_DIR/{file}, which docs/monitor.md does not name"
+        );
+    }
+    out
+}
+
+#[test]
+fn every_emitted_series_is_documented() {
+    let out = monitor_default_tier("prometheus");
     let emitted: BTreeSet<String> = out
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -656,8 +672,8 @@ fn the_docs_name_exactly_the_alerts_there_are() {
             .unwrap();
     let defined: BTreeSet<String> = rules
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("- alert: "))
-        .map(|n| n.trim().to_string())
+        .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("alert: "))
+        .map(|n| n.trim().trim_matches('"').to_string())
         .collect();
     assert!(defined.len() >= 10, "{defined:?}");
     let mut texts = vec![(
@@ -721,4 +737,564 @@ fn readme_directives_are_in_the_units() {
         }
     }
     assert!(checked >= 1, "the README quotes no directive");
+}
+
+/// The fields of a JSON document down to `depth` levels, an array's items as
+/// `name[]` (its first item stands for all): `filesystem.size_bytes`,
+/// `services[].name`.
+fn json_fields(value: &serde_json::Value, prefix: &str, depth: usize, out: &mut BTreeSet<String>) {
+    if depth == 0 {
+        return;
+    }
+    let Some(map) = value.as_object() else {
+        return;
+    };
+    for (key, v) in map {
+        let name = format!("{prefix}{key}");
+        out.insert(name.clone());
+        match v {
+            serde_json::Value::Array(items) if items.first().is_some_and(|i| i.is_object()) => {
+                json_fields(&items[0], &format!("{name}[]."), depth - 1, out)
+            }
+            _ => json_fields(v, &format!("{name}."), depth - 1, out),
+        }
+    }
+}
+
+/// The fields docs/monitor.md's JSON table names in its first column: each
+/// backticked name, `.name` continuing the previous one's parent
+/// (`filesystem.size_bytes`, `.used_bytes`).
+fn monitor_md_json_fields() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo_root().join("docs/monitor.md")).unwrap();
+    let table = text
+        .split_once("| field | type | meaning |")
+        .expect("docs/monitor.md's JSON table")
+        .1;
+    let mut fields = BTreeSet::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let first = row.trim_start_matches('|').split(" | ").next().unwrap();
+        let mut parent = String::new();
+        for (i, name) in first.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            let full = match name.strip_prefix('.') {
+                Some(rest) => format!("{parent}{rest}"),
+                None => name.to_string(),
+            };
+            parent = full
+                .rfind('.')
+                .map_or(String::new(), |j| full[..=j].to_string());
+            // A child names its parent (`scan.threads`: `scan`; `services[]`: `services`).
+            let mut name = full.as_str();
+            while let Some(j) = name.rfind('.') {
+                name = &name[..j];
+                fields.insert(name.trim_end_matches("[]").to_string());
+            }
+            fields.insert(full.trim_end_matches("[]").to_string());
+        }
+    }
+    fields
+}
+
+/// docs/monitor.md's JSON table names exactly the fields `monitor --format
+/// json` writes (objects null in a plain run, quota_tree and probe_baseline,
+/// and the findings' own fields, docs/validate.md's, as one row each).
+#[test]
+fn monitor_md_json_table_is_the_json() {
+    let out = monitor_default_tier("json");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut emitted = BTreeSet::new();
+    json_fields(&json, "", 2, &mut emitted);
+    emitted.retain(|f| !f.starts_with("validation.findings[]."));
+    let documented = monitor_md_json_fields();
+    let undocumented: Vec<_> = emitted.difference(&documented).collect();
+    let absent: Vec<_> = documented.difference(&emitted).collect();
+    assert!(
+        undocumented.is_empty(),
+        "monitor's JSON has fields docs/monitor.md does not name: {undocumented:?}"
+    );
+    assert!(
+        absent.is_empty(),
+        "docs/monitor.md names fields monitor's JSON does not have: {absent:?}\n{out}"
+    );
+    assert_eq!(json["schema"], "jts-hot.monitor/1");
+}
+
+/// Every key of a JSON value, at any depth.
+fn json_keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.insert(k.clone());
+                json_keys(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| json_keys(i, out)),
+        _ => {}
+    }
+}
+
+/// docs/validate.md's JSON sketch names every key validate writes, and no
+/// other (`policy` is written only where SELinux labels are checked).
+#[test]
+fn validate_md_json_sketch_is_the_json() {
+    let text = std::fs::read_to_string(repo_root().join("docs/validate.md")).unwrap();
+    let sketch = text
+        .split_once("    {\n      \"schema\": \"jts-hot.validate/1\"")
+        .expect("docs/validate.md's JSON sketch")
+        .1
+        .split("\n    }\n")
+        .next()
+        .unwrap();
+    let documented: BTreeSet<String> = sketch
+        .split('"')
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[1].starts_with(':'))
+        .map(|w| w[0].to_string())
+        .chain(["schema".to_string()])
+        .collect();
+    let root = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(jts_hot()
+        .args(["--default-layout", "validate", "--format", "json", "--root"])
+        .arg(root.path()));
+    assert_eq!(code, 2, "an empty root is CRITICAL: {out}{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["schema"], "jts-hot.validate/1");
+    let mut written = BTreeSet::new();
+    json_keys(&json, &mut written);
+    let undocumented: Vec<_> = written.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "validate's JSON has keys docs/validate.md does not show: {undocumented:?}"
+    );
+    let absent: Vec<_> = documented
+        .difference(&written)
+        .filter(|k| *k != "policy")
+        .collect();
+    assert!(
+        absent.is_empty(),
+        "docs/validate.md shows keys validate's JSON does not have: {absent:?}\n{out}"
+    );
+}
+
+/// The options a command's --help lists (aliases included), without the
+/// global ones and --help.
+fn help_options(command: &[&str]) -> BTreeSet<String> {
+    let (code, help, err) = run(jts_hot().args(command).arg("--help"));
+    assert_eq!(code, 0, "{err}");
+    let mut options = BTreeSet::new();
+    for line in help.lines() {
+        let t = line.trim_start();
+        let listed =
+            (t.starts_with("--") || t.starts_with("-v, --") || t.starts_with("[alias: --"))
+                && line.len() - t.len() <= 10;
+        if !listed {
+            continue;
+        }
+        // `-v, --verbose`: the long name stands for both.
+        let t = t.trim_start_matches("-v, ").trim_start_matches("[alias: ");
+        let name: String = t
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        options.insert(name);
+    }
+    for global in ["--config", "--default-layout", "--help"] {
+        options.remove(global);
+    }
+    options
+}
+
+/// Each synopsis in docs/ (an indented `jts-hot [--config FILE] COMMAND [...]`
+/// and the lines continuing it) names every option the command has, and only
+/// options it has.
+#[test]
+fn doc_synopses_name_every_option() {
+    let mut checked = 0;
+    for doc in common::files_under(&repo_root().join("docs")) {
+        let text = std::fs::read_to_string(repo_root().join("docs").join(&doc)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line.strip_prefix("    jts-hot ") else {
+                continue;
+            };
+            let rest = rest.trim_start_matches("[--config FILE] ");
+            let rest = rest.split('#').next().unwrap();
+            // The command's words (`monitor`, `quota set`), then its options.
+            let command: Vec<&str> = rest
+                .split_whitespace()
+                .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+                .collect();
+            let Some(at) = rest.find('[') else {
+                continue;
+            };
+            if command.is_empty() || rest[..at].split_whitespace().count() != command.len() {
+                continue;
+            }
+            let command = &command[..];
+            let mut synopsis = rest[at..].to_string();
+            for more in &lines[i + 1..] {
+                match more.trim_start().strip_prefix('[') {
+                    Some(_) if more.starts_with("          ") => synopsis += more,
+                    _ => break,
+                }
+            }
+            let named: BTreeSet<String> = synopsis
+                .split(['[', ']', '|', ' '])
+                .filter(|w| w.starts_with('-'))
+                .map(|w| match w.trim_end_matches("...") {
+                    "-v" => "--verbose".to_string(),
+                    w => w.to_string(),
+                })
+                .filter(|w| !["--config", "--default-layout"].contains(&w.as_str()))
+                .collect();
+            let options = help_options(command);
+            let missing: Vec<_> = options.difference(&named).collect();
+            let unknown: Vec<_> = named.difference(&options).collect();
+            assert!(
+                missing.is_empty() && unknown.is_empty(),
+                "docs/{}: the synopsis of {command:?} lacks {missing:?} and names {unknown:?}, \
+                 which it does not have:\n{line}",
+                doc.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} synopses");
+}
+
+/// docs/probe.md's JSON shows every key `probe --format json` writes, and
+/// only those: a short probe saving its baseline, then one compared with it
+/// (the `baseline` object's keys), on the scratch directory's filesystem.
+#[test]
+fn probe_md_json_is_the_json() {
+    let text = std::fs::read_to_string(repo_root().join("docs/probe.md")).unwrap();
+    let sketch = text
+        .split_once("```json")
+        .expect("docs/probe.md's JSON")
+        .1
+        .split("```")
+        .next()
+        .unwrap();
+    let documented: BTreeSet<String> = sketch
+        .split('"')
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[1].trim_start().starts_with(':'))
+        .map(|w| w[0].to_string())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = BTreeSet::new();
+    for save in [true, false] {
+        let mut cmd = jts_hot();
+        cmd.args([
+            "--default-layout",
+            "probe",
+            "--size",
+            "4MiB",
+            "--duration",
+            "1s",
+        ])
+        .args(["--format", "json", "--dir"])
+        .arg(dir.path())
+        .arg("--state-dir")
+        .arg(dir.path().join("state"));
+        if save {
+            cmd.arg("--save");
+        }
+        let (code, out, err) = run(&mut cmd);
+        assert!(code <= 1, "probe: exit {code}\n{out}{err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(json["schema"], "jts-hot.probe/1");
+        json_keys(&json, &mut written);
+    }
+    assert!(
+        written.contains("fsync_p99_us"),
+        "no baseline compared: {written:?}"
+    );
+    let undocumented: Vec<_> = written.difference(&documented).collect();
+    let absent: Vec<_> = documented.difference(&written).collect();
+    assert!(
+        undocumented.is_empty(),
+        "probe's JSON has keys docs/probe.md does not show: {undocumented:?}"
+    );
+    assert!(
+        absent.is_empty(),
+        "docs/probe.md shows keys probe's JSON does not have: {absent:?}"
+    );
+}
+
+/// Terms of other software the docs quote in backticks (PostgreSQL's
+/// settings, SELinux types and interfaces, kernel and libc names, an NRPE
+/// command the doc defines).
+const FOREIGN_TERMS: &[&str] = &[
+    "include_dir",
+    "log_directory",
+    "pg_createcluster",
+    "tmp_path",
+    "wal_sync_method",
+    "f_bavail",
+    "f_bfree",
+    "fileattr_set",
+    "container_file_t",
+    "container_log_t",
+    "container_ro_file_t",
+    "fd_set_perms",
+    "label_fix_full",
+    "postgresql_t",
+    "selabel_lookup",
+    "selabel_sub",
+    "check_jts_hot",
+    "check_jts_hot_usage",
+    "pg_dropcluster",
+    "logging_collector",
+    "log_filename",
+    "log_rotation_age",
+    "log_truncate_on_rotation",
+];
+
+/// Every snake_case name the docs quote (a test, a test filter, a layout
+/// field, a JSON key, a function) is in the code (src/, tests/, templates/,
+/// packaging/, bench/, fuzz/, examples/): a renamed test or field leaves no
+/// stale name behind in README.md, docs/, tests/README.md or bench/README.md.
+#[test]
+fn every_name_the_docs_quote_is_in_the_code() {
+    let root = repo_root();
+    let mut code = String::new();
+    for dir in [
+        "src",
+        "tests",
+        "templates",
+        "packaging",
+        "bench",
+        "fuzz",
+        "examples",
+    ] {
+        for f in common::files_under(&root.join(dir)) {
+            if f.components()
+                .any(|c| c.as_os_str() == "target" || c.as_os_str() == "corpus")
+            {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(root.join(dir).join(&f)) {
+                code.push_str(&text);
+                code.push('\n');
+            }
+        }
+    }
+    let words: BTreeSet<&str> = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.contains('_'))
+        .collect();
+    let mut docs: Vec<String> = ["README.md", "tests/README.md", "bench/README.md"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for doc in common::files_under(&root.join("docs")) {
+        docs.push(format!("docs/{}", doc.display()));
+    }
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for doc in &docs {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        for (i, quoted) in text.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            for name in quoted.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                let snake = name.contains('_')
+                    && name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !snake || name.starts_with("jts_hot_") || FOREIGN_TERMS.contains(&name) {
+                    continue;
+                }
+                // A test filter (`fleet_end`) is part of a test's name.
+                if !(words.contains(name) || words.iter().any(|w| w.contains(name))) {
+                    stale.push(format!("{doc}: `{name}`"));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the docs quote names that are nowhere in the code (renamed?):\n{}",
+        stale.join("\n")
+    );
+    assert!(checked >= 100, "only {checked} names");
+}
+
+/// docs/disk.md's "Units" and "The tree is created only on the mounted disk",
+/// against units/ (the default layout as rendered): setup runs after the
+/// mount units of the base, its parents and each service directory, before
+/// validate; validate wants setup and is ordered after it and the same
+/// mounts, the monitor after them too; none of the three has
+/// RequiresMountsFor=, every gate drop-in has it on its service's directory;
+/// the tier's directories are `d` lines of /usr/lib/jts-hot/tmpfiles.conf,
+/// and /usr/lib/tmpfiles.d/jts-hot.conf creates none of them.
+#[test]
+fn disk_md_units_are_the_units() {
+    let layout = jts_hot::layout::Layout::builtin();
+    let units = repo_root().join("units/usr/lib/systemd/system");
+    let read = |name: &str| std::fs::read_to_string(units.join(name)).unwrap();
+    let values = |text: &str, key: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .flat_map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .collect()
+    };
+    let mounts = [
+        "data.mount",
+        "data-jts.mount",
+        "data-jts-hot.mount",
+        "data-jts-hot-postgresql.mount",
+        "data-jts-hot-kafka.mount",
+        "data-jts-hot-backup.mount",
+    ];
+    let setup = read("jts-hot-setup.service");
+    let validate = read("jts-hot-validate.service");
+    let monitor = read("jts-hot-monitor.service");
+    assert!(
+        values(&setup, "Before").contains(&"jts-hot-validate.service".into()),
+        "{setup}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-setup.service".into()),
+        "{validate}"
+    );
+    assert!(
+        values(&validate, "After").contains(&"jts-hot-setup.service".into()),
+        "{validate}"
+    );
+    for (name, text) in [
+        ("setup", &setup),
+        ("validate", &validate),
+        ("monitor", &monitor),
+    ] {
+        for mount in mounts {
+            assert!(
+                values(text, "After").contains(&mount.into()),
+                "{name} is not After={mount}:\n{text}"
+            );
+        }
+        assert!(
+            values(text, "RequiresMountsFor").is_empty(),
+            "{name} has RequiresMountsFor=:\n{text}"
+        );
+        assert!(
+            !values(text, "Wants").iter().any(|w| w.ends_with(".mount")),
+            "{name}:\n{text}"
+        );
+    }
+    let mut gates = 0;
+    for service in &layout.services {
+        for unit in &service.gate {
+            let dropin = read(&format!("{unit}.d/jts-hot.conf"));
+            let dir = layout.tier.base.join(service.name.as_str());
+            assert_eq!(
+                values(&dropin, "RequiresMountsFor"),
+                vec![dir.display().to_string()],
+                "{unit}.d/jts-hot.conf:\n{dropin}"
+            );
+            gates += 1;
+        }
+    }
+    assert!(gates >= 6, "{gates} gates");
+    let lines = |path: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(repo_root().join("units").join(path))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    };
+    let tier = lines("usr/lib/jts-hot/tmpfiles.conf");
+    let boot = lines("usr/lib/tmpfiles.d/jts-hot.conf");
+    for dir in layout.planned_dirs() {
+        let path = dir.path.display().to_string();
+        assert!(
+            tier.iter().any(|l| l[0] == "d" && l[1] == path),
+            "{path} is not a d line of the tier's file"
+        );
+        assert!(
+            !boot.iter().any(|l| l[1] == path),
+            "tmpfiles.d/jts-hot.conf names {path}"
+        );
+    }
+    for parent in ["/data", "/data/jts"] {
+        assert!(
+            tier.iter().any(|l| l[..5] == ["d", parent, "-", "-", "-"]),
+            "{parent} is not `d {parent} - - -`"
+        );
+    }
+}
+
+/// The README's "a bad layout ... exits 3 from A, B and C, 2 elsewhere" is
+/// what every command of its table does with a layout that does not parse
+/// (and `jts-hot --help` names the same commands).
+#[test]
+fn readme_bad_layout_exit_status_is_each_commands() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let list = readme
+        .split_once("exits 3 from ")
+        .expect("README's bad-layout exit sentence")
+        .1
+        .split_once(", 2 elsewhere")
+        .expect("`, 2 elsewhere`")
+        .0
+        .replace('\n', " ");
+    let unknown: BTreeSet<String> = list
+        .split([',', ' '])
+        .filter(|w| !w.is_empty() && *w != "and")
+        .map(String::from)
+        .collect();
+    assert!(unknown.len() >= 3, "{list}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tier]\nnot_a_key = 1\n").unwrap();
+    let mut seen = BTreeSet::new();
+    for row in readme_table("command") {
+        for usage in row[0].split(", ") {
+            let mut words: Vec<String> = usage
+                .trim_matches('`')
+                .split(' ')
+                .take_while(|w| !w.starts_with('-') && *w != w.to_uppercase())
+                .map(String::from)
+                .collect();
+            if words == ["generate"] {
+                words.extend(["--out".into(), dir.path().join("out").display().to_string()]);
+            }
+            if words == ["config", "default"] {
+                continue; // reads no layout
+            }
+            if words == ["config", "check"] {
+                words.push(bad.display().to_string());
+            }
+            let (code, out, err) = run(jts_hot().arg("--config").arg(&bad).args(&words));
+            let want = if unknown.contains(&words[0]) { 3 } else { 2 };
+            assert_eq!(code, want, "jts-hot --config BAD {words:?}: {out}{err}");
+            assert!(
+                err.contains("bad.toml:2:"),
+                "{words:?} does not name file and line: {err}"
+            );
+            seen.insert(words[0].clone());
+        }
+    }
+    for command in &unknown {
+        assert!(
+            seen.contains(command),
+            "README names {command}, not in its table"
+        );
+    }
+    let (_, help, _) = run(jts_hot().arg("--help"));
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let list = list.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains(&format!("{list} also for a bad layout")),
+        "`jts-hot --help` does not say \"{list} also for a bad layout\":\n{help}"
+    );
 }

@@ -62,13 +62,18 @@ fn panel_queries(dash: &Value) -> Vec<(String, String)> {
     out
 }
 
-/// `- alert: NAME` / `- record: NAME` values of a rule file, in order.
+/// `alert: NAME` / `record: NAME` values of a rendered rule file, in order.
 fn rule_names(file: &Path, kind: &str) -> Vec<String> {
-    let prefix = format!("- {kind}: ");
+    let prefix = format!("{kind}: ");
     std::fs::read_to_string(file)
         .unwrap()
         .lines()
-        .filter_map(|l| l.trim().strip_prefix(&prefix).map(str::to_string))
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let l = l.strip_prefix("- ").unwrap_or(l);
+            l.strip_prefix(&prefix)
+                .map(|n| n.trim().trim_matches('"').to_string())
+        })
         .collect()
 }
 
@@ -117,11 +122,11 @@ fn every_alert_has_a_runbook_section_and_names_its_host() {
             runbook.contains(&format!("\n## {name}\n")),
             "docs/runbook.md has no section for {name}"
         );
-        let url = format!("docs/runbook.md#{}\"", name.to_lowercase());
+        let url = format!("docs/runbook.md#{}\n", name.to_lowercase());
         assert!(alerts.contains(&url), "{name}: no runbook_url to {url}");
     }
     // One runbook_url and one description per rule; descriptions name the host.
-    let rules = alerts.matches("- alert: ").count();
+    let rules = rule_names(&mixin_dir().join("jts-hot-alerts.yml"), "alert").len();
     assert_eq!(alerts.matches("runbook_url: ").count(), rules);
     let descriptions: Vec<&str> = alerts
         .lines()
@@ -179,25 +184,6 @@ fn dashboards_are_current_grafana_json_with_a_host_variable() {
                 );
             }
         }
-    }
-}
-
-#[test]
-fn dashboards_are_what_dashboards_py_writes() {
-    needs!("python3");
-    let out = tempfile::tempdir().unwrap();
-    let (code, o, e) = run(Command::new("python3")
-        .arg(repo_root().join("packaging/grafana/dashboards.py"))
-        .arg(out.path()));
-    assert_eq!(code, 0, "{o}{e}");
-    for (name, _) in dashboards() {
-        let fresh = std::fs::read_to_string(out.path().join(&name)).unwrap();
-        let committed =
-            std::fs::read_to_string(repo_root().join("packaging/grafana").join(&name)).unwrap();
-        assert!(
-            fresh == committed,
-            "packaging/grafana/{name} is stale: run packaging/grafana/dashboards.py and commit"
-        );
     }
 }
 

@@ -1925,3 +1925,60 @@ fn nagios_docs_snippets_are_what_the_tests_run() {
         );
     }
 }
+
+/// docs/validate.md's text example is what validate prints for the same drift
+/// (kafka's data directory 0755, redis a symlink to /etc): the same finding
+/// lines, each with its fix, worst last, then the summary.
+#[test]
+fn validate_md_text_example_is_what_validate_prints() {
+    let Some(tree) = Tree::new("validate_md_text_example", &small_default_layout()) else {
+        return;
+    };
+    let base = tree.root().join("data/jts/hot");
+    std::fs::set_permissions(base.join("kafka/data"), PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::rename(base.join("redis"), base.join("redis.aside")).unwrap();
+    std::os::unix::fs::symlink("/etc", base.join("redis")).unwrap();
+    let (code, out, err) = run(jts_hot()
+        .arg("--config")
+        .arg(tree.layout())
+        .args(["validate", "--root"])
+        .arg(tree.root()));
+    assert_eq!(code, 2, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let doc = doc_snippet("docs/validate.md", "validate-text");
+    let here = |l: &str| l.replace("/data/jts/hot", &base.display().to_string());
+    let mut checked = 0;
+    for line in doc.iter().filter(|l| l.starts_with("CRITICAL ")) {
+        assert!(
+            lines.contains(&here(line).as_str()),
+            "docs/validate.md shows\n{line}\nvalidate prints:\n{out}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "{doc:?}");
+    let rank = |l: &str| {
+        ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+            .iter()
+            .position(|s| l.starts_with(&format!("{s} ")))
+    };
+    let ranks: Vec<usize> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| rank(l).unwrap_or_else(|| panic!("not a finding: {l}\n{out}")))
+        .collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "not worst last:\n{out}"
+    );
+    let summary = doc.last().unwrap();
+    assert!(
+        summary.starts_with("jts-hot validate: CRITICAL: 2 critical, "),
+        "{summary}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("jts-hot validate: CRITICAL: 2 critical ("),
+        "{out}"
+    );
+}
