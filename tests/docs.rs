@@ -1128,7 +1128,8 @@ fn every_name_the_docs_quote_is_in_the_code() {
     assert!(checked >= 100, "only {checked} names");
 }
 
-/// docs/disk.md's "Units" and "The tree is created only on the mounted disk",
+/// docs/disk.md's "Units" and "The tree is created only on the mounted disk" (and
+/// docs/quotas.md's quota unit),
 /// against units/ (the default layout as rendered): setup runs after the
 /// mount units of the base, its parents and each service directory, before
 /// validate; validate wants setup and is ordered after it and the same
@@ -1190,6 +1191,36 @@ fn disk_md_units_are_the_units() {
             "{name}:\n{text}"
         );
     }
+    // docs/quotas.md's "At boot and on apply".
+    let quota = read("jts-hot-quota.service");
+    for after in [
+        "local-fs.target",
+        "systemd-tmpfiles-setup.service",
+        "jts-hot-setup.service",
+    ] {
+        assert!(
+            values(&quota, "After").contains(&after.into()),
+            "quota is not After={after}:\n{quota}"
+        );
+    }
+    assert_eq!(
+        values(&quota, "RequiresMountsFor"),
+        vec![layout.tier.base.display().to_string()],
+        "{quota}"
+    );
+    assert!(
+        values(&quota, "Before").contains(&"jts-hot-validate.service".into()),
+        "{quota}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-quota.service".into()),
+        "{validate}"
+    );
+    assert_eq!(
+        values(&quota, "ExecStart"),
+        ["/usr/bin/jts-hot", "quota", "set"],
+        "{quota}"
+    );
     let mut gates = 0;
     for service in &layout.services {
         for unit in &service.gate {
@@ -1479,4 +1510,35 @@ fn fleet_md_names_the_rules_and_files_there_are() {
         files += 1;
     }
     assert!(files >= 4, "{files} installed files");
+}
+
+/// docs/selinux.md's example of the module is the default layout's module as
+/// the packages ship it (units/), line for line, and the header comment it
+/// quotes is there.
+#[test]
+fn selinux_md_module_is_the_shipped_module() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/selinux.md")).unwrap();
+    let cil =
+        std::fs::read_to_string(repo_root().join("units/usr/share/selinux/packages/jts-hot.cil"))
+            .unwrap();
+    let start = doc
+        .find("    (optional jts_hot_service_1")
+        .expect("docs/selinux.md's module example");
+    let example: Vec<&str> = doc[start..]
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| &l[4..])
+        .collect();
+    assert!(example.len() >= 3, "{example:?}");
+    let lines: Vec<&str> = cil.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == example[0])
+        .unwrap_or_else(|| panic!("{} is not in jts-hot.cil:\n{cil}", example[0]));
+    assert_eq!(&lines[at..at + example.len()], &example[..], "{cil}");
+    assert!(
+        cil.lines()
+            .any(|l| l.starts_with("; jts-hot-layout-digest: sha256:")),
+        "{cil}"
+    );
 }
