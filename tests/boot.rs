@@ -545,6 +545,13 @@ fn deb_installed_and_booted() {
     let layout = Layout::builtin();
     let mut m = installed_deb_in("deb", Image::BookwormSudo);
     let probe = nrpe_setup(&m, unit_steps(state_steps(Probe::new(), &layout)));
+    let exposure = common::documented_exposure();
+    let security = exposure.iter().fold(Probe::new(), |p, (unit, _, _)| {
+        p.step(
+            &format!("security-{}", unit.trim_end_matches(".service")),
+            &format!("systemd-analyze security --no-pager {unit}"),
+        )
+    });
     let report = m.boot(
         &probe
             .step(
@@ -554,8 +561,18 @@ fn deb_installed_and_booted() {
             .step(
                 "monitor-journal-ours",
                 &format!("journalctl -b -u {MONITOR} --no-pager -o cat _COMM=jts-hot"),
-            ),
+            )
+            .steps(security),
     );
+    // docs/generated.md's scores (tier.quota = "off") are the booted system's.
+    for (unit, documented, _) in &exposure {
+        let text = report.all(&format!("security-{}", unit.trim_end_matches(".service")));
+        assert_eq!(
+            common::exposure_in(&text).as_deref(),
+            Some(documented.as_str()),
+            "{unit}: docs/generated.md says {documented}:\n{text}"
+        );
+    }
     check_validated(&report);
     check_tree(&report, &layout);
     check_timer_and_monitor(&m, &report, &layout);
@@ -1025,6 +1042,10 @@ fn edited_layout_applied_and_kept_on_upgrade() {
             .step("dry-run", "jts-hot apply --dry-run")
             .step("apply", "jts-hot apply")
             .step("monitor", "systemctl start jts-hot-monitor.service")
+            .step(
+                "layout-metrics",
+                "date +%s; grep '^jts_hot_layout_' /var/lib/prometheus/node-exporter/jts_hot.prom",
+            )
             // As at a terminal: no journal priority prefixes.
             .step(
                 "status-healthy",
@@ -1041,6 +1062,29 @@ fn edited_layout_applied_and_kept_on_upgrade() {
     );
     println!("jts-hot apply --dry-run:\n{}", applied.ok("dry-run"));
     println!("jts-hot apply:\n{}", applied.ok("apply"));
+    // Issue 25 item 4: the layout in force and when it was applied, for the fleet.
+    let metrics = applied.ok("layout-metrics");
+    println!("the monitor's layout series:\n{metrics}");
+    assert!(
+        metrics.contains(&format!(
+            "jts_hot_layout_info{{digest=\"{}\",source=\"applied\",version=\"{}\",role=\"\"}} 1\n",
+            layout.digest(),
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{metrics}"
+    );
+    let now: f64 = metrics.lines().next().unwrap().trim().parse().unwrap();
+    let applied_at: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("jts_hot_layout_applied_timestamp_seconds "))
+        .unwrap_or_else(|| panic!("no applied time: {metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (now - 600.0..=now).contains(&applied_at),
+        "applied at {applied_at}, now {now}"
+    );
     let healthy = applied.ok("status-healthy");
     println!("jts-hot status, healthy tier:\n{healthy}");
     assert!(

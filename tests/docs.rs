@@ -1129,7 +1129,8 @@ fn every_name_the_docs_quote_is_in_the_code() {
     assert!(checked >= 100, "only {checked} names");
 }
 
-/// docs/disk.md's "Units" and "The tree is created only on the mounted disk",
+/// docs/disk.md's "Units" and "The tree is created only on the mounted disk" (and
+/// docs/quotas.md's quota unit),
 /// against units/ (the default layout as rendered): setup runs after the
 /// mount units of the base, its parents and each service directory, before
 /// validate; validate wants setup and is ordered after it and the same
@@ -1191,6 +1192,36 @@ fn disk_md_units_are_the_units() {
             "{name}:\n{text}"
         );
     }
+    // docs/quotas.md's "At boot and on apply".
+    let quota = read("jts-hot-quota.service");
+    for after in [
+        "local-fs.target",
+        "systemd-tmpfiles-setup.service",
+        "jts-hot-setup.service",
+    ] {
+        assert!(
+            values(&quota, "After").contains(&after.into()),
+            "quota is not After={after}:\n{quota}"
+        );
+    }
+    assert_eq!(
+        values(&quota, "RequiresMountsFor"),
+        vec![layout.tier.base.display().to_string()],
+        "{quota}"
+    );
+    assert!(
+        values(&quota, "Before").contains(&"jts-hot-validate.service".into()),
+        "{quota}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-quota.service".into()),
+        "{validate}"
+    );
+    assert_eq!(
+        values(&quota, "ExecStart"),
+        ["/usr/bin/jts-hot", "quota", "set"],
+        "{quota}"
+    );
     let mut gates = 0;
     for service in &layout.services {
         for unit in &service.gate {
@@ -1297,5 +1328,218 @@ fn readme_bad_layout_exit_status_is_each_commands() {
     assert!(
         help.contains(&format!("{list} also for a bad layout")),
         "`jts-hot --help` does not say \"{list} also for a bad layout\":\n{help}"
+    );
+}
+
+/// docs/monitor.md's picture is what the monitor prints for the tier it
+/// describes (tests/terminal.rs's: postgresql at 26% of its plan, kafka in
+/// its warning share, redis past its plan, four days of rising history), at
+/// 80 columns: the services' lines and the forecast line for line, digits
+/// aside (the growth figures move with the clock), and the sections in order.
+#[test]
+fn monitor_md_picture_is_the_picture() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/monitor.md")).unwrap();
+    let picture = doc
+        .split_once("```\nSERVICE ")
+        .map(|(_, rest)| format!("SERVICE {}", rest.split("```").next().unwrap()))
+        .expect("docs/monitor.md's picture");
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("hot");
+    let mut layout = format!(
+        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"64MB\"\n\
+         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 2\n\
+         fs_free_crit_percent = 1\nplan_reached_warn_days = 14\n\
+         [monitor]\nevery = \"15min\"\ntextfile_dir = \"/nonexistent\"\n",
+        base.display()
+    );
+    const M: u64 = 1 << 20;
+    let services = [
+        ("postgresql", "24MB", 6 * M),
+        ("kafka", "5MB", 4 * M),
+        ("redis", "4MB", 5 * M),
+    ];
+    let now = common::now();
+    let samples: Vec<serde_json::Value> = (1..=96u64)
+        .rev()
+        .map(|h| {
+            let bytes: serde_json::Map<String, serde_json::Value> = services
+                .iter()
+                .map(|(name, _, b)| {
+                    let then = *b as f64 * (1.0 - 0.1 * h as f64 / 24.0);
+                    (name.to_string(), serde_json::Value::from(then as u64))
+                })
+                .collect();
+            serde_json::json!({"t": now - h * 3600, "services": bytes})
+        })
+        .collect();
+    for (name, planned, bytes) in services {
+        let data = base.join(name).join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let content: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8 + 1).collect();
+        std::fs::write(data.join("segment"), content).unwrap();
+        layout.push_str(&format!(
+            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\n\
+             planned = \"{planned}\"\ngate = []\ndirs = [\"data\"]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("layout.toml"), layout).unwrap();
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    std::fs::write(
+        dir.path().join("state/monitor-history.json"),
+        serde_json::json!({"version": 1, "samples": samples}).to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = run(jts_hot()
+        .current_dir(dir.path())
+        .env("COLUMNS", "80")
+        .args(["--config", "layout.toml", "monitor", "--state-dir", "state"]));
+    assert_eq!(code, 2, "redis over its plan is CRITICAL:\n{out}{err}");
+    let digits = |l: &str| l.replace(|c: char| c.is_ascii_digit(), "9");
+    let section = |text: &str, from: &str, to: &str| -> Vec<String> {
+        let start = text
+            .find(from)
+            .unwrap_or_else(|| panic!("no {from:?} in:\n{text}"));
+        let rest = &text[start..];
+        rest[..rest
+            .find(to)
+            .unwrap_or_else(|| panic!("no {to:?} after {from:?}:\n{text}"))]
+            .lines()
+            .map(digits)
+            .collect()
+    };
+    for (from, to) in [("SERVICE ", "\n\nFILESYSTEM "), ("FORECAST ", "\n\nscan: ")] {
+        assert_eq!(
+            section(&picture, from, to),
+            section(&out, from, to),
+            "docs/monitor.md's picture is not what the monitor prints:\n{out}"
+        );
+    }
+    let heads = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.split([' ', ':']).next())
+            .filter(|w| {
+                [
+                    "SERVICE",
+                    "FILESYSTEM",
+                    "FORECAST",
+                    "scan",
+                    "history",
+                    "validation",
+                    "jts-hot",
+                ]
+                .contains(w)
+            })
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(heads(&picture), heads(&out), "{out}");
+}
+
+/// docs/fleet.md's recording-rule table names exactly the rules the shipped
+/// jts-hot-rules.yml records, and each file its "installed file" table names
+/// is one both packages install (Cargo.toml's deb assets and rpm files).
+#[test]
+fn fleet_md_names_the_rules_and_files_there_are() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/fleet.md")).unwrap();
+    let rules = std::fs::read_to_string(repo_root().join("packaging/prometheus/jts-hot-rules.yml"))
+        .unwrap();
+    let recorded: BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- record: ")
+                .or(l.trim().strip_prefix("record: "))
+        })
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .collect();
+    assert!(recorded.len() >= 10, "{recorded:?}");
+    let named: BTreeSet<String> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.contains(":jts_hot_")
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        })
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        named, recorded,
+        "docs/fleet.md's recording rules against jts-hot-rules.yml"
+    );
+    // What installs a file: a line naming its source (or its directory's
+    // glob) and its destination directory, in Cargo.toml's deb assets (or
+    // debian/*.install, when the .deb is built by debhelper) and rpm files.
+    let mut lines: Vec<String> = std::fs::read_to_string(repo_root().join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for f in common::files_under(&repo_root().join("debian")) {
+        if let Ok(text) = std::fs::read_to_string(repo_root().join("debian").join(f)) {
+            lines.extend(text.lines().map(|l| format!("deb: {l}")));
+        }
+    }
+    let mut files = 0;
+    for installed in doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| t.starts_with("/usr/share/jts-hot/"))
+    {
+        let (dir, name) = installed.rsplit_once('/').unwrap();
+        let src_dir = if name.ends_with(".json") {
+            "packaging/grafana"
+        } else {
+            "packaging/prometheus"
+        };
+        assert!(
+            repo_root().join(src_dir).join(name).is_file(),
+            "{installed}: no {src_dir}/{name}"
+        );
+        let installs = |l: &&String| {
+            (l.contains(&format!("{src_dir}/{name}")) || l.contains(&format!("{src_dir}/*.")))
+                && l.contains(&dir[1..])
+        };
+        let (rpm, deb): (Vec<&String>, Vec<&String>) = lines
+            .iter()
+            .filter(installs)
+            .partition(|l| l.contains("dest = "));
+        assert!(!deb.is_empty(), "the .deb does not install {installed}");
+        assert!(!rpm.is_empty(), "the .rpm does not install {installed}");
+        files += 1;
+    }
+    assert!(files >= 4, "{files} installed files");
+}
+
+/// docs/selinux.md's example of the module is the default layout's module as
+/// the packages ship it (units/), line for line, and the header comment it
+/// quotes is there.
+#[test]
+fn selinux_md_module_is_the_shipped_module() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/selinux.md")).unwrap();
+    let cil =
+        std::fs::read_to_string(repo_root().join("units/usr/share/selinux/packages/jts-hot.cil"))
+            .unwrap();
+    let start = doc
+        .find("    (optional jts_hot_service_1")
+        .expect("docs/selinux.md's module example");
+    let example: Vec<&str> = doc[start..]
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| &l[4..])
+        .collect();
+    assert!(example.len() >= 3, "{example:?}");
+    let lines: Vec<&str> = cil.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == example[0])
+        .unwrap_or_else(|| panic!("{} is not in jts-hot.cil:\n{cil}", example[0]));
+    assert_eq!(&lines[at..at + example.len()], &example[..], "{cil}");
+    assert!(
+        cil.lines()
+            .any(|l| l.starts_with("; jts-hot-layout-digest: sha256:")),
+        "{cil}"
     );
 }

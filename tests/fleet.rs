@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{jts_hot, repo_root, run};
+use common::{repo_root, run};
 use serde_json::Value;
 
 fn mixin_dir() -> PathBuf {
@@ -486,12 +486,15 @@ impl Host {
     }
 }
 
+/// Every host's layout names the same base and role: each host's monitor
+/// runs in its own mount namespace with its tier bound there, so hosts with
+/// the same `every` run the very same layout (one digest).
 fn layout(base: &Path, every: &str) -> String {
     let mut s = format!(
         "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"64MB\"\n\
          mount_options = [\"noatime\"]\n\
          [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 15\nfs_free_crit_percent = 5\n\
-         plan_reached_warn_days = 14\n[monitor]\nevery = \"{every}\"\ntextfile_dir = \"/nonexistent\"\n",
+         plan_reached_warn_days = 14\n[monitor]\nevery = \"{every}\"\ntextfile_dir = \"/nonexistent\"\nrole = \"matching\"\n",
         base.display()
     );
     for (name, planned) in SERVICES {
@@ -527,9 +530,10 @@ fn make_host(root: &Path, name: &'static str, used: [usize; 3], per_day: [f64; 3
         tier,
         report: Value::Null,
     };
-    // hot-a's monitor runs hourly, the others every 15 minutes.
+    // hot-a's monitor runs hourly, the others every 15 minutes: hot-b and
+    // hot-c run one layout, hot-a another (JtsHotLayoutOffFleet).
     let every = if name == "hot-a" { "1h" } else { "15min" };
-    std::fs::write(host.config(), layout(&host.tier.mountpoint, every)).unwrap();
+    std::fs::write(host.config(), layout(&shared_base(root), every)).unwrap();
     std::fs::create_dir_all(host.textfile_dir()).unwrap();
     std::fs::create_dir_all(host.state()).unwrap();
     for ((svc, _), bytes) in SERVICES.iter().zip(used) {
@@ -568,8 +572,26 @@ fn make_host(root: &Path, name: &'static str, used: [usize; 3], per_day: [f64; 3
     monitor(host)
 }
 
+/// Where every host's layout puts the tier (empty outside the monitor's namespace).
+fn shared_base(root: &Path) -> PathBuf {
+    let base = root.join("tier");
+    std::fs::create_dir_all(&base).unwrap();
+    base
+}
+
+/// One real `jts-hot monitor` run of the host, in a private mount namespace
+/// where its tier is mounted at the layouts' shared base.
 fn monitor(mut host: Host) -> Host {
-    let (code, out, err) = run(jts_hot()
+    let base = shared_base(host.dir.parent().unwrap());
+    let (code, out, err) = run(Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-ec"])
+        .arg(r#"mount --bind "$1" "$2"; shift 2; exec "$@""#)
+        .arg("sh")
+        .arg(&host.tier.mountpoint)
+        .arg(&base)
+        .arg(common::bin_path())
+        .env_remove("JTS_HOT_CONFIG")
+        .env_remove("JOURNAL_STREAM")
         .arg("--config")
         .arg(host.config())
         .args(["monitor", "--format", "json", "--state-dir"])
@@ -626,6 +648,62 @@ fn fleet_end_to_end_on_loopback() {
         "mkfs.ext4",
     );
     let started = Instant::now();
+    let fleet = start_fleet();
+    let ready = started.elapsed();
+    let rules = recording_rules_equal_the_reports(&fleet);
+    let rules_checked = started.elapsed();
+    let (firing, delivered) = alerts_fire_and_reach_the_webhook(&fleet);
+    let alerts_delivered = started.elapsed();
+    delivered_alerts_carry_the_figures(&fleet, &delivered);
+    let queries_run = dashboards_return_data_for_the_right_hosts(&fleet);
+    federation_carries_the_fleet_totals(&fleet);
+    let federated = started.elapsed();
+    let delivered_names: BTreeSet<String> = delivered
+        .iter()
+        .map(|a| {
+            format!(
+                "{}{{{}}}",
+                a["labels"]["alertname"].as_str().unwrap_or(""),
+                a["labels"]["instance"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    eprintln!("fleet: delivered to the webhook: {delivered_names:?}");
+    eprintln!(
+        "fleet: 3 hosts, {} recording rules equal to jts-hot's reports, {} alerts firing \
+         ({} delivered to the webhook), {queries_run} dashboard queries with data; \
+         daemons ready {:.1}s, rules checked {:.1}s, alerts delivered {:.1}s, federation {:.1}s",
+        rules,
+        firing,
+        delivered.len(),
+        ready.as_secs_f64(),
+        rules_checked.as_secs_f64(),
+        alerts_delivered.as_secs_f64(),
+        federated.as_secs_f64(),
+    );
+    drop(fleet);
+}
+
+/// The fleet on loopback, every daemon ready. Fields drop in order: the
+/// daemons first (global, site, Alertmanager, exporters), then the webhook,
+/// the hosts' loop-mounted tiers, and the scratch directory they lie in.
+struct Fleet {
+    _global: Daemon,
+    _site: Daemon,
+    _am: Daemon,
+    _exporters: Vec<Daemon>,
+    webhook: Webhook,
+    hosts: [Host; 3],
+    stale_since: f64,
+    site_port: u16,
+    global_port: u16,
+    _scratch: tempfile::TempDir,
+}
+
+/// Three hosts with their monitors' reports, a node_exporter each,
+/// Alertmanager delivering to a webhook, the site Prometheus on the shipped
+/// rules and the global one federating it.
+fn start_fleet() -> Fleet {
     let scratch = tempfile::tempdir().unwrap();
     let root = scratch.path();
 
@@ -833,8 +911,23 @@ fn fleet_end_to_end_on_loopback() {
         root.join("prometheus-global.log"),
     );
     global.wait_ready(global_port, "/-/ready", Duration::from_secs(60));
-    let ready = started.elapsed();
+    Fleet {
+        _global: global,
+        _site: site,
+        _am: am,
+        _exporters: exporters,
+        webhook,
+        hosts,
+        stale_since,
+        site_port,
+        global_port,
+        _scratch: scratch,
+    }
+}
 
+/// The number of recording rules checked.
+fn recording_rules_equal_the_reports(fleet: &Fleet) -> usize {
+    let (hosts, site_port, stale_since) = (&fleet.hosts, fleet.site_port, fleet.stale_since);
     // 1. Every recording rule equals what jts-hot reported.
     // Scraped and evaluated: every host x service, and the fleet's last rule.
     wait_for(
@@ -855,12 +948,17 @@ fn fleet_end_to_end_on_loopback() {
         let got: BTreeMap<String, f64> = query(site_port, rule)
             .iter()
             .map(|s| {
-                let key = [label(s, "instance"), label(s, "service")]
-                    .iter()
-                    .filter(|l| !l.is_empty())
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let key = [
+                    label(s, "instance"),
+                    label(s, "service"),
+                    label(s, "role"),
+                    label(s, "digest"),
+                ]
+                .iter()
+                .filter(|l| !l.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("/");
                 (key, value_of(s))
             })
             .collect();
@@ -896,7 +994,7 @@ fn fleet_end_to_end_on_loopback() {
     };
     let fleet = |v: f64| BTreeMap::from([(String::new(), v)]);
     let mut ratios = BTreeMap::new();
-    for h in &hosts {
+    for h in hosts {
         for s in h.services() {
             ratios.insert(
                 format!("{}/{}", h.name, s["name"].as_str().unwrap()),
@@ -1026,6 +1124,49 @@ fn fleet_end_to_end_on_loopback() {
     );
     check("job:jts_hot_hosts_stale:count", fleet(1.0), 0.0);
     check("job:jts_hot_services_critical:count", fleet(1.0), 0.0);
+    // One layout across the fleet: hot-b and hot-c share a digest, hot-a's
+    // is another (its monitor.every), so hot-a is off its role's layout.
+    let digest = |h: &Host| h.report["layout_digest"].as_str().unwrap().to_string();
+    assert_eq!(digest(&hosts[1]), digest(&hosts[2]));
+    assert_ne!(digest(&hosts[0]), digest(&hosts[1]));
+    check(
+        "job_role_digest:jts_hot_layout_hosts:count",
+        BTreeMap::from([
+            (format!("matching/{}", digest(&hosts[0])), 1.0),
+            (format!("matching/{}", digest(&hosts[1])), 2.0),
+        ]),
+        0.0,
+    );
+    check(
+        "instance:jts_hot_layout_off_fleet:info",
+        BTreeMap::from([(format!("hot-a/matching/{}", digest(&hosts[0])), 1.0)]),
+        0.0,
+    );
+    check("job:jts_hot_hosts_off_fleet:count", fleet(1.0), 0.0);
+    // Each host's jts_hot_layout_info as its monitor reported it.
+    for h in hosts {
+        let info = query(
+            site_port,
+            &format!("jts_hot_layout_info{{instance=\"{}\"}}", h.name),
+        );
+        assert_eq!(info.len(), 1, "{}", h.name);
+        assert_eq!(
+            [
+                label(&info[0], "digest"),
+                label(&info[0], "source"),
+                label(&info[0], "version"),
+                label(&info[0], "role"),
+            ],
+            [
+                digest(h).as_str(),
+                "explicit",
+                env!("CARGO_PKG_VERSION"),
+                "matching"
+            ],
+            "{}",
+            h.name
+        );
+    }
     let all: BTreeSet<String> = rule_names(&mixin_dir().join("jts-hot-rules.yml"), "record")
         .into_iter()
         .collect();
@@ -1039,7 +1180,7 @@ fn fleet_end_to_end_on_loopback() {
             .iter()
             .position(|c| *c == s)
     };
-    for h in &hosts {
+    for h in hosts {
         let want = code(h.report["validation"]["status"].as_str().unwrap()).unwrap() as f64;
         let got = query(
             site_port,
@@ -1048,8 +1189,12 @@ fn fleet_end_to_end_on_loopback() {
         assert_eq!(got.len(), 1, "{}", h.name);
         assert_eq!(value_of(&got[0]), want, "{}: validation status", h.name);
     }
-    let rules_checked = started.elapsed();
+    checked.len()
+}
 
+/// How many alerts fire, and what the webhook received.
+fn alerts_fire_and_reach_the_webhook(fleet: &Fleet) -> (usize, Vec<Value>) {
+    let (site_port, webhook) = (fleet.site_port, &fleet.webhook);
     // 2. Alerts: exactly hot-b's redis (over plan), hot-b's drift and hot-c
     // (stale) fire.
     let expected: BTreeSet<(String, String, String)> = [
@@ -1059,6 +1204,8 @@ fn fleet_end_to_end_on_loopback() {
         ("JtsHotMonitorStale", "hot-c", ""),
         // Its kafka directory's mode drifted: the validation alert.
         ("JtsHotTierDrift", "hot-b", ""),
+        // Its layout is not its role's (hot-b's and hot-c's).
+        ("JtsHotLayoutOffFleet", "hot-a", ""),
     ]
     .iter()
     .map(|(a, i, s)| (a.to_string(), i.to_string(), s.to_string()))
@@ -1098,10 +1245,15 @@ fn fleet_end_to_end_on_loopback() {
             .collect();
         (names.contains("JtsHotServiceOverCriticalShare")
             && names.contains("JtsHotMonitorStale")
-            && names.contains("JtsHotTierDrift"))
+            && names.contains("JtsHotTierDrift")
+            && names.contains("JtsHotLayoutOffFleet"))
         .then_some(a)
     });
-    let alerts_delivered = started.elapsed();
+    (firing.len(), delivered)
+}
+
+fn delivered_alerts_carry_the_figures(fleet: &Fleet, delivered: &[Value]) {
+    let hosts = &fleet.hosts;
     let over: Vec<&Value> = delivered
         .iter()
         .filter(|a| a["labels"]["alertname"] == "JtsHotServiceOverCriticalShare")
@@ -1133,7 +1285,7 @@ fn fleet_end_to_end_on_loopback() {
             .ends_with("runbook.md#jtshotserviceovercriticalshare"));
         assert!(redis_b["allocated_bytes"].as_u64() >= redis_b["critical_bytes"].as_u64());
     }
-    for a in &delivered {
+    for a in delivered {
         if a["labels"]["alertname"] == "JtsHotTierWarning"
             && a["labels"]["check"] == "generated.digest"
         {
@@ -1148,7 +1300,16 @@ fn fleet_end_to_end_on_loopback() {
         let instance = a["labels"]["instance"]
             .as_str()
             .unwrap_or_else(|| panic!("no instance label: {a}"));
-        assert_ne!(instance, "hot-a", "nothing is wrong on hot-a: {a}");
+        if a["labels"]["alertname"] == "JtsHotLayoutOffFleet" {
+            assert_eq!(instance, "hot-a", "{a}");
+            assert_eq!(a["labels"]["role"], "matching", "{a}");
+            assert_eq!(
+                a["labels"]["digest"], hosts[0].report["layout_digest"],
+                "{a}"
+            );
+            continue;
+        }
+        assert_ne!(instance, "hot-a", "nothing else is wrong on hot-a: {a}");
         if a["labels"]["alertname"] == "JtsHotMonitorStale" {
             assert_eq!(instance, "hot-c", "{a}");
         }
@@ -1158,7 +1319,11 @@ fn fleet_end_to_end_on_loopback() {
             assert_eq!(a["labels"]["severity"], "critical", "{a}");
         }
     }
+}
 
+/// The number of dashboard queries run.
+fn dashboards_return_data_for_the_right_hosts(fleet: &Fleet) -> usize {
+    let (hosts, site_port) = (&fleet.hosts, fleet.site_port);
     // 3. Every dashboard query returns data, for the right hosts.
     let names: BTreeSet<String> = hosts.iter().map(|h| h.name.to_string()).collect();
     let mut queries_run = 0;
@@ -1229,6 +1394,18 @@ fn fleet_end_to_end_on_loopback() {
         .collect();
     assert_eq!(listed, names);
 
+    queries_run
+}
+
+fn federation_carries_the_fleet_totals(fleet: &Fleet) {
+    let (hosts, global_port) = (&fleet.hosts, fleet.global_port);
+    let sum_services = |h: &Host, field: &str| -> f64 {
+        h.services()
+            .iter()
+            .map(|s| s[field].as_f64().unwrap())
+            .sum()
+    };
+    let total = |field: &str| hosts.iter().map(|h| sum_services(h, field)).sum::<f64>();
     // 4. The global Prometheus sees the fleet totals through federation.
     let global_used = wait_for("federated fleet totals", Duration::from_secs(60), || {
         let r = query(global_port, "job:jts_hot_used_bytes:sum");
@@ -1254,31 +1431,4 @@ fn fleet_end_to_end_on_loopback() {
             value_of(&r[0])
         );
     }
-    let federated = started.elapsed();
-
-    let delivered_names: BTreeSet<String> = delivered
-        .iter()
-        .map(|a| {
-            format!(
-                "{}{{{}}}",
-                a["labels"]["alertname"].as_str().unwrap_or(""),
-                a["labels"]["instance"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
-    eprintln!("fleet: delivered to the webhook: {delivered_names:?}");
-    eprintln!(
-        "fleet: 3 hosts, {} recording rules equal to jts-hot's reports, {} alerts firing \
-         ({} delivered to the webhook), {queries_run} dashboard queries with data; \
-         daemons ready {:.1}s, rules checked {:.1}s, alerts delivered {:.1}s, federation {:.1}s",
-        checked.len(),
-        firing.len(),
-        delivered.len(),
-        ready.as_secs_f64(),
-        rules_checked.as_secs_f64(),
-        alerts_delivered.as_secs_f64(),
-        federated.as_secs_f64(),
-    );
-    drop((global, site, am, exporters, webhook));
-    drop(hosts);
 }

@@ -202,11 +202,16 @@ pub struct Monitor {
         serialize_with = "opt_seconds"
     )]
     pub forecast_window: Option<Duration>,
+    /// `role`: the host's role in the fleet (the `role` label of
+    /// jts_hot_layout_info; hosts are compared with the others of their
+    /// role). Left out of the digest when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Monitor {
     /// The default cadence of the quota tree walk.
-    pub const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
+    const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
     /// The default forecast window: a week holds a trading week's cycle.
     pub const FORECAST_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
