@@ -8,6 +8,11 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
   dir.exists            each directory of the layout exists                            CRITICAL
   dir.type              it is a real directory (lstat: a symlink is never followed)     CRITICAL
   dir.owner, dir.group  owner and group are the layout's, resolved through NSS          CRITICAL
+  dir.owner.remap       a service whose directories all carry one other uid (gid) than
+                        its owner's (a reinstall, a disk from another host): one finding
+                        per service with the remap (uid 998 (no user) → postgres 105)
+                        instead of one per directory; setup leaves that tree alone
+                        until `jts-hot setup --remap-owners`                             CRITICAL
   account.user          a layout user or group name that does not resolve               CRITICAL
   account.group
   dir.mode              permission bits exactly the layout's (setgid, sticky included);   CRITICAL
@@ -24,6 +29,12 @@ CHECKS (stable names; each failed check is one finding: path, check, expected, a
                         pinned by tier.filesystem_uuid) has that filesystem mounted,
                         not another disk; names both                                     CRITICAL
                         (WARNING when neither udev nor the superblock can tell)
+  mount.shadowed        nothing lies on the parent filesystem beneath the tier's mount
+                        points (written while the disk was missing, hidden since):
+                        bytes, files, first names; looked at through a detached
+                        read-only clone of the parent mount (needs CAP_SYS_ADMIN;
+                        the units read what jts-hot-setup.service found at boot);
+                        the whole-tier run only, never a gate; never deleted           WARNING
   mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
   mount.option          each of tier.mount_options is set on the base's mount           WARNING
   mount.trim            the device discards, and the mount has discard or fstrim.timer  WARNING
@@ -152,6 +163,7 @@ METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/s
   jts_hot_scan_duration_seconds                jts_hot_scan_partial
   jts_hot_last_run_timestamp_seconds           jts_hot_status
   jts_hot_monitor_interval_seconds             jts_hot_layout_pending
+  jts_hot_shadowed_bytes{path}
   jts_hot_validate_status                      jts_hot_validate_findings{check,severity}
   jts_hot_probe_baseline_fsync_p50_seconds{dir}     jts_hot_probe_baseline_fsync_p99_seconds{dir}
   jts_hot_probe_baseline_randread_p50_seconds{dir}  jts_hot_probe_baseline_randread_p99_seconds{dir}
@@ -310,6 +322,22 @@ SEE ALSO
   jts-hot(1), jts-hot-validate(1), jts-hot-layout.toml(5), /usr/share/doc/jts-hot/validate.md";
 
 pub const SETUP: &str = "\
+OWNERS FROM ANOTHER HOST
+  A service whose directories all carry another uid or gid than its owner's (validate's
+  dir.owner.remap: after a reinstall, a rebuilt image, a disk moved between hosts) is left
+  alone: chowning only its directories would lock the database out of its own files.
+  --remap-owners first changes, in each such service's tree, the owner (group) of every
+  inode carrying the old uid (gid) to the new one, and nothing else: not an inode of
+  another ID, not a symlink's target (each inode is changed through an O_PATH|O_NOFOLLOW
+  descriptor), not a filesystem mounted inside the tree. One journal line per service:
+  `jts-hot setup: remapped postgresql (/data/jts/hot/postgresql): uid 998 (no user) →
+  postgres 105, gid 998 (no group) → postgres 106: 1234 of 1240 inodes changed`.
+
+DATA BENEATH THE MOUNT POINTS
+  Each run looks beneath the tier's mount points (validate's mount.shadowed) and records
+  what it found in STATE_DIR/shadowed.json, for validate and monitor, whose sandboxes may
+  not look (/usr/share/doc/jts-hot/disk.md).
+
 EXIT STATUS
   0  the tier is set up, nothing left to the operator
   1  set up, with warnings left to the operator (said, a line each; with --warning-ok,
@@ -324,6 +352,7 @@ EXIT STATUS
 EXAMPLES
   systemctl status jts-hot-setup.service         what it did at boot
   jts-hot setup                                  the same, now
+  jts-hot setup --remap-owners                   give renumbered service trees their owners' IDs
 
 SEE ALSO
   jts-hot(1), jts-hot-apply(1), jts-hot-validate(1), jts-hot-layout.toml(5),

@@ -13,6 +13,7 @@ pub mod overview;
 pub mod plan;
 pub mod probe;
 pub mod quota;
+pub mod remap;
 pub mod render;
 pub mod selinux;
 pub mod setup;

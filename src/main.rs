@@ -507,6 +507,9 @@ fn run_setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
     let layout = load_in_force(cli, args.root.as_deref(), false)?.layout;
     let opts = setup::Options {
         root: args.root.clone(),
+        remap_owners: args.remap_owners,
+        // An image's setup records nothing for the running system.
+        state_dir: args.root.is_none().then(|| args.state.state_dir.clone()),
     };
     let report = setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
     emit(&setup::text(&report, under_journal()))?;

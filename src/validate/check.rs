@@ -18,6 +18,8 @@ pub enum Check {
     DirType,
     #[serde(rename = "dir.owner")]
     DirOwner,
+    #[serde(rename = "dir.owner.remap")]
+    DirOwnerRemap,
     #[serde(rename = "dir.group")]
     DirGroup,
     #[serde(rename = "dir.mode")]
@@ -30,6 +32,8 @@ pub enum Check {
     MountPoint,
     #[serde(rename = "mount.identity")]
     MountIdentity,
+    #[serde(rename = "mount.shadowed")]
+    MountShadowed,
     #[serde(rename = "mount.fstype")]
     MountFstype,
     #[serde(rename = "mount.option")]
@@ -67,18 +71,20 @@ pub enum Check {
 impl Check {
     /// Every check, in the order the metrics export them (each series exists,
     /// at 0, before the check first fails).
-    pub const ALL: [Check; 27] = [
+    pub const ALL: [Check; 29] = [
         Check::AccountUser,
         Check::AccountGroup,
         Check::DirExists,
         Check::DirType,
         Check::DirOwner,
+        Check::DirOwnerRemap,
         Check::DirGroup,
         Check::DirMode,
         Check::DirAccess,
         Check::DirFilesystem,
         Check::MountPoint,
         Check::MountIdentity,
+        Check::MountShadowed,
         Check::MountFstype,
         Check::MountOption,
         Check::MountTrim,
@@ -105,12 +111,14 @@ impl Check {
             Check::DirExists => "dir.exists",
             Check::DirType => "dir.type",
             Check::DirOwner => "dir.owner",
+            Check::DirOwnerRemap => "dir.owner.remap",
             Check::DirGroup => "dir.group",
             Check::DirMode => "dir.mode",
             Check::DirAccess => "dir.access",
             Check::DirFilesystem => "dir.filesystem",
             Check::MountPoint => "mount.point",
             Check::MountIdentity => "mount.identity",
+            Check::MountShadowed => "mount.shadowed",
             Check::MountFstype => "mount.fstype",
             Check::MountOption => "mount.option",
             Check::MountTrim => "mount.trim",

@@ -14,6 +14,7 @@ mod mount;
 pub mod output;
 mod quota;
 pub mod selinux;
+pub mod shadowed;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -135,6 +136,9 @@ pub struct Report {
     pub directories: usize,
     /// Whether SELinux labels were checked, and why not.
     pub selinux: selinux::Labels,
+    /// What lies beneath the tier's mount points (mount.shadowed); `None`:
+    /// not known (a gate, an image, no record).
+    pub shadowed: Option<shadowed::Seen>,
     pub tally: Tally,
     pub duration: Duration,
 }
@@ -273,10 +277,14 @@ pub fn validate_scope(
     mount::check(
         layout, &base, root, mounts, &placement, &reachable, &mut tally,
     );
+    let mut seen_beneath = None;
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
         if !base_unmounted {
             capacity::check(layout, &base, mounts, &mut tally);
+            if let Ok(m) = mounts {
+                seen_beneath = shadowed::check(layout, root, m, &placement, state, &mut tally);
+            }
         }
         generated::check(layout, root, &mut tally);
         quota::check(layout, root, state, &mut tally);
@@ -293,6 +301,7 @@ pub fn validate_scope(
         },
         directories,
         selinux,
+        shadowed: seen_beneath,
         tally,
         duration: start.elapsed(),
     }
