@@ -63,10 +63,10 @@ pub enum Command {
     #[command(after_long_help = crate::cli_help::GENERATE)]
     Generate(GenerateArgs),
     /// Check the tier against the layout: directories, owners, modes, mount, capacity, staleness
-    #[command(after_long_help = crate::cli_help::VALIDATE)]
+    #[command(after_long_help = crate::cli_help::validate())]
     Validate(ValidateArgs),
     /// Measure usage per service against the plan, track growth, export to Prometheus
-    #[command(after_long_help = crate::cli_help::MONITOR)]
+    #[command(after_long_help = crate::cli_help::monitor())]
     Monitor(MonitorArgs),
     /// Show the planned allocation against tier.capacity and the real filesystem
     ///

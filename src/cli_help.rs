@@ -3,62 +3,44 @@
 //! `man jts-hot-validate` agree. Every command has its EXIT STATUS, EXAMPLES and SEE
 //! ALSO. tests/docs.rs checks these lists against what the commands really emit.
 
-pub const VALIDATE: &str = "\
-CHECKS (stable names; each failed check is one finding: path, check, expected, actual, severity, hint)
-  dir.exists            each directory of the layout exists                            CRITICAL
-  dir.type              it is a real directory (lstat: a symlink is never followed)     CRITICAL
-  dir.owner, dir.group  owner and group are the layout's, resolved through NSS          CRITICAL
-  dir.owner.remap       a service whose directories all carry one other uid (gid) than
-                        its owner's (a reinstall, a disk from another host): one finding
-                        per service with the remap (uid 998 (no user) → postgres 105)
-                        instead of one per directory; setup leaves that tree alone
-                        until `jts-hot setup --remap-owners`                             CRITICAL
-  account.user          a layout user or group name that does not resolve               CRITICAL
-  account.group
-  dir.mode              permission bits exactly the layout's (setgid, sticky included);   CRITICAL
-                        with may_tighten, any mode that grants no bit beyond them
-  dir.access            the owner (with its groups) can reach it from / and write it:
-                        modes, POSIX ACLs, read-only mounts; names the blocking ancestor CRITICAL
-  dir.filesystem        it lies on the filesystem declared for it (the deepest mount
-                        fstab or a .mount unit declares at or above it): same st_dev   CRITICAL
-  mount.point           each mount declared at, above or below the base (a service's
-                        own disk) is the filesystem seen at its mount point (device
-                        numbers: not hidden by a later mount on a parent or a bind
-                        mount); the base is its own mount when it must be              CRITICAL
-  mount.identity        a mount declared by UUID=, LABEL=, PARTUUID= or PARTLABEL= (or
-                        pinned by tier.filesystem_uuid) has that filesystem mounted,
-                        not another disk; names both                                     CRITICAL
-                        (WARNING when neither udev nor the superblock can tell)
-  mount.shadowed        nothing lies on the parent filesystem beneath the tier's mount
-                        points (written while the disk was missing, hidden since):
-                        bytes, files, first names; looked at through a detached
-                        read-only clone of the parent mount (needs CAP_SYS_ADMIN;
-                        the units read what jts-hot-setup.service found at boot);
-                        the whole-tier run only, never a gate; never deleted           WARNING
-  mount.fstype          the base's filesystem type is one of tier.filesystems           CRITICAL
-  mount.option          each of tier.mount_options is set on the base's mount           WARNING
-  mount.trim            the device discards, and the mount has discard or fstrim.timer  WARNING
-  capacity.tier         the plan fits tier.capacity                                      WARNING
-  capacity.filesystem   the plan fits what services can use on the real filesystem      WARNING
-  generated.digest      the generated files in use carry the current layout's digest    WARNING
-  selinux.label         where SELinux is enabled: the directory's label is the policy's
-                        answer for its path (fix: restorecon, never -R)   CRITICAL (data)/WARNING
-  selinux.policy        the policy gives the layout's selinux_type (module installed)   WARNING
-                        or labels a selinux_equal service as its source (installed)
-  quota.accounting      tier.quota: the filesystem accounts project quotas               WARNING
-  quota.enforcement     tier.quota = enforce: ... and enforces them (prjquota)           WARNING
-  quota.project         each service directory carries its service's project ID        WARNING
-  quota.inherit         ... with the inherit flag                                        WARNING
-  quota.limit           the project's soft and hard limits are the layout's              WARNING
-  quota.tree            the last walk of the service tree (monitor.quota_tree_every,     WARNING
-                        or quota set --repair) found nothing outside its project
-  gate.ordering         each gated unit, as the system loads it (file and drop-ins), can
-                        wait for jts-hot-validate.service: not DefaultDependencies=no,
-                        not Before= sysinit.target, basic.target or a unit jts-hot's
-                        own units start after (that would be an ordering cycle)         CRITICAL
-  layout.pending        /etc/jts/hot-layout.toml is the layout in force (else it is an
-                        edit, or a broken one, not applied: nothing runs by it yet)     WARNING
+/// `validate --help`: the CHECKS table, from the checks' one declaration
+/// (src/validate/check.rs), then the rest.
+pub fn validate() -> String {
+    let mut out = String::from(
+        "CHECKS (stable names; each failed check is one finding: path, check, expected, actual, severity, hint)\n",
+    );
+    for check in jts_hot::validate::Check::ALL {
+        let lines = wrap(check.what(), 62);
+        for (i, line) in lines.iter().enumerate() {
+            let name = if i == 0 { check.as_str() } else { "" };
+            let severity = if i + 1 == lines.len() {
+                check.severity()
+            } else {
+                ""
+            };
+            out.push_str(format!("  {name:<21} {line:<62} {severity}").trim_end());
+            out.push('\n');
+        }
+    }
+    out + VALIDATE
+}
 
+/// Words into lines of at most `width` characters (a longer word is its own line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+const VALIDATE: &str = "
 THE LAYOUT IN FORCE
   Without --config, validate checks the layout `jts-hot apply` last applied (its copy,
   /var/lib/jts-hot/applied-layout.toml), or the built-in default the package's units are
@@ -103,7 +85,35 @@ SEE ALSO
   /usr/share/doc/jts-hot/validate.md, /usr/share/doc/jts-hot/gating.md,
   /usr/share/doc/jts-hot/selinux.md, /usr/share/doc/jts-hot/quotas.md";
 
-pub const MONITOR: &str = "\
+/// `monitor --help`: its reference, with the METRICS section made from the
+/// formatter's own families (src/monitor/output/prometheus.rs).
+pub fn monitor() -> String {
+    let mut out = String::from(MONITOR_RUN);
+    out.push_str(
+        "METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)\n",
+    );
+    let series: Vec<String> = jts_hot::monitor::output::prometheus::FAMILIES
+        .iter()
+        .map(|f| match f.labels {
+            [] => f.name.to_string(),
+            labels => format!("{}{{{}}}", f.name, labels.join(",")),
+        })
+        .collect();
+    // Two columns where both fit in 88, else one a line.
+    let mut rest = series.iter().peekable();
+    while let Some(left) = rest.next() {
+        match rest.peek() {
+            Some(right) if left.len() < 45 && 2 + 45 + right.len() <= 88 => {
+                out.push_str(&format!("  {left:<44} {right}\n"));
+                rest.next();
+            }
+            _ => out.push_str(&format!("  {left}\n")),
+        }
+    }
+    out + MONITOR_END
+}
+
+const MONITOR_RUN: &str = "\
 ONE RUN
   Measures every service directory in one parallel walk (allocated bytes exactly as
   `du -s -x --block-size=1`, apparent bytes, files, directories; hard links once, symlinks
@@ -142,34 +152,9 @@ OUTPUT
   of its own severity, and a one-line summary to stderr at the run's (the picture is
   --format text's, every line then prefixed the same way).
 
-METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)
-  jts_hot_service_used_bytes{service}          jts_hot_service_apparent_bytes{service}
-  jts_hot_service_files{service}               jts_hot_service_directories{service}
-  jts_hot_service_planned_bytes{service}       jts_hot_service_warning_bytes{service}
-  jts_hot_service_critical_bytes{service}      jts_hot_service_growth_bytes_per_day{service}
-  jts_hot_service_days_until_plan{service}     jts_hot_service_partial{service}
-  jts_hot_service_status{service}
-  jts_hot_service_usage_source{service,source} jts_hot_service_quota_limit_bytes{service,kind}
-  jts_hot_service_quota_used_bytes{service}    jts_hot_service_quota_inodes{service}
-  jts_hot_service_quota_project_id{service}
-  jts_hot_quota_misattributed_bytes{service}   jts_hot_quota_misattributed_inodes{service}
-  jts_hot_quota_tree_walk_timestamp_seconds
-  jts_hot_filesystem_size_bytes{base}          jts_hot_filesystem_used_bytes{base}
-  jts_hot_filesystem_avail_bytes{base}         jts_hot_filesystem_avail_warning_bytes{base}
-  jts_hot_filesystem_avail_critical_bytes{base}
-  jts_hot_filesystem_inodes{base}              jts_hot_filesystem_inodes_free{base}
-  jts_hot_filesystem_growth_bytes_per_day{base}
-  jts_hot_filesystem_days_until_full{base}     jts_hot_filesystem_status{base}
-  jts_hot_scan_duration_seconds                jts_hot_scan_partial
-  jts_hot_last_run_timestamp_seconds           jts_hot_status
-  jts_hot_monitor_interval_seconds             jts_hot_layout_pending
-  jts_hot_shadowed_bytes{path}
-  jts_hot_validate_status                      jts_hot_validate_findings{check,severity}
-  jts_hot_probe_baseline_fsync_p50_seconds{dir}     jts_hot_probe_baseline_fsync_p99_seconds{dir}
-  jts_hot_probe_baseline_randread_p50_seconds{dir}  jts_hot_probe_baseline_randread_p99_seconds{dir}
-  jts_hot_probe_baseline_seq_write_bytes_per_second{dir}
-  jts_hot_probe_baseline_timestamp_seconds{dir}
-  Statuses: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+";
+
+const MONITOR_END: &str = "  Statuses: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 EXIT STATUS
   0 OK, 1 WARNING (0 with --warning-ok, as jts-hot-monitor.service runs it), 2 CRITICAL,

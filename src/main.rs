@@ -3,6 +3,7 @@
 mod cli;
 mod cli_help;
 mod cli_man;
+mod exit_codes;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,12 +20,6 @@ use jts_hot::state::StateDir;
 use jts_hot::status::under_journal;
 use jts_hot::{applied, apply, files, monitor, probe, render, status};
 
-/// Exit code for a bad layout from commands that do not report a status.
-const EXIT_BAD_INPUT: u8 = 2;
-/// UNKNOWN: a bad layout for validate, monitor and probe (their verdict),
-/// and a usage or runtime error for every command.
-const EXIT_UNKNOWN: u8 = 3;
-
 fn main() -> ExitCode {
     // A shell asking for completions (the scripts `jts-hot completions SHELL` writes) is
     // answered and exits here, before anything else runs.
@@ -35,29 +30,21 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
-    let status_command = matches!(
+    let verdict_command = matches!(
         cli.command,
         Command::Validate(_) | Command::Monitor(_) | Command::Probe(_) | Command::Status(_)
     );
-    let bad_input = if status_command {
-        EXIT_UNKNOWN
-    } else {
-        EXIT_BAD_INPUT
-    };
-    // A runtime error (a file it cannot read or write, a tool that fails)
-    // is "could not do the job", never "bad layout": 3 for every command.
-    let runtime_error = EXIT_UNKNOWN;
-    match run(cli) {
-        Ok(code) => ExitCode::from(code),
+    ExitCode::from(match run(cli) {
+        Ok(code) => code,
         Err(Failure::Layout(errors)) => {
             print_err(&errors.to_string());
-            ExitCode::from(bad_input)
+            exit_codes::bad_layout(verdict_command)
         }
         Err(Failure::Other(e)) => {
             print_err(&format!("jts-hot: {e:#}"));
-            ExitCode::from(runtime_error)
+            exit_codes::RUNTIME_ERROR
         }
-    }
+    })
 }
 
 /// --help and --version print and exit 0; a usage error (a mistyped option,
@@ -67,9 +54,9 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     // A closed stdout or stderr leaves nothing to report to.
     let _ = e.print();
     if e.use_stderr() {
-        ExitCode::from(EXIT_UNKNOWN)
+        ExitCode::from(exit_codes::UNKNOWN)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(exit_codes::SUCCESS)
     }
 }
 
@@ -247,7 +234,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 .map(|f| format!("{}\n", args.out.join(&f.path).display()))
                 .collect();
             emit(&written)?;
-            Ok(0)
+            Ok(exit_codes::SUCCESS)
         }
         Command::Config(command) => run_config(command),
         Command::Completions { shell } => {
@@ -277,12 +264,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 );
             }
             emit(&script)?;
-            Ok(0)
+            Ok(exit_codes::SUCCESS)
         }
         Command::Manpages { dir } => {
             std::fs::create_dir_all(dir).map_err(anyhow::Error::from)?;
             cli_man::write_all(Cli::command(), dir).map_err(anyhow::Error::from)?;
-            Ok(0)
+            Ok(exit_codes::SUCCESS)
         }
         Command::Validate(args) => run_validate(&cli, args),
         Command::Plan(args) => run_plan(&cli, args),
@@ -295,7 +282,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     Some(found) => found,
                     None => {
                         emit("jts-hot apply --reapply: apply never ran here: the packaged files are in force\n")?;
-                        return Ok(0);
+                        return Ok(exit_codes::SUCCESS);
                     }
                 },
             };
@@ -309,13 +296,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             match apply::run(&layout, &opts) {
                 Ok(report) => {
                     emit(&apply::output::text(&report))?;
-                    Ok(apply::output::exit_code(&report))
+                    Ok(exit_codes::apply(&report))
                 }
                 // What was done until the error, then the error, with its own exit code.
                 Err(failed) => {
                     emit(&apply::output::text(&failed.report))?;
                     print_err(&format!("jts-hot: {}", failed.error));
-                    Ok(failed.error.exit_code())
+                    Ok(exit_codes::apply_error(&failed.error))
                 }
             }
         }
@@ -333,7 +320,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 TextOrJson::Json => output::json(&report),
             })?;
-            Ok(output::exit_code(&report))
+            Ok(exit_codes::status(&report))
         }
         Command::Quota(command) => run_quota(&cli, command),
         Command::Monitor(args) => run_monitor(&cli, args),
@@ -373,10 +360,7 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
             &monitor::output::journal_summary(&report),
         )?;
     }
-    Ok(match report.status {
-        status::Status::Warning if args.warning_ok => 0,
-        status => status.exit_code(),
-    })
+    Ok(exit_codes::monitor(&report, args.warning_ok))
 }
 
 /// `jts-hot probe`: main builds the options, runs it, prints.
@@ -395,7 +379,7 @@ fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
         TextOrJson::Text => probe::output::text(&report, status::under_journal()),
         TextOrJson::Json => probe::output::json(&report),
     })?;
-    Ok(report.status.exit_code())
+    Ok(exit_codes::probe(&report))
 }
 
 /// `jts-hot validate`: main builds the options, prints, maps the verdict to the exit code.
@@ -431,7 +415,7 @@ fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
     if !args.gate {
         written?;
     }
-    let code = report.exit_code(args.gate || args.warning_ok);
+    let code = exit_codes::validate(&report, args.gate || args.warning_ok);
     if args.gate && code != 0 && journal {
         // journald attaches the unit's invocation id (which `systemctl status`
         // filters on) by reading the sender's /proc entry when it processes
@@ -465,7 +449,7 @@ fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
             );
             let Some(over) = layout.over_commitment() else {
                 emit(&out)?;
-                return Ok(0);
+                return Ok(exit_codes::config_check(false));
             };
             // Valid, but the plan cannot all be had: WARNING, as `plan` says.
             let text = std::fs::read_to_string(file).unwrap_or_default();
@@ -480,10 +464,10 @@ fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
                 jts_hot::units::bytes(capacity)
             ));
             emit(&out)?;
-            return Ok(1);
+            return Ok(exit_codes::config_check(true));
         }
     }
-    Ok(0)
+    Ok(exit_codes::SUCCESS)
 }
 
 /// `jts-hot plan`: 0 the plan fits, 1 it over-commits.
@@ -498,7 +482,7 @@ fn run_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
         TextOrJson::Text => output::text(&plan, under_journal()),
         TextOrJson::Json => output::json(&plan),
     })?;
-    Ok(plan.exit_code())
+    Ok(exit_codes::plan(&plan))
 }
 
 /// `jts-hot setup`: 0 set up, 2 refused; a runtime error is 3 (see `main`).
@@ -513,10 +497,7 @@ fn run_setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
     };
     let report = setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
     emit(&setup::text(&report, under_journal()))?;
-    Ok(match report.status() {
-        status::Status::Warning if args.warning_ok => 0,
-        _ => report.exit_code(),
-    })
+    Ok(exit_codes::setup(&report, args.warning_ok))
 }
 
 /// `jts-hot quota set|status`.
@@ -538,7 +519,7 @@ fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
                 TextOrJson::Text => output::set_text(&report, journal),
                 TextOrJson::Json => output::set_json(&report),
             })?;
-            Ok(if report.ok() { 0 } else { 1 })
+            Ok(exit_codes::quota_set(&report))
         }
         QuotaCommand::Status { format } => {
             let inspection = quota::inspect(&layout);
@@ -546,7 +527,7 @@ fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
                 TextOrJson::Text => output::status_text(&inspection, journal),
                 TextOrJson::Json => output::status_json(&inspection),
             })?;
-            Ok(0)
+            Ok(exit_codes::SUCCESS)
         }
     }
 }

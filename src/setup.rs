@@ -140,12 +140,6 @@ impl Report {
         let worst = self.left.iter().map(|f| f.severity).max();
         worst.map_or(Status::Ok, |s| s.min(Status::Critical))
     }
-
-    /// 0 set up, nothing left; 1 set up, warnings left to the operator; 2
-    /// refused, or set up with a critical finding left to the operator.
-    pub fn exit_code(&self) -> u8 {
-        self.status().exit_code()
-    }
 }
 
 /// What setup did, a line each (nothing when there was nothing to do).

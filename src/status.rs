@@ -1,4 +1,4 @@
-//! The monitoring-plugin status every check reports, and its exit code.
+//! The monitoring-plugin status every check reports.
 
 use serde::Serialize;
 
@@ -15,8 +15,10 @@ pub enum Status {
 }
 
 impl Status {
-    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    pub fn exit_code(self) -> u8 {
+    /// The monitoring-plugin number: 0 OK, 1 WARNING, 2 CRITICAL, 3
+    /// UNKNOWN (the metrics' value; the binary's exit_codes maps statuses
+    /// to exit codes).
+    pub fn number(self) -> u8 {
         match self {
             Status::Ok => 0,
             Status::Warning => 1,

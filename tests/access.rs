@@ -142,10 +142,7 @@ fn agree(case: &str, dir: &Path, who: &Who, allowed: bool, at: Option<&Path>) {
 
 #[test]
 fn modes_and_groups() {
-    let test = "access::modes_and_groups";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let t = Tree::new();
     let data = t.dir("a/svc/data", 0o750, U, G_OWN);
     agree("owner 0750", &data, &who(&[]), true, None);
@@ -213,10 +210,7 @@ fn modes_and_groups() {
 
 #[test]
 fn posix_acls() {
-    let test = "access::posix_acls";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let t = Tree::new();
     let data = t.dir("b/svc/data", 0o750, U, G_OWN);
     let b = t.dir("b", 0o700, 0, 0);
@@ -295,10 +289,7 @@ fn posix_acls() {
 
 #[test]
 fn symlinks_and_mounts() {
-    let test = "access::symlinks_and_mounts";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let mut t = Tree::new();
     // An ancestor that is a symlink: the walk goes where it points.
     let real = t.dir("real", 0o700, 0, 0);

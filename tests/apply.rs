@@ -67,9 +67,7 @@ const ETC_UNITS: &str = "etc/systemd/system";
 
 #[test]
 fn fresh_root_then_second_run_changes_nothing() {
-    if !can_apply("fresh_root_then_second_run_changes_nothing") {
-        return;
-    }
+    needs!(can_apply);
     let root = root_with_layout(DEFAULT_LAYOUT_TOML);
     let r = root.path();
     let (code, out, err) = apply(r, &[]);
@@ -118,9 +116,7 @@ fn fresh_root_then_second_run_changes_nothing() {
 
 #[test]
 fn second_run_repairs_a_mode_and_says_so() {
-    if !can_apply("second_run_repairs_a_mode_and_says_so") {
-        return;
-    }
+    needs!(can_apply);
     let root = root_with_layout(DEFAULT_LAYOUT_TOML);
     let r = root.path();
     assert_eq!(apply(r, &[]).0, 0);
@@ -140,9 +136,7 @@ fn second_run_repairs_a_mode_and_says_so() {
 
 #[test]
 fn dry_run_says_what_changes_and_touches_nothing() {
-    if !have_root("dry_run_says_what_changes_and_touches_nothing") {
-        return;
-    }
+    needs!(root);
     let root = root_with_layout(DEFAULT_LAYOUT_TOML);
     let r = root.path();
     let before = contents_under(r);
@@ -177,9 +171,7 @@ fn dry_run_says_what_changes_and_touches_nothing() {
     assert!(!r.join("data").exists());
 
     // After a real run, a dry run of a changed layout shows only the change.
-    if !can_apply("dry_run_says_what_changes_and_touches_nothing") {
-        return;
-    }
+    needs!(can_apply);
     assert_eq!(apply(r, &[]).0, 0);
     set_layout(
         r,
@@ -248,9 +240,7 @@ fn dry_run_says_what_changes_and_touches_nothing() {
 
 #[test]
 fn changed_layout_adds_removes_gates_and_leaves_old_dirs() {
-    if !can_apply("changed_layout_adds_removes_gates_and_leaves_old_dirs") {
-        return;
-    }
+    needs!(can_apply);
     let root = root_with_layout(DEFAULT_LAYOUT_TOML);
     let r = root.path();
     assert_eq!(apply(r, &[]).0, 0);
@@ -327,10 +317,7 @@ fn changed_layout_adds_removes_gates_and_leaves_old_dirs() {
 
 #[test]
 fn ungated_unit_with_a_packaged_gate_gets_an_empty_override() {
-    let test = "ungated_unit_with_a_packaged_gate_gets_an_empty_override";
-    if !can_apply(test) {
-        return;
-    }
+    let test = needs!(can_apply);
     let root = root_with_layout(&changed_layout());
     let r = root.path();
     // The package's files, as `generate` renders the default layout.
@@ -376,9 +363,7 @@ fn ungated_unit_with_a_packaged_gate_gets_an_empty_override() {
 
 #[test]
 fn bad_layout_is_refused_before_anything_is_touched() {
-    if !have_root("bad_layout_is_refused_before_anything_is_touched") {
-        return;
-    }
+    needs!(root);
     let bad = DEFAULT_LAYOUT_TOML.replace(
         "mode = \"0750\"\nplanned = \"600GB\"",
         "mode = \"0777\"\nplanned = \"600GB\"",
@@ -398,9 +383,7 @@ fn bad_layout_is_refused_before_anything_is_touched() {
 
 #[test]
 fn a_file_in_etc_that_is_not_ours_is_refused() {
-    if !have_root("a_file_in_etc_that_is_not_ours_is_refused") {
-        return;
-    }
+    needs!(root);
     let root = root_with_layout(DEFAULT_LAYOUT_TOML);
     let r = root.path();
     std::fs::create_dir_all(r.join("etc/tmpfiles.d")).unwrap();
@@ -421,9 +404,7 @@ fn a_file_in_etc_that_is_not_ours_is_refused() {
 /// should be a directory): exit 3, the file named, nothing written.
 #[test]
 fn an_error_of_the_system_has_its_own_exit_status() {
-    if !have_root("an_error_of_the_system_has_its_own_exit_status") {
-        return;
-    }
+    needs!(root);
     let root = root_with_layout(DEFAULT_LAYOUT_TOML);
     let r = root.path();
     std::fs::write(r.join("etc/tmpfiles.d"), "").unwrap();
@@ -444,10 +425,7 @@ fn an_error_of_the_system_has_its_own_exit_status() {
 /// `jts-hot setup` creates the tree.
 #[test]
 fn a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath() {
-    let test = "a_declared_but_unmounted_tier_is_never_created_on_the_disk_beneath";
-    if !can_apply(test) {
-        return;
-    }
+    let test = needs!(can_apply);
     let root = root_with_layout(DEFAULT_LAYOUT_TOML);
     let r = root.path();
     std::fs::write(

@@ -373,7 +373,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 // ---------------------------------------------------------------- scenarios
 
 fn installed_deb(scenario: &str) -> Machine {
-    let m = Machine::fresh(scenario, Image::Bookworm);
+    installed_deb_in(scenario, Image::Bookworm)
+}
+
+fn installed_deb_in(scenario: &str, image: Image) -> Machine {
+    let m = Machine::fresh(scenario, image);
     let deb = m.put(&packages().deb, "jts-hot.deb");
     let out = m.run_ok(&format!("dpkg -i {deb}"));
     println!("dpkg -i:\n{out}");
@@ -430,18 +434,119 @@ fn check_warning_shows_success(report: &Report) {
     }
 }
 
-/// Points 1, 2 and 3 with the .deb.
+/// The indented lines between `<!-- NAME -->` and `<!-- /NAME -->` in
+/// docs/nagios.md, comments left out.
+fn nagios_snippet(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(common::repo_root().join("docs/nagios.md")).unwrap();
+    let start = text.find(&format!("<!-- {name} -->")).expect("the snippet");
+    let end = text.find(&format!("<!-- /{name} -->")).expect("its end");
+    text[start..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// docs/nagios.md's set-up as written: an unprivileged `nagios` user, the
+/// sudoers snippet in /etc/sudoers.d (checked by visudo), and one probe step
+/// per NRPE command line (run by `sh -c` as that user, as NRPE runs it); plus
+/// what sudo must refuse or reset: another layout (`--config`, the
+/// environment's `$JTS_HOT_CONFIG`) and another option.
+fn nrpe_setup(m: &Machine, probe: Probe) -> Probe {
+    let sudoers = nagios_snippet("sudoers").join("\n") + "\n";
+    m.write("etc/sudoers.d/jts-hot-nrpe", &sudoers);
+    m.run_ok(
+        "chmod 0440 /etc/sudoers.d/jts-hot-nrpe && visudo -c -f /etc/sudoers.d/jts-hot-nrpe \
+         && useradd --system --no-create-home --shell /usr/sbin/nologin nagios",
+    );
+    let nrpe = nagios_snippet("nrpe");
+    assert_eq!(nrpe.len(), 2, "{nrpe:?}");
+    let as_nagios = |cmd: &str| format!("runuser -u nagios -- /bin/sh -c {}", sh_quote(cmd));
+    let mut probe = probe;
+    for (i, line) in nrpe.iter().enumerate() {
+        let command = line.split_once('=').expect("command[NAME]=...").1;
+        probe = probe.step(&format!("nrpe-{i}"), &as_nagios(command));
+    }
+    probe
+        .step(
+            "nrpe-no-sudo",
+            &as_nagios("/usr/bin/jts-hot validate --format nagios"),
+        )
+        .step(
+            "nrpe-other-layout",
+            &as_nagios("/usr/bin/sudo -n /usr/bin/jts-hot --config /etc/passwd validate --format nagios"),
+        )
+        .step(
+            "nrpe-other-option",
+            &as_nagios("/usr/bin/sudo -n /usr/bin/jts-hot validate --format json"),
+        )
+        .step(
+            "nrpe-env-layout",
+            &as_nagios(
+                "JTS_HOT_CONFIG=/etc/passwd /usr/bin/sudo -n /usr/bin/jts-hot validate --format nagios",
+            ),
+        )
+}
+
+/// docs/nagios.md for real: through sudo the NRPE user gets validate's and
+/// the monitor's plugin output with root's view of the tier (validate's
+/// status is root's own); without sudo, the one UNKNOWN line; sudo refuses
+/// another layout or option and drops `$JTS_HOT_CONFIG`.
+fn check_nrpe(report: &Report) {
+    let first = |step: &str| report.out(step).lines().next().unwrap_or("").to_string();
+    let root_status = report.rc("validate-json");
+    for (step, want) in [("nrpe-0", Some(root_status)), ("nrpe-1", None)] {
+        let all = report.all(step);
+        println!("NRPE {step} (exit {}):\n{all}", report.rc(step));
+        assert!(first(step).starts_with("JTS-HOT "), "{step}: {all}");
+        assert!(first(step).contains(" | "), "{step} has no perfdata: {all}");
+        assert!(!all.contains("needs root"), "{step}: {all}");
+        match want {
+            Some(code) => assert_eq!(report.rc(step), code, "{step}: {all}"),
+            None => assert!(report.rc(step) <= 2, "{step}: {all}"),
+        }
+    }
+    assert_eq!(
+        report.rc("nrpe-env-layout"),
+        root_status,
+        "{}",
+        report.all("nrpe-env-layout")
+    );
+    let status_line = |step: &str| first(step).split(" | ").next().unwrap().to_string();
+    assert_eq!(
+        status_line("nrpe-env-layout"),
+        status_line("nrpe-0"),
+        "sudo kept $JTS_HOT_CONFIG"
+    );
+    let direct = report.all("nrpe-no-sudo");
+    assert_eq!(report.rc("nrpe-no-sudo"), 3, "{direct}");
+    assert!(
+        first("nrpe-no-sudo").starts_with("JTS-HOT UNKNOWN"),
+        "{direct}"
+    );
+    assert!(
+        direct.contains("needs root or CAP_DAC_READ_SEARCH"),
+        "{direct}"
+    );
+    for step in ["nrpe-other-layout", "nrpe-other-option"] {
+        let all = report.all(step);
+        assert_eq!(report.rc(step), 1, "sudo let {step} through:\n{all}");
+        assert!(all.contains("a password is required"), "{step}: {all}");
+        assert!(!all.contains("JTS-HOT"), "{step}: {all}");
+    }
+}
+
+/// Points 1, 2 and 3 with the .deb, and docs/nagios.md's NRPE set-up.
 #[test]
 fn deb_installed_and_booted() {
-    let test = "boot::deb_installed_and_booted";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
-    let mut m = installed_deb("deb");
+    let mut m = installed_deb_in("deb", Image::BookwormSudo);
+    let probe = nrpe_setup(&m, unit_steps(state_steps(Probe::new(), &layout)));
     let report = m.boot(
-        &unit_steps(state_steps(Probe::new(), &layout))
+        &probe
             .step(
                 "validate-status",
                 &format!("systemctl status {VALIDATE} --no-pager --lines=20"),
@@ -455,6 +560,7 @@ fn deb_installed_and_booted() {
     check_tree(&report, &layout);
     check_timer_and_monitor(&m, &report, &layout);
     check_warning_shows_success(&report);
+    check_nrpe(&report);
     let (run, unit) = validate_ms(&report);
     println!(
         "FIGURE jts-hot-validate.service at boot: {run:.1} ms process, {unit:.1} ms unit; \
@@ -467,10 +573,7 @@ fn deb_installed_and_booted() {
 /// Point 8: the .rpm, installed with rpm in a fresh container, passes 1 to 3.
 #[test]
 fn rpm_installed_and_booted() {
-    let test = "boot::rpm_installed_and_booted";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = Machine::fresh("rpm", Image::BookwormRpm);
@@ -487,10 +590,7 @@ fn rpm_installed_and_booted() {
 /// next boot puts every directory back as the layout says.
 #[test]
 fn drift_repaired_by_reboot() {
-    let test = "boot::drift_repaired_by_reboot";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let dirs = layout.planned_dirs();
@@ -540,10 +640,7 @@ fn drift_repaired_by_reboot() {
 /// nothing mounted), and again once the tier is fixed.
 #[test]
 fn database_gated_on_validation() {
-    let test = "boot::database_gated_on_validation";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = installed_deb("gate");
     m.write(
@@ -657,10 +754,7 @@ fn database_gated_on_validation() {
 /// service directories outlive the purge.
 #[test]
 fn data_survives_reboot_upgrade_remove_purge() {
-    let test = "boot::data_survives_reboot_upgrade_remove_purge";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let layout = Layout::builtin();
     let mut m = installed_deb("data");
@@ -776,10 +870,7 @@ fn data_survives_reboot_upgrade_remove_purge() {
 /// keeps the operator's drop-in and the applied layout, restarts no database.
 #[test]
 fn edited_layout_applied_and_kept_on_upgrade() {
-    let test = "boot::edited_layout_applied_and_kept_on_upgrade";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = installed_deb("apply");
     let packaged = m.read(LAYOUT_FILE);
@@ -949,10 +1040,7 @@ fn edited_layout_applied_and_kept_on_upgrade() {
 /// machines, alternated, with no other scenario running; medians printed.
 #[test]
 fn boot_figures() {
-    let test = "boot::boot_figures";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let layout = Layout::builtin();
     let _alone = nspawn::exclusive_slot();
     let mut plain = Machine::fresh("figures-plain", Image::Bookworm);
@@ -1022,10 +1110,7 @@ fn hex(bytes: &[u8]) -> String {
 /// to power it off) is found by its marker and stopped by the guard.
 #[test]
 fn guard_stops_a_container_left_running() {
-    let test = "boot::guard_stops_a_container_left_running";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let m = Machine::fresh("guard", Image::Bookworm);
     let mut nspawn = m.start_boot();

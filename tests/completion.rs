@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{bin_path, have_tool, jts_hot, must, run, wait_until};
+use common::{bin_path, jts_hot, must, run, wait_until};
 
 /// A directory holding the three scripts, `jts-hot` on a PATH of its own, and a
 /// layout with services only this test names (so --service must come from it).
@@ -109,10 +109,7 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
 
 #[test]
 fn bash_completes_subcommands_options_and_values() {
-    let test = "bash_completes_subcommands_options_and_values";
-    if !have_tool(test, "bash") {
-        return;
-    }
+    needs!("bash");
     let s = Setup::new();
     for (line, want, not) in cases() {
         // As bash calls a `complete -F` function: COMP_WORDS/COMP_CWORD set,
@@ -136,10 +133,7 @@ printf '%s\n' "${{COMPREPLY[@]}}""#
 
 #[test]
 fn fish_completes_subcommands_options_and_values() {
-    let test = "fish_completes_subcommands_options_and_values";
-    if !have_tool(test, "fish") {
-        return;
-    }
+    needs!("fish");
     let s = Setup::new();
     for (line, want, not) in cases() {
         let script = format!("source ./jts-hot.fish; complete -C '{line}'");
@@ -159,10 +153,7 @@ fn fish_completes_subcommands_options_and_values() {
 /// `_jts-hot` (where the package puts it), the line typed and TAB pressed.
 #[test]
 fn zsh_completes_subcommands_options_and_values() {
-    let test = "zsh_completes_subcommands_options_and_values";
-    if !have_tool(test, "zsh") || !have_tool(test, "tmux") {
-        return;
-    }
+    needs!("zsh", "tmux");
     let s = Setup::new();
     let fpath = s.path("fpath");
     std::fs::create_dir(&fpath).unwrap();

@@ -209,10 +209,7 @@ fn check_refused(r: &Report, name: &str, service: &str, line: &str) {
 /// before the first boot, so both start from the tier at boot.
 #[test]
 fn jts_hot_first_then_databases() {
-    let test = "databases::jts_hot_first_then_databases";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = Machine::fresh("db-jts-first", Image::BookwormDatabases);
     install_jts_hot(&m);
@@ -407,10 +404,7 @@ fn jts_hot_first_then_databases() {
 /// booted machine as an operator would.
 #[test]
 fn databases_first_then_jts_hot() {
-    let test = "databases::databases_first_then_jts_hot";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = Machine::fresh("db-db-first", Image::BookwormDatabases);
     install_databases(&m);

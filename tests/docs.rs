@@ -34,8 +34,9 @@ fn monitor_help() -> String {
     out
 }
 
-#[test]
-fn every_emitted_series_is_documented() {
+/// `jts-hot monitor --format FORMAT` of the default layout on a small
+/// synthetic tree (tests/common/mktree.rs) in a scratch directory.
+fn monitor_default_tier(format: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("hot");
     common::mktree::build(&base, 0.01).unwrap();
@@ -56,9 +57,24 @@ fn every_emitted_series_is_documented() {
     let (code, out, err) = run(jts_hot()
         .arg("--config")
         .arg(&config)
-        .args(["monitor", "--format", "prometheus", "--state-dir"])
+        .args(["monitor", "--format", format, "--state-dir"])
         .arg(dir.path().join("state")));
     assert!(code <= 2, "monitor failed ({code}): {err}");
+    // docs/monitor.md names every file a run leaves in the state directory.
+    let monitor_md = std::fs::read_to_string(repo_root().join("docs/monitor.md")).unwrap();
+    for file in common::files_under(&dir.path().join("state")) {
+        let file = file.display().to_string();
+        assert!(
+            monitor_md.contains(&format!("STATE_DIR/{file}")),
+            "a monitor run writes STATE_DIR/{file}, which docs/monitor.md does not name"
+        );
+    }
+    out
+}
+
+#[test]
+fn every_emitted_series_is_documented() {
+    let out = monitor_default_tier("prometheus");
     let emitted: BTreeSet<String> = out
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -201,6 +217,44 @@ fn every_family_the_formatter_knows_is_documented() {
     }
 }
 
+/// docs/metrics.md the other way: each series it names is a family the
+/// formatter writes, and each row of its tables gives that family's labels.
+#[test]
+fn every_series_in_the_metrics_doc_is_a_family_with_its_labels() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap();
+    let families = jts_hot::monitor::output::prometheus::FAMILIES;
+    let family = |name: &str| families.iter().find(|f| f.name == name);
+    for name in metric_names(&docs) {
+        assert!(
+            family(&name).is_some(),
+            "docs/metrics.md names {name}, which the monitor does not write"
+        );
+    }
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut rows = 0;
+    for row in docs.lines().filter(|l| l.starts_with("| `jts_hot_")) {
+        let cells: Vec<&str> = row.split('|').collect();
+        // Labels before any parenthesis (which explains their values).
+        let labels = ticked(cells[2].split('(').next().unwrap());
+        for name in ticked(cells[1]) {
+            let f = family(&name).unwrap_or_else(|| panic!("{name}: no such family"));
+            assert_eq!(f.labels, labels, "docs/metrics.md's labels of {name}");
+            rows += 1;
+        }
+    }
+    assert_eq!(
+        rows,
+        families.len(),
+        "a family without its row in docs/metrics.md"
+    );
+}
+
 /// `jts-hot probe --help` names every finding kind, as docs/probe.md does
 /// (a unit test holds docs/probe.md and the enum together).
 #[test]
@@ -307,9 +361,7 @@ fn every_man_page_has_its_sections() {
             );
         }
     }
-    if !common::have_tool("every_man_page_has_its_sections", "man") {
-        return;
-    }
+    needs!("man");
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in &pages {
         let path = dir.path().join(name);
@@ -629,8 +681,8 @@ fn the_docs_name_exactly_the_alerts_there_are() {
             .unwrap();
     let defined: BTreeSet<String> = rules
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("- alert: "))
-        .map(|n| n.trim().to_string())
+        .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("alert: "))
+        .map(|n| n.trim().trim_matches('"').to_string())
         .collect();
     assert!(defined.len() >= 10, "{defined:?}");
     let mut texts = vec![(
@@ -694,4 +746,286 @@ fn readme_directives_are_in_the_units() {
         }
     }
     assert!(checked >= 1, "the README quotes no directive");
+}
+
+/// The fields of a JSON document down to `depth` levels, an array's items as
+/// `name[]` (its first item stands for all): `filesystem.size_bytes`,
+/// `services[].name`.
+fn json_fields(value: &serde_json::Value, prefix: &str, depth: usize, out: &mut BTreeSet<String>) {
+    if depth == 0 {
+        return;
+    }
+    let Some(map) = value.as_object() else {
+        return;
+    };
+    for (key, v) in map {
+        let name = format!("{prefix}{key}");
+        out.insert(name.clone());
+        match v {
+            serde_json::Value::Array(items) if items.first().is_some_and(|i| i.is_object()) => {
+                json_fields(&items[0], &format!("{name}[]."), depth - 1, out)
+            }
+            _ => json_fields(v, &format!("{name}."), depth - 1, out),
+        }
+    }
+}
+
+/// The fields docs/monitor.md's JSON table names in its first column: each
+/// backticked name, `.name` continuing the previous one's parent
+/// (`filesystem.size_bytes`, `.used_bytes`).
+fn monitor_md_json_fields() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo_root().join("docs/monitor.md")).unwrap();
+    let table = text
+        .split_once("| field | type | meaning |")
+        .expect("docs/monitor.md's JSON table")
+        .1;
+    let mut fields = BTreeSet::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let first = row.trim_start_matches('|').split(" | ").next().unwrap();
+        let mut parent = String::new();
+        for (i, name) in first.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            let full = match name.strip_prefix('.') {
+                Some(rest) => format!("{parent}{rest}"),
+                None => name.to_string(),
+            };
+            parent = full
+                .rfind('.')
+                .map_or(String::new(), |j| full[..=j].to_string());
+            // A child names its parent (`scan.threads`: `scan`; `services[]`: `services`).
+            let mut name = full.as_str();
+            while let Some(j) = name.rfind('.') {
+                name = &name[..j];
+                fields.insert(name.trim_end_matches("[]").to_string());
+            }
+            fields.insert(full.trim_end_matches("[]").to_string());
+        }
+    }
+    fields
+}
+
+/// docs/monitor.md's JSON table names exactly the fields `monitor --format
+/// json` writes (objects null in a plain run, quota_tree and probe_baseline,
+/// and the findings' own fields, docs/validate.md's, as one row each).
+#[test]
+fn monitor_md_json_table_is_the_json() {
+    let out = monitor_default_tier("json");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut emitted = BTreeSet::new();
+    json_fields(&json, "", 2, &mut emitted);
+    emitted.retain(|f| !f.starts_with("validation.findings[]."));
+    let documented = monitor_md_json_fields();
+    let undocumented: Vec<_> = emitted.difference(&documented).collect();
+    let absent: Vec<_> = documented.difference(&emitted).collect();
+    assert!(
+        undocumented.is_empty(),
+        "monitor's JSON has fields docs/monitor.md does not name: {undocumented:?}"
+    );
+    assert!(
+        absent.is_empty(),
+        "docs/monitor.md names fields monitor's JSON does not have: {absent:?}\n{out}"
+    );
+    assert_eq!(json["schema"], "jts-hot.monitor/1");
+}
+
+/// Every key of a JSON value, at any depth.
+fn json_keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.insert(k.clone());
+                json_keys(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| json_keys(i, out)),
+        _ => {}
+    }
+}
+
+/// docs/validate.md's JSON sketch names every key validate writes, and no
+/// other (`policy` is written only where SELinux labels are checked).
+#[test]
+fn validate_md_json_sketch_is_the_json() {
+    let text = std::fs::read_to_string(repo_root().join("docs/validate.md")).unwrap();
+    let sketch = text
+        .split_once("    {\n      \"schema\": \"jts-hot.validate/1\"")
+        .expect("docs/validate.md's JSON sketch")
+        .1
+        .split("\n    }\n")
+        .next()
+        .unwrap();
+    let documented: BTreeSet<String> = sketch
+        .split('"')
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[1].starts_with(':'))
+        .map(|w| w[0].to_string())
+        .chain(["schema".to_string()])
+        .collect();
+    let root = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(jts_hot()
+        .args(["--default-layout", "validate", "--format", "json", "--root"])
+        .arg(root.path()));
+    assert_eq!(code, 2, "an empty root is CRITICAL: {out}{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["schema"], "jts-hot.validate/1");
+    let mut written = BTreeSet::new();
+    json_keys(&json, &mut written);
+    let undocumented: Vec<_> = written.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "validate's JSON has keys docs/validate.md does not show: {undocumented:?}"
+    );
+    let absent: Vec<_> = documented
+        .difference(&written)
+        .filter(|k| *k != "policy")
+        .collect();
+    assert!(
+        absent.is_empty(),
+        "docs/validate.md shows keys validate's JSON does not have: {absent:?}\n{out}"
+    );
+}
+
+/// The options a command's --help lists (aliases included), without the
+/// global ones and --help.
+fn help_options(command: &str) -> BTreeSet<String> {
+    let (code, help, err) = run(jts_hot().args([command, "--help"]));
+    assert_eq!(code, 0, "{err}");
+    let mut options = BTreeSet::new();
+    for line in help.lines() {
+        let t = line.trim_start();
+        let listed =
+            (t.starts_with("--") || t.starts_with("-v, --") || t.starts_with("[alias: --"))
+                && line.len() - t.len() <= 10;
+        if !listed {
+            continue;
+        }
+        // `-v, --verbose`: the long name stands for both.
+        let t = t.trim_start_matches("-v, ").trim_start_matches("[alias: ");
+        let name: String = t
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        options.insert(name);
+    }
+    for global in ["--config", "--default-layout", "--help"] {
+        options.remove(global);
+    }
+    options
+}
+
+/// Each synopsis in docs/ (an indented `jts-hot [--config FILE] COMMAND [...]`
+/// and the lines continuing it) names every option the command has, and only
+/// options it has.
+#[test]
+fn doc_synopses_name_every_option() {
+    let mut checked = 0;
+    for doc in common::files_under(&repo_root().join("docs")) {
+        let text = std::fs::read_to_string(repo_root().join("docs").join(&doc)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line.strip_prefix("    jts-hot ") else {
+                continue;
+            };
+            let rest = rest.trim_start_matches("[--config FILE] ");
+            let Some((command, args)) = rest.split_once(' ') else {
+                continue;
+            };
+            if !args.trim_start().starts_with('[')
+                || !command.chars().all(|c| c.is_ascii_lowercase())
+            {
+                continue;
+            }
+            let mut synopsis = args.to_string();
+            for more in &lines[i + 1..] {
+                match more.trim_start().strip_prefix('[') {
+                    Some(_) if more.starts_with("          ") => synopsis += more,
+                    _ => break,
+                }
+            }
+            let named: BTreeSet<String> = synopsis
+                .split(['[', ']', '|', ' '])
+                .filter(|w| w.starts_with('-'))
+                .map(|w| match w.trim_end_matches("...") {
+                    "-v" => "--verbose".to_string(),
+                    w => w.to_string(),
+                })
+                .filter(|w| !["--config", "--default-layout"].contains(&w.as_str()))
+                .collect();
+            let options = help_options(command);
+            let missing: Vec<_> = options.difference(&named).collect();
+            let unknown: Vec<_> = named.difference(&options).collect();
+            assert!(
+                missing.is_empty() && unknown.is_empty(),
+                "docs/{}: the synopsis of {command} lacks {missing:?} and names {unknown:?}, \
+                 which it does not have:\n{line}",
+                doc.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} synopses");
+}
+
+/// docs/probe.md's JSON shows every key `probe --format json` writes, and
+/// only those: a short probe saving its baseline, then one compared with it
+/// (the `baseline` object's keys), on the scratch directory's filesystem.
+#[test]
+fn probe_md_json_is_the_json() {
+    let text = std::fs::read_to_string(repo_root().join("docs/probe.md")).unwrap();
+    let sketch = text
+        .split_once("```json")
+        .expect("docs/probe.md's JSON")
+        .1
+        .split("```")
+        .next()
+        .unwrap();
+    let documented: BTreeSet<String> = sketch
+        .split('"')
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[1].trim_start().starts_with(':'))
+        .map(|w| w[0].to_string())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = BTreeSet::new();
+    for save in [true, false] {
+        let mut cmd = jts_hot();
+        cmd.args([
+            "--default-layout",
+            "probe",
+            "--size",
+            "4MiB",
+            "--duration",
+            "1s",
+        ])
+        .args(["--format", "json", "--dir"])
+        .arg(dir.path())
+        .arg("--state-dir")
+        .arg(dir.path().join("state"));
+        if save {
+            cmd.arg("--save");
+        }
+        let (code, out, err) = run(&mut cmd);
+        assert!(code <= 1, "probe: exit {code}\n{out}{err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(json["schema"], "jts-hot.probe/1");
+        json_keys(&json, &mut written);
+    }
+    assert!(
+        written.contains("fsync_p99_us"),
+        "no baseline compared: {written:?}"
+    );
+    let undocumented: Vec<_> = written.difference(&documented).collect();
+    let absent: Vec<_> = documented.difference(&written).collect();
+    assert!(
+        undocumented.is_empty(),
+        "probe's JSON has keys docs/probe.md does not show: {undocumented:?}"
+    );
+    assert!(
+        absent.is_empty(),
+        "docs/probe.md shows keys probe's JSON does not have: {absent:?}"
+    );
 }

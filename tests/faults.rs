@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{have_root, json, service, wait_until, work_dir};
+use common::{json, service, wait_until, work_dir};
 use serde_json::Value;
 
 /// A layout whose base is `base`, one service `name` with a `data` dir.
@@ -227,18 +227,14 @@ fn walked_like_du(base: &Path, name: &str, what: &str) {
 /// figure, no abort.
 #[test]
 fn a_hundred_thousand_deep_chain_is_walked_like_du() {
-    if !have_root("a_hundred_thousand_deep_chain_is_walked_like_du") {
-        return;
-    }
+    needs!(root);
     walked_like_du(&chain_base(), "kafka", "100,000-deep chain");
 }
 
 /// A directory of 1,000,000 entries (10,000 of them directories).
 #[test]
 fn a_million_entry_directory_is_walked_like_du() {
-    if !have_root("a_million_entry_directory_is_walked_like_du") {
-        return;
-    }
+    needs!(root);
     walked_like_du(&wide_base(), "redis", "1,000,000-entry directory");
 }
 
@@ -246,9 +242,7 @@ fn a_million_entry_directory_is_walked_like_du() {
 /// walk, writes its metrics (flagged partial) and its history, and exits.
 #[test]
 fn a_run_stopped_by_sigterm_still_writes_its_metrics_and_history() {
-    if !have_root("a_run_stopped_by_sigterm_still_writes_its_metrics_and_history") {
-        return;
-    }
+    needs!(root);
     let base = wide_base();
     let run = Run::new(&base, &["redis"]);
     std::fs::create_dir(run.textfiles()).unwrap();
@@ -532,10 +526,7 @@ fn findings<'a>(doc: &'a Value, check: &str) -> Vec<&'a Value> {
 /// remounted read-only.
 #[test]
 fn a_full_tier_is_critical_and_a_read_only_one_is_one_finding() {
-    let test = "a_full_tier_is_critical_and_a_read_only_one_is_one_finding";
-    if !common::loopmount::loop_tools(test) {
-        return;
-    }
+    needs!(common::loopmount::loop_tools);
     let fs = common::loopmount::LoopMount::ext4_in_tempdir("32M")
         .mount()
         .unwrap();
@@ -603,10 +594,7 @@ fn a_full_tier_is_critical_and_a_read_only_one_is_one_finding() {
 /// under a low limit counted a third of the files: every service measured.
 #[test]
 fn five_thousand_services_under_a_low_descriptor_limit_are_all_measured() {
-    let test = "five_thousand_services_under_a_low_descriptor_limit_are_all_measured";
-    if !have_root(test) || !common::have_tool(test, "prlimit") {
-        return;
-    }
+    needs!(root, "prlimit");
     let names: Vec<String> = (0..5000).map(|i| format!("s{i:04}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let (tier, run) = small_tier(&refs);

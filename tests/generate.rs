@@ -640,9 +640,7 @@ fn an_unreadable_layout_is_reported_and_nothing_is_written() {
 
 #[test]
 fn a_failed_write_leaves_the_output_directory_as_it_was() {
-    if !common::have_root("a_failed_write_leaves_the_output_directory_as_it_was") {
-        return;
-    }
+    needs!(root);
     // The unit directory cannot be created (a file stands in its way), after
     // tmpfiles.d and sysusers.d were already staged: nothing may remain.
     let dir = tempfile::tempdir().unwrap();

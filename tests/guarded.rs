@@ -284,10 +284,7 @@ fn check_drift(r: &Report, d: &Drift) {
 /// group (resolved by NSS) that lets postgres through is let through.
 #[test]
 fn drift_refuses_restart_until_fixed() {
-    let test = "guarded::drift_refuses_restart_until_fixed";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = machine("guard-drift");
     let all = drifts();
@@ -352,10 +349,7 @@ fn drift_refuses_restart_until_fixed() {
 /// package leaves the running database alone (and ungated).
 #[test]
 fn validation_unit_and_removal_leave_the_database_alone() {
-    let test = "guarded::validation_unit_and_removal_leave_the_database_alone";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let _slot = nspawn::shared_slot();
     let mut m = machine("guard-units");
     let pid = format!("systemctl show {DB} -p MainPID --value");

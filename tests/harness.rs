@@ -29,10 +29,7 @@ fn mounted(at: &Path) -> bool {
 
 #[test]
 fn a_loop_mount_is_unmounted_and_detached_when_its_test_panics() {
-    let test = "a_loop_mount_is_unmounted_and_detached_when_its_test_panics";
-    if !loop_tools(test) {
-        return;
-    }
+    needs!(loop_tools);
     let dir = tempfile::tempdir().unwrap();
     let (image, at) = (dir.path().join("fs.img"), dir.path().join("mnt"));
     let (image2, at2) = (image.clone(), at.clone());
@@ -85,10 +82,7 @@ fn scenario_steps_need_recordable_unique_names() {
 #[test]
 fn calls_cannot_run_when_asked() {
     if std::env::var_os("JTS_HOT_HARNESS_CANNOT_RUN").is_some() {
-        common::cannot_run(
-            "calls_cannot_run_when_asked",
-            "asked to by the harness test",
-        );
+        common::cannot_run(test_name!(), "asked to by the harness test");
     }
 }
 
@@ -125,6 +119,48 @@ fn a_test_that_cannot_run_is_reported_after_the_summary_and_fails_under_ci() {
         stdout.contains("CI=true: a test that cannot run is a failure"),
         "{stdout}"
     );
+}
+
+/// Not a test of its own: the guard of a test whose tool no machine has, when
+/// the test below runs this binary with JTS_HOT_HARNESS_CANNOT_RUN set.
+#[test]
+fn guarded_by_a_tool_no_machine_has() {
+    if std::env::var_os("JTS_HOT_HARNESS_CANNOT_RUN").is_some() {
+        needs!("jts-hot-no-such-tool");
+        panic!("the guard let a test without its tool run");
+    }
+}
+
+/// `needs!` names the test it is written in (nothing retyped), returns from it
+/// before it runs, and under CI=true fails it.
+#[test]
+fn the_guard_names_its_own_test_and_fails_under_ci() {
+    let me = std::env::current_exe().unwrap();
+    let run_it = |ci: &str| {
+        let out = Command::new(&me)
+            .args([
+                "--exact",
+                "guarded_by_a_tool_no_machine_has",
+                "--test-threads=1",
+            ])
+            .env("JTS_HOT_HARNESS_CANNOT_RUN", "1")
+            .env("CI", ci)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run_it("");
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("guarded_by_a_tool_no_machine_has: jts-hot-no-such-tool is not installed"),
+        "the guard did not name its test:\n{stderr}"
+    );
+    let (code, stdout, stderr) = run_it("true");
+    assert_eq!(code, Some(101), "CI=true must fail it:\n{stdout}{stderr}");
 }
 
 /// TMPDIR (what tempfile and the tests' scripts use) is the scratch root, and a

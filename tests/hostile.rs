@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{
-    bin_path, files_under, fingerprint, have_root, have_tool, have_tools, jts_hot, repo_root, run,
-};
+use common::{bin_path, files_under, fingerprint, jts_hot, repo_root, run};
 use jts_hot::layout::Layout;
 
 /// A small valid layout with `base`, one service `pg` gating `gate`, and
@@ -294,10 +292,7 @@ fn cycle(err: &str) -> bool {
 /// that do make one are counted, to show the check can see a cycle at all.
 #[test]
 fn every_accepted_gate_on_this_machine_makes_no_ordering_cycle() {
-    let test = "every_accepted_gate_on_this_machine_makes_no_ordering_cycle";
-    if !have_tool(test, "systemd-analyze") {
-        return;
-    }
+    needs!("systemd-analyze");
     let base = accepted(&layout("/data/jts/hot", "", ""));
     let root = verify_root(&base);
     let mut units: Vec<String> = fs::read_dir("/usr/lib/systemd/system")
@@ -378,10 +373,7 @@ fn every_accepted_gate_on_this_machine_makes_no_ordering_cycle() {
 /// Accepted gates on stand-in database units: verify says nothing at all.
 #[test]
 fn accepted_gates_verify_silently() {
-    let test = "accepted_gates_verify_silently";
-    if !have_tool(test, "systemd-analyze") {
-        return;
-    }
+    needs!("systemd-analyze");
     let gates = "\"postgresql.service\", \"postgresql@15-main.service\", \"docker.service\"";
     let l = accepted(&layout(
         "/data/jts/hot",
@@ -442,9 +434,7 @@ fn clean_after_stops_at_systemds_limit_and_tmpfiles_agrees() {
             continue;
         }
         let l = accepted(&text);
-        if !have_tool("clean_after_stops_at_systemds_limit", "systemd-tmpfiles") {
-            return;
-        }
+        needs!("systemd-tmpfiles");
         let out = tempfile::tempdir().unwrap();
         let root = tempfile::tempdir().unwrap();
         jts_hot::files::write_tree(out.path(), &jts_hot::render::render(&l)).unwrap();
@@ -589,10 +579,7 @@ fn hostile_root(outside: &Path) -> tempfile::TempDir {
 
 #[test]
 fn apply_root_never_writes_outside_the_root() {
-    let test = "apply_root_never_writes_outside_the_root";
-    if !have_root(test) || !have_tool(test, "systemd-tmpfiles") {
-        return;
-    }
+    needs!(root, "systemd-tmpfiles");
     let outside = tempfile::tempdir().unwrap();
     let root = hostile_root(outside.path());
     let (code, out, err) = run(jts_hot().args(["apply", "--root"]).arg(root.path()));
@@ -863,10 +850,7 @@ fn generate_killed_at_any_point_leaves_whole_files_and_a_rerun_cleans_up() {
 
 #[test]
 fn apply_killed_at_any_point_leaves_whole_files_and_a_rerun_cleans_up() {
-    let test = "apply_killed_at_any_point_leaves_whole_files_and_a_rerun_cleans_up";
-    if !have_root(test) || !have_tool(test, "systemd-tmpfiles") {
-        return;
-    }
+    needs!(root, "systemd-tmpfiles");
     let old_text = many_gates(40, "1GB");
     let new_text = many_gates(40, "2GB");
     // The files name their source as the image sees it (issue 20).
@@ -975,10 +959,7 @@ fn messages_point_at_the_key_and_value_at_fault() {
 /// verifies without a word (fuzz/check-corpus.sh runs the same by hand).
 #[test]
 fn every_accepted_corpus_layout_passes_the_real_systemd_tools() {
-    let test = "every_accepted_corpus_layout_passes_the_real_systemd_tools";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let script = repo_root().join("fuzz/check-corpus.sh");
     let (code, out, err) = run(Command::new("bash")
         .arg(&script)
@@ -1035,10 +1016,7 @@ fn links_out(root: &Path, rel: &str, host: &Path, kind: usize) {
 /// image, the step is refused with a message naming the path.
 #[test]
 fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
-    let test = "tools_run_on_an_image_never_follow_its_links_out_of_it";
-    if !have_root(test) || !have_tools(test, &["systemd-sysusers", "systemd-tmpfiles"]) {
-        return;
-    }
+    needs!(root, "systemd-sysusers", "systemd-tmpfiles");
     let text = layout("/data/jts/hot", "\"postgresql.service\"", "");
     // (what links out, the host path it leads to, whether a tool's guard refuses)
     let cases: &[(&str, &str, bool)] = &[
@@ -1105,10 +1083,7 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
 /// 8 EiB (tmpfs allows them) sum to 27.7 EB, printed whole in its JSON.
 #[test]
 fn apparent_sizes_past_64_bits_are_exact_in_the_monitors_json() {
-    let test = "apparent_sizes_past_64_bits_are_exact_in_the_monitors_json";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = common::scratch::Scratch::new(&[], |base| {
         format!(
             "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\n\
@@ -1161,15 +1136,12 @@ fn apparent_sizes_past_64_bits_are_exact_in_the_monitors_json() {
 /// finds the ordering cycle each would make, and none for the accepted one.
 #[test]
 fn gates_are_judged_by_the_units_real_ordering() {
-    let test = "gates_are_judged_by_the_units_real_ordering";
-    if !have_root(test)
-        || !have_tools(
-            test,
-            &["systemd-analyze", "systemd-tmpfiles", "systemd-sysusers"],
-        )
-    {
-        return;
-    }
+    needs!(
+        root,
+        "systemd-analyze",
+        "systemd-tmpfiles",
+        "systemd-sysusers"
+    );
     let base = accepted(&layout("/data/jts/hot", "", ""));
     let root = verify_root(&base);
     let r = root.path();

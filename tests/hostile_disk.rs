@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::scratch::Scratch;
-use common::{cannot_run, have_root, have_tool, json, jts_hot, now, service, within};
+use common::{cannot_run, json, jts_hot, now, service, within};
 use serde_json::Value;
 
 /// What a service user names things to forge a journal line and a terminal.
@@ -105,10 +105,7 @@ fn assert_all_prefixed(what: &str, text: &str) {
 
 #[test]
 fn names_planted_by_a_service_user_cannot_forge_validate_output() {
-    let test = "names_planted_by_a_service_user_cannot_forge_validate_output";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = scratch(&["postgresql"]);
     let svc = s.base().join("postgresql");
     // The service user owns its directory, as tmpfiles makes it.
@@ -164,10 +161,7 @@ fn names_planted_by_a_service_user_cannot_forge_validate_output() {
 
 #[test]
 fn names_planted_by_a_service_user_cannot_forge_monitor_output() {
-    let test = "names_planted_by_a_service_user_cannot_forge_monitor_output";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = scratch(&["redis", "kafka"]);
     let data = s.base().join("redis/data");
     let u = nobody();
@@ -266,10 +260,7 @@ fn names_planted_by_a_service_user_cannot_forge_monitor_output() {
 
 #[test]
 fn a_symlinked_service_directory_or_base_is_critical_and_never_followed() {
-    let test = "a_symlinked_service_directory_or_base_is_critical_and_never_followed";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = scratch(&["postgresql", "redis"]);
     // Somewhere else with 8 MB in it: what a followed link would measure.
     let elsewhere = s.dir.path().join("elsewhere");
@@ -328,10 +319,7 @@ fn a_symlinked_service_directory_or_base_is_critical_and_never_followed() {
 /// forever. Every such read is an error that names what is there.
 #[test]
 fn fifos_and_devices_where_files_belong_never_hang() {
-    let test = "fifos_and_devices_where_files_belong_never_hang";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = scratch(&["redis"]);
     let mkfifo = |p: &Path| nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRWXU).unwrap();
 
@@ -425,10 +413,7 @@ fn fifos_and_devices_where_files_belong_never_hang() {
 /// that is not UTF-8 in JSON: an answer or a clear refusal, never an abort.
 #[test]
 fn limits_and_odd_arguments_never_panic() {
-    let test = "limits_and_odd_arguments_never_panic";
-    if !have_root(test) || !have_tool(test, "prlimit") {
-        return;
-    }
+    needs!(root, "prlimit");
     let s = scratch(&["redis"]);
     std::fs::write(s.base().join("redis/data/f"), vec![1u8; 100_000]).unwrap();
     let (code, reference) = monitor_json(&s);
@@ -563,10 +548,7 @@ fn limits_and_odd_arguments_never_panic() {
 /// with one thread or 64 asked for.
 #[test]
 fn a_low_descriptor_limit_still_gives_du_s_figure() {
-    let test = "a_low_descriptor_limit_still_gives_du_s_figure";
-    if !have_root(test) || !have_tool(test, "prlimit") {
-        return;
-    }
+    needs!(root, "prlimit");
     let s = scratch(&["kafka"]);
     // A deep chain with a sibling at each level: every level's descriptor
     // would stay open while its sibling waits, so the walk would need ~depth
@@ -658,10 +640,7 @@ fn du_sx(path: &Path) -> u64 {
 /// a sibling directory (no loop): counted exactly as GNU `du -s -x` does.
 #[test]
 fn bind_mounts_are_counted_as_du_x_counts_them() {
-    let test = "bind_mounts_are_counted_as_du_x_counts_them";
-    if !have_root(test) || !have_tool(test, "du") {
-        return;
-    }
+    let test = needs!(root, "du");
     let s = scratch(&["clickhouse"]);
     let svc = s.base().join("clickhouse");
     std::fs::write(svc.join("data/part"), vec![1u8; 1 << 20]).unwrap();
@@ -714,10 +693,7 @@ fn sample_count(s: &Scratch) -> usize {
 /// load, never cut.
 #[test]
 fn clock_steps_never_erase_the_history_silently() {
-    let test = "clock_steps_never_erase_the_history_silently";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = scratch(&["redis"]);
     let day = 86_400;
     // The clock went back 30 days: every sample is in the future.
@@ -757,10 +733,7 @@ fn clock_steps_never_erase_the_history_silently() {
 /// loaded machine.
 #[test]
 fn validate_is_linear_in_planned_directories() {
-    let test = "validate_is_linear_in_planned_directories";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = scratch(&[]);
     let n = 4000;
     let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::loopmount::{loop_tools, LoopMount};
 use common::scratch::Scratch;
-use common::{cannot_run, have_root, have_tool, now, repo_root, run, service};
+use common::{cannot_run, have_tool, now, repo_root, run, service};
 use serde_json::Value;
 
 /// A layout whose base is `base`, with each service owning one `data` dir.
@@ -108,10 +108,7 @@ fn synthetic_tree_is_deterministic() {
 
 #[test]
 fn scale_one_tree_matches_du_exactly() {
-    let test = "scale_one_tree_matches_du_exactly";
-    if !have_tool(test, "du") {
-        return;
-    }
+    needs!("du");
     let names = [
         "postgresql",
         "clickhouse",
@@ -166,10 +163,7 @@ fn scale_one_tree_matches_du_exactly() {
 
 #[test]
 fn symlinks_are_not_followed_and_mounts_not_crossed() {
-    let test = "symlinks_are_not_followed_and_mounts_not_crossed";
-    if !loop_tools(test) {
-        return;
-    }
+    let test = needs!(loop_tools);
     let s = scratch(&[("kafka", "10MB"), ("redis", "1GB")]);
     let kafka = s.base().join("kafka");
     write_file(&kafka.join("data/segment.log"), 3_000_000);
@@ -205,10 +199,7 @@ fn symlinks_are_not_followed_and_mounts_not_crossed() {
 
 #[test]
 fn an_unreadable_directory_is_counted_reported_and_partial() {
-    let test = "an_unreadable_directory_is_counted_reported_and_partial";
-    if !have_root(test) {
-        return;
-    }
+    needs!(root);
     let s = scratch(&[("mongodb", "1GB")]);
     let data = s.base().join("mongodb/data");
     write_file(&data.join("a.wt"), 10_000);
@@ -336,10 +327,7 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 
 #[test]
 fn node_exporter_serves_our_series_and_promtool_accepts_them() {
-    let test = "node_exporter_serves_our_series_and_promtool_accepts_them";
-    if !have_tool(test, "prometheus-node-exporter") || !have_tool(test, "promtool") {
-        return;
-    }
+    needs!("prometheus-node-exporter", "promtool");
     let s = scratch(&[("postgresql", "1GB"), ("redis", "1GB")]);
     write_file(&s.base().join("postgresql/data/16384"), 100_000);
     let textfiles = s.dir.path().join("textfile");
@@ -454,10 +442,7 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
 
 #[test]
 fn alert_rules_pass_promtool_check_and_unit_tests() {
-    let test = "alert_rules_pass_promtool_check_and_unit_tests";
-    if !have_tool(test, "promtool") {
-        return;
-    }
+    needs!("promtool");
     let dir = repo_root().join("packaging/prometheus");
     let (code, out, err) = run(Command::new("promtool")
         .args(["check", "rules", "jts-hot-alerts.yml"])
@@ -784,7 +769,7 @@ fn drift_since_boot_is_in_every_run() {
     ] {
         assert!(prom.lines().any(|l| l == series), "no {series} in:\n{prom}");
     }
-    if have_tool("drift_since_boot_is_in_every_run", "promtool") {
+    if have_tool(test_name!(), "promtool") {
         let mut child = Command::new("promtool")
             .args(["check", "metrics"])
             .stdin(std::process::Stdio::piped())

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{files_under, have_root, have_tool, jts_hot, repo_root, run};
+use common::{files_under, have_tool, jts_hot, repo_root, run};
 
 struct Packages {
     deb: PathBuf,
@@ -127,7 +127,7 @@ fn rpm_query(rpm: &Path, args: &[&str]) -> String {
 
 #[test]
 fn deb_holds_every_file_the_conffile_and_our_scripts() {
-    let Some(p) = packages("deb_holds_every_file_the_conffile_and_our_scripts") else {
+    let Some(p) = packages(test_name!()) else {
         return;
     };
     let files = deb_files(&p.deb);
@@ -162,7 +162,7 @@ fn deb_holds_every_file_the_conffile_and_our_scripts() {
 
 #[test]
 fn rpm_holds_the_same_files_noreplace_config_and_scriptlets() {
-    let Some(p) = packages("rpm_holds_the_same_files_noreplace_config_and_scriptlets") else {
+    let Some(p) = packages(test_name!()) else {
         return;
     };
     let files: BTreeSet<String> = rpm_query(&p.rpm, &["-l"])
@@ -227,11 +227,9 @@ fn rpm_holds_the_same_files_noreplace_config_and_scriptlets() {
 
 #[test]
 fn lintian_has_no_errors_and_no_warnings() {
-    let test = "lintian_has_no_errors_and_no_warnings";
+    let test = test_name!();
     let Some(p) = packages(test) else { return };
-    if !have_tool(test, "lintian") {
-        return;
-    }
+    needs!("lintian");
     let (code, out, err) = run(Command::new("lintian")
         .args(["--fail-on", "error,warning", "--no-tag-display-limit"])
         .arg(&p.deb));
@@ -258,9 +256,7 @@ fn lintian_has_no_errors_and_no_warnings() {
 
 #[test]
 fn maintainer_scripts_pass_shellcheck() {
-    if !have_tool("maintainer_scripts_pass_shellcheck", "shellcheck") {
-        return;
-    }
+    needs!("shellcheck");
     let dir = repo_root().join("packaging");
     let scripts = [
         "debian/postinst",
@@ -288,7 +284,7 @@ fn maintainer_scripts_pass_shellcheck() {
 
 #[test]
 fn deb_unpacks_to_what_the_repository_holds() {
-    let Some(p) = packages("deb_unpacks_to_what_the_repository_holds") else {
+    let Some(p) = packages(test_name!()) else {
         return;
     };
     let root = tempfile::tempdir().unwrap();
@@ -330,10 +326,7 @@ fn deb_unpacks_to_what_the_repository_holds() {
 /// and deb-systemd-helper act on the unpacked root.
 #[test]
 fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
-    let test = "debian_scripts_set_up_and_clean_up_a_root_without_systemd";
-    if !have_root(test) || !have_tool(test, "deb-systemd-helper") {
-        return;
-    }
+    let test = needs!(root, "deb-systemd-helper");
     let Some(p) = packages(test) else { return };
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
@@ -495,7 +488,7 @@ fn layout_man_page_names_every_key() {
             "jts-hot-layout.toml(5) does not name {base}"
         );
     }
-    if have_tool("layout_man_page_names_every_key", "man") {
+    if have_tool(test_name!(), "man") {
         let (code, _, err) = run(Command::new("man")
             .args(["--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z"])
             .arg(repo_root().join("packaging/man/jts-hot-layout.toml.5"))

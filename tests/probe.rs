@@ -228,10 +228,7 @@ fn free_blocks(dir: &Path) -> u64 {
 
 #[test]
 fn a_nearly_full_filesystem_is_refused_before_anything_is_written() {
-    let test = "a_nearly_full_filesystem_is_refused_before_anything_is_written";
-    if !loop_tools(test) {
-        return;
-    }
+    needs!(loop_tools);
     // 64 MiB of filesystem: far less free than --size plus the 1 GiB margin.
     let lm = loop_mount("64M", &[]);
     let state = tempfile::tempdir().unwrap();
@@ -262,10 +259,7 @@ fn sysfs(device: &str, attr: &str) -> String {
 
 #[test]
 fn identity_of_a_loop_device_is_what_sysfs_says() {
-    let test = "identity_of_a_loop_device_is_what_sysfs_says";
-    if !loop_tools(test) {
-        return;
-    }
+    needs!(loop_tools);
     // 4096-byte logical sectors, so the block sizes are not just the defaults.
     // The image is sparse: 2 GiB leaves room for the 1 GiB margin.
     let lm = loop_mount("2G", &["--sector-size", "4096"]);

@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin_path, golden_cases, have_root, have_tool, id_table, jts_hot, run};
+use common::{bin_path, golden_cases, id_table, jts_hot, run};
 use jts_hot::layout::Layout;
 
 struct Case {
@@ -125,13 +125,7 @@ fn assert_tree_matches(case: &str, layout: &Layout, root: &Path) {
 
 #[test]
 fn sysusers_and_tmpfiles_build_every_case_exactly() {
-    let test = "sysusers_and_tmpfiles_build_every_case_exactly";
-    if !have_tool(test, "systemd-sysusers")
-        || !have_tool(test, "systemd-tmpfiles")
-        || !have_root(test)
-    {
-        return;
-    }
+    needs!("systemd-sysusers", "systemd-tmpfiles", root);
     for case in cases() {
         let root = tempfile::tempdir().unwrap();
         sysusers_then_tmpfiles(case.generated.path(), root.path());
@@ -163,10 +157,7 @@ fn sysusers_and_tmpfiles_build_every_case_exactly() {
 
 #[test]
 fn tmpfiles_repairs_drift_and_never_touches_data() {
-    let test = "tmpfiles_repairs_drift_and_never_touches_data";
-    if !have_tool(test, "systemd-tmpfiles") || !have_root(test) {
-        return;
-    }
+    needs!("systemd-tmpfiles", root);
     let case = cases().into_iter().next().unwrap();
     let root = tempfile::tempdir().unwrap();
     // A parent of the base that exists already, as the operator set it up.
@@ -251,10 +242,7 @@ fn unit_root(case: &Case) -> (tempfile::TempDir, Vec<PathBuf>) {
 
 #[test]
 fn systemd_analyze_verify_is_silent_on_every_unit() {
-    let test = "systemd_analyze_verify_is_silent_on_every_unit";
-    if !have_tool(test, "systemd-analyze") {
-        return;
-    }
+    needs!("systemd-analyze");
     for case in cases() {
         let (root, units) = unit_root(&case);
         let (code, out, err) = run(Command::new("systemd-analyze")
@@ -273,10 +261,7 @@ fn systemd_analyze_verify_is_silent_on_every_unit() {
 #[test]
 fn verify_would_catch_a_bad_key() {
     // The check above can fail: a unit with an unknown key makes verify talk.
-    let test = "verify_would_catch_a_bad_key";
-    if !have_tool(test, "systemd-analyze") {
-        return;
-    }
+    needs!("systemd-analyze");
     let case = cases().into_iter().next().unwrap();
     let (root, units) = unit_root(&case);
     let text = fs::read_to_string(&units[0])
@@ -309,10 +294,7 @@ fn exposure(path: &Path) -> f64 {
 /// quotas, which read quotactl with CAP_SYS_ADMIN), setup and quota 2.0.
 #[test]
 fn every_unit_stays_within_its_exposure_bound() {
-    let test = "every_unit_stays_within_its_exposure_bound";
-    if !have_tool(test, "systemd-analyze") {
-        return;
-    }
+    needs!("systemd-analyze");
     let quota = tempfile::tempdir().unwrap();
     let layout = quota.path().join("layout.toml");
     fs::write(
@@ -356,10 +338,7 @@ fn every_unit_stays_within_its_exposure_bound() {
 
 #[test]
 fn timer_calendar_expression_is_valid() {
-    let test = "timer_calendar_expression_is_valid";
-    if !have_tool(test, "systemd-analyze") {
-        return;
-    }
+    needs!("systemd-analyze");
     for case in cases() {
         let timer = fs::read_to_string(
             case.generated
@@ -382,15 +361,13 @@ fn timer_calendar_expression_is_valid() {
 /// the escaped paths must come back exactly as the layout spells them.
 #[test]
 fn systemd_parses_escaped_paths_back_exactly() {
-    let test = "systemd_parses_escaped_paths_back_exactly";
+    let test = test_name!();
     let systemd = Path::new("/lib/systemd/systemd");
     if !systemd.exists() {
         common::cannot_run(test, "/lib/systemd/systemd is not installed");
         return;
     }
-    if !have_tool(test, "setpriv") || !have_root(test) {
-        return;
-    }
+    needs!("setpriv", root);
     let case = cases()
         .into_iter()
         .find(|c| c.name.contains("spaces-and-percent"))

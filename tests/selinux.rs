@@ -96,10 +96,7 @@ fn generate(layout: Option<&Path>, out: &Path) {
 
 #[test]
 fn the_module_loads_and_the_policy_labels_every_planned_directory() {
-    let test = "the_module_loads_and_the_policy_labels_every_planned_directory";
-    if !prerequisites(test) {
-        return;
-    }
+    needs!(prerequisites);
     let root = policy_root();
     let root = root.path();
     let cases = repo_root().join("tests/cases");
@@ -168,10 +165,7 @@ fn the_module_loads_and_the_policy_labels_every_planned_directory() {
 
 #[test]
 fn the_default_types_are_the_distribution_policies_own() {
-    let test = "the_default_types_are_the_distribution_policies_own";
-    if !have_tool(test, "matchpathcon") {
-        return;
-    }
+    let test = needs!("matchpathcon");
     let fc = Path::new("/").join(FILE_CONTEXTS);
     if !fc.is_file() {
         cannot_run(
@@ -303,14 +297,7 @@ fn local_equivalences(root: &Path) -> Vec<String> {
 /// what jts-hot added is ever deleted; validate checks the labels.
 #[test]
 fn an_equivalence_gives_the_tree_the_labels_of_its_source() {
-    let test = "an_equivalence_gives_the_tree_the_labels_of_its_source";
-    if !prerequisites(test)
-        || !have_tool(test, "semanage")
-        || !have_tool(test, "unshare")
-        || !have_tool(test, "setfiles")
-    {
-        return;
-    }
+    needs!(prerequisites, "semanage", "unshare", "setfiles");
     let root = policy_root();
     let root = root.path();
     let layout_path = repo_root().join("tests/cases/07-selinux-equal/layout.toml");
@@ -632,10 +619,7 @@ fn selinux_findings(report: &serde_json::Value) -> Vec<(String, String, String)>
 
 #[test]
 fn apply_installs_the_module_into_the_roots_store_and_validate_checks_labels() {
-    let test = "apply_installs_the_module_into_the_roots_store_and_validate_checks_labels";
-    if !prerequisites(test) || !have_tool(test, "setfiles") {
-        return;
-    }
+    needs!(prerequisites, "setfiles");
     let root = policy_root();
     let root = root.path();
     let layout_text =
@@ -765,10 +749,7 @@ fn container_modules(m: &nspawn::Machine) -> Vec<String> {
 /// module into the container's store, and removal takes it out.
 #[test]
 fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled() {
-    let test = "package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enabled";
-    if !nspawn::prerequisites(test) {
-        return;
-    }
+    needs!(nspawn::prerequisites);
     let _slot = nspawn::shared_slot();
     let m = nspawn::Machine::fresh("selinux-scriptlets", nspawn::Image::BookwormSelinux);
     let deb = m.put(&nspawn::packages().deb, "jts-hot.deb");
@@ -920,10 +901,7 @@ fn package_scriptlets_install_and_remove_the_module_only_where_selinux_is_enable
 /// against the loaded policy.
 #[test]
 fn a_permissive_boot_labels_the_tier_as_the_layout_asks() {
-    let test = "a_permissive_boot_labels_the_tier_as_the_layout_asks";
-    if !qemu::prerequisites(test) || !nspawn::prerequisites(test) {
-        return;
-    }
+    needs!(qemu::prerequisites, nspawn::prerequisites);
     let mut guest = qemu::Guest::fresh("selinux-permissive");
     for script in [
         "apt-get update -q && apt-get install -y -q --no-install-recommends \
@@ -1006,10 +984,7 @@ fn a_permissive_boot_labels_the_tier_as_the_layout_asks() {
 /// no policy in the image, with a message naming the path.
 #[test]
 fn apply_root_never_lets_the_policy_tools_leave_the_image() {
-    let test = "apply_root_never_lets_the_policy_tools_leave_the_image";
-    if !prerequisites(test) || !have_tool(test, "semanage") {
-        return;
-    }
+    needs!(prerequisites, "semanage");
     // The "host": a policy outside every image, where the links lead.
     let host = policy_root();
     let h = host.path();

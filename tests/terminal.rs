@@ -220,10 +220,7 @@ fn skip_unless_tmux(test: &str) -> bool {
 
 #[test]
 fn a_terminal_shows_bars_marks_trend_and_color_within_80_columns() {
-    let test = "a_terminal_shows_bars_marks_trend_and_color_within_80_columns";
-    if !skip_unless_tmux(test) {
-        return;
-    }
+    needs!(skip_unless_tmux);
     let tier = Tier::new();
     let report = tier.report();
     let (pane, screen) = Tmux::run(&tier.command("text"));
@@ -319,10 +316,7 @@ fn assert_monochrome(pane: &Tmux) {
 
 #[test]
 fn no_color_with_no_color_set_or_without_a_terminal() {
-    let test = "no_color_with_no_color_set_or_without_a_terminal";
-    if !skip_unless_tmux(test) {
-        return;
-    }
+    needs!(skip_unless_tmux);
     let tier = Tier::new();
     // NO_COLOR set (https://no-color.org): the same picture, monochrome.
     let (pane, screen) = Tmux::run(&format!("NO_COLOR=1 {}", tier.command("text")));
@@ -343,10 +337,7 @@ fn no_color_with_no_color_set_or_without_a_terminal() {
 
 #[test]
 fn json_and_prometheus_on_a_terminal_are_unchanged() {
-    let test = "json_and_prometheus_on_a_terminal_are_unchanged";
-    if !skip_unless_tmux(test) {
-        return;
-    }
+    needs!(skip_unless_tmux);
     let tier = Tier::new();
     let (pane, screen) = Tmux::run(&tier.command("json"));
     // On the terminal: plain JSON, no escape, no picture.
@@ -449,10 +440,7 @@ fn check_width(tier: &Tier, width: usize, screen: &str) {
 
 #[test]
 fn the_picture_follows_the_terminal_width_60_and_120() {
-    let test = "the_picture_follows_the_terminal_width_60_and_120";
-    if !skip_unless_tmux(test) {
-        return;
-    }
+    needs!(skip_unless_tmux);
     let tier = Tier::new();
     for width in [60, 120] {
         let (_, screen) = Tmux::run_at(width, &tier.command("text"));

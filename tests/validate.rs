@@ -226,7 +226,7 @@ fn critical(check: &str, path: PathBuf) -> Vec<(String, String, PathBuf)> {
 
 #[test]
 fn a_fresh_tree_from_systemd_tmpfiles_is_clean() {
-    let Some(tree) = Tree::new("a_fresh_tree", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let (_, j) = tree.validate();
@@ -237,7 +237,7 @@ fn a_fresh_tree_from_systemd_tmpfiles_is_clean() {
 
 #[test]
 fn a_missing_directory_is_critical() {
-    let Some(tree) = Tree::new("missing_dir", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     std::fs::remove_dir(tree.tier("kafka/logs")).unwrap();
@@ -252,7 +252,7 @@ fn a_missing_directory_is_critical() {
 
 #[test]
 fn a_missing_service_directory_hides_nothing_but_its_own_subdirectories() {
-    let Some(tree) = Tree::new("missing_service_dir", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     std::fs::remove_dir_all(tree.tier("mongodb")).unwrap();
@@ -269,7 +269,7 @@ fn a_missing_service_directory_hides_nothing_but_its_own_subdirectories() {
 
 #[test]
 fn a_wrong_mode_is_critical_setgid_included() {
-    let Some(tree) = Tree::new("wrong_mode", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let data = tree.tier("postgresql/logs");
@@ -291,7 +291,7 @@ fn a_wrong_mode_is_critical_setgid_included() {
 /// only the bits beyond it and never gives one back.
 #[test]
 fn a_mode_the_database_may_tighten() {
-    let Some(tree) = Tree::new("may_tighten", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let data = tree.tier("postgresql/data");
@@ -327,7 +327,7 @@ fn a_mode_the_database_may_tighten() {
 
 #[test]
 fn a_wrong_owner_is_critical() {
-    let Some(tree) = Tree::new("wrong_owner", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let data = tree.tier("redis/data");
@@ -357,7 +357,7 @@ fn a_wrong_owner_is_critical() {
 
 #[test]
 fn a_wrong_group_is_critical() {
-    let Some(tree) = Tree::new("wrong_group", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let volumes = tree.tier("docker/volumes");
@@ -375,7 +375,7 @@ fn a_wrong_group_is_critical() {
 
 #[test]
 fn a_symlink_in_place_of_a_directory_is_critical_and_not_followed() {
-    let Some(tree) = Tree::new("symlink_dir", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     // A symlink to a real directory with the right owner and mode is still wrong.
@@ -394,7 +394,7 @@ fn a_symlink_in_place_of_a_directory_is_critical_and_not_followed() {
 
 #[test]
 fn a_service_directory_pointing_at_etc_is_critical_and_etc_is_never_looked_into() {
-    let Some(tree) = Tree::new("symlink_etc", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let redis = tree.tier("redis");
@@ -417,7 +417,7 @@ fn a_service_directory_pointing_at_etc_is_critical_and_etc_is_never_looked_into(
 
 #[test]
 fn a_regular_file_in_place_of_a_directory_is_critical() {
-    let Some(tree) = Tree::new("file_dir", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let tmp = tree.tier("docker/tmp");
@@ -431,7 +431,7 @@ fn a_regular_file_in_place_of_a_directory_is_critical() {
 
 #[test]
 fn a_user_or_group_that_does_not_resolve_is_critical_once() {
-    let Some(tree) = Tree::new("unresolved", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let edit = |file: &str, name: &str| {
@@ -463,7 +463,7 @@ fn a_user_or_group_that_does_not_resolve_is_critical_once() {
 
 #[test]
 fn stale_generated_files_are_a_warning_naming_apply() {
-    let Some(tree) = Tree::new("stale", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     // A change no generated file says (a plan): nothing is stale.
@@ -559,7 +559,7 @@ fn stale_generated_files_are_a_warning_naming_apply() {
 
 #[test]
 fn the_default_layout_on_a_tree_made_by_systemd_has_no_critical_finding() {
-    let Some(tree) = Tree::new("default_tree", jts_hot_default().as_str()) else {
+    let Some(tree) = Tree::new(test_name!(), jts_hot_default().as_str()) else {
         return;
     };
     let (code, j) = tree.validate();
@@ -589,7 +589,7 @@ fn the_default_layout_on_a_tree_made_by_systemd_has_no_critical_finding() {
 
 #[test]
 fn text_output_one_line_per_finding_with_journal_priorities() {
-    let Some(tree) = Tree::new("text_output", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     std::fs::remove_dir(tree.tier("kafka/logs")).unwrap();
@@ -814,7 +814,7 @@ impl MountedTree {
 
 #[test]
 fn own_ext4_mount_with_noatime_and_discard_is_ok_and_quiet() {
-    let Some(m) = mounted_tree("mount_ok", "150MB", Some("noatime,discard")) else {
+    let Some(m) = mounted_tree(test_name!(), "150MB", Some("noatime,discard")) else {
         return;
     };
     let (code, j) = m.tree.validate();
@@ -839,7 +839,7 @@ fn own_ext4_mount_with_noatime_and_discard_is_ok_and_quiet() {
 
 #[test]
 fn relatime_instead_of_noatime_is_a_warning() {
-    let Some(m) = mounted_tree("mount_relatime", "150MB", Some("relatime,discard")) else {
+    let Some(m) = mounted_tree(test_name!(), "150MB", Some("relatime,discard")) else {
         return;
     };
     let (code, j) = m.tree.validate();
@@ -857,7 +857,7 @@ fn relatime_instead_of_noatime_is_a_warning() {
 
 #[test]
 fn a_plain_directory_where_a_mount_point_is_required_is_critical() {
-    let Some(m) = mounted_tree("mount_missing", "150MB", None) else {
+    let Some(m) = mounted_tree(test_name!(), "150MB", None) else {
         return;
     };
     let (code, j) = m.tree.validate();
@@ -875,7 +875,7 @@ fn a_plain_directory_where_a_mount_point_is_required_is_critical() {
 
 #[test]
 fn a_plan_that_fits_its_filesystem() {
-    let Some(m) = mounted_tree("plan_fits", "150MB", Some("noatime,discard")) else {
+    let Some(m) = mounted_tree(test_name!(), "150MB", Some("noatime,discard")) else {
         return;
     };
     let (code, j) = m.plan();
@@ -903,7 +903,7 @@ fn a_plan_that_fits_its_filesystem() {
 
 #[test]
 fn an_over_committed_plan_is_a_warning_with_the_figures() {
-    let Some(m) = mounted_tree("plan_over", "1GB", Some("noatime,discard")) else {
+    let Some(m) = mounted_tree(test_name!(), "1GB", Some("noatime,discard")) else {
         return;
     };
     let (code, j) = m.plan();
@@ -951,10 +951,7 @@ fn an_over_committed_plan_is_a_warning_with_the_figures() {
 #[test]
 fn the_default_plan_over_commits_a_real_4tb_ext4() {
     // A sparse 4 TB image: lazy init keeps mkfs under a second and ~50 MB on disk.
-    let test = "default_plan_on_4tb";
-    if !have_root(test) || !have_tool(test, "systemd-tmpfiles") {
-        return;
-    }
+    let test = needs!(root, "systemd-tmpfiles");
     let tree = Tree {
         dir: tempfile::tempdir().unwrap(),
     };
@@ -1011,7 +1008,7 @@ fn the_default_plan_over_commits_a_real_4tb_ext4() {
 #[test]
 fn a_filesystem_type_the_layout_does_not_accept_is_critical() {
     let layout = mounted_layout("150MB").replace(r#"["ext4"]"#, r#"["xfs", "btrfs"]"#);
-    let Some(m) = mounted_tree_with("fstype", &layout, Some("noatime,discard")) else {
+    let Some(m) = mounted_tree_with(test_name!(), &layout, Some("noatime,discard")) else {
         return;
     };
     let (code, j) = m.tree.validate();
@@ -1027,7 +1024,7 @@ fn a_filesystem_type_the_layout_does_not_accept_is_critical() {
 
 #[test]
 fn trim_needs_the_discard_option_or_an_enabled_unmasked_fstrim_timer() {
-    let test = "trim";
+    let test = test_name!();
     let Some(m) = mounted_tree(test, "150MB", Some("noatime")) else {
         return;
     };
@@ -1135,7 +1132,7 @@ fn a_gate_checks_only_its_services_and_lets_warnings_pass() {
     // noatime expected: /tmp's mount usually lacks it, a WARNING to let through.
     let layout =
         small_default_layout().replace("mount_options = []", "mount_options = [\"noatime\"]");
-    let Some(tree) = Tree::new("gate", &layout) else {
+    let Some(tree) = Tree::new(test_name!(), &layout) else {
         return;
     };
     std::fs::set_permissions(tree.tier("kafka"), PermissionsExt::from_mode(0o777)).unwrap();
@@ -1212,7 +1209,7 @@ fn a_gate_checks_only_its_services_and_lets_warnings_pass() {
 /// With the layout's require_mountpoint = false, nothing is said about it.
 #[test]
 fn a_declared_mount_that_is_not_mounted_is_one_critical_line_naming_the_device() {
-    let test = "a_declared_mount_that_is_not_mounted_is_one_critical_line_naming_the_device";
+    let test = test_name!();
     let Some(tree) = Tree::new(test, &small_default_layout()) else {
         return;
     };
@@ -1448,7 +1445,7 @@ fn mount_point_finding<'a>(j: &'a Value, path: &Path) -> &'a Value {
 /// it, and setup and apply create nothing there. Unhidden, all is well again.
 #[test]
 fn a_tier_mount_hidden_by_a_later_mount_on_a_parent_or_a_bind_mount_is_not_in_place() {
-    let test = "a_tier_mount_hidden_by_a_later_mount_on_a_parent_or_a_bind_mount_is_not_in_place";
+    let test = test_name!();
     let Some(tree) = bare_tree(test) else {
         return;
     };
@@ -1560,7 +1557,7 @@ fn a_tier_mount_hidden_by_a_later_mount_on_a_parent_or_a_bind_mount_is_not_in_pl
 /// dir.filesystem CRITICAL, once for the subtree.
 #[test]
 fn a_mount_declared_for_a_service_directory_is_protected_like_the_tiers() {
-    let test = "a_mount_declared_for_a_service_directory_is_protected_like_the_tiers";
+    let test = test_name!();
     let Some(tree) = bare_tree(test) else {
         return;
     };
@@ -1679,7 +1676,7 @@ fn a_mount_declared_for_a_service_directory_is_protected_like_the_tiers() {
 /// `tier.filesystem_uuid` pins the filesystem where fstab mounts by path.
 #[test]
 fn another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin() {
-    let test = "another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin";
+    let test = test_name!();
     let spare_uuid = "5bade000-0000-4000-8000-000000000001".to_string();
     let Some(tree) = bare_tree(test) else {
         return;
@@ -1782,7 +1779,7 @@ fn another_disk_at_the_base_is_refused_by_uuid_label_or_the_layouts_pin() {
 
 #[test]
 fn nagios_format_status_line_perfdata_then_details() {
-    let Some(tree) = Tree::new("nagios_format", &small_default_layout()) else {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
         return;
     };
     let nagios = || {
@@ -1829,10 +1826,7 @@ fn nagios_format_status_line_perfdata_then_details() {
 /// capability set-up gives) it sees the tier as root does.
 #[test]
 fn without_privilege_validate_says_so_in_one_line() {
-    let test = "validate::without_privilege";
-    if !have_tool(test, "setpriv") {
-        return;
-    }
+    let test = needs!("setpriv");
     let Some(tree) = Tree::new(test, &small_default_layout()) else {
         return;
     };
@@ -1893,10 +1887,7 @@ fn doc_snippet(doc: &str, name: &str) -> Vec<String> {
 /// NRPE commands are exactly the ones it allows, each a real command line.
 #[test]
 fn nagios_docs_snippets_are_what_the_tests_run() {
-    let test = "validate::nagios_docs_snippets";
-    if !have_tool(test, "visudo") {
-        return;
-    }
+    needs!("visudo");
     let sudoers = doc_snippet("docs/nagios.md", "sudoers");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("jts-hot-nrpe");
@@ -1933,4 +1924,61 @@ fn nagios_docs_snippets_are_what_the_tests_run() {
             "{command}: exit {code}\n{out}{err}"
         );
     }
+}
+
+/// docs/validate.md's text example is what validate prints for the same drift
+/// (kafka's data directory 0755, redis a symlink to /etc): the same finding
+/// lines, each with its fix, worst last, then the summary.
+#[test]
+fn validate_md_text_example_is_what_validate_prints() {
+    let Some(tree) = Tree::new("validate_md_text_example", &small_default_layout()) else {
+        return;
+    };
+    let base = tree.root().join("data/jts/hot");
+    std::fs::set_permissions(base.join("kafka/data"), PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::rename(base.join("redis"), base.join("redis.aside")).unwrap();
+    std::os::unix::fs::symlink("/etc", base.join("redis")).unwrap();
+    let (code, out, err) = run(jts_hot()
+        .arg("--config")
+        .arg(tree.layout())
+        .args(["validate", "--root"])
+        .arg(tree.root()));
+    assert_eq!(code, 2, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let doc = doc_snippet("docs/validate.md", "validate-text");
+    let here = |l: &str| l.replace("/data/jts/hot", &base.display().to_string());
+    let mut checked = 0;
+    for line in doc.iter().filter(|l| l.starts_with("CRITICAL ")) {
+        assert!(
+            lines.contains(&here(line).as_str()),
+            "docs/validate.md shows\n{line}\nvalidate prints:\n{out}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "{doc:?}");
+    let rank = |l: &str| {
+        ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+            .iter()
+            .position(|s| l.starts_with(&format!("{s} ")))
+    };
+    let ranks: Vec<usize> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| rank(l).unwrap_or_else(|| panic!("not a finding: {l}\n{out}")))
+        .collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "not worst last:\n{out}"
+    );
+    let summary = doc.last().unwrap();
+    assert!(
+        summary.starts_with("jts-hot validate: CRITICAL: 2 critical, "),
+        "{summary}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("jts-hot validate: CRITICAL: 2 critical ("),
+        "{out}"
+    );
 }

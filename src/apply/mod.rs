@@ -99,15 +99,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// The exit status: 2 for gates the system refuses (as a bad layout), 3
-    /// for every other error of the system.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Gates(_) => 2,
-            _ => output::EXIT_FAILED,
-        }
-    }
-
     fn io(context: String, error: std::io::Error) -> Error {
         Error::Io { context, error }
     }

@@ -1,29 +1,9 @@
-//! apply's report as text, line by line as it happened, and its exit code.
+//! apply's report as text, line by line as it happened.
 
 use std::fmt::Write;
 
 use super::{DaemonReload, FileAction, Report, Step};
 use crate::render::generated::VALIDATE_UNIT;
-
-/// Exit status: 0 done (or a dry run), 1 the SELinux equivalences or the
-/// project quotas are not all in place, 2 the tier could not be set up (its declared mount is missing; the
-/// files are in place). A bad layout (2) and an error (3) never get here:
-/// see `EXIT_FAILED`.
-pub fn exit_code(report: &Report) -> u8 {
-    if report.tier_not_set_up() {
-        2
-    } else if !report.selinux_in_place || report.quotas_incomplete() {
-        1
-    } else {
-        0
-    }
-}
-
-/// Exit status when apply stopped on an error (`apply::Error`: a file in
-/// /etc not ours, a refused read or write, a failed tool): distinct from a
-/// bad layout's 2, and the same 3 as every other command that could not do
-/// its job (validate's UNKNOWN).
-pub const EXIT_FAILED: u8 = 3;
 
 /// The report as the lines apply prints.
 pub fn text(report: &Report) -> String {

@@ -46,6 +46,19 @@ pub struct Report {
     pub selinux: InPlace,
 }
 
+impl Report {
+    /// The tier's validity, at least WARNING while an edit is pending or a
+    /// unit failed.
+    pub fn status(&self) -> Status {
+        let failed = matches!(&self.units, Units::Running { units } if units.iter().any(|u| u.active == "failed"));
+        let mut status = self.tier.status;
+        if self.layout.pending.is_some() || failed {
+            status = status.max(Status::Warning);
+        }
+        status
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct LayoutInForce {
     pub origin: Origin,

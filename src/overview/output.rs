@@ -182,14 +182,3 @@ pub fn json(report: &Report) -> String {
     text.push('\n');
     text
 }
-
-/// 0 all is well; else the tier's validity (1 WARNING, 2 CRITICAL, 3
-/// UNKNOWN), at least 1 while an edit is pending or a unit failed.
-pub fn exit_code(report: &Report) -> u8 {
-    let failed = matches!(&report.units, Units::Running { units } if units.iter().any(|u| u.active == "failed"));
-    let mut status = report.tier.status;
-    if report.layout.pending.is_some() || failed {
-        status = status.max(Status::Warning);
-    }
-    status.exit_code()
-}

@@ -103,10 +103,6 @@ impl Plan {
     }
 
     /// 0 when the plan fits, 1 (WARNING) when it over-commits.
-    pub fn exit_code(&self) -> u8 {
-        self.status().exit_code()
-    }
-
     /// OK when the plan fits, WARNING when it over-commits (as validate's
     /// capacity findings have it).
     pub fn status(&self) -> Status {

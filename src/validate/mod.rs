@@ -154,16 +154,6 @@ impl Report {
             .unwrap_or(Status::Ok)
     }
 
-    /// The exit code: 0 OK .. 3 UNKNOWN; with `warning_ok` (a gate, a unit),
-    /// 0 for WARNING too (a WARNING does not block a database's start, nor
-    /// fail a unit).
-    pub fn exit_code(&self, warning_ok: bool) -> u8 {
-        match warning_ok && self.status() <= Status::Warning {
-            true => 0,
-            false => self.status().exit_code(),
-        }
-    }
-
     pub fn count(&self, severity: Status) -> usize {
         self.tally
             .findings

@@ -145,6 +145,51 @@ pub fn have_root(test: &str) -> bool {
     root
 }
 
+/// The name of the test function it is written in, as libtest names it
+/// (`tests::x` inside a module): the name `cannot_run` reports, never retyped.
+#[macro_export]
+macro_rules! test_name {
+    () => {{
+        fn here() {}
+        $crate::common::name_of_test(std::any::type_name_of_val(&here))
+    }};
+}
+
+/// `crate::a::b::here` (with any `{{closure}}` between) -> `a::b`.
+pub fn name_of_test(here: &'static str) -> &'static str {
+    let path = here.strip_suffix("::here").unwrap_or(here);
+    let path = path.trim_end_matches("::{{closure}}");
+    path.split_once("::").map_or(path, |(_crate, rest)| rest)
+}
+
+/// The one guard of a test's prerequisites, named after the test it is
+/// written in: returns from that test unless each holds; each one missing is
+/// reported by `cannot_run` (loudly; under CI=true it fails the test).
+/// Items: `root`, a tool as a string literal, or a `fn(&str) -> bool` check
+/// that reports its own misses (`loop_tools`, `nspawn::prerequisites`, ...):
+///     needs!(root, "systemd-tmpfiles");
+///     let test = needs!(prerequisites); // the name, for later reports
+#[macro_export]
+macro_rules! needs {
+    (@all $test:ident;) => { true };
+    (@all $test:ident; root $(, $($rest:tt)*)?) => {
+        $crate::common::have_root($test) && $crate::needs!(@all $test; $($($rest)*)?)
+    };
+    (@all $test:ident; $tool:literal $(, $($rest:tt)*)?) => {
+        $crate::common::have_tool($test, $tool) && $crate::needs!(@all $test; $($($rest)*)?)
+    };
+    (@all $test:ident; $check:path $(, $($rest:tt)*)?) => {
+        $check($test) && $crate::needs!(@all $test; $($($rest)*)?)
+    };
+    ($($need:tt)+) => {{
+        let test = $crate::test_name!();
+        if !$crate::needs!(@all test; $($need)+) {
+            return;
+        }
+        test
+    }};
+}
+
 /// Runs a command and returns (status code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd

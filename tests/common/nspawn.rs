@@ -136,6 +136,9 @@ pub enum Image {
     /// a scenario installs them with `apt-get install --no-download` before
     /// or after jts-hot, as it tests (tests/databases.rs).
     BookwormDatabases,
+    /// The same as Bookworm with sudo installed, for docs/nagios.md's sudoers
+    /// snippet run by an unprivileged NRPE user (tests/boot.rs).
+    BookwormSudo,
 }
 
 /// The packages of `Image::BookwormDatabases`.
@@ -148,6 +151,7 @@ impl Image {
             Image::BookwormRpm => "bookworm-rpm",
             Image::BookwormSelinux => "bookworm-selinux",
             Image::BookwormDatabases => "bookworm-databases",
+            Image::BookwormSudo => "bookworm-sudo",
         }
     }
 }
@@ -222,6 +226,14 @@ pub fn cached_image(image: Image) -> PathBuf {
                 "downloading the databases into the image failed:\n{out}"
             );
             format!("bookworm + apt-get install --download-only {DATABASE_PACKAGES}")
+        }
+        Image::BookwormSudo => {
+            copy_tree(&cached_image_unlocked_base(), &partial);
+            let script = "apt-get update -q && apt-get install -y -q --no-install-recommends sudo \
+                          && apt-get clean";
+            let (code, out) = run_in(&partial, script);
+            assert_eq!(code, 0, "installing sudo in the image failed:\n{out}");
+            "bookworm + apt-get install sudo".to_string()
         }
     };
     fs::write(partial.join(STAMP), format!("{recipe}\n")).unwrap();

@@ -22,6 +22,8 @@ type Sample = (Vec<(&'static str, String)>, f64);
 pub struct Family {
     pub name: &'static str,
     pub help: &'static str,
+    /// Its label names, in the order its samples carry them (`monitor --help`).
+    pub labels: &'static [&'static str],
     samples: fn(&Report) -> Vec<Sample>,
 }
 
@@ -30,61 +32,73 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "jts_hot_service_used_bytes",
         help: "Allocated bytes under the service directory (st_blocks*512, as du -s -x), or charged to its project quota (see jts_hot_service_usage_source).",
+        labels: &["service"],
         samples: |r| per_service(r, |s| Some(s.allocated_bytes as f64)),
     },
     Family {
         name: "jts_hot_service_apparent_bytes",
         help: "Apparent size in bytes under the service directory (du --apparent-size); absent when the usage came from the quota.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.apparent_bytes.map(|v| v as f64)),
     },
     Family {
         name: "jts_hot_service_files",
         help: "Non-directory entries under the service directory, hard links once; absent when the usage came from the quota.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.files.map(|v| v as f64)),
     },
     Family {
         name: "jts_hot_service_directories",
         help: "Directories under the service directory, itself included; absent when the usage came from the quota.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.dirs.map(|v| v as f64)),
     },
     Family {
         name: "jts_hot_service_usage_source",
         help: "1 for how the service's used bytes were measured: source=\"quota\" (its project quota, O(1)) or \"walk\".",
+        labels: &["service", "source"],
         samples: usage_sources,
     },
     Family {
         name: "jts_hot_service_quota_limit_bytes",
         help: "The service's project quota block limit (kind=\"soft\" or \"hard\"); absent: no such limit.",
+        labels: &["service", "kind"],
         samples: quota_limits,
     },
     Family {
         name: "jts_hot_service_quota_used_bytes",
         help: "Bytes charged to the service's project quota.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.quota.as_ref().map(|q| q.used_bytes as f64)),
     },
     Family {
         name: "jts_hot_service_quota_inodes",
         help: "Inodes charged to the service's project quota.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.quota.as_ref().map(|q| q.inodes as f64)),
     },
     Family {
         name: "jts_hot_service_quota_project_id",
         help: "The project quota ID the layout gives the service directory.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.quota.as_ref().map(|q| q.project_id as f64)),
     },
     Family {
         name: "jts_hot_quota_misattributed_bytes",
         help: "Allocated bytes below the service directory charged to another project (or none), as the last tree walk found them (see jts_hot_quota_tree_walk_timestamp_seconds).",
+        labels: &["service"],
         samples: |r| per_tree(r, |t| t.misattributed_bytes as f64),
     },
     Family {
         name: "jts_hot_quota_misattributed_inodes",
         help: "Files and directories below the service directory outside its project, or directories without the inherit flag, as the last tree walk found them.",
+        labels: &["service"],
         samples: |r| per_tree(r, |t| t.misattributed_inodes as f64),
     },
     Family {
         name: "jts_hot_quota_tree_walk_timestamp_seconds",
         help: "When the last walk of the service trees began (Unix time); it runs at monitor.quota_tree_every (daily by default).",
+        labels: &[],
         samples: |r| {
             r.quota_tree
                 .iter()
@@ -95,161 +109,193 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "jts_hot_service_planned_bytes",
         help: "Bytes planned for the service in the layout.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| Some(s.planned_bytes as f64)),
     },
     Family {
         name: "jts_hot_service_warning_bytes",
         help: "Used bytes at which the service is WARNING (thresholds.warn_percent of plan).",
+        labels: &["service"],
         samples: |r| per_service(r, |s| Some(s.warning_bytes as f64)),
     },
     Family {
         name: "jts_hot_service_critical_bytes",
         help: "Used bytes at which the service is CRITICAL (thresholds.crit_percent of plan).",
+        labels: &["service"],
         samples: |r| per_service(r, |s| Some(s.critical_bytes as f64)),
     },
     Family {
         name: "jts_hot_service_growth_bytes_per_day",
         help: "Growth of used bytes per day over the last 7 days (absent until known).",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.growth_bytes_per_day),
     },
     Family {
         name: "jts_hot_service_days_until_plan",
         help: "Projected days until the service reaches its plan at the current growth (absent when not growing).",
+        labels: &["service"],
         samples: |r| per_service(r, |s| s.days_until_plan),
     },
     Family {
         name: "jts_hot_service_partial",
         help: "1 when part of the service directory could not be read, so its figures are lower bounds.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| Some(s.partial as u8 as f64)),
     },
     Family {
         name: "jts_hot_service_status",
         help: "Service status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        labels: &["service"],
         samples: |r| per_service(r, |s| Some(code(s.status))),
     },
     Family {
         name: "jts_hot_filesystem_size_bytes",
         help: "Size of the filesystem under the tier's base.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(f.stats.size_bytes as f64)),
     },
     Family {
         name: "jts_hot_filesystem_used_bytes",
         help: "Used bytes of the filesystem under the tier's base.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(f.stats.used_bytes as f64)),
     },
     Family {
         name: "jts_hot_filesystem_avail_bytes",
         help: "Bytes available to unprivileged writers on the filesystem.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(f.stats.avail_bytes as f64)),
     },
     Family {
         name: "jts_hot_filesystem_avail_warning_bytes",
         help: "Available bytes below which the filesystem is WARNING.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(f.avail_warning_bytes as f64)),
     },
     Family {
         name: "jts_hot_filesystem_avail_critical_bytes",
         help: "Available bytes below which the filesystem is CRITICAL.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(f.avail_critical_bytes as f64)),
     },
     Family {
         name: "jts_hot_filesystem_inodes",
         help: "Inodes of the filesystem.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(f.stats.inodes as f64)),
     },
     Family {
         name: "jts_hot_filesystem_inodes_free",
         help: "Free inodes of the filesystem.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(f.stats.inodes_free as f64)),
     },
     Family {
         name: "jts_hot_filesystem_growth_bytes_per_day",
         help: "Growth of the filesystem's used bytes per day over the last 7 days.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| f.growth_bytes_per_day),
     },
     Family {
         name: "jts_hot_filesystem_days_until_full",
         help: "Projected days until the filesystem is full at the current growth.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| f.days_until_full),
     },
     Family {
         name: "jts_hot_filesystem_status",
         help: "Filesystem free-space status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        labels: &["base"],
         samples: |r| filesystem(r, |f| Some(code(f.status))),
     },
     Family {
         name: "jts_hot_probe_baseline_fsync_p50_seconds",
         help: "Median 8 KiB write+fdatasync latency, from the baseline saved by jts-hot probe --save.",
+        labels: &["dir"],
         samples: |r| baseline(r, |b| b.fsync_p50_us / 1e6),
     },
     Family {
         name: "jts_hot_probe_baseline_fsync_p99_seconds",
         help: "99th percentile 8 KiB write+fdatasync latency, from the baseline saved by jts-hot probe --save.",
+        labels: &["dir"],
         samples: |r| baseline(r, |b| b.fsync_p99_us / 1e6),
     },
     Family {
         name: "jts_hot_probe_baseline_randread_p50_seconds",
         help: "Median 4 KiB O_DIRECT random read latency, from the baseline saved by jts-hot probe --save.",
+        labels: &["dir"],
         samples: |r| baseline(r, |b| b.randread_p50_us / 1e6),
     },
     Family {
         name: "jts_hot_probe_baseline_randread_p99_seconds",
         help: "99th percentile 4 KiB O_DIRECT random read latency, from the baseline saved by jts-hot probe --save.",
+        labels: &["dir"],
         samples: |r| baseline(r, |b| b.randread_p99_us / 1e6),
     },
     Family {
         name: "jts_hot_probe_baseline_seq_write_bytes_per_second",
         help: "Sequential O_DIRECT write throughput, from the baseline saved by jts-hot probe --save.",
+        labels: &["dir"],
         samples: |r| baseline(r, |b| b.seq_write_bytes_per_sec),
     },
     Family {
         name: "jts_hot_probe_baseline_timestamp_seconds",
         help: "Unix time the baseline was measured, from the baseline saved by jts-hot probe --save.",
+        labels: &["dir"],
         samples: |r| baseline(r, |b| b.measured_unix as f64),
     },
     Family {
         name: "jts_hot_validate_status",
         help: "Validation of the whole tier in the last monitor run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        labels: &[],
         samples: |r| one(code(r.validation.status)),
     },
     Family {
         name: "jts_hot_validate_findings",
         help: "Findings of the last monitor run's validation per check and severity (an UNKNOWN finding counts as critical).",
+        labels: &["check", "severity"],
         samples: validate_findings,
     },
     Family {
         name: "jts_hot_shadowed_bytes",
         help: "Allocated bytes on the filesystem beneath the tier's mount point (path), written while its disk was not mounted and hidden since (validate's mount.shadowed); absent while not known.",
+        labels: &["path"],
         samples: shadowed_bytes,
     },
     Family {
         name: "jts_hot_layout_pending",
         help: "1 when the saved layout file differs from the layout in force (edited, or broken, and not applied: validate's layout.pending), else 0.",
+        labels: &[],
         samples: |r| one(r.layout_pending as u8 as f64),
     },
     Family {
         name: "jts_hot_scan_duration_seconds",
         help: "Wall time of the last scan.",
+        labels: &[],
         samples: |r| one(r.scan.duration_seconds),
     },
     Family {
         name: "jts_hot_scan_partial",
         help: "1 when the last scan could not read everything.",
+        labels: &[],
         samples: |r| one(r.scan.partial as u8 as f64),
     },
     Family {
         name: "jts_hot_last_run_timestamp_seconds",
         help: "Unix time of the last monitor run.",
+        labels: &[],
         samples: |r| one(r.timestamp as f64),
     },
     Family {
         name: "jts_hot_monitor_interval_seconds",
         help: "Seconds between monitor runs (the layout's monitor.every), so alert rules can tell a stale report.",
+        labels: &[],
         samples: |r| one(r.interval_seconds as f64),
     },
     Family {
         name: "jts_hot_status",
         help: "Worst status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        labels: &[],
         samples: |r| one(code(r.status)),
     },
 ];
@@ -286,6 +332,14 @@ fn gauge(out: &mut String, family: &Family, samples: &[Sample]) {
         return;
     }
     let name = family.name;
+    debug_assert!(
+        samples.iter().all(|(labels, _)| labels
+            .iter()
+            .map(|(k, _)| *k)
+            .eq(family.labels.iter().copied())),
+        "{name}: samples' labels are not the declared {:?}",
+        family.labels
+    );
     let _ = writeln!(out, "# HELP {name} {}", family.help);
     let _ = writeln!(out, "# TYPE {name} gauge");
     for (labels, value) in samples {
@@ -303,7 +357,7 @@ fn gauge(out: &mut String, family: &Family, samples: &[Sample]) {
 
 /// Status as a number: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (exit codes).
 fn code(s: Status) -> f64 {
-    s.exit_code() as f64
+    s.number() as f64
 }
 
 /// One sample without labels.
