@@ -6,45 +6,13 @@
 //! in the clone), gone when its descriptor closes. Needs CAP_SYS_ADMIN, as
 //! the kernel allows nothing less to look beneath a mount.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
+use std::path::{Component, Path};
 
 use crate::escape;
-use crate::usage::dirents::DirentBuf;
-
-/// How many of the first names beneath are listed.
-pub const FIRST: usize = 5;
-
-/// What was found beneath one mount point.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Beneath {
-    /// The mount point.
-    pub mount_point: PathBuf,
-    /// The tier's path looked at beneath it (the base, or the mount point
-    /// itself when it lies below the base).
-    pub path: PathBuf,
-    /// Allocated bytes (st_blocks × 512, as du) below `path`, itself not counted.
-    pub bytes: u64,
-    /// Non-directories below `path`, hard links once.
-    pub files: u64,
-    /// Directories below `path`, itself not counted.
-    pub dirs: u64,
-    /// The first names directly below `path` (sorted, escaped), at most [`FIRST`].
-    pub first: Vec<String>,
-    /// Some of it could not be read: the figures are lower bounds.
-    pub partial: bool,
-}
-
-impl Beneath {
-    pub fn is_empty(&self) -> bool {
-        self.files == 0 && self.dirs == 0
-    }
-}
 
 /// Why nothing could be looked at.
 #[derive(Debug)]
@@ -66,25 +34,27 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// Looks beneath `mount_point` at `path` (at or below it) on the filesystem
-/// the mount point lies on. Nothing beneath, or no such directory there:
-/// an empty `Beneath`.
-pub fn look(mount_point: &Path, path: &Path) -> Result<Beneath, Error> {
+/// The directory beneath a mount point, opened through the clone.
+pub struct Opened {
+    /// Its parent directory (an O_PATH descriptor inside the clone).
+    pub parent: OwnedFd,
+    /// Its name in the parent.
+    pub name: OsString,
+    /// The directory itself, open for reading.
+    pub dir: OwnedFd,
+    /// Its own st_blocks × 512 (not part of what lies beneath).
+    pub own_bytes: u64,
+}
+
+/// Opens `path` (at or below `mount_point`) on the filesystem the mount
+/// point lies on, read-only, without touching the live mount. `None`:
+/// nothing there (no such directory beneath, or "/").
+pub fn open(mount_point: &Path, path: &Path) -> Result<Option<Opened>, Error> {
     let shown = |e: &dyn std::fmt::Display| {
         Error::Other(format!("{}: {e}", escape::untrusted_path(mount_point)))
     };
-    let mut found = Beneath {
-        mount_point: mount_point.to_path_buf(),
-        path: path.to_path_buf(),
-        bytes: 0,
-        files: 0,
-        dirs: 0,
-        first: Vec::new(),
-        partial: false,
-    };
     let Some(parent) = mount_point.parent() else {
-        // "/" has nothing beneath it.
-        return Ok(found);
+        return Ok(None);
     };
     let clone = open_tree_clone(parent).map_err(|e| match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::ENOSYS) => Error::NotPermitted,
@@ -92,11 +62,11 @@ pub fn look(mount_point: &Path, path: &Path) -> Result<Beneath, Error> {
     })?;
     read_only(&clone).map_err(|e| shown(&e))?;
     let Ok(rel) = path.strip_prefix(parent) else {
-        return Ok(found);
+        return Ok(None);
     };
     // Component by component, never through a link: the names beneath are
     // whatever a writer left there.
-    let names: Vec<&std::ffi::OsStr> = rel
+    let names: Vec<&OsStr> = rel
         .components()
         .filter_map(|c| match c {
             Component::Normal(n) => Some(n),
@@ -104,50 +74,28 @@ pub fn look(mount_point: &Path, path: &Path) -> Result<Beneath, Error> {
         })
         .collect();
     let Some((last, above)) = names.split_last() else {
-        return Ok(found);
+        return Ok(None);
     };
     let mut dir = clone;
     for name in above {
         match open_at(&dir, name.as_bytes(), libc::O_PATH | libc::O_DIRECTORY) {
             Ok(d) => dir = d,
-            Err(e) if missing(&e) => return Ok(found),
+            Err(e) if missing(&e) => return Ok(None),
             Err(e) => return Err(shown(&e)),
         }
     }
     let target = match open_at(&dir, last.as_bytes(), libc::O_RDONLY | libc::O_DIRECTORY) {
         Ok(t) => t,
-        Err(e) if missing(&e) => return Ok(found),
+        Err(e) if missing(&e) => return Ok(None),
         Err(e) => return Err(shown(&e)),
     };
     let own = fstat(&target).map_err(|e| shown(&e))?;
-    let mut names = Vec::new();
-    DirentBuf::new()
-        .for_each(target.as_fd(), |e| {
-            names.push(escape::untrusted_bytes(e.name.to_bytes()))
-        })
-        .map_err(|e| shown(&e))?;
-    if names.is_empty() {
-        return Ok(found);
-    }
-    names.sort();
-    names.truncate(FIRST);
-    found.first = names;
-    // The usage walk (hostile trees, hard links once, no other filesystem)
-    // from the clone's descriptor; "." keeps the last component a directory.
-    let base = PathBuf::from(format!("/proc/self/fd/{}/.", dir.as_raw_fd()));
-    let scanned = crate::usage::scan(&base, &[last], 1);
-    let usage = &scanned.usages[0];
-    if let Some(e) = &usage.root_error {
-        return Err(shown(e));
-    }
-    found.bytes = usage
-        .totals
-        .allocated_bytes
-        .saturating_sub((own.st_blocks as u64).saturating_mul(512));
-    found.files = usage.totals.files;
-    found.dirs = usage.totals.dirs.saturating_sub(1);
-    found.partial = usage.partial();
-    Ok(found)
+    Ok(Some(Opened {
+        parent: dir,
+        name: last.to_os_string(),
+        dir: target,
+        own_bytes: (own.st_blocks as u64).saturating_mul(512),
+    }))
 }
 
 fn open_tree_clone(path: &Path) -> io::Result<OwnedFd> {

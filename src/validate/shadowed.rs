@@ -16,9 +16,87 @@ use crate::escape;
 use crate::layout::Layout;
 use crate::state::{self, Document, StateDir};
 use crate::status::Status::Warning;
-use crate::system::beneath::{self, Beneath};
+use crate::system::beneath;
 use crate::system::mounts::Mount;
 use crate::system::placement::{Placement, State};
+
+/// What was found beneath one mount point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Beneath {
+    /// The mount point.
+    pub mount_point: PathBuf,
+    /// The tier's path looked at beneath it (the base, or the mount point
+    /// itself when it lies below the base).
+    pub path: PathBuf,
+    /// Allocated bytes (st_blocks × 512, as du) below `path`, itself not counted.
+    pub bytes: u64,
+    /// Non-directories below `path`, hard links once.
+    pub files: u64,
+    /// Directories below `path`, itself not counted.
+    pub dirs: u64,
+    /// The first names directly below `path` (sorted, escaped), at most [`FIRST`].
+    pub first: Vec<String>,
+    /// Some of it could not be read: the figures are lower bounds.
+    pub partial: bool,
+}
+
+impl Beneath {
+    pub fn is_empty(&self) -> bool {
+        self.files == 0 && self.dirs == 0
+    }
+}
+
+/// How many of the first names beneath are listed.
+pub const FIRST: usize = 5;
+
+/// Looks beneath `mount_point` at `path` (at or below it): nothing there is
+/// an empty `Beneath`. The walk is the usage walk (hostile trees, hard links
+/// once), from the clone's descriptor.
+fn look(mount_point: &Path, path: &Path) -> Result<Beneath, beneath::Error> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let mut found = Beneath {
+        mount_point: mount_point.to_path_buf(),
+        path: path.to_path_buf(),
+        bytes: 0,
+        files: 0,
+        dirs: 0,
+        first: Vec::new(),
+        partial: false,
+    };
+    let Some(opened) = beneath::open(mount_point, path)? else {
+        return Ok(found);
+    };
+    let shown = |e: &dyn std::fmt::Display| {
+        beneath::Error::Other(format!("{}: {e}", escape::untrusted_path(mount_point)))
+    };
+    let mut names = Vec::new();
+    crate::usage::dirents::DirentBuf::new()
+        .for_each(opened.dir.as_fd(), |e| {
+            names.push(escape::untrusted_bytes(e.name.to_bytes()))
+        })
+        .map_err(|e| shown(&e))?;
+    if names.is_empty() {
+        return Ok(found);
+    }
+    names.sort();
+    names.truncate(FIRST);
+    found.first = names;
+    // "." keeps the last component a directory, never a link.
+    let base = PathBuf::from(format!("/proc/self/fd/{}/.", opened.parent.as_raw_fd()));
+    let scanned = crate::usage::scan(&base, &[opened.name.as_os_str()], 1);
+    let usage = &scanned.usages[0];
+    if let Some(e) = &usage.root_error {
+        return Err(shown(e));
+    }
+    found.bytes = usage
+        .totals
+        .allocated_bytes
+        .saturating_sub(opened.own_bytes);
+    found.files = usage.totals.files;
+    found.dirs = usage.totals.dirs.saturating_sub(1);
+    found.partial = usage.partial();
+    Ok(found)
+}
 
 /// What was found beneath the tier's mount points, as saved by setup.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,7 +182,7 @@ pub fn check(
     }
     let mut found = Vec::new();
     for (m, path) in &targets {
-        match beneath::look(m, path) {
+        match look(m, path) {
             Ok(b) => found.push(b),
             Err(beneath::Error::NotPermitted) => {
                 let record = state.and_then(|s| state::load::<Record>(s).found())?;
