@@ -724,7 +724,10 @@ fn identity_data_beneath_the_mount_point_and_owners_from_another_host() {
         )
         .step("mounted", &format!("findmnt -n {BASE} || echo none"));
     let run = guest.boot(&Boot::new(), &writer);
-    figures("identity: disk missing, backup job writes", &run);
+    eprintln!(
+        "identity: disk missing, the backup job wrote: {:?} after {:.1?}",
+        run.outcome, run.wall
+    );
     let r = run.report();
     assert_eq!(r.rc("backup-job"), 0, "{}", r.all("backup-job"));
     assert_eq!(r.ok("mounted").trim(), "none");
