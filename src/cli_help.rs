@@ -119,7 +119,10 @@ ONE RUN
   `du -s -x --block-size=1`, apparent bytes, files, directories; hard links once, symlinks
   never followed, other filesystems not entered), reads statvfs of the base, judges each
   service against its plan and the filesystem's free share, adds a sample to
-  STATE_DIR/monitor-history.json and projects growth over 7 days. It also runs
+  STATE_DIR/monitor-history.json and forecasts when each service reaches its plan and the
+  filesystem is full, as low / likely / high days from the slope of the history over
+  monitor.forecast_window (7 days by default) and its 95% interval; the status and the
+  alerts use the low bound, and flat, shrinking or too few samples give none (said so). It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
@@ -191,7 +194,7 @@ WHAT IT SHOWS (one screen; reads only, well under 50 ms on the default layout)
 
 EXIT STATUS
   0 all is well; 1 WARNING (also while an edit is pending or a unit failed), 2 CRITICAL,
-  3 UNKNOWN: the tier's validation, as jts-hot validate
+  3 UNKNOWN: the tier's validation, as jts-hot validate; also a bad layout
 
 EXAMPLES
   jts-hot status                                 the screen
@@ -259,7 +262,8 @@ EXIT STATUS
   2  CRITICAL  validate, monitor: the tier must not be used; elsewhere a bad layout
                (FILE:LINE:COLUMN: FIELD: message on stderr, nothing written) or a refusal
   3  UNKNOWN   could not do its job: an error of the system (a read or write refused, a
-               tool that failed); validate, monitor and probe also for a bad layout
+               tool that failed); validate, monitor, probe and status also for a bad
+               layout
   A usage error (an unknown option, a missing argument) exits 3, with clap's message.
 
 ENVIRONMENT

@@ -15,7 +15,6 @@ pub mod probe;
 pub mod quota;
 pub mod remap;
 pub mod render;
-pub mod selinux;
 pub mod setup;
 pub mod state;
 pub mod status;

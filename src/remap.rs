@@ -21,6 +21,7 @@ use crate::escape;
 use crate::layout::PlannedDir;
 use crate::system::accounts::Accounts;
 use crate::system::on_disk;
+use crate::system::rootfs::Root;
 use crate::usage::dirents::DirentBuf;
 
 /// One ID a service's tree carries instead of the layout's.
@@ -83,7 +84,7 @@ impl Remap {
 /// layout's name resolves, and neither side is root (root's ID never moves;
 /// a tree of root's is an operator's copy, not a renumbering). Everything
 /// else is per-directory drift (dir.owner, dir.group).
-pub fn detect(planned: &[PlannedDir], root: Option<&Path>, accounts: &Accounts) -> Vec<Remap> {
+pub fn detect(planned: &[PlannedDir], root: &Root, accounts: &Accounts) -> Vec<Remap> {
     let mut found = Vec::new();
     let mut services: Vec<&str> = Vec::new();
     for d in planned {
@@ -204,7 +205,7 @@ impl Applied {
 /// `root`) that carries the old uid (gid) to the new one, and nothing else:
 /// not an inode with another ID, not a symlink's target, not another
 /// filesystem mounted inside the tree. Depth-first, one descriptor per level.
-pub fn apply(root: Option<&Path>, remap: &Remap) -> Applied {
+pub fn apply(root: &Root, remap: &Remap) -> Applied {
     let mut done = Applied::default();
     let path = on_disk(root, &remap.path);
     let top = match open_dir(libc::AT_FDCWD, &path) {

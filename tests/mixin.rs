@@ -154,11 +154,11 @@ fn a_config_override_in_a_vendoring_project_changes_the_rendered_alerts() {
     eprintln!("shipped:  {}\noverride: {}", before["expr"], after["expr"]);
     assert_eq!(
         before["expr"],
-        "jts_hot_filesystem_days_until_full{job=~\".+\"} < 14"
+        "max without(bound) (jts_hot_filesystem_days_to_full{job=~\".+\", bound=\"low\"}) < 14\nor\njts_hot_filesystem_days_until_full{job=~\".+\"} < 14\n"
     );
     assert_eq!(
         after["expr"],
-        "jts_hot_filesystem_days_until_full{job=~\"node-hot\"} < 30"
+        "max without(bound) (jts_hot_filesystem_days_to_full{job=~\"node-hot\", bound=\"low\"}) < 30\nor\njts_hot_filesystem_days_until_full{job=~\"node-hot\"} < 30\n"
     );
     assert_eq!(
         after["annotations"]["runbook_url"],
@@ -186,8 +186,8 @@ fn a_config_override_in_a_vendoring_project_changes_the_rendered_alerts() {
          \x20       exp_alerts:\n\
          \x20         - exp_labels: {severity: warning, instance: a, job: node-hot, base: /data/jts/hot}\n\
          \x20           exp_annotations:\n\
-         \x20             summary: 'Hot tier /data/jts/hot projected full in 20.0 days'\n\
-         \x20             description: \"At the growth of the last 7 days the hot tier's filesystem /data/jts/hot on a fills in 20.0 days.\"\n\
+         \x20             summary: 'Hot tier /data/jts/hot projected full in as little as 20.0 days'\n\
+         \x20             description: \"At the growth over monitor.forecast_window the hot tier's filesystem /data/jts/hot on a may fill in 20.0 days (the forecast's low bound).\"\n\
          \x20             runbook_url: 'https://wiki.example/jts-hot/runbook#jtshotfilesystemprojectedfull'\n",
     )
     .unwrap();

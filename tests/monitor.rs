@@ -586,6 +586,117 @@ fn growth_comes_from_recorded_samples_and_history_stays_bounded() {
     assert!(err.starts_with("<4>jts-hot monitor: WARNING"), "{err}");
 }
 
+/// The forecast of an injected history whose answer is known (schema 2, as
+/// compaction leaves it): kafka on 10 MB a day over the 7-day window, off the
+/// line by d·(1,-1,0,0,0,-1,1) on days -6..0 (this run's own sample is day
+/// 0), residuals orthogonal to time, so the slope is exactly 10 MB/d and its
+/// standard error d/sqrt(35); with Student's t for 5 degrees of freedom
+/// (2.571) the days to plan are known in closed form. A merged sample 20
+/// days back, far off the line, lies outside the window. redis is flat,
+/// mongodb has one sample (too few): neither gets a figure, and the text
+/// says why, ranked after kafka.
+#[test]
+fn forecast_of_an_injected_history_has_its_known_bounds() {
+    const DAY: u64 = 86_400;
+    let s = scratch(&[("kafka", "1GB"), ("redis", "1TB"), ("mongodb", "1TB")]);
+    write_file(&s.base().join("kafka/data/seg.log"), 60_000_000);
+    write_file(&s.base().join("redis/data/dump.rdb"), 1_000_000);
+    let (_, first) = s.json();
+    let used = service(&first, "kafka")["allocated_bytes"]
+        .as_u64()
+        .unwrap() as f64;
+    let redis = service(&first, "redis")["allocated_bytes"]
+        .as_u64()
+        .unwrap();
+    let (g, d) = (10e6, 5e6);
+    let r = [1.0, -1.0, 0.0, 0.0, 0.0, -1.0];
+    let t_now = now();
+    let mut samples = vec![serde_json::json!({
+        "t": t_now - 20 * DAY, "w": 24, "bytes": [1, redis, null]
+    })];
+    for (i, ri) in r.iter().enumerate() {
+        let x = i as f64 - 6.0;
+        // Day 0 (this run) is off the line by +d: the line passes used - d.
+        let kafka = used - d + g * x + d * ri;
+        let mongodb = (i == 5).then_some(5_000_000u64);
+        samples.push(serde_json::json!({
+            "t": t_now - (6 - i as u64) * DAY,
+            "bytes": [kafka as u64, redis, mongodb],
+        }));
+    }
+    std::fs::write(
+        s.history(),
+        serde_json::json!({
+            "schema": "jts-hot.monitor-history/2", "version": 2,
+            "services": ["kafka", "redis", "mongodb"], "samples": samples,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (_, out, err) = run(&mut s.monitor(&["--format", "json"]));
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let k = &service(&doc, "kafka")["forecast"];
+    assert_eq!(k["trend"], "growing", "{k}");
+    assert_eq!(
+        k["samples"], 7,
+        "the merged sample 20 days back is outside: {k}"
+    );
+    assert_eq!(k["window_seconds"], 7 * DAY);
+    let margin = 2.571 * d / 35f64.sqrt();
+    let remaining = 1e9 - used;
+    let near = |v: &Value, want: f64| {
+        let got = v.as_f64().unwrap_or_else(|| panic!("no figure: {k}"));
+        assert!((got - want).abs() < 0.005 * want, "{got} vs {want}: {k}");
+    };
+    near(&k["growth_bytes_per_day"]["likely"], g);
+    near(&k["growth_bytes_per_day"]["low"], g - margin);
+    near(&k["days_to_plan"]["low"], remaining / (g + margin));
+    near(&k["days_to_plan"]["likely"], remaining / g);
+    near(&k["days_to_plan"]["high"], remaining / (g - margin));
+    let avail = doc["filesystem"]["avail_bytes"].as_f64().unwrap();
+    near(&k["days_to_full"]["likely"], avail / g);
+    for (name, trend) in [("redis", "flat"), ("mongodb", "too_few_samples")] {
+        let f = &service(&doc, name)["forecast"];
+        assert_eq!(f["trend"], trend, "{name}: {f}");
+        for b in ["low", "likely", "high"] {
+            assert!(f["days_to_plan"][b].is_null(), "{name}: {f}");
+        }
+    }
+
+    // The metrics carry the bounds, the text ranks them most urgent first.
+    let (_, prom, _) = run(&mut s.monitor(&["--format", "prometheus"]));
+    let low = prom
+        .lines()
+        .find(|l| l.starts_with("jts_hot_service_days_to_plan{service=\"kafka\",bound=\"low\"}"))
+        .unwrap_or_else(|| panic!("{prom}"));
+    let v: f64 = low.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((v - remaining / (g + margin)).abs() < 0.01 * v, "{low}");
+    assert!(
+        !prom.contains("jts_hot_service_days_to_plan{service=\"redis\""),
+        "{prom}"
+    );
+    let (_, text, _) = run(&mut s.monitor(&["--format", "text"]));
+    let at = |needle: &str| {
+        text.lines()
+            .position(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("no line {needle:?} in\n{text}"))
+    };
+    let head = at("FORECAST over 7d, most urgent first");
+    let kafka = at("kafka        plan in ");
+    let redis = at("redis        no forecast: flat");
+    // (The first run recorded its sample: mongodb now has three, shrinking.)
+    let mongodb = at("mongodb      no forecast: ");
+    assert!(head < kafka && kafka < redis && kafka < mongodb, "{text}");
+    println!(
+        "{}",
+        text.lines()
+            .skip(head)
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 #[test]
 fn text_output_is_a_table_with_a_summary() {
     let s = scratch(&[("postgresql", "800GB"), ("docker", "500GB")]);

@@ -373,6 +373,8 @@ fn json_and_prometheus_on_a_terminal_are_unchanged() {
         // Added by the quota work (docs/monitor.md): where the figure came from.
         "quota",
         "usage_source",
+        // Added by the forecasts (docs/monitor.md#forecasts).
+        "forecast",
     ];
     want.sort_unstable();
     assert_eq!(keys, want, "the JSON schema is unchanged (no trend points)");

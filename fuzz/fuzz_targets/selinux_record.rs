@@ -3,7 +3,7 @@
 //! without whitespace, and the record as jts-hot rewrites it reads back the same.
 #![no_main]
 
-use jts_hot::selinux::parse_record;
+use jts_hot::apply::selinux::parse_record;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

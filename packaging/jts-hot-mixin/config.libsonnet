@@ -26,7 +26,7 @@
     // The growth window of both predict_linear alerts, in hours.
     fillingUpWindowHours: 6,
     // JtsHotFilesystemProjectedFull / JtsHotServiceProjectedOverPlan (jts-hot's
-    // own 7-day trend): days left below which they warn.
+    // own forecast at its low bound): days left below which they warn.
     projectedDaysWarning: 14,
     // JtsHotMonitorStale: a report is stale past two monitor intervals and this
     // many seconds, and never before the floor (the floor alone when a host does

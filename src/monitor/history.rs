@@ -27,23 +27,24 @@ use crate::state::{self, Document, StateDir};
 pub const FILE_NAME: &str = "monitor-history.json";
 pub const SCHEMA: &str = "jts-hot.monitor-history/2";
 /// The schema before samples were stored by columns: still read.
-pub const SCHEMA_1: &str = "jts-hot.monitor-history/1";
+const SCHEMA_1: &str = "jts-hot.monitor-history/1";
 /// A run closer than this to the newest sample is not recorded, so a timer
 /// running every minute still keeps the file small.
 pub const MIN_SPACING_SECONDS: u64 = 10 * 60;
-/// Growth is measured over this window.
+/// Growth is measured over this window unless the layout sets
+/// `monitor.forecast_window`.
 pub const GROWTH_WINDOW_SECONDS: u64 = 7 * 86_400;
 /// Samples spanning less than this give no growth figure (too noisy).
-pub const MIN_GROWTH_SPAN_SECONDS: u64 = 3_600;
+const MIN_GROWTH_SPAN_SECONDS: u64 = 3_600;
 /// The newest samples, kept as measured (3 days of 15-minute runs).
-pub const FULL_SAMPLES: usize = 288;
+const FULL_SAMPLES: usize = 288;
 /// Older samples merged by hour: at most this many (7 days).
-pub const HOURLY_SAMPLES: usize = 168;
+const HOURLY_SAMPLES: usize = 168;
 /// Older still, merged by day: at most this many; older days are dropped
 /// (the history's retention, by the age of what it holds, never by size).
-pub const DAILY_SAMPLES: usize = 400;
+const DAILY_SAMPLES: usize = 400;
 /// Samples set aside by a confirmed clock step, kept for a person to see.
-pub const MAX_SET_ASIDE: usize = 1_000;
+const MAX_SET_ASIDE: usize = 1_000;
 /// Beyond this a clock far ahead of the history is noted.
 const LONG_PAUSE_SECONDS: u64 = 35 * 86_400;
 /// A history file larger than this is set aside unread. Compaction keeps
@@ -463,15 +464,21 @@ fn ago(seconds: u64) -> String {
     }
 }
 
-/// Bytes per day over the growth window ending at `now`: the weighted
+/// Bytes per day over the default growth window ending at `now`
+/// ([`growth_over`] for another window).
+pub fn growth_per_day(points: &[(u64, u64, u64)], now: u64) -> Option<f64> {
+    growth_over(points, now, GROWTH_WINDOW_SECONDS)
+}
+
+/// Bytes per day over `window` seconds ending at `now`: the weighted
 /// least-squares slope through the (time, bytes, weight) points (a merged
 /// sample counts as the runs it stands for), so one odd sample does not swing
 /// it. Points after `now` (a clock step) are not used. None with fewer than
 /// two points or too short a span.
-pub fn growth_per_day(points: &[(u64, u64, u64)], now: u64) -> Option<f64> {
+pub fn growth_over(points: &[(u64, u64, u64)], now: u64, window: u64) -> Option<f64> {
     let window: Vec<(f64, f64, f64)> = points
         .iter()
-        .filter(|(t, _, _)| t.saturating_add(GROWTH_WINDOW_SECONDS) >= now && *t <= now)
+        .filter(|(t, _, _)| t.saturating_add(window) >= now && *t <= now)
         .map(|&(t, v, w)| {
             (
                 (t as f64 - now as f64) / 86_400.0,

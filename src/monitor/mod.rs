@@ -2,6 +2,7 @@
 //! filesystem's free space, growth from the history, and one status.
 //! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
 
+pub mod forecast;
 pub mod history;
 pub mod output;
 
@@ -18,6 +19,7 @@ use crate::status::Status;
 use crate::usage::{self, RootError, Usage};
 
 pub use crate::system::statvfs::FsStats;
+use forecast::Forecast;
 use history::RunSample;
 
 /// The JSON document's schema name; bumped only on an incompatible change.
@@ -122,6 +124,8 @@ pub struct Filesystem {
     pub avail_critical_bytes: u64,
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_full: Option<f64>,
+    /// Days to the tier's planned capacity and to full, low/likely/high.
+    pub forecast: Forecast,
     /// (unix time, used bytes) over the growth window, this run included:
     /// the text report's sparkline. Not serialized (the schema is unchanged).
     #[serde(skip)]
@@ -152,6 +156,9 @@ pub struct ServiceUsage {
     pub percent_of_plan: f64,
     pub growth_bytes_per_day: Option<f64>,
     pub days_until_plan: Option<f64>,
+    /// Days to the plan and to a full filesystem (at this service's growth
+    /// alone), low/likely/high.
+    pub forecast: Forecast,
     pub partial: bool,
     /// Paths as text, escaped (`escape::untrusted_path`).
     pub unreadable: Vec<String>,
@@ -246,6 +253,8 @@ pub struct Options {
     /// A saved edit of the layout not applied: a validation finding
     /// (layout.pending) and the metric jts_hot_layout_pending.
     pub pending: Option<crate::applied::Pending>,
+    /// The system validated (main's one `Root`: "/").
+    pub root: crate::system::Root,
 }
 
 /// Measures and judges the tier, then saves the growth history (the one
@@ -315,10 +324,10 @@ fn save_last_run(report: &mut Report, state: &StateDir) {
 }
 
 /// How long a run waits for another to finish with the history.
-pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Writes the history this run extended; a failure is a note.
-pub fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
+fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
     if let Err(e) = history.save(state) {
         report.notes.push(format!(
             "cannot save the history in {}: {e:#}",
@@ -431,6 +440,8 @@ fn stop_on_signal(notes: &mut Vec<String>) -> std::sync::Arc<std::sync::atomic::
 /// The history's series with this run's point, for growth and the sparkline.
 struct Trends {
     now: u64,
+    /// The layout's forecast window, seconds.
+    window: u64,
 }
 
 impl Trends {
@@ -445,9 +456,7 @@ impl Trends {
     /// back are not drawn.
     fn recent(&self, pts: &[(u64, u64, u64)]) -> Vec<(u64, u64)> {
         pts.iter()
-            .filter(|(t, _, _)| {
-                t.saturating_add(history::GROWTH_WINDOW_SECONDS) >= self.now && *t <= self.now
-            })
+            .filter(|(t, _, _)| t.saturating_add(self.window) >= self.now && *t <= self.now)
             .map(|&(t, v, _)| (t, v))
             .collect()
     }
@@ -475,7 +484,7 @@ pub fn measure(
         every_seconds: layout.monitor.quota_tree_every().as_secs(),
         scan,
     });
-    let mut validated = crate::validate::validate_with_state(layout, &state);
+    let mut validated = crate::validate::validate_with_state(layout, &opts.root, &state);
     if let Some(p) = &opts.pending {
         crate::validate::report_pending(&mut validated, p);
     }
@@ -562,7 +571,9 @@ fn judge(
     sample: &RunSample,
 ) -> (Vec<ServiceUsage>, Option<Filesystem>) {
     let now = sample.t;
-    let trends = Trends { now };
+    let window = layout.monitor.forecast_window().as_secs();
+    let trends = Trends { now, window };
+    let avail = fs.as_ref().map_or(0, |f| f.avail_bytes);
     let th = &layout.thresholds;
     // Looked up by name once each: thousands of services stay linear.
     let columns = hist.columns();
@@ -581,8 +592,10 @@ fn judge(
                 .get(name)
                 .map_or_else(Vec::new, |&i| hist.series_at(i));
             let points = trends.with_run(past, this_run.get(name).copied());
-            let growth = history::growth_per_day(&points, now);
-            let mut s = judge_service(name, svc.planned.0, u, growth, th);
+            let growth = history::growth_over(&points, now, window);
+            let to_plan = svc.planned.0.saturating_sub(u.totals.allocated_bytes);
+            let forecast = Forecast::of(&points, now, window, to_plan, avail);
+            let mut s = judge_service(name, svc.planned.0, u, growth, forecast, th);
             s.trend = trends.recent(&points);
             s.set_source(source, figures);
             s
@@ -590,8 +603,10 @@ fn judge(
         .collect();
     let filesystem = fs.map(|stats| {
         let points = trends.with_run(hist.fs_series(), sample.fs_used);
-        let growth = history::growth_per_day(&points, now);
-        let mut judged = judge_fs(stats, growth, th);
+        let growth = history::growth_over(&points, now, window);
+        let to_plan = layout.tier.capacity.0.saturating_sub(stats.used_bytes);
+        let forecast = Forecast::of(&points, now, window, to_plan, stats.avail_bytes);
+        let mut judged = judge_fs(stats, growth, forecast, th);
         judged.trend = trends.recent(&points);
         judged
     });
@@ -621,6 +636,7 @@ fn judge_service(
     planned: u64,
     u: Usage,
     growth: Option<f64>,
+    forecast: Forecast,
     th: &Thresholds,
 ) -> ServiceUsage {
     let t = &u.totals;
@@ -632,7 +648,7 @@ fn judge_service(
         t.allocated_bytes as f64 * 100.0 / planned as f64
     };
     let days_until_plan = history::days_until(planned.saturating_sub(t.allocated_bytes), growth);
-    let (status, reasons) = concerns(&u, planned, percent, days_until_plan, th);
+    let (status, reasons) = concerns(&u, planned, percent, &forecast, days_until_plan, th);
     ServiceUsage {
         name: name.to_string(),
         path: u.root.clone(),
@@ -650,6 +666,7 @@ fn judge_service(
         percent_of_plan: percent,
         growth_bytes_per_day: growth,
         days_until_plan,
+        forecast,
         partial: u.partial(),
         unreadable: u
             .unreadable
@@ -667,6 +684,7 @@ fn concerns(
     u: &Usage,
     planned: u64,
     percent: f64,
+    forecast: &Forecast,
     days_until_plan: Option<f64>,
     th: &Thresholds,
 ) -> (Status, Vec<String>) {
@@ -694,11 +712,16 @@ fn concerns(
             format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),
         );
     }
-    if let Some(days) = days_until_plan {
+    // Judged by the low bound (the soonest the interval allows), as the
+    // alerts are; a history too short for an interval falls back to the line.
+    if let Some(days) = forecast.days_to_plan.low.or(days_until_plan) {
         if u.root_error.is_none() && days <= th.plan_reached_warn_days as f64 && days > 0.0 {
             raise(
                 Status::Warning,
-                format!("projected to reach its plan in {days:.1} days"),
+                format!(
+                    "projected to reach its plan in {}",
+                    span_of_days(&forecast.days_to_plan, days)
+                ),
             );
         }
     }
@@ -742,7 +765,23 @@ fn judge_quota(s: &mut ServiceUsage, q: &QuotaFigures) {
     }
 }
 
-fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem {
+/// "9.5 days (8.1 to 11.2)", or "9.5 days" without an interval.
+pub fn span_of_days(b: &forecast::Bounds, soonest: f64) -> String {
+    match (b.likely, b.high) {
+        (Some(likely), Some(high)) if high > soonest => {
+            format!("{likely:.1} days ({soonest:.1} to {high:.1})")
+        }
+        (Some(likely), None) => format!("{likely:.1} days (as soon as {soonest:.1})"),
+        _ => format!("{soonest:.1} days"),
+    }
+}
+
+fn judge_fs(
+    stats: FsStats,
+    growth: Option<f64>,
+    forecast: Forecast,
+    th: &Thresholds,
+) -> Filesystem {
     let usable = stats.used_bytes + stats.avail_bytes;
     let free = stats.free_percent();
     let days_until_full = history::days_until(stats.avail_bytes, growth);
@@ -761,10 +800,13 @@ fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem 
             th.fs_free_warn_percent
         ));
     }
-    if let Some(days) = days_until_full {
+    if let Some(days) = forecast.days_to_full.low.or(days_until_full) {
         if days <= th.plan_reached_warn_days as f64 {
             status = status.max(Status::Warning);
-            reasons.push(format!("projected full in {days:.1} days"));
+            reasons.push(format!(
+                "projected full in {}",
+                span_of_days(&forecast.days_to_full, days)
+            ));
         }
     }
     Filesystem {
@@ -775,6 +817,7 @@ fn judge_fs(stats: FsStats, growth: Option<f64>, th: &Thresholds) -> Filesystem 
         avail_critical_bytes: share(usable, th.fs_free_crit_percent),
         growth_bytes_per_day: growth,
         days_until_full,
+        forecast,
         stats,
         trend: Vec::new(),
     }
@@ -786,6 +829,11 @@ mod tests {
 
     fn th() -> Thresholds {
         Layout::builtin().thresholds
+    }
+
+    /// No forecast: too few samples.
+    fn none() -> Forecast {
+        Forecast::of(&[], 0, 7 * 86_400, 1, 1)
     }
 
     fn fs(used: u64, avail: u64) -> FsStats {
@@ -812,14 +860,23 @@ mod tests {
 
     #[test]
     fn filesystem_status_from_free_share_and_projection() {
-        assert_eq!(judge_fs(fs(50, 50), None, &th()).status, Status::Ok);
-        assert_eq!(judge_fs(fs(90, 10), None, &th()).status, Status::Warning);
-        assert_eq!(judge_fs(fs(97, 3), None, &th()).status, Status::Critical);
+        assert_eq!(judge_fs(fs(50, 50), None, none(), &th()).status, Status::Ok);
+        assert_eq!(
+            judge_fs(fs(90, 10), None, none(), &th()).status,
+            Status::Warning
+        );
+        assert_eq!(
+            judge_fs(fs(97, 3), None, none(), &th()).status,
+            Status::Critical
+        );
         // 50 bytes left at 10 a day: full in 5 days, within 14.
-        let f = judge_fs(fs(50, 50), Some(10.0), &th());
+        let f = judge_fs(fs(50, 50), Some(10.0), none(), &th());
         assert_eq!(f.status, Status::Warning);
         assert_eq!(f.days_until_full, Some(5.0));
-        assert_eq!(judge_fs(fs(50, 50), Some(1.0), &th()).status, Status::Ok);
+        assert_eq!(
+            judge_fs(fs(50, 50), Some(1.0), none(), &th()).status,
+            Status::Ok
+        );
     }
 
     #[test]
@@ -831,7 +888,8 @@ mod tests {
             },
             ..Default::default()
         };
-        let judge = |bytes, growth| judge_service("s", 1000, usage(bytes), growth, &th()).status;
+        let judge =
+            |bytes, growth| judge_service("s", 1000, usage(bytes), growth, none(), &th()).status;
         assert_eq!(judge(799, None), Status::Ok);
         assert_eq!(judge(800, None), Status::Warning);
         assert_eq!(judge(950, None), Status::Critical);

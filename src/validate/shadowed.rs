@@ -19,6 +19,7 @@ use crate::status::Status::Warning;
 use crate::system::beneath;
 use crate::system::mounts::Mount;
 use crate::system::placement::{Placement, State};
+use crate::system::rootfs::Root;
 
 /// What was found beneath one mount point.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,14 +167,14 @@ fn targets(base: &Path, mounts: &[Mount], placement: &Placement) -> Vec<(PathBuf
 /// known (an image, nothing mounted, no record).
 pub fn check(
     layout: &Layout,
-    root: Option<&Path>,
+    root: &Root,
     mounts: &[Mount],
     placement: &Placement,
     state: Option<&StateDir>,
     tally: &mut Tally,
 ) -> Option<Seen> {
     // An image has no live mounts to look beneath.
-    if root.is_some() {
+    if root.image_dir().is_some() {
         return None;
     }
     let targets = targets(&layout.tier.base, mounts, placement);

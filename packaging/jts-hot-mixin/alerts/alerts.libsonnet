@@ -45,7 +45,9 @@
         // node-mixin's NodeFilesystemSpaceFillingUp, for a service's plan:
         // already well into its plan and, at the recent growth, past it within
         // a day (warning) or 4 hours (critical). It sees a burst that jts-hot's
-        // own 7-day trend (JtsHotServiceProjectedOverPlan) smooths away. Only
+        // own trend (JtsHotServiceProjectedOverPlan) smooths away; or jts-hot's
+        // forecast at its low bound (the soonest its 95% interval allows) puts
+        // the plan that close (a host scraped too sparsely for predict_linear). Only
         // below the plan (< 1): past it, a flat line "predicts" the plan
         // passed, and JtsHotServiceOverCriticalShare already says so.
         alert(
@@ -55,13 +57,17 @@
             (
               jts_hot_service_used_bytes{%%(jtsHotSelector)s} / on(instance, job, service) (jts_hot_service_planned_bytes{%%(jtsHotSelector)s} > 0) > %(share)g < 1
             and on(instance, job, service)
-              predict_linear(jts_hot_service_used_bytes{%%(jtsHotSelector)s}[%%(fillingUpWindowHours)sh], %(hours)s * 3600)
-                > on(instance, job, service) jts_hot_service_planned_bytes{%%(jtsHotSelector)s}
+              (
+                predict_linear(jts_hot_service_used_bytes{%%(jtsHotSelector)s}[%%(fillingUpWindowHours)sh], %(hours)s * 3600)
+                  > on(instance, job, service) jts_hot_service_planned_bytes{%%(jtsHotSelector)s}
+              or
+                max without(bound) (jts_hot_service_days_to_plan{%%(jtsHotSelector)s, bound="low"}) < %(hours)s / 24
+              )
             )
           ||| % s,
           '1h',
           '{{ $labels.service }} on {{ $labels.instance }} is predicted to pass its plan within %(hours)s hours' % s,
-          'Service {{ $labels.service }} on {{ $labels.instance }} is at {{ $value | humanizePercentage }} of its plan and, at the growth of the last %(window)s hours, passes it within %(hours)s hours.' % s { window: c.fillingUpWindowHours },
+          "Service {{ $labels.service }} on {{ $labels.instance }} is at {{ $value | humanizePercentage }} of its plan and, at the growth of the last %(window)s hours or at the low bound of jts-hot's forecast, passes it within %(hours)s hours." % s { window: c.fillingUpWindowHours },
         )
         for s in [
           { severity: 'warning', share: c.serviceFillingUpWarningShare, hours: c.serviceFillingUpWarningHours },
@@ -89,7 +95,8 @@
           "The hot tier's filesystem {{ $labels.base }} on {{ $labels.instance }} has {{ $value | humanize1024 }}B available, below thresholds.fs_free_warn_percent.",
         ),
       ] + [
-        // node-mixin's NodeFilesystemSpaceFillingUp on the tier's own filesystem.
+        // node-mixin's NodeFilesystemSpaceFillingUp on the tier's own
+        // filesystem, or jts-hot's forecast at its low bound.
         alert(
           'JtsHotFilesystemFillingUp',
           s.severity,
@@ -97,33 +104,48 @@
             (
               jts_hot_filesystem_avail_bytes{%%(jtsHotSelector)s} / on(instance, job, base) (jts_hot_filesystem_size_bytes{%%(jtsHotSelector)s} > 0) * 100 < %(percent)s
             and on(instance, job, base)
-              predict_linear(jts_hot_filesystem_avail_bytes{%%(jtsHotSelector)s}[%%(fillingUpWindowHours)sh], %(hours)s * 3600) < 0
+              (
+                predict_linear(jts_hot_filesystem_avail_bytes{%%(jtsHotSelector)s}[%%(fillingUpWindowHours)sh], %(hours)s * 3600) < 0
+              or
+                max without(bound) (jts_hot_filesystem_days_to_full{%%(jtsHotSelector)s, bound="low"}) < %(hours)s / 24
+              )
             )
           ||| % s,
           '1h',
           'Hot tier {{ $labels.base }} on {{ $labels.instance }} is predicted to fill within %(hours)s hours' % s,
-          "The hot tier's filesystem {{ $labels.base }} on {{ $labels.instance }} has {{ printf \"%%.2f\" $value }}%% available and, at the growth of the last %(window)s hours, fills within %(hours)s hours." % s { window: c.fillingUpWindowHours },
+          "The hot tier's filesystem {{ $labels.base }} on {{ $labels.instance }} has {{ printf \"%%.2f\" $value }}%% available and, at the growth of the last %(window)s hours or at the low bound of jts-hot's forecast, fills within %(hours)s hours." % s { window: c.fillingUpWindowHours },
         )
         for s in [
           { severity: 'warning', percent: c.filesystemFillingUpWarningPercent, hours: c.filesystemFillingUpWarningHours },
           { severity: 'critical', percent: c.filesystemFillingUpCriticalPercent, hours: c.filesystemFillingUpCriticalHours },
         ]
       ] + [
+        // jts-hot's own forecast over monitor.forecast_window at its low bound
+        // (the soonest the 95% interval allows); the likely line for a host
+        // whose history is too short for an interval (or a release before it).
         alert(
           'JtsHotFilesystemProjectedFull',
           'warning',
-          'jts_hot_filesystem_days_until_full{%(jtsHotSelector)s} < %(projectedDaysWarning)s',
+          |||
+            max without(bound) (jts_hot_filesystem_days_to_full{%(jtsHotSelector)s, bound="low"}) < %(projectedDaysWarning)s
+            or
+            jts_hot_filesystem_days_until_full{%(jtsHotSelector)s} < %(projectedDaysWarning)s
+          |||,
           '1h',
-          'Hot tier {{ $labels.base }} projected full in {{ $value | printf "%.1f" }} days',
-          "At the growth of the last 7 days the hot tier's filesystem {{ $labels.base }} on {{ $labels.instance }} fills in {{ $value | printf \"%.1f\" }} days.",
+          'Hot tier {{ $labels.base }} projected full in as little as {{ $value | printf "%.1f" }} days',
+          "At the growth over monitor.forecast_window the hot tier's filesystem {{ $labels.base }} on {{ $labels.instance }} may fill in {{ $value | printf \"%.1f\" }} days (the forecast's low bound).",
         ),
         alert(
           'JtsHotServiceProjectedOverPlan',
           'warning',
-          'jts_hot_service_days_until_plan{%(jtsHotSelector)s} < %(projectedDaysWarning)s',
+          |||
+            max without(bound) (jts_hot_service_days_to_plan{%(jtsHotSelector)s, bound="low"}) < %(projectedDaysWarning)s
+            or
+            jts_hot_service_days_until_plan{%(jtsHotSelector)s} < %(projectedDaysWarning)s
+          |||,
           '1h',
-          '{{ $labels.service }} projected to reach its plan in {{ $value | printf "%.1f" }} days',
-          'At the growth of the last 7 days service {{ $labels.service }} on {{ $labels.instance }} reaches its planned size in {{ $value | printf "%.1f" }} days.',
+          '{{ $labels.service }} projected to reach its plan in as little as {{ $value | printf "%.1f" }} days',
+          'At the growth over monitor.forecast_window service {{ $labels.service }} on {{ $labels.instance }} may reach its planned size in {{ $value | printf "%.1f" }} days (the forecast\'s low bound).',
         ),
         // The host's report is old: the older of the monitor's own timestamp
         // and its textfile's mtime (node_exporter keeps serving a file nobody

@@ -8,12 +8,13 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::escape::{self, prometheus_label_value};
+use crate::monitor::forecast::Bounds;
 use crate::monitor::{Filesystem, Report, ServiceUsage};
 use crate::state::Baseline;
 use crate::status::Status;
 
 /// The file written into the textfile collector's directory.
-pub const TEXTFILE_NAME: &str = "jts_hot.prom";
+const TEXTFILE_NAME: &str = "jts_hot.prom";
 
 /// One sample: its labels and its value.
 type Sample = (Vec<(&'static str, String)>, f64);
@@ -126,7 +127,7 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         name: "jts_hot_service_growth_bytes_per_day",
-        help: "Growth of used bytes per day over the last 7 days (absent until known).",
+        help: "Growth of used bytes per day over monitor.forecast_window, 7 days by default (absent until known).",
         labels: &["service"],
         samples: |r| per_service(r, |s| s.growth_bytes_per_day),
     },
@@ -135,6 +136,18 @@ pub const FAMILIES: &[Family] = &[
         help: "Projected days until the service reaches its plan at the current growth (absent when not growing).",
         labels: &["service"],
         samples: |r| per_service(r, |s| s.days_until_plan),
+    },
+    Family {
+        name: "jts_hot_service_days_to_plan",
+        help: "Forecast days until the service reaches its plan over monitor.forecast_window: bound=\"low\" (the soonest the 95% interval allows), \"likely\", \"high\"; a bound is absent when not known (flat, shrinking, too few samples) or unbounded.",
+        labels: &["service", "bound"],
+        samples: |r| per_service_bounds(r, |s| &s.forecast.days_to_plan),
+    },
+    Family {
+        name: "jts_hot_service_days_to_full",
+        help: "Forecast days until the filesystem's available bytes are used at this service's growth alone, bound=\"low\", \"likely\", \"high\" (absent when not known).",
+        labels: &["service", "bound"],
+        samples: |r| per_service_bounds(r, |s| &s.forecast.days_to_full),
     },
     Family {
         name: "jts_hot_service_partial",
@@ -192,7 +205,7 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         name: "jts_hot_filesystem_growth_bytes_per_day",
-        help: "Growth of the filesystem's used bytes per day over the last 7 days.",
+        help: "Growth of the filesystem's used bytes per day over monitor.forecast_window, 7 days by default.",
         labels: &["base"],
         samples: |r| filesystem(r, |f| f.growth_bytes_per_day),
     },
@@ -201,6 +214,18 @@ pub const FAMILIES: &[Family] = &[
         help: "Projected days until the filesystem is full at the current growth.",
         labels: &["base"],
         samples: |r| filesystem(r, |f| f.days_until_full),
+    },
+    Family {
+        name: "jts_hot_filesystem_days_to_full",
+        help: "Forecast days until the filesystem is full over monitor.forecast_window, bound=\"low\", \"likely\", \"high\" (absent when not known).",
+        labels: &["base", "bound"],
+        samples: |r| filesystem_bounds(r, |f| &f.forecast.days_to_full),
+    },
+    Family {
+        name: "jts_hot_filesystem_days_to_plan",
+        help: "Forecast days until the filesystem's used bytes reach the tier's planned capacity (tier.capacity), bound=\"low\", \"likely\", \"high\" (absent when not known).",
+        labels: &["base", "bound"],
+        samples: |r| filesystem_bounds(r, |f| &f.forecast.days_to_plan),
     },
     Family {
         name: "jts_hot_filesystem_status",
@@ -370,6 +395,37 @@ fn per_service(r: &Report, pick: impl Fn(&ServiceUsage) -> Option<f64>) -> Vec<S
     r.services
         .iter()
         .filter_map(|s| pick(s).map(|v| (vec![("service", s.name.clone())], v)))
+        .collect()
+}
+
+/// A sample per service and known bound of a forecast.
+fn per_service_bounds(r: &Report, pick: impl Fn(&ServiceUsage) -> &Bounds) -> Vec<Sample> {
+    r.services
+        .iter()
+        .flat_map(|s| {
+            pick(s).named().into_iter().filter_map(|(bound, v)| {
+                let labels = vec![("service", s.name.clone()), ("bound", bound.to_string())];
+                v.map(|v| (labels, v))
+            })
+        })
+        .collect()
+}
+
+/// A sample per known bound of the filesystem's forecast.
+fn filesystem_bounds(r: &Report, pick: impl Fn(&Filesystem) -> &Bounds) -> Vec<Sample> {
+    let base = escape::untrusted_path(&r.base);
+    r.filesystem
+        .iter()
+        .flat_map(|f| {
+            pick(f).named().into_iter().filter_map(|(bound, v)| {
+                v.map(|v| {
+                    (
+                        vec![("base", base.clone()), ("bound", bound.to_string())],
+                        v,
+                    )
+                })
+            })
+        })
         .collect()
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::picture::{self, Style};
 use crate::escape;
+use crate::monitor::forecast::{Bounds, Trend};
 use crate::monitor::history::GROWTH_WINDOW_SECONDS;
 use crate::monitor::Report;
 use crate::status::{self, Status};
@@ -179,18 +180,16 @@ fn picture_lines(report: &Report, style: Style) -> Lines {
     out.push(Status::Ok, "");
     filesystem_block(&mut out, report, style);
     out.push(Status::Ok, "");
+    forecast_block(&mut out, report, style);
+    out.push(Status::Ok, "");
     footer(&mut out, report, style);
     out
 }
 
 fn service_block(out: &mut Lines, s: &crate::monitor::ServiceUsage, now: u64, style: Style) {
-    let spark = picture::sparkline(
-        &s.trend,
-        now,
-        GROWTH_WINDOW_SECONDS,
-        s.planned_bytes as f64 / 100.0,
-    );
-    let mut details = vec![format!("7d {spark}")];
+    let window = s.forecast.window_seconds;
+    let spark = picture::sparkline(&s.trend, now, window, s.planned_bytes as f64 / 100.0);
+    let mut details = vec![format!("{} {spark}", window_label(window))];
     details.extend(outlook(
         s.growth_bytes_per_day,
         s.days_until_plan,
@@ -257,13 +256,9 @@ fn filesystem_block(out: &mut Lines, report: &Report, style: Style) {
         f.status,
         picture::hanging(INDENT, INDENT + 2, &size, style.width),
     );
-    let spark = picture::sparkline(
-        &f.trend,
-        report.timestamp,
-        GROWTH_WINDOW_SECONDS,
-        usable / 100.0,
-    );
-    let mut details = vec![format!("7d {spark}")];
+    let window = f.forecast.window_seconds;
+    let spark = picture::sparkline(&f.trend, report.timestamp, window, usable / 100.0);
+    let mut details = vec![format!("{} {spark}", window_label(window))];
     details.extend(outlook(
         f.growth_bytes_per_day,
         f.days_until_full,
@@ -285,6 +280,103 @@ fn filesystem_block(out: &mut Lines, report: &Report, style: Style) {
     .lines(out, style);
     // A total of its own (inodes), on a line of its own.
     out.extend(f.status, picture::wrap("", INDENT, &[inodes], style.width));
+}
+
+/// One line of the ranked forecast: who, what it reaches, the forecast.
+struct Ranked<'a> {
+    name: String,
+    status: Status,
+    what: &'static str,
+    reached: &'static str,
+    days: &'a Bounds,
+    trend: Trend,
+}
+
+/// The forecasts ranked most urgent first, each line with its status: by
+/// the low bound (the soonest the interval allows), then the likely
+/// figure; those without a figure last, saying why.
+pub fn ranked_forecast(report: &Report) -> Vec<(Status, String)> {
+    let mut rows: Vec<Ranked> = report
+        .services
+        .iter()
+        .map(|s| Ranked {
+            name: s.name.clone(),
+            status: s.status,
+            what: "plan in",
+            reached: "plan reached",
+            days: &s.forecast.days_to_plan,
+            trend: s.forecast.trend,
+        })
+        .collect();
+    if let Some(f) = &report.filesystem {
+        rows.push(Ranked {
+            name: "filesystem".to_string(),
+            status: f.status,
+            what: "full in",
+            reached: "full",
+            days: &f.forecast.days_to_full,
+            trend: f.forecast.trend,
+        });
+    }
+    let key = |r: &Ranked| {
+        let far = f64::INFINITY;
+        (r.days.low.unwrap_or(far), r.days.likely.unwrap_or(far))
+    };
+    rows.sort_by(|a, b| {
+        let (a, b) = (key(a), key(b));
+        a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+    });
+    rows.iter()
+        .map(|r| {
+            let figures = match (r.days.low, r.days.likely) {
+                (_, Some(likely)) if likely <= 0.0 => r.reached.to_string(),
+                (Some(low), Some(likely)) => format!(
+                    "{} {} / {} / {} days",
+                    r.what,
+                    days(Some(low)),
+                    days(Some(likely)),
+                    r.days.high.map_or("never".to_string(), |h| days(Some(h)))
+                ),
+                _ => format!("no forecast: {}", r.trend.why_none()),
+            };
+            (
+                r.status,
+                format!("{:<w$} {figures}", r.name, w = INDENT - 1),
+            )
+        })
+        .collect()
+}
+
+/// The ranked forecast under its heading.
+fn forecast_block(out: &mut Lines, report: &Report, style: Style) {
+    let window = report
+        .services
+        .first()
+        .map(|s| s.forecast.window_seconds)
+        .or(report
+            .filesystem
+            .as_ref()
+            .map(|f| f.forecast.window_seconds))
+        .unwrap_or(GROWTH_WINDOW_SECONDS);
+    let head = format!(
+        "FORECAST over {}, most urgent first (days: soonest / likely / latest)",
+        window_label(window)
+    );
+    out.extend(Status::Ok, picture::hanging(0, 2, &head, style.width));
+    for (status, line) in ranked_forecast(report) {
+        out.extend(status, picture::hanging(0, INDENT, &line, style.width));
+    }
+}
+
+/// "7d", "36h": the window as the layout writes it.
+fn window_label(seconds: u64) -> String {
+    if seconds % 86_400 == 0 {
+        format!("{}d", seconds / 86_400)
+    } else if seconds % 3_600 == 0 {
+        format!("{}h", seconds / 3_600)
+    } else {
+        format!("{seconds}s")
+    }
 }
 
 /// The scan, the history, the validation and its findings, the notes.
@@ -418,7 +510,7 @@ pub fn summary(report: &Report) -> String {
 }
 
 /// The summary after its status: the totals, then what caused the status.
-pub fn summary_body(report: &Report) -> String {
+fn summary_body(report: &Report) -> String {
     let mut why: Vec<String> = report
         .services
         .iter()
