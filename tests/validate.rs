@@ -393,7 +393,7 @@ fn a_renumbered_service_is_one_remap_and_setup_remaps_exactly_its_tree() {
         &data.join("link"),
         Some(uid),
         Some(gid),
-        nix::unistd::FchownatFlags::NoFollowSymlink,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .unwrap();
     let kafka = tree.id("passwd", "kafka");
