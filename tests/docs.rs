@@ -1137,7 +1137,8 @@ fn every_name_the_docs_quote_is_in_the_code() {
     assert!(checked >= 100, "only {checked} names");
 }
 
-/// docs/disk.md's "Units" and "The tree is created only on the mounted disk",
+/// docs/disk.md's "Units" and "The tree is created only on the mounted disk" (and
+/// docs/quotas.md's quota unit),
 /// against units/ (the default layout as rendered): setup runs after the
 /// mount units of the base, its parents and each service directory, before
 /// validate; validate wants setup and is ordered after it and the same
@@ -1199,6 +1200,36 @@ fn disk_md_units_are_the_units() {
             "{name}:\n{text}"
         );
     }
+    // docs/quotas.md's "At boot and on apply".
+    let quota = read("jts-hot-quota.service");
+    for after in [
+        "local-fs.target",
+        "systemd-tmpfiles-setup.service",
+        "jts-hot-setup.service",
+    ] {
+        assert!(
+            values(&quota, "After").contains(&after.into()),
+            "quota is not After={after}:\n{quota}"
+        );
+    }
+    assert_eq!(
+        values(&quota, "RequiresMountsFor"),
+        vec![layout.tier.base.display().to_string()],
+        "{quota}"
+    );
+    assert!(
+        values(&quota, "Before").contains(&"jts-hot-validate.service".into()),
+        "{quota}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-quota.service".into()),
+        "{validate}"
+    );
+    assert_eq!(
+        values(&quota, "ExecStart"),
+        ["/usr/bin/jts-hot", "quota", "set"],
+        "{quota}"
+    );
     let mut gates = 0;
     for service in &layout.services {
         for unit in &service.gate {
@@ -1410,4 +1441,113 @@ fn monitor_md_picture_is_the_picture() {
             .collect()
     };
     assert_eq!(heads(&picture), heads(&out), "{out}");
+}
+
+/// docs/fleet.md's recording-rule table names exactly the rules the shipped
+/// jts-hot-rules.yml records, and each file its "installed file" table names
+/// is one both packages install (Cargo.toml's deb assets and rpm files).
+#[test]
+fn fleet_md_names_the_rules_and_files_there_are() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/fleet.md")).unwrap();
+    let rules = std::fs::read_to_string(repo_root().join("packaging/prometheus/jts-hot-rules.yml"))
+        .unwrap();
+    let recorded: BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- record: ")
+                .or(l.trim().strip_prefix("record: "))
+        })
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .collect();
+    assert!(recorded.len() >= 10, "{recorded:?}");
+    let named: BTreeSet<String> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.contains(":jts_hot_")
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        })
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        named, recorded,
+        "docs/fleet.md's recording rules against jts-hot-rules.yml"
+    );
+    // What installs a file: a line naming its source (or its directory's
+    // glob) and its destination directory, in Cargo.toml's deb assets (or
+    // debian/*.install, when the .deb is built by debhelper) and rpm files.
+    let mut lines: Vec<String> = std::fs::read_to_string(repo_root().join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for f in common::files_under(&repo_root().join("debian")) {
+        if let Ok(text) = std::fs::read_to_string(repo_root().join("debian").join(f)) {
+            lines.extend(text.lines().map(|l| format!("deb: {l}")));
+        }
+    }
+    let mut files = 0;
+    for installed in doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| t.starts_with("/usr/share/jts-hot/"))
+    {
+        let (dir, name) = installed.rsplit_once('/').unwrap();
+        let src_dir = if name.ends_with(".json") {
+            "packaging/grafana"
+        } else {
+            "packaging/prometheus"
+        };
+        assert!(
+            repo_root().join(src_dir).join(name).is_file(),
+            "{installed}: no {src_dir}/{name}"
+        );
+        let installs = |l: &&String| {
+            (l.contains(&format!("{src_dir}/{name}")) || l.contains(&format!("{src_dir}/*.")))
+                && l.contains(&dir[1..])
+        };
+        let (rpm, deb): (Vec<&String>, Vec<&String>) = lines
+            .iter()
+            .filter(installs)
+            .partition(|l| l.contains("dest = "));
+        assert!(!deb.is_empty(), "the .deb does not install {installed}");
+        assert!(!rpm.is_empty(), "the .rpm does not install {installed}");
+        files += 1;
+    }
+    assert!(files >= 4, "{files} installed files");
+}
+
+/// docs/selinux.md's example of the module is the default layout's module as
+/// the packages ship it (units/), line for line, and the header comment it
+/// quotes is there.
+#[test]
+fn selinux_md_module_is_the_shipped_module() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/selinux.md")).unwrap();
+    let cil =
+        std::fs::read_to_string(repo_root().join("units/usr/share/selinux/packages/jts-hot.cil"))
+            .unwrap();
+    let start = doc
+        .find("    (optional jts_hot_service_1")
+        .expect("docs/selinux.md's module example");
+    let example: Vec<&str> = doc[start..]
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| &l[4..])
+        .collect();
+    assert!(example.len() >= 3, "{example:?}");
+    let lines: Vec<&str> = cil.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == example[0])
+        .unwrap_or_else(|| panic!("{} is not in jts-hot.cil:\n{cil}", example[0]));
+    assert_eq!(&lines[at..at + example.len()], &example[..], "{cil}");
+    assert!(
+        cil.lines()
+            .any(|l| l.starts_with("; jts-hot-layout-digest: sha256:")),
+        "{cil}"
+    );
 }

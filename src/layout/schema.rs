@@ -202,6 +202,11 @@ pub struct Monitor {
         serialize_with = "opt_seconds"
     )]
     pub forecast_window: Option<Duration>,
+    /// `role`: the host's role in the fleet (the `role` label of
+    /// jts_hot_layout_info; hosts are compared with the others of their
+    /// role). Left out of the digest when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Monitor {
