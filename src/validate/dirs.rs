@@ -2,20 +2,19 @@
 //! followed through a symlink), owner, group and permission bits exactly.
 
 use super::Check;
-use crate::system::Root;
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use super::access::Access;
+use super::Resolved;
 use super::Tally;
 use crate::escape;
 use crate::layout::{Ownership, PlannedDir};
 use crate::status::Status::{Critical, Unknown};
 use crate::system::accounts::{Accounts, Lookup};
 use crate::system::mounts::Mount;
-use crate::system::on_disk;
 
 /// tmpfiles.d `d` lines create a missing directory and adjust the mode and
 /// owner of an existing one (not of what is inside it). The basename picks
@@ -27,17 +26,17 @@ const REPAIR: &str = "fix: jts-hot setup";
 /// checked: a child's path would resolve through whatever is there instead.
 pub fn check(
     planned: &[PlannedDir],
-    root: &Root,
+    resolved: &Resolved,
     accounts: &Accounts,
     mounts: &[Mount],
     tally: &mut Tally,
 ) -> usize {
     // A renumbered service is one finding, not one per directory.
-    let remaps = crate::remap::detect(planned, root, accounts);
+    let remaps = crate::remap::detect(planned, resolved.root(), accounts);
     for r in &remaps {
-        remapped(root, r, tally);
+        remapped(resolved.root(), r, tally);
     }
-    let mut access = Access::new(root, mounts, accounts);
+    let mut access = Access::new(resolved.root(), mounts, accounts);
     let mut ids = Ids {
         accounts,
         cache: HashMap::new(),
@@ -51,7 +50,7 @@ pub fn check(
         }
         looked_at += 1;
         let below = below_count.get(dir.path.as_path()).copied().unwrap_or(0);
-        let path = on_disk(root, &dir.path);
+        let path = resolved.on_disk(&dir.path);
         match real_directory(&path, below, tally) {
             Some(meta) => {
                 let remap = dir
@@ -63,7 +62,7 @@ pub fn check(
                 );
                 ownership(&path, &meta, dir.ownership, skip, &mut ids, tally);
                 mode(&path, &meta, dir, tally);
-                access.check(&dir.path, dir.ownership.owner.as_str(), tally);
+                access.check(&dir.path, &path, dir.ownership.owner.as_str(), tally);
             }
             None => {
                 broken.insert(&dir.path);
@@ -210,8 +209,8 @@ impl Ids<'_> {
 
 /// dir.owner.remap: the service's directories all carry other IDs than its
 /// owner's (a reinstall, a disk from another host): one finding per service.
-fn remapped(root: &Root, r: &crate::remap::Remap, tally: &mut Tally) {
-    let path = on_disk(root, &r.path);
+fn remapped(root: &crate::system::Root, r: &crate::remap::Remap, tally: &mut Tally) {
+    let path = root.on_disk(&r.path);
     tally
         .fail(
             Critical,
