@@ -317,7 +317,7 @@ fn blocked_by_mounts(layout: &Layout, root: &Root) -> Result<Blocked, SetupError
 
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
 /// `apply`) over /usr/lib's (the package's), relative to the root.
-pub fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
+fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
     let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
     let etc = generated::etc_path(&vendor);
     [etc, vendor]
