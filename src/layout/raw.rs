@@ -56,6 +56,8 @@ pub struct RawMonitor {
     pub quota_tree_every: Option<Spanned<String>>,
     /// The span of history growth and forecasts are fitted over.
     pub forecast_window: Option<Spanned<String>>,
+    /// How many largest subdirectories per service and level are reported.
+    pub top: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
