@@ -107,7 +107,7 @@ impl InForce {
 }
 
 /// The applied copy's text: a first line naming its source, then the layout as written.
-pub fn copy_text(layout_text: &str, source: &Source) -> String {
+fn copy_text(layout_text: &str, source: &Source) -> String {
     format!(
         "{FROM_MARKER}{}\n\
          # What the running system obeys. Do not edit: edit {SYSTEM_LAYOUT_PATH}, then run `jts-hot apply`.\n\
@@ -138,7 +138,7 @@ pub fn record(root: &Root, layout_text: &str, source: &Source) -> std::io::Resul
 /// The applied copy under `root`, if apply ever ran: the layout (named as
 /// apply named it, so that rendered again it gives the same files) and the
 /// text apply read. What an upgrade renders again (`jts-hot apply --reapply`).
-pub fn load_copy(root: Option<&Path>) -> Result<Option<(Layout, String)>, LayoutErrors> {
+pub fn load_copy(root: &Root) -> Result<Option<(Layout, String)>, LayoutErrors> {
     let copy = crate::system::on_disk_followed(root, &Path::new("/").join(APPLIED_PATH));
     if std::fs::symlink_metadata(&copy).is_err() {
         return Ok(None);
@@ -165,7 +165,7 @@ fn from_line(text: &str) -> String {
 
 /// The layout in force under `root` (None: this system), and any pending edit
 /// of the saved file. `check_pending`: compare the saved file (a gate skips it).
-pub fn load(root: Option<&Path>, check_pending: bool) -> Result<InForce, LayoutErrors> {
+pub fn load(root: &Root, check_pending: bool) -> Result<InForce, LayoutErrors> {
     let copy = crate::system::on_disk_followed(root, &Path::new("/").join(APPLIED_PATH));
     let (layout, origin) = match (std::fs::symlink_metadata(&copy), load_copy(root)?) {
         (Ok(meta), Some((layout, _))) => {
@@ -198,7 +198,7 @@ pub fn load(root: Option<&Path>, check_pending: bool) -> Result<InForce, LayoutE
 }
 
 /// The saved layout under `root`, if it is not `in_force`.
-fn pending(root: Option<&Path>, in_force: &Layout) -> Option<Pending> {
+fn pending(root: &Root, in_force: &Layout) -> Option<Pending> {
     let saved = crate::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
     let edit = match std::fs::symlink_metadata(&saved) {
         Err(_) if in_force.digest() == Layout::builtin().digest() => return None,
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn until_apply_runs_the_packaged_default_is_in_force() {
         let dir = root_with(Some(DEFAULT_LAYOUT_TOML));
-        let f = load(Some(dir.path()), true).unwrap();
+        let f = load(&Root::open(dir.path()).unwrap(), true).unwrap();
         assert_eq!(f.origin, Origin::Packaged);
         assert_eq!(f.layout.digest(), Layout::builtin().digest());
         assert_eq!(f.pending, None);
@@ -240,12 +240,17 @@ mod tests {
     #[test]
     fn a_saved_typo_is_pending_and_never_in_force() {
         let dir = root_with(Some("[tier]\nbase = \"relative\"\n"));
-        let f = load(Some(dir.path()), true).unwrap();
+        let f = load(&Root::open(dir.path()).unwrap(), true).unwrap();
         assert_eq!(f.layout.digest(), Layout::builtin().digest());
         let p = f.pending.unwrap();
         assert!(matches!(p.edit, Edit::Broken { .. }), "{p:?}");
         assert!(p.describe().contains("does not parse"), "{}", p.describe());
-        assert_eq!(load(Some(dir.path()), false).unwrap().pending, None);
+        assert_eq!(
+            load(&Root::open(dir.path()).unwrap(), false)
+                .unwrap()
+                .pending,
+            None
+        );
     }
 
     #[test]
@@ -257,11 +262,13 @@ mod tests {
         let source = Source::File(PathBuf::from(SYSTEM_LAYOUT_PATH));
         assert!(record(&root, &edited, &source).unwrap());
         assert!(!record(&root, &edited, &source).unwrap(), "rewritten");
-        let f = load(Some(dir.path()), true).unwrap();
+        let f = load(&Root::open(dir.path()).unwrap(), true).unwrap();
         assert_eq!(f.pending, None);
         assert_eq!(f.layout.source, source);
         assert!(matches!(&f.origin, Origin::Applied { from, .. } if from == SYSTEM_LAYOUT_PATH));
-        let (copied, text) = load_copy(Some(dir.path())).unwrap().unwrap();
+        let (copied, text) = load_copy(&Root::open(dir.path()).unwrap())
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (copied.digest(), text.as_str()),
             (f.layout.digest(), edited.as_str())
@@ -273,11 +280,11 @@ mod tests {
             DEFAULT_LAYOUT_TOML,
         )
         .unwrap();
-        let f = load(Some(dir.path()), true).unwrap();
+        let f = load(&Root::open(dir.path()).unwrap(), true).unwrap();
         assert_eq!(f.layout.digest(), applied);
         assert!(matches!(f.pending.unwrap().edit, Edit::Changed { .. }));
         std::fs::remove_file(dir.path().join("etc/jts/hot-layout.toml")).unwrap();
-        let f = load(Some(dir.path()), true).unwrap();
+        let f = load(&Root::open(dir.path()).unwrap(), true).unwrap();
         assert_eq!(f.pending.unwrap().edit, Edit::Removed);
     }
 }

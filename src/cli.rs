@@ -22,7 +22,10 @@ pub enum CompletionShell {
 /// /etc/jts/hot-layout.toml, else the built-in default); none when it does not load.
 fn service_names() -> Vec<CompletionCandidate> {
     let config = std::env::var_os("JTS_HOT_CONFIG").map(PathBuf::from);
-    crate::layout_in_force(config, false, None)
+    let Ok(root) = jts_hot::system::Root::host() else {
+        return Vec::new();
+    };
+    crate::layout_in_force(config, false, &root)
         .map(|layout| {
             layout
                 .services

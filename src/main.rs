@@ -18,6 +18,7 @@ use cli::{
 use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
 use jts_hot::state::StateDir;
 use jts_hot::status::under_journal;
+use jts_hot::system::Root;
 use jts_hot::{applied, apply, files, monitor, probe, render, status};
 
 fn main() -> ExitCode {
@@ -113,31 +114,64 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// The one root of this run, decided once: the image --root names
+/// (canonical, opened once), else this system's "/". Everything below
+/// reads and writes through it.
+fn root_of(command: &Command) -> Result<Root, Failure> {
+    let image = match command {
+        Command::Validate(a) => a.root.as_deref(),
+        Command::Plan(a) => a.root.as_deref(),
+        Command::Apply(a) => a.root.as_deref(),
+        Command::Setup(a) => a.root.as_deref(),
+        _ => None,
+    };
+    let root = match image {
+        Some(dir) => Root::image(dir).map_err(|e| format!("--root {}: {e}", dir.display())),
+        None => Root::host().map_err(|e| format!("cannot open /: {e}")),
+    };
+    root.map_err(|e| Failure::Other(anyhow::anyhow!(e)))
+}
+
 /// The saved layout file: --config (or $JTS_HOT_CONFIG), else the system
 /// file (under `root`, for commands that act on an image) if it exists, else
 /// the built-in default (`None`).
-fn layout_path(cli: &Cli, root: Option<&Path>) -> Option<PathBuf> {
-    layout_path_of(cli.config.clone(), cli.default_layout, root)
-}
-
-fn layout_path_of(
-    config: Option<PathBuf>,
-    default_layout: bool,
-    root: Option<&Path>,
-) -> Option<PathBuf> {
-    if default_layout {
+fn layout_path(cli: &Cli, root: &Root) -> Option<PathBuf> {
+    if cli.default_layout {
         return None;
     }
-    config.or_else(|| {
+    cli.config.clone().or_else(|| {
         // Resolved inside the image: its links never lead to the host's files.
-        let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
+        let system = root.on_disk_followed(Path::new(SYSTEM_LAYOUT_PATH));
         system.exists().then_some(system)
     })
 }
 
+/// `path` inside the image `dir`, as the image sees it; also when `path`
+/// spells the image another way than its canonical `dir` (relative, or
+/// through a link to it).
+fn inside_image(dir: &Path, path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok();
+    let parent_real = path
+        .parent()
+        .and_then(|p| {
+            std::fs::canonicalize(if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            })
+            .ok()
+        })
+        .zip(path.file_name())
+        .map(|(p, name)| p.join(name));
+    [Some(path.to_path_buf()), absolute, parent_real]
+        .into_iter()
+        .flatten()
+        .find_map(|p| p.strip_prefix(dir).ok().map(Path::to_path_buf))
+}
+
 /// The saved layout (what `apply`, `plan` and `generate` act on) and its
 /// text as read, once: apply keeps that text as the applied copy.
-fn load_saved(cli: &Cli, root: Option<&Path>) -> Result<(Layout, String), Failure> {
+fn load_saved(cli: &Cli, root: &Root) -> Result<(Layout, String), Failure> {
     match layout_path(cli, root) {
         Some(path) => {
             let text = Layout::read(&path).map_err(Failure::Layout)?;
@@ -145,7 +179,7 @@ fn load_saved(cli: &Cli, root: Option<&Path>) -> Result<(Layout, String), Failur
                 Layout::parse(&text, &path.display().to_string()).map_err(Failure::Layout)?;
             // Generated files name the layout as the image sees it: one
             // layout gives the same bytes in every image, whatever --root.
-            if let Some(inside) = root.and_then(|r| path.strip_prefix(r).ok()) {
+            if let Some(inside) = root.image_dir().and_then(|r| inside_image(r, &path)) {
                 let inside = if cli.config.is_none() {
                     PathBuf::from(SYSTEM_LAYOUT_PATH)
                 } else {
@@ -164,7 +198,7 @@ fn load_saved(cli: &Cli, root: Option<&Path>) -> Result<(Layout, String), Failur
 pub(crate) fn layout_in_force(
     config: Option<PathBuf>,
     default_layout: bool,
-    root: Option<&Path>,
+    root: &Root,
 ) -> Option<Layout> {
     match (config, default_layout) {
         (_, true) => Some(Layout::builtin()),
@@ -176,12 +210,12 @@ pub(crate) fn layout_in_force(
 /// `apply --reapply`: the applied copy; on a host an older jts-hot applied
 /// (its validation unit in /etc, no copy yet) the saved layout it ran by;
 /// `None` where apply never ran.
-fn reapplied(root: Option<&Path>) -> Result<Option<(Layout, String)>, Failure> {
+fn reapplied(root: &Root) -> Result<Option<(Layout, String)>, Failure> {
     if let Some(found) = applied::load_copy(root).map_err(Failure::Layout)? {
         return Ok(Some(found));
     }
     let etc_unit = Path::new("/etc/systemd/system").join(jts_hot::render::generated::VALIDATE_UNIT);
-    let applied_before = jts_hot::system::on_disk(root, &etc_unit).exists();
+    let applied_before = root.on_disk(&etc_unit).exists();
     match applied_before {
         true => load_saved_file(root).map(Some),
         false => Ok(None),
@@ -189,8 +223,8 @@ fn reapplied(root: Option<&Path>) -> Result<Option<(Layout, String)>, Failure> {
 }
 
 /// The saved layout file under `root`, or the built-in default when there is none.
-fn load_saved_file(root: Option<&Path>) -> Result<(Layout, String), Failure> {
-    let system = jts_hot::system::on_disk_followed(root, Path::new(SYSTEM_LAYOUT_PATH));
+fn load_saved_file(root: &Root) -> Result<(Layout, String), Failure> {
+    let system = root.on_disk_followed(Path::new(SYSTEM_LAYOUT_PATH));
     if !system.exists() {
         return Ok((Layout::builtin(), DEFAULT_LAYOUT_TOML.to_string()));
     }
@@ -204,11 +238,7 @@ fn load_saved_file(root: Option<&Path>) -> Result<(Layout, String), Failure> {
 /// --default-layout when given, else the one `apply` last applied (or the
 /// packaged default); a saved edit not applied is only reported (`pending`,
 /// compared when `check_pending`).
-fn load_in_force(
-    cli: &Cli,
-    root: Option<&Path>,
-    check_pending: bool,
-) -> Result<applied::InForce, Failure> {
+fn load_in_force(cli: &Cli, root: &Root, check_pending: bool) -> Result<applied::InForce, Failure> {
     if cli.default_layout {
         return Ok(applied::InForce::explicit(
             Layout::builtin(),
@@ -224,9 +254,10 @@ fn load_in_force(
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
+    let root = root_of(&cli.command)?;
     match &cli.command {
         Command::Generate(args) => {
-            let (layout, _) = load_saved(&cli, None)?;
+            let (layout, _) = load_saved(&cli, &root)?;
             let files = render::render(&layout);
             files::write_tree(&args.out, &files)?;
             let written: String = files
@@ -271,14 +302,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             cli_man::write_all(Cli::command(), dir).map_err(anyhow::Error::from)?;
             Ok(exit_codes::SUCCESS)
         }
-        Command::Validate(args) => run_validate(&cli, args),
-        Command::Plan(args) => run_plan(&cli, args),
-        Command::Probe(args) => run_probe(&cli, args),
+        Command::Validate(args) => run_validate(&cli, args, root),
+        Command::Plan(args) => run_plan(&cli, args, root),
+        Command::Probe(args) => run_probe(&cli, args, &root),
         Command::Apply(args) => {
             // Refused here, before anything is touched, if the layout is bad.
             let (layout, text) = match args.reapply {
-                false => load_saved(&cli, args.root.as_deref())?,
-                true => match reapplied(args.root.as_deref())? {
+                false => load_saved(&cli, &root)?,
+                true => match reapplied(&root)? {
                     Some(found) => found,
                     None => {
                         emit("jts-hot apply --reapply: apply never ran here: the packaged files are in force\n")?;
@@ -287,7 +318,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 },
             };
             let opts = apply::Options {
-                root: args.root.clone(),
+                root,
                 dry_run: args.dry_run,
                 diff: args.diff,
                 selinux_priority: args.selinux_priority,
@@ -306,11 +337,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
             }
         }
-        Command::Setup(args) => run_setup(&cli, args),
+        Command::Setup(args) => run_setup(&cli, args, root),
         Command::Status(args) => {
-            let in_force = load_in_force(&cli, None, true)?;
+            let in_force = load_in_force(&cli, &root, true)?;
             let opts = jts_hot::overview::Options {
                 state_dir: args.state.state_dir.clone(),
+                root,
             };
             let report = jts_hot::overview::run(&in_force, &opts);
             use jts_hot::overview::output;
@@ -322,21 +354,22 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             })?;
             Ok(exit_codes::status(&report))
         }
-        Command::Quota(command) => run_quota(&cli, command),
-        Command::Monitor(args) => run_monitor(&cli, args),
+        Command::Quota(command) => run_quota(&cli, command, &root),
+        Command::Monitor(args) => run_monitor(&cli, args, root),
     }
 }
 
 /// `jts-hot monitor`: main builds the options, runs it, writes the textfile
 /// if asked (an explicit step), prints.
-fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
-    let in_force = load_in_force(cli, None, true)?;
+fn run_monitor(cli: &Cli, args: &MonitorArgs, root: Root) -> Result<u8, Failure> {
+    let in_force = load_in_force(cli, &root, true)?;
     let layout = in_force.layout;
     let opts = monitor::Options {
         state_dir: args.state.state_dir.clone(),
         walk: args.walk,
         threads: args.threads,
         pending: in_force.pending,
+        root,
     };
     let mut report = monitor::run(&layout, &opts);
     if let Some(dir) = &args.textfile_dir {
@@ -364,8 +397,8 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs) -> Result<u8, Failure> {
 }
 
 /// `jts-hot probe`: main builds the options, runs it, prints.
-fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
-    let layout = load_in_force(cli, None, false)?.layout;
+fn run_probe(cli: &Cli, args: &ProbeArgs, root: &Root) -> Result<u8, Failure> {
+    let layout = load_in_force(cli, root, false)?.layout;
     let opts = probe::Options {
         dir: args.dir.clone().unwrap_or_else(|| layout.tier.base.clone()),
         size: args.size,
@@ -383,7 +416,7 @@ fn run_probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, Failure> {
 }
 
 /// `jts-hot validate`: main builds the options, prints, maps the verdict to the exit code.
-fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
+fn run_validate(cli: &Cli, args: &ValidateArgs, root: Root) -> Result<u8, Failure> {
     use jts_hot::validate::{self, output};
     if args.gate {
         // A stop or restart of the unit while its gate runs or lingers
@@ -394,11 +427,11 @@ fn run_validate(cli: &Cli, args: &ValidateArgs) -> Result<u8, Failure> {
         let _ = unsafe { signal(Signal::SIGTERM, SigHandler::SigIgn) };
     }
     // A gate never reads the saved edit: only the layout in force decides a start.
-    let in_force = load_in_force(cli, args.root.as_deref(), !args.gate)?;
+    let in_force = load_in_force(cli, &root, !args.gate)?;
     let layout = in_force.layout;
     let opts = validate::Options {
         services: args.service.clone(),
-        root: args.root.clone(),
+        root,
         pending: in_force.pending,
         state_dir: Some(args.state.state_dir.clone()),
     };
@@ -471,12 +504,10 @@ fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
 }
 
 /// `jts-hot plan`: 0 the plan fits, 1 it over-commits.
-fn run_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
+fn run_plan(cli: &Cli, args: &PlanArgs, root: Root) -> Result<u8, Failure> {
     use jts_hot::plan::{self, output};
-    let (layout, _) = load_saved(cli, args.root.as_deref())?;
-    let opts = plan::Options {
-        root: args.root.clone(),
-    };
+    let (layout, _) = load_saved(cli, &root)?;
+    let opts = plan::Options { root };
     let plan = plan::run(&layout, &opts);
     emit(&match args.format {
         TextOrJson::Text => output::text(&plan, under_journal()),
@@ -486,21 +517,19 @@ fn run_plan(cli: &Cli, args: &PlanArgs) -> Result<u8, Failure> {
 }
 
 /// `jts-hot setup`: 0 set up, 2 refused; a runtime error is 3 (see `main`).
-fn run_setup(cli: &Cli, args: &SetupArgs) -> Result<u8, Failure> {
+fn run_setup(cli: &Cli, args: &SetupArgs, root: Root) -> Result<u8, Failure> {
     use jts_hot::setup;
-    let layout = load_in_force(cli, args.root.as_deref(), false)?.layout;
-    let opts = setup::Options {
-        root: args.root.clone(),
-    };
+    let layout = load_in_force(cli, &root, false)?.layout;
+    let opts = setup::Options { root };
     let report = setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
     emit(&setup::text(&report, under_journal()))?;
     Ok(exit_codes::setup(&report, args.warning_ok))
 }
 
 /// `jts-hot quota set|status`.
-fn run_quota(cli: &Cli, command: &QuotaCommand) -> Result<u8, Failure> {
+fn run_quota(cli: &Cli, command: &QuotaCommand, root: &Root) -> Result<u8, Failure> {
     use jts_hot::quota::{self, output};
-    let layout = load_in_force(cli, None, false)?.layout;
+    let layout = load_in_force(cli, root, false)?.layout;
     let journal = under_journal();
     match command {
         QuotaCommand::Set {

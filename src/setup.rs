@@ -27,10 +27,10 @@ use crate::system::placement::{Placement, PIN};
 use crate::system::rootfs::Root;
 use crate::system::{fstab, mounts, on_disk, on_disk_followed};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
-    /// An image or a root being prepared (systemd-tmpfiles --root).
-    pub root: Option<PathBuf>,
+    /// This system, or an image or a root being prepared (systemd-tmpfiles --root).
+    pub root: Root,
 }
 
 /// What setup did.
@@ -79,11 +79,6 @@ impl std::fmt::Display for DirState {
 /// Why setup could not do its job (exit 3, as opposed to 2: refused).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("--root {}: {error}", .path.display())]
-    Root {
-        path: PathBuf,
-        error: std::io::Error,
-    },
     #[error("{0:#}")]
     MountTable(anyhow::Error),
     #[error(
@@ -226,7 +221,7 @@ impl Blocked {
 }
 
 /// What setup and apply must not create beneath now (see [`Blocked`]).
-pub fn blocked(layout: &Layout, root: Option<&Path>) -> Result<Blocked, SetupError> {
+pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
     let base = &layout.tier.base;
     let pin = layout.tier.filesystem_uuid.as_deref();
     let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
@@ -250,25 +245,18 @@ pub fn blocked(layout: &Layout, root: Option<&Path>) -> Result<Blocked, SetupErr
 
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
 /// `apply`) over /usr/lib's (the package's), relative to the root.
-pub fn tmpfiles_file(root: &Path) -> Option<PathBuf> {
+pub fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
     let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
     let etc = generated::etc_path(&vendor);
-    [etc, vendor].into_iter().find(|p| {
-        std::fs::symlink_metadata(on_disk_followed(Some(root), p)).is_ok_and(|m| m.is_file())
-    })
+    [etc, vendor]
+        .into_iter()
+        .find(|p| std::fs::symlink_metadata(on_disk_followed(root, p)).is_ok_and(|m| m.is_file()))
 }
 
 /// Creates what is missing (with systemd-tmpfiles), or refuses while the
 /// tier's disk is not mounted.
 pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
-    let root_dir = match &opts.root {
-        Some(r) => Some(std::fs::canonicalize(r).map_err(|error| SetupError::Root {
-            path: r.clone(),
-            error,
-        })?),
-        None => None,
-    };
-    let root = root_dir.as_deref();
+    let root = &opts.root;
     let blocked = blocked(layout, root)?;
     if blocked.everything {
         return Ok(Report {
@@ -280,28 +268,23 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             left: Vec::new(),
         });
     }
-    if let Some(root) = root {
+    if root.image_dir().is_some() {
         // systemd-tmpfiles --root looks owners up in ROOT/etc/passwd as the host sees it.
-        let image = Root::open(root).map_err(|error| SetupError::Root {
-            path: root.to_path_buf(),
-            error,
-        })?;
-        if let Some((path, to)) = image.first_leaving(&ACCOUNT_FILES[..2]) {
+        if let Some((path, to)) = root.first_leaving(&ACCOUNT_FILES[..2]) {
             return Err(SetupError::Leaves { path, to });
         }
     }
-    let fs_root = root.unwrap_or(Path::new("/"));
-    let Some(file) = tmpfiles_file(fs_root) else {
+    let Some(file) = tmpfiles_file(root) else {
         return Err(SetupError::NoTmpfilesFile {
             etc: generated::etc_path(Path::new(generated::TIER_TMPFILES_PATH))
                 .display()
                 .to_string(),
             vendor: generated::TIER_TMPFILES_PATH.to_string(),
-            root: fs_root.to_path_buf(),
+            root: root.path().to_path_buf(),
         });
     };
-    let accounts = match root {
-        Some(r) => Accounts::from_root(r),
+    let accounts = match root.image_dir() {
+        Some(_) => Accounts::from_root(root),
         None => Accounts::Nss,
     };
     let planned: Vec<PathBuf> = layout
@@ -325,11 +308,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         &on_disk_followed(root, &Path::new("/").join(&file)),
         &blocked.exclude_args(),
     )?;
-    let in_root = Root::open(fs_root).map_err(|error| SetupError::Root {
-        path: fs_root.to_path_buf(),
-        error,
-    })?;
-    tighten_modes(layout, &in_root, &missing, &blocked)?;
+    tighten_modes(layout, root, &missing, &blocked)?;
     let mut created = Vec::new();
     let mut repaired = Vec::new();
     for (path, found) in planned.into_iter().zip(before) {
@@ -397,10 +376,10 @@ pub fn tighten_modes(
 }
 
 /// systemd-tmpfiles --create on `file` (under `root`, when given).
-fn tmpfiles_create(root: Option<&Path>, file: &Path, exclude: &[String]) -> Result<(), SetupError> {
+fn tmpfiles_create(root: &Root, file: &Path, exclude: &[String]) -> Result<(), SetupError> {
     let mut tmpfiles = Command::new("systemd-tmpfiles");
     tmpfiles.arg("--create").args(exclude);
-    if let Some(r) = root {
+    if let Some(r) = root.image_dir() {
         tmpfiles.arg(format!("--root={}", r.display()));
     }
     tmpfiles.arg(file);

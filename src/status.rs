@@ -29,7 +29,7 @@ impl Status {
 
     /// The sd-daemon(3) priority prefix for a line logged under systemd:
     /// info, warning, crit, err (an UNKNOWN means jts-hot could not do its job).
-    pub fn journal_prefix(self) -> &'static str {
+    fn journal_prefix(self) -> &'static str {
         match self {
             Status::Ok => "<6>",
             Status::Warning => "<4>",

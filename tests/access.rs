@@ -111,7 +111,8 @@ fn kernel(dir: &Path, who: &Who) -> bool {
 /// jts-hot's verdict, and the path it names when blocked.
 fn ours(dir: &Path, who: &Who) -> Result<(), PathBuf> {
     let mounts = jts_hot::system::mounts::read().unwrap();
-    reach_and_write(None, dir, who, &mounts, &mut Cache::default())
+    let host = jts_hot::system::Root::host().unwrap();
+    reach_and_write(&host, dir, who, &mounts, &mut Cache::default())
         .unwrap_or_else(|e| panic!("cannot tell for {}: {e}", dir.display()))
         .map_err(|b| b.at)
 }

@@ -219,7 +219,7 @@ pub fn effects(
     set: &ChangeSet,
     creates_dirs: bool,
 ) -> Vec<Effect> {
-    let accounts = Accounts::from_root(root.path());
+    let accounts = Accounts::from_root(root);
     let mut out = Vec::new();
     if creates_dirs {
         directories(layout, root, &accounts, &mut out);

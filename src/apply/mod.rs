@@ -13,7 +13,7 @@
 //! layout names.
 
 mod changes;
-pub mod effects;
+mod effects;
 pub mod output;
 pub mod selinux;
 
@@ -42,8 +42,8 @@ const SYSTEMD_RUNNING: &str = "/run/systemd/system";
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Apply to an image or mounted root instead of this system.
-    pub root: Option<PathBuf>,
+    /// This system, or an image or mounted root to apply to instead.
+    pub root: Root,
     /// Say what would change, change nothing.
     pub dry_run: bool,
     /// Also show the unified diff of every file that changes.
@@ -53,18 +53,6 @@ pub struct Options {
     /// The layout's text as read: kept as the applied copy, the layout in
     /// force from then on (`applied`); `None` keeps none.
     pub layout_text: Option<String>,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            root: None,
-            dry_run: false,
-            diff: false,
-            selinux_priority: selinux::APPLY_PRIORITY,
-            layout_text: None,
-        }
-    }
 }
 
 /// What stopped apply: the state of the system, never the layout (a bad
@@ -274,19 +262,9 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, Box<Failed>> {
 }
 
 fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), Error> {
-    // systemd's tools want an absolute --root.
-    let root_dir = match &opts.root {
-        Some(r) => Some(
-            std::fs::canonicalize(r)
-                .map_err(|e| Error::io(format!("--root {}", r.display()), e))?,
-        ),
-        None => None,
-    };
-    let root_path = root_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let root = Root::open(&root_path)
-        .map_err(|e| Error::io(format!("cannot open {}", root_path.display()), e))?;
+    let root = &opts.root;
     // Before anything is written: each gate as the target system orders it.
-    let refused = crate::validate::gates::refused(layout, root_dir.as_deref());
+    let refused = crate::validate::gates::refused(layout, root);
     if !refused.is_empty() {
         return Err(Error::Gates(
             refused
@@ -300,28 +278,24 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
                 .collect(),
         ));
     }
-    let set = decide(layout, &root)?;
+    let set = decide(layout, root)?;
     report.unchanged = set.unchanged.len();
-    let selinux_plan = selinux::plan(layout, root_dir.as_deref(), opts.selinux_priority);
+    let selinux_plan = selinux::plan(layout, root, opts.selinux_priority);
     if opts.dry_run {
-        return dry_run(layout, &root, &set, &selinux_plan, opts.diff, report);
+        return dry_run(layout, root, &set, &selinux_plan, opts.diff, report);
     }
     if opts.diff {
-        report.steps.extend(diffs(&root, &set));
+        report.steps.extend(diffs(root, &set));
     }
-    let run = Apply {
-        layout,
-        root: &root,
-        root_dir: root_dir.as_deref(),
-    };
-    let before = snapshot(layout, &root)?;
+    let run = Apply { layout, root };
+    let before = snapshot(layout, root)?;
     run.write_changes(&set, report)?;
     // The files in /etc are this layout's now: so is what the gates, validate
     // and the monitor read.
     let mut recorded = false;
     if let Some(text) = &opts.layout_text {
         let rel = Path::new(crate::applied::APPLIED_PATH);
-        let written = crate::applied::record(&root, text, &layout.source)
+        let written = crate::applied::record(root, text, &layout.source)
             .map_err(|e| Error::io(format!("cannot write {}", root.display(rel).display()), e))?;
         recorded = written;
         if written {
@@ -331,14 +305,13 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
         }
     }
     // Before tmpfiles: the directories it creates are born with their labels.
-    report.selinux_in_place = run.selinux(report, |out| {
-        selinux::install(&selinux_plan, run.root_dir, out)
-    })?;
+    report.selinux_in_place =
+        run.selinux(report, |out| selinux::install(&selinux_plan, run.root, out))?;
     let refused = run.systemd_tools()?;
-    let after = snapshot(layout, &root)?;
-    report.steps.extend(snapshot_steps(&root, &before, &after));
+    let after = snapshot(layout, root)?;
+    report.steps.extend(snapshot_steps(root, &before, &after));
     run.selinux(report, |out| {
-        selinux::relabel(&selinux_plan, layout, run.root_dir, out)
+        selinux::relabel(&selinux_plan, layout, run.root, out)
     })?;
     report.steps.extend(
         refused
@@ -356,7 +329,7 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
             done: run.daemon_reload()?,
         });
     }
-    if run.root_dir.is_none() && Path::new(SYSTEMD_RUNNING).is_dir() {
+    if run.root.image_dir().is_none() && Path::new(SYSTEMD_RUNNING).is_dir() {
         let status = Command::new("systemctl")
             .args(["restart", crate::render::generated::VALIDATE_UNIT])
             .output()
@@ -385,10 +358,9 @@ fn dry_run(
     diff: bool,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let root_arg = (root.path() != Path::new("/")).then_some(root.path());
-    let blocked = setup::blocked(layout, root_arg).map_err(Error::Mounts)?;
+    let blocked = setup::blocked(layout, root).map_err(Error::Mounts)?;
     // Plans, quotas and labels are compared with the layout in force.
-    let previous = crate::applied::load(root_arg, false).ok().map(|f| f.layout);
+    let previous = crate::applied::load(root, false).ok().map(|f| f.layout);
     let found = effects::effects(layout, previous.as_ref(), root, set, !blocked.everything);
     let steps = &mut report.steps;
     steps.extend(
@@ -446,8 +418,6 @@ fn diff(root: &Root, change: &Change) -> String {
 struct Apply<'a> {
     layout: &'a Layout,
     root: &'a Root,
-    /// The root as systemd's tools take it, `None` for this system.
-    root_dir: Option<&'a Path>,
 }
 
 impl Apply<'_> {
@@ -526,7 +496,10 @@ impl Apply<'_> {
     /// the tier's mounts are in place, on the tier's. Returns why the tier was
     /// not set up (empty when it was).
     fn systemd_tools(&self) -> Result<Vec<String>, Error> {
-        let root_arg = self.root_dir.map(|r| format!("--root={}", r.display()));
+        let root_arg = self
+            .root
+            .image_dir()
+            .map(|r| format!("--root={}", r.display()));
         // The files as written, their parents resolved inside the root, for
         // tools that take a host path.
         let in_root = |rel: &str| {
@@ -561,7 +534,7 @@ impl Apply<'_> {
         // The tier's directories, as `jts-hot setup` makes them: only on its
         // mounted filesystem, never on the root filesystem beneath.
         // Beneath a declared mount not in place (a service's own disk) nothing.
-        let blocked = setup::blocked(self.layout, self.root_dir).map_err(Error::Mounts)?;
+        let blocked = setup::blocked(self.layout, self.root).map_err(Error::Mounts)?;
         if !blocked.everything {
             let missing: Vec<PathBuf> = self
                 .layout
@@ -589,7 +562,7 @@ impl Apply<'_> {
         if self.layout.tier.quota == QuotaMode::Off || report.tier_not_set_up() {
             return false;
         }
-        if self.root_dir.is_some() {
+        if self.root.image_dir().is_some() {
             report.steps.push(Step::QuotasSkippedUnderRoot);
             return false;
         }
@@ -610,7 +583,7 @@ impl Apply<'_> {
     }
 
     fn daemon_reload(&self) -> Result<DaemonReload, Error> {
-        if self.root_dir.is_some() {
+        if self.root.image_dir().is_some() {
             Ok(DaemonReload::SkippedUnderRoot)
         } else if Path::new(SYSTEMD_RUNNING).is_dir() {
             run_tool(Command::new("systemctl").arg("daemon-reload"))?;

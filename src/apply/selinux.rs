@@ -29,7 +29,7 @@ pub const APPLY_PRIORITY: u16 = 300;
 /// The equivalences jts-hot added (`DIR SOURCE` lines, as file_contexts.subs):
 /// removal and `apply` delete only these, never one the operator set. The
 /// package scripts keep the same record.
-pub const EQUAL_RECORD: &str = "var/lib/jts-hot/selinux-equal";
+const EQUAL_RECORD: &str = "var/lib/jts-hot/selinux-equal";
 
 /// What the SELinux step decided, before doing anything.
 #[derive(Debug)]
@@ -143,16 +143,16 @@ pub enum Module {
 
 /// `semodule` on this host's store, or on the image's at `root` (-n: an
 /// image's policy is not the running kernel's), as [`policy_tool`] runs it.
-fn semodule(root: Option<&Path>) -> Result<Command> {
+fn semodule(root: &Root) -> Result<Command> {
     let mut tool = policy_tool(root, "semodule")?;
-    if root.is_some() {
+    if root.image_dir().is_some() {
         tool.arg("-n");
     }
     Ok(tool)
 }
 
 /// The module installed at `priority`, as the store gives it back (CIL).
-fn installed(root: Option<&Path>, priority: u16) -> Option<String> {
+fn installed(root: &Root, priority: u16) -> Option<String> {
     let dir = tempfile::tempdir().ok()?;
     let out = semodule(root)
         .ok()?
@@ -183,18 +183,17 @@ const POLICY_DIRS: [&str; 2] = ["etc/selinux", "var/lib/selinux"];
 /// mounts. A directory that cannot be resolved inside the image refuses the
 /// step, naming it; one that is swapped for another before the mount
 /// fails it (EXDEV).
-fn policy_tool(root: Option<&Path>, tool: &str) -> Result<Command> {
+fn policy_tool(root: &Root, tool: &str) -> Result<Command> {
     let mut cmd = Command::new(tool);
-    let Some(root) = root else {
+    let Some(dir) = root.image_dir() else {
         return Ok(cmd);
     };
-    let image = Root::open(root).with_context(|| format!("cannot open {}", root.display()))?;
     let mut mounts = Vec::new();
     for rel in POLICY_DIRS {
-        let fd = image.open_dir_path(Path::new(rel)).with_context(|| {
+        let fd = root.open_dir_path(Path::new(rel)).with_context(|| {
             format!(
                 "{tool} refused: the image's /{rel} does not resolve to a directory inside {}",
-                root.display()
+                dir.display()
             )
         })?;
         // A descriptor of the parent's namespace cannot be bind-mounted in
@@ -256,13 +255,13 @@ fn policy_tool(root: Option<&Path>, tool: &str) -> Result<Command> {
 }
 
 /// semanage's argument for "do not reload the policy", under a root.
-fn no_reload(root: Option<&Path>) -> Option<&'static str> {
-    root.map(|_| "-N")
+fn no_reload(root: &Root) -> Option<&'static str> {
+    root.image_dir().map(|_| "-N")
 }
 
 /// The local equivalences (DIR → SOURCE) semanage holds, from its own
 /// export (`fcontext -a -e SOURCE DIR` lines).
-fn local_equivalences(root: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
+fn local_equivalences(root: &Root) -> Result<BTreeMap<String, String>, String> {
     // Asked first: a missing semanage is then named as such.
     let found = std::env::var_os("PATH").is_some_and(|path| {
         std::env::split_paths(&path).any(|d| {
@@ -320,8 +319,7 @@ pub fn parse_record(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn read_record(root: Option<&Path>) -> Result<BTreeMap<String, String>> {
-    let root = Root::open(root.unwrap_or(Path::new("/")))?;
+fn read_record(root: &Root) -> Result<BTreeMap<String, String>> {
     let text = root
         .read_text(Path::new(EQUAL_RECORD), 1 << 20)
         .with_context(|| {
@@ -333,8 +331,7 @@ fn read_record(root: Option<&Path>) -> Result<BTreeMap<String, String>> {
     Ok(text.map(|t| parse_record(&t)).unwrap_or_default())
 }
 
-fn write_record(root: Option<&Path>, record: &BTreeMap<String, String>) -> Result<()> {
-    let root = Root::open(root.unwrap_or(Path::new("/")))?;
+fn write_record(root: &Root, record: &BTreeMap<String, String>) -> Result<()> {
     let rel = Path::new(EQUAL_RECORD);
     let mut text = String::from(
         "# SELinux equivalences jts-hot added (semanage fcontext -a -e SOURCE DIR), as\n\
@@ -394,7 +391,7 @@ fn equal_steps(
     steps
 }
 
-pub fn plan(layout: &Layout, root: Option<&Path>, priority: u16) -> Plan {
+pub fn plan(layout: &Layout, root: &Root, priority: u16) -> Plan {
     let policy = match detect(root) {
         Ok(p) => p,
         Err(disabled) => {
@@ -449,7 +446,7 @@ pub fn plan(layout: &Layout, root: Option<&Path>, priority: u16) -> Plan {
 }
 
 /// Runs semanage, failing with its message.
-fn run_semanage(root: Option<&Path>, args: &[&str]) -> Result<()> {
+fn run_semanage(root: &Root, args: &[&str]) -> Result<()> {
     let mut tool = policy_tool(root, "semanage")?;
     let output = tool
         .args(["fcontext"])
@@ -470,7 +467,7 @@ fn run_semanage(root: Option<&Path>, args: &[&str]) -> Result<()> {
 
 /// Carries out the plan: the module, then the equivalences; reports to
 /// `out`. Returns false when the layout's equivalences are not all in place.
-pub fn install(plan: &Plan, root: Option<&Path>, out: &mut dyn Write) -> Result<bool> {
+pub fn install(plan: &Plan, root: &Root, out: &mut dyn Write) -> Result<bool> {
     if let Module::Disabled(reason) = &plan.module {
         writeln!(out, "SELinux: {reason}: no module installed")?;
         return Ok(true);
@@ -504,7 +501,7 @@ pub fn install(plan: &Plan, root: Option<&Path>, out: &mut dyn Write) -> Result<
 }
 
 /// The tier's module at the plan's priority (semodule -X -i), unless current.
-fn install_module(module: &Module, root: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+fn install_module(module: &Module, root: &Root, out: &mut dyn Write) -> Result<()> {
     match module {
         Module::Disabled(_) => Ok(()),
         Module::Current { priority } => Ok(writeln!(
@@ -548,7 +545,7 @@ fn install_module(module: &Module, root: Option<&Path>, out: &mut dyn Write) -> 
 /// policy.
 fn equivalence_step(
     e: &Equal,
-    root: Option<&Path>,
+    root: &Root,
     record: &mut BTreeMap<String, String>,
 ) -> Option<Result<String>> {
     Some(match e {
@@ -588,16 +585,11 @@ fn equivalence_step(
 /// Relabels each planned directory that exists, itself only (restorecon
 /// without -R: data moved in is relabelled once by the operator). Under a
 /// root, systemd-tmpfiles relabels them at the image's boot instead.
-pub fn relabel(
-    plan: &Plan,
-    layout: &Layout,
-    root: Option<&Path>,
-    out: &mut dyn Write,
-) -> Result<()> {
+pub fn relabel(plan: &Plan, layout: &Layout, root: &Root, out: &mut dyn Write) -> Result<()> {
     if matches!(plan.module, Module::Disabled(_)) {
         return Ok(());
     }
-    if root.is_some() {
+    if root.image_dir().is_some() {
         writeln!(
             out,
             "SELinux relabel skipped under --root: systemd-tmpfiles relabels each planned directory at boot"

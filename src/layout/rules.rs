@@ -81,7 +81,7 @@ pub const OS_DIRS: &[&str] = &[
 
 /// Symbolic links every standard (merged-/usr, systemd) system has: a path
 /// through one of them is judged by where it really lands.
-pub const ALIASES: &[(&str, &str)] = &[
+const ALIASES: &[(&str, &str)] = &[
     ("/bin", "/usr/bin"),
     ("/sbin", "/usr/sbin"),
     ("/lib", "/usr/lib"),
@@ -94,7 +94,7 @@ pub const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// `path` with a leading standard alias replaced by its target, repeatedly.
-pub fn resolve_aliases(path: &Path) -> PathBuf {
+fn resolve_aliases(path: &Path) -> PathBuf {
     let mut p = path.to_path_buf();
     // Each step shortens nothing but can only move into /usr or /run, so a
     // few rounds reach a fixed point; the bound keeps it obviously finite.
@@ -203,7 +203,7 @@ const UNIT_SUFFIXES: &[&str] = &[
 ];
 
 /// A unit name per systemd.unit(5): prefix, optional `@instance`, a known suffix.
-pub fn unit_name(s: &str) -> Result<UnitName, String> {
+fn unit_name(s: &str) -> Result<UnitName, String> {
     if s.len() > 255 {
         return Err("is longer than 255 characters".into());
     }
@@ -302,7 +302,7 @@ pub fn selinux_equal(s: &str, service_dir: Option<&Path>) -> Result<PathBuf, Str
 /// Name prefixes of services that run before jts-hot-validate.service can
 /// (systemd's own early units, the initrd's, the boot splash, storage
 /// assembly) or are jts-hot itself: a gate on one makes an ordering cycle.
-pub const EARLY_SERVICE_PREFIXES: &[&str] = &[
+const EARLY_SERVICE_PREFIXES: &[&str] = &[
     "systemd-",
     "jts-hot-",
     "initrd-",
@@ -316,7 +316,7 @@ pub const EARLY_SERVICE_PREFIXES: &[&str] = &[
 /// Services (or template families, before '@') that run before
 /// jts-hot-validate.service, or that an administrator needs when the tier
 /// is broken (rescue shells, consoles, the system bus): never gated.
-pub const UNGATED_SERVICES: &[&str] = &[
+const UNGATED_SERVICES: &[&str] = &[
     "kmod-static-nodes",
     "selinux-autorelabel",
     "selinux-autorelabel-mark",
@@ -375,7 +375,7 @@ pub fn gate_unit(s: &str) -> Result<UnitName, String> {
 /// 64-bit count of microseconds and refuses N units when N >= (2^64-1) / unit
 /// (parse_time() in src/basic/time-util.c). A span in whole days, as jts-hot
 /// writes it, may be at most 213503981d; below that every unit fits too.
-pub const CLEAN_AFTER_MAX_SECS: u64 = 213_503_981 * 86_400;
+const CLEAN_AFTER_MAX_SECS: u64 = 213_503_981 * 86_400;
 
 /// A `clean_after` age: a duration systemd-tmpfiles accepts in the Age column.
 pub fn clean_after(s: &str) -> Result<Duration, String> {
@@ -432,7 +432,7 @@ pub fn mode(s: &str) -> Result<Mode, String> {
 /// The units a size may carry, spelled exactly so: decimal (powers of 1000)
 /// and binary (powers of 1024). No other spelling is read: "800G" could be
 /// either, "800gb" or "800Mb" may mean bits.
-pub const SIZE_UNITS: &[&str] = &[
+const SIZE_UNITS: &[&str] = &[
     "B", "kB", "KB", "MB", "GB", "TB", "PB", "EB", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
 ];
 
@@ -567,7 +567,7 @@ fn path_chars(s: &str) -> Result<(), String> {
 }
 
 /// An absolute, normalized path: no `.`, `..`, `//` or trailing `/`.
-pub fn absolute_path(s: &str) -> Result<PathBuf, String> {
+fn absolute_path(s: &str) -> Result<PathBuf, String> {
     path_chars(s)?;
     if !s.starts_with('/') {
         return Err(format!("\"{s}\" is not an absolute path"));
@@ -743,7 +743,7 @@ pub fn quota_limit(s: &str, planned: Bytes) -> Result<Option<Bytes>, String> {
 /// (2147483648-4294967294). See docs/quotas.md.
 pub const PROJECT_ID_DERIVED: std::ops::RangeInclusive<u32> = 7000..=7999;
 /// What a configured `project_id` may be: not 0 (no project), below kubelet's range.
-pub const PROJECT_ID_CONFIGURED: std::ops::RangeInclusive<i64> = 1..=1_048_576;
+const PROJECT_ID_CONFIGURED: std::ops::RangeInclusive<i64> = 1..=1_048_576;
 
 /// A configured project ID.
 pub fn project_id(id: i64) -> Result<u32, String> {

@@ -27,7 +27,7 @@ use crate::state::{self, Document, StateDir};
 pub const FILE_NAME: &str = "monitor-history.json";
 pub const SCHEMA: &str = "jts-hot.monitor-history/2";
 /// The schema before samples were stored by columns: still read.
-pub const SCHEMA_1: &str = "jts-hot.monitor-history/1";
+const SCHEMA_1: &str = "jts-hot.monitor-history/1";
 /// A run closer than this to the newest sample is not recorded, so a timer
 /// running every minute still keeps the file small.
 pub const MIN_SPACING_SECONDS: u64 = 10 * 60;
@@ -35,16 +35,16 @@ pub const MIN_SPACING_SECONDS: u64 = 10 * 60;
 /// `monitor.forecast_window`.
 pub const GROWTH_WINDOW_SECONDS: u64 = 7 * 86_400;
 /// Samples spanning less than this give no growth figure (too noisy).
-pub const MIN_GROWTH_SPAN_SECONDS: u64 = 3_600;
+const MIN_GROWTH_SPAN_SECONDS: u64 = 3_600;
 /// The newest samples, kept as measured (3 days of 15-minute runs).
-pub const FULL_SAMPLES: usize = 288;
+const FULL_SAMPLES: usize = 288;
 /// Older samples merged by hour: at most this many (7 days).
-pub const HOURLY_SAMPLES: usize = 168;
+const HOURLY_SAMPLES: usize = 168;
 /// Older still, merged by day: at most this many; older days are dropped
 /// (the history's retention, by the age of what it holds, never by size).
-pub const DAILY_SAMPLES: usize = 400;
+const DAILY_SAMPLES: usize = 400;
 /// Samples set aside by a confirmed clock step, kept for a person to see.
-pub const MAX_SET_ASIDE: usize = 1_000;
+const MAX_SET_ASIDE: usize = 1_000;
 /// Beyond this a clock far ahead of the history is noted.
 const LONG_PAUSE_SECONDS: u64 = 35 * 86_400;
 /// A history file larger than this is set aside unread. Compaction keeps

@@ -259,6 +259,8 @@ pub struct Options {
     /// A saved edit of the layout not applied: a validation finding
     /// (layout.pending) and the metric jts_hot_layout_pending.
     pub pending: Option<crate::applied::Pending>,
+    /// The system validated (main's one `Root`: "/").
+    pub root: crate::system::Root,
 }
 
 /// Measures and judges the tier, then saves the growth history (the one
@@ -335,10 +337,10 @@ fn save_last_run(report: &mut Report, state: &StateDir) {
 }
 
 /// How long a run waits for another to finish with the history.
-pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Writes the history this run extended; a failure is a note.
-pub fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
+fn save_history(report: &mut Report, history: &history::History, state: &StateDir) {
     if let Err(e) = history.save(state) {
         report.notes.push(format!(
             "cannot save the history in {}: {e:#}",
@@ -495,7 +497,7 @@ pub fn measure(
         every_seconds: layout.monitor.quota_tree_every().as_secs(),
         scan,
     });
-    let mut validated = crate::validate::validate_with_state(layout, &state);
+    let mut validated = crate::validate::validate_with_state(layout, &opts.root, &state);
     if let Some(p) = &opts.pending {
         crate::validate::report_pending(&mut validated, p);
     }

@@ -32,6 +32,8 @@ const SYSTEMD_RUNNING: &str = "/run/systemd/system";
 pub struct Options {
     /// Where the monitor keeps its last run's summary.
     pub state_dir: PathBuf,
+    /// The system validated (main's one `Root`: "/").
+    pub root: crate::system::Root,
 }
 
 /// The whole screen, as data (schema `jts-hot.status/1`).
@@ -142,7 +144,7 @@ pub enum InPlace {
 /// Everything on the screen, for the layout in force.
 pub fn run(in_force: &InForce, opts: &Options) -> Report {
     let layout = &in_force.layout;
-    let validated = validate::validate(layout, None);
+    let validated = validate::validate(layout, &opts.root);
     let count = |s: Status| validated.count(s);
     let findings_of = |prefix: &str| {
         validated

@@ -166,17 +166,17 @@ impl BaseFilesystem {
 }
 
 /// What `jts-hot plan` measures (main builds it from the command line).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Measure the filesystem under this root's copy of the base.
-    pub root: Option<PathBuf>,
+    pub root: system::Root,
 }
 
 /// `jts-hot plan`: the plan against tier.capacity and the filesystem. It
 /// serializes as schema `jts-hot.plan/1` (see `output`).
 pub fn run(layout: &Layout, opts: &Options) -> Plan {
     let mounts = mounts::read().map_err(|e| format!("{e:#}"));
-    let base = system::on_disk(opts.root.as_deref(), &layout.tier.base);
+    let base = opts.root.on_disk(&layout.tier.base);
     Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str))
 }
 

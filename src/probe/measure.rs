@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub const MIN_SIZE: u64 = 1 << 20;
 /// The free space always left to the tier's real users, at the least.
-pub const MIN_MARGIN: u64 = 1 << 30;
+const MIN_MARGIN: u64 = 1 << 30;
 /// O_DIRECT buffers, offsets and lengths are multiples of this (covers 512 and 4096 byte sectors).
 const ALIGN: usize = 4096;
 const SEQ_BLOCK: usize = 1 << 20;
@@ -83,7 +83,7 @@ pub enum MeasureError {
 
 /// Free space the probe requires before it writes anything: its file plus a
 /// margin of 10% of the filesystem, at least 1 GiB.
-pub fn required_free(size: u64, fs_bytes: u64) -> u64 {
+fn required_free(size: u64, fs_bytes: u64) -> u64 {
     size.saturating_add((fs_bytes / 10).max(MIN_MARGIN))
 }
 

@@ -3,7 +3,7 @@
 //! figures to compare with) → one [`Report`] → text or JSON.
 
 pub mod baseline;
-pub mod identity;
+mod identity;
 pub mod measure;
 pub mod output;
 

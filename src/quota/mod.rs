@@ -7,7 +7,7 @@
 //! `quota set --repair`.
 
 pub mod output;
-pub mod sys;
+mod sys;
 pub mod tree;
 
 use std::fs::File;

@@ -223,7 +223,7 @@ fn limit_bytes(blocks: u64) -> io::Result<u64> {
 }
 
 /// Bytes as the kernel stores a block limit: whole KiB, rounded up.
-pub fn limit_blocks(bytes: u64) -> u64 {
+fn limit_blocks(bytes: u64) -> u64 {
     bytes.div_ceil(LIMIT_UNIT)
 }
 

@@ -299,7 +299,7 @@ pub(super) fn gates(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
 
 /// The calendar event for an interval the layout rules allow (minutes that
 /// divide an hour, hours that divide a day, or a day).
-pub fn on_calendar(every: Duration) -> String {
+fn on_calendar(every: Duration) -> String {
     let s = every.as_secs();
     if s >= 86400 {
         "*-*-* 00:00:00".into()
@@ -313,7 +313,7 @@ pub fn on_calendar(every: Duration) -> String {
 /// The monitor's TimeoutStartSec=: its interval (the next run is due then),
 /// within five minutes and an hour. A run cut short at it still writes its
 /// metrics and history, flagged partial (`jts-hot monitor` handles SIGTERM).
-pub fn monitor_timeout(every: Duration) -> Duration {
+fn monitor_timeout(every: Duration) -> Duration {
     every.clamp(Duration::from_secs(300), Duration::from_secs(3600))
 }
 
@@ -321,7 +321,7 @@ pub fn monitor_timeout(every: Duration) -> Duration {
 /// limit. The walk keeps a directory's descriptor open while its children
 /// wait, within what this leaves (thousands of services or a deep, bushy
 /// tree); its sandbox forbids setrlimit, so the unit sets it.
-pub const MONITOR_NOFILE: u64 = 524_288;
+const MONITOR_NOFILE: u64 = 524_288;
 
 /// A tenth of the interval, at most five minutes: spreads a fleet's runs.
 fn randomized_delay(every: Duration) -> Duration {

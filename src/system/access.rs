@@ -6,6 +6,7 @@
 //! Not covered (said in docs/gating.md): LSMs (SELinux, AppArmor), the
 //! immutable attribute, idmapped mounts. `noexec` is irrelevant to a directory.
 
+use super::Root;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
@@ -76,7 +77,7 @@ pub struct Cache {
 /// The walk from `/` to `dir` (under `root`), then write access to `dir`
 /// itself. `Ok(Ok(()))`: allowed; `Ok(Err(b))`: blocked; `Err`: cannot tell.
 pub fn reach_and_write(
-    root: Option<&Path>,
+    root: &Root,
     dir: &Path,
     who: &Who,
     mounts: &[Mount],
@@ -105,7 +106,7 @@ pub fn reach_and_write(
 /// requiring search permission on each directory looked into. Returns the
 /// resolved path (symlinks of ancestors followed, inside `root`).
 fn walk(
-    root: Option<&Path>,
+    root: &Root,
     dir: &Path,
     who: &Who,
     cache: &mut Cache,
@@ -164,7 +165,7 @@ fn components(path: &Path) -> VecDeque<OsString> {
 
 /// `None` when `who` has `want` on the directory `path`, else what blocks it.
 fn check(
-    root: Option<&Path>,
+    root: &Root,
     path: &Path,
     who: &Who,
     want: u16,

@@ -39,9 +39,9 @@ pub type Lookup = Result<Option<u32>, String>;
 impl Accounts {
     /// The image's files. A missing file is an empty database, as systemd
     /// treats it; root is always 0, as systemd synthesizes it.
-    pub fn from_root(root: &Path) -> Accounts {
-        let passwd = read_text(&on_disk_followed(Some(root), Path::new("/etc/passwd")));
-        let group = read_text(&on_disk_followed(Some(root), Path::new("/etc/group")));
+    pub fn from_root(root: &super::Root) -> Accounts {
+        let passwd = read_text(&on_disk_followed(root, Path::new("/etc/passwd")));
+        let group = read_text(&on_disk_followed(root, Path::new("/etc/group")));
         Accounts::from_texts(passwd, group)
     }
 
@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn root_always_resolves_in_an_image() {
         let dir = tempfile::tempdir().unwrap();
-        let accounts = Accounts::from_root(dir.path());
+        let accounts = Accounts::from_root(&crate::system::Root::open(dir.path()).unwrap());
         assert_eq!(accounts.uid("root"), Ok(Some(0)));
         assert_eq!(accounts.gid("postgres"), Ok(None));
         assert_eq!(accounts.user_name(0).as_deref(), Some("root"));

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::mounts::Mount;
 
 /// A device number, as mountinfo and st_rdev give it.
-pub type DevNum = (u32, u32);
+type DevNum = (u32, u32);
 
 fn sysfs_dir((major, minor): DevNum) -> PathBuf {
     PathBuf::from(format!("/sys/dev/block/{major}:{minor}"))
@@ -210,7 +210,7 @@ fn transport(dir: &Path, name: &str, has_nvme_transport: bool) -> &'static str {
 }
 
 /// `none [mq-deadline] kyber` -> `mq-deadline`; a lone `none` -> `none`.
-pub fn active_scheduler(text: &str) -> Option<String> {
+fn active_scheduler(text: &str) -> Option<String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     words
         .iter()

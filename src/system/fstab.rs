@@ -4,6 +4,7 @@
 //! that an unmounted tier is refused loudly rather than filled on the root
 //! filesystem. Reading only; under `--root`, the image's own files.
 
+use super::Root;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -113,7 +114,7 @@ impl DeclaredMount {
 /// The declared mounts that concern a tier at `base`: at the base, at an
 /// ancestor of it other than `/`, or below it (a service's own disk),
 /// outermost first. Unreadable or absent files declare nothing.
-pub fn declared_for(root: Option<&Path>, base: &Path) -> Vec<DeclaredMount> {
+pub fn declared_for(root: &Root, base: &Path) -> Vec<DeclaredMount> {
     let mut found: Vec<DeclaredMount> = Vec::new();
     let fstab = read_config(root, Path::new("/etc/fstab")).unwrap_or_default();
     let all = parse_fstab(&fstab).into_iter().chain(unit_mounts(root));
@@ -165,7 +166,7 @@ fn normalize(path: &str) -> PathBuf {
 /// A small configuration file (fstab, a unit), its links followed inside
 /// the root: bounded, and only a regular file, so a FIFO or a device planted
 /// in an image never hangs validate or setup. `None` when absent or refused.
-fn read_config(root: Option<&Path>, path: &Path) -> Option<String> {
+fn read_config(root: &Root, path: &Path) -> Option<String> {
     /// Far above any fstab or unit file.
     const MAX_CONFIG_BYTES: u64 = 1 << 20;
     let path = on_disk_followed(root, path);
@@ -174,7 +175,7 @@ fn read_config(root: Option<&Path>, path: &Path) -> Option<String> {
 
 /// Every .mount unit file with a Where= (the first directory holding a unit
 /// name wins, as in systemd; a symlink to /dev/null masks it).
-fn unit_mounts(root: Option<&Path>) -> Vec<DeclaredMount> {
+fn unit_mounts(root: &Root) -> Vec<DeclaredMount> {
     let mut seen: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for dir in super::UNIT_SEARCH_PATH {
@@ -277,7 +278,11 @@ mod tests {
         for fifo in [root.path().join("etc/fstab"), units.join("data.mount")] {
             nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
         }
-        assert!(declared_for(Some(root.path()), Path::new("/data/jts/hot")).is_empty());
+        assert!(declared_for(
+            &Root::open(root.path()).unwrap(),
+            Path::new("/data/jts/hot")
+        )
+        .is_empty());
     }
 
     #[test]
@@ -309,7 +314,10 @@ mod tests {
             "[Mount]\nWhat=/dev/vdc\nWhere=/data\n",
         )
         .unwrap();
-        let m = declared_for(Some(root.path()), Path::new("/data/jts/hot"));
+        let m = declared_for(
+            &Root::open(root.path()).unwrap(),
+            Path::new("/data/jts/hot"),
+        );
         let points: Vec<_> = m.iter().map(|m| m.mount_point.clone()).collect();
         assert_eq!(
             points,
@@ -321,12 +329,15 @@ mod tests {
             "UUID=k /data/jts/hot/kafka xfs nofail\nUUID=s /data/jts/hotter ext4 defaults\n",
         )
         .unwrap();
-        let m = declared_for(Some(root.path()), Path::new("/data/jts/hot"));
+        let m = declared_for(
+            &Root::open(root.path()).unwrap(),
+            Path::new("/data/jts/hot"),
+        );
         let points: Vec<_> = m.iter().map(|m| m.mount_point.clone()).collect();
         assert_eq!(
             points,
             [PathBuf::from("/data"), PathBuf::from("/data/jts/hot/kafka")]
         );
-        assert!(declared_for(Some(root.path()), Path::new("/srv/x")).is_empty());
+        assert!(declared_for(&Root::open(root.path()).unwrap(), Path::new("/srv/x")).is_empty());
     }
 }

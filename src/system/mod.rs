@@ -6,7 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod blockdev;
 pub mod file;
-pub mod fsid;
+mod fsid;
 pub mod fstab;
 pub mod limits;
 pub mod mounts;
@@ -15,9 +15,11 @@ pub mod rootfs;
 pub mod selinux;
 pub mod statvfs;
 pub mod unitfile;
-pub mod xattr;
+mod xattr;
 
 use std::path::{Path, PathBuf};
+
+pub use rootfs::Root;
 
 /// Where systemd reads unit files from, highest priority first
 /// (systemd.unit(5)); a mask lives in the first two.
@@ -28,32 +30,14 @@ pub const UNIT_SEARCH_PATH: [&str; 4] = [
     "/lib/systemd/system",
 ];
 
-/// `path` as it lies under `root` (an offline image), or itself. Under a
-/// root, its parents are resolved inside the root as systemd's --root does
-/// (a link in the image to /etc leads to the image's /etc, never the
-/// host's); the last component is left as is, for lstat.
-pub fn on_disk(root: Option<&Path>, path: &Path) -> PathBuf {
-    in_root(root, path, rootfs::Root::resolve)
+/// `path` as it lies under `root` ([`Root::on_disk`]).
+pub fn on_disk(root: &Root, path: &Path) -> PathBuf {
+    root.on_disk(path)
 }
 
-/// `on_disk`, with a link in the last component followed inside the root
-/// too: for files that are read through their links (the layout, passwd).
-pub fn on_disk_followed(root: Option<&Path>, path: &Path) -> PathBuf {
-    in_root(root, path, rootfs::Root::resolve_followed)
-}
-
-fn in_root(
-    root: Option<&Path>,
-    path: &Path,
-    resolve: fn(&rootfs::Root, &Path) -> std::io::Result<PathBuf>,
-) -> PathBuf {
-    match root {
-        Some(root) => rootfs::Root::open(root)
-            .and_then(|r| resolve(&r, path))
-            // Unresolvable (a loop, no permission): the plain join fails the same way.
-            .unwrap_or_else(|_| rootfs::joined(root, path)),
-        None => path.to_path_buf(),
-    }
+/// `path` under `root`, a link in its last component followed ([`Root::on_disk_followed`]).
+pub fn on_disk_followed(root: &Root, path: &Path) -> PathBuf {
+    root.on_disk_followed(path)
 }
 
 /// The nearest existing ancestor of `path` (itself when it exists), so that

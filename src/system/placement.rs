@@ -5,6 +5,7 @@
 //! covered by a bind mount, is still listed there. The one home of "is the
 //! tier's filesystem in place" for setup, apply and validate.
 
+use super::Root;
 use std::path::{Path, PathBuf};
 
 use super::fsid;
@@ -76,12 +77,7 @@ impl Placement {
     /// against `mounts`, the running system's table.
     /// `pin`: the layout's `tier.filesystem_uuid`, judged as a mount
     /// declared at the base by that UUID, against whatever holds the base.
-    pub fn read(
-        root: Option<&Path>,
-        base: &Path,
-        pin: Option<&str>,
-        mounts: &[Mount],
-    ) -> Placement {
+    pub fn read(root: &Root, base: &Path, pin: Option<&str>, mounts: &[Mount]) -> Placement {
         let mut declared: Vec<Declared> = fstab::declared_for(root, base)
             .into_iter()
             .map(|mount| {

@@ -16,6 +16,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag};
@@ -24,11 +25,16 @@ use nix::sys::stat::{FileStat, Mode, SFlag};
 const TEMP_PREFIX: &str = ".jts-hot.";
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// A directory that paths are resolved inside of.
-#[derive(Debug)]
+/// A directory that paths are resolved inside of: this system's "/", an
+/// image given with --root, or generate's --out. Opened once; a clone shares
+/// the one descriptor.
+#[derive(Debug, Clone)]
 pub struct Root {
-    dir: OwnedFd,
+    dir: Arc<OwnedFd>,
     path: PathBuf,
+    /// An image (`--root`), not the system jts-hot runs on: paths in it are
+    /// resolved inside it, and systemd's tools are handed `--root`.
+    image: bool,
 }
 
 /// `rel` (absolute or relative to the root) as a relative path, "." for the root.
@@ -78,16 +84,61 @@ impl Root {
             Mode::empty(),
         )?;
         // SAFETY: `open` returned a new descriptor that nothing else owns.
-        let dir = unsafe { OwnedFd::from_raw_fd(fd) };
+        let dir = Arc::new(unsafe { OwnedFd::from_raw_fd(fd) });
         Ok(Root {
             dir,
             path: path.to_path_buf(),
+            image: true,
         })
+    }
+
+    /// This system's "/": the root of every command run without --root.
+    /// Its paths are the host's own, used as they are.
+    pub fn host() -> io::Result<Root> {
+        let mut root = Root::open(Path::new("/"))?;
+        root.image = false;
+        Ok(root)
+    }
+
+    /// The image at `path` (--root), canonical: systemd's tools want an
+    /// absolute --root, and a path shown under it is the same whatever
+    /// relative or linked spelling the operator used.
+    pub fn image(path: &Path) -> io::Result<Root> {
+        Root::open(&std::fs::canonicalize(path)?)
     }
 
     /// The root as given.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The image's directory, as systemd's tools take it (`--root=`);
+    /// `None` for this system.
+    pub fn image_dir(&self) -> Option<&Path> {
+        self.image.then_some(self.path.as_path())
+    }
+
+    /// `path` as it lies under the root: on this system itself; in an image
+    /// its parents resolved inside the image as systemd's --root does (a link
+    /// in the image to /etc leads to the image's /etc, never the host's), the
+    /// last component left as is, for lstat.
+    pub fn on_disk(&self, path: &Path) -> PathBuf {
+        self.in_root(path, Root::resolve)
+    }
+
+    /// `on_disk`, with a link in the last component followed inside the root
+    /// too: for files that are read through their links (the layout, passwd).
+    pub fn on_disk_followed(&self, path: &Path) -> PathBuf {
+        self.in_root(path, Root::resolve_followed)
+    }
+
+    fn in_root(&self, path: &Path, resolve: fn(&Root, &Path) -> io::Result<PathBuf>) -> PathBuf {
+        match self.image {
+            true => resolve(self, path)
+                // Unresolvable (a loop, no permission): the plain join fails the same way.
+                .unwrap_or_else(|_| joined(&self.path, path)),
+            false => path.to_path_buf(),
+        }
     }
 
     /// `rel` as it would be shown to an operator: the root joined with it.
@@ -268,7 +319,7 @@ impl Root {
     /// opens ROOT/etc/passwd so; semodule -p prefixes its store so): `None`
     /// when that is where it leads inside the root, else the host path it
     /// leaves to. A path that cannot be resolved (a loop) leaves too.
-    pub fn leaves_root(&self, rel: &Path) -> io::Result<Option<PathBuf>> {
+    fn leaves_root(&self, rel: &Path) -> io::Result<Option<PathBuf>> {
         let inside = self.chase(rel, true);
         let host = Root::open(Path::new("/"))?.chase(&joined(&self.root_real()?, rel), true);
         Ok(match (inside, host) {

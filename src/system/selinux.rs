@@ -7,11 +7,12 @@
 //! off or absent, and needs no C library or -dev package to build. A label is
 //! read straight from the `security.selinux` extended attribute.
 
+use super::Root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Exists while SELinux is enabled (enforcing or permissive).
-pub const SELINUXFS_ENFORCE: &str = "/sys/fs/selinux/enforce";
+const SELINUXFS_ENFORCE: &str = "/sys/fs/selinux/enforce";
 
 /// The policy whose file contexts label the tier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,25 +29,24 @@ pub struct Disabled(pub String);
 /// is_selinux_enabled(3) and systemd-tmpfiles decide), or the image's at `root`
 /// (its /etc/selinux/config says enforcing or permissive, and its policy's
 /// file_contexts exists: what the image's first boot would use).
-pub fn detect(root: Option<&Path>) -> Result<Policy, Disabled> {
-    match root {
+pub fn detect(root: &Root) -> Result<Policy, Disabled> {
+    match root.image_dir() {
         None => match Path::new(SELINUXFS_ENFORCE).exists() {
             true => Ok(Policy {
                 file_contexts: None,
             }),
             false => Err(Disabled("SELinux is disabled".into())),
         },
-        Some(root) => {
+        Some(_) => {
             // Inside the image, a regular file of bounded size: a FIFO there never hangs validate.
-            let image = super::rootfs::Root::open(root)
-                .map_err(|e| Disabled(format!("cannot open {}: {e}", root.display())))?;
+            let image = root;
             let config = image
                 .read_text(Path::new("/etc/selinux/config"), 1 << 20)
                 .ok()
                 .flatten()
                 .ok_or_else(|| {
                     leaves_or(
-                        &image,
+                        image,
                         "etc/selinux/config",
                         "the root has no readable /etc/selinux/config".into(),
                     )
@@ -74,7 +74,7 @@ pub fn detect(root: Option<&Path>) -> Result<Policy, Disabled> {
                 .join("contexts/files/file_contexts");
             let Ok(fc) = image.resolve_followed(&rel) else {
                 return Err(leaves_or(
-                    &image,
+                    image,
                     &rel.to_string_lossy(),
                     format!(
                         "{} does not resolve inside the root",
@@ -88,7 +88,7 @@ pub fn detect(root: Option<&Path>) -> Result<Policy, Disabled> {
                     file_contexts: Some(fc),
                 }),
                 false => Err(leaves_or(
-                    &image,
+                    image,
                     &rel.to_string_lossy(),
                     format!("no {}", fc.display()),
                 )),
@@ -99,7 +99,7 @@ pub fn detect(root: Option<&Path>) -> Result<Policy, Disabled> {
 
 /// Why an image's SELinux file is not used: it leads outside the root (a
 /// link to a host path, read by no one), or `otherwise`.
-fn leaves_or(image: &super::rootfs::Root, rel: &str, otherwise: String) -> Disabled {
+fn leaves_or(image: &Root, rel: &str, otherwise: String) -> Disabled {
     match image.first_leaving(&[rel]) {
         Some((path, to)) => Disabled(format!(
             "{} leads outside the root (to {}): the image's policy is not read there",
@@ -174,14 +174,14 @@ mod tests {
     #[test]
     fn an_image_without_selinux_is_disabled() {
         let root = tempfile::tempdir().unwrap();
-        assert!(detect(Some(root.path())).is_err());
+        assert!(detect(&Root::open(root.path()).unwrap()).is_err());
         std::fs::create_dir_all(root.path().join("etc/selinux")).unwrap();
         std::fs::write(
             root.path().join("etc/selinux/config"),
             "SELINUX=disabled\nSELINUXTYPE=default\n",
         )
         .unwrap();
-        let e = detect(Some(root.path())).unwrap_err();
+        let e = detect(&Root::open(root.path()).unwrap()).unwrap_err();
         assert!(e.0.contains("disabled"), "{e:?}");
     }
 }

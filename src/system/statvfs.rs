@@ -21,7 +21,7 @@ pub struct FsStats {
 
 impl FsStats {
     /// Free, including the blocks reserved for root.
-    pub fn free_bytes(&self) -> u64 {
+    fn free_bytes(&self) -> u64 {
         self.size_bytes.saturating_sub(self.used_bytes)
     }
 

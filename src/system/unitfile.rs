@@ -9,6 +9,7 @@
 //! and `Before=`. Files are read bounded, regular files only, links followed
 //! inside the root.
 
+use super::Root;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use super::{on_disk, on_disk_followed};
 /// Where systemd loads system units from, highest priority first (the
 /// generator directories included: a unit from /etc/fstab or a SysV script is
 /// as real as any).
-pub const UNIT_LOAD_PATH: [&str; 12] = [
+const UNIT_LOAD_PATH: [&str; 12] = [
     "/etc/systemd/system.control",
     "/run/systemd/system.control",
     "/run/systemd/transient",
@@ -50,7 +51,7 @@ pub struct Ordering {
 /// The files that make up `unit` on the system under `root`: its own file,
 /// then its drop-ins in the order systemd applies them. None when no
 /// directory of the load path holds it (or it is masked).
-fn files(root: Option<&Path>, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+fn files(root: &Root, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
     let template = unit
         .split_once('@')
         .filter(|(_, rest)| !rest.starts_with('.'))
@@ -100,7 +101,7 @@ fn files(root: Option<&Path>, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
 }
 
 /// `unit` as the system under `root` loads it; None when it is not installed.
-pub fn ordering(root: Option<&Path>, unit: &str) -> Option<Ordering> {
+pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
     let (file, dropins) = files(root, unit)?;
     let mut o = Ordering {
         file: file.clone(),
@@ -175,7 +176,7 @@ fn boolean(v: &str) -> Option<bool> {
 /// Units every gate must start after: the boot's own targets. A unit
 /// ordered before one of them, or before a unit jts-hot's own units start
 /// after (`own_after`), cannot wait for jts-hot-validate.service.
-pub const BOOT_TARGETS: [&str; 2] = ["sysinit.target", "basic.target"];
+const BOOT_TARGETS: [&str; 2] = ["sysinit.target", "basic.target"];
 
 /// Why `unit`, loaded as `o`, cannot be gated; None when it can.
 pub fn gate_refusal(o: &Ordering, unit: &str, own_after: &BTreeSet<String>) -> Option<String> {
@@ -203,7 +204,7 @@ mod tests {
     use super::*;
 
     fn judge(r: &Path, unit: &str, own: &BTreeSet<String>) -> Option<String> {
-        gate_refusal(&ordering(Some(r), unit)?, unit, own)
+        gate_refusal(&ordering(&Root::open(r).unwrap(), unit)?, unit, own)
     }
 
     fn unit(root: &Path, rel: &str, text: &str) {

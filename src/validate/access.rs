@@ -5,6 +5,7 @@
 //! it blocks.
 
 use super::Check;
+use crate::system::Root;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use crate::system::mounts::Mount;
 use crate::system::on_disk;
 
 pub struct Access<'a> {
-    root: Option<&'a Path>,
+    root: &'a Root,
     mounts: &'a [Mount],
     accounts: &'a Accounts,
     cache: Cache,
@@ -26,7 +27,7 @@ pub struct Access<'a> {
 }
 
 impl<'a> Access<'a> {
-    pub fn new(root: Option<&'a Path>, mounts: &'a [Mount], accounts: &'a Accounts) -> Self {
+    pub fn new(root: &'a Root, mounts: &'a [Mount], accounts: &'a Accounts) -> Self {
         Access {
             root,
             mounts,

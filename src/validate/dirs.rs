@@ -2,6 +2,7 @@
 //! followed through a symlink), owner, group and permission bits exactly.
 
 use super::Check;
+use crate::system::Root;
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -19,14 +20,14 @@ use crate::system::on_disk;
 /// tmpfiles.d `d` lines create a missing directory and adjust the mode and
 /// owner of an existing one (not of what is inside it). The basename picks
 /// /etc/tmpfiles.d's copy (from `jts-hot apply`) over the packaged one, as at boot.
-pub const REPAIR: &str = "fix: jts-hot setup";
+const REPAIR: &str = "fix: jts-hot setup";
 
 /// Checks the planned directories, parents first; returns how many were looked at.
 /// Below a directory that is missing or not a real directory nothing is
 /// checked: a child's path would resolve through whatever is there instead.
 pub fn check(
     planned: &[PlannedDir],
-    root: Option<&Path>,
+    root: &Root,
     accounts: &Accounts,
     mounts: &[Mount],
     tally: &mut Tally,

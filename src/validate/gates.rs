@@ -6,6 +6,7 @@
 //! units start after would make an ordering cycle, which systemd breaks by
 //! dropping a job at boot.
 
+use crate::system::Root;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -47,7 +48,7 @@ pub struct Refused {
 
 /// Each gate of `layout` that cannot wait for jts-hot-validate.service on
 /// the system under `root` (this one when None).
-pub fn refused(layout: &Layout, root: Option<&Path>) -> Vec<Refused> {
+pub fn refused(layout: &Layout, root: &Root) -> Vec<Refused> {
     let own = own_after(layout);
     let mut out = Vec::new();
     for s in &layout.services {
@@ -71,7 +72,7 @@ pub fn refused(layout: &Layout, root: Option<&Path>) -> Vec<Refused> {
 /// validate's `gate.ordering`: each gated unit the system orders too early
 /// is CRITICAL (its drop-in makes a cycle at the next boot), the unit's
 /// file named; the fix is the layout's.
-pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut super::Tally) {
+pub fn check(layout: &Layout, root: &Root, tally: &mut super::Tally) {
     let refused = refused(layout, root);
     let gates: usize = layout.services.iter().map(|s| s.gate.len()).sum();
     for _ in refused.len()..gates {

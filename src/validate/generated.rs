@@ -21,7 +21,7 @@ const FIX: &str = "run `jts-hot apply` to install the files rendered from the la
 /// One finding per distinct problem (a template change in a new version can
 /// make every file stale at once: one line, naming the first file and how
 /// many others).
-pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
+pub fn check(layout: &Layout, root: &Root, tally: &mut Tally) {
     let mut problems: Vec<(std::path::PathBuf, String, String, usize)> = Vec::new();
     // Only what systemd reads through /etc over /usr/lib; the SELinux module
     // is checked by the labels it gives (see `selinux`).
@@ -83,16 +83,16 @@ pub fn check(layout: &Layout, root: Option<&Path>, tally: &mut Tally) {
 /// The digest an installed file carries (as escaped text: it is read from disk).
 /// The file at `path` (as systemd would see it: on the host, or inside the
 /// image at `root`, its links resolved inside the image).
-fn installed_digest(root: Option<&Path>, path: &Path) -> Result<String, String> {
+fn installed_digest(root: &Root, path: &Path) -> Result<String, String> {
     /// Our files are a few KB; a bound keeps a huge or endless one from stalling the boot.
     const MAX_UNIT_BYTES: u64 = 1 << 20;
     if std::fs::read_link(on_disk(root, path)).is_ok_and(|t| t == Path::new("/dev/null")) {
         return Err("masked (a symlink to /dev/null)".into());
     }
-    let read = match root {
+    let read = match root.image_dir() {
         None => read_regular(path, MAX_UNIT_BYTES, Links::Follow),
-        Some(root) => Root::open(root)
-            .and_then(|r| r.read_regular(path, MAX_UNIT_BYTES))
+        Some(_) => root
+            .read_regular(path, MAX_UNIT_BYTES)
             .and_then(|b| b.ok_or_else(|| std::io::ErrorKind::NotFound.into())),
     };
     let bytes = read.map_err(|e| format!("unreadable: {}", escape::untrusted(&e.to_string())))?;

@@ -15,6 +15,7 @@ pub mod output;
 mod quota;
 pub mod selinux;
 
+use crate::system::Root;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -161,7 +162,7 @@ impl Report {
 
 /// Which part of the tier a run checks.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+enum Scope<'a> {
     /// Everything: every directory, the mount, capacity, generated files.
     All,
     /// A gated unit's part: the base, its mount, and these services' directories.
@@ -193,26 +194,26 @@ impl Scope<'_> {
 }
 
 /// Runs every check of `layout` against the system (or the image at `root`).
-pub fn validate(layout: &Layout, root: Option<&Path>) -> Report {
+pub fn validate(layout: &Layout, root: &Root) -> Report {
     validate_scope(layout, root, Scope::All, None)
 }
 
 /// Runs every check, quota.tree reading the last tree walk from `state`.
-pub fn validate_with_state(layout: &Layout, state: &StateDir) -> Report {
-    validate_scope(layout, None, Scope::All, Some(state))
+pub fn validate_with_state(layout: &Layout, root: &Root, state: &StateDir) -> Report {
+    validate_scope(layout, root, Scope::All, Some(state))
 }
 
 /// Runs the checks of `scope`; `state`: where quota.tree reads the last walk
 /// of the service trees (None: not checked).
-pub fn validate_scope(
+fn validate_scope(
     layout: &Layout,
-    root: Option<&Path>,
+    root: &Root,
     scope: Scope,
     state: Option<&StateDir>,
 ) -> Report {
     let start = Instant::now();
-    let accounts = match root {
-        Some(root) => Accounts::from_root(root),
+    let accounts = match root.image_dir() {
+        Some(_) => Accounts::from_root(root),
         None => Accounts::Nss,
     };
     let base = on_disk(root, &layout.tier.base);
@@ -276,7 +277,7 @@ pub fn validate_scope(
         source: layout.source.to_string(),
         digest: layout.digest(),
         base,
-        root: root.map(Path::to_path_buf),
+        root: root.image_dir().map(Path::to_path_buf),
         services: match scope {
             Scope::All => Vec::new(),
             Scope::Services(list) => list.iter().map(|s| s.name.to_string()).collect(),
@@ -289,12 +290,12 @@ pub fn validate_scope(
 }
 
 /// What `jts-hot validate` is asked to check (main builds it from the command line).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Only the base, its mount and these services' directories; empty: the whole tier.
     pub services: Vec<String>,
-    /// An offline image: layout, paths and owners are looked up under it.
-    pub root: Option<PathBuf>,
+    /// This system, or an offline image: layout, paths and owners are looked up under it.
+    pub root: Root,
     /// Where quota.tree reads the last walk of the service trees.
     pub state_dir: Option<PathBuf>,
     /// The saved layout differs from the one in force: a WARNING, layout.pending.
@@ -352,7 +353,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, UnknownService> {
         false => Scope::Services(&services),
     };
     let state = opts.state_dir.as_ref().map(StateDir::new);
-    let mut report = validate_scope(layout, opts.root.as_deref(), scope, state.as_ref());
+    let mut report = validate_scope(layout, &opts.root, scope, state.as_ref());
     if let (Scope::All, Some(p)) = (scope, &opts.pending) {
         report_pending(&mut report, p);
     }

@@ -5,6 +5,7 @@
 //! an accepted filesystem type, the expected mount options, and TRIM.
 
 use super::Check;
+use crate::system::Root;
 use std::path::Path;
 
 use super::Tally;
@@ -21,7 +22,7 @@ use crate::system::{blockdev, nearest_existing, on_disk, UNIT_SEARCH_PATH};
 pub fn check(
     layout: &Layout,
     base: &Path,
-    root: Option<&Path>,
+    root: &Root,
     mounts: Result<&[Mount], &str>,
     placement: &Placement,
     reachable: &[PlannedDir],
@@ -67,7 +68,7 @@ pub fn check(
 /// point, or what is created and read there is on the disk beneath.
 fn declared_mounts_in_place(
     layout_base: &Path,
-    root: Option<&Path>,
+    root: &Root,
     placement: &Placement,
     tally: &mut Tally,
 ) {
@@ -98,7 +99,7 @@ fn declared_mounts_in_place(
 /// for it (the deepest declared mount at or above it): its device number is
 /// that mount's. Only the topmost of a subtree on another filesystem is named.
 fn on_declared_filesystems(
-    root: Option<&Path>,
+    root: &Root,
     mounts: &[Mount],
     placement: &Placement,
     reachable: &[PlannedDir],
@@ -232,7 +233,7 @@ fn fstype_and_options(
 
 /// TRIM: the device supports discard, and either the mount discards online
 /// or fstrim.timer is enabled. Filesystems without a block device are skipped.
-fn trim(mount: &Mount, base: &Path, root: Option<&Path>, tally: &mut Tally, describe: &str) {
+fn trim(mount: &Mount, base: &Path, root: &Root, tally: &mut Tally, describe: &str) {
     let Some(dev) = blockdev::of_mount(mount) else {
         return;
     };
@@ -283,7 +284,7 @@ fn options(mount: &Mount) -> String {
 }
 
 /// As systemctl sees it: a symlink in some timers.target.wants/, and not masked.
-fn fstrim_timer_enabled(root: Option<&Path>) -> bool {
+fn fstrim_timer_enabled(root: &Root) -> bool {
     const UNIT: &str = "fstrim.timer";
     let dir = |d: &str| on_disk(root, Path::new(d));
     // A mask lives in /etc or /run, the first two of the search path.

@@ -5,6 +5,7 @@
 //! missing quota does not make the tier unsafe to start the databases on,
 //! and jts-hot-quota.service, which sets them, fails loudly on its own.
 
+use crate::system::Root;
 use std::path::Path;
 
 use super::Check;
@@ -18,9 +19,9 @@ use crate::units;
 
 const SET: &str = "`jts-hot quota set` (run by jts-hot-quota.service at boot) sets it";
 
-pub fn check(layout: &Layout, root: Option<&Path>, state: Option<&StateDir>, tally: &mut Tally) {
+pub fn check(layout: &Layout, root: &Root, state: Option<&StateDir>, tally: &mut Tally) {
     // An offline image has no mounted filesystem to ask.
-    if root.is_some() {
+    if root.image_dir().is_some() {
         return;
     }
     let found = quota::inspect(layout);

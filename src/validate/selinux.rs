@@ -3,6 +3,7 @@
 //! the policy's answer against the type the layout asks for.
 
 use super::Check;
+use crate::system::Root;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +28,7 @@ package); a policy without this type skips it (see /usr/share/doc/jts-hot/selinu
 
 /// Checks the labels of the planned directories that exist as real
 /// directories (the others are dirs.exists findings already).
-pub fn check(planned: &[PlannedDir], root: Option<&Path>, tally: &mut Tally) -> Labels {
+pub fn check(planned: &[PlannedDir], root: &Root, tally: &mut Tally) -> Labels {
     let policy = match selinux::detect(root) {
         Ok(p) => p,
         Err(disabled) => return Labels::Skipped { reason: disabled.0 },
@@ -101,7 +102,7 @@ fn equivalences(
     planned: &[PlannedDir],
     present: &[&PlannedDir],
     wanted: &[String],
-    root: Option<&Path>,
+    root: &Root,
     tally: &mut Tally,
 ) {
     // Each service's own directory: the shortest of its planned paths (one

@@ -8,12 +8,12 @@ use crate::status::Status;
 /// Cells between the brackets of a bar at 80 columns; the last cell ends at the plan.
 pub const BAR_CELLS: usize = 24;
 /// Characters of a sparkline.
-pub const SPARK_CELLS: usize = 14;
+const SPARK_CELLS: usize = 14;
 /// The width the text report fits when nothing says the terminal's.
 pub const WIDTH: usize = 80;
 /// Narrower is laid out as this wide (a bar needs room); wider as MAX_WIDTH.
-pub const MIN_WIDTH: usize = 50;
-pub const MAX_WIDTH: usize = 240;
+const MIN_WIDTH: usize = 50;
+const MAX_WIDTH: usize = 240;
 
 /// The width to lay the picture out in: `COLUMNS` when it is a number (the
 /// shell's, or the operator's choice), else the terminal's (`tty`), else
@@ -43,7 +43,7 @@ pub struct Style {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
+enum Tone {
     Ok,
     Warning,
     Critical,
@@ -62,7 +62,7 @@ impl Style {
     };
 
     /// `text` in the tone's ANSI color, or as is when monochrome.
-    pub fn paint(self, tone: Tone, text: &str) -> String {
+    fn paint(self, tone: Tone, text: &str) -> String {
         if !self.color || text.is_empty() {
             return text.to_string();
         }
@@ -81,7 +81,7 @@ impl Style {
     }
 }
 
-pub fn tone(s: Status) -> Tone {
+fn tone(s: Status) -> Tone {
     match s {
         Status::Ok => Tone::Ok,
         Status::Warning => Tone::Warning,

@@ -14,7 +14,7 @@ use crate::state::Baseline;
 use crate::status::Status;
 
 /// The file written into the textfile collector's directory.
-pub const TEXTFILE_NAME: &str = "jts_hot.prom";
+const TEXTFILE_NAME: &str = "jts_hot.prom";
 
 /// One sample: its labels and its value.
 type Sample = (Vec<(&'static str, String)>, f64);

@@ -549,7 +549,7 @@ pub fn summary(report: &Report) -> String {
 }
 
 /// The summary after its status: the totals, then what caused the status.
-pub fn summary_body(report: &Report) -> String {
+fn summary_body(report: &Report) -> String {
     let mut why: Vec<String> = report
         .services
         .iter()
