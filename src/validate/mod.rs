@@ -205,12 +205,7 @@ pub fn validate_with_state(layout: &Layout, root: &Root, state: &StateDir) -> Re
 
 /// Runs the checks of `scope`; `state`: where quota.tree reads the last walk
 /// of the service trees (None: not checked).
-fn validate_scope(
-    layout: &Layout,
-    root: &Root,
-    scope: Scope,
-    state: Option<&StateDir>,
-) -> Report {
+fn validate_scope(layout: &Layout, root: &Root, scope: Scope, state: Option<&StateDir>) -> Report {
     let start = Instant::now();
     let accounts = match root.image_dir() {
         Some(_) => Accounts::from_root(root),
