@@ -49,6 +49,26 @@ pub enum Origin {
     BuiltinAsked,
 }
 
+impl Origin {
+    /// Its kind as a word: the `source` label of jts_hot_layout_info.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::Applied { .. } => "applied",
+            Origin::Packaged => "packaged",
+            Origin::Explicit { .. } => "explicit",
+            Origin::BuiltinAsked => "builtin-asked",
+        }
+    }
+
+    /// When apply wrote the layout in force (only an applied one has a time).
+    pub fn applied_unix(&self) -> Option<u64> {
+        match self {
+            Origin::Applied { applied_unix, .. } => *applied_unix,
+            _ => None,
+        }
+    }
+}
+
 /// A saved layout that is not the one in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pending {

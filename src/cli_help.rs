@@ -196,7 +196,7 @@ WHAT IT SHOWS (one screen; reads only, well under 50 ms on the default layout)
 
 EXIT STATUS
   0 all is well; 1 WARNING (also while an edit is pending or a unit failed), 2 CRITICAL,
-  3 UNKNOWN: the tier's validation, as jts-hot validate
+  3 UNKNOWN: the tier's validation, as jts-hot validate; also a bad layout
 
 EXAMPLES
   jts-hot status                                 the screen
@@ -264,7 +264,8 @@ EXIT STATUS
   2  CRITICAL  validate, monitor: the tier must not be used; elsewhere a bad layout
                (FILE:LINE:COLUMN: FIELD: message on stderr, nothing written) or a refusal
   3  UNKNOWN   could not do its job: an error of the system (a read or write refused, a
-               tool that failed); validate, monitor and probe also for a bad layout
+               tool that failed); validate, monitor, probe and status also for a bad
+               layout
   A usage error (an unknown option, a missing argument) exits 3, with clap's message.
 
 ENVIRONMENT

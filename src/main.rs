@@ -369,6 +369,7 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs, root: Root) -> Result<u8, Failure>
         walk: args.walk,
         threads: args.threads,
         pending: in_force.pending,
+        origin: in_force.origin,
         root,
     };
     let mut report = monitor::run(&layout, &opts);

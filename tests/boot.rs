@@ -909,6 +909,10 @@ fn edited_layout_applied_and_kept_on_upgrade() {
             .step("dry-run", "jts-hot apply --dry-run")
             .step("apply", "jts-hot apply")
             .step("monitor", "systemctl start jts-hot-monitor.service")
+            .step(
+                "layout-metrics",
+                "date +%s; grep '^jts_hot_layout_' /var/lib/prometheus/node-exporter/jts_hot.prom",
+            )
             // As at a terminal: no journal priority prefixes.
             .step(
                 "status-healthy",
@@ -925,6 +929,29 @@ fn edited_layout_applied_and_kept_on_upgrade() {
     );
     println!("jts-hot apply --dry-run:\n{}", applied.ok("dry-run"));
     println!("jts-hot apply:\n{}", applied.ok("apply"));
+    // Issue 25 item 4: the layout in force and when it was applied, for the fleet.
+    let metrics = applied.ok("layout-metrics");
+    println!("the monitor's layout series:\n{metrics}");
+    assert!(
+        metrics.contains(&format!(
+            "jts_hot_layout_info{{digest=\"{}\",source=\"applied\",version=\"{}\",role=\"\"}} 1\n",
+            layout.digest(),
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{metrics}"
+    );
+    let now: f64 = metrics.lines().next().unwrap().trim().parse().unwrap();
+    let applied_at: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("jts_hot_layout_applied_timestamp_seconds "))
+        .unwrap_or_else(|| panic!("no applied time: {metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (now - 600.0..=now).contains(&applied_at),
+        "applied at {applied_at}, now {now}"
+    );
     let healthy = applied.ok("status-healthy");
     println!("jts-hot status, healthy tier:\n{healthy}");
     assert!(

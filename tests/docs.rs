@@ -881,8 +881,8 @@ fn validate_md_json_sketch_is_the_json() {
 
 /// The options a command's --help lists (aliases included), without the
 /// global ones and --help.
-fn help_options(command: &str) -> BTreeSet<String> {
-    let (code, help, err) = run(jts_hot().args([command, "--help"]));
+fn help_options(command: &[&str]) -> BTreeSet<String> {
+    let (code, help, err) = run(jts_hot().args(command).arg("--help"));
     assert_eq!(code, 0, "{err}");
     let mut options = BTreeSet::new();
     for line in help.lines() {
@@ -921,15 +921,20 @@ fn doc_synopses_name_every_option() {
                 continue;
             };
             let rest = rest.trim_start_matches("[--config FILE] ");
-            let Some((command, args)) = rest.split_once(' ') else {
+            let rest = rest.split('#').next().unwrap();
+            // The command's words (`monitor`, `quota set`), then its options.
+            let command: Vec<&str> = rest
+                .split_whitespace()
+                .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+                .collect();
+            let Some(at) = rest.find('[') else {
                 continue;
             };
-            if !args.trim_start().starts_with('[')
-                || !command.chars().all(|c| c.is_ascii_lowercase())
-            {
+            if command.is_empty() || rest[..at].split_whitespace().count() != command.len() {
                 continue;
             }
-            let mut synopsis = args.to_string();
+            let command = &command[..];
+            let mut synopsis = rest[at..].to_string();
             for more in &lines[i + 1..] {
                 match more.trim_start().strip_prefix('[') {
                     Some(_) if more.starts_with("          ") => synopsis += more,
@@ -950,14 +955,14 @@ fn doc_synopses_name_every_option() {
             let unknown: Vec<_> = named.difference(&options).collect();
             assert!(
                 missing.is_empty() && unknown.is_empty(),
-                "docs/{}: the synopsis of {command} lacks {missing:?} and names {unknown:?}, \
+                "docs/{}: the synopsis of {command:?} lacks {missing:?} and names {unknown:?}, \
                  which it does not have:\n{line}",
                 doc.display()
             );
             checked += 1;
         }
     }
-    assert!(checked >= 4, "only {checked} synopses");
+    assert!(checked >= 6, "only {checked} synopses");
 }
 
 /// docs/probe.md's JSON shows every key `probe --format json` writes, and
@@ -1018,5 +1023,522 @@ fn probe_md_json_is_the_json() {
     assert!(
         absent.is_empty(),
         "docs/probe.md shows keys probe's JSON does not have: {absent:?}"
+    );
+}
+
+/// Terms of other software the docs quote in backticks (PostgreSQL's
+/// settings, SELinux types and interfaces, kernel and libc names, an NRPE
+/// command the doc defines).
+const FOREIGN_TERMS: &[&str] = &[
+    "include_dir",
+    "log_directory",
+    "pg_createcluster",
+    "tmp_path",
+    "wal_sync_method",
+    "f_bavail",
+    "f_bfree",
+    "fileattr_set",
+    "container_file_t",
+    "container_log_t",
+    "container_ro_file_t",
+    "fd_set_perms",
+    "label_fix_full",
+    "postgresql_t",
+    "selabel_lookup",
+    "selabel_sub",
+    "check_jts_hot",
+    "check_jts_hot_usage",
+    "pg_dropcluster",
+    "logging_collector",
+    "log_filename",
+    "log_rotation_age",
+    "log_truncate_on_rotation",
+];
+
+/// Every snake_case name the docs quote (a test, a test filter, a layout
+/// field, a JSON key, a function) is in the code (src/, tests/, templates/,
+/// packaging/, bench/, fuzz/, examples/): a renamed test or field leaves no
+/// stale name behind in README.md, docs/, tests/README.md or bench/README.md.
+#[test]
+fn every_name_the_docs_quote_is_in_the_code() {
+    let root = repo_root();
+    let mut code = String::new();
+    for dir in [
+        "src",
+        "tests",
+        "templates",
+        "packaging",
+        "bench",
+        "fuzz",
+        "examples",
+    ] {
+        for f in common::files_under(&root.join(dir)) {
+            if f.components()
+                .any(|c| c.as_os_str() == "target" || c.as_os_str() == "corpus")
+            {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(root.join(dir).join(&f)) {
+                code.push_str(&text);
+                code.push('\n');
+            }
+        }
+    }
+    let words: BTreeSet<&str> = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.contains('_'))
+        .collect();
+    let mut docs: Vec<String> = ["README.md", "tests/README.md", "bench/README.md"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for doc in common::files_under(&root.join("docs")) {
+        docs.push(format!("docs/{}", doc.display()));
+    }
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for doc in &docs {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        for (i, quoted) in text.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            for name in quoted.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                let snake = name.contains('_')
+                    && name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !snake || name.starts_with("jts_hot_") || FOREIGN_TERMS.contains(&name) {
+                    continue;
+                }
+                // A test filter (`fleet_end`) is part of a test's name.
+                if !(words.contains(name) || words.iter().any(|w| w.contains(name))) {
+                    stale.push(format!("{doc}: `{name}`"));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the docs quote names that are nowhere in the code (renamed?):\n{}",
+        stale.join("\n")
+    );
+    assert!(checked >= 100, "only {checked} names");
+}
+
+/// docs/disk.md's "Units" and "The tree is created only on the mounted disk" (and
+/// docs/quotas.md's quota unit),
+/// against units/ (the default layout as rendered): setup runs after the
+/// mount units of the base, its parents and each service directory, before
+/// validate; validate wants setup and is ordered after it and the same
+/// mounts, the monitor after them too; none of the three has
+/// RequiresMountsFor=, every gate drop-in has it on its service's directory;
+/// the tier's directories are `d` lines of /usr/lib/jts-hot/tmpfiles.conf,
+/// and /usr/lib/tmpfiles.d/jts-hot.conf creates none of them.
+#[test]
+fn disk_md_units_are_the_units() {
+    let layout = jts_hot::layout::Layout::builtin();
+    let units = repo_root().join("units/usr/lib/systemd/system");
+    let read = |name: &str| std::fs::read_to_string(units.join(name)).unwrap();
+    let values = |text: &str, key: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .flat_map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .collect()
+    };
+    let mounts = [
+        "data.mount",
+        "data-jts.mount",
+        "data-jts-hot.mount",
+        "data-jts-hot-postgresql.mount",
+        "data-jts-hot-kafka.mount",
+        "data-jts-hot-backup.mount",
+    ];
+    let setup = read("jts-hot-setup.service");
+    let validate = read("jts-hot-validate.service");
+    let monitor = read("jts-hot-monitor.service");
+    assert!(
+        values(&setup, "Before").contains(&"jts-hot-validate.service".into()),
+        "{setup}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-setup.service".into()),
+        "{validate}"
+    );
+    assert!(
+        values(&validate, "After").contains(&"jts-hot-setup.service".into()),
+        "{validate}"
+    );
+    for (name, text) in [
+        ("setup", &setup),
+        ("validate", &validate),
+        ("monitor", &monitor),
+    ] {
+        for mount in mounts {
+            assert!(
+                values(text, "After").contains(&mount.into()),
+                "{name} is not After={mount}:\n{text}"
+            );
+        }
+        assert!(
+            values(text, "RequiresMountsFor").is_empty(),
+            "{name} has RequiresMountsFor=:\n{text}"
+        );
+        assert!(
+            !values(text, "Wants").iter().any(|w| w.ends_with(".mount")),
+            "{name}:\n{text}"
+        );
+    }
+    // docs/quotas.md's "At boot and on apply".
+    let quota = read("jts-hot-quota.service");
+    for after in [
+        "local-fs.target",
+        "systemd-tmpfiles-setup.service",
+        "jts-hot-setup.service",
+    ] {
+        assert!(
+            values(&quota, "After").contains(&after.into()),
+            "quota is not After={after}:\n{quota}"
+        );
+    }
+    assert_eq!(
+        values(&quota, "RequiresMountsFor"),
+        vec![layout.tier.base.display().to_string()],
+        "{quota}"
+    );
+    assert!(
+        values(&quota, "Before").contains(&"jts-hot-validate.service".into()),
+        "{quota}"
+    );
+    assert!(
+        values(&validate, "Wants").contains(&"jts-hot-quota.service".into()),
+        "{validate}"
+    );
+    assert_eq!(
+        values(&quota, "ExecStart"),
+        ["/usr/bin/jts-hot", "quota", "set"],
+        "{quota}"
+    );
+    let mut gates = 0;
+    for service in &layout.services {
+        for unit in &service.gate {
+            let dropin = read(&format!("{unit}.d/jts-hot.conf"));
+            let dir = layout.tier.base.join(service.name.as_str());
+            assert_eq!(
+                values(&dropin, "RequiresMountsFor"),
+                vec![dir.display().to_string()],
+                "{unit}.d/jts-hot.conf:\n{dropin}"
+            );
+            gates += 1;
+        }
+    }
+    assert!(gates >= 6, "{gates} gates");
+    let lines = |path: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(repo_root().join("units").join(path))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    };
+    let tier = lines("usr/lib/jts-hot/tmpfiles.conf");
+    let boot = lines("usr/lib/tmpfiles.d/jts-hot.conf");
+    for dir in layout.planned_dirs() {
+        let path = dir.path.display().to_string();
+        assert!(
+            tier.iter().any(|l| l[0] == "d" && l[1] == path),
+            "{path} is not a d line of the tier's file"
+        );
+        assert!(
+            !boot.iter().any(|l| l[1] == path),
+            "tmpfiles.d/jts-hot.conf names {path}"
+        );
+    }
+    for parent in ["/data", "/data/jts"] {
+        assert!(
+            tier.iter().any(|l| l[..5] == ["d", parent, "-", "-", "-"]),
+            "{parent} is not `d {parent} - - -`"
+        );
+    }
+}
+
+/// The README's "a bad layout ... exits 3 from A, B and C, 2 elsewhere" is
+/// what every command of its table does with a layout that does not parse
+/// (and `jts-hot --help` names the same commands).
+#[test]
+fn readme_bad_layout_exit_status_is_each_commands() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let list = readme
+        .split_once("exits 3 from ")
+        .expect("README's bad-layout exit sentence")
+        .1
+        .split_once(", 2 elsewhere")
+        .expect("`, 2 elsewhere`")
+        .0
+        .replace('\n', " ");
+    let unknown: BTreeSet<String> = list
+        .split([',', ' '])
+        .filter(|w| !w.is_empty() && *w != "and")
+        .map(String::from)
+        .collect();
+    assert!(unknown.len() >= 3, "{list}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tier]\nnot_a_key = 1\n").unwrap();
+    let mut seen = BTreeSet::new();
+    for row in readme_table("command") {
+        for usage in row[0].split(", ") {
+            let mut words: Vec<String> = usage
+                .trim_matches('`')
+                .split(' ')
+                .take_while(|w| !w.starts_with('-') && *w != w.to_uppercase())
+                .map(String::from)
+                .collect();
+            if words == ["generate"] {
+                words.extend(["--out".into(), dir.path().join("out").display().to_string()]);
+            }
+            if words == ["config", "default"] {
+                continue; // reads no layout
+            }
+            if words == ["config", "check"] {
+                words.push(bad.display().to_string());
+            }
+            let (code, out, err) = run(jts_hot().arg("--config").arg(&bad).args(&words));
+            let want = if unknown.contains(&words[0]) { 3 } else { 2 };
+            assert_eq!(code, want, "jts-hot --config BAD {words:?}: {out}{err}");
+            assert!(
+                err.contains("bad.toml:2:"),
+                "{words:?} does not name file and line: {err}"
+            );
+            seen.insert(words[0].clone());
+        }
+    }
+    for command in &unknown {
+        assert!(
+            seen.contains(command),
+            "README names {command}, not in its table"
+        );
+    }
+    let (_, help, _) = run(jts_hot().arg("--help"));
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let list = list.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains(&format!("{list} also for a bad layout")),
+        "`jts-hot --help` does not say \"{list} also for a bad layout\":\n{help}"
+    );
+}
+
+/// docs/monitor.md's picture is what the monitor prints for the tier it
+/// describes (tests/terminal.rs's: postgresql at 26% of its plan, kafka in
+/// its warning share, redis past its plan, four days of rising history), at
+/// 80 columns: the services' lines and the forecast line for line, digits
+/// aside (the growth figures move with the clock), and the sections in order.
+#[test]
+fn monitor_md_picture_is_the_picture() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/monitor.md")).unwrap();
+    let picture = doc
+        .split_once("```\nSERVICE ")
+        .map(|(_, rest)| format!("SERVICE {}", rest.split("```").next().unwrap()))
+        .expect("docs/monitor.md's picture");
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("hot");
+    let mut layout = format!(
+        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"64MB\"\n\
+         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 2\n\
+         fs_free_crit_percent = 1\nplan_reached_warn_days = 14\n\
+         [monitor]\nevery = \"15min\"\ntextfile_dir = \"/nonexistent\"\n",
+        base.display()
+    );
+    const M: u64 = 1 << 20;
+    let services = [
+        ("postgresql", "24MB", 6 * M),
+        ("kafka", "5MB", 4 * M),
+        ("redis", "4MB", 5 * M),
+    ];
+    let now = common::now();
+    let samples: Vec<serde_json::Value> = (1..=96u64)
+        .rev()
+        .map(|h| {
+            let bytes: serde_json::Map<String, serde_json::Value> = services
+                .iter()
+                .map(|(name, _, b)| {
+                    let then = *b as f64 * (1.0 - 0.1 * h as f64 / 24.0);
+                    (name.to_string(), serde_json::Value::from(then as u64))
+                })
+                .collect();
+            serde_json::json!({"t": now - h * 3600, "services": bytes})
+        })
+        .collect();
+    for (name, planned, bytes) in services {
+        let data = base.join(name).join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let content: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8 + 1).collect();
+        std::fs::write(data.join("segment"), content).unwrap();
+        layout.push_str(&format!(
+            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\n\
+             planned = \"{planned}\"\ngate = []\ndirs = [\"data\"]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("layout.toml"), layout).unwrap();
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    std::fs::write(
+        dir.path().join("state/monitor-history.json"),
+        serde_json::json!({"version": 1, "samples": samples}).to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = run(jts_hot()
+        .current_dir(dir.path())
+        .env("COLUMNS", "80")
+        .args(["--config", "layout.toml", "monitor", "--state-dir", "state"]));
+    assert_eq!(code, 2, "redis over its plan is CRITICAL:\n{out}{err}");
+    let digits = |l: &str| l.replace(|c: char| c.is_ascii_digit(), "9");
+    let section = |text: &str, from: &str, to: &str| -> Vec<String> {
+        let start = text
+            .find(from)
+            .unwrap_or_else(|| panic!("no {from:?} in:\n{text}"));
+        let rest = &text[start..];
+        rest[..rest
+            .find(to)
+            .unwrap_or_else(|| panic!("no {to:?} after {from:?}:\n{text}"))]
+            .lines()
+            .map(digits)
+            .collect()
+    };
+    for (from, to) in [("SERVICE ", "\n\nFILESYSTEM "), ("FORECAST ", "\n\nscan: ")] {
+        assert_eq!(
+            section(&picture, from, to),
+            section(&out, from, to),
+            "docs/monitor.md's picture is not what the monitor prints:\n{out}"
+        );
+    }
+    let heads = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.split([' ', ':']).next())
+            .filter(|w| {
+                [
+                    "SERVICE",
+                    "FILESYSTEM",
+                    "FORECAST",
+                    "scan",
+                    "history",
+                    "validation",
+                    "jts-hot",
+                ]
+                .contains(w)
+            })
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(heads(&picture), heads(&out), "{out}");
+}
+
+/// docs/fleet.md's recording-rule table names exactly the rules the shipped
+/// jts-hot-rules.yml records, and each file its "installed file" table names
+/// is one both packages install (Cargo.toml's deb assets and rpm files).
+#[test]
+fn fleet_md_names_the_rules_and_files_there_are() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/fleet.md")).unwrap();
+    let rules = std::fs::read_to_string(repo_root().join("packaging/prometheus/jts-hot-rules.yml"))
+        .unwrap();
+    let recorded: BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- record: ")
+                .or(l.trim().strip_prefix("record: "))
+        })
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .collect();
+    assert!(recorded.len() >= 10, "{recorded:?}");
+    let named: BTreeSet<String> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.contains(":jts_hot_")
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        })
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        named, recorded,
+        "docs/fleet.md's recording rules against jts-hot-rules.yml"
+    );
+    // What installs a file: a line naming its source (or its directory's
+    // glob) and its destination directory, in Cargo.toml's deb assets (or
+    // debian/*.install, when the .deb is built by debhelper) and rpm files.
+    let mut lines: Vec<String> = std::fs::read_to_string(repo_root().join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for f in common::files_under(&repo_root().join("debian")) {
+        if let Ok(text) = std::fs::read_to_string(repo_root().join("debian").join(f)) {
+            lines.extend(text.lines().map(|l| format!("deb: {l}")));
+        }
+    }
+    let mut files = 0;
+    for installed in doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| t.starts_with("/usr/share/jts-hot/"))
+    {
+        let (dir, name) = installed.rsplit_once('/').unwrap();
+        let src_dir = if name.ends_with(".json") {
+            "packaging/grafana"
+        } else {
+            "packaging/prometheus"
+        };
+        assert!(
+            repo_root().join(src_dir).join(name).is_file(),
+            "{installed}: no {src_dir}/{name}"
+        );
+        let installs = |l: &&String| {
+            (l.contains(&format!("{src_dir}/{name}")) || l.contains(&format!("{src_dir}/*.")))
+                && l.contains(&dir[1..])
+        };
+        let (rpm, deb): (Vec<&String>, Vec<&String>) = lines
+            .iter()
+            .filter(installs)
+            .partition(|l| l.contains("dest = "));
+        assert!(!deb.is_empty(), "the .deb does not install {installed}");
+        assert!(!rpm.is_empty(), "the .rpm does not install {installed}");
+        files += 1;
+    }
+    assert!(files >= 4, "{files} installed files");
+}
+
+/// docs/selinux.md's example of the module is the default layout's module as
+/// the packages ship it (units/), line for line, and the header comment it
+/// quotes is there.
+#[test]
+fn selinux_md_module_is_the_shipped_module() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/selinux.md")).unwrap();
+    let cil =
+        std::fs::read_to_string(repo_root().join("units/usr/share/selinux/packages/jts-hot.cil"))
+            .unwrap();
+    let start = doc
+        .find("    (optional jts_hot_service_1")
+        .expect("docs/selinux.md's module example");
+    let example: Vec<&str> = doc[start..]
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| &l[4..])
+        .collect();
+    assert!(example.len() >= 3, "{example:?}");
+    let lines: Vec<&str> = cil.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == example[0])
+        .unwrap_or_else(|| panic!("{} is not in jts-hot.cil:\n{cil}", example[0]));
+    assert_eq!(&lines[at..at + example.len()], &example[..], "{cil}");
+    assert!(
+        cil.lines()
+            .any(|l| l.starts_with("; jts-hot-layout-digest: sha256:")),
+        "{cil}"
     );
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{jts_hot, repo_root, run};
+use common::{repo_root, run};
 use serde_json::Value;
 
 fn mixin_dir() -> PathBuf {
@@ -486,12 +486,15 @@ impl Host {
     }
 }
 
+/// Every host's layout names the same base and role: each host's monitor
+/// runs in its own mount namespace with its tier bound there, so hosts with
+/// the same `every` run the very same layout (one digest).
 fn layout(base: &Path, every: &str) -> String {
     let mut s = format!(
         "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"64MB\"\n\
          mount_options = [\"noatime\"]\n\
          [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 15\nfs_free_crit_percent = 5\n\
-         plan_reached_warn_days = 14\n[monitor]\nevery = \"{every}\"\ntextfile_dir = \"/nonexistent\"\n",
+         plan_reached_warn_days = 14\n[monitor]\nevery = \"{every}\"\ntextfile_dir = \"/nonexistent\"\nrole = \"matching\"\n",
         base.display()
     );
     for (name, planned) in SERVICES {
@@ -527,9 +530,10 @@ fn make_host(root: &Path, name: &'static str, used: [usize; 3], per_day: [f64; 3
         tier,
         report: Value::Null,
     };
-    // hot-a's monitor runs hourly, the others every 15 minutes.
+    // hot-a's monitor runs hourly, the others every 15 minutes: hot-b and
+    // hot-c run one layout, hot-a another (JtsHotLayoutOffFleet).
     let every = if name == "hot-a" { "1h" } else { "15min" };
-    std::fs::write(host.config(), layout(&host.tier.mountpoint, every)).unwrap();
+    std::fs::write(host.config(), layout(&shared_base(root), every)).unwrap();
     std::fs::create_dir_all(host.textfile_dir()).unwrap();
     std::fs::create_dir_all(host.state()).unwrap();
     for ((svc, _), bytes) in SERVICES.iter().zip(used) {
@@ -568,8 +572,26 @@ fn make_host(root: &Path, name: &'static str, used: [usize; 3], per_day: [f64; 3
     monitor(host)
 }
 
+/// Where every host's layout puts the tier (empty outside the monitor's namespace).
+fn shared_base(root: &Path) -> PathBuf {
+    let base = root.join("tier");
+    std::fs::create_dir_all(&base).unwrap();
+    base
+}
+
+/// One real `jts-hot monitor` run of the host, in a private mount namespace
+/// where its tier is mounted at the layouts' shared base.
 fn monitor(mut host: Host) -> Host {
-    let (code, out, err) = run(jts_hot()
+    let base = shared_base(host.dir.parent().unwrap());
+    let (code, out, err) = run(Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-ec"])
+        .arg(r#"mount --bind "$1" "$2"; shift 2; exec "$@""#)
+        .arg("sh")
+        .arg(&host.tier.mountpoint)
+        .arg(&base)
+        .arg(common::bin_path())
+        .env_remove("JTS_HOT_CONFIG")
+        .env_remove("JOURNAL_STREAM")
         .arg("--config")
         .arg(host.config())
         .args(["monitor", "--format", "json", "--state-dir"])
@@ -855,12 +877,17 @@ fn fleet_end_to_end_on_loopback() {
         let got: BTreeMap<String, f64> = query(site_port, rule)
             .iter()
             .map(|s| {
-                let key = [label(s, "instance"), label(s, "service")]
-                    .iter()
-                    .filter(|l| !l.is_empty())
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let key = [
+                    label(s, "instance"),
+                    label(s, "service"),
+                    label(s, "role"),
+                    label(s, "digest"),
+                ]
+                .iter()
+                .filter(|l| !l.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("/");
                 (key, value_of(s))
             })
             .collect();
@@ -1026,6 +1053,49 @@ fn fleet_end_to_end_on_loopback() {
     );
     check("job:jts_hot_hosts_stale:count", fleet(1.0), 0.0);
     check("job:jts_hot_services_critical:count", fleet(1.0), 0.0);
+    // One layout across the fleet: hot-b and hot-c share a digest, hot-a's
+    // is another (its monitor.every), so hot-a is off its role's layout.
+    let digest = |h: &Host| h.report["layout_digest"].as_str().unwrap().to_string();
+    assert_eq!(digest(&hosts[1]), digest(&hosts[2]));
+    assert_ne!(digest(&hosts[0]), digest(&hosts[1]));
+    check(
+        "job_role_digest:jts_hot_layout_hosts:count",
+        BTreeMap::from([
+            (format!("matching/{}", digest(&hosts[0])), 1.0),
+            (format!("matching/{}", digest(&hosts[1])), 2.0),
+        ]),
+        0.0,
+    );
+    check(
+        "instance:jts_hot_layout_off_fleet:info",
+        BTreeMap::from([(format!("hot-a/matching/{}", digest(&hosts[0])), 1.0)]),
+        0.0,
+    );
+    check("job:jts_hot_hosts_off_fleet:count", fleet(1.0), 0.0);
+    // Each host's jts_hot_layout_info as its monitor reported it.
+    for h in &hosts {
+        let info = query(
+            site_port,
+            &format!("jts_hot_layout_info{{instance=\"{}\"}}", h.name),
+        );
+        assert_eq!(info.len(), 1, "{}", h.name);
+        assert_eq!(
+            [
+                label(&info[0], "digest"),
+                label(&info[0], "source"),
+                label(&info[0], "version"),
+                label(&info[0], "role"),
+            ],
+            [
+                digest(h).as_str(),
+                "explicit",
+                env!("CARGO_PKG_VERSION"),
+                "matching"
+            ],
+            "{}",
+            h.name
+        );
+    }
     let all: BTreeSet<String> = rule_names(&mixin_dir().join("jts-hot-rules.yml"), "record")
         .into_iter()
         .collect();
@@ -1059,6 +1129,8 @@ fn fleet_end_to_end_on_loopback() {
         ("JtsHotMonitorStale", "hot-c", ""),
         // Its kafka directory's mode drifted: the validation alert.
         ("JtsHotTierDrift", "hot-b", ""),
+        // Its layout is not its role's (hot-b's and hot-c's).
+        ("JtsHotLayoutOffFleet", "hot-a", ""),
     ]
     .iter()
     .map(|(a, i, s)| (a.to_string(), i.to_string(), s.to_string()))
@@ -1098,7 +1170,8 @@ fn fleet_end_to_end_on_loopback() {
             .collect();
         (names.contains("JtsHotServiceOverCriticalShare")
             && names.contains("JtsHotMonitorStale")
-            && names.contains("JtsHotTierDrift"))
+            && names.contains("JtsHotTierDrift")
+            && names.contains("JtsHotLayoutOffFleet"))
         .then_some(a)
     });
     let alerts_delivered = started.elapsed();
@@ -1148,7 +1221,16 @@ fn fleet_end_to_end_on_loopback() {
         let instance = a["labels"]["instance"]
             .as_str()
             .unwrap_or_else(|| panic!("no instance label: {a}"));
-        assert_ne!(instance, "hot-a", "nothing is wrong on hot-a: {a}");
+        if a["labels"]["alertname"] == "JtsHotLayoutOffFleet" {
+            assert_eq!(instance, "hot-a", "{a}");
+            assert_eq!(a["labels"]["role"], "matching", "{a}");
+            assert_eq!(
+                a["labels"]["digest"], hosts[0].report["layout_digest"],
+                "{a}"
+            );
+            continue;
+        }
+        assert_ne!(instance, "hot-a", "nothing else is wrong on hot-a: {a}");
         if a["labels"]["alertname"] == "JtsHotMonitorStale" {
             assert_eq!(instance, "hot-c", "{a}");
         }

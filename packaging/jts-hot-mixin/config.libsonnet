@@ -34,6 +34,10 @@
     staleGraceSeconds: 900,
     staleFloorSeconds: 3600,
 
+    // JtsHotLayoutOffFleet: how long a host may run another layout than most
+    // hosts of its role (a staged rollout takes this long at most).
+    layoutOffFleetFor: '1h',
+
     // Grafana.
     dashboardTags: ['jts-hot'],
     dashboardRefresh: '1m',

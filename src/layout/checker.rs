@@ -334,12 +334,17 @@ impl Checker<'_> {
                 return None;
             }
         };
+        let role = match raw.as_ref().and_then(|r| r.role.as_ref()) {
+            Some(v) => Some(self.check(v, "monitor.role", rules::role)?),
+            None => None,
+        };
         Some(Monitor {
             every: every?,
             textfile_dir: textfile_dir?,
             quota_tree_every,
             forecast_window,
             top,
+            role,
         })
     }
 
@@ -714,6 +719,25 @@ mod tests {
         for bad in [-1, 101] {
             let errs = with(bad).unwrap_err();
             assert_eq!(errs.0[0].field, "monitor.top", "{errs}");
+        }
+    }
+
+    #[test]
+    fn monitor_role_is_checked_and_keeps_the_digest_when_unset() {
+        let with = |role: &str| {
+            let text = DEFAULT_LAYOUT_TOML.replace("[monitor]\n", &format!("[monitor]\n{role}"));
+            Layout::parse(&text, "hot.toml")
+        };
+        let plain = with("").unwrap();
+        assert_eq!(plain.digest(), Layout::builtin().digest());
+        assert_eq!(plain.monitor.role, None);
+        let l = with("role = \"matching-engine.eu_1\"\n").unwrap();
+        assert_eq!(l.monitor.role.as_deref(), Some("matching-engine.eu_1"));
+        assert_ne!(l.digest(), plain.digest());
+        for bad in ["", "a b", "x\\\"y", &"r".repeat(64)] {
+            let errs = with(&format!("role = \"{bad}\"\n")).unwrap_err();
+            assert_eq!(errs.0[0].field, "monitor.role", "{errs}");
+            assert!(errs.0[0].message.contains("is not a role"), "{errs}");
         }
     }
 

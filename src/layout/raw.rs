@@ -54,6 +54,8 @@ pub struct RawMonitor {
     pub textfile_dir: Option<Spanned<String>>,
     /// How often the monitor walks each service tree for entries outside its project.
     pub quota_tree_every: Option<Spanned<String>>,
+    /// The host's role in the fleet: the label its layout is compared under.
+    pub role: Option<Spanned<String>>,
     /// The span of history growth and forecasts are fitted over.
     pub forecast_window: Option<Spanned<String>>,
     /// How many largest subdirectories per service and level are reported.

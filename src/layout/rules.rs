@@ -523,6 +523,22 @@ pub fn tree_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `monitor.role`: a label value a person can type in a query: 1-63
+/// letters, digits, '.', '_' or '-'.
+pub fn role(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !ok {
+        return Err(format!(
+            "\"{}\" is not a role: 1-63 letters, digits, '.', '_' or '-', e.g. \"matching-engine\"",
+            s.escape_debug()
+        ));
+    }
+    Ok(s.to_string())
+}
+
 /// `monitor.forecast_window`: from an hour (the shortest span a growth
 /// figure is given for) to 400 days (the history keeps daily samples that long).
 pub fn forecast_window(s: &str) -> Result<Duration, String> {

@@ -207,6 +207,11 @@ pub struct Monitor {
     /// ([`Monitor::TOP`]), left out of the digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top: Option<u32>,
+    /// `role`: the host's role in the fleet (the `role` label of
+    /// jts_hot_layout_info; hosts are compared with the others of their
+    /// role). Left out of the digest when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Monitor {

@@ -39,6 +39,14 @@ pub struct Report {
     #[serde(serialize_with = "escape::serialize_path")]
     pub base: PathBuf,
     pub layout_digest: String,
+    /// Where the layout in force comes from (applied, packaged, explicit,
+    /// builtin-asked) and when apply wrote it; the fleet compares digests
+    /// per `role` (the layout's monitor.role).
+    pub layout_source: &'static str,
+    pub layout_applied_unix: Option<u64>,
+    pub role: Option<String>,
+    /// This jts-hot's version.
+    pub version: &'static str,
     /// A saved edit of the layout is not applied (validation says which).
     pub layout_pending: bool,
     pub scan: Scan,
@@ -259,6 +267,8 @@ pub struct Options {
     /// A saved edit of the layout not applied: a validation finding
     /// (layout.pending) and the metric jts_hot_layout_pending.
     pub pending: Option<crate::applied::Pending>,
+    /// Where the layout in force comes from (jts_hot_layout_info's source).
+    pub origin: crate::applied::Origin,
     /// The system validated (main's one `Root`: "/").
     pub root: crate::system::Root,
 }
@@ -538,6 +548,10 @@ pub fn measure(
         interval_seconds: layout.monitor.every.as_secs(),
         base: layout.tier.base.clone(),
         layout_digest: layout.digest(),
+        layout_source: opts.origin.kind(),
+        layout_applied_unix: opts.origin.applied_unix(),
+        role: layout.monitor.role.clone(),
+        version: env!("CARGO_PKG_VERSION"),
         layout_pending: opts.pending.is_some(),
         scan: Scan {
             duration_seconds: duration,

@@ -4,6 +4,7 @@
 //! lookups, loop mounts and scratch tiers. tests/README.md lists them.
 #![allow(dead_code)]
 
+pub mod layout;
 pub mod loopmount;
 pub mod mktree;
 pub mod scratch;

@@ -213,6 +213,25 @@
           'Hot tier on {{ $labels.instance }} fails {{ $labels.check }} ({{ $value }} critical finding(s))',
           'The hot tier no longer matches its layout ({{ $labels.check }}): a gated database will refuse to start. `jts-hot validate` on {{ $labels.instance }} names each finding and the command that fixes it.',
         ),
+        // One layout across the fleet: this host's layout digest is not the
+        // one most hosts of its role (monitor.role) run. Raw series only, as
+        // every alert here (instance:jts_hot_layout_off_fleet:info inlined).
+        alert(
+          'JtsHotLayoutOffFleet',
+          'warning',
+          |||
+            jts_hot_layout_info{%(jtsHotSelector)s}
+            and on(job, role, digest)
+            (
+              count by (job, role, digest) (jts_hot_layout_info{%(jtsHotSelector)s})
+              < on(job, role) group_left()
+              max by (job, role) (count by (job, role, digest) (jts_hot_layout_info{%(jtsHotSelector)s}))
+            )
+          |||,
+          c.layoutOffFleetFor,
+          '{{ $labels.instance }} runs another layout than its role {{ $labels.role }}',
+          '{{ $labels.instance }} runs layout {{ $labels.digest }} ({{ $labels.source }}, jts-hot {{ $labels.version }}), not the one most hosts of role "{{ $labels.role }}" in {{ $labels.job }} run. `jts-hot status` on it shows the layout in force and any pending edit.',
+        ),
         alert(
           'JtsHotTierWarning',
           'warning',

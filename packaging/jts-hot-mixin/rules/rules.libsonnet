@@ -75,6 +75,25 @@
           count by (job) (jts_hot_validate_status{%(jtsHotSelector)s} >= 2)
           or job:jts_hot_hosts:count * 0
         |||),
+        // One layout across the fleet: hosts per layout digest and role
+        // (the layout's monitor.role; "" when unset) ...
+        rule('job_role_digest:jts_hot_layout_hosts:count', 'count by (job, role, digest) (jts_hot_layout_info{%(jtsHotSelector)s})'),
+        // ... and the hosts whose digest is not the most common one of their
+        // role (jts_hot_layout_info's labels, value 1). A tie between two
+        // layouts names no host; a role of one host never differs.
+        rule('instance:jts_hot_layout_off_fleet:info', |||
+          jts_hot_layout_info{%(jtsHotSelector)s}
+          and on(job, role, digest)
+          (
+            job_role_digest:jts_hot_layout_hosts:count
+            < on(job, role) group_left()
+            max by (job, role) (job_role_digest:jts_hot_layout_hosts:count)
+          )
+        |||),
+        rule('job:jts_hot_hosts_off_fleet:count', |||
+          count by (job) (instance:jts_hot_layout_off_fleet:info)
+          or job:jts_hot_hosts:count * 0
+        |||),
         // Services at or over their critical share, over all hosts.
         rule('job:jts_hot_services_critical:count', |||
           count by (job) (jts_hot_service_used_bytes{%(jtsHotSelector)s} >= on(instance, job, service) jts_hot_service_critical_bytes{%(jtsHotSelector)s})

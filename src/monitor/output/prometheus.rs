@@ -294,6 +294,33 @@ pub const FAMILIES: &[Family] = &[
         samples: |r| one(r.layout_pending as u8 as f64),
     },
     Family {
+        name: "jts_hot_layout_info",
+        help: "1, labelled by the layout in force: its digest, where it comes from (source: applied, packaged, explicit, builtin-asked), this jts-hot's version and the layout's monitor.role (empty when unset). The fleet's rules compare digests per role.",
+        labels: &["digest", "source", "version", "role"],
+        samples: |r| {
+            vec![(
+                vec![
+                    ("digest", r.layout_digest.clone()),
+                    ("source", r.layout_source.to_string()),
+                    ("version", r.version.to_string()),
+                    ("role", r.role.clone().unwrap_or_default()),
+                ],
+                1.0,
+            )]
+        },
+    },
+    Family {
+        name: "jts_hot_layout_applied_timestamp_seconds",
+        help: "When `jts-hot apply` wrote the layout in force (Unix time); absent when it was not applied (packaged default, --config).",
+        labels: &[],
+        samples: |r| {
+            r.layout_applied_unix
+                .iter()
+                .map(|t| (vec![], *t as f64))
+                .collect()
+        },
+    },
+    Family {
         name: "jts_hot_scan_duration_seconds",
         help: "Wall time of the last scan.",
         labels: &[],
