@@ -859,9 +859,10 @@ fn judge_quota(s: &mut ServiceUsage, q: &QuotaFigures) {
 
 /// "9.5 days (8.1 to 11.2)", or "9.5 days" without an interval.
 pub fn span_of_days(b: &forecast::Bounds, soonest: f64) -> String {
+    let (low, _) = (format!("{soonest:.1}"), ());
     match (b.likely, b.high) {
-        (Some(likely), Some(high)) if high > soonest => {
-            format!("{likely:.1} days ({soonest:.1} to {high:.1})")
+        (Some(likely), Some(high)) if format!("{high:.1}") != low => {
+            format!("{likely:.1} days ({low} to {high:.1})")
         }
         (Some(likely), None) => format!("{likely:.1} days (as soon as {soonest:.1})"),
         _ => format!("{soonest:.1} days"),
