@@ -191,6 +191,25 @@ macro_rules! needs {
     }};
 }
 
+/// The real `systemd-sysusers --root=ROOT CONF`, as the packages run it: the
+/// accounts of a test tree.
+pub fn sysusers(root: &Path, conf: &Path) {
+    let (code, _, err) = run(Command::new("systemd-sysusers")
+        .arg(format!("--root={}", root.display()))
+        .arg(conf));
+    assert_eq!(code, 0, "systemd-sysusers: {err}");
+}
+
+/// The real `systemd-tmpfiles --create --root=ROOT CONF`, as boot runs it:
+/// the directories of a test tree.
+pub fn tmpfiles_create(root: &Path, conf: &Path) {
+    let (code, _, err) = run(Command::new("systemd-tmpfiles")
+        .arg("--create")
+        .arg(format!("--root={}", root.display()))
+        .arg(conf));
+    assert_eq!(code, 0, "systemd-tmpfiles {}: {err}", conf.display());
+}
+
 /// Runs a command and returns (status code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd
@@ -415,4 +434,37 @@ pub fn fingerprint(dir: &Path) -> String {
         .arg(dir));
     assert_eq!(code, 0, "fingerprint of {}: {err}", dir.display());
     out
+}
+
+/// docs/generated.md's exposure table: (unit, score with `tier.quota = "off"`,
+/// score with quotas on), as `systemd-analyze security` prints them ("0.9").
+pub fn documented_exposure() -> Vec<(String, String, String)> {
+    let doc = std::fs::read_to_string(repo_root().join("docs/generated.md")).unwrap();
+    let rows: Vec<(String, String, String)> = doc
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim().split('|').map(str::trim).collect();
+            let unit = cells.get(1)?;
+            if cells.len() != 7 || !unit.starts_with("jts-hot-") || !unit.ends_with(".service") {
+                return None;
+            }
+            let score = |c: &str| c.split_whitespace().next().unwrap_or("").to_string();
+            Some((unit.to_string(), score(cells[4]), score(cells[5])))
+        })
+        .collect();
+    assert_eq!(
+        rows.len(),
+        4,
+        "docs/generated.md's exposure table: {rows:?}"
+    );
+    rows
+}
+
+/// `systemd-analyze security`'s overall exposure in its output ("0.9").
+pub fn exposure_in(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.split("Overall exposure level for ").nth(1))
+        .and_then(|rest| rest.split(": ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
 }
