@@ -8,7 +8,7 @@
 //! verdict (validate, monitor, probe, status), where it is UNKNOWN.
 
 use jts_hot::status::Status;
-use jts_hot::{apply, monitor, overview, plan, probe, quota, setup, validate};
+use jts_hot::{apply, config_check, monitor, overview, plan, probe, quota, setup, validate};
 
 pub const SUCCESS: u8 = 0;
 /// WARNING: done, with something not all in place.
@@ -102,20 +102,20 @@ pub fn apply_error(error: &apply::Error) -> u8 {
     }
 }
 
-/// quota set: 0 every step done, 1 one was not.
-pub fn quota_set(report: &quota::SetReport) -> u8 {
-    match report.ok() {
-        true => SUCCESS,
-        false => WARNING,
+/// quota set: 0 every step done, 1 one was not; quota status: 0.
+pub fn quota(report: &quota::Report) -> u8 {
+    match report {
+        quota::Report::Set(set) if !set.ok() => WARNING,
+        _ => SUCCESS,
     }
 }
 
 /// config check: 0 valid, 1 valid but the plan over-commits the capacity
 /// (WARNING, as `plan` says).
-pub fn config_check(over_commits: bool) -> u8 {
-    match over_commits {
-        true => WARNING,
-        false => SUCCESS,
+pub fn config_check(report: &config_check::Report) -> u8 {
+    match report.over {
+        Some(_) => WARNING,
+        None => SUCCESS,
     }
 }
 

@@ -4,8 +4,10 @@
 
 pub mod applied;
 pub mod apply;
+pub mod config_check;
 pub mod escape;
 pub mod files;
+pub mod generate;
 pub mod layout;
 pub mod monitor;
 pub mod nagios;

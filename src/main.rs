@@ -16,10 +16,9 @@ use cli::{
     SetupArgs, TextOrJson, ValidateArgs, ValidateFormat,
 };
 use jts_hot::layout::{Layout, LayoutErrors, DEFAULT_LAYOUT_TOML, SYSTEM_LAYOUT_PATH};
-use jts_hot::state::StateDir;
 use jts_hot::status::under_journal;
 use jts_hot::system::Root;
-use jts_hot::{applied, apply, files, monitor, probe, render, status};
+use jts_hot::{applied, apply, generate, monitor, probe, status};
 
 fn main() -> ExitCode {
     // A shell asking for completions (the scripts `jts-hot completions SHELL` writes) is
@@ -258,13 +257,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Generate(args) => {
             let (layout, _) = load_saved(&cli, &root)?;
-            let files = render::render(&layout);
-            files::write_tree(&args.out, &files)?;
-            let written: String = files
-                .iter()
-                .map(|f| format!("{}\n", args.out.join(&f.path).display()))
-                .collect();
-            emit(&written)?;
+            let opts = generate::Options {
+                out: args.out.clone(),
+            };
+            emit(&generate::text(&generate::run(&layout, &opts)?))?;
             Ok(exit_codes::SUCCESS)
         }
         Command::Config(command) => run_config(command),
@@ -326,12 +322,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             };
             match apply::run(&layout, &opts) {
                 Ok(report) => {
-                    emit(&apply::output::text(&report))?;
+                    emit(&apply::output::text(&report, under_journal()))?;
                     Ok(exit_codes::apply(&report))
                 }
                 // What was done until the error, then the error, with its own exit code.
                 Err(failed) => {
-                    emit(&apply::output::text(&failed.report))?;
+                    emit(&apply::output::text(&failed.report, under_journal()))?;
                     print_err(&format!("jts-hot: {}", failed.error));
                     Ok(exit_codes::apply_error(&failed.error))
                 }
@@ -359,8 +355,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
-/// `jts-hot monitor`: main builds the options, runs it, writes the textfile
-/// if asked (an explicit step), prints.
+/// `jts-hot monitor`: main builds the options, runs it (the textfile, if
+/// asked, is the run's last step), prints.
 fn run_monitor(cli: &Cli, args: &MonitorArgs, root: Root) -> Result<u8, Failure> {
     let in_force = load_in_force(cli, &root, true)?;
     let layout = in_force.layout;
@@ -371,12 +367,9 @@ fn run_monitor(cli: &Cli, args: &MonitorArgs, root: Root) -> Result<u8, Failure>
         pending: in_force.pending,
         origin: in_force.origin,
         root,
+        textfile_dir: args.textfile_dir.clone(),
     };
-    let mut report = monitor::run(&layout, &opts);
-    if let Some(dir) = &args.textfile_dir {
-        // An explicit step: the file node_exporter reads.
-        monitor::output::prometheus::write_textfile(&mut report, dir);
-    }
+    let report = monitor::run(&layout, &opts);
     let journal = status::under_journal();
     emit(&match args.format {
         // Under systemd, unless the picture is asked for: a line per thing
@@ -466,39 +459,18 @@ fn run_config(command: &ConfigCommand) -> Result<u8, Failure> {
     match command {
         ConfigCommand::Default => emit(DEFAULT_LAYOUT_TOML)?,
         ConfigCommand::Check { file } => {
-            let layout = Layout::load(file).map_err(Failure::Layout)?;
-            let capacity = layout.tier.capacity.0;
-            let mut out = format!(
-                "{}: valid: {} services, {} directories, {} gated units, layout digest {}\n\
-                 {}: plan: {} planned of tier.capacity {} ({} bytes)\n",
-                file.display(),
-                layout.services.len(),
-                layout.planned_dirs().len(),
-                layout.services.iter().map(|s| s.gate.len()).sum::<usize>(),
-                layout.digest(),
-                file.display(),
-                jts_hot::units::bytes(layout.planned_total()),
-                jts_hot::units::bytes(capacity),
-                capacity
-            );
-            let Some(over) = layout.over_commitment() else {
-                emit(&out)?;
-                return Ok(exit_codes::config_check(false));
+            use jts_hot::config_check;
+            // Read once: parsed, and searched for tier.capacity's position.
+            let text = Layout::read(file).map_err(Failure::Layout)?;
+            let layout =
+                Layout::parse(&text, &file.display().to_string()).map_err(Failure::Layout)?;
+            let opts = config_check::Options {
+                file: file.clone(),
+                text,
             };
-            // Valid, but the plan cannot all be had: WARNING, as `plan` says.
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let (line, column) =
-                jts_hot::layout::position_of(&text, "tier.capacity").unwrap_or((1, 1));
-            out.push_str(&format!(
-                "{}:{line}:{column}: tier.capacity: the services plan {} in all, {} more than \
-                 the capacity of {}: the plan over-commits it (see `jts-hot plan`)\n",
-                file.display(),
-                jts_hot::units::bytes(layout.planned_total()),
-                jts_hot::units::bytes(over),
-                jts_hot::units::bytes(capacity)
-            ));
-            emit(&out)?;
-            return Ok(exit_codes::config_check(true));
+            let report = config_check::run(&layout, &opts);
+            emit(&config_check::text(&report))?;
+            return Ok(exit_codes::config_check(&report));
         }
     }
     Ok(exit_codes::SUCCESS)
@@ -529,32 +501,29 @@ fn run_setup(cli: &Cli, args: &SetupArgs, root: Root) -> Result<u8, Failure> {
 
 /// `jts-hot quota set|status`.
 fn run_quota(cli: &Cli, command: &QuotaCommand, root: &Root) -> Result<u8, Failure> {
-    use jts_hot::quota::{self, output};
+    use jts_hot::quota::{self, output, Task};
     let layout = load_in_force(cli, root, false)?.layout;
-    let journal = under_journal();
-    match command {
+    let (task, format, state_dir) = match command {
         QuotaCommand::Set {
             format,
             repair,
             state,
-        } => {
-            let report = match repair {
-                true => quota::repair(&layout, &StateDir::new(&state.state_dir)),
-                false => quota::set(&layout),
-            };
-            emit(&match format {
-                TextOrJson::Text => output::set_text(&report, journal),
-                TextOrJson::Json => output::set_json(&report),
-            })?;
-            Ok(exit_codes::quota_set(&report))
-        }
-        QuotaCommand::Status { format } => {
-            let inspection = quota::inspect(&layout);
-            emit(&match format {
-                TextOrJson::Text => output::status_text(&inspection, journal),
-                TextOrJson::Json => output::status_json(&inspection),
-            })?;
-            Ok(exit_codes::SUCCESS)
-        }
-    }
+        } => (
+            match repair {
+                true => Task::Repair,
+                false => Task::Set,
+            },
+            format,
+            state.state_dir.clone(),
+        ),
+        // status reads no state: the default directory, unused.
+        QuotaCommand::Status { format } => (Task::Status, format, PathBuf::new()),
+    };
+    let opts = quota::Options { task, state_dir };
+    let report = quota::run(&layout, &opts);
+    emit(&match format {
+        TextOrJson::Text => output::text(&report, under_journal()),
+        TextOrJson::Json => output::json(&report),
+    })?;
+    Ok(exit_codes::quota(&report))
 }

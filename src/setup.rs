@@ -225,11 +225,15 @@ pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
     let base = &layout.tier.base;
     let pin = layout.tier.filesystem_uuid.as_deref();
     let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
-    if pin.is_none() && (never || fstab::declared_for(root, base).is_empty()) {
+    let declared = match pin.is_none() && never {
+        true => Vec::new(),
+        false => fstab::declared_for(root, base),
+    };
+    if pin.is_none() && declared.is_empty() {
         return Ok(Blocked::default());
     }
     let mounts = mounts::read().map_err(SetupError::MountTable)?;
-    let mut placement = Placement::read(root, base, pin, &mounts);
+    let mut placement = Placement::judge(declared, root, base, pin, &mounts);
     if never {
         placement.declared.retain(|d| d.mount.declared_in == PIN);
     }

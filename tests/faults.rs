@@ -10,24 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::layout::TestLayout;
 use common::{json, service, wait_until, work_dir};
 use serde_json::Value;
-
-/// A layout whose base is `base`, one service `name` with a `data` dir.
-fn layout(base: &Path, names: &[&str]) -> String {
-    let mut s = format!(
-        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"4TB\"\n\
-         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 2\nfs_free_crit_percent = 1\n\
-         plan_reached_warn_days = 14\n[monitor]\nevery = \"15min\"\ntextfile_dir = \"/nonexistent\"\n",
-        base.display()
-    );
-    for name in names {
-        s.push_str(&format!(
-            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\nplanned = \"1TB\"\ngate = []\ndirs = [\"data\"]\n"
-        ));
-    }
-    s
-}
 
 /// A run's own directory: the layout and the state directory.
 struct Run {
@@ -37,7 +22,13 @@ struct Run {
 impl Run {
     fn new(base: &Path, names: &[&str]) -> Run {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("layout.toml"), layout(base, names)).unwrap();
+        std::fs::write(
+            dir.path().join("layout.toml"),
+            TestLayout::new(base)
+                .services(names.iter().map(|n| (*n, "1TB")))
+                .text(),
+        )
+        .unwrap();
         Run { dir }
     }
     fn state(&self) -> PathBuf {

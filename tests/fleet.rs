@@ -648,6 +648,62 @@ fn fleet_end_to_end_on_loopback() {
         "mkfs.ext4",
     );
     let started = Instant::now();
+    let fleet = start_fleet();
+    let ready = started.elapsed();
+    let rules = recording_rules_equal_the_reports(&fleet);
+    let rules_checked = started.elapsed();
+    let (firing, delivered) = alerts_fire_and_reach_the_webhook(&fleet);
+    let alerts_delivered = started.elapsed();
+    delivered_alerts_carry_the_figures(&fleet, &delivered);
+    let queries_run = dashboards_return_data_for_the_right_hosts(&fleet);
+    federation_carries_the_fleet_totals(&fleet);
+    let federated = started.elapsed();
+    let delivered_names: BTreeSet<String> = delivered
+        .iter()
+        .map(|a| {
+            format!(
+                "{}{{{}}}",
+                a["labels"]["alertname"].as_str().unwrap_or(""),
+                a["labels"]["instance"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    eprintln!("fleet: delivered to the webhook: {delivered_names:?}");
+    eprintln!(
+        "fleet: 3 hosts, {} recording rules equal to jts-hot's reports, {} alerts firing \
+         ({} delivered to the webhook), {queries_run} dashboard queries with data; \
+         daemons ready {:.1}s, rules checked {:.1}s, alerts delivered {:.1}s, federation {:.1}s",
+        rules,
+        firing,
+        delivered.len(),
+        ready.as_secs_f64(),
+        rules_checked.as_secs_f64(),
+        alerts_delivered.as_secs_f64(),
+        federated.as_secs_f64(),
+    );
+    drop(fleet);
+}
+
+/// The fleet on loopback, every daemon ready. Fields drop in order: the
+/// daemons first (global, site, Alertmanager, exporters), then the webhook,
+/// the hosts' loop-mounted tiers, and the scratch directory they lie in.
+struct Fleet {
+    _global: Daemon,
+    _site: Daemon,
+    _am: Daemon,
+    _exporters: Vec<Daemon>,
+    webhook: Webhook,
+    hosts: [Host; 3],
+    stale_since: f64,
+    site_port: u16,
+    global_port: u16,
+    _scratch: tempfile::TempDir,
+}
+
+/// Three hosts with their monitors' reports, a node_exporter each,
+/// Alertmanager delivering to a webhook, the site Prometheus on the shipped
+/// rules and the global one federating it.
+fn start_fleet() -> Fleet {
     let scratch = tempfile::tempdir().unwrap();
     let root = scratch.path();
 
@@ -855,8 +911,23 @@ fn fleet_end_to_end_on_loopback() {
         root.join("prometheus-global.log"),
     );
     global.wait_ready(global_port, "/-/ready", Duration::from_secs(60));
-    let ready = started.elapsed();
+    Fleet {
+        _global: global,
+        _site: site,
+        _am: am,
+        _exporters: exporters,
+        webhook,
+        hosts,
+        stale_since,
+        site_port,
+        global_port,
+        _scratch: scratch,
+    }
+}
 
+/// The number of recording rules checked.
+fn recording_rules_equal_the_reports(fleet: &Fleet) -> usize {
+    let (hosts, site_port, stale_since) = (&fleet.hosts, fleet.site_port, fleet.stale_since);
     // 1. Every recording rule equals what jts-hot reported.
     // Scraped and evaluated: every host x service, and the fleet's last rule.
     wait_for(
@@ -923,7 +994,7 @@ fn fleet_end_to_end_on_loopback() {
     };
     let fleet = |v: f64| BTreeMap::from([(String::new(), v)]);
     let mut ratios = BTreeMap::new();
-    for h in &hosts {
+    for h in hosts {
         for s in h.services() {
             ratios.insert(
                 format!("{}/{}", h.name, s["name"].as_str().unwrap()),
@@ -1073,7 +1144,7 @@ fn fleet_end_to_end_on_loopback() {
     );
     check("job:jts_hot_hosts_off_fleet:count", fleet(1.0), 0.0);
     // Each host's jts_hot_layout_info as its monitor reported it.
-    for h in &hosts {
+    for h in hosts {
         let info = query(
             site_port,
             &format!("jts_hot_layout_info{{instance=\"{}\"}}", h.name),
@@ -1109,7 +1180,7 @@ fn fleet_end_to_end_on_loopback() {
             .iter()
             .position(|c| *c == s)
     };
-    for h in &hosts {
+    for h in hosts {
         let want = code(h.report["validation"]["status"].as_str().unwrap()).unwrap() as f64;
         let got = query(
             site_port,
@@ -1118,8 +1189,12 @@ fn fleet_end_to_end_on_loopback() {
         assert_eq!(got.len(), 1, "{}", h.name);
         assert_eq!(value_of(&got[0]), want, "{}: validation status", h.name);
     }
-    let rules_checked = started.elapsed();
+    checked.len()
+}
 
+/// How many alerts fire, and what the webhook received.
+fn alerts_fire_and_reach_the_webhook(fleet: &Fleet) -> (usize, Vec<Value>) {
+    let (site_port, webhook) = (fleet.site_port, &fleet.webhook);
     // 2. Alerts: exactly hot-b's redis (over plan), hot-b's drift and hot-c
     // (stale) fire.
     let expected: BTreeSet<(String, String, String)> = [
@@ -1174,7 +1249,11 @@ fn fleet_end_to_end_on_loopback() {
             && names.contains("JtsHotLayoutOffFleet"))
         .then_some(a)
     });
-    let alerts_delivered = started.elapsed();
+    (firing.len(), delivered)
+}
+
+fn delivered_alerts_carry_the_figures(fleet: &Fleet, delivered: &[Value]) {
+    let hosts = &fleet.hosts;
     let over: Vec<&Value> = delivered
         .iter()
         .filter(|a| a["labels"]["alertname"] == "JtsHotServiceOverCriticalShare")
@@ -1206,7 +1285,7 @@ fn fleet_end_to_end_on_loopback() {
             .ends_with("runbook.md#jtshotserviceovercriticalshare"));
         assert!(redis_b["allocated_bytes"].as_u64() >= redis_b["critical_bytes"].as_u64());
     }
-    for a in &delivered {
+    for a in delivered {
         if a["labels"]["alertname"] == "JtsHotTierWarning"
             && a["labels"]["check"] == "generated.digest"
         {
@@ -1240,7 +1319,11 @@ fn fleet_end_to_end_on_loopback() {
             assert_eq!(a["labels"]["severity"], "critical", "{a}");
         }
     }
+}
 
+/// The number of dashboard queries run.
+fn dashboards_return_data_for_the_right_hosts(fleet: &Fleet) -> usize {
+    let (hosts, site_port) = (&fleet.hosts, fleet.site_port);
     // 3. Every dashboard query returns data, for the right hosts.
     let names: BTreeSet<String> = hosts.iter().map(|h| h.name.to_string()).collect();
     let mut queries_run = 0;
@@ -1311,6 +1394,18 @@ fn fleet_end_to_end_on_loopback() {
         .collect();
     assert_eq!(listed, names);
 
+    queries_run
+}
+
+fn federation_carries_the_fleet_totals(fleet: &Fleet) {
+    let (hosts, global_port) = (&fleet.hosts, fleet.global_port);
+    let sum_services = |h: &Host, field: &str| -> f64 {
+        h.services()
+            .iter()
+            .map(|s| s[field].as_f64().unwrap())
+            .sum()
+    };
+    let total = |field: &str| hosts.iter().map(|h| sum_services(h, field)).sum::<f64>();
     // 4. The global Prometheus sees the fleet totals through federation.
     let global_used = wait_for("federated fleet totals", Duration::from_secs(60), || {
         let r = query(global_port, "job:jts_hot_used_bytes:sum");
@@ -1336,31 +1431,4 @@ fn fleet_end_to_end_on_loopback() {
             value_of(&r[0])
         );
     }
-    let federated = started.elapsed();
-
-    let delivered_names: BTreeSet<String> = delivered
-        .iter()
-        .map(|a| {
-            format!(
-                "{}{{{}}}",
-                a["labels"]["alertname"].as_str().unwrap_or(""),
-                a["labels"]["instance"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
-    eprintln!("fleet: delivered to the webhook: {delivered_names:?}");
-    eprintln!(
-        "fleet: 3 hosts, {} recording rules equal to jts-hot's reports, {} alerts firing \
-         ({} delivered to the webhook), {queries_run} dashboard queries with data; \
-         daemons ready {:.1}s, rules checked {:.1}s, alerts delivered {:.1}s, federation {:.1}s",
-        checked.len(),
-        firing.len(),
-        delivered.len(),
-        ready.as_secs_f64(),
-        rules_checked.as_secs_f64(),
-        alerts_delivered.as_secs_f64(),
-        federated.as_secs_f64(),
-    );
-    drop((global, site, am, exporters, webhook));
-    drop(hosts);
 }

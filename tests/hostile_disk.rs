@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::layout::TestLayout;
 use common::scratch::Scratch;
 use common::{cannot_run, json, jts_hot, now, service, within};
 use serde_json::Value;
@@ -22,29 +23,21 @@ use serde_json::Value;
 /// What a service user names things to forge a journal line and a terminal.
 const FORGED: &str = "x\n<2>CRITICAL forged line\x1b[2J\r\u{202e}";
 
-/// A layout of `services` under `base`, each with one `data` directory.
-fn layout(base: &Path, services: &[&str], mode: &str) -> String {
-    let mut s = format!(
-        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"4TB\"\n\
-         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 2\nfs_free_crit_percent = 1\n\
-         plan_reached_warn_days = 14\n",
-        base.display()
-    );
-    for (i, name) in services.iter().enumerate() {
-        // Explicit project IDs: thousands of services overflow the derived range.
-        let project = 100_000 + i;
-        s.push_str(&format!(
-            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"{mode}\"\nplanned = \"1GB\"\n\
-             dirs = [\"data\"]\nproject_id = {project}\n"
-        ));
-    }
-    s
+/// A layout of `services` under `base`, each with one `data` directory and an
+/// explicit project ID (thousands of services overflow the derived range).
+fn layout(base: &Path, services: &[&str]) -> String {
+    let services = services.iter().map(|n| (*n, "1GB"));
+    TestLayout::new(base)
+        .bare()
+        .project_ids_from(100_000)
+        .services(services)
+        .text()
 }
 
 /// A scratch tier of `services` with this file's layout, that an
 /// unprivileged user can run the tool on.
 fn scratch(services: &[&str]) -> Scratch {
-    Scratch::new(services, |base| layout(base, services, "0755")).for_any_user()
+    Scratch::new(services, |base| layout(base, services)).for_any_user()
 }
 
 /// The monitor's JSON run, bounded: a hang is what these tests look for.
@@ -123,7 +116,7 @@ fn names_planted_by_a_service_user_cannot_forge_validate_output() {
         30,
     );
     assert_eq!(code, 0, "{err}");
-    let layout_text = layout(&s.base(), &["postgresql"], "0755").replace(
+    let layout_text = layout(&s.base(), &["postgresql"]).replace(
         "[services.postgresql]\nowner = \"root\"\ngroup = \"root\"",
         "[services.postgresql]\nowner = \"nobody\"\ngroup = \"nogroup\"",
     );
@@ -741,7 +734,7 @@ fn validate_is_linear_in_planned_directories() {
     for name in &names {
         std::fs::create_dir_all(s.base().join(name).join("data")).unwrap();
     }
-    std::fs::write(s.config(), layout(&s.base(), &refs, "0755")).unwrap();
+    std::fs::write(s.config(), layout(&s.base(), &refs)).unwrap();
     let start = Instant::now();
     let (code, out, err) = within(&mut s.cmd(&["validate", "--format", "json"]), 120);
     let took = start.elapsed();

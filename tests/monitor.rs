@@ -12,31 +12,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::layout::TestLayout;
 use common::loopmount::{loop_tools, LoopMount};
 use common::scratch::Scratch;
 use common::{cannot_run, have_tool, now, repo_root, run, service};
 use serde_json::Value;
 
-/// A layout whose base is `base`, with each service owning one `data` dir.
-fn layout(base: &Path, services: &[(&str, &str)]) -> String {
-    let mut s = format!(
-        "[tier]\nbase = \"{}\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\ncapacity = \"4TB\"\n\
-         [thresholds]\nwarn_percent = 80\ncrit_percent = 95\nfs_free_warn_percent = 2\nfs_free_crit_percent = 1\n\
-         plan_reached_warn_days = 14\n[monitor]\nevery = \"15min\"\ntextfile_dir = \"/nonexistent\"\n",
-        base.display()
-    );
-    for (name, planned) in services {
-        s.push_str(&format!(
-            "[services.{name}]\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\nplanned = \"{planned}\"\ngate = []\ndirs = [\"data\"]\n"
-        ));
-    }
-    s
-}
-
 /// A scratch tier of `services` (name, planned size) with this file's layout.
 fn scratch(services: &[(&str, &str)]) -> Scratch {
     let names: Vec<&str> = services.iter().map(|(name, _)| *name).collect();
-    Scratch::new(&names, |base| layout(base, services))
+    Scratch::new(&names, |base| {
+        TestLayout::new(base)
+            .services(services.iter().copied())
+            .text()
+    })
 }
 
 /// The monitor's exit code when every usage figure is OK: then the validation
@@ -121,7 +110,13 @@ fn scale_one_tree_matches_du_exactly() {
     let services: Vec<(&str, &str)> = names.iter().map(|n| (*n, "100GB")).collect();
     let s = scratch(&services);
     let base = shared_tree();
-    std::fs::write(s.config(), layout(&base, &services)).unwrap();
+    std::fs::write(
+        s.config(),
+        TestLayout::new(&base)
+            .services(services.iter().copied())
+            .text(),
+    )
+    .unwrap();
 
     let (code, doc) = s.json();
     // The synthetic tree has no docker/data or backup/data, which this

@@ -41,19 +41,13 @@ fn cases() -> Vec<Case> {
 
 fn sysusers_then_tmpfiles(generated: &Path, root: &Path) {
     fs::create_dir_all(root.join("etc")).unwrap();
-    let (code, _, err) = run(Command::new("systemd-sysusers")
-        .arg(format!("--root={}", root.display()))
-        .arg(generated.join("usr/lib/sysusers.d/jts-hot.conf")));
-    assert_eq!(code, 0, "systemd-sysusers: {err}");
+    common::sysusers(root, &generated.join("usr/lib/sysusers.d/jts-hot.conf"));
     // tmpfiles.d's file, then the tier's own, as boot and `jts-hot setup` do.
     for file in [
         "usr/lib/tmpfiles.d/jts-hot.conf",
         "usr/lib/jts-hot/tmpfiles.conf",
     ] {
-        let (code, _, err) = run(Command::new("systemd-tmpfiles")
-            .args(["--create", &format!("--root={}", root.display())])
-            .arg(generated.join(file)));
-        assert_eq!(code, 0, "systemd-tmpfiles {file}: {err}");
+        common::tmpfiles_create(root, &generated.join(file));
     }
 }
 

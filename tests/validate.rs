@@ -73,10 +73,7 @@ impl Tree {
             .arg("--out")
             .arg(&root));
         assert_eq!(code, 0, "{err}");
-        let (code, _, err) = run(Command::new("systemd-sysusers")
-            .arg(format!("--root={}", root.display()))
-            .arg(root.join("usr/lib/sysusers.d/jts-hot.conf")));
-        assert_eq!(code, 0, "systemd-sysusers: {err}");
+        common::sysusers(&root, &root.join("usr/lib/sysusers.d/jts-hot.conf"));
     }
 
     /// As at boot: tmpfiles.d's file, then the tier's own by `jts-hot setup`
@@ -84,12 +81,7 @@ impl Tree {
     /// the tier's file leaves alone).
     fn create_tier(&self) {
         let root = self.root();
-        let file = "usr/lib/tmpfiles.d/jts-hot.conf";
-        let (code, _, err) = run(Command::new("systemd-tmpfiles")
-            .arg("--create")
-            .arg(format!("--root={}", root.display()))
-            .arg(root.join(file)));
-        assert_eq!(code, 0, "systemd-tmpfiles {file}: {err}");
+        common::tmpfiles_create(&root, &root.join("usr/lib/tmpfiles.d/jts-hot.conf"));
         let (code, out, err) = run(jts_hot()
             .arg("--config")
             .arg(self.layout())

@@ -4,16 +4,35 @@ use std::fmt::Write;
 
 use super::{DaemonReload, FileAction, Report, Step};
 use crate::render::generated::VALIDATE_UNIT;
+use crate::status::{Lines, Status};
 
-/// The report as the lines apply prints.
-pub fn text(report: &Report) -> String {
-    let mut out = format!(
-        "jts-hot apply: layout {} ({})\n",
-        report.source, report.digest
+/// The report as the lines apply prints; `journal`: each line with the
+/// sd-daemon(3) priority of its step (as every command's text, see `Lines`).
+pub fn text(report: &Report, journal: bool) -> String {
+    let mut lines = Lines::new(journal);
+    lines.push(
+        Status::Ok,
+        format!(
+            "jts-hot apply: layout {} ({})",
+            report.source, report.digest
+        ),
     );
+    let mut out = lines.into_string();
     for step in &report.steps {
-        step_text(&mut out, step);
+        let mut text = String::new();
+        step_text(&mut text, step);
+        match journal {
+            true => {
+                let mut lines = Lines::new(true);
+                for line in text.lines() {
+                    lines.push(severity(step), line);
+                }
+                out.push_str(&lines.into_string());
+            }
+            false => out.push_str(&text),
+        }
     }
+    let mut tail = Lines::new(journal);
     if report.dry_run {
         let effects: Vec<super::effects::Effect> = report
             .steps
@@ -23,21 +42,38 @@ pub fn text(report: &Report) -> String {
                 _ => None,
             })
             .collect();
-        out.push_str(&super::effects::summary(&effects));
-        out.push('\n');
-        out.push_str(
-            "dry run: nothing was written and nothing was run (--diff shows the files' changes)\n",
+        for line in super::effects::summary(&effects).lines() {
+            tail.push(Status::Ok, line);
+        }
+        tail.push(
+            Status::Ok,
+            "dry run: nothing was written and nothing was run (--diff shows the files' changes)",
         );
     } else if report.tier_not_set_up() {
         // Exit 2 says it; the line above says why.
     } else if !report.selinux_in_place {
-        out.push_str(
-            "jts-hot apply: the layout's SELinux equivalences are not all in place (see above)\n",
+        tail.push(
+            Status::Warning,
+            "jts-hot apply: the layout's SELinux equivalences are not all in place (see above)",
         );
     } else if report.quotas_incomplete() {
-        out.push_str("jts-hot apply: the project quotas are not all in place (see above)\n");
+        tail.push(
+            Status::Warning,
+            "jts-hot apply: the project quotas are not all in place (see above)",
+        );
     }
+    out.push_str(&tail.into_string());
     out
+}
+
+/// A step's severity: what is not in place is a warning, a tier that could
+/// not be set up critical (as its exit code says), the rest information.
+fn severity(step: &Step) -> Status {
+    match step {
+        Step::TierNotSetUp { .. } => Status::Critical,
+        Step::QuotaProblem { .. } | Step::Revalidated { passed: false } => Status::Warning,
+        _ => Status::Ok,
+    }
 }
 
 fn step_text(out: &mut String, step: &Step) {

@@ -6,7 +6,7 @@ pub mod forecast;
 pub mod history;
 pub mod output;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -262,6 +262,9 @@ pub struct Options {
     pub origin: crate::applied::Origin,
     /// The system validated (main's one `Root`: "/").
     pub root: crate::system::Root,
+    /// Where the run's metrics are written for node_exporter's textfile
+    /// collector (`--textfile-dir`); `None`: not written.
+    pub textfile_dir: Option<PathBuf>,
 }
 
 /// Measures and judges the tier, then saves the growth history (the one
@@ -301,7 +304,28 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
         save_last_run(&mut report, &state);
     }
     drop(held);
+    if let Some(dir) = &opts.textfile_dir {
+        write_textfile(&mut report, dir);
+    }
     report
+}
+
+/// Writes the run's Prometheus text into `dir` for node_exporter's textfile
+/// collector, atomically: a step of the run, after its status is known. A
+/// failure is a note and UNKNOWN: Prometheus would otherwise go stale silently.
+fn write_textfile(report: &mut Report, dir: &Path) {
+    let text = output::prometheus::render(report);
+    let file = dir.join(output::prometheus::TEXTFILE_NAME);
+    // What a run killed before its rename left (only jts-hot's own names).
+    let written = crate::files::remove_stale_temporaries(dir)
+        .and_then(|_| crate::files::write_atomic(&file, text.as_bytes(), 0o644));
+    if let Err(e) = written {
+        report.notes.push(format!(
+            "cannot write {}: {e:#}",
+            escape::untrusted_path(&file)
+        ));
+        report.status = report.status.max(Status::Unknown);
+    }
 }
 
 /// The run in a few lines for `jts-hot status`: when, its status, the three
@@ -353,11 +377,11 @@ struct Measured {
 /// walked (all of them with `walk_all`).
 fn measure_usage(
     layout: &Layout,
+    found: &quota::Inspection,
     threads: usize,
     walk_all: bool,
     notes: &mut Vec<String>,
 ) -> Measured {
-    let found = quota::inspect(layout);
     let quotas: Vec<Option<&quota::Observed>> = layout
         .services
         .iter()
@@ -491,15 +515,9 @@ pub fn measure(
         every_seconds: layout.monitor.quota_tree_every().as_secs(),
         scan,
     });
-    let mut validated = crate::validate::validate_with_state(layout, &opts.root, &state);
-    if let Some(p) = &opts.pending {
-        crate::validate::report_pending(&mut validated, p);
-    }
-    let validation = Validation::of(validated);
-
+    // Read once, for validation and for this run's own figures.
     let started = Instant::now();
-    let threads = opts.threads.unwrap_or_else(usage::default_threads);
-    let measured = measure_usage(layout, threads, opts.walk, &mut notes);
+    let quotas = quota::inspect(layout);
     let fs = crate::system::statvfs::of(&layout.tier.base)
         .map_err(|e| {
             notes.push(format!(
@@ -508,7 +526,21 @@ pub fn measure(
             ))
         })
         .ok();
-    let duration = started.elapsed().as_secs_f64();
+    let read_once = started.elapsed();
+    let known = crate::validate::Known {
+        quota: Some(&quotas),
+        base_fs: Some(fs.as_ref()),
+    };
+    let mut validated = crate::validate::validate_with_state(layout, &opts.root, &state, known);
+    if let Some(p) = &opts.pending {
+        crate::validate::report_pending(&mut validated, p);
+    }
+    let validation = Validation::of(validated);
+
+    let started = Instant::now();
+    let threads = opts.threads.unwrap_or_else(usage::default_threads);
+    let measured = measure_usage(layout, &quotas, threads, opts.walk, &mut notes);
+    let duration = (started.elapsed() + read_once).as_secs_f64();
 
     // The history, with this run's sample added before growth is computed.
     let mut hist = loaded.history;
@@ -659,7 +691,8 @@ fn judge_service(
         t.allocated_bytes as f64 * 100.0 / planned as f64
     };
     let days_until_plan = history::days_until(planned.saturating_sub(t.allocated_bytes), growth);
-    let (status, reasons) = concerns(&u, planned, percent, &forecast, days_until_plan, th);
+    let marks = (warning_bytes, critical_bytes);
+    let (status, reasons) = concerns(&u, marks, percent, &forecast, days_until_plan, th);
     ServiceUsage {
         name: name.to_string(),
         path: u.root.clone(),
@@ -693,7 +726,7 @@ fn judge_service(
 /// it could be scanned at all and completely.
 fn concerns(
     u: &Usage,
-    planned: u64,
+    (warning_bytes, critical_bytes): (u64, u64),
     percent: f64,
     forecast: &Forecast,
     days_until_plan: Option<f64>,
@@ -712,12 +745,12 @@ fn concerns(
             RootError::Other(_) => Status::Unknown,
         };
         raise(status, format!("cannot scan: {e}"));
-    } else if u.totals.allocated_bytes >= share(planned, th.crit_percent) {
+    } else if u.totals.allocated_bytes >= critical_bytes {
         raise(
             Status::Critical,
             format!("{percent:.1}% of plan (critical at {}%)", th.crit_percent),
         );
-    } else if u.totals.allocated_bytes >= share(planned, th.warn_percent) {
+    } else if u.totals.allocated_bytes >= warning_bytes {
         raise(
             Status::Warning,
             format!("{percent:.1}% of plan (warning at {}%)", th.warn_percent),

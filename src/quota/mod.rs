@@ -472,3 +472,40 @@ fn tag(layout: &Layout, path: &Path, id: u32, dev: Option<u64>) -> Action {
         error: format!("{}: {e}", path.display()),
     })
 }
+
+/// What `jts-hot quota` is asked to do (main builds it from the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// `quota set`: each service's project and limits, as jts-hot-quota.service does at boot.
+    Set,
+    /// `quota set --repair`: also the project IDs the last tree walk found wrong.
+    Repair,
+    /// `quota status`: what is in place, reading only.
+    Status,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub task: Task,
+    /// Where `--repair` reads the last tree walk.
+    pub state_dir: PathBuf,
+}
+
+/// What `jts-hot quota` did or found.
+#[derive(Debug)]
+pub enum Report {
+    Set(SetReport),
+    Status(Inspection),
+}
+
+/// The command: sets, repairs or inspects the tier's project quotas.
+pub fn run(layout: &Layout, opts: &Options) -> Report {
+    match opts.task {
+        Task::Set => Report::Set(set(layout)),
+        Task::Repair => Report::Set(repair(
+            layout,
+            &crate::state::StateDir::new(&opts.state_dir),
+        )),
+        Task::Status => Report::Status(inspect(layout)),
+    }
+}

@@ -12,15 +12,15 @@ use crate::units;
 
 /// `set`'s report as JSON, schema "jts-hot.quota-set/1".
 pub fn set_json(report: &SetReport) -> String {
-    json(report, "jts-hot.quota-set/1")
+    with_schema(report, "jts-hot.quota-set/1")
 }
 
 /// `inspect`'s report as JSON, schema "jts-hot.quota-status/1".
 pub fn status_json(inspection: &Inspection) -> String {
-    json(inspection, "jts-hot.quota-status/1")
+    with_schema(inspection, "jts-hot.quota-status/1")
 }
 
-fn json<T: Serialize>(report: &T, schema: &str) -> String {
+fn with_schema<T: Serialize>(report: &T, schema: &str) -> String {
     let mut v = serde_json::to_value(report).expect("a report serializes");
     if let Some(o) = v.as_object_mut() {
         o.insert("schema".into(), schema.into());
@@ -231,4 +231,20 @@ pub fn status_text(i: &Inspection, journal: bool) -> String {
         }
     }
     out.into_string()
+}
+
+/// `jts-hot quota`'s report as text; `journal`: each line with its priority.
+pub fn text(report: &super::Report, journal: bool) -> String {
+    match report {
+        super::Report::Set(r) => set_text(r, journal),
+        super::Report::Status(i) => status_text(i, journal),
+    }
+}
+
+/// `jts-hot quota`'s report as JSON.
+pub fn json(report: &super::Report) -> String {
+    match report {
+        super::Report::Set(r) => set_json(r),
+        super::Report::Status(i) => status_json(i),
+    }
 }

@@ -78,7 +78,18 @@ impl Placement {
     /// `pin`: the layout's `tier.filesystem_uuid`, judged as a mount
     /// declared at the base by that UUID, against whatever holds the base.
     pub fn read(root: &Root, base: &Path, pin: Option<&str>, mounts: &[Mount]) -> Placement {
-        let mut declared: Vec<Declared> = fstab::declared_for(root, base)
+        Placement::judge(fstab::declared_for(root, base), root, base, pin, mounts)
+    }
+
+    /// `read`, with the declarations already read (once per run).
+    pub fn judge(
+        declared: Vec<DeclaredMount>,
+        root: &Root,
+        base: &Path,
+        pin: Option<&str>,
+        mounts: &[Mount],
+    ) -> Placement {
+        let mut declared: Vec<Declared> = declared
             .into_iter()
             .map(|mount| {
                 let at = as_listed(&on_disk(root, &mount.mount_point));

@@ -38,15 +38,16 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// `dir` (as the layout names it) must be usable by `owner`.
-    pub fn check(&mut self, dir: &Path, owner: &str, tally: &mut Tally) {
+    /// `dir` (as the layout names it; `on`: where it lies under the root,
+    /// resolved once by the caller) must be usable by `owner`.
+    pub fn check(&mut self, dir: &Path, on: &Path, owner: &str, tally: &mut Tally) {
         let accounts = self.accounts;
         let who = self
             .users
             .entry(owner.to_string())
             .or_insert_with(|| accounts.who(owner))
             .clone();
-        let on = on_disk(self.root, dir);
+        let on = on.to_path_buf();
         let who = match who {
             Ok(Some(who)) => who,
             // An unknown owner is already a finding (account.user).

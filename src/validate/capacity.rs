@@ -9,10 +9,18 @@ use crate::layout::Layout;
 use crate::plan::{output::reason, OverCommit, Plan};
 use crate::status::Status::{Critical, Warning};
 use crate::system::mounts::Mount;
+use crate::system::statvfs::FsStats;
 use crate::units::bytes as human;
 
-pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally: &mut Tally) {
-    full(base, tally);
+/// `base_fs`: statvfs of the base when the caller already read it this run.
+pub fn check(
+    layout: &Layout,
+    base: &Path,
+    mounts: Result<&[Mount], &str>,
+    base_fs: Option<Option<&FsStats>>,
+    tally: &mut Tally,
+) {
+    full(base, base_fs, tally);
     let plan = Plan::measure(layout, base, mounts);
     let over = plan.over_commits();
     let capacity = over
@@ -67,8 +75,12 @@ pub fn check(layout: &Layout, base: &Path, mounts: Result<&[Mount], &str>, tally
 /// start on a full tier to recover from it (PostgreSQL replays its WAL,
 /// then refuses writes itself), and refusing it would turn a full disk into
 /// an outage.
-fn full(base: &Path, tally: &mut Tally) {
-    let Ok(fs) = crate::system::statvfs::of(base) else {
+fn full(base: &Path, known: Option<Option<&FsStats>>, tally: &mut Tally) {
+    let fs = match known {
+        Some(known) => known.copied(),
+        None => crate::system::statvfs::of(base).ok(),
+    };
+    let Some(fs) = fs else {
         return; // unmeasurable: capacity.filesystem below says so
     };
     let what = if fs.avail_bytes == 0 {

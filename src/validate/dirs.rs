@@ -2,20 +2,19 @@
 //! followed through a symlink), owner, group and permission bits exactly.
 
 use super::Check;
-use crate::system::Root;
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use super::access::Access;
+use super::Resolved;
 use super::Tally;
 use crate::escape;
 use crate::layout::{Ownership, PlannedDir};
 use crate::status::Status::{Critical, Unknown};
 use crate::system::accounts::{Accounts, Lookup};
 use crate::system::mounts::Mount;
-use crate::system::on_disk;
 
 /// tmpfiles.d `d` lines create a missing directory and adjust the mode and
 /// owner of an existing one (not of what is inside it). The basename picks
@@ -27,12 +26,12 @@ const REPAIR: &str = "fix: jts-hot setup";
 /// checked: a child's path would resolve through whatever is there instead.
 pub fn check(
     planned: &[PlannedDir],
-    root: &Root,
+    resolved: &Resolved,
     accounts: &Accounts,
     mounts: &[Mount],
     tally: &mut Tally,
 ) -> usize {
-    let mut access = Access::new(root, mounts, accounts);
+    let mut access = Access::new(resolved.root(), mounts, accounts);
     let mut ids = Ids {
         accounts,
         cache: HashMap::new(),
@@ -46,12 +45,12 @@ pub fn check(
         }
         looked_at += 1;
         let below = below_count.get(dir.path.as_path()).copied().unwrap_or(0);
-        let path = on_disk(root, &dir.path);
+        let path = resolved.on_disk(&dir.path);
         match real_directory(&path, below, tally) {
             Some(meta) => {
                 ownership(&path, &meta, dir.ownership, &mut ids, tally);
                 mode(&path, &meta, dir, tally);
-                access.check(&dir.path, dir.ownership.owner.as_str(), tally);
+                access.check(&dir.path, &path, dir.ownership.owner.as_str(), tally);
             }
             None => {
                 broken.insert(&dir.path);

@@ -195,17 +195,63 @@ impl Scope<'_> {
 
 /// Runs every check of `layout` against the system (or the image at `root`).
 pub fn validate(layout: &Layout, root: &Root) -> Report {
-    validate_scope(layout, root, Scope::All, None)
+    validate_scope(layout, root, Scope::All, None, Known::default())
+}
+
+/// Each planned directory's path under the root, resolved once per run for
+/// every check that looks at it (dirs, access, labels, filesystems); any
+/// other path is resolved when asked.
+pub struct Resolved<'a> {
+    root: &'a Root,
+    paths: std::collections::HashMap<&'a Path, PathBuf>,
+}
+
+impl<'a> Resolved<'a> {
+    pub fn new(root: &'a Root, planned: &'a [PlannedDir]) -> Resolved<'a> {
+        let paths = planned
+            .iter()
+            .map(|d| (d.path.as_path(), root.on_disk(&d.path)))
+            .collect();
+        Resolved { root, paths }
+    }
+
+    /// `path` as it lies under the root ([`Root::on_disk`]).
+    pub fn on_disk(&self, path: &Path) -> PathBuf {
+        match self.paths.get(path) {
+            Some(p) => p.clone(),
+            None => self.root.on_disk(path),
+        }
+    }
+
+    pub fn root(&self) -> &'a Root {
+        self.root
+    }
+}
+
+/// System facts the caller already read this run (the monitor reads them
+/// for its own figures): validate uses them instead of reading them again.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Known<'a> {
+    /// The tier's quota state (`quota::inspect`).
+    pub quota: Option<&'a crate::quota::Inspection>,
+    /// statvfs of the base: `Some(None)` when it could not be measured.
+    pub base_fs: Option<Option<&'a crate::system::statvfs::FsStats>>,
 }
 
 /// Runs every check, quota.tree reading the last tree walk from `state`.
-pub fn validate_with_state(layout: &Layout, root: &Root, state: &StateDir) -> Report {
-    validate_scope(layout, root, Scope::All, Some(state))
+pub fn validate_with_state(layout: &Layout, root: &Root, state: &StateDir, known: Known) -> Report {
+    validate_scope(layout, root, Scope::All, Some(state), known)
 }
 
 /// Runs the checks of `scope`; `state`: where quota.tree reads the last walk
 /// of the service trees (None: not checked).
-fn validate_scope(layout: &Layout, root: &Root, scope: Scope, state: Option<&StateDir>) -> Report {
+fn validate_scope(
+    layout: &Layout,
+    root: &Root,
+    scope: Scope,
+    state: Option<&StateDir>,
+    known: Known,
+) -> Report {
     let start = Instant::now();
     let accounts = match root.image_dir() {
         Some(_) => Accounts::from_root(root),
@@ -241,10 +287,11 @@ fn validate_scope(layout: &Layout, root: &Root, scope: Scope, state: Option<&Sta
         .filter(|d| placement.blocking(&d.path).is_none())
         .cloned()
         .collect();
+    let resolved = Resolved::new(root, &reachable);
     // Without a mount table (reported by mount.point) read-only mounts go unseen.
     let directories = dirs::check(
         &reachable,
-        root,
+        &resolved,
         &accounts,
         mounts.unwrap_or(&[]),
         &mut tally,
@@ -253,19 +300,19 @@ fn validate_scope(layout: &Layout, root: &Root, scope: Scope, state: Option<&Sta
         true => selinux::Labels::Skipped {
             reason: "the tier's disk is not mounted".into(),
         },
-        false => selinux::check(&reachable, root, &mut tally),
+        false => selinux::check(&reachable, &resolved, &mut tally),
     };
     tally.report_denied();
     mount::check(
-        layout, &base, root, mounts, &placement, &reachable, &mut tally,
+        layout, &base, &resolved, mounts, &placement, &reachable, &mut tally,
     );
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
         if !base_unmounted {
-            capacity::check(layout, &base, mounts, &mut tally);
+            capacity::check(layout, &base, mounts, known.base_fs, &mut tally);
         }
         generated::check(layout, root, &mut tally);
-        quota::check(layout, root, state, &mut tally);
+        quota::check(layout, root, state, known.quota, &mut tally);
         gates::check(layout, root, &mut tally);
     }
     Report {
@@ -348,7 +395,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, UnknownService> {
         false => Scope::Services(&services),
     };
     let state = opts.state_dir.as_ref().map(StateDir::new);
-    let mut report = validate_scope(layout, &opts.root, scope, state.as_ref());
+    let mut report = validate_scope(layout, &opts.root, scope, state.as_ref(), Known::default());
     if let (Scope::All, Some(p)) = (scope, &opts.pending) {
         report_pending(&mut report, p);
     }

@@ -8,7 +8,7 @@ use super::Check;
 use crate::system::Root;
 use std::path::Path;
 
-use super::Tally;
+use super::{Resolved, Tally};
 use crate::escape;
 use crate::layout::{Layout, PlannedDir, RequireMountpoint};
 use crate::status::Status::{Critical, Unknown, Warning};
@@ -22,7 +22,7 @@ use crate::system::{blockdev, nearest_existing, on_disk, UNIT_SEARCH_PATH};
 pub fn check(
     layout: &Layout,
     base: &Path,
-    root: &Root,
+    resolved: &Resolved,
     mounts: Result<&[Mount], &str>,
     placement: &Placement,
     reachable: &[PlannedDir],
@@ -49,18 +49,18 @@ pub fn check(
         );
         return;
     };
-    declared_mounts_in_place(&tier.base, root, placement, tally);
+    declared_mounts_in_place(&tier.base, resolved.root(), placement, tally);
     if placement.blocking(&tier.base).is_some() {
         // The type, options and TRIM beneath would be the root filesystem's.
         return;
     }
-    on_declared_filesystems(root, mounts, placement, reachable, tally);
+    on_declared_filesystems(resolved, mounts, placement, reachable, tally);
     let describe = describe(mount);
     if tier.require_mountpoint == RequireMountpoint::Always {
         own_mount_point(base, &existing, mount.mount_point == real, &describe, tally);
     }
     fstype_and_options(layout, base, mount, &describe, tally);
-    trim(mount, base, root, tally, &describe);
+    trim(mount, base, resolved.root(), tally, &describe);
 }
 
 /// The mounts /etc/fstab and .mount units declare for the base, a parent
@@ -99,7 +99,7 @@ fn declared_mounts_in_place(
 /// for it (the deepest declared mount at or above it): its device number is
 /// that mount's. Only the topmost of a subtree on another filesystem is named.
 fn on_declared_filesystems(
-    root: &Root,
+    resolved: &Resolved,
     mounts: &[Mount],
     placement: &Placement,
     reachable: &[PlannedDir],
@@ -114,7 +114,7 @@ fn on_declared_filesystems(
         if elsewhere.iter().any(|e| dir.path.starts_with(e)) || mount.fstype == "btrfs" {
             continue;
         }
-        let path = on_disk(root, &dir.path);
+        let path = resolved.on_disk(&dir.path);
         // Missing or not a directory: dir.exists and dir.type say so.
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;

@@ -19,24 +19,38 @@ use crate::units;
 
 const SET: &str = "`jts-hot quota set` (run by jts-hot-quota.service at boot) sets it";
 
-pub fn check(layout: &Layout, root: &Root, state: Option<&StateDir>, tally: &mut Tally) {
+/// `known`: the quota state when the caller already read it this run.
+pub fn check(
+    layout: &Layout,
+    root: &Root,
+    state: Option<&StateDir>,
+    known: Option<&quota::Inspection>,
+    tally: &mut Tally,
+) {
     // An offline image has no mounted filesystem to ask.
     if root.image_dir().is_some() {
         return;
     }
-    let found = quota::inspect(layout);
+    let inspected;
+    let found = match known {
+        Some(found) => found,
+        None => {
+            inspected = quota::inspect(layout);
+            &inspected
+        }
+    };
     if found.effective == Effective::Off || found.state.is_none() {
         // Off, or auto on a filesystem without accounting, or no base (dirs reports it).
         return;
     }
-    if !filesystem(&found, &layout.tier.base, tally) {
+    if !filesystem(found, &layout.tier.base, tally) {
         return;
     }
     for (service, seen) in layout.services.iter().zip(&found.services) {
         for d in &seen.dirs {
             directory(service, seen.project_id, d, tally);
         }
-        limits(layout, service, seen, &found, tally);
+        limits(layout, service, seen, found, tally);
     }
     if let Some(state) = state {
         trees(layout, state, tally);

@@ -3,16 +3,15 @@
 //! the policy's answer against the type the layout asks for.
 
 use super::Check;
-use crate::system::Root;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::Resolved;
 use super::Tally;
 use crate::layout::PlannedDir;
 use crate::status::Status::{Critical, Unknown, Warning};
-use crate::system::on_disk;
 use crate::system::selinux::{self, context_type};
 
 /// Whether labels were checked, for the summary and the JSON report.
@@ -28,8 +27,8 @@ package); a policy without this type skips it (see /usr/share/doc/jts-hot/selinu
 
 /// Checks the labels of the planned directories that exist as real
 /// directories (the others are dirs.exists findings already).
-pub fn check(planned: &[PlannedDir], root: &Root, tally: &mut Tally) -> Labels {
-    let policy = match selinux::detect(root) {
+pub fn check(planned: &[PlannedDir], resolved: &Resolved, tally: &mut Tally) -> Labels {
+    let policy = match selinux::detect(resolved.root()) {
         Ok(p) => p,
         Err(disabled) => return Labels::Skipped { reason: disabled.0 },
     };
@@ -39,7 +38,7 @@ pub fn check(planned: &[PlannedDir], root: &Root, tally: &mut Tally) -> Labels {
     };
     let present: Vec<&PlannedDir> = planned
         .iter()
-        .filter(|d| std::fs::symlink_metadata(on_disk(root, &d.path)).is_ok_and(|m| m.is_dir()))
+        .filter(|d| std::fs::symlink_metadata(resolved.on_disk(&d.path)).is_ok_and(|m| m.is_dir()))
         .collect();
     let paths: Vec<PathBuf> = present.iter().map(|d| d.path.clone()).collect();
     let wanted = match selinux::policy_contexts(&policy, &paths) {
@@ -48,7 +47,7 @@ pub fn check(planned: &[PlannedDir], root: &Root, tally: &mut Tally) -> Labels {
             let base = planned.first().map(|d| d.path.clone()).unwrap_or_default();
             tally.fail(
                 Unknown,
-                &on_disk(root, &base),
+                &resolved.on_disk(&base),
                 Check::SelinuxPolicy,
                 "the policy's file contexts",
                 e,
@@ -60,11 +59,11 @@ pub fn check(planned: &[PlannedDir], root: &Root, tally: &mut Tally) -> Labels {
         }
     };
     for (dir, wanted) in present.iter().zip(&wanted) {
-        let path = on_disk(root, &dir.path);
+        let path = resolved.on_disk(&dir.path);
         policy_type(dir, &path, wanted, tally);
         label(dir, &path, wanted, tally);
     }
-    equivalences(&policy, planned, &present, &wanted, root, tally);
+    equivalences(&policy, planned, &present, &wanted, resolved, tally);
     Labels::Checked {
         policy: policy_name,
         directories: present.len(),
@@ -102,7 +101,7 @@ fn equivalences(
     planned: &[PlannedDir],
     present: &[&PlannedDir],
     wanted: &[String],
-    root: &Root,
+    resolved: &Resolved,
     tally: &mut Tally,
 ) {
     // Each service's own directory: the shortest of its planned paths (one
@@ -141,7 +140,7 @@ fn equivalences(
         Ok(a) => a,
         Err(e) => {
             if let Some((dir, ..)) = pairs.first() {
-                let path = on_disk(root, &dir.path);
+                let path = resolved.on_disk(&dir.path);
                 tally.fail(
                     Unknown,
                     &path,
@@ -154,7 +153,7 @@ fn equivalences(
         }
     };
     for ((dir, wanted, source_path, (source, service_dir)), answer) in pairs.iter().zip(&answers) {
-        let path = on_disk(root, &dir.path);
+        let path = resolved.on_disk(&dir.path);
         if context_type(wanted) == context_type(answer) {
             tally.pass();
             continue;

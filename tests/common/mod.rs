@@ -4,6 +4,7 @@
 //! lookups, loop mounts and scratch tiers. tests/README.md lists them.
 #![allow(dead_code)]
 
+pub mod layout;
 pub mod loopmount;
 pub mod mktree;
 pub mod scratch;
@@ -188,6 +189,25 @@ macro_rules! needs {
         }
         test
     }};
+}
+
+/// The real `systemd-sysusers --root=ROOT CONF`, as the packages run it: the
+/// accounts of a test tree.
+pub fn sysusers(root: &Path, conf: &Path) {
+    let (code, _, err) = run(Command::new("systemd-sysusers")
+        .arg(format!("--root={}", root.display()))
+        .arg(conf));
+    assert_eq!(code, 0, "systemd-sysusers: {err}");
+}
+
+/// The real `systemd-tmpfiles --create --root=ROOT CONF`, as boot runs it:
+/// the directories of a test tree.
+pub fn tmpfiles_create(root: &Path, conf: &Path) {
+    let (code, _, err) = run(Command::new("systemd-tmpfiles")
+        .arg("--create")
+        .arg(format!("--root={}", root.display()))
+        .arg(conf));
+    assert_eq!(code, 0, "systemd-tmpfiles {}: {err}", conf.display());
 }
 
 /// Runs a command and returns (status code, stdout, stderr).

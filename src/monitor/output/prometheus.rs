@@ -5,7 +5,6 @@
 //! name, help and how its samples come from the report.
 
 use std::fmt::Write;
-use std::path::Path;
 
 use crate::escape::{self, prometheus_label_value};
 use crate::monitor::forecast::Bounds;
@@ -14,7 +13,7 @@ use crate::state::Baseline;
 use crate::status::Status;
 
 /// The file written into the textfile collector's directory.
-const TEXTFILE_NAME: &str = "jts_hot.prom";
+pub(crate) const TEXTFILE_NAME: &str = "jts_hot.prom";
 
 /// One sample: its labels and its value.
 type Sample = (Vec<(&'static str, String)>, f64);
@@ -352,24 +351,6 @@ pub fn render(report: &Report) -> String {
         gauge(&mut out, family, &(family.samples)(report));
     }
     out
-}
-
-/// Writes the Prometheus text into `dir` for node_exporter's textfile
-/// collector, atomically. A failure is a note and UNKNOWN: Prometheus would
-/// otherwise go stale silently.
-pub fn write_textfile(report: &mut Report, dir: &Path) {
-    let text = render(report);
-    let file = dir.join(TEXTFILE_NAME);
-    // What a run killed before its rename left (only jts-hot's own names).
-    let written = crate::files::remove_stale_temporaries(dir)
-        .and_then(|_| crate::files::write_atomic(&file, text.as_bytes(), 0o644));
-    if let Err(e) = written {
-        report.notes.push(format!(
-            "cannot write {}: {e:#}",
-            escape::untrusted_path(&file)
-        ));
-        report.status = report.status.max(Status::Unknown);
-    }
 }
 
 /// One gauge family: HELP, TYPE, then each (labels, value).
