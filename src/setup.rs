@@ -249,7 +249,7 @@ pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
 
 /// The tier's tmpfiles file in force under `root`: /etc's (written by
 /// `apply`) over /usr/lib's (the package's), relative to the root.
-pub fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
+fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
     let vendor = PathBuf::from(generated::TIER_TMPFILES_PATH);
     let etc = generated::etc_path(&vendor);
     [etc, vendor]

@@ -545,6 +545,13 @@ fn deb_installed_and_booted() {
     let layout = Layout::builtin();
     let mut m = installed_deb_in("deb", Image::BookwormSudo);
     let probe = nrpe_setup(&m, unit_steps(state_steps(Probe::new(), &layout)));
+    let exposure = common::documented_exposure();
+    let security = exposure.iter().fold(Probe::new(), |p, (unit, _, _)| {
+        p.step(
+            &format!("security-{}", unit.trim_end_matches(".service")),
+            &format!("systemd-analyze security --no-pager {unit}"),
+        )
+    });
     let report = m.boot(
         &probe
             .step(
@@ -554,8 +561,18 @@ fn deb_installed_and_booted() {
             .step(
                 "monitor-journal-ours",
                 &format!("journalctl -b -u {MONITOR} --no-pager -o cat _COMM=jts-hot"),
-            ),
+            )
+            .steps(security),
     );
+    // docs/generated.md's scores (tier.quota = "off") are the booted system's.
+    for (unit, documented, _) in &exposure {
+        let text = report.all(&format!("security-{}", unit.trim_end_matches(".service")));
+        assert_eq!(
+            common::exposure_in(&text).as_deref(),
+            Some(documented.as_str()),
+            "{unit}: docs/generated.md says {documented}:\n{text}"
+        );
+    }
     check_validated(&report);
     check_tree(&report, &layout);
     check_timer_and_monitor(&m, &report, &layout);

@@ -271,16 +271,62 @@ fn verify_would_catch_a_bad_key() {
 
 /// `systemd-analyze security --offline=true UNIT`'s overall exposure.
 fn exposure(path: &Path) -> f64 {
+    exposure_text(path)
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The same, as printed ("0.9").
+fn exposure_text(path: &Path) -> String {
     let (_, out, err) = run(Command::new("systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
         .arg(path));
     let text = format!("{out}{err}");
-    text.lines()
-        .find_map(|l| l.split("Overall exposure level for ").nth(1))
-        .and_then(|rest| rest.split(": ").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"))
+    common::exposure_in(&text).unwrap_or_else(|| panic!("no exposure level in:\n{text}"))
+}
+
+/// The default layout's units, with `tier.quota` = `quota`, generated into `dir`.
+fn units_with_quota(dir: &Path, quota: &str) -> PathBuf {
+    let layout = dir.join(format!("layout-{quota}.toml"));
+    fs::write(
+        &layout,
+        jts_hot::layout::DEFAULT_LAYOUT_TOML
+            .replace("quota = \"off\"", &format!("quota = \"{quota}\"")),
+    )
+    .unwrap();
+    let out = dir.join(format!("out-{quota}"));
+    let (code, _, err) = run(jts_hot()
+        .arg("--config")
+        .arg(&layout)
+        .args(["generate", "--out"])
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    out.join("usr/lib/systemd/system")
+}
+
+/// docs/generated.md's table of every unit's exposure is what
+/// `systemd-analyze security --offline=true` says of the units, without
+/// quotas and with them (the figure it prints, one decimal).
+#[test]
+fn documented_exposure_is_the_real_one() {
+    needs!("systemd-analyze");
+    let dir = tempfile::tempdir().unwrap();
+    let (off, on) = (
+        units_with_quota(dir.path(), "off"),
+        units_with_quota(dir.path(), "enforce"),
+    );
+    for (unit, doc_off, doc_on) in common::documented_exposure() {
+        let (real_off, real_on) = (
+            exposure_text(&off.join(&unit)),
+            exposure_text(&on.join(&unit)),
+        );
+        eprintln!("{unit}: quota off {real_off}, on {real_on}");
+        assert_eq!(
+            (doc_off.as_str(), doc_on.as_str()),
+            (real_off.as_str(), real_on.as_str()),
+            "docs/generated.md's exposure of {unit} (off, on)"
+        );
+    }
 }
 
 /// Every unit of every golden case, and of the default layout with quotas,
@@ -290,19 +336,11 @@ fn exposure(path: &Path) -> f64 {
 fn every_unit_stays_within_its_exposure_bound() {
     needs!("systemd-analyze");
     let quota = tempfile::tempdir().unwrap();
-    let layout = quota.path().join("layout.toml");
-    fs::write(
-        &layout,
-        jts_hot::layout::DEFAULT_LAYOUT_TOML.replace("quota = \"off\"", "quota = \"enforce\""),
-    )
-    .unwrap();
-    let out = quota.path().join("out");
-    let (code, _, err) = run(jts_hot()
-        .arg("--config")
-        .arg(&layout)
-        .args(["generate", "--out"])
-        .arg(&out));
-    assert_eq!(code, 0, "{err}");
+    let out = units_with_quota(quota.path(), "enforce")
+        .ancestors()
+        .nth(4)
+        .unwrap()
+        .to_path_buf();
     let cases = cases();
     let mut sets: Vec<(String, PathBuf, f64)> = cases
         .iter()

@@ -211,7 +211,7 @@ pub struct Monitor {
 
 impl Monitor {
     /// The default cadence of the quota tree walk.
-    pub const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
+    const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
     /// The default forecast window: a week holds a trading week's cycle.
     pub const FORECAST_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 

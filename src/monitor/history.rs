@@ -30,7 +30,7 @@ pub const SCHEMA: &str = "jts-hot.monitor-history/2";
 const SCHEMA_1: &str = "jts-hot.monitor-history/1";
 /// A run closer than this to the newest sample is not recorded, so a timer
 /// running every minute still keeps the file small.
-pub const MIN_SPACING_SECONDS: u64 = 10 * 60;
+const MIN_SPACING_SECONDS: u64 = 10 * 60;
 /// Growth is measured over this window unless the layout sets
 /// `monitor.forecast_window`.
 pub const GROWTH_WINDOW_SECONDS: u64 = 7 * 86_400;

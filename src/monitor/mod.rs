@@ -398,23 +398,17 @@ fn measure_usage(
         .filter(|(_, q)| !**q)
         .map(|(s, _)| std::ffi::OsStr::new(s.name.as_str()))
         .collect();
-    if threads > usage::MAX_THREADS {
-        notes.push(format!(
-            "--threads {threads} is more than {}: using {}",
-            usage::MAX_THREADS,
-            usage::MAX_THREADS
-        ));
-    }
-    let stop = stop_on_signal(notes);
-    let scanned = usage::scan_until(&layout.tier.base, &names, threads, &stop);
-    notes.extend(scanned.thread_error);
-    if stop.load(std::sync::atomic::Ordering::Relaxed) {
-        notes.push(
-            "the walk was cut short by a signal (the unit's TimeoutStartSec=, or a stop): \
-             services not walked to the end are partial"
-                .to_string(),
-        );
-    }
+    // Every service's usage from its quota: nothing to walk, so no walker
+    // thread, signal handler or descriptor budget (the run's cost stays flat).
+    let scanned = if names.is_empty() {
+        usage::Scanned {
+            usages: Vec::new(),
+            threads: 0,
+            thread_error: None,
+        }
+    } else {
+        walk(layout, &names, threads, notes)
+    };
     let mut walked = scanned.usages.into_iter();
     let usages = layout
         .services
@@ -450,6 +444,33 @@ fn measure_usage(
         usages,
         threads: scanned.threads,
     }
+}
+
+/// The walk of the services `names`, cut short by SIGTERM or SIGINT.
+fn walk(
+    layout: &Layout,
+    names: &[&std::ffi::OsStr],
+    threads: usize,
+    notes: &mut Vec<String>,
+) -> usage::Scanned {
+    if threads > usage::MAX_THREADS {
+        notes.push(format!(
+            "--threads {threads} is more than {}: using {}",
+            usage::MAX_THREADS,
+            usage::MAX_THREADS
+        ));
+    }
+    let stop = stop_on_signal(notes);
+    let mut scanned = usage::scan_until(&layout.tier.base, names, threads, &stop);
+    notes.extend(scanned.thread_error.take());
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        notes.push(
+            "the walk was cut short by a signal (the unit's TimeoutStartSec=, or a stop): \
+             services not walked to the end are partial"
+                .to_string(),
+        );
+    }
+    scanned
 }
 
 /// A flag that SIGTERM or SIGINT sets, so that a run stopped by systemd at

@@ -435,3 +435,36 @@ pub fn fingerprint(dir: &Path) -> String {
     assert_eq!(code, 0, "fingerprint of {}: {err}", dir.display());
     out
 }
+
+/// docs/generated.md's exposure table: (unit, score with `tier.quota = "off"`,
+/// score with quotas on), as `systemd-analyze security` prints them ("0.9").
+pub fn documented_exposure() -> Vec<(String, String, String)> {
+    let doc = std::fs::read_to_string(repo_root().join("docs/generated.md")).unwrap();
+    let rows: Vec<(String, String, String)> = doc
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim().split('|').map(str::trim).collect();
+            let unit = cells.get(1)?;
+            if cells.len() != 7 || !unit.starts_with("jts-hot-") || !unit.ends_with(".service") {
+                return None;
+            }
+            let score = |c: &str| c.split_whitespace().next().unwrap_or("").to_string();
+            Some((unit.to_string(), score(cells[4]), score(cells[5])))
+        })
+        .collect();
+    assert_eq!(
+        rows.len(),
+        4,
+        "docs/generated.md's exposure table: {rows:?}"
+    );
+    rows
+}
+
+/// `systemd-analyze security`'s overall exposure in its output ("0.9").
+pub fn exposure_in(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.split("Overall exposure level for ").nth(1))
+        .and_then(|rest| rest.split(": ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+}

@@ -382,10 +382,13 @@ fn window_label(seconds: u64) -> String {
 /// The scan, the history, the validation and its findings, the notes.
 fn footer(out: &mut Lines, report: &Report, style: Style) {
     let w = style.width;
+    let how = match report.scan.threads {
+        0 => "no walk (every usage from its quota)".to_string(),
+        n => format!("with {n} threads"),
+    };
     let scan = format!(
-        "scan: {:.3} s with {} threads{}",
+        "scan: {:.3} s {how}{}",
         report.scan.duration_seconds,
-        report.scan.threads,
         if report.scan.partial { ", PARTIAL" } else { "" },
     );
     out.extend(Status::Ok, picture::hanging(0, 6, &scan, w));
