@@ -122,7 +122,9 @@ ONE RUN
   STATE_DIR/monitor-history.json and forecasts when each service reaches its plan and the
   filesystem is full, as low / likely / high days from the slope of the history over
   monitor.forecast_window (7 days by default) and its 95% interval; the status and the
-  alerts use the low bound, and flat, shrinking or too few samples give none (said so). It also runs
+  alerts use the low bound, and flat, shrinking or too few samples give none (said so).
+  Each walked service's largest first- and second-level subdirectories (monitor.top of
+  each, 5 by default) are reported with their growth since the previous walk. It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its

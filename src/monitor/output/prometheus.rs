@@ -149,6 +149,12 @@ pub const FAMILIES: &[Family] = &[
         samples: |r| per_service_bounds(r, |s| &s.forecast.days_to_full),
     },
     Family {
+        name: "jts_hot_subdir_bytes",
+        help: "Allocated bytes below one of the service's largest first- or second-level subdirectories (monitor.top of each level; path relative to the service directory, escaped); only for services walked.",
+        labels: &["service", "path"],
+        samples: subdir_bytes,
+    },
+    Family {
         name: "jts_hot_service_partial",
         help: "1 when part of the service directory could not be read, so its figures are lower bounds.",
         labels: &["service"],
@@ -408,6 +414,19 @@ fn per_service_bounds(r: &Report, pick: impl Fn(&ServiceUsage) -> &Bounds) -> Ve
             pick(s).named().into_iter().filter_map(|(bound, v)| {
                 let labels = vec![("service", s.name.clone()), ("bound", bound.to_string())];
                 v.map(|v| (labels, v))
+            })
+        })
+        .collect()
+}
+
+/// Each walked service's largest subdirectories, labelled by their path.
+fn subdir_bytes(r: &Report) -> Vec<Sample> {
+    r.services
+        .iter()
+        .flat_map(|s| {
+            s.subdirs.iter().flat_map(|t| &t.largest).map(|d| {
+                let labels = vec![("service", s.name.clone()), ("path", d.path.clone())];
+                (labels, d.bytes as f64)
             })
         })
         .collect()
