@@ -13,7 +13,7 @@
 #   record   as dump, validate without CAP_SYS_ADMIN (as the sandboxed units
 #            run it): setup's record read from the state directory
 # each with `validate` and `validate --gate --service=postgresql`.
-# BEFORE=REV (default 6e640de, main just before these checks) is built once in a
+# BEFORE=REV (default 6e640de, main just before these checks landed) is built once in a
 # worktree under target/bench-before-identity (or BEFORE_BIN= names a build).
 # BIN= is this build (default: built now). Needs root, hyperfine, mkfs.ext4, setpriv.
 # Goal: under 2 ms added to validate, nothing added to a gate that does not need it.
