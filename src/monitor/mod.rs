@@ -88,6 +88,8 @@ pub struct Validation {
     pub checks: usize,
     pub findings: Vec<crate::validate::Finding>,
     pub duration_seconds: f64,
+    /// What lies beneath the tier's mount points (mount.shadowed), when known.
+    pub shadowed: Option<crate::validate::shadowed::Seen>,
 }
 
 impl Validation {
@@ -96,6 +98,7 @@ impl Validation {
             status: report.status(),
             checks: report.tally.checks,
             duration_seconds: report.duration.as_secs_f64(),
+            shadowed: report.shadowed,
             findings: report.tally.findings,
         }
     }

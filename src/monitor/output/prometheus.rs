@@ -287,6 +287,12 @@ pub const FAMILIES: &[Family] = &[
         samples: validate_findings,
     },
     Family {
+        name: "jts_hot_shadowed_bytes",
+        help: "Allocated bytes on the filesystem beneath the tier's mount point (path), written while its disk was not mounted and hidden since (validate's mount.shadowed); absent while not known.",
+        labels: &["path"],
+        samples: shadowed_bytes,
+    },
+    Family {
         name: "jts_hot_layout_pending",
         help: "1 when the saved layout file differs from the layout in force (edited, or broken, and not applied: validate's layout.pending), else 0.",
         labels: &[],
@@ -504,6 +510,20 @@ fn quota_limits(r: &Report) -> Vec<Sample> {
         }
     }
     limits
+}
+
+/// One sample per mount point looked beneath, 0 included.
+fn shadowed_bytes(r: &Report) -> Vec<Sample> {
+    let Some(seen) = &r.validation.shadowed else {
+        return Vec::new();
+    };
+    seen.found
+        .iter()
+        .map(|b| {
+            let path = escape::untrusted_path(&b.path);
+            (vec![("path", path)], b.bytes as f64)
+        })
+        .collect()
 }
 
 /// Every check at both severities, 0 included, so a rule or a dashboard
