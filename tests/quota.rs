@@ -807,7 +807,7 @@ fn statfs_reports_the_limit_not_the_usage(r: &nspawn::Report, fs: &str) {
 #[test]
 #[ignore = "a benchmark: bench/quota-guest.sh runs it"]
 fn bench_quota_cost_in_the_guest() {
-    needs!(prerequisites, "cargo-deb");
+    needs!(prerequisites, "dpkg-buildpackage");
     let mktree = std::env::var("JTS_HOT_BENCH_MKTREE").expect("bench/quota-guest.sh sets it");
     let scale = std::env::var("JTS_HOT_BENCH_SCALE").unwrap_or_else(|_| "0.057".into());
     let rounds = std::env::var("JTS_HOT_BENCH_ROUNDS").unwrap_or_else(|_| "9".into());

@@ -295,7 +295,7 @@ fn the_dnf_repository_is_signed_with_the_given_key() {
         "rpmsign",
         "gpg",
         "gpgv",
-        "cargo-deb",
+        "dpkg-buildpackage",
         "cargo-generate-rpm"
     );
     let work = tempfile::tempdir().unwrap();

@@ -916,8 +916,10 @@ fn package_scriptlets_install_and_remove_the_module() {
         .map(|d| d.path.display().to_string())
         .collect();
     let calls = m.run_ok("cat /var/log/restorecon.calls");
+    // The calls the wrapper logged (nspawn may add a line of its own).
     let relabelled: Vec<&str> = calls
         .lines()
+        .filter(|l| l.starts_with('-'))
         .map(|l| {
             l.strip_prefix("-v -- ")
                 .unwrap_or_else(|| panic!("restorecon called as {l:?}"))
