@@ -321,6 +321,13 @@ pub struct SetupArgs {
     /// Set up an image or a root being prepared: files, layout and tier under DIR
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// First give each service that validate reports as dir.owner.remap its owner's IDs: every
+    /// inode of that service's tree carrying the old uid (gid) gets the new one, nothing else
+    /// (no link followed, no other filesystem entered); a journal line per service with the count
+    #[arg(long)]
+    pub remap_owners: bool,
+    #[command(flatten)]
+    pub state: StateDirArg,
 }
 
 #[derive(Debug, Args)]

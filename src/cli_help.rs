@@ -122,7 +122,9 @@ ONE RUN
   STATE_DIR/monitor-history.json and forecasts when each service reaches its plan and the
   filesystem is full, as low / likely / high days from the slope of the history over
   monitor.forecast_window (7 days by default) and its 95% interval; the status and the
-  alerts use the low bound, and flat, shrinking or too few samples give none (said so). It also runs
+  alerts use the low bound, and flat, shrinking or too few samples give none (said so).
+  Each walked service's largest first- and second-level subdirectories (monitor.top of
+  each, 5 by default) are reported with their growth since the previous walk. It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
   its status is the worst of both. Nothing under the tier is ever written.
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
@@ -311,6 +313,22 @@ SEE ALSO
   jts-hot(1), jts-hot-validate(1), jts-hot-layout.toml(5), /usr/share/doc/jts-hot/validate.md";
 
 pub const SETUP: &str = "\
+OWNERS FROM ANOTHER HOST
+  A service whose directories all carry another uid or gid than its owner's (validate's
+  dir.owner.remap: after a reinstall, a rebuilt image, a disk moved between hosts) is left
+  alone: chowning only its directories would lock the database out of its own files.
+  --remap-owners first changes, in each such service's tree, the owner (group) of every
+  inode carrying the old uid (gid) to the new one, and nothing else: not an inode of
+  another ID, not a symlink's target (each inode is changed through an O_PATH|O_NOFOLLOW
+  descriptor), not a filesystem mounted inside the tree. One journal line per service:
+  `jts-hot setup: remapped postgresql (/data/jts/hot/postgresql): uid 998 (no user) →
+  postgres 105, gid 998 (no group) → postgres 106: 1234 of 1240 inodes changed`.
+
+DATA BENEATH THE MOUNT POINTS
+  Each run looks beneath the tier's mount points (validate's mount.shadowed) and records
+  what it found in STATE_DIR/shadowed.json, for validate and monitor, whose sandboxes may
+  not look (/usr/share/doc/jts-hot/disk.md).
+
 EXIT STATUS
   0  the tier is set up, nothing left to the operator
   1  set up, with warnings left to the operator (said, a line each; with --warning-ok,
@@ -325,6 +343,7 @@ EXIT STATUS
 EXAMPLES
   systemctl status jts-hot-setup.service         what it did at boot
   jts-hot setup                                  the same, now
+  jts-hot setup --remap-owners                   give renumbered service trees their owners' IDs
 
 SEE ALSO
   jts-hot(1), jts-hot-apply(1), jts-hot-validate(1), jts-hot-layout.toml(5),

@@ -15,6 +15,7 @@ pub mod overview;
 pub mod plan;
 pub mod probe;
 pub mod quota;
+pub mod remap;
 pub mod render;
 pub mod setup;
 pub mod state;

@@ -493,7 +493,15 @@ fn run_plan(cli: &Cli, args: &PlanArgs, root: Root) -> Result<u8, Failure> {
 fn run_setup(cli: &Cli, args: &SetupArgs, root: Root) -> Result<u8, Failure> {
     use jts_hot::setup;
     let layout = load_in_force(cli, &root, false)?.layout;
-    let opts = setup::Options { root };
+    let opts = setup::Options {
+        // An image's setup records nothing for the running system.
+        state_dir: root
+            .image_dir()
+            .is_none()
+            .then(|| args.state.state_dir.clone()),
+        root,
+        remap_owners: args.remap_owners,
+    };
     let report = setup::run(&layout, &opts).map_err(anyhow::Error::from)?;
     emit(&setup::text(&report, under_journal()))?;
     Ok(exit_codes::setup(&report, args.warning_ok))

@@ -31,6 +31,12 @@ use crate::system::{fstab, mounts, on_disk, on_disk_followed};
 pub struct Options {
     /// This system, or an image or a root being prepared (systemd-tmpfiles --root).
     pub root: Root,
+    /// `--remap-owners`: give each renumbered service's tree its owner's IDs
+    /// (validate's dir.owner.remap) before anything else.
+    pub remap_owners: bool,
+    /// Where what lies beneath the tier's mount points is recorded for the
+    /// sandboxed validate and monitor (validate's mount.shadowed).
+    pub state_dir: Option<PathBuf>,
 }
 
 /// What setup did.
@@ -47,6 +53,8 @@ pub struct Report {
     pub created: Vec<PathBuf>,
     /// Directories whose owner, group or mode systemd-tmpfiles set.
     pub repaired: Vec<Repair>,
+    /// Services whose trees `--remap-owners` gave their owner's IDs.
+    pub remapped: Vec<Remapped>,
     /// What validation still finds once setup is done: left to the operator
     /// (a symlink in a directory's place, a missing mount option...), since
     /// setup never removes, follows or rewrites anything under the tier.
@@ -60,6 +68,13 @@ pub struct Repair {
     pub path: PathBuf,
     pub found: DirState,
     pub set: DirState,
+}
+
+/// One service tree `--remap-owners` changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Remapped {
+    pub remap: crate::remap::Remap,
+    pub applied: crate::remap::Applied,
 }
 
 /// Owner, group (names where they resolve, else numbers) and mode.
@@ -114,7 +129,7 @@ impl Report {
     /// CRITICAL when refused; else the worst finding left to the operator
     /// (an UNKNOWN one, a check that could not be made, counts as CRITICAL).
     pub fn status(&self) -> Status {
-        if !self.refused.is_empty() {
+        if !self.refused.is_empty() || self.remapped.iter().any(|r| !r.applied.errors.is_empty()) {
             return Status::Critical;
         }
         let worst = self.left.iter().map(|f| f.severity).max();
@@ -143,6 +158,35 @@ pub fn text(report: &Report, journal: bool) -> String {
                     "jts-hot setup: nothing was created at or beneath {} (the filesystem beneath \
                      its mount point stays untouched)",
                     escape::untrusted_path(p)
+                ),
+            );
+        }
+    }
+    for r in &report.remapped {
+        let a = &r.applied;
+        out.push(
+            Status::Warning,
+            format!(
+                "jts-hot setup: remapped {} ({}): {}: {} of {} inodes changed",
+                r.remap.service,
+                escape::untrusted_path(&r.remap.path),
+                r.remap.what(),
+                a.changed,
+                a.examined
+            ),
+        );
+        for e in &a.errors {
+            out.push(
+                Status::Critical,
+                format!("jts-hot setup: remap of {}: {e}", r.remap.service),
+            );
+        }
+        if a.unlisted > 0 {
+            out.push(
+                Status::Critical,
+                format!(
+                    "jts-hot setup: remap of {}: {} more errors",
+                    r.remap.service, a.unlisted
                 ),
             );
         }
@@ -202,12 +246,18 @@ pub struct Blocked {
     pub prefixes: Vec<PathBuf>,
     /// True when one of them holds the base: nothing at all may be created.
     pub everything: bool,
+    /// Services whose trees carry other IDs than their owners'
+    /// (dir.owner.remap): left alone until `setup --remap-owners`, since
+    /// giving only their directories the new owner would lock the service
+    /// out of its own data and hide the case.
+    pub remaps: Vec<crate::remap::Remap>,
 }
 
 impl Blocked {
     /// True when `path` (as the layout names it) lies at or beneath one.
     pub fn blocks(&self, path: &Path) -> bool {
         self.prefixes.iter().any(|p| path.starts_with(p))
+            || self.remaps.iter().any(|r| path.starts_with(&r.path))
     }
 
     /// systemd-tmpfiles arguments that leave every such path alone (its
@@ -215,6 +265,7 @@ impl Blocked {
     pub fn exclude_args(&self) -> Vec<String> {
         self.prefixes
             .iter()
+            .chain(self.remaps.iter().map(|r| &r.path))
             .map(|p| format!("--exclude-prefix={}", p.display()))
             .collect()
     }
@@ -222,6 +273,23 @@ impl Blocked {
 
 /// What setup and apply must not create beneath now (see [`Blocked`]).
 pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
+    let mut blocked = blocked_by_mounts(layout, root)?;
+    if !blocked.everything {
+        let accounts = match root.image_dir() {
+            Some(_) => Accounts::from_root(root),
+            None => Accounts::Nss,
+        };
+        let planned: Vec<_> = layout
+            .planned_dirs()
+            .into_iter()
+            .filter(|d| !blocked.blocks(&d.path))
+            .collect();
+        blocked.remaps = crate::remap::detect(&planned, root, &accounts);
+    }
+    Ok(blocked)
+}
+
+fn blocked_by_mounts(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
     let base = &layout.tier.base;
     let pin = layout.tier.filesystem_uuid.as_deref();
     let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
@@ -261,7 +329,7 @@ fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
 /// tier's disk is not mounted.
 pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
     let root = &opts.root;
-    let blocked = blocked(layout, root)?;
+    let mut blocked = blocked(layout, root)?;
     if blocked.everything {
         return Ok(Report {
             refused: blocked.reasons,
@@ -269,8 +337,18 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             tmpfiles: None,
             created: Vec::new(),
             repaired: Vec::new(),
+            remapped: Vec::new(),
             left: Vec::new(),
         });
+    }
+    let mut remapped = Vec::new();
+    if opts.remap_owners {
+        for remap in std::mem::take(&mut blocked.remaps) {
+            let applied = crate::remap::apply(root, &remap);
+            remapped.push(Remapped { remap, applied });
+        }
+        // A tree left half done is said, and left alone again.
+        blocked = self::blocked(layout, root)?;
     }
     if root.image_dir().is_some() {
         // systemd-tmpfiles --root looks owners up in ROOT/etc/passwd as the host sees it.
@@ -323,15 +401,38 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         }
     }
     // What is still wrong is the operator's to decide: said, never hidden.
-    let left = crate::validate::validate(layout, root).tally.findings;
+    let validated = crate::validate::validate(layout, root);
+    record_beneath(validated.shadowed.as_ref(), opts.state_dir.as_deref());
+    let left = validated.tally.findings;
     Ok(Report {
         refused: blocked.reasons,
         spared: blocked.prefixes,
         tmpfiles: Some(Path::new("/").join(file)),
         created,
         repaired,
+        remapped,
         left,
     })
+}
+
+/// What this run saw beneath the tier's mount points, for the units that
+/// may not look (validate's mount.shadowed). A failure to save is not
+/// setup's: the record is only a report, and validate says it is missing.
+fn record_beneath(seen: Option<&crate::validate::shadowed::Seen>, state_dir: Option<&Path>) {
+    use crate::validate::shadowed::{Record, Source};
+    let (Some(seen), Some(dir)) = (seen, state_dir) else {
+        return;
+    };
+    if seen.source != Source::Live {
+        return;
+    }
+    let record = Record {
+        measured_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        found: seen.found.clone(),
+    };
+    let _ = crate::state::save(&crate::state::StateDir::new(dir), &record);
 }
 
 /// A directory's owner, group and mode (lstat: a link is not a directory).

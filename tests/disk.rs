@@ -676,3 +676,320 @@ fn a_service_disk_declared_nofail_and_absent_stops_only_its_service() {
     );
     r.ok("unhide");
 }
+
+// ------------------------------------------- the tier's identity (issue 25)
+
+/// The stand-in backup job: an ungated writer, 50 MB under the base.
+const DUMP_BYTES: u64 = 50 * 1024 * 1024;
+
+/// What the identity boots record besides `state()`.
+fn identity_state() -> Scenario {
+    state()
+        .step(
+            "ids",
+            "for u in postgres clickhouse kafka mongodb redis; do \
+             echo \"$u $(id -u $u) $(id -g $u)\"; done; echo \"docker - $(getent group docker | cut -d: -f3)\"",
+        )
+        .step("validate-now", "jts-hot validate")
+}
+
+/// Issue 25's proof, on one tier disk: (1) a boot without it, where an
+/// ungated writer (a stand-in backup job) writes 50 MB under the bare mount
+/// point; (2) the disk back: validate's mount.shadowed reports those bytes
+/// (as `du` sees them in a private mount namespace), the monitor unit's
+/// metric carries them, the live tier is untouched and nothing beneath is
+/// deleted; (3) the same disk attached to a second guest whose service
+/// users have other IDs: dir.owner.remap once per service, the gate refuses,
+/// `setup --remap-owners` changes exactly the service trees' old IDs (not a
+/// file outside them, not a file of another ID, not a link's target), the
+/// database starts.
+#[test]
+fn identity_data_beneath_the_mount_point_and_owners_from_another_host() {
+    const T: &str = "identity_data_beneath_the_mount_point_and_owners_from_another_host";
+    if !prerequisites(T) || !nspawn::prerequisites(T) {
+        return;
+    }
+    let (mut guest, _) = guest_with_package("identity-a", RECOMMENDED);
+    let disk = tier_disk(&guest);
+
+    // 1. The disk missing: the backup job writes beneath the mount point.
+    let writer = Scenario::new()
+        .step(
+            "backup-job",
+            &format!(
+                "systemd-run --wait --quiet -p Type=oneshot --unit=jts-test-backup /bin/sh -c \
+                 'mkdir -p {BASE}/backup/staging && head -c {DUMP_BYTES} /dev/zero \
+                 >{BASE}/backup/staging/dump.bin && sync'"
+            ),
+        )
+        .step("mounted", &format!("findmnt -n {BASE} || echo none"));
+    let run = guest.boot(&Boot::new(), &writer);
+    eprintln!(
+        "identity: disk missing, the backup job wrote: {:?} after {:.1?}",
+        run.outcome, run.wall
+    );
+    let r = run.report();
+    assert_eq!(r.rc("backup-job"), 0, "{}", r.all("backup-job"));
+    assert_eq!(r.ok("mounted").trim(), "none");
+
+    // 2. The disk back.
+    let scenario = identity_state()
+        .step(
+            "du-beneath",
+            &format!(
+                "unshare -m --propagation private sh -c 'umount {BASE} && \
+                 echo bytes=$(( $(du -s -B1 {BASE} | cut -f1) - $(stat -c \"%b*%B\" {BASE}) )) && \
+                 echo files=$(find {BASE} -mindepth 1 ! -type d | wc -l)'"
+            ),
+        )
+        .step("validate-json", "jts-hot validate --format json")
+        .step(
+            "validate-unit",
+            "journalctl -b -o cat --no-pager -u jts-hot-validate.service | grep mount.shadowed",
+        )
+        .step(
+            "monitor-unit",
+            "systemctl start jts-hot-monitor.service; \
+             grep '^jts_hot_shadowed_bytes' /var/lib/prometheus/node-exporter/jts_hot.prom",
+        )
+        .step("still-mounted", &format!("findmnt -n -o SOURCE {BASE}"))
+        // For the remap below: a link to a file outside the tree, a file of
+        // another user inside it, a file of postgres outside every service tree.
+        .step(
+            "plant",
+            &format!(
+                "install -o postgres -g postgres -m 0644 /dev/null {BASE}/stray-postgres && \
+                 install -o redis -g redis -m 0644 /dev/null {BASE}/postgresql/data/redis-owned && \
+                 setpriv --reuid=postgres --regid=postgres --init-groups \
+                 ln -s ../../stray-postgres {BASE}/postgresql/data/link && \
+                 mkdir -p {BASE}/postgresql/data/deep/er && \
+                 chown -R postgres:postgres {BASE}/postgresql/data/deep && \
+                 stat -c '%n %u:%g' {BASE}/stray-postgres {BASE}/postgresql/data/redis-owned"
+            ),
+        );
+    let run = guest.boot(&Boot::new().disk(&disk), &scenario);
+    figures("identity: disk back", &run);
+    let r = run.report();
+    eprintln!(
+        "identity: disk back: validate (rc {}):\n{}validate unit's journal:\n{}monitor unit's metric:\n{}du beneath (private namespace):\n{}",
+        r.rc("validate-now"),
+        r.all("validate-now"),
+        r.all("validate-unit"),
+        r.all("monitor-unit"),
+        r.all("du-beneath"),
+    );
+    assert_all_up(&run, "identity: disk back");
+    let du = nspawn::parse_props(r.ok("du-beneath"));
+    let du_bytes: u64 = du["bytes"].parse().unwrap();
+    assert_eq!(du["files"], "1", "{}", r.ok("du-beneath"));
+    assert!(
+        (DUMP_BYTES..DUMP_BYTES + (1 << 20)).contains(&du_bytes),
+        "{du_bytes}"
+    );
+    let shadowed = format!(
+        "WARNING mount.shadowed {BASE}: {du_bytes} bytes ({}) in 1 files and 2 directories hidden \
+         beneath the mount at {BASE}",
+        jts_hot::units::bytes(du_bytes)
+    );
+    assert!(
+        r.all("validate-now").contains(&shadowed),
+        "{}",
+        r.all("validate-now")
+    );
+    assert!(
+        r.all("validate-now").contains("first: backup"),
+        "{}",
+        r.all("validate-now")
+    );
+    assert_eq!(
+        r.rc("validate-now"),
+        1,
+        "a WARNING: {}",
+        r.all("validate-now")
+    );
+    let json = common::json(r.out("validate-json"), "");
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "mount.shadowed" && f["severity"] == "WARNING"),
+        "{json}"
+    );
+    // The sandboxed units (no CAP_SYS_ADMIN) say what setup found at boot.
+    assert!(
+        r.ok("validate-unit").contains(&format!("{du_bytes} bytes"))
+            && r.ok("validate-unit")
+                .contains("as jts-hot setup found it at"),
+        "{}",
+        r.all("validate-unit")
+    );
+    assert_eq!(
+        r.ok("monitor-unit").trim(),
+        format!("jts_hot_shadowed_bytes{{path=\"{BASE}\"}} {du_bytes}"),
+        "{}",
+        r.all("monitor-unit")
+    );
+    assert!(
+        r.ok("still-mounted").starts_with("/dev/vdb"),
+        "{}",
+        r.ok("still-mounted")
+    );
+    // The live tier untouched, nothing beneath deleted.
+    assert_eq!(
+        disk.ext4_ls("/backup/staging").unwrap_or_default(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        guest.ls(&format!("{BASE}/backup/staging")).unwrap(),
+        ["dump.bin"]
+    );
+    let ids_a = r.ok("ids").to_string();
+    let planted = r.ok("plant").to_string();
+
+    // 3. The tier's disk on a second guest whose users have other IDs: two
+    // system users made before the package shift every later allocation.
+    let packages = nspawn::packages();
+    let mut second = Guest::fresh("identity-b");
+    second.write("/etc/fstab", &fstab(RECOMMENDED));
+    second.write("/etc/systemd/system/postgresql.service", STANDIN);
+    second.run_ok(
+        "useradd --system --no-create-home --shell /usr/sbin/nologin jtsfill1 && \
+         useradd --system --no-create-home --shell /usr/sbin/nologin jtsfill2 && \
+         groupadd --system jtsfillg && \
+         ln -s /etc/systemd/system/postgresql.service /etc/systemd/system/multi-user.target.wants/",
+    );
+    second.install_deb(&packages.deb);
+    let scenario = identity_state()
+        .step("gate-postgresql", "jts-hot validate --gate --service=postgresql")
+        .step("remap", "jts-hot setup --remap-owners")
+        .step("validate-after", "jts-hot validate")
+        .step(
+            "start",
+            "systemctl start postgresql.service; sleep 1; systemctl is-active postgresql.service && \
+             cat /data/jts/hot/postgresql/data/standin",
+        )
+        .step(
+            "after",
+            &format!(
+                "stat -c '%n %u:%g' {BASE}/stray-postgres {BASE}/postgresql/data/redis-owned \
+                 {BASE}/postgresql/data/link {BASE}/postgresql/data/deep/er {BASE}/postgresql/data"
+            ),
+        );
+    let run = second.boot(&Boot::new().disk(&disk), &scenario);
+    figures("identity: the disk on another host", &run);
+    let r = run.report();
+    eprintln!(
+        "identity: ids on the first guest:\n{ids_a}ids on the second:\n{}units:\n{}validate (rc {}):\n{}gate (rc {}):\n{}setup --remap-owners (rc {}):\n{}validate after (rc {}):\n{}start:\n{}files after:\n{}",
+        r.all("ids"),
+        r.all("units"),
+        r.rc("validate-now"),
+        r.all("validate-now"),
+        r.rc("gate-postgresql"),
+        r.all("gate-postgresql"),
+        r.rc("remap"),
+        r.all("remap"),
+        r.rc("validate-after"),
+        r.all("validate-after"),
+        r.all("start"),
+        r.all("after"),
+    );
+    let ids = |text: &str| -> std::collections::BTreeMap<String, (String, String)> {
+        text.lines()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w[0].to_string(), (w[1].to_string(), w[2].to_string()))
+            })
+            .collect()
+    };
+    let (a, b) = (ids(&ids_a), ids(r.ok("ids")));
+    assert_ne!(
+        a["postgres"], b["postgres"],
+        "the users' IDs did not change"
+    );
+    let states: std::collections::BTreeMap<_, _> = unit_states(r).into_iter().collect();
+    assert_ne!(states["postgresql.service"], "active", "{}", r.all("units"));
+    let validate = r.all("validate-now");
+    assert_eq!(r.rc("validate-now"), 2, "{validate}");
+    for (user, service) in [
+        ("postgres", "postgresql"),
+        ("clickhouse", "clickhouse"),
+        ("kafka", "kafka"),
+        ("mongodb", "mongodb"),
+        ("redis", "redis"),
+    ] {
+        let line = validate
+            .lines()
+            .find(|l| l.starts_with(&format!("CRITICAL dir.owner.remap {BASE}/{service}:")))
+            .unwrap_or_else(|| panic!("no remap for {service}:\n{validate}"));
+        if a[user].0 != b[user].0 {
+            assert!(
+                line.contains(&format!("uid {} (", a[user].0))
+                    && line.contains(&format!(") → {user} {}", b[user].0)),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            validate
+                .matches(&format!("dir.owner.remap {BASE}/{service}:"))
+                .count(),
+            1
+        );
+        assert!(
+            !validate.contains(&format!("dir.owner {BASE}/{service}")),
+            "{validate}"
+        );
+    }
+    assert_eq!(r.rc("gate-postgresql"), 2, "{}", r.all("gate-postgresql"));
+    assert!(
+        r.all("gate-postgresql").contains("dir.owner.remap"),
+        "{}",
+        r.all("gate-postgresql")
+    );
+    let remap = r.all("remap");
+    assert!(
+        remap.contains(&format!(
+            "jts-hot setup: remapped postgresql ({BASE}/postgresql): uid {} (",
+            a["postgres"].0
+        )),
+        "{remap}"
+    );
+    // The five service users, and docker's group (root:docker).
+    assert_eq!(
+        remap.matches("jts-hot setup: remapped ").count(),
+        6,
+        "{remap}"
+    );
+    assert!(
+        remap.contains(&format!(
+            "jts-hot setup: remapped docker ({BASE}/docker): gid "
+        )),
+        "{remap}"
+    );
+    assert!(
+        !r.all("validate-after").contains("dir.owner"),
+        "{}",
+        r.all("validate-after")
+    );
+    assert_eq!(r.ok("start"), "active\nup\n", "{}", r.all("start"));
+    // Exactly the service trees' old IDs: the stray file outside every tree
+    // and the file of another user keep theirs, the link itself changed (not
+    // its target), the tree's inodes have the new IDs.
+    let after = r.ok("after");
+    let (pg_a, pg_b) = (&a["postgres"], &b["postgres"]);
+    for line in [
+        format!("{BASE}/stray-postgres {}:{}", pg_a.0, pg_a.1),
+        format!(
+            "{BASE}/postgresql/data/redis-owned {}:{}",
+            a["redis"].0, a["redis"].1
+        ),
+        format!("{BASE}/postgresql/data/link {}:{}", pg_b.0, pg_b.1),
+        format!("{BASE}/postgresql/data/deep/er {}:{}", pg_b.0, pg_b.1),
+        format!("{BASE}/postgresql/data {}:{}", pg_b.0, pg_b.1),
+    ] {
+        assert!(
+            after.lines().any(|l| l == line),
+            "no {line:?} in\n{after}\n(planted: {planted})"
+        );
+    }
+}

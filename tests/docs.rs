@@ -159,7 +159,16 @@ fn check_names(text: &str) -> BTreeSet<String> {
             continue;
         }
         let tail = &text[i + 1..];
-        let end = tail.find(|c: char| !word(c)).unwrap_or(tail.len());
+        let mut end = tail.find(|c: char| !word(c)).unwrap_or(tail.len());
+        // A check of three parts (dir.owner.remap) is one name.
+        while tail[end..].starts_with('.') {
+            let more = &tail[end + 1..];
+            let n = more.find(|c: char| !word(c)).unwrap_or(more.len());
+            if n == 0 || ["md", "toml"].contains(&&more[..n]) {
+                break;
+            }
+            end += 1 + n;
+        }
         // A file name (validate.md, hot-layout.toml) is not a check either.
         if families.contains(&head[start..]) && end > 0 && !["md", "toml"].contains(&&tail[..end]) {
             names.insert(format!("{}.{}", &head[start..], &tail[..end]));

@@ -692,6 +692,114 @@ fn forecast_of_an_injected_history_has_its_known_bounds() {
     );
 }
 
+/// What grows inside a service, on the synthetic tree (mktree at a small
+/// scale): the largest first- and second-level subdirectories of each walked
+/// service, each exactly what `du -s -x` says of it; then one topic's worth of
+/// files is added to Kafka (a new topic, and a segment to the largest
+/// partition): the new topic leads level 2, and the growth since the previous
+/// walk is what was written. The metrics carry the same, top N only.
+#[test]
+fn the_largest_subdirectories_and_their_growth_on_the_synthetic_tree() {
+    needs!("du");
+    let names = ["postgresql", "clickhouse", "kafka", "mongodb", "redis"];
+    let services: Vec<(&str, &str)> = names.iter().map(|n| (*n, "100GB")).collect();
+    let s = scratch(&services);
+    common::mktree::build(&s.base(), 0.05).unwrap();
+    let (_, doc) = s.json();
+    let top = |doc: &Value, name: &str| -> Vec<Value> {
+        service(doc, name)["subdirs"]["largest"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {doc}"))
+            .clone()
+    };
+    let bytes = |d: &Value| d["bytes"].as_u64().unwrap();
+    for name in names {
+        let largest = top(&doc, name);
+        assert!(!largest.is_empty(), "{name}");
+        for level in [1, 2] {
+            let of: Vec<&Value> = largest.iter().filter(|d| d["level"] == level).collect();
+            assert!(of.len() <= 5, "{name}: {of:?}");
+            assert!(of.windows(2).all(|w| bytes(w[0]) >= bytes(w[1])), "{of:?}");
+        }
+        for d in &largest {
+            let path = s.base().join(name).join(d["path"].as_str().unwrap());
+            assert_eq!(
+                bytes(d),
+                du(&path, &["--block-size=1"]),
+                "{}",
+                path.display()
+            );
+            assert!(d["growth_bytes"].is_null(), "the first walk: {d}");
+        }
+    }
+
+    // One topic's worth: a new topic of 8 segments, and a segment more in
+    // the largest partition.
+    let kafka = s.base().join("kafka");
+    let before = top(&doc, "kafka");
+    let biggest = before.iter().find(|d| d["level"] == 2).unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let topic = kafka.join("data/orders-0");
+    std::fs::create_dir(&topic).unwrap();
+    for i in 0..8 {
+        write_file(&topic.join(format!("{:020}.log", i * 1000)), 4_000_000);
+    }
+    let grown_by = {
+        let p = kafka.join(&biggest);
+        let was = du(&p, &["--block-size=1"]);
+        write_file(&p.join("99999999999999999999.log"), 3_000_000);
+        du(&p, &["--block-size=1"]) - was
+    };
+    let (_, after_doc) = s.json();
+    let after = top(&after_doc, "kafka");
+    let level2: Vec<&Value> = after.iter().filter(|d| d["level"] == 2).collect();
+    assert_eq!(level2[0]["path"], "data/orders-0", "{after:?}");
+    assert_eq!(bytes(level2[0]), du(&topic, &["--block-size=1"]));
+    let grown = level2
+        .iter()
+        .find(|d| d["path"] == biggest.as_str())
+        .unwrap_or_else(|| panic!("{biggest} left the top: {after:?}"));
+    assert_eq!(
+        grown["growth_bytes"].as_i64().unwrap(),
+        grown_by as i64,
+        "{grown}"
+    );
+    let data = after.iter().find(|d| d["path"] == "data").unwrap();
+    let data_before = before.iter().find(|d| d["path"] == "data").unwrap();
+    assert_eq!(
+        data["growth_bytes"].as_i64().unwrap(),
+        bytes(data) as i64 - bytes(data_before) as i64
+    );
+    assert!(bytes(data) - bytes(data_before) >= 32_000_000 + grown_by);
+    let since = service(&after_doc, "kafka")["subdirs"]["since"].as_u64();
+    assert_eq!(
+        since,
+        doc["timestamp"].as_u64(),
+        "growth counts from the first walk"
+    );
+
+    let (_, prom, _) = run(&mut s.monitor(&["--format", "prometheus"]));
+    let series: Vec<&str> = prom
+        .lines()
+        .filter(|l| l.starts_with("jts_hot_subdir_bytes{service=\"kafka\""))
+        .collect();
+    assert!(series.len() <= 10, "top N of each level only: {series:?}");
+    assert!(
+        series.iter().any(
+            |l| l.starts_with("jts_hot_subdir_bytes{service=\"kafka\",path=\"data/orders-0\"}")
+        ),
+        "{series:?}"
+    );
+    let (_, text, _) = run(s.monitor(&["--format", "text"]).env("COLUMNS", "200"));
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("largest: data") && l.contains("orders-0"))
+        .unwrap_or_else(|| panic!("{text}"));
+    println!("{line}");
+}
+
 #[test]
 fn text_output_is_a_table_with_a_summary() {
     let s = scratch(&[("postgresql", "800GB"), ("docker", "500GB")]);
@@ -705,14 +813,16 @@ fn text_output_is_a_table_with_a_summary() {
             && lines[0].contains("STATUS"),
         "{out}"
     );
-    // Each service: its bar line, then its trend line (tests/terminal.rs
-    // checks the picture itself in a real terminal).
+    // Each service: its bar line, its trend line, then its largest
+    // subdirectories (tests/terminal.rs checks the picture itself in a real
+    // terminal).
     assert!(
         lines[1].starts_with("postgresql") && lines[1].ends_with("OK"),
         "{out}"
     );
+    assert!(lines[3].trim_start().starts_with("largest: data"), "{out}");
     assert!(
-        lines[3].starts_with("docker") && lines[3].contains(" MB / 500 GB"),
+        lines[4].starts_with("docker") && lines[4].contains(" MB / 500 GB"),
         "{out}"
     );
     assert!(out.contains("\nFILESYSTEM "), "{out}");

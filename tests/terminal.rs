@@ -375,6 +375,8 @@ fn json_and_prometheus_on_a_terminal_are_unchanged() {
         "usage_source",
         // Added by the forecasts (docs/monitor.md#forecasts).
         "forecast",
+        // And by what grows inside a service (docs/monitor.md).
+        "subdirs",
     ];
     want.sort_unstable();
     assert_eq!(keys, want, "the JSON schema is unchanged (no trend points)");

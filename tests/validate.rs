@@ -347,6 +347,124 @@ fn a_wrong_owner_is_critical() {
     assert_eq!(problems(&j), vec![], "{j:#}");
 }
 
+/// A renumbered service (its users got other IDs, as after a reinstall or a
+/// move: here the root's passwd and group give redis new ones) is one
+/// dir.owner.remap finding with the remap, not one per directory; its gate
+/// refuses; plain setup leaves the tree alone (giving only the directories
+/// the new owner would lock redis out of its files); `setup --remap-owners`
+/// changes exactly the inodes of that tree carrying the old IDs: not a file
+/// of another ID, not a file outside the tree, a symlink itself and never its
+/// target.
+#[test]
+fn a_renumbered_service_is_one_remap_and_setup_remaps_exactly_its_tree() {
+    let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {
+        return;
+    };
+    let (old_uid, old_gid) = (tree.id("passwd", "redis"), tree.id("group", "redis"));
+    let (uid, gid) = (
+        nix::unistd::Uid::from_raw(old_uid),
+        nix::unistd::Gid::from_raw(old_gid),
+    );
+    let data = tree.tier("redis/data");
+    std::fs::create_dir_all(data.join("deep/er")).unwrap();
+    std::fs::write(data.join("deep/er/dump.rdb"), "x").unwrap();
+    let stray = tree.tier("stray-redis");
+    std::fs::write(&stray, "outside every service tree").unwrap();
+    symlink(&stray, data.join("link")).unwrap();
+    std::fs::write(data.join("kafkas"), "another user's file").unwrap();
+    for p in [
+        data.join("deep"),
+        data.join("deep/er"),
+        data.join("deep/er/dump.rdb"),
+        stray.clone(),
+    ] {
+        nix::unistd::chown(&p, Some(uid), Some(gid)).unwrap();
+    }
+    nix::unistd::fchownat(
+        None,
+        &data.join("link"),
+        Some(uid),
+        Some(gid),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .unwrap();
+    let kafka = tree.id("passwd", "kafka");
+    nix::unistd::chown(
+        &data.join("kafkas"),
+        Some(nix::unistd::Uid::from_raw(kafka)),
+        None,
+    )
+    .unwrap();
+    // The reinstall: redis is now 1500:1500.
+    for (file, id) in [("etc/passwd", old_uid), ("etc/group", old_gid)] {
+        let path = tree.root().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(&format!("redis:x:{id}:"), "redis:x:1500:");
+        let text = text.replace(&format!(":1500:{old_gid}:"), ":1500:1500:");
+        std::fs::write(&path, text).unwrap();
+    }
+    assert_eq!(tree.id("passwd", "redis"), 1500);
+    let (code, j) = tree.validate();
+    assert_eq!(code, 2, "{j:#}");
+    let remaps: Vec<_> = problems(&j)
+        .into_iter()
+        .filter(|(_, c, _)| c.starts_with("dir.owner") || c == "dir.group")
+        .collect();
+    assert_eq!(
+        remaps,
+        critical("dir.owner.remap", tree.tier("redis")),
+        "{j:#}"
+    );
+    let f = finding(&j, "dir.owner.remap");
+    assert_eq!(
+        f["actual"],
+        format!(
+            "all 3 directories of redis carry other IDs: uid {old_uid} (no user) → redis 1500, \
+             gid {old_gid} (no group) → redis 1500"
+        )
+    );
+    let gate = |args: &[&str]| {
+        run(jts_hot()
+            .arg("--config")
+            .arg(tree.layout())
+            .args(args)
+            .arg("--root")
+            .arg(tree.root()))
+    };
+    let (code, out, err) = gate(&["validate", "--gate", "--service=redis"]);
+    assert_eq!(code, 2, "{out}{err}");
+    // Plain setup leaves the renumbered tree alone.
+    let (code, out, _) = gate(&["setup"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("left to the operator: CRITICAL dir.owner.remap"),
+        "{out}"
+    );
+    assert_eq!(std::fs::metadata(&data).map(|m| m.uid()).unwrap(), old_uid);
+    let (code, out, err) = gate(&["setup", "--remap-owners"]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    let line = format!(
+        "jts-hot setup: remapped redis (/data/jts/hot/redis): uid {old_uid} (no user) → redis 1500, \
+         gid {old_gid} (no group) → redis 1500: 7 of 8 inodes changed"
+    );
+    assert!(out.lines().any(|l| l == line), "{out}");
+    let (_, j) = tree.validate();
+    assert_eq!(problems(&j), vec![], "{j:#}");
+    use std::os::unix::fs::MetadataExt;
+    let ids = |p: &Path| {
+        let m = std::fs::symlink_metadata(p).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert_eq!(ids(&data.join("deep/er/dump.rdb")), (1500, 1500));
+    assert_eq!(ids(&data.join("link")), (1500, 1500));
+    assert_eq!(
+        ids(&stray),
+        (old_uid, old_gid),
+        "outside the tree, or a link's target"
+    );
+    assert_eq!(ids(&data.join("kafkas")).0, kafka);
+}
+
 #[test]
 fn a_wrong_group_is_critical() {
     let Some(tree) = Tree::new(test_name!(), &small_default_layout()) else {

@@ -319,6 +319,21 @@ impl Checker<'_> {
             Some(v) => Some(self.check(v, "monitor.forecast_window", rules::forecast_window)?),
             None => None,
         };
+        let top = match raw.as_ref().and_then(|r| r.top.as_ref()) {
+            None => None,
+            Some(v) if (0..=100).contains(v.get_ref()) => Some(*v.get_ref() as u32),
+            Some(v) => {
+                self.fail(
+                    Some(v.span()),
+                    "monitor.top",
+                    format!(
+                        "{} is not a number of subdirectories from 0 (none) to 100",
+                        v.get_ref()
+                    ),
+                );
+                return None;
+            }
+        };
         let role = match raw.as_ref().and_then(|r| r.role.as_ref()) {
             Some(v) => Some(self.check(v, "monitor.role", rules::role)?),
             None => None,
@@ -328,6 +343,7 @@ impl Checker<'_> {
             textfile_dir: textfile_dir?,
             quota_tree_every,
             forecast_window,
+            top,
             role,
         })
     }
@@ -685,6 +701,24 @@ mod tests {
         for bad in ["30min", "500d", "soon"] {
             let errs = with(bad).unwrap_err();
             assert_eq!(errs.0[0].field, "monitor.forecast_window", "{errs}");
+        }
+    }
+
+    #[test]
+    fn top_is_checked_and_keeps_the_digest_when_unset() {
+        let plain = Layout::builtin();
+        let with = |n: i64| {
+            let text =
+                DEFAULT_LAYOUT_TOML.replace("[monitor]\n", &format!("[monitor]\ntop = {n}\n"));
+            Layout::parse(&text, "hot.toml")
+        };
+        assert_eq!(plain.monitor.top(), 5);
+        let l = with(0).unwrap();
+        assert_eq!(l.monitor.top(), 0);
+        assert_ne!(l.digest(), plain.digest());
+        for bad in [-1, 101] {
+            let errs = with(bad).unwrap_err();
+            assert_eq!(errs.0[0].field, "monitor.top", "{errs}");
         }
     }
 

@@ -58,6 +58,8 @@ pub struct RawMonitor {
     pub role: Option<Spanned<String>>,
     /// The span of history growth and forecasts are fitted over.
     pub forecast_window: Option<Spanned<String>>,
+    /// How many largest subdirectories per service and level are reported.
+    pub top: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -202,6 +202,11 @@ pub struct Monitor {
         serialize_with = "opt_seconds"
     )]
     pub forecast_window: Option<Duration>,
+    /// `top`: how many of each service's largest first- and second-level
+    /// subdirectories the monitor reports (0: none). `None`: the default
+    /// ([`Monitor::TOP`]), left out of the digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<u32>,
     /// `role`: the host's role in the fleet (the `role` label of
     /// jts_hot_layout_info; hosts are compared with the others of their
     /// role). Left out of the digest when absent.
@@ -214,6 +219,14 @@ impl Monitor {
     const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
     /// The default forecast window: a week holds a trading week's cycle.
     pub const FORECAST_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+
+    /// The default number of largest subdirectories reported per level.
+    pub const TOP: u32 = 5;
+
+    /// How many largest subdirectories per level (`top`).
+    pub fn top(&self) -> usize {
+        self.top.unwrap_or(Self::TOP) as usize
+    }
 
     /// The span growth and forecasts are fitted over (`forecast_window`).
     pub fn forecast_window(&self) -> Duration {

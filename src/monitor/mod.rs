@@ -5,6 +5,7 @@
 pub mod forecast;
 pub mod history;
 pub mod output;
+pub mod subdirs;
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -65,6 +66,10 @@ pub struct Report {
     pub quota_tree: Option<QuotaTree>,
     /// Anything a person should know that is not a threshold breach.
     pub notes: Vec<String>,
+    /// The subdirectory sizes to keep for the next run's growth (saved by
+    /// [`run`] with the history); None when nothing was walked.
+    #[serde(skip)]
+    pub subdirs_state: Option<subdirs::Previous>,
 }
 
 /// The quota tree walk as the monitor reports it.
@@ -83,6 +88,8 @@ pub struct Validation {
     pub checks: usize,
     pub findings: Vec<crate::validate::Finding>,
     pub duration_seconds: f64,
+    /// What lies beneath the tier's mount points (mount.shadowed), when known.
+    pub shadowed: Option<crate::validate::shadowed::Seen>,
 }
 
 impl Validation {
@@ -91,6 +98,7 @@ impl Validation {
             status: report.status(),
             checks: report.tally.checks,
             duration_seconds: report.duration.as_secs_f64(),
+            shadowed: report.shadowed,
             findings: report.tally.findings,
         }
     }
@@ -165,6 +173,10 @@ pub struct ServiceUsage {
     /// alone), low/likely/high.
     pub forecast: Forecast,
     pub partial: bool,
+    /// The largest first- and second-level subdirectories (`monitor.top`
+    /// of each) and their growth since the previous walk; null when the
+    /// service was not walked (its usage came from the quota).
+    pub subdirs: Option<subdirs::TopSubdirs>,
     /// Paths as text, escaped (`escape::untrusted_path`).
     pub unreadable: Vec<String>,
     pub errors: Vec<String>,
@@ -302,6 +314,13 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
     }
     if may_save {
         save_last_run(&mut report, &state);
+        if let Some(sizes) = report.subdirs_state.take() {
+            if let Err(e) = state::save(&state, &sizes) {
+                report
+                    .notes
+                    .push(format!("cannot save the subdirectory sizes: {e:#}"));
+            }
+        }
     }
     drop(held);
     if let Some(dir) = &opts.textfile_dir {
@@ -563,11 +582,17 @@ pub fn measure(
     let measured = measure_usage(layout, &quotas, threads, opts.walk, &mut notes);
     let duration = (started.elapsed() + read_once).as_secs_f64();
 
+    let (tops, subdirs_state) =
+        largest_subdirs(layout, &measured.usages, &state, now_s, &mut notes);
+
     // The history, with this run's sample added before growth is computed.
     let mut hist = loaded.history;
     notes.extend(loaded.notes);
     let sample = RunSample::of_run(now_s, fs.as_ref(), layout, &measured.usages);
-    let (services, filesystem) = judge(layout, measured.usages, fs, &hist, &sample);
+    let (mut services, filesystem) = judge(layout, measured.usages, fs, &hist, &sample);
+    for (s, top) in services.iter_mut().zip(tops) {
+        s.subdirs = top;
+    }
     notes.extend(hist.record(sample));
 
     let baseline = state::load::<Baseline>(&state);
@@ -599,8 +624,66 @@ pub fn measure(
         validation,
         quota_tree,
         notes,
+        subdirs_state,
     };
     (report, loaded.saveable.then_some(hist))
+}
+
+/// Each walked service's largest subdirectories against the previous
+/// walk's figures, and the figures to keep for the next run (None when no
+/// service was walked or `monitor.top` is 0).
+fn largest_subdirs(
+    layout: &Layout,
+    usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
+    state: &StateDir,
+    now: u64,
+    notes: &mut Vec<String>,
+) -> (Vec<Option<subdirs::TopSubdirs>>, Option<subdirs::Previous>) {
+    let n = layout.monitor.top();
+    let walked = |(u, source, _): &(Usage, UsageSource, Option<QuotaFigures>)| {
+        *source == UsageSource::Walk && u.root_error.is_none()
+    };
+    if n == 0 || !usages.iter().any(walked) {
+        return (vec![None; usages.len()], None);
+    }
+    let loaded = state::load::<subdirs::Previous>(state);
+    notes.extend(loaded.trouble().map(str::to_string));
+    let previous = loaded.found();
+    let mut next = subdirs::Previous {
+        t: now,
+        services: Default::default(),
+    };
+    let tops = layout
+        .services
+        .iter()
+        .zip(usages)
+        .map(|(svc, entry)| {
+            let name = svc.name.as_str();
+            let before = previous.as_ref().and_then(|p| p.services.get(name));
+            if !walked(entry) {
+                // Not walked this run: its figures wait for the next walk.
+                if let Some(b) = before {
+                    next.services.insert(name.to_string(), b.clone());
+                }
+                return None;
+            }
+            let u = &entry.0;
+            let since = previous.as_ref().map(|p| p.t);
+            let (top, kept) = subdirs::top(&u.subdirs, u.subdirs_capped, n, before, since);
+            // A partial walk's figures are lower bounds: not a baseline.
+            match (u.partial(), before) {
+                (false, _) => {
+                    next.services.insert(name.to_string(), kept);
+                }
+                (true, Some(b)) => {
+                    next.services.insert(name.to_string(), b.clone());
+                }
+                (true, None) => {}
+            }
+            Some(top)
+        })
+        .collect();
+    (tops, Some(next))
 }
 
 impl RunSample {
@@ -733,6 +816,7 @@ fn judge_service(
         days_until_plan,
         forecast,
         partial: u.partial(),
+        subdirs: None,
         unreadable: u
             .unreadable
             .iter()
@@ -832,9 +916,10 @@ fn judge_quota(s: &mut ServiceUsage, q: &QuotaFigures) {
 
 /// "9.5 days (8.1 to 11.2)", or "9.5 days" without an interval.
 pub fn span_of_days(b: &forecast::Bounds, soonest: f64) -> String {
+    let (low, _) = (format!("{soonest:.1}"), ());
     match (b.likely, b.high) {
-        (Some(likely), Some(high)) if high > soonest => {
-            format!("{likely:.1} days ({soonest:.1} to {high:.1})")
+        (Some(likely), Some(high)) if format!("{high:.1}") != low => {
+            format!("{likely:.1} days ({low} to {high:.1})")
         }
         (Some(likely), None) => format!("{likely:.1} days (as soon as {soonest:.1})"),
         _ => format!("{soonest:.1} days"),

@@ -241,7 +241,9 @@ fn hardening(layout: &Layout) -> (String, String, String) {
     // systemd-tmpfiles creating directories below the base: their owner and
     // group (CAP_CHOWN), their mode in directories it does not own
     // (CAP_FOWNER, CAP_FSETID for setgid), creating inside service-owned
-    // directories (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH). Nothing else.
+    // directories (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH). Looking beneath
+    // the tier's mount points (a detached read-only clone of the parent
+    // mount: open_tree, mount_setattr) takes CAP_SYS_ADMIN. Nothing else.
     let creator = Hardening {
         // A tier under /home must be writable to be created there.
         protect_home: match reader.protect_home {
@@ -249,7 +251,8 @@ fn hardening(layout: &Layout) -> (String, String, String) {
             _ => "no",
         },
         quota: false,
-        capabilities: "CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID",
+        capabilities:
+            "CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_SYS_ADMIN",
         protect_system: "full",
         creates: true,
         ..reader

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod beneath;
 pub mod blockdev;
 pub mod file;
 mod fsid;

@@ -17,7 +17,7 @@ mod walk;
 
 use std::path::PathBuf;
 
-pub use walk::{scan, scan_until, Scanned, MAX_DEPTH, MAX_LISTED, MAX_THREADS};
+pub use walk::{scan, scan_until, Scanned, MAX_DEPTH, MAX_LISTED, MAX_SUBDIRS, MAX_THREADS};
 
 /// What one tree (a service directory) holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +47,27 @@ pub struct Usage {
     pub unlisted: u64,
     /// The root itself could not be opened (missing, a symlink...).
     pub root_error: Option<RootError>,
+    /// Every first- and second-level subdirectory with the allocated bytes
+    /// below it (itself included), in no order; at most
+    /// [`walk::MAX_SUBDIRS`] (then `subdirs_capped`).
+    pub subdirs: Vec<Subdir>,
+    pub subdirs_capped: bool,
+}
+
+/// A first- or second-level subdirectory of a service and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subdir {
+    /// Relative to the service directory: "data", "data/orders-0".
+    pub path: PathBuf,
+    /// st_blocks × 512 below it, itself included (as `du -s -x`).
+    pub bytes: u64,
+}
+
+impl Subdir {
+    /// 1 or 2: its depth below the service directory.
+    pub fn level(&self) -> usize {
+        self.path.components().count()
+    }
 }
 
 /// Why a service directory was not scanned at all.

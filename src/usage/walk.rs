@@ -9,12 +9,12 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use super::dirents::DirentBuf;
 use super::inodes::SeenInodes;
-use super::{RootError, Totals, Usage};
+use super::{RootError, Subdir, Totals, Usage};
 use crate::escape;
 
 /// Walkers keep nothing on the stack but a few frames (nothing recurses,
@@ -32,6 +32,11 @@ pub const MAX_DEPTH: u32 = 200_000;
 /// At most this many unreadable directories and errors are listed per
 /// service; the rest are counted (`Usage::unlisted`).
 pub const MAX_LISTED: usize = 100;
+
+/// At most this many first- and second-level subdirectories are tracked per
+/// service (what grows inside it): a service user can make millions of
+/// directories, the walk's memory stays bounded (about 100 bytes each).
+pub const MAX_SUBDIRS: usize = 10_000;
 
 /// Descriptors the walk leaves for the rest of the process.
 const FD_RESERVE: usize = 64;
@@ -100,6 +105,7 @@ fn scan_bounded(
                     parent: None,
                     id: (0, 0),
                     depth: 0,
+                    buckets: [None, None],
                 }),
                 parent_fd: None,
             })
@@ -122,6 +128,11 @@ fn scan_bounded(
         mount_root_known: AtomicBool::new(true),
         stop,
         max_depth,
+        buckets: Mutex::new(Buckets {
+            all: Vec::new(),
+            per_root: vec![0; names.len()],
+            capped: vec![false; names.len()],
+        }),
     };
     let found: Vec<Found> = std::thread::scope(|s| {
         let mut helpers = Vec::new();
@@ -193,6 +204,16 @@ fn scan_bounded(
         u.unreadable.truncate(MAX_LISTED);
         u.errors.truncate(MAX_LISTED);
     }
+    let buckets = shared.buckets.into_inner().expect("buckets lock");
+    for b in buckets.all {
+        usages[b.root].subdirs.push(Subdir {
+            path: b.path.clone(),
+            bytes: b.bytes.load(Ordering::Relaxed),
+        });
+    }
+    for (u, capped) in usages.iter_mut().zip(buckets.capped) {
+        u.subdirs_capped = capped;
+    }
     Scanned {
         usages,
         threads: started,
@@ -240,6 +261,28 @@ struct Node {
     /// (st_dev, st_ino); (0, 0) for a service directory not yet opened.
     id: (u64, u64),
     depth: u32,
+    /// The first- and second-level subdirectory this one is in (or is):
+    /// what its entries' bytes add to.
+    buckets: [Option<Arc<Bucket>>; 2],
+}
+
+/// Bytes below one first- or second-level subdirectory of a service.
+struct Bucket {
+    root: usize,
+    /// Relative to the service directory.
+    path: PathBuf,
+    bytes: AtomicU64,
+}
+
+impl Bucket {
+    fn add(buckets: &[Option<Arc<Bucket>>; 2], bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        for b in buckets.iter().flatten() {
+            b.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Drop for Node {
@@ -342,6 +385,15 @@ struct Shared<'a> {
     mount_root_known: AtomicBool,
     stop: &'a AtomicBool,
     max_depth: u32,
+    buckets: Mutex<Buckets>,
+}
+
+/// Every tracked subdirectory, and per service how many and whether more
+/// were left untracked.
+struct Buckets {
+    all: Vec<Arc<Bucket>>,
+    per_root: Vec<usize>,
+    capped: Vec<bool>,
 }
 
 /// What one thread found, merged after the walk.
@@ -382,6 +434,39 @@ impl Found {
 }
 
 impl Shared<'_> {
+    /// The buckets of `parent`'s subdirectory `name`: a new one at the first
+    /// and second levels (none past [`MAX_SUBDIRS`]), the parent's below.
+    fn buckets_of(&self, root: usize, parent: &Node, name: &CStr) -> [Option<Arc<Bucket>>; 2] {
+        let level = parent.depth + 1;
+        if level > 2 {
+            return parent.buckets.clone();
+        }
+        let name = Path::new(OsStr::from_bytes(name.to_bytes()));
+        let path = match (level, &parent.buckets[0]) {
+            (2, Some(l1)) => l1.path.join(name),
+            (2, None) => return [None, None],
+            _ => name.to_path_buf(),
+        };
+        let mut b = self.buckets.lock().expect("buckets lock");
+        let new = if b.per_root[root] >= MAX_SUBDIRS {
+            b.capped[root] = true;
+            None
+        } else {
+            b.per_root[root] += 1;
+            let bucket = Arc::new(Bucket {
+                root,
+                path,
+                bytes: AtomicU64::new(0),
+            });
+            b.all.push(Arc::clone(&bucket));
+            Some(bucket)
+        };
+        match level {
+            1 => [new, None],
+            _ => [parent.buckets[0].clone(), new],
+        }
+    }
+
     /// The next directory to read, or None when the walk is over (or stopped).
     fn take(&self) -> Option<Job> {
         let mut q = self.queue.lock().expect("queue lock");
@@ -564,6 +649,9 @@ fn read_dir(
     // would otherwise hold the run for its whole read.
     let mut seen: u32 = 0;
     let mut cut = false;
+    // This directory's own entries' bytes, added to its subdirectory's
+    // buckets once (not once per entry: threads would contend).
+    let mut here_bytes: u64 = 0;
     let listed = buf.for_each(fd.fd.as_fd(), |entry| {
         seen = seen.wrapping_add(1);
         if seen % 1024 == 0 && shared.stop.load(Ordering::Relaxed) {
@@ -605,10 +693,15 @@ fn read_dir(
             totals.dirs += 1;
             if job.node.depth >= shared.max_depth {
                 too_deep.push(entry.name.to_owned());
+                // Not entered: counted here.
+                here_bytes += allocated(st.blocks);
             } else {
                 let keep = *keep.get_or_insert_with(|| {
                     shared.open_fds.load(Ordering::Relaxed) <= shared.budget
                 });
+                let buckets = shared.buckets_of(root, &job.node, entry.name);
+                // The directory itself counts in its own subdirectory's total (as du).
+                Bucket::add(&buckets, allocated(st.blocks));
                 children.push(Job {
                     root,
                     dev,
@@ -617,20 +710,26 @@ fn read_dir(
                         parent: Some(Arc::clone(&job.node)),
                         id,
                         depth: job.node.depth + 1,
+                        buckets,
                     }),
                     parent_fd: keep.then(|| Arc::clone(&fd)),
                 });
+                totals.allocated_bytes += allocated(st.blocks);
+                totals.apparent_bytes += u128::from(st.size);
+                return;
             }
         } else {
             if st.nlink > 1 && !shared.seen.first_time(root, st.dev, st.ino) {
                 return;
             }
             totals.files += 1;
+            here_bytes += allocated(st.blocks);
         }
         totals.allocated_bytes += allocated(st.blocks);
         totals.apparent_bytes += u128::from(st.size);
     });
     found.totals[root] = totals;
+    Bucket::add(&job.node.buckets, here_bytes);
     let here = || job.node.path(&shared.base);
     for (name, e) in problems {
         found.error(root, || {

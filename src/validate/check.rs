@@ -58,6 +58,11 @@ checks! {
         "it is a real directory (lstat: a symlink is never followed)";
     DirOwner "dir.owner" "CRITICAL"
         "its owner is the layout's, resolved through NSS";
+    DirOwnerRemap "dir.owner.remap" "CRITICAL"
+        "a service whose directories all carry one other uid (gid) than its owner's (a \
+         reinstall, a disk from another host): one finding per service with the remap \
+         (uid 998 (no user) → postgres 105) instead of one per directory; setup leaves that \
+         tree alone until `jts-hot setup --remap-owners`";
     DirGroup "dir.group" "CRITICAL"
         "its group is the layout's, resolved through NSS";
     DirMode "dir.mode" "CRITICAL"
@@ -77,6 +82,12 @@ checks! {
         "a mount declared by UUID=, LABEL=, PARTUUID= or PARTLABEL= (or pinned by \
          tier.filesystem_uuid) has that filesystem mounted, not another disk; names both \
          (WARNING when neither udev nor the superblock can tell)";
+    MountShadowed "mount.shadowed" "WARNING"
+        "nothing lies on the parent filesystem beneath the tier's mount points (written \
+         while the disk was missing, hidden since): bytes, files, first names; seen through a \
+         detached read-only clone of the parent mount (needs CAP_SYS_ADMIN: the units read \
+         what jts-hot-setup.service found at boot); whole-tier runs only, never a gate; never \
+         deleted";
     MountFstype "mount.fstype" "CRITICAL"
         "the base's filesystem type is one of tier.filesystems";
     MountOption "mount.option" "WARNING"

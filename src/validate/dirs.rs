@@ -31,6 +31,11 @@ pub fn check(
     mounts: &[Mount],
     tally: &mut Tally,
 ) -> usize {
+    // A renumbered service is one finding, not one per directory.
+    let remaps = crate::remap::detect(planned, resolved.root(), accounts);
+    for r in &remaps {
+        remapped(resolved.root(), r, tally);
+    }
     let mut access = Access::new(resolved.root(), mounts, accounts);
     let mut ids = Ids {
         accounts,
@@ -48,7 +53,14 @@ pub fn check(
         let path = resolved.on_disk(&dir.path);
         match real_directory(&path, below, tally) {
             Some(meta) => {
-                ownership(&path, &meta, dir.ownership, &mut ids, tally);
+                let remap = dir
+                    .service
+                    .and_then(|s| remaps.iter().find(|r| r.service == s.name.as_str()));
+                let skip = (
+                    remap.is_some_and(|r| r.uid.is_some()),
+                    remap.is_some_and(|r| r.gid.is_some()),
+                );
+                ownership(&path, &meta, dir.ownership, skip, &mut ids, tally);
                 mode(&path, &meta, dir, tally);
                 access.check(&dir.path, &path, dir.ownership.owner.as_str(), tally);
             }
@@ -195,9 +207,44 @@ impl Ids<'_> {
     }
 }
 
-/// Owner and group against the layout's names.
-fn ownership(path: &Path, meta: &Metadata, own: &Ownership, ids: &mut Ids, tally: &mut Tally) {
+/// dir.owner.remap: the service's directories all carry other IDs than its
+/// owner's (a reinstall, a disk from another host): one finding per service.
+fn remapped(root: &crate::system::Root, r: &crate::remap::Remap, tally: &mut Tally) {
+    let path = root.on_disk(&r.path);
+    tally
+        .fail(
+            Critical,
+            &path,
+            Check::DirOwnerRemap,
+            format!("{} owned as the layout says", r.service),
+            format!(
+                "all {} directories of {} carry other IDs: {}",
+                r.directories,
+                r.service,
+                r.what()
+            ),
+        )
+        .hint(format!(
+            "fix: jts-hot setup --remap-owners (changes every inode under {} carrying the \
+             old ID, nothing else)",
+            escape::untrusted_path(&path)
+        ));
+}
+
+/// Owner and group against the layout's names; `skip`: (owner, group)
+/// already reported as a remap of the whole service.
+fn ownership(
+    path: &Path,
+    meta: &Metadata,
+    own: &Ownership,
+    skip: (bool, bool),
+    ids: &mut Ids,
+    tally: &mut Tally,
+) {
     for kind in [Kind::User, Kind::Group] {
+        if (kind == Kind::User && skip.0) || (kind == Kind::Group && skip.1) {
+            continue;
+        }
         let (name, actual_id) = match kind {
             Kind::User => (&own.owner, meta.uid()),
             Kind::Group => (&own.group, meta.gid()),

@@ -14,6 +14,7 @@ mod mount;
 pub mod output;
 mod quota;
 pub mod selinux;
+pub mod shadowed;
 
 use crate::system::Root;
 use std::path::{Path, PathBuf};
@@ -136,6 +137,9 @@ pub struct Report {
     pub directories: usize,
     /// Whether SELinux labels were checked, and why not.
     pub selinux: selinux::Labels,
+    /// What lies beneath the tier's mount points (mount.shadowed); `None`:
+    /// not known (a gate, an image, no record).
+    pub shadowed: Option<shadowed::Seen>,
     pub tally: Tally,
     pub duration: Duration,
 }
@@ -306,10 +310,14 @@ fn validate_scope(
     mount::check(
         layout, &base, &resolved, mounts, &placement, &reachable, &mut tally,
     );
+    let mut seen_beneath = None;
     if let Scope::All = scope {
         // Neither can stop one database from running; the whole run reports them.
         if !base_unmounted {
             capacity::check(layout, &base, mounts, known.base_fs, &mut tally);
+            if let Ok(m) = mounts {
+                seen_beneath = shadowed::check(layout, root, m, &placement, state, &mut tally);
+            }
         }
         generated::check(layout, root, &mut tally);
         quota::check(layout, root, state, known.quota, &mut tally);
@@ -326,6 +334,7 @@ fn validate_scope(
         },
         directories,
         selinux,
+        shadowed: seen_beneath,
         tally,
         duration: start.elapsed(),
     }

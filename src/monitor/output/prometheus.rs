@@ -149,6 +149,12 @@ pub const FAMILIES: &[Family] = &[
         samples: |r| per_service_bounds(r, |s| &s.forecast.days_to_full),
     },
     Family {
+        name: "jts_hot_subdir_bytes",
+        help: "Allocated bytes below one of the service's largest first- or second-level subdirectories (monitor.top of each level; path relative to the service directory, escaped); only for services walked.",
+        labels: &["service", "path"],
+        samples: subdir_bytes,
+    },
+    Family {
         name: "jts_hot_service_partial",
         help: "1 when part of the service directory could not be read, so its figures are lower bounds.",
         labels: &["service"],
@@ -279,6 +285,12 @@ pub const FAMILIES: &[Family] = &[
         help: "Findings of the last monitor run's validation per check and severity (an UNKNOWN finding counts as critical).",
         labels: &["check", "severity"],
         samples: validate_findings,
+    },
+    Family {
+        name: "jts_hot_shadowed_bytes",
+        help: "Allocated bytes on the filesystem beneath the tier's mount point (path), written while its disk was not mounted and hidden since (validate's mount.shadowed); absent while not known.",
+        labels: &["path"],
+        samples: shadowed_bytes,
     },
     Family {
         name: "jts_hot_layout_pending",
@@ -413,6 +425,19 @@ fn per_service_bounds(r: &Report, pick: impl Fn(&ServiceUsage) -> &Bounds) -> Ve
         .collect()
 }
 
+/// Each walked service's largest subdirectories, labelled by their path.
+fn subdir_bytes(r: &Report) -> Vec<Sample> {
+    r.services
+        .iter()
+        .flat_map(|s| {
+            s.subdirs.iter().flat_map(|t| &t.largest).map(|d| {
+                let labels = vec![("service", s.name.clone()), ("path", d.path.clone())];
+                (labels, d.bytes as f64)
+            })
+        })
+        .collect()
+}
+
 /// A sample per known bound of the filesystem's forecast.
 fn filesystem_bounds(r: &Report, pick: impl Fn(&Filesystem) -> &Bounds) -> Vec<Sample> {
     let base = escape::untrusted_path(&r.base);
@@ -485,6 +510,20 @@ fn quota_limits(r: &Report) -> Vec<Sample> {
         }
     }
     limits
+}
+
+/// One sample per mount point looked beneath, 0 included.
+fn shadowed_bytes(r: &Report) -> Vec<Sample> {
+    let Some(seen) = &r.validation.shadowed else {
+        return Vec::new();
+    };
+    seen.found
+        .iter()
+        .map(|b| {
+            let path = escape::untrusted_path(&b.path);
+            (vec![("path", path)], b.bytes as f64)
+        })
+        .collect()
 }
 
 /// Every check at both severities, 0 included, so a rule or a dashboard

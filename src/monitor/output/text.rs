@@ -220,6 +220,13 @@ fn service_block(out: &mut Lines, s: &crate::monitor::ServiceUsage, now: u64, st
         reasons: &s.reasons,
     }
     .lines(out, style);
+    if let Some(top) = s.subdirs.as_ref().filter(|t| !t.largest.is_empty()) {
+        let line = format!("largest: {}", largest(top));
+        out.extend(
+            s.status,
+            picture::hanging(INDENT, INDENT + 2, &line, style.width),
+        );
+    }
     for d in &s.unreadable {
         out.push(s.status, format!("    unreadable: {d}"));
     }
@@ -469,6 +476,38 @@ impl Block<'_> {
             );
         }
     }
+}
+
+/// "data 1.20 GB (+40.0 MB), logs 8.19 kB; data/orders-0 ...": each
+/// level's largest, with the growth since the previous walk where known.
+fn largest(top: &crate::monitor::subdirs::TopSubdirs) -> String {
+    let one = |d: &crate::monitor::subdirs::TopSubdir| {
+        let growth = match d.growth_bytes {
+            Some(g) if g > 0 => format!(" (+{})", units::bytes(g as u64)),
+            Some(g) if g < 0 => format!(" (-{})", units::bytes(g.unsigned_abs())),
+            _ => String::new(),
+        };
+        format!("{} {}{growth}", d.path, units::bytes(d.bytes))
+    };
+    let level = |l: usize| {
+        top.largest
+            .iter()
+            .filter(|d| d.level == l)
+            .map(one)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts: Vec<String> = [level(1), level(2)]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    if top.capped {
+        parts.push(format!(
+            "(more than {} subdirectories: the rest not tracked)",
+            crate::usage::MAX_SUBDIRS
+        ));
+    }
+    parts.join("; ")
 }
 
 /// "12%" of a whole, "-" of nothing.
