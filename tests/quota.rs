@@ -215,7 +215,17 @@ fn hostile_owner() -> Scenario {
 }
 
 fn second_boot() -> Scenario {
+    let security =
+        common::documented_exposure()
+            .into_iter()
+            .fold(Scenario::new(), |s, (unit, _, _)| {
+                s.step(
+                    &format!("security-{}", unit.trim_end_matches(".service")),
+                    &format!("systemd-analyze security --no-pager {unit}"),
+                )
+            });
     quota_state()
+        .steps(security)
         .step(
             "kafka-more",
             "setpriv --reuid=kafka --regid=kafka --init-groups \
@@ -449,6 +459,15 @@ fn story(fs: &str, mkfs: &[&str], refusal: &str) {
     }
     // Every usage from its quota: nothing walked, no walker thread started.
     assert_eq!(monitor["scan"]["threads"], 0, "{fs}: {:#}", monitor["scan"]);
+    // docs/generated.md's scores with quotas on are the booted system's.
+    for (unit, _, documented) in common::documented_exposure() {
+        let text = r.all(&format!("security-{}", unit.trim_end_matches(".service")));
+        assert_eq!(
+            common::exposure_in(&text).as_deref(),
+            Some(documented.as_str()),
+            "{fs}: {unit}: docs/generated.md says {documented}:\n{text}"
+        );
+    }
     validate_has_no_quota_finding(r, fs);
 }
 
