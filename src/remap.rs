@@ -118,34 +118,40 @@ pub fn detect(planned: &[PlannedDir], root: &Root, accounts: &Accounts) -> Vec<R
         let one_group = dirs
             .iter()
             .all(|d| d.ownership.group == dirs[0].ownership.group);
+        // The same judgement for owner and group: one ID on every planned
+        // directory, not the layout's, makes one change.
+        let id_change = |name: &str,
+                         found: Vec<u32>,
+                         to: Option<u32>,
+                         found_name: &dyn Fn(u32) -> Option<String>| {
+            let to = to?;
+            change(&found, to, || found_name(found[0])).map(|(from, from_name)| IdChange {
+                from,
+                from_name,
+                to,
+                to_name: name.to_string(),
+            })
+        };
         let uid = one_owner
             .then(|| {
                 let name = dirs[0].ownership.owner.as_str();
-                let to = accounts.uid(name).ok()??;
-                change(&ids.iter().map(|i| i.0).collect::<Vec<_>>(), to, || {
-                    accounts.user_name(ids[0].0)
-                })
-                .map(|(from, from_name)| IdChange {
-                    from,
-                    from_name,
-                    to,
-                    to_name: name.to_string(),
-                })
+                id_change(
+                    name,
+                    ids.iter().map(|i| i.0).collect(),
+                    accounts.uid(name).ok().flatten(),
+                    &|id| accounts.user_name(id),
+                )
             })
             .flatten();
         let gid = one_group
             .then(|| {
                 let name = dirs[0].ownership.group.as_str();
-                let to = accounts.gid(name).ok()??;
-                change(&ids.iter().map(|i| i.1).collect::<Vec<_>>(), to, || {
-                    accounts.group_name(ids[0].1)
-                })
-                .map(|(from, from_name)| IdChange {
-                    from,
-                    from_name,
-                    to,
-                    to_name: name.to_string(),
-                })
+                id_change(
+                    name,
+                    ids.iter().map(|i| i.1).collect(),
+                    accounts.gid(name).ok().flatten(),
+                    &|id| accounts.group_name(id),
+                )
             })
             .flatten();
         if uid.is_some() || gid.is_some() {

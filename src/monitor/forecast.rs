@@ -118,17 +118,7 @@ pub struct Fit {
 /// before `now` (points after `now`, from a clock step, are not used).
 /// Err: the trend [`Trend::TooFewSamples`] with the points counted.
 pub fn fit(points: &[(u64, u64, u64)], now: u64, window: u64) -> Result<Fit, usize> {
-    let w: Vec<(f64, f64, f64)> = points
-        .iter()
-        .filter(|(t, _, _)| t.saturating_add(window) >= now && *t <= now)
-        .map(|&(t, v, w)| {
-            (
-                (t as f64 - now as f64) / 86_400.0,
-                v as f64,
-                w.max(1) as f64,
-            )
-        })
-        .collect();
+    let w = super::history::in_window(points, now, window);
     let first = w.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let last = w.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
     if w.len() < MIN_POINTS || (last - first) * 86_400.0 < MIN_SPAN_SECONDS as f64 {

@@ -470,13 +470,11 @@ pub fn growth_per_day(points: &[(u64, u64, u64)], now: u64) -> Option<f64> {
     growth_over(points, now, GROWTH_WINDOW_SECONDS)
 }
 
-/// Bytes per day over `window` seconds ending at `now`: the weighted
-/// least-squares slope through the (time, bytes, weight) points (a merged
-/// sample counts as the runs it stands for), so one odd sample does not swing
-/// it. Points after `now` (a clock step) are not used. None with fewer than
-/// two points or too short a span.
-pub fn growth_over(points: &[(u64, u64, u64)], now: u64, window: u64) -> Option<f64> {
-    let window: Vec<(f64, f64, f64)> = points
+/// The (days before `now`, bytes, weight) points of the `window` seconds
+/// ending at `now`; points after `now` (a clock step) are left out, and a
+/// weight of 0 counts as one run. Growth and the forecast fit these.
+pub(crate) fn in_window(points: &[(u64, u64, u64)], now: u64, window: u64) -> Vec<(f64, f64, f64)> {
+    points
         .iter()
         .filter(|(t, _, _)| t.saturating_add(window) >= now && *t <= now)
         .map(|&(t, v, w)| {
@@ -486,7 +484,16 @@ pub fn growth_over(points: &[(u64, u64, u64)], now: u64, window: u64) -> Option<
                 w.max(1) as f64,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Bytes per day over `window` seconds ending at `now`: the weighted
+/// least-squares slope through the (time, bytes, weight) points (a merged
+/// sample counts as the runs it stands for), so one odd sample does not swing
+/// it. Points after `now` (a clock step) are not used. None with fewer than
+/// two points or too short a span.
+pub fn growth_over(points: &[(u64, u64, u64)], now: u64, window: u64) -> Option<f64> {
+    let window = in_window(points, now, window);
     let first = window.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let last = window.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
     if window.len() < 2 || (last - first) * 86_400.0 < MIN_GROWTH_SPAN_SECONDS as f64 {
