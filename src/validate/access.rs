@@ -124,7 +124,9 @@ impl<'a> Access<'a> {
                 }
                 Cause::Permission if planned(&b.at) => format!(
                     "fix: jts-hot setup restores the layout's owner and mode \
-                     of {}; if those stop {user}, change the layout and run `jts-hot apply`",
+                     of {} (where dir.owner.remap names the service: jts-hot setup \
+                     --remap-owners); if those stop {user}, change the layout and run \
+                     `jts-hot apply`",
                     at.display()
                 ),
                 Cause::Permission => format!(
