@@ -399,6 +399,7 @@ fn measure_usage(
     found: &quota::Inspection,
     threads: usize,
     walk_all: bool,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     notes: &mut Vec<String>,
 ) -> Measured {
     let quotas: Vec<Option<&quota::Observed>> = layout
@@ -418,7 +419,7 @@ fn measure_usage(
         .map(|(s, _)| std::ffi::OsStr::new(s.name.as_str()))
         .collect();
     // Every service's usage from its quota: nothing to walk, so no walker
-    // thread, signal handler or descriptor budget (the run's cost stays flat).
+    // thread or descriptor budget (the run's cost stays flat).
     let scanned = if names.is_empty() {
         usage::Scanned {
             usages: Vec::new(),
@@ -426,7 +427,7 @@ fn measure_usage(
             thread_error: None,
         }
     } else {
-        walk(layout, &names, threads, notes)
+        walk(layout, &names, threads, stop, notes)
     };
     let mut walked = scanned.usages.into_iter();
     let usages = layout
@@ -470,6 +471,7 @@ fn walk(
     layout: &Layout,
     names: &[&std::ffi::OsStr],
     threads: usize,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     notes: &mut Vec<String>,
 ) -> usage::Scanned {
     if threads > usage::MAX_THREADS {
@@ -479,8 +481,7 @@ fn walk(
             usage::MAX_THREADS
         ));
     }
-    let stop = stop_on_signal(notes);
-    let mut scanned = usage::scan_until(&layout.tier.base, names, threads, &stop);
+    let mut scanned = usage::scan_until(&layout.tier.base, names, threads, stop);
     notes.extend(scanned.thread_error.take());
     if stop.load(std::sync::atomic::Ordering::Relaxed) {
         notes.push(
@@ -547,8 +548,17 @@ pub fn measure(
     let now_s = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut notes = Vec::new();
     let state = StateDir::new(&opts.state_dir);
-    // Before validation, which reports its result (quota.tree); walks only when due.
-    let tree = quota::tree::at_cadence(layout, &state);
+    // SIGTERM (the unit's TimeoutStartSec=) ends a walk early; the run still
+    // writes its metrics and history.
+    let stop = stop_on_signal(&mut notes);
+    // Before validation, which reports its result (quota.tree); walks only
+    // when due, within half the unit's TimeoutStartSec= so that the rest of
+    // the run still fits in it.
+    let halt = quota::tree::Halt {
+        stop: &stop,
+        budget: Some(crate::render::monitor_timeout(layout.monitor.every) / 2),
+    };
+    let tree = quota::tree::at_cadence(layout, &state, &halt);
     notes.extend(tree.notes);
     let quota_tree = tree.scan.map(|scan| QuotaTree {
         walked_this_run: tree.ran,
@@ -579,7 +589,7 @@ pub fn measure(
 
     let started = Instant::now();
     let threads = opts.threads.unwrap_or_else(usage::default_threads);
-    let measured = measure_usage(layout, &quotas, threads, opts.walk, &mut notes);
+    let measured = measure_usage(layout, &quotas, threads, opts.walk, &stop, &mut notes);
     let duration = (started.elapsed() + read_once).as_secs_f64();
 
     let (tops, subdirs_state) =

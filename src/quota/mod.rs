@@ -316,7 +316,7 @@ pub fn repair(layout: &Layout, dir: &crate::state::StateDir) -> SetReport {
     if report.effective == Effective::Off {
         return report;
     }
-    report.tree = tree::scan(layout, true);
+    report.tree = tree::scan(layout, true, &tree::Halt::NONE);
     match &report.tree {
         Some(scan) => {
             if let Err(e) = crate::state::save(dir, scan) {

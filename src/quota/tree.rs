@@ -24,7 +24,8 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,10 @@ pub struct TreeScan {
     /// Whether this walk re-tagged what it found (`quota set --repair`).
     pub repair: bool,
     pub services: Vec<TreeService>,
+    /// Why the walk ended before every tree was walked (its time budget, a
+    /// signal); the services it did not finish are partial. None: complete.
+    #[serde(default)]
+    pub stopped: Option<String>,
 }
 
 /// One service's tree.
@@ -128,10 +133,52 @@ fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// When a walk must end early: a flag a signal sets (the unit's stop at its
+/// TimeoutStartSec=), or a time budget spent. A walk that ends early says
+/// so (`TreeScan::stopped`) and flags every service it did not finish.
+pub struct Halt<'a> {
+    pub stop: &'a AtomicBool,
+    pub budget: Option<Duration>,
+}
+
+impl Halt<'_> {
+    /// No limit: `quota set --repair`, run by hand, walks to the end.
+    pub const NONE: Halt<'static> = Halt {
+        stop: &NEVER,
+        budget: None,
+    };
+}
+
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+/// A running walk's end: checked at every entry.
+struct Until<'a> {
+    stop: &'a AtomicBool,
+    deadline: Option<(Instant, Duration)>,
+    why: Option<String>,
+}
+
+impl Until<'_> {
+    fn reached(&mut self) -> bool {
+        if self.why.is_some() {
+            return true;
+        }
+        if self.stop.load(Ordering::Relaxed) {
+            self.why = Some("stopped by a signal (the unit's TimeoutStartSec=, or a stop)".into());
+        } else if let Some((_, budget)) = self.deadline.filter(|(at, _)| Instant::now() >= *at) {
+            self.why = Some(format!(
+                "stopped at its time budget ({}s: half the monitor unit's TimeoutStartSec=)",
+                budget.as_secs()
+            ));
+        }
+        self.why.is_some()
+    }
+}
+
 /// Walks every service tree (re-tagging what is outside the project when
-/// `repair`). None when the layout's quotas are off or not in effect on the
-/// filesystem (no accounting: project IDs mean nothing there).
-pub fn scan(layout: &Layout, repair: bool) -> Option<TreeScan> {
+/// `repair`) until `halt`. None when the layout's quotas are off or not in
+/// effect on the filesystem (no accounting: project IDs mean nothing there).
+pub fn scan(layout: &Layout, repair: bool, halt: &Halt) -> Option<TreeScan> {
     if layout.tier.quota == QuotaMode::Off {
         return None;
     }
@@ -145,16 +192,22 @@ pub fn scan(layout: &Layout, repair: bool) -> Option<TreeScan> {
     let dev = fstat(base.as_fd()).ok()?.st_dev;
     let started = Instant::now();
     let started_unix = now_unix();
+    let mut until = Until {
+        stop: halt.stop,
+        deadline: halt.budget.map(|b| (started + b, b)),
+        why: None,
+    };
     let services = layout
         .services
         .iter()
-        .map(|s| walk_service(layout, s, dev, repair))
+        .map(|s| walk_service(layout, s, dev, repair, &mut until))
         .collect();
     Some(TreeScan {
         started_unix,
         duration_seconds: started.elapsed().as_secs_f64(),
         repair,
         services,
+        stopped: until.why,
     })
 }
 
@@ -167,7 +220,7 @@ pub struct AtCadence {
     pub notes: Vec<String>,
 }
 
-pub fn at_cadence(layout: &Layout, dir: &StateDir) -> AtCadence {
+pub fn at_cadence(layout: &Layout, dir: &StateDir, halt: &Halt) -> AtCadence {
     let mut out = AtCadence {
         scan: None,
         ran: false,
@@ -184,7 +237,7 @@ pub fn at_cadence(layout: &Layout, dir: &StateDir) -> AtCadence {
         out.scan = last;
         return out;
     }
-    match scan(layout, false) {
+    match scan(layout, false, halt) {
         Some(fresh) => {
             if let Err(e) = state::save(dir, &fresh) {
                 out.notes
@@ -213,7 +266,7 @@ struct Frame {
     pending: Vec<CString>,
 }
 
-struct Walk<'a> {
+struct Walk<'a, 'b> {
     out: TreeService,
     id: u32,
     dev: u64,
@@ -222,15 +275,22 @@ struct Walk<'a> {
     /// Files with more than one link, counted once.
     seen: HashSet<u64>,
     buf: DirentBuf,
+    until: &'a mut Until<'b>,
 }
 
-fn walk_service(layout: &Layout, service: &Service, dev: u64, repair: bool) -> TreeService {
+fn walk_service(
+    layout: &Layout,
+    service: &Service,
+    dev: u64,
+    repair: bool,
+    until: &mut Until,
+) -> TreeService {
     let target = Target {
         service: service.name.as_str(),
         id: service.quota.project_id,
         foreign: &service.quota_foreign,
     };
-    walk(service.path(layout), &target, Some(dev), repair)
+    walk(service.path(layout), &target, Some(dev), repair, until)
 }
 
 /// What one walk holds a tree to.
@@ -241,8 +301,14 @@ struct Target<'a> {
     foreign: &'a [PathBuf],
 }
 
-/// Walks `root`, which must lie on `dev` (None: wherever it is).
-fn walk(root: PathBuf, target: &Target, dev: Option<u64>, repair: bool) -> TreeService {
+/// Walks `root`, which must lie on `dev` (None: wherever it is), until `until`.
+fn walk(
+    root: PathBuf,
+    target: &Target,
+    dev: Option<u64>,
+    repair: bool,
+    until: &mut Until,
+) -> TreeService {
     let mut w = Walk {
         out: TreeService {
             service: target.service.to_string(),
@@ -255,7 +321,16 @@ fn walk(root: PathBuf, target: &Target, dev: Option<u64>, repair: bool) -> TreeS
         foreign: target.foreign,
         seen: HashSet::new(),
         buf: DirentBuf::new(),
+        until,
     };
+    if w.until.reached() {
+        let why = format!(
+            "not walked: the walk {}",
+            w.until.why.clone().unwrap_or_default()
+        );
+        w.error(&root, why);
+        return w.out;
+    }
     let opened = open_dir(&root).map(OwnedFd::from);
     match opened.and_then(|fd| fstat(fd.as_fd()).map(|st| (fd, st))) {
         Ok((fd, st)) if dev.map_or(true, |d| st.st_dev == d) => {
@@ -270,7 +345,7 @@ fn walk(root: PathBuf, target: &Target, dev: Option<u64>, repair: bool) -> TreeS
     w.out
 }
 
-impl Walk<'_> {
+impl Walk<'_, '_> {
     fn error(&mut self, path: &Path, e: String) {
         self.out.partial = true;
         self.out.error_count += 1;
@@ -296,6 +371,14 @@ impl Walk<'_> {
         }];
         let mut cur = fd;
         loop {
+            if self.until.reached() {
+                let why = format!(
+                    "the walk {} here",
+                    self.until.why.clone().unwrap_or_default()
+                );
+                self.error(&path, why);
+                return;
+            }
             let top = stack.last_mut().expect("not empty while walking");
             let Some(name) = top.pending.pop() else {
                 stack.pop();
@@ -504,6 +587,65 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
+    fn free() -> Until<'static> {
+        Until {
+            stop: &NEVER,
+            deadline: None,
+            why: None,
+        }
+    }
+
+    /// A walk whose budget is spent or whose unit is being stopped ends at
+    /// once, flagged partial with the reason, and walks nothing more.
+    #[test]
+    fn a_walk_stops_flagged_at_its_budget_or_a_signal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("kafka");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f"), b"x").unwrap();
+        let target = Target {
+            service: "kafka",
+            id: 1,
+            foreign: &[],
+        };
+        let whole = walk(root.clone(), &target, None, false, &mut free());
+        assert!(!whole.partial && whole.entries == 3, "{whole:#?}");
+
+        let mut spent = Until {
+            stop: &NEVER,
+            deadline: Some((Instant::now(), Duration::from_secs(450))),
+            why: None,
+        };
+        let t = walk(root.clone(), &target, None, false, &mut spent);
+        assert!(t.partial, "{t:#?}");
+        assert_eq!(t.entries, 0, "nothing walked past the budget: {t:#?}");
+        assert!(
+            t.errors[0].contains("stopped at its time budget (450s"),
+            "{:?}",
+            t.errors
+        );
+        // The next service is not started.
+        let next = walk(root.clone(), &target, None, false, &mut spent);
+        assert!(
+            next.partial && next.errors[0].contains("not walked"),
+            "{next:#?}"
+        );
+
+        let signalled = AtomicBool::new(true);
+        let mut stop = Until {
+            stop: &signalled,
+            deadline: None,
+            why: None,
+        };
+        let t = walk(root, &target, None, false, &mut stop);
+        assert!(t.partial, "{t:#?}");
+        assert!(
+            t.errors[0].contains("stopped by a signal"),
+            "{:?}",
+            t.errors
+        );
+    }
+
     /// On any filesystem with FS_IOC_FSGETXATTR (the host's ext4 has no
     /// project quotas: everything is project 0), a walk for project 1 finds
     /// every file and directory, once, whatever the tree's shape and names,
@@ -546,7 +688,7 @@ mod tests {
             id: 1,
             foreign: &foreign,
         };
-        let t = walk(root.clone(), &target, None, false);
+        let t = walk(root.clone(), &target, None, false, &mut free());
         assert!(!t.partial, "{t:#?}");
         // root + 2500 dirs + bottom + forged + a (once) = 2504.
         assert_eq!(t.misattributed_inodes, 2504, "{:?}", t.errors);
@@ -566,7 +708,7 @@ mod tests {
             foreign: &[],
         };
         assert_eq!(
-            walk(root.clone(), &target, None, false).misattributed_inodes,
+            walk(root.clone(), &target, None, false, &mut free()).misattributed_inodes,
             2507
         );
 
@@ -574,7 +716,7 @@ mod tests {
         let alone = tmp.path().join("alone");
         std::fs::create_dir(&alone).unwrap();
         std::fs::write(alone.join("x\n<2>CRITICAL forged"), b"x").unwrap();
-        let t = walk(alone, &target, None, false);
+        let t = walk(alone, &target, None, false, &mut free());
         let text = serde_json::to_string(&t).unwrap();
         assert!(text.contains(r"x\\n<2>CRITICAL forged"), "{text}");
         assert!(!text.contains("x\n<2>"), "{text}");

@@ -9,6 +9,7 @@ mod selinux;
 pub use selinux::{selinux_equivalences, SelinuxEquivalence};
 mod tmpfiles;
 mod units;
+pub use units::monitor_timeout;
 
 use std::time::Duration;
 

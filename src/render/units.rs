@@ -316,7 +316,7 @@ fn on_calendar(every: Duration) -> String {
 /// The monitor's TimeoutStartSec=: its interval (the next run is due then),
 /// within five minutes and an hour. A run cut short at it still writes its
 /// metrics and history, flagged partial (`jts-hot monitor` handles SIGTERM).
-fn monitor_timeout(every: Duration) -> Duration {
+pub fn monitor_timeout(every: Duration) -> Duration {
     every.clamp(Duration::from_secs(300), Duration::from_secs(3600))
 }
 

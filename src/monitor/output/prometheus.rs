@@ -96,6 +96,12 @@ pub const FAMILIES: &[Family] = &[
         samples: |r| per_tree(r, |t| t.misattributed_inodes as f64),
     },
     Family {
+        name: "jts_hot_quota_tree_partial",
+        help: "1 when the last tree walk did not finish the service's tree (its time budget, half the monitor unit's TimeoutStartSec=, a stop, or something unreadable): the misattributed figures are lower bounds.",
+        labels: &["service"],
+        samples: |r| per_tree(r, |t| t.partial as u8 as f64),
+    },
+    Family {
         name: "jts_hot_quota_tree_walk_timestamp_seconds",
         help: "When the last walk of the service trees began (Unix time); it runs at monitor.quota_tree_every (daily by default).",
         labels: &[],
