@@ -443,4 +443,19 @@ pub enum QuotaCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
     },
+    /// Save the projects' usage and limits for the sandboxed validate and monitor units
+    ///
+    /// What jts-hot-quota-read.service runs before each validate and monitor run: reading a
+    /// project's usage takes CAP_SYS_ADMIN, which only that unit holds. Saves the filesystem's
+    /// quota state and each service's project figures in the state directory
+    /// (quota-usage.json, schema jts-hot.quota-usage/1); validate and the monitor read it when
+    /// they are denied quotactl, and only when it is at most 5 minutes old and for the same
+    /// base. With tier.quota off it saves nothing.
+    #[command(after_long_help = crate::cli_help::QUOTA_RECORD)]
+    Record {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
 }

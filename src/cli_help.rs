@@ -396,6 +396,21 @@ EXAMPLES
 SEE ALSO
   jts-hot-quota-set(1), jts-hot-monitor(1), /usr/share/doc/jts-hot/quotas.md";
 
+pub const QUOTA_RECORD: &str = "\
+EXIT STATUS
+  0  recorded (or tier.quota is off: nothing to record)
+  2  a bad or unreadable layout
+  3  nothing recorded: the base or its quotas could not be read, or the state directory
+     not written
+
+EXAMPLES
+  jts-hot quota record                           what jts-hot-quota-read.service runs
+  jts-hot quota record --state-dir /tmp/s --format json
+
+SEE ALSO
+  jts-hot-quota-status(1), jts-hot-validate(1), jts-hot-monitor(1),
+  /usr/share/doc/jts-hot/quotas.md";
+
 pub const CONFIG: &str = "\
 EXIT STATUS
   That of the subcommand: jts-hot-config-default(1), jts-hot-config-check(1).

@@ -102,10 +102,12 @@ pub fn apply_error(error: &apply::Error) -> u8 {
     }
 }
 
-/// quota set: 0 every step done, 1 one was not; quota status: 0.
+/// quota set: 0 every step done, 1 one was not; quota status: 0; quota
+/// record: 0 saved (or quotas off), 3 not.
 pub fn quota(report: &quota::Report) -> u8 {
     match report {
         quota::Report::Set(set) if !set.ok() => WARNING,
+        quota::Report::Record(Err(_)) => UNKNOWN,
         _ => SUCCESS,
     }
 }

@@ -527,6 +527,7 @@ fn run_quota(cli: &Cli, command: &QuotaCommand, root: &Root) -> Result<u8, Failu
         ),
         // status reads no state: the default directory, unused.
         QuotaCommand::Status { format } => (Task::Status, format, PathBuf::new()),
+        QuotaCommand::Record { format, state } => (Task::Record, format, state.state_dir.clone()),
     };
     let opts = quota::Options { task, state_dir };
     let report = quota::run(&layout, &opts);

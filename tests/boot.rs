@@ -197,6 +197,18 @@ fn check_timer_and_monitor(m: &Machine, report: &Report, layout: &Layout) {
     let prom_path = layout.monitor.textfile_dir.join("jts_hot.prom");
     let prom = m.read(&prom_path.display().to_string());
     check_exposition(&prom);
+    // Written by the unit as jts-hot's own user (docs/generated.md), not as root.
+    let passwd = m.read("/etc/passwd");
+    let uid: u32 = passwd
+        .lines()
+        .find_map(|l| l.strip_prefix("jts-hot:"))
+        .and_then(|rest| rest.split(':').nth(1))
+        .and_then(|u| u.parse().ok())
+        .unwrap_or_else(|| panic!("no jts-hot user in the container:\n{passwd}"));
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(m.path(&prom_path.display().to_string())).unwrap(),
+    );
+    assert_eq!(owner, uid, "{} is not jts-hot's", prom_path.display());
     for s in &layout.services {
         assert!(
             prom.contains(&format!("service=\"{}\"", s.name.as_str())),

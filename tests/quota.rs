@@ -241,6 +241,73 @@ fn second_boot() -> Scenario {
             "jts-hot monitor --format json --state-dir /root/monitor-state",
         )
         .step("validate", "jts-hot validate --format json")
+        // The units as systemd runs them: as jts-hot's user, without
+        // CAP_SYS_ADMIN, reading jts-hot-quota-read.service's record.
+        .step(
+            "monitor-unit",
+            "systemctl start jts-hot-monitor.service; \
+             systemctl show -p Result,ExecMainStatus jts-hot-monitor.service; \
+             journalctl -b -o cat -u jts-hot-monitor.service -u jts-hot-quota-read.service >&2",
+        )
+        .step(
+            "quota-read-unit",
+            "systemctl show -p Result,ExecMainStatus,User jts-hot-quota-read.service",
+        )
+        .step(
+            "monitor-unit-prom",
+            "cat /var/lib/prometheus/node-exporter/jts_hot.prom; \
+             stat -c 'owner %U %n' /var/lib/prometheus/node-exporter/jts_hot.prom \
+             /var/lib/jts-hot/quota-usage.json",
+        )
+        .step(
+            "validate-unit",
+            "systemctl restart jts-hot-validate.service; \
+             systemctl show -p Result,ExecMainStatus jts-hot-validate.service; \
+             journalctl -b -o cat -u jts-hot-validate.service >&2",
+        )
+}
+
+/// The monitor and validate units, run by systemd as jts-hot's user without
+/// CAP_SYS_ADMIN, read every service's usage from the quota record that
+/// jts-hot-quota-read.service (which alone holds it) took just before.
+fn units_read_the_quota_record(r: &nspawn::Report, fs: &str) {
+    for (step, unit) in [
+        ("monitor-unit", "jts-hot-monitor.service"),
+        ("quota-read-unit", "jts-hot-quota-read.service"),
+        ("validate-unit", "jts-hot-validate.service"),
+    ] {
+        let props = nspawn::parse_props(r.out(step));
+        assert_eq!(
+            (props["Result"].as_str(), props["ExecMainStatus"].as_str()),
+            ("success", "0"),
+            "{fs}: {unit}:\n{}",
+            r.all(step)
+        );
+    }
+    assert_eq!(
+        nspawn::parse_props(r.out("quota-read-unit"))["User"],
+        "jts-hot",
+        "{fs}"
+    );
+    let prom = r.out("monitor-unit-prom");
+    for name in ["postgresql", "kafka", "redis"] {
+        let series =
+            format!("jts_hot_service_usage_source{{service=\"{name}\",source=\"quota\"}} 1");
+        assert!(prom.contains(&series), "{fs}: no {series} in:\n{prom}");
+    }
+    assert!(
+        prom.contains("owner jts-hot /var/lib/prometheus/node-exporter/jts_hot.prom")
+            && prom.contains("owner jts-hot /var/lib/jts-hot/quota-usage.json"),
+        "{fs}: not written by jts-hot's user:\n{prom}"
+    );
+    for step in ["monitor-unit", "validate-unit"] {
+        assert!(
+            !r.all(step).contains("cannot query project quotas")
+                && !r.all(step).contains("will not do"),
+            "{fs}: {step}:\n{}",
+            r.all(step)
+        );
+    }
 }
 
 fn json(text: &str) -> Value {
@@ -469,6 +536,7 @@ fn story(fs: &str, mkfs: &[&str], refusal: &str) {
         );
     }
     validate_has_no_quota_finding(r, fs);
+    units_read_the_quota_record(r, fs);
 }
 
 #[test]
@@ -745,7 +813,7 @@ fn statfs(text: &str, path: &str) -> Statfs {
 }
 
 /// What statfs() on a service directory says of its project, on the real
-/// kernel (docs/quotas.md, "Why validate and monitor keep CAP_SYS_ADMIN"):
+/// kernel (docs/quotas.md, "Why the quotas are read by their own unit"):
 /// with a block limit below the filesystem's size, the limit as the size
 /// (the soft one when there is one) and the project's usage below it, to
 /// anyone, no privilege needed; past the soft limit, free 0 whatever the

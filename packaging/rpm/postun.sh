@@ -28,6 +28,7 @@ remove_applied_units() {
     for f in "$ETC"/systemd/system/jts-hot-setup.service \
              "$ETC"/systemd/system/jts-hot-validate.service \
              "$ETC"/systemd/system/jts-hot-quota.service \
+             "$ETC"/systemd/system/jts-hot-quota-read.service \
              "$ETC"/systemd/system/jts-hot-monitor.service \
              "$ETC"/systemd/system/jts-hot-monitor.timer; do
         if ours "$f"; then rm -f "$f"; fi

@@ -558,16 +558,10 @@ pub fn measure(
         stop: &stop,
         budget: Some(crate::render::monitor_timeout(layout.monitor.every) / 2),
     };
-    let tree = quota::tree::at_cadence(layout, &state, &halt);
-    notes.extend(tree.notes);
-    let quota_tree = tree.scan.map(|scan| QuotaTree {
-        walked_this_run: tree.ran,
-        every_seconds: layout.monitor.quota_tree_every().as_secs(),
-        scan,
-    });
-    // Read once, for validation and for this run's own figures.
+    // Read once, for the tree walk, validation and this run's own figures;
+    // in the sandboxed unit from jts-hot-quota-read.service's record.
     let started = Instant::now();
-    let quotas = quota::inspect(layout);
+    let quotas = quota::inspect_with(layout, Some(&state));
     let fs = crate::system::statvfs::of(&layout.tier.base)
         .map_err(|e| {
             notes.push(format!(
@@ -577,6 +571,13 @@ pub fn measure(
         })
         .ok();
     let read_once = started.elapsed();
+    let tree = quota::tree::at_cadence(layout, &state, quotas.state, &halt);
+    notes.extend(tree.notes);
+    let quota_tree = tree.scan.map(|scan| QuotaTree {
+        walked_this_run: tree.ran,
+        every_seconds: layout.monitor.quota_tree_every().as_secs(),
+        scan,
+    });
     let known = crate::validate::Known {
         quota: Some(&quotas),
         base_fs: Some(fs.as_ref()),

@@ -238,7 +238,29 @@ pub fn text(report: &super::Report, journal: bool) -> String {
     match report {
         super::Report::Set(r) => set_text(r, journal),
         super::Report::Status(i) => status_text(i, journal),
+        super::Report::Record(r) => record_text(r, journal),
     }
+}
+
+fn record_text(
+    r: &Result<Option<(super::record::Record, std::path::PathBuf)>, String>,
+    journal: bool,
+) -> String {
+    let mut out = Lines::new(journal);
+    match r {
+        Ok(None) => out.push(Status::Ok, "tier.quota is off: nothing to record"),
+        Ok(Some((rec, path))) => out.push(
+            Status::Ok,
+            format!(
+                "recorded project quotas ({}) of {} services in {}",
+                state_text(Some(rec.state())),
+                rec.projects.len(),
+                escape::untrusted_path(path)
+            ),
+        ),
+        Err(e) => out.push(Status::Unknown, format!("nothing recorded: {e}")),
+    }
+    out.into_string()
 }
 
 /// `jts-hot quota`'s report as JSON.
@@ -246,5 +268,14 @@ pub fn json(report: &super::Report) -> String {
     match report {
         super::Report::Set(r) => set_json(r),
         super::Report::Status(i) => status_json(i),
+        super::Report::Record(r) => {
+            let v = match r {
+                Ok(rec) => {
+                    serde_json::json!({ "recorded": rec.as_ref().map(|(r, _)| r), "error": null })
+                }
+                Err(e) => serde_json::json!({ "recorded": null, "error": e }),
+            };
+            with_schema(&v, "jts-hot.quota-record/1")
+        }
     }
 }

@@ -178,12 +178,19 @@ impl Until<'_> {
 /// Walks every service tree (re-tagging what is outside the project when
 /// `repair`) until `halt`. None when the layout's quotas are off or not in
 /// effect on the filesystem (no accounting: project IDs mean nothing there).
-pub fn scan(layout: &Layout, repair: bool, halt: &Halt) -> Option<TreeScan> {
+/// `known`: the quota state the caller already read (in the sandboxed
+/// monitor, from the privileged reader's record: it may not query it).
+pub fn scan(
+    layout: &Layout,
+    repair: bool,
+    known: Option<sys::State>,
+    halt: &Halt,
+) -> Option<TreeScan> {
     if layout.tier.quota == QuotaMode::Off {
         return None;
     }
     let base = open_dir(&layout.tier.base).ok()?;
-    let state = sys::state(base.as_fd()).ok();
+    let state = known.or_else(|| sys::state(base.as_fd()).ok());
     if Effective::of(layout.tier.quota, state) == Effective::Off
         || !state.is_some_and(|s| s.accounting)
     {
@@ -220,7 +227,12 @@ pub struct AtCadence {
     pub notes: Vec<String>,
 }
 
-pub fn at_cadence(layout: &Layout, dir: &StateDir, halt: &Halt) -> AtCadence {
+pub fn at_cadence(
+    layout: &Layout,
+    dir: &StateDir,
+    known: Option<sys::State>,
+    halt: &Halt,
+) -> AtCadence {
     let mut out = AtCadence {
         scan: None,
         ran: false,
@@ -237,7 +249,7 @@ pub fn at_cadence(layout: &Layout, dir: &StateDir, halt: &Halt) -> AtCadence {
         out.scan = last;
         return out;
     }
-    match scan(layout, false, halt) {
+    match scan(layout, false, known, halt) {
         Some(fresh) => {
             if let Err(e) = state::save(dir, &fresh) {
                 out.notes

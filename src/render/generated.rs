@@ -25,6 +25,7 @@ pub const UNIT_DIR: &str = "usr/lib/systemd/system";
 pub const SETUP_UNIT: &str = "jts-hot-setup.service";
 pub const VALIDATE_UNIT: &str = "jts-hot-validate.service";
 pub const QUOTA_UNIT: &str = "jts-hot-quota.service";
+pub const QUOTA_READ_UNIT: &str = "jts-hot-quota-read.service";
 pub const MONITOR_UNIT: &str = "jts-hot-monitor.service";
 pub const MONITOR_TIMER: &str = "jts-hot-monitor.timer";
 /// The SELinux policy module, where distributions put the modules their
@@ -114,6 +115,7 @@ pub fn paths(layout: &Layout) -> Vec<PathBuf> {
         unit_dir.join(SETUP_UNIT),
         unit_dir.join(VALIDATE_UNIT),
         unit_dir.join(QUOTA_UNIT),
+        unit_dir.join(QUOTA_READ_UNIT),
         unit_dir.join(MONITOR_UNIT),
         unit_dir.join(MONITOR_TIMER),
     ];

@@ -53,6 +53,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/jts-hot-quota.service"),
     ),
     (
+        "jts-hot-quota-read.service",
+        include_str!("../../templates/jts-hot-quota-read.service"),
+    ),
+    (
         "jts-hot-monitor.timer",
         include_str!("../../templates/jts-hot-monitor.timer"),
     ),
@@ -152,7 +156,7 @@ mod tests {
             .iter()
             .map(|f| f.path.to_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 8 + 8 + 2, "{names:?}");
+        assert_eq!(names.len(), 9 + 8 + 2, "{names:?}");
         for unit in ["postgresql@.service", "postgresql.service", "redis.service"] {
             let dropin = format!("usr/lib/systemd/system/{unit}.d/jts-hot.conf");
             assert!(names.contains(&dropin), "{names:?}");

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::generated::{
-    dropin_path, GeneratedFile, MONITOR_TIMER, MONITOR_UNIT, QUOTA_UNIT, SETUP_UNIT, UNIT_DIR,
-    VALIDATE_UNIT,
+    dropin_path, GeneratedFile, MONITOR_TIMER, MONITOR_UNIT, QUOTA_READ_UNIT, QUOTA_UNIT,
+    SETUP_UNIT, UNIT_DIR, VALIDATE_UNIT,
 };
 use super::{systemd_timespan, Template};
 use crate::escape;
@@ -31,6 +31,12 @@ impl Template for Setup<'_> {
 /// every unit's `systemd-analyze security` exposure).
 #[derive(Clone, Copy, Serialize)]
 struct Hardening {
+    /// The sandbox's first comment: what the unit may do.
+    purpose: &'static str,
+    /// Runs as jts-hot's own system user, `capabilities` ambient.
+    user: bool,
+    /// Why the unit holds its capabilities (a comment; "" for none).
+    why_caps: &'static str,
     protect_home: &'static str,
     private_tmp: &'static str,
     quota: bool,
@@ -67,6 +73,17 @@ struct Quota<'a> {
 
 impl Template for Quota<'_> {
     const NAME: &'static str = "jts-hot-quota.service";
+}
+
+#[derive(Serialize)]
+struct QuotaRead<'a> {
+    header: &'a str,
+    mount_units: &'a str,
+    hardening: &'a str,
+}
+
+impl Template for QuotaRead<'_> {
+    const NAME: &'static str = "jts-hot-quota-read.service";
 }
 
 #[derive(Serialize)]
@@ -118,11 +135,14 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
         contents,
     };
     let mount_units = &mount_units(layout);
-    let (hardening, quota_hardening, setup_hardening) = hardening(layout);
-    let (hardening, quota_hardening, setup_hardening) = (
-        hardening.trim_end(),
-        quota_hardening.trim_end(),
-        setup_hardening.trim_end(),
+    let sandboxes = hardening(layout);
+    let sandbox = |h: &Hardening| h.render().trim_end().to_string();
+    let (validate_hardening, monitor_hardening, quota_hardening, read_hardening, setup_hardening) = (
+        sandbox(&sandboxes.validate),
+        sandbox(&sandboxes.monitor),
+        sandbox(&sandboxes.quota_set),
+        sandbox(&sandboxes.quota_read),
+        sandbox(&sandboxes.setup),
     );
     let textfile_dir = &layout.monitor.textfile_dir;
     let every = layout.monitor.every;
@@ -132,7 +152,7 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
             Setup {
                 header,
                 mount_units,
-                hardening: setup_hardening,
+                hardening: &setup_hardening,
             }
             .render(),
         ),
@@ -141,7 +161,7 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
             Validate {
                 header,
                 mount_units,
-                hardening,
+                hardening: &validate_hardening,
             }
             .render(),
         ),
@@ -150,7 +170,16 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
             Quota {
                 header,
                 base: escape::unit_path_word("", &layout.tier.base),
-                hardening: quota_hardening,
+                hardening: &quota_hardening,
+            }
+            .render(),
+        ),
+        file(
+            QUOTA_READ_UNIT,
+            QuotaRead {
+                header,
+                mount_units,
+                hardening: &read_hardening,
             }
             .render(),
         ),
@@ -164,7 +193,7 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
                 textfile_dir_rw: escape::unit_path_word("-", textfile_dir),
                 timeout: systemd_timespan(monitor_timeout(every)),
                 nofile: MONITOR_NOFILE,
-                hardening,
+                hardening: &monitor_hardening,
             }
             .render(),
         ),
@@ -201,18 +230,30 @@ fn mount_units(layout: &Layout) -> String {
     names.join(" ")
 }
 
-/// The sandbox of validate and monitor, that of the quota service and that
-/// of the setup service.
-fn hardening(layout: &Layout) -> (String, String, String) {
+/// Each service's sandbox.
+struct Sandboxes {
+    validate: Hardening,
+    monitor: Hardening,
+    quota_set: Hardening,
+    quota_read: Hardening,
+    setup: Hardening,
+}
+
+/// The sandbox of each of jts-hot's services: docs/generated.md gives each
+/// one's capabilities and `systemd-analyze security` exposure.
+fn hardening(layout: &Layout) -> Sandboxes {
     let hidden = |prefixes: &[&str]| {
         prefixes
             .iter()
             .any(|p| layout.tier.base.starts_with(p) || layout.monitor.textfile_dir.starts_with(p))
     };
-    // Reading project quotas takes CAP_SYS_ADMIN and quotactl (exposure 1.3,
-    // "OK", instead of 0.9): granted only when the layout uses quotas.
     let quota = layout.tier.quota != QuotaMode::Off;
-    let reader = Hardening {
+    // validate reads every service's directories (CAP_DAC_READ_SEARCH) as
+    // jts-hot's own user; project quotas come from jts-hot-quota-read.service.
+    let validate = Hardening {
+        purpose: "read the tier, change nothing on the system.",
+        user: true,
+        why_caps: "CAP_DAC_READ_SEARCH: read every service's directories, whoever owns them.",
         protect_home: if hidden(&["/home", "/root", "/run/user"]) {
             "read-only"
         } else {
@@ -223,20 +264,38 @@ fn hardening(layout: &Layout) -> (String, String, String) {
         } else {
             "yes"
         },
-        quota,
-        capabilities: if quota {
-            "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN"
-        } else {
-            "CAP_DAC_READ_SEARCH"
-        },
+        quota: false,
+        capabilities: "CAP_DAC_READ_SEARCH",
         protect_system: "strict",
         creates: false,
     };
-    // Setting a directory's project needs its owner's rights (CAP_FOWNER).
-    let setter = Hardening {
+    // The monitor also writes, and only where its sandbox leaves anything
+    // writable: its state directory, which root's commands write too, and
+    // node_exporter's textfile directory, which another user owns.
+    let monitor = Hardening {
+        purpose: "read the tier, write only the state and textfile directories.",
+        why_caps: "CAP_DAC_READ_SEARCH: read every service's directories; CAP_DAC_OVERRIDE: write \
+                   the state and textfile directories (the only writable paths here), whoever owns \
+                   them and the files in them.",
+        capabilities: "CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE",
+        ..validate
+    };
+    // Reading a project's usage takes CAP_SYS_ADMIN and quotactl: this unit's only job.
+    let quota_read = Hardening {
+        purpose: "read the project quotas, write only the state directory.",
+        why_caps: "",
+        quota,
+        capabilities: if quota { "CAP_SYS_ADMIN" } else { "" },
+        ..validate
+    };
+    // Setting a directory's project needs its owner's rights (CAP_FOWNER); as root.
+    let quota_set = Hardening {
+        purpose: "set the tier's project quotas as root, change nothing else on the system.",
+        user: false,
+        why_caps: "",
         quota: true,
         capabilities: "CAP_DAC_READ_SEARCH CAP_SYS_ADMIN CAP_FOWNER",
-        ..reader
+        ..validate
     };
     // systemd-tmpfiles creating directories below the base: their owner and
     // group (CAP_CHOWN), their mode in directories it does not own
@@ -244,9 +303,12 @@ fn hardening(layout: &Layout) -> (String, String, String) {
     // directories (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH). Looking beneath
     // the tier's mount points (a detached read-only clone of the parent
     // mount: open_tree, mount_setattr) takes CAP_SYS_ADMIN. Nothing else.
-    let creator = Hardening {
+    let setup = Hardening {
+        purpose: "create the tier's directories as root, change nothing else on the system.",
+        user: false,
+        why_caps: "",
         // A tier under /home must be writable to be created there.
-        protect_home: match reader.protect_home {
+        protect_home: match validate.protect_home {
             "yes" => "yes",
             _ => "no",
         },
@@ -255,9 +317,15 @@ fn hardening(layout: &Layout) -> (String, String, String) {
             "CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_SYS_ADMIN",
         protect_system: "full",
         creates: true,
-        ..reader
+        ..validate
     };
-    (reader.render(), setter.render(), creator.render())
+    Sandboxes {
+        validate,
+        monitor,
+        quota_set,
+        quota_read,
+        setup,
+    }
 }
 
 /// The drop-in of each gated unit: validate the unit's services before it starts.

@@ -11,15 +11,15 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::layout::Layout;
-use crate::render::generated::{QUOTA_UNIT, SETUP_UNIT, UNIT_DIR, VALIDATE_UNIT};
+use crate::render::generated::{QUOTA_READ_UNIT, QUOTA_UNIT, SETUP_UNIT, UNIT_DIR, VALIDATE_UNIT};
 use crate::system::unitfile::{self, Ordering};
 
-/// Every unit jts-hot's own units (validate, setup, quota) are ordered
+/// Every unit jts-hot's own units (validate, setup, quota, quota-read) are ordered
 /// after, as rendered from `layout`.
 pub fn own_after(layout: &Layout) -> BTreeSet<String> {
     let mut after = BTreeSet::new();
     for f in crate::render::render(layout) {
-        let own = [SETUP_UNIT, VALIDATE_UNIT, QUOTA_UNIT]
+        let own = [SETUP_UNIT, VALIDATE_UNIT, QUOTA_UNIT, QUOTA_READ_UNIT]
             .iter()
             .any(|u| f.path == Path::new(UNIT_DIR).join(u));
         if !own {
@@ -31,7 +31,7 @@ pub fn own_after(layout: &Layout) -> BTreeSet<String> {
             }
         }
     }
-    after.extend([SETUP_UNIT, VALIDATE_UNIT, QUOTA_UNIT].map(str::to_string));
+    after.extend([SETUP_UNIT, VALIDATE_UNIT, QUOTA_UNIT, QUOTA_READ_UNIT].map(str::to_string));
     after
 }
 

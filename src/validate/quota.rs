@@ -35,7 +35,7 @@ pub fn check(
     let found = match known {
         Some(found) => found,
         None => {
-            inspected = quota::inspect(layout);
+            inspected = quota::inspect_with(layout, state);
             &inspected
         }
     };

@@ -454,7 +454,7 @@ pub fn documented_exposure() -> Vec<(String, String, String)> {
         .collect();
     assert_eq!(
         rows.len(),
-        4,
+        5,
         "docs/generated.md's exposure table: {rows:?}"
     );
     rows
