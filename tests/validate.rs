@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::loopmount::{loop_tools, LoopMount};
+use common::tree::mount;
 use common::{cannot_run, have_root, have_tool, id_in, jts_hot, jts_hot_default, run};
 use serde_json::Value;
 
@@ -1451,29 +1452,6 @@ fn a_runtime_error_is_unknown_not_a_bad_layout() {
 // ---- declared mounts, judged by what is seen (issue 20 item 3) --------------
 
 const TIER_UUID: &str = "4a7e0000-0000-4000-8000-00000000d15c";
-
-/// Unmounts on drop (in reverse order of declaration), whatever the test does.
-struct Mounted(PathBuf);
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if !Command::new("umount")
-            .arg(&self.0)
-            .status()
-            .is_ok_and(|s| s.success())
-        {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-}
-
-/// `mount ARGS... onto`; the guard unmounts it.
-fn mount(args: &[&str], from: &Path, onto: &Path) -> Mounted {
-    std::fs::create_dir_all(onto).unwrap();
-    let (code, _, err) = run(Command::new("mount").args(args).arg(from).arg(onto));
-    assert_eq!(code, 0, "mount {args:?} {}: {err}", onto.display());
-    Mounted(onto.to_path_buf())
-}
 
 /// A root with the small default layout generated and its users made, no
 /// tier yet; None (said loudly) when this host cannot run the test.
