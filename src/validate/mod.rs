@@ -8,6 +8,7 @@ mod access;
 mod capacity;
 mod check;
 mod dirs;
+mod fitness;
 pub mod gates;
 mod generated;
 mod mount;
@@ -333,6 +334,7 @@ fn validate_scope(
         generated::check(layout, root, &mut tally);
         quota::check(layout, root, state, known.quota, &mut tally);
         gates::check(layout, root, &mut tally);
+        fitness::check(layout, root, state, &mut tally);
     }
     Report {
         source: layout.source.to_string(),
