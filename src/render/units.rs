@@ -79,6 +79,7 @@ impl Template for Quota<'_> {
 struct QuotaRead<'a> {
     header: &'a str,
     mount_units: &'a str,
+    base_rw: String,
     hardening: &'a str,
 }
 
@@ -179,6 +180,7 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
             QuotaRead {
                 header,
                 mount_units,
+                base_rw: escape::unit_path_word("-", &layout.tier.base),
                 hardening: &read_hardening,
             }
             .render(),
