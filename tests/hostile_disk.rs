@@ -762,3 +762,36 @@ fn validate_is_linear_in_planned_directories() {
         2 * n + 1
     );
 }
+
+/// A CRITICAL run's one journal summary line stays one readable line
+/// however many things are wrong: 42 services missing their directories
+/// name a few and count the rest (each is whole in the lines before it).
+#[test]
+fn the_journal_summary_stays_short_however_many_findings() {
+    let names: Vec<String> = (0..42).map(|i| format!("s{i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let s = scratch(&names);
+    for n in &names {
+        std::fs::remove_dir(s.base().join(n).join("data")).unwrap();
+    }
+    let (code, out, err) = within(s.monitor(&[]).env("JOURNAL_STREAM", "8:8"), 60);
+    assert_eq!(code, 2, "{out}{err}");
+    let summary: Vec<&str> = err.lines().collect();
+    assert_eq!(summary.len(), 1, "{err}");
+    let line = summary[0];
+    assert!(
+        line.starts_with("<2>jts-hot monitor: CRITICAL: 42 services"),
+        "{line}"
+    );
+    assert!(line.len() <= 512, "{} bytes: {line}", line.len());
+    assert!(line.contains(", 39 more"), "{line}");
+    // Every finding is still in the journal, one whole line each.
+    for n in &names {
+        let data = s.base().join(n).join("data");
+        assert!(
+            out.lines()
+                .any(|l| l.contains("dir.exists") && l.contains(&*data.to_string_lossy())),
+            "{n}: {out}"
+        );
+    }
+}
