@@ -282,7 +282,10 @@ fn units_read_the_quota_record(r: &nspawn::Report, fs: &str) {
         "{fs}: jts-hot-monitor.service:\n{}",
         r.all("monitor-unit")
     );
-    for (step, unit) in [("validate-unit", "jts-hot-validate.service")] {
+    for (step, unit) in [
+        ("quota-read-unit", "jts-hot-quota-read.service"),
+        ("validate-unit", "jts-hot-validate.service"),
+    ] {
         let props = nspawn::parse_props(r.out(step));
         assert_eq!(
             (props["Result"].as_str(), props["ExecMainStatus"].as_str()),
