@@ -135,7 +135,8 @@ ONE RUN
   its status is the worst of both. Nothing under the tier is ever written but the fsync
   canary: once a run, in the idle I/O class, one 8 KiB write + fdatasync of
   BASE/.jts-hot-fsync (jts-hot's own file; anything else in its place is left alone),
-  timed and added to STATE_DIR/fsync-canary.json (jts_hot_fsync_seconds, a histogram).
+  timed and added to STATE_DIR/monitor-fsync-canary.json (jts_hot_fsync_seconds, a
+  histogram).
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
   used bytes are the quota's, one quotactl (files, directories and apparent bytes are then
   absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit

@@ -3,7 +3,7 @@
 //! (`BASE/.jts-hot-fsync`, never a service's data), then fdatasync, timed
 //! together as the probe's fsync phase does, so the two compare. The
 //! latencies accumulate across runs in a histogram kept in the state
-//! directory (`fsync-canary.json`), exported as `jts_hot_fsync_seconds`;
+//! directory (`monitor-fsync-canary.json`), exported as `jts_hot_fsync_seconds`;
 //! the mixin alerts when its p99 drifts from the probe's baseline.
 
 use std::fs::{File, OpenOptions};
@@ -39,7 +39,7 @@ pub struct Histogram {
 }
 
 impl Document for Histogram {
-    const FILE_NAME: &'static str = "fsync-canary.json";
+    const FILE_NAME: &'static str = "monitor-fsync-canary.json";
     const SCHEMA: &'static str = "jts-hot.fsync-canary/1";
     const WHAT: &'static str = "fsync canary histogram";
     const MAX_BYTES: u64 = 64 << 10;
