@@ -23,9 +23,9 @@ use crate::layout::{Layout, RequireMountpoint};
 use crate::render::generated;
 use crate::status::{Lines, Status};
 use crate::system::accounts::{Accounts, ACCOUNT_FILES};
-use crate::system::placement::{Placement, PIN};
+use crate::system::placement::{MountFacts, Placement, PIN};
 use crate::system::rootfs::Root;
-use crate::system::{fstab, mounts, on_disk, on_disk_followed};
+use crate::system::{on_disk, on_disk_followed};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -94,8 +94,8 @@ impl std::fmt::Display for DirState {
 /// Why setup could not do its job (exit 3, as opposed to 2: refused).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("{0:#}")]
-    MountTable(anyhow::Error),
+    #[error("{0}")]
+    MountTable(String),
     #[error(
         "neither /{etc} nor /{vendor} exists under {}: is the package installed?",
         .root.display()
@@ -273,7 +273,12 @@ impl Blocked {
 
 /// What setup and apply must not create beneath now (see [`Blocked`]).
 pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
-    let mut blocked = blocked_by_mounts(layout, root)?;
+    blocked_in(layout, root, &MountFacts::new(root, &layout.tier.base))
+}
+
+/// `blocked`, from the mount facts of this run (read at most once).
+fn blocked_in(layout: &Layout, root: &Root, facts: &MountFacts) -> Result<Blocked, SetupError> {
+    let mut blocked = blocked_by_mounts(layout, root, facts)?;
     if !blocked.everything {
         let accounts = match root.image_dir() {
             Some(_) => Accounts::from_root(root),
@@ -289,19 +294,25 @@ pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
     Ok(blocked)
 }
 
-fn blocked_by_mounts(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
+fn blocked_by_mounts(
+    layout: &Layout,
+    root: &Root,
+    facts: &MountFacts,
+) -> Result<Blocked, SetupError> {
     let base = &layout.tier.base;
     let pin = layout.tier.filesystem_uuid.as_deref();
     let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
     let declared = match pin.is_none() && never {
         true => Vec::new(),
-        false => fstab::declared_for(root, base),
+        false => facts.declared().to_vec(),
     };
     if pin.is_none() && declared.is_empty() {
         return Ok(Blocked::default());
     }
-    let mounts = mounts::read().map_err(SetupError::MountTable)?;
-    let mut placement = Placement::judge(declared, root, base, pin, &mounts);
+    let mounts = facts
+        .table()
+        .map_err(|e| SetupError::MountTable(e.to_string()))?;
+    let mut placement = Placement::judge(declared, root, base, pin, mounts);
     if never {
         placement.declared.retain(|d| d.mount.declared_in == PIN);
     }
@@ -325,11 +336,46 @@ fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
         .find(|p| std::fs::symlink_metadata(on_disk_followed(root, p)).is_ok_and(|m| m.is_file()))
 }
 
+/// On an image: the first link on the path of a directory that the
+/// tmpfiles.d `files` (as the layout names them) have systemd-tmpfiles make
+/// whose target is missing inside the root and which leads elsewhere as the
+/// host sees it, with where it leads. systemd-tmpfiles --root resolves an
+/// existing path inside the root, but makes a missing one through the host's
+/// view of the image's links (252 made a whole tier in the host directory an
+/// image's data/jts linked to), so such an image is refused.
+pub fn tmpfiles_leaving(root: &Root, files: &[&Path]) -> Option<(PathBuf, PathBuf)> {
+    root.image_dir()?;
+    let dirs = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(on_disk_followed(root, f)).ok())
+        .flat_map(|text| generated::tmpfiles_dirs(&text));
+    let mut links: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        let mut ancestors: Vec<&Path> = dir.ancestors().collect();
+        ancestors.reverse();
+        for a in ancestors.into_iter().skip(1) {
+            let Ok(Some(st)) = root.lstat(a) else {
+                break; // missing: nothing below it exists either
+            };
+            if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                let target = on_disk_followed(root, a);
+                if !std::fs::metadata(target).is_ok_and(|m| m.is_dir()) {
+                    links.push(a.to_path_buf());
+                    break;
+                }
+            }
+        }
+    }
+    root.first_leaving(&links)
+}
+
 /// Creates what is missing (with systemd-tmpfiles), or refuses while the
 /// tier's disk is not mounted.
 pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
     let root = &opts.root;
-    let mut blocked = blocked(layout, root)?;
+    // Read once, for what not to create beneath and for the validation after.
+    let facts = MountFacts::new(root, &layout.tier.base);
+    let mut blocked = blocked_in(layout, root, &facts)?;
     if blocked.everything {
         return Ok(Report {
             refused: blocked.reasons,
@@ -348,7 +394,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             remapped.push(Remapped { remap, applied });
         }
         // A tree left half done is said, and left alone again.
-        blocked = self::blocked(layout, root)?;
+        blocked = blocked_in(layout, root, &facts)?;
     }
     if root.image_dir().is_some() {
         // systemd-tmpfiles --root looks owners up in ROOT/etc/passwd as the host sees it.
@@ -365,6 +411,9 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             root: root.path().to_path_buf(),
         });
     };
+    if let Some((path, to)) = tmpfiles_leaving(root, &[&file]) {
+        return Err(SetupError::Leaves { path, to });
+    }
     let accounts = match root.image_dir() {
         Some(_) => Accounts::from_root(root),
         None => Accounts::Nss,
@@ -406,7 +455,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         }
     }
     // What is still wrong is the operator's to decide: said, never hidden.
-    let validated = crate::validate::validate(layout, root);
+    let known = crate::validate::Known {
+        mounts: Some(&facts),
+        ..Default::default()
+    };
+    let validated = crate::validate::validate(layout, root, known);
     record_beneath(validated.shadowed.as_ref(), opts.state_dir.as_deref());
     let left = validated.tally.findings;
     Ok(Report {

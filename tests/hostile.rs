@@ -1031,6 +1031,14 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
         ("etc/sysusers.d", "sysusers.d", false),
         ("etc/tmpfiles.d", "tmpfiles.d", false),
         ("etc/systemd/system", "tmpfiles.d", false),
+        // Every directory systemd-tmpfiles makes on the image, and each of
+        // their parents: it makes a missing parent through the host's view
+        // of an image's link (252 made the whole tier in a host directory).
+        ("data", "tier", true),
+        ("data/jts", "tier", true),
+        ("data/jts/hot", "tier", true),
+        ("data/jts/hot/pg", "tier", true),
+        ("var/lib/prometheus", "tier", true),
     ];
     for (i, &(rel, to, refused)) in cases.iter().enumerate() {
         let (root, host) = image_and_host();
@@ -1070,7 +1078,8 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
             fingerprint(h),
             "case {i} {rel}: setup changed the host"
         );
-        if refused && rel != "etc/shadow" && rel != "etc/.pwd.lock" {
+        // (setup makes the tier alone: the textfile directory is apply's.)
+        if refused && rel != "etc/shadow" && rel != "etc/.pwd.lock" && rel != "var/lib/prometheus" {
             assert_eq!(code, 3, "case {i} {rel}: setup {out}{err}");
             assert!(
                 err.contains("leads outside the root"),
@@ -1201,7 +1210,67 @@ fn gates_are_judged_by_the_units_real_ordering() {
         "usr/lib/systemd/system/pre-setup.service",
         &format!("[Unit]\nBefore=jts-hot-setup.service\n{service}"),
     );
+    // Ordered before a target the boot's own targets start after (basic.target
+    // after sockets.target, sysinit.target after swap.target), or before a
+    // unit that is ordered before sysinit.target.
+    for (name, before) in [
+        ("tick.service", "timers.target"),
+        ("sock.service", "sockets.target"),
+        ("swapper.service", "swap.target"),
+        ("chain.service", "tune.service"),
+    ] {
+        unit(
+            &format!("usr/lib/systemd/system/{name}"),
+            &format!("[Unit]\nBefore={before}\n{service}"),
+        );
+    }
+    unit(
+        "usr/lib/systemd/system/tune.service",
+        &format!("[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n{service}"),
+    );
+    // Enabled, as an early unit is: the boot pulls it in.
+    fs::create_dir_all(r.join("etc/systemd/system/sysinit.target.wants")).unwrap();
+    symlink(
+        "/usr/lib/systemd/system/tune.service",
+        r.join("etc/systemd/system/sysinit.target.wants/tune.service"),
+    )
+    .unwrap();
+    // Gated by an alias: systemd applies the drop-ins of the unit's real
+    // name too (here the one that makes it early).
+    unit(
+        "usr/lib/systemd/system/real-early.service",
+        &format!("[Unit]\nDescription=z\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/real-early.service.d/early.conf",
+        "[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n",
+    );
+    symlink(
+        "real-early.service",
+        r.join("usr/lib/systemd/system/aliasdb.service"),
+    )
+    .unwrap();
     let cases = [
+        // timers.target is no boot target's predecessor (systemd 252): fine.
+        ("tick.service", None),
+        (
+            "sock.service",
+            Some("Before=sockets.target (in /usr/lib/systemd/system/sock.service)"),
+        ),
+        (
+            "swapper.service",
+            Some("Before=swap.target (in /usr/lib/systemd/system/swapper.service)"),
+        ),
+        (
+            "chain.service",
+            Some("Before=tune.service (in /usr/lib/systemd/system/chain.service)"),
+        ),
+        (
+            "aliasdb.service",
+            Some(
+                "DefaultDependencies=no in /usr/lib/systemd/system/real-early.service.d/early.conf",
+            ),
+        ),
         (
             "pre-setup.service",
             Some("Before=jts-hot-setup.service (in /usr/lib/systemd/system/pre-setup.service)"),
