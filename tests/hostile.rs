@@ -1138,6 +1138,44 @@ fn apparent_sizes_past_64_bits_are_exact_in_the_monitors_json() {
     );
 }
 
+/// Sizes at u64's edge are exact in the monitoring-plugin perfdata too:
+/// each service's usage, thresholds and plan are the JSON's integers, not
+/// an f64's rounding (u64::MAX printed as 2^64, the warning size 820 bytes off).
+#[test]
+fn perfdata_at_u64s_edge_is_the_jsons_exact_figures() {
+    needs!(root);
+    let s = common::scratch::Scratch::new(&["a", "b"], |base| {
+        let mut t = format!(
+            "[tier]\nbase = \"{}\"\ncapacity = \"18446744073709551615B\"\n",
+            base.display()
+        );
+        for (name, planned) in [("a", "18446744073709551615B"), ("b", "9007199254740993B")] {
+            t += &format!(
+                "[services.{name}]\nowner = \"root\"\nplanned = \"{planned}\"\ndirs = [\"data\"]\n"
+            );
+        }
+        t
+    });
+    let (_, doc) = s.json();
+    let (_, out, err) = run(&mut s.monitor(&["--format", "nagios"]));
+    let perf = out.lines().next().unwrap().split_once(" | ").unwrap().1;
+    for svc in doc["services"].as_array().unwrap() {
+        let name = svc["name"].as_str().unwrap();
+        let field = |k: &str| svc[k].as_u64().unwrap().to_string();
+        let want = format!(
+            "'{name}'={}B;{};{};0;{}",
+            field("allocated_bytes"),
+            field("warning_bytes"),
+            field("critical_bytes"),
+            field("planned_bytes")
+        );
+        assert!(
+            perf.split(' ').any(|p| p == want),
+            "{want} not in the perfdata:\n{out}{err}"
+        );
+    }
+}
+
 /// A gate is judged by the unit's real ordering on the target system, not by
 /// its name: units whose names no list knows, made early by their own file
 /// or by a drop-in in /run or /etc, in a template's drop-in or a dash
