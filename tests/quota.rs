@@ -236,11 +236,92 @@ fn second_boot() -> Scenario {
             "setpriv --reuid=postgres --regid=postgres --init-groups \
              dd if=/dev/zero of=/data/jts/hot/postgresql/data/more bs=1M count=8 conv=fsync",
         )
+        .steps(fitness_steps())
         .step(
             "monitor",
             "jts-hot monitor --format json --state-dir /root/monitor-state",
         )
         .step("validate", "jts-hot validate --format json")
+}
+
+/// The device judged for each database on the guest's own disk, and the
+/// fsync canary as the sandboxed monitor unit writes it (issue 26 item 3).
+fn fitness_steps() -> Scenario {
+    // The root disk (/dev/vda, virtio, 3 GiB): the 512 MiB tier has less free
+    // space than the probe's 1 GiB safety margin and would be refused.
+    const PROBE: &str = "jts-hot probe --dir /root --size 8MiB --state-dir /root/probe-state";
+    Scenario::new()
+        .step(
+            "probe-json",
+            &format!("{PROBE} --time 3s --format json --save"),
+        )
+        .step("probe-text", &format!("{PROBE} --time 2s"))
+        .step(
+            "canary-unit",
+            "systemctl start jts-hot-monitor.service; \
+             systemctl show -p Result --value jts-hot-monitor.service; \
+             stat -c '%s %a %U' /data/jts/hot/.jts-hot-fsync; \
+             cat /var/lib/jts-hot/monitor-fsync-canary.json",
+        )
+}
+
+/// The probe's verdicts on the guest's disk follow its figures; the monitor
+/// unit, sandboxed, timed the canary; the histogram accumulates across runs and boots.
+fn fitness_on_the_guest(r: &nspawn::Report, monitor: &Value, fs: &str) {
+    assert!(r.rc("probe-json") <= 1, "{fs}: {}", r.all("probe-json"));
+    let p = json(r.out("probe-json"));
+    let devices = p["identity"]["devices"].as_array().unwrap();
+    assert_eq!(devices[0]["name"], "vda", "{fs}: {devices:?}");
+    assert_eq!(devices[0]["transport"], "virtio", "{fs}: {devices:?}");
+    let m = &p["measurements"];
+    let fitness = p["fitness"].as_array().unwrap();
+    assert_eq!(fitness.len(), 7, "{fs}: {p:#}");
+    for s in fitness {
+        let judged = s["judged"].as_array().unwrap();
+        for j in judged {
+            let measured = match j["figure"].as_str().unwrap() {
+                "fsync_p99" => &m["fsync"]["p99_us"],
+                _ => &m["rand_read"]["p99_us"],
+            };
+            assert_eq!(&j["measured_us"], measured, "{fs}: {s}");
+            let within = j["measured_us"].as_f64() <= j["limit_us"].as_f64();
+            assert_eq!(j["within"], within, "{fs}: {s}");
+        }
+        let fit = judged.iter().all(|j| j["within"] == true);
+        let verdict = match (judged.is_empty(), fit) {
+            (true, _) => "not-judged",
+            (false, true) => "fit",
+            (false, false) => "unfit",
+        };
+        assert_eq!(s["verdict"], verdict, "{fs}: {s}");
+    }
+    eprintln!(
+        "{fs}: jts-hot probe on the guest's disk:\n{}",
+        r.out("probe-text")
+    );
+    let text = r.out("probe-text");
+    assert!(text.contains("postgresql (postgresql): "), "{fs}: {text}");
+
+    let unit = r.ok("canary-unit");
+    let mut lines = unit.lines();
+    assert_eq!(
+        lines.next(),
+        Some("success"),
+        "{fs}: {}",
+        r.all("canary-unit")
+    );
+    assert_eq!(lines.next(), Some("8192 600 root"), "{fs}: {unit}");
+    let saved: Value = json(&lines.collect::<Vec<_>>().join("\n"));
+    assert!(saved["count"].as_u64().unwrap() >= 1, "{fs}: {saved}");
+    // Two runs in the first boot (monitor, prometheus), this one in the second.
+    let canary = &monitor["fsync_canary"];
+    assert!(canary["seconds"].as_f64().unwrap() > 0.0, "{fs}: {canary}");
+    let count = canary["histogram"]["count"].as_u64().unwrap();
+    assert!(count >= 3, "{fs}: {canary}");
+    eprintln!(
+        "{fs}: fsync canary on the tier: {:.3} ms this run, {count} runs in its histogram",
+        canary["seconds"].as_f64().unwrap() * 1e3
+    );
 }
 
 fn json(text: &str) -> Value {
@@ -459,6 +540,7 @@ fn story(fs: &str, mkfs: &[&str], refusal: &str) {
     }
     // Every usage from its quota: nothing walked, no walker thread started.
     assert_eq!(monitor["scan"]["threads"], 0, "{fs}: {:#}", monitor["scan"]);
+    fitness_on_the_guest(r, &monitor, fs);
     // docs/generated.md's scores with quotas on are the booted system's.
     for (unit, _, documented) in common::documented_exposure() {
         let text = r.all(&format!("security-{}", unit.trim_end_matches(".service")));
