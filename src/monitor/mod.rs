@@ -320,7 +320,9 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
     if may_save {
         save_last_run(&mut report, &state);
         if let Some(Err(e)) = report.subdir_walk.as_mut().map(|w| w.save(&state)) {
-            report.notes.push(format!("cannot save the subdirectory walk: {e:#}"));
+            report
+                .notes
+                .push(format!("cannot save the subdirectory walk: {e:#}"));
         }
         if let Some(sizes) = report.subdirs_state.take() {
             if let Err(e) = state::save(&state, &sizes) {
@@ -590,8 +592,7 @@ pub fn measure(
     let measured = measure_usage(layout, &quotas, threads, opts.walk, &mut notes);
     let duration = (started.elapsed() + read_once).as_secs_f64();
 
-    let mut subdir_walk =
-        subdir_round::of_run(layout, &measured.usages, &state, now_s, &mut notes);
+    let mut subdir_walk = subdir_round::of_run(layout, &measured.usages, &state, now_s, &mut notes);
     let (tops, subdirs_state) = subdirs::largest(
         layout,
         &measured.usages,

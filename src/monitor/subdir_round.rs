@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 use super::subdir_walk::{self, Budget, Cursor, ServiceWalk};
 use super::subdirs::TopSubdirs;
 use super::{QuotaFigures, UsageSource};
-use crate::layout::Layout;
-use crate::usage::Usage;
 use crate::escape;
+use crate::layout::Layout;
 use crate::state::{self, Document, StateDir};
 use crate::usage::Subdir;
+use crate::usage::Usage;
 
 /// The round in progress and the last one finished.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -103,9 +103,7 @@ pub struct Cadence {
 
 impl Round {
     fn due(&self, now: u64, every: u64) -> bool {
-        self.finished_unix.is_none()
-            || now < self.started_unix
-            || now - self.started_unix >= every
+        self.finished_unix.is_none() || now < self.started_unix || now - self.started_unix >= every
     }
 
     /// The services to walk are `names`: new ones are added at the end, gone
@@ -117,7 +115,8 @@ impl Round {
                 self.cursor = None;
             }
         }
-        self.services.retain(|s| names.contains(&s.service.as_str()));
+        self.services
+            .retain(|s| names.contains(&s.service.as_str()));
         for n in names {
             if !self.services.iter().any(|s| s.service == *n) {
                 self.services.push(ServiceWalk::new(n));
@@ -348,11 +347,7 @@ mod tests {
         tree(&base);
         let state = StateDir::new(tmp.path().join("state"));
         let names = ["kafka", "redis"];
-        let full = crate::usage::scan(
-            &base,
-            &names.map(std::ffi::OsStr::new),
-            1,
-        );
+        let full = crate::usage::scan(&base, &names.map(std::ffi::OsStr::new), 1);
         let cadence = Cadence {
             every_seconds: 3600,
             budget_entries: 7,
@@ -380,7 +375,11 @@ mod tests {
         for (name, u) in names.iter().zip(&full.usages) {
             let f = &fresh[*name];
             assert!(!f.partial && !f.capped);
-            assert_eq!(sorted(f.subdirs.clone()), sorted(u.subdirs.clone()), "{name}");
+            assert_eq!(
+                sorted(f.subdirs.clone()),
+                sorted(u.subdirs.clone()),
+                "{name}"
+            );
         }
         // Not due within the hour: nothing walked, nothing to save.
         let mut w = at_cadence(&base, &names, cadence, &state, 2000, &mut notes).unwrap();

@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -189,9 +189,14 @@ pub fn walk_service(
     if resume.is_none() {
         budget.charge(); // the service directory itself
     }
-    let opened = openat(Some(base.as_raw()), name.as_c_str(), DIR_FLAGS, nix::sys::stat::Mode::empty())
-        .map(owned)
-        .and_then(|fd| fstat(raw(&fd)).map(|st| (fd, st)));
+    let opened = openat(
+        Some(base.as_raw_fd()),
+        name.as_c_str(),
+        DIR_FLAGS,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map(owned)
+    .and_then(|fd| fstat(fd.as_raw_fd()).map(|st| (fd, st)));
     let mut w = Walker {
         sw,
         budget,
@@ -220,26 +225,9 @@ pub fn walk_service(
     w.tree(fd, &st, resume.unwrap_or_default())
 }
 
-fn owned(fd: std::os::fd::RawFd) -> OwnedFd {
-    use std::os::fd::FromRawFd;
+fn owned(fd: RawFd) -> OwnedFd {
     // SAFETY: openat just returned this descriptor; it is owned from here on.
     unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
-fn raw(fd: &OwnedFd) -> std::os::fd::RawFd {
-    use std::os::fd::AsRawFd;
-    fd.as_raw_fd()
-}
-
-trait AsRawExt {
-    fn as_raw(&self) -> std::os::fd::RawFd;
-}
-
-impl AsRawExt for BorrowedFd<'_> {
-    fn as_raw(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        self.as_raw_fd()
-    }
 }
 
 fn allocated(st: &FileStat) -> u64 {
@@ -276,10 +264,15 @@ impl Walker<'_, '_> {
 
     /// Opens directory `name` in `dir` if it is still the one `st` describes.
     fn open_same(&mut self, dir: BorrowedFd, name: &CStr, st: &FileStat) -> Option<OwnedFd> {
-        let fd = openat(Some(dir.as_raw()), name, DIR_FLAGS, nix::sys::stat::Mode::empty())
-            .map(owned)
-            .ok()?;
-        let now = fstat(raw(&fd)).ok()?;
+        let fd = openat(
+            Some(dir.as_raw_fd()),
+            name,
+            DIR_FLAGS,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map(owned)
+        .ok()?;
+        let now = fstat(fd.as_raw_fd()).ok()?;
         ((now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)).then_some(fd)
     }
 
@@ -313,11 +306,16 @@ impl Walker<'_, '_> {
         let last = resume.len().saturating_sub(1);
         for (i, comp) in resume.iter().enumerate() {
             let top = stack.last_mut().expect("not empty");
-            top.pending.retain(|n| if i == last { n >= comp } else { n > comp });
+            top.pending
+                .retain(|n| if i == last { n >= comp } else { n > comp });
             if i == last {
                 break;
             }
-            let Ok(st) = fstatat(Some(cur.as_fd().as_raw()), comp.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) else {
+            let Ok(st) = fstatat(
+                Some(cur.as_fd().as_raw_fd()),
+                comp.as_c_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) else {
                 break; // gone since: what it held then stays counted
             };
             if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFDIR
@@ -343,13 +341,15 @@ impl Walker<'_, '_> {
             let top = stack.last_mut().expect("not empty while walking");
             let Some(name) = top.pending.pop() else {
                 stack.pop();
-                let Some(parent) = stack.last() else {
-                    return None;
-                };
-                let parent_id = parent.id;
-                match openat(Some(cur.as_fd().as_raw()), c"..", DIR_FLAGS, nix::sys::stat::Mode::empty())
-                    .map(owned)
-                    .and_then(|fd| fstat(raw(&fd)).map(|st| (fd, (st.st_dev, st.st_ino))))
+                let parent_id = stack.last()?.id;
+                match openat(
+                    Some(cur.as_fd().as_raw_fd()),
+                    c"..",
+                    DIR_FLAGS,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .map(owned)
+                .and_then(|fd| fstat(fd.as_raw_fd()).map(|st| (fd, (st.st_dev, st.st_ino))))
                 {
                     Ok((fd, id)) if id == parent_id => cur = fd,
                     other => {
@@ -365,12 +365,19 @@ impl Walker<'_, '_> {
                 continue;
             };
             if !self.budget.take() {
-                let mut cursor: Cursor =
-                    stack.iter().skip(1).map(|f| hex(f.name.to_bytes())).collect();
+                let mut cursor: Cursor = stack
+                    .iter()
+                    .skip(1)
+                    .map(|f| hex(f.name.to_bytes()))
+                    .collect();
                 cursor.push(hex(name.to_bytes()));
                 return Some(cursor);
             }
-            let st = match fstatat(Some(cur.as_fd().as_raw()), name.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+            let st = match fstatat(
+                Some(cur.as_fd().as_raw_fd()),
+                name.as_c_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) {
                 Ok(st) => st,
                 Err(nix::errno::Errno::ENOENT) => continue,
                 Err(e) => {
@@ -396,7 +403,10 @@ impl Walker<'_, '_> {
             }
             let path = self.path_of(&stack, Some(&name));
             if stack.len() > MAX_DEPTH {
-                self.sw.error(&path, format!("deeper than {MAX_DEPTH} levels: not entered"));
+                self.sw.error(
+                    &path,
+                    format!("deeper than {MAX_DEPTH} levels: not entered"),
+                );
                 continue;
             }
             let Some(fd) = self.open_same(cur.as_fd(), &name, &st) else {

@@ -201,7 +201,11 @@ pub fn largest(
                     next.at.insert(name.to_string(), *at);
                 }
             }
-            tops.push((*source == UsageSource::Quota).then(|| last(name)).flatten());
+            tops.push(
+                (*source == UsageSource::Quota)
+                    .then(|| last(name))
+                    .flatten(),
+            );
             continue;
         };
         let since = previous.as_ref().map(|p| *p.at.get(name).unwrap_or(&p.t));
