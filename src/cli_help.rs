@@ -247,10 +247,16 @@ OUTPUT
 
 FINDING KINDS (the `kind` of each finding, a stable name)
   rotational, no-discard, scheduler, no-block-device, identity, regression, baseline,
-  no-space, interrupted, error
+  fitness, no-space, interrupted, error
+
+FITNESS
+  Each of the layout's services is judged on this run's fsync and random-read p99 against
+  what its database needs (the engine from the service's name or a gated unit; defaults
+  and their sources in /usr/share/doc/jts-hot/probe.md): fit, unfit (a fitness finding,
+  WARNING) or not-judged (no requirement known).
 
 EXIT STATUS
-  0 OK, 1 WARNING (identity warnings, regressions), 3 UNKNOWN (no result: refused,
+  0 OK, 1 WARNING (identity warnings, regressions, unfit services), 3 UNKNOWN (no result: refused,
   interrupted, an I/O error, or the baseline could not be saved)
 
 EXAMPLES

@@ -400,6 +400,7 @@ fn run_probe(cli: &Cli, args: &ProbeArgs, root: &Root) -> Result<u8, Failure> {
         regression_factor: args.regression_factor,
         save: args.save,
         state_dir: args.state.state_dir.clone(),
+        needs: probe::fitness::needs(&layout),
     };
     let report = probe::run(&opts);
     emit(&match args.format {

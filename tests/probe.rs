@@ -297,6 +297,79 @@ fn identity_of_a_loop_device_is_what_sysfs_says() {
     let rotational = kinds(&r).contains(&"rotational".to_string());
     assert_eq!(rotational, d["rotational"] == true, "{out}");
     assert_eq!(files_under(&lm.mnt()), Vec::<PathBuf>::new());
+    fitness_follows_the_figures(&r);
+}
+
+/// Each of the default layout's services judged on this run's figures: the
+/// verdict is what the measured p99s against the documented limits say.
+fn fitness_follows_the_figures(r: &Value) {
+    let m = &r["measurements"];
+    let measured = |figure: &str| match figure {
+        "fsync_p99" => m["fsync"]["p99_us"].as_f64().unwrap(),
+        "randread_p99" => m["rand_read"]["p99_us"].as_f64().unwrap(),
+        other => panic!("unknown figure {other}"),
+    };
+    let fitness = r["fitness"].as_array().unwrap();
+    let names: Vec<&str> = fitness
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "postgresql",
+            "clickhouse",
+            "kafka",
+            "mongodb",
+            "redis",
+            "docker",
+            "backup"
+        ]
+    );
+    // The limits docs/probe.md's table gives, in microseconds.
+    let limits: &[(&str, &[(&str, f64)])] = &[
+        ("postgresql", &[("fsync_p99", 10e3), ("randread_p99", 4e3)]),
+        ("clickhouse", &[("randread_p99", 4e3)]),
+        ("kafka", &[]),
+        ("mongodb", &[("fsync_p99", 100e3), ("randread_p99", 4e3)]),
+        ("redis", &[("fsync_p99", 1e6)]),
+        ("docker", &[]),
+        ("backup", &[]),
+    ];
+    let mut unfit = 0;
+    for (s, (name, want)) in fitness.iter().zip(limits) {
+        let judged = s["judged"].as_array().unwrap();
+        let got: Vec<(&str, f64)> = judged
+            .iter()
+            .map(|j| {
+                (
+                    j["figure"].as_str().unwrap(),
+                    j["limit_us"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, *want, "{name}: {s}");
+        for j in judged {
+            let figure = j["figure"].as_str().unwrap();
+            assert_eq!(j["measured_us"].as_f64().unwrap(), measured(figure), "{s}");
+            assert_eq!(
+                j["within"],
+                measured(figure) <= j["limit_us"].as_f64().unwrap(),
+                "{s}"
+            );
+            assert!(!j["source"].as_str().unwrap().is_empty());
+        }
+        let verdict = match () {
+            _ if judged.is_empty() => "not-judged",
+            _ if judged.iter().all(|j| j["within"] == true) => "fit",
+            _ => "unfit",
+        };
+        assert_eq!(s["verdict"], verdict, "{name}: {s}");
+        unfit += usize::from(verdict == "unfit");
+        eprintln!("loop device: {name}: {verdict} {}", s["judged"]);
+    }
+    let findings = kinds(r).iter().filter(|k| *k == "fitness").count();
+    assert_eq!(findings, unfit, "one fitness finding per unfit service");
 }
 
 /// A recorded baseline for `dir` whose figures are `scale` times this machine's

@@ -1,17 +1,25 @@
-//! The layout of the hot tier, by concern: schema.rs (the typed layout and
-//! what it answers), checker.rs (the one place a layout is checked, text to
-//! `Layout`), default.rs (the built-in default and the defaults of keys left
-//! out); read.rs, raw.rs and error.rs (text to raw values, every error with
-//! its position) and rules.rs (each single value's rule). Everything
-//! downstream takes a `Layout`, whose values are typed and already valid.
+//! The layout of the hot tier. One file per section of the layout file:
+//! tier.rs, thresholds.rs, monitor.rs and service.rs each hold their
+//! section's raw form (as TOML gives it, every value with its position), its
+//! typed form and its check, so a new key touches its section's file alone.
+//! schema.rs holds the value types and the `Layout` with what it answers
+//! (directories, gated units, plan, digest); checker.rs the checking
+//! machinery and the whole layout's checks (across sections); default.rs the
+//! built-in default; read.rs and error.rs turn text into raw values, every
+//! error with its position; rules.rs holds each single value's rule.
+//! Everything downstream takes a `Layout`, whose values are typed and
+//! already valid.
 
 mod checker;
 mod default;
 mod error;
-mod raw;
+mod monitor;
 mod read;
 pub mod rules;
 mod schema;
+mod service;
+mod thresholds;
+mod tier;
 
 use std::path::Path;
 
@@ -20,7 +28,12 @@ pub use default::{
 };
 use error::Locator;
 pub use error::{LayoutError, LayoutErrors};
+pub use monitor::Monitor;
 pub use schema::*;
+pub use service::{Dir, Service, ServiceQuota};
+pub use thresholds::Thresholds;
+pub use tier::{QuotaMode, RequireMountpoint, Tier};
+use {monitor::RawMonitor, service::RawService, thresholds::RawThresholds, tier::RawTier};
 
 /// Where the packaged layout lives.
 pub const SYSTEM_LAYOUT_PATH: &str = "/etc/jts/hot-layout.toml";

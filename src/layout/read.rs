@@ -6,8 +6,8 @@
 
 use std::ops::Range;
 
+use super::checker::RawLayout;
 use super::error::{self, LayoutError, Locator};
-use super::raw::RawLayout;
 
 /// More than a person makes in one edit; bounds the re-reading (each error
 /// costs a reading of the whole text).

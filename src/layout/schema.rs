@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::default::BUILTIN_SOURCE;
+use super::{Monitor, Service, Thresholds, Tier};
 
 /// Where a layout came from: the built-in default or a file. Reports and
 /// generated files name it (`Display`); nothing compares a name to a sentinel.
@@ -90,222 +91,17 @@ pub struct Layout {
     pub services: Vec<Service>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Tier {
-    pub base: PathBuf,
-    pub ownership: Ownership,
-    pub capacity: Bytes,
-    pub require_mountpoint: RequireMountpoint,
-    pub mount_options: Vec<String>,
-    /// Accepted filesystem types; empty accepts any.
-    pub filesystems: Vec<String>,
-    /// The UUID of the filesystem that must hold the base, whatever fstab
-    /// says (for hosts that mount by path). Left out of the digest when unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filesystem_uuid: Option<String>,
-    /// How project quotas hold each service to its plan. Left out of the
-    /// digest when off, so layouts from before quotas keep theirs.
-    #[serde(skip_serializing_if = "QuotaMode::is_off")]
-    pub quota: QuotaMode,
-}
-
-/// `tier.quota`: whether jts-hot tags each service directory with a project
-/// quota and sets its limits. The serialized form is the layout's word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QuotaMode {
-    /// Nothing is tagged or limited; usage is measured by walking.
-    Off,
-    /// `account` where the tier's filesystem has project quota accounting
-    /// on, `off` (silently) where it has not.
-    Auto,
-    /// Project IDs are set (usage in O(1)); no limits: no write is ever refused.
-    Account,
-    /// Project IDs and each service's soft and hard limits are set.
-    Enforce,
-}
-
-impl QuotaMode {
-    pub fn is_off(&self) -> bool {
-        *self == QuotaMode::Off
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QuotaMode::Off => "off",
-            QuotaMode::Auto => "auto",
-            QuotaMode::Account => "account",
-            QuotaMode::Enforce => "enforce",
-        }
-    }
-}
-
-impl ServiceQuota {
-    fn not_in_effect(&self) -> bool {
-        !self.in_effect
-    }
-}
-
-/// A service's project quota: its ID and the limits `enforce` sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ServiceQuota {
-    /// Whether `tier.quota` is other than off (set once the tier is read).
-    #[serde(skip)]
-    pub in_effect: bool,
-    pub project_id: u32,
-    /// Over it, writes go on until the filesystem's grace period (7 days by
-    /// default) runs out; `None`: no soft limit.
-    pub soft: Option<Bytes>,
-    /// Never exceeded: writes past it fail (EDQUOT on ext4, ENOSPC on XFS).
-    pub hard: Option<Bytes>,
-}
-
-/// Whether the base must be its own mounted filesystem (the NVMe).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RequireMountpoint {
-    /// Required when /etc/fstab or a .mount unit declares a mount at the base
-    /// or at one of its ancestors below /: then that mount must be in place.
-    Auto,
-    /// The base must be a mount point, declared or not.
-    Always,
-    /// Never checked, whatever is declared.
-    Never,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Thresholds {
-    pub warn_percent: u8,
-    pub crit_percent: u8,
-    pub fs_free_warn_percent: u8,
-    pub fs_free_crit_percent: u8,
-    pub plan_reached_warn_days: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Monitor {
-    #[serde(serialize_with = "seconds")]
-    pub every: Duration,
-    pub textfile_dir: PathBuf,
-    /// `quota_tree_every`: how often the monitor walks each service tree for
-    /// entries outside the service's project. `None`: the default (daily),
-    /// left out of the digest so layouts without the key keep theirs.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_seconds"
-    )]
-    pub quota_tree_every: Option<Duration>,
-    /// `forecast_window`: the span of history growth and the forecasts are
-    /// fitted over. `None`: the default (7 days), left out of the digest.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_seconds"
-    )]
-    pub forecast_window: Option<Duration>,
-    /// `top`: how many of each service's largest first- and second-level
-    /// subdirectories the monitor reports (0: none). `None`: the default
-    /// ([`Monitor::TOP`]), left out of the digest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub top: Option<u32>,
-    /// `role`: the host's role in the fleet (the `role` label of
-    /// jts_hot_layout_info; hosts are compared with the others of their
-    /// role). Left out of the digest when absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-}
-
-impl Monitor {
-    /// The default cadence of the quota tree walk.
-    const QUOTA_TREE_EVERY: Duration = Duration::from_secs(86_400);
-    /// The default forecast window: a week holds a trading week's cycle.
-    pub const FORECAST_WINDOW: Duration = Duration::from_secs(7 * 86_400);
-
-    /// The default number of largest subdirectories reported per level.
-    pub const TOP: u32 = 5;
-
-    /// How many largest subdirectories per level (`top`).
-    pub fn top(&self) -> usize {
-        self.top.unwrap_or(Self::TOP) as usize
-    }
-
-    /// The span growth and forecasts are fitted over (`forecast_window`).
-    pub fn forecast_window(&self) -> Duration {
-        self.forecast_window.unwrap_or(Self::FORECAST_WINDOW)
-    }
-
-    /// How often the monitor walks the service trees (`quota_tree_every`).
-    pub fn quota_tree_every(&self) -> Duration {
-        self.quota_tree_every.unwrap_or(Self::QUOTA_TREE_EVERY)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Service {
-    pub name: Name,
-    pub ownership: Ownership,
-    pub planned: Bytes,
-    pub gate: Vec<UnitName>,
-    pub dirs: Vec<Dir>,
-    /// Meaningless, and left out of the digest, while `tier.quota` is off.
-    #[serde(skip_serializing_if = "ServiceQuota::not_in_effect")]
-    pub quota: ServiceQuota,
-    /// `quota_foreign`: subtrees, relative to the service directory, whose
-    /// project IDs another quota manager sets (Docker's overlay2 with a size
-    /// option); the tree check and `quota set --repair` never enter them.
-    /// Skipped when empty so layouts without it keep their digest.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub quota_foreign: Vec<PathBuf>,
-    /// The SELinux file type of the service's directory and everything under
-    /// it; `None`: jts-hot labels nothing (the policy's default applies).
-    /// Skipped when absent so layouts without it keep their digest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub selinux_type: Option<SelinuxType>,
-    /// `selinux_equal`: the service's directory and everything under it are
-    /// labelled as this path and its subtree (`semanage fcontext -a -e THIS
-    /// DIR`), for trees such as Docker's whose policy labels many subpaths.
-    /// Never set together with `selinux_type`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub selinux_equal: Option<PathBuf>,
-    /// `stop_timeout`: how long stopping a gated unit may take before systemd
-    /// kills it (its drop-in's TimeoutStopSec=); `None`: `DEFAULT_STOP_TIMEOUT`.
-    /// Skipped when absent so layouts without it keep their digest.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_seconds"
-    )]
-    pub stop_timeout: Option<Duration>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Dir {
-    pub name: Name,
-    pub ownership: Ownership,
-    /// Age after which systemd-tmpfiles --clean removes files (scratch only).
-    #[serde(serialize_with = "opt_seconds")]
-    pub clean_after: Option<Duration>,
-    /// `may_tighten`: the service may take permission bits away from the
-    /// mode (PostgreSQL's initdb makes its data directory 0700, or 0750 with
-    /// group access): any mode within it passes, and setup only creates the
-    /// directory with the mode and removes bits beyond it, never adds any.
-    /// Skipped when false so layouts without it keep their digest.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub may_tighten: bool,
-}
-
-fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_secs())
 }
 
-fn opt_seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn opt_seconds<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_some(&d.as_secs()),
         None => s.serialize_none(),
-    }
-}
-
-impl Service {
-    pub fn path(&self, layout: &Layout) -> PathBuf {
-        layout.tier.base.join(self.name.as_str())
     }
 }
 

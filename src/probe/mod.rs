@@ -3,6 +3,7 @@
 //! figures to compare with) → one [`Report`] → text or JSON.
 
 pub mod baseline;
+pub mod fitness;
 mod identity;
 pub mod measure;
 pub mod output;
@@ -42,6 +43,8 @@ pub enum Kind {
     Regression,
     /// The baseline is unreadable, or of another directory.
     Baseline,
+    /// The device is slower than a service's database needs.
+    Fitness,
     /// Refused: not enough free space for the file and the margin.
     NoSpace,
     /// Stopped by a signal.
@@ -51,7 +54,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Rotational,
         Kind::NoDiscard,
         Kind::Scheduler,
@@ -59,6 +62,7 @@ impl Kind {
         Kind::Identity,
         Kind::Regression,
         Kind::Baseline,
+        Kind::Fitness,
         Kind::NoSpace,
         Kind::Interrupted,
         Kind::Error,
@@ -74,6 +78,7 @@ impl Kind {
             Kind::Identity => "identity",
             Kind::Regression => "regression",
             Kind::Baseline => "baseline",
+            Kind::Fitness => "fitness",
             Kind::NoSpace => "no-space",
             Kind::Interrupted => "interrupted",
             Kind::Error => "error",
@@ -118,6 +123,8 @@ pub struct Options {
     /// Save this run as the baseline.
     pub save: bool,
     pub state_dir: PathBuf,
+    /// What each of the layout's services needs of the device.
+    pub needs: Vec<fitness::Need>,
 }
 
 #[derive(Debug, Serialize)]
@@ -137,6 +144,9 @@ pub struct Report {
     /// Where this run was saved as the new baseline (--save).
     #[serde(serialize_with = "escape::serialize_opt_path")]
     pub saved_to: Option<PathBuf>,
+    /// Each of the layout's services judged on this run's figures (empty
+    /// without measurements).
+    pub fitness: Vec<fitness::ServiceFitness>,
     pub findings: Vec<Finding>,
 }
 
@@ -156,6 +166,7 @@ pub fn run(opts: &Options) -> Report {
         measurements: None,
         baseline: None,
         saved_to: None,
+        fitness: Vec::new(),
         findings: Vec::new(),
     };
     // From here on a signal only asks the loops to stop, so the file is
@@ -235,6 +246,18 @@ fn probe(opts: &Options, dir: &Path, stop: &AtomicBool, report: &mut Report) {
         .flat_map(|id| id.devices.iter().map(|d| d.name.clone()))
         .collect();
     let now = baseline::of(dir, devices, &m);
+    let figures = fitness::Figures {
+        fsync_p99_us: m.fsync.p99_us,
+        randread_p99_us: m.rand_read.p99_us,
+    };
+    report.fitness = fitness::judge(&opts.needs, &figures);
+    f.extend(
+        report
+            .fitness
+            .iter()
+            .filter(|s| s.verdict == fitness::Verdict::Unfit)
+            .map(|s| Finding::new(Status::Warning, Kind::Fitness, s.summary())),
+    );
     report.measurements = Some(m);
     let state = StateDir::new(&opts.state_dir);
     compare_with_saved(&state, &now, opts.regression_factor, report);

@@ -60,6 +60,13 @@ fn facts(r: &Report) -> Vec<String> {
     if let Some(b) = &r.baseline {
         out.push(baseline_line(b, r.regression_factor));
     }
+    // Unfit services are findings, at their status, below.
+    out.extend(
+        r.fitness
+            .iter()
+            .filter(|s| s.verdict != super::fitness::Verdict::Unfit)
+            .map(|s| format!("fitness {}", s.summary())),
+    );
     if let Some(p) = &r.saved_to {
         out.push(format!(
             "saved as the baseline: {}",
@@ -167,6 +174,7 @@ mod tests {
             measurements: None,
             baseline: None,
             saved_to: None,
+            fitness: Vec::new(),
             findings,
         }
     }
