@@ -128,12 +128,6 @@ impl Round {
     }
 }
 
-/// Until the layout sets them: hourly, 100,000 entries a run.
-pub const DEFAULT_CADENCE: Cadence = Cadence {
-    every_seconds: 3600,
-    budget_entries: 100_000,
-};
-
 /// The walk for this run's services measured by their quota (none when
 /// `monitor.top` is 0).
 pub fn of_run(
@@ -153,7 +147,11 @@ pub fn of_run(
         .filter(|(_, (_, source, _))| *source == UsageSource::Quota)
         .map(|(s, _)| s.name.as_str())
         .collect();
-    at_cadence(&layout.tier.base, &names, DEFAULT_CADENCE, dir, now, notes)
+    let cadence = Cadence {
+        every_seconds: layout.monitor.subdir_walk_every().as_secs(),
+        budget_entries: layout.monitor.subdir_walk_budget(),
+    };
+    at_cadence(&layout.tier.base, &names, cadence, dir, now, notes)
 }
 
 impl SubdirWalk {
