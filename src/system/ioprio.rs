@@ -14,14 +14,22 @@ const IOPRIO_CLASS_IDLE: libc::c_int = 3;
 /// gives it; `jts-hot monitor` run by hand does not).
 #[derive(Debug)]
 pub struct Idle {
-    previous: libc::c_int,
+    /// None: it was idle already, nothing to put back.
+    previous: Option<libc::c_int>,
 }
 
 /// Puts the calling thread in the idle I/O class until the guard is dropped.
+/// Already idle (the unit's IOSchedulingClass=idle, whose seccomp filter
+/// denies ioprio_set as one of @resources), nothing is set.
 pub fn idle() -> io::Result<Idle> {
     let previous = get()?;
+    if previous >> IOPRIO_CLASS_SHIFT == IOPRIO_CLASS_IDLE {
+        return Ok(Idle { previous: None });
+    }
     set(IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT)?;
-    Ok(Idle { previous })
+    Ok(Idle {
+        previous: Some(previous),
+    })
 }
 
 /// The calling thread's I/O class: 0 none (follows the CPU nice level),
@@ -33,7 +41,9 @@ pub fn class() -> io::Result<libc::c_int> {
 impl Drop for Idle {
     fn drop(&mut self) {
         // Best effort: the class only ever goes back up to what it was.
-        let _ = set(self.previous);
+        if let Some(p) = self.previous {
+            let _ = set(p);
+        }
     }
 }
 
@@ -64,6 +74,12 @@ mod tests {
             let _idle = super::idle().unwrap();
             assert_eq!(super::class().unwrap(), 3);
         }
+        assert_eq!(super::class().unwrap(), before);
+        // Idle already: held and dropped without a change.
+        let outer = super::idle().unwrap();
+        drop(super::idle().unwrap());
+        assert_eq!(super::class().unwrap(), 3);
+        drop(outer);
         assert_eq!(super::class().unwrap(), before);
     }
 }
