@@ -13,6 +13,9 @@
 #        JTS_HOT_THREADS=N       pass --threads N to jts-hot
 #        JTS_HOT_BENCH_IDLE=0    skip the idle-scheduling rounds (on a machine loaded by
 #                                others they starve and the run never ends)
+#        BEFORE=PATH             another jts-hot build (e.g. an older commit's) timed in the
+#                                same rounds as "before", so a change is measured before and
+#                                after in one run, under the same load
 # needs: root (drop_caches), /usr/bin/time (apt-get install time), diskus
 #        (cargo install --locked diskus); .ci/run installs both.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -46,6 +49,9 @@ threads=()
 [ -n "${JTS_HOT_THREADS:-}" ] && threads=(--threads "$JTS_HOT_THREADS")
 
 jts=("$bin" --config "$work/layout.toml" monitor --format json --state-dir "$work/state" "${threads[@]}")
+before=()
+[ -n "${BEFORE:-}" ] && before=("$BEFORE" --config "$work/layout.toml" monitor --format json \
+    --state-dir "$work/state-before" "${threads[@]}")
 dsk=("$diskus" "$base")
 gdu=(du -s "$base")
 idle=(chrt -i 0 ionice -c3 nice -n19)
@@ -66,10 +72,11 @@ round() {
     local mode=$1 prefix=() order
     [ "${mode%idle}" != "$mode" ] && prefix=("${idle[@]}")
     # Alternate who goes first, so no tool always inherits the same cache state.
-    if (( RANDOM % 2 )); then order="jts diskus du"; else order="du diskus jts"; fi
+    if (( RANDOM % 2 )); then order="jts before diskus du"; else order="du diskus before jts"; fi
     for t in $order; do
         case $t in
             jts) measure jts-hot "$mode" "${prefix[@]}" "${jts[@]}" ;;
+            before) [ -z "${BEFORE:-}" ] || measure before "$mode" "${prefix[@]}" "${before[@]}" ;;
             diskus) measure diskus "$mode" "${prefix[@]}" "${dsk[@]}" ;;
             du) measure du "$mode" "${prefix[@]}" "${gdu[@]}" ;;
         esac
@@ -77,6 +84,7 @@ round() {
 }
 
 status=0; "${jts[@]}" >/dev/null || status=$?
+[ -z "${BEFORE:-}" ] || "${before[@]}" >/dev/null || [ $? -le 2 ]
 echo "tree: $base ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg));" \
      "jts-hot monitor exits $status on it (1 WARNING, 2 CRITICAL: measured all the same)" >&2
 round warm-discard >/dev/null   # fill the cache; not counted
@@ -94,7 +102,7 @@ for name, mode, wall, cpu, rss in rows:
 print(f"{'mode':<10} {'tool':<8} {'runs':>4} {'wall s':>8} {'cpu s':>8} {'peak RSS':>10} {'wall/diskus':>12} {'cpu/diskus':>11}")
 for mode in ("warm", "warm-idle", "cold", "cold-idle"):
     ref = data.get((mode, "diskus"))
-    for name in ("jts-hot", "diskus", "du"):
+    for name in ("jts-hot", "before", "diskus", "du"):
         runs = data.get((mode, name))
         if not runs:
             continue
@@ -102,4 +110,11 @@ for mode in ("warm", "warm-idle", "cold", "cold-idle"):
         rss = max(r[2] for r in runs) / 1024
         rw = wall / st.median(r[0] for r in ref); rc = cpu / st.median(r[1] for r in ref)
         print(f"{mode:<10} {name:<8} {len(runs):>4} {wall:>8.3f} {cpu:>8.3f} {rss:>7.1f} MiB {rw:>11.2f}x {rc:>10.2f}x")
+# With BEFORE: this build against it, mode by mode (below 1: faster now).
+for mode in ("warm", "warm-idle", "cold", "cold-idle"):
+    now, then = data.get((mode, "jts-hot")), data.get((mode, "before"))
+    if now and then:
+        w = st.median(r[0] for r in now) / st.median(r[0] for r in then)
+        c = st.median(r[1] for r in now) / st.median(r[1] for r in then)
+        print(f"{mode:<10} jts-hot/before: wall {w:.2f}x, cpu {c:.2f}x")
 PY

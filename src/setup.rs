@@ -23,9 +23,9 @@ use crate::layout::{Layout, RequireMountpoint};
 use crate::render::generated;
 use crate::status::{Lines, Status};
 use crate::system::accounts::{Accounts, ACCOUNT_FILES};
-use crate::system::placement::{Placement, PIN};
+use crate::system::placement::{MountFacts, Placement, PIN};
 use crate::system::rootfs::Root;
-use crate::system::{fstab, mounts, on_disk, on_disk_followed};
+use crate::system::{on_disk, on_disk_followed};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -94,8 +94,8 @@ impl std::fmt::Display for DirState {
 /// Why setup could not do its job (exit 3, as opposed to 2: refused).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("{0:#}")]
-    MountTable(anyhow::Error),
+    #[error("{0}")]
+    MountTable(String),
     #[error(
         "neither /{etc} nor /{vendor} exists under {}: is the package installed?",
         .root.display()
@@ -273,7 +273,12 @@ impl Blocked {
 
 /// What setup and apply must not create beneath now (see [`Blocked`]).
 pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
-    let mut blocked = blocked_by_mounts(layout, root)?;
+    blocked_in(layout, root, &MountFacts::new(root, &layout.tier.base))
+}
+
+/// `blocked`, from the mount facts of this run (read at most once).
+fn blocked_in(layout: &Layout, root: &Root, facts: &MountFacts) -> Result<Blocked, SetupError> {
+    let mut blocked = blocked_by_mounts(layout, root, facts)?;
     if !blocked.everything {
         let accounts = match root.image_dir() {
             Some(_) => Accounts::from_root(root),
@@ -289,19 +294,25 @@ pub fn blocked(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
     Ok(blocked)
 }
 
-fn blocked_by_mounts(layout: &Layout, root: &Root) -> Result<Blocked, SetupError> {
+fn blocked_by_mounts(
+    layout: &Layout,
+    root: &Root,
+    facts: &MountFacts,
+) -> Result<Blocked, SetupError> {
     let base = &layout.tier.base;
     let pin = layout.tier.filesystem_uuid.as_deref();
     let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
     let declared = match pin.is_none() && never {
         true => Vec::new(),
-        false => fstab::declared_for(root, base),
+        false => facts.declared().to_vec(),
     };
     if pin.is_none() && declared.is_empty() {
         return Ok(Blocked::default());
     }
-    let mounts = mounts::read().map_err(SetupError::MountTable)?;
-    let mut placement = Placement::judge(declared, root, base, pin, &mounts);
+    let mounts = facts
+        .table()
+        .map_err(|e| SetupError::MountTable(e.to_string()))?;
+    let mut placement = Placement::judge(declared, root, base, pin, mounts);
     if never {
         placement.declared.retain(|d| d.mount.declared_in == PIN);
     }
@@ -329,7 +340,9 @@ fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
 /// tier's disk is not mounted.
 pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
     let root = &opts.root;
-    let mut blocked = blocked(layout, root)?;
+    // Read once, for what not to create beneath and for the validation after.
+    let facts = MountFacts::new(root, &layout.tier.base);
+    let mut blocked = blocked_in(layout, root, &facts)?;
     if blocked.everything {
         return Ok(Report {
             refused: blocked.reasons,
@@ -348,7 +361,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             remapped.push(Remapped { remap, applied });
         }
         // A tree left half done is said, and left alone again.
-        blocked = self::blocked(layout, root)?;
+        blocked = blocked_in(layout, root, &facts)?;
     }
     if root.image_dir().is_some() {
         // systemd-tmpfiles --root looks owners up in ROOT/etc/passwd as the host sees it.
@@ -401,7 +414,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         }
     }
     // What is still wrong is the operator's to decide: said, never hidden.
-    let validated = crate::validate::validate(layout, root);
+    let known = crate::validate::Known {
+        mounts: Some(&facts),
+        ..Default::default()
+    };
+    let validated = crate::validate::validate(layout, root, known);
     record_beneath(validated.shadowed.as_ref(), opts.state_dir.as_deref());
     let left = validated.tally.findings;
     Ok(Report {

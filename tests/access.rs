@@ -10,6 +10,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::tree::{owned_dir, remounted, Mounted};
 use common::{have_root, have_tool, run};
 use jts_hot::system::access::{reach_and_write, Cache, Who};
 
@@ -28,7 +29,7 @@ fn prerequisites(test: &str) -> bool {
 
 struct Tree {
     dir: tempfile::TempDir,
-    mounts: Vec<PathBuf>,
+    mounts: Vec<Mounted>,
 }
 
 impl Tree {
@@ -43,16 +44,7 @@ impl Tree {
 
     /// Makes `rel` (and parents, 0755 root) with this mode, owner and group.
     fn dir(&self, rel: &str, mode: u32, uid: u32, gid: u32) -> PathBuf {
-        let p = self.dir.path().join(rel);
-        std::fs::create_dir_all(&p).unwrap();
-        nix::unistd::chown(
-            &p,
-            Some(nix::unistd::Uid::from_raw(uid)),
-            Some(nix::unistd::Gid::from_raw(gid)),
-        )
-        .unwrap();
-        std::fs::set_permissions(&p, PermissionsExt::from_mode(mode)).unwrap();
-        p
+        owned_dir(&self.dir.path().join(rel), mode, uid, gid)
     }
 
     fn setfacl(&self, spec: &str, path: &Path) {
@@ -62,22 +54,15 @@ impl Tree {
 
     /// A bind mount of `path` onto itself, remounted with `opts`.
     fn bind(&mut self, path: &Path, opts: &str) {
-        let ok = |cmd: &mut Command| {
-            let (code, _, err) = run(cmd);
-            assert_eq!(code, 0, "{cmd:?}: {err}");
-        };
-        ok(Command::new("mount").arg("--bind").arg(path).arg(path));
-        self.mounts.push(path.to_path_buf());
-        ok(Command::new("mount")
-            .args(["-o", &format!("remount,bind,{opts}")])
-            .arg(path));
+        self.mounts.push(remounted(path, opts));
     }
 }
 
 impl Drop for Tree {
     fn drop(&mut self) {
-        for m in self.mounts.iter().rev() {
-            let _ = Command::new("umount").arg(m).status();
+        // The last mount first, before the directory goes.
+        while let Some(m) = self.mounts.pop() {
+            drop(m);
         }
     }
 }

@@ -11,12 +11,13 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::layout::TestLayout;
 use common::scratch::Scratch;
+use common::tree::try_bind;
 use common::{cannot_run, json, jts_hot, now, service, within};
 use serde_json::Value;
 
@@ -595,25 +596,6 @@ fn a_low_descriptor_limit_still_gives_du_s_figure() {
     }
 }
 
-/// Unmounts on drop, even when the test fails.
-struct Bind(PathBuf);
-
-impl Drop for Bind {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn bind(from: &Path, onto: &Path) -> Option<Bind> {
-    let ok = Command::new("mount")
-        .arg("--bind")
-        .arg(from)
-        .arg(onto)
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then(|| Bind(onto.to_path_buf()))
-}
-
 fn du_sx(path: &Path) -> u64 {
     let out = Command::new("du")
         .args(["-s", "-x", "--block-size=1"])
@@ -641,11 +623,11 @@ fn bind_mounts_are_counted_as_du_x_counts_them() {
     std::fs::create_dir_all(svc.join("data/copy")).unwrap();
     std::fs::create_dir_all(svc.join("logs")).unwrap();
     std::fs::write(svc.join("logs/l"), vec![1u8; 300_000]).unwrap();
-    let Some(_loop) = bind(&svc, &svc.join("data/b/loop")) else {
+    let Some(_loop) = try_bind(&svc, &svc.join("data/b/loop")) else {
         cannot_run(test, "mount --bind failed (not allowed here?)");
         return;
     };
-    let _copy = bind(&svc.join("logs"), &svc.join("data/copy")).unwrap();
+    let _copy = try_bind(&svc.join("logs"), &svc.join("data/copy")).unwrap();
     let expected = du_sx(&svc);
     let (code, doc) = monitor_json(&s);
     assert!(code <= 1, "{doc}");
@@ -656,7 +638,7 @@ fn bind_mounts_are_counted_as_du_x_counts_them() {
     );
     assert_eq!(c["partial"], false, "{c}");
     // A loop within the loop's own subtree (a deeper self-bind) too.
-    let _deep = bind(&svc.join("data"), &svc.join("data/b")).unwrap();
+    let _deep = try_bind(&svc.join("data"), &svc.join("data/b")).unwrap();
     let expected = du_sx(&svc);
     let (_, doc) = monitor_json(&s);
     assert_eq!(

@@ -195,7 +195,8 @@ fn symlinks_are_not_followed_and_mounts_not_crossed() {
 #[test]
 fn an_unreadable_directory_is_counted_reported_and_partial() {
     needs!(root);
-    let s = scratch(&[("mongodb", "1GB")]);
+    // A state directory and a binary that nobody can reach (target/ may not be).
+    let s = scratch(&[("mongodb", "1GB")]).for_any_user();
     let data = s.base().join("mongodb/data");
     write_file(&data.join("a.wt"), 10_000);
     let locked = data.join("locked");
@@ -210,13 +211,6 @@ fn an_unreadable_directory_is_counted_reported_and_partial() {
         write_file(&listable.join(format!("f{i}")), 5_000);
     }
     std::fs::set_permissions(&listable, std::fs::Permissions::from_mode(0o444)).unwrap();
-    std::fs::create_dir(s.state()).unwrap();
-    std::fs::set_permissions(s.state(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    // The built binary may sit where nobody cannot reach: run a copy.
-    let bin = s.dir.path().join("jts-hot");
-    std::fs::copy(common::bin_path(), &bin).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-
     // Root reads through mode 000, so the scan runs as nobody.
     let nobody = nix::unistd::User::from_name("nobody")
         .unwrap()
@@ -226,14 +220,7 @@ fn an_unreadable_directory_is_counted_reported_and_partial() {
         cmd.env_remove("JOURNAL_STREAM");
         run(cmd)
     };
-    let (code, out, err) = as_nobody(
-        Command::new(&bin)
-            .arg("--config")
-            .arg(s.config())
-            .arg("monitor")
-            .args(["--format", "json", "--state-dir"])
-            .arg(s.state()),
-    );
+    let (code, out, err) = as_nobody(&mut s.monitor(&["--format", "json"]));
     let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
     assert_eq!(code, 1, "partial is a WARNING: {doc}");
     assert_eq!(doc["scan"]["partial"], true);

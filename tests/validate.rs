@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::loopmount::{loop_tools, LoopMount};
+use common::tree::mount;
 use common::{cannot_run, have_root, have_tool, id_in, jts_hot, jts_hot_default, run};
 use serde_json::Value;
 
@@ -1452,29 +1453,6 @@ fn a_runtime_error_is_unknown_not_a_bad_layout() {
 
 const TIER_UUID: &str = "4a7e0000-0000-4000-8000-00000000d15c";
 
-/// Unmounts on drop (in reverse order of declaration), whatever the test does.
-struct Mounted(PathBuf);
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if !Command::new("umount")
-            .arg(&self.0)
-            .status()
-            .is_ok_and(|s| s.success())
-        {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-}
-
-/// `mount ARGS... onto`; the guard unmounts it.
-fn mount(args: &[&str], from: &Path, onto: &Path) -> Mounted {
-    std::fs::create_dir_all(onto).unwrap();
-    let (code, _, err) = run(Command::new("mount").args(args).arg(from).arg(onto));
-    assert_eq!(code, 0, "mount {args:?} {}: {err}", onto.display());
-    Mounted(onto.to_path_buf())
-}
-
 /// A root with the small default layout generated and its users made, no
 /// tier yet; None (said loudly) when this host cannot run the test.
 fn bare_tree(test: &str) -> Option<Tree> {
@@ -2091,4 +2069,93 @@ fn validate_md_text_example_is_what_validate_prints() {
             .starts_with("jts-hot validate: CRITICAL: 2 critical ("),
         "{out}"
     );
+}
+
+/// device.fitness: the probe's saved baseline judged for each service's
+/// database (docs/probe.md's limits); validate reads it, never measures.
+#[test]
+fn a_slow_device_in_the_probe_baseline_is_a_fitness_warning_per_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("hot");
+    std::fs::create_dir(&base).unwrap();
+    let base = base.canonicalize().unwrap();
+    let layout = dir.path().join("layout.toml");
+    let text = small_default_layout().replace(
+        "base = \"/data/jts/hot\"",
+        &format!("base = \"{}\"", base.display()),
+    );
+    assert!(text.contains(base.to_str().unwrap()));
+    std::fs::write(&layout, text).unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    // (probed directory, fsync p99, random-read p99) in microseconds.
+    let baseline = |probed: &Path, fsync: f64, read: f64| {
+        let b = serde_json::json!({
+            "schema": "jts-hot.probe-baseline/1", "measured_unix": 1_765_000_000u64,
+            "dir": probed, "devices": ["vdb"], "fsync_p50_us": fsync / 2.0,
+            "fsync_p99_us": fsync, "randread_p50_us": read / 2.0, "randread_p99_us": read,
+            "seq_write_bytes_per_sec": 1e8,
+        });
+        std::fs::write(state.join("probe-baseline.json"), b.to_string()).unwrap();
+    };
+    let fitness = || {
+        let (_, j) = validate_json(
+            jts_hot()
+                .arg("--config")
+                .arg(&layout)
+                .args(["validate", "--format", "json", "--state-dir"])
+                .arg(&state),
+        );
+        let found: Vec<(String, String, String)> = j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "device.fitness")
+            .map(|f| {
+                assert_eq!(f["severity"], "WARNING", "{f}");
+                assert!(f["hint"].as_str().unwrap().contains("probe --save"), "{f}");
+                let path = f["path"].as_str().unwrap();
+                let service = path.rsplit('/').next().unwrap().to_string();
+                assert_eq!(Path::new(path), base.join(&service));
+                (
+                    service,
+                    f["expected"].as_str().unwrap().to_string(),
+                    f["actual"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        found
+    };
+    // No baseline: nothing judged.
+    assert_eq!(fitness(), vec![]);
+    // A disk behind a controller without a write cache: 50 ms fsync, 12 ms reads.
+    baseline(&base, 50_000.0, 12_000.0);
+    let slow = fitness();
+    let names: Vec<&str> = slow.iter().map(|(s, _, _)| s.as_str()).collect();
+    // Redis (1 s) and MongoDB's fsync (100 ms) allow 50 ms; reads fail
+    // PostgreSQL, ClickHouse and MongoDB; Kafka, Docker and backup need nothing.
+    assert_eq!(names, ["postgresql", "clickhouse", "mongodb"], "{slow:#?}");
+    let (_, expected, actual) = &slow[0];
+    assert!(
+        expected.starts_with("fsync p99 ≤ 10.000 ms (etcd's 10 ms")
+            && expected.contains("random read p99 ≤ 4.000 ms"),
+        "{expected}"
+    );
+    assert!(
+        actual.starts_with(
+            "fsync p99 50.000 ms, random read p99 12.000 ms in the probe baseline of 2025-12-06T"
+        ),
+        "{actual}"
+    );
+    assert!(!slow[2].1.contains("fsync"), "mongodb: {:?}", slow[2]);
+    // An NVMe's figures: every database served.
+    baseline(&base, 900.0, 90.0);
+    assert_eq!(fitness(), vec![]);
+    // A baseline of a directory outside the tier is not the tier's device.
+    baseline(dir.path(), 50_000.0, 12_000.0);
+    assert_eq!(fitness(), vec![]);
+    // One of a directory inside the tier is.
+    baseline(&base.join("postgresql"), 50_000.0, 100.0);
+    let names: Vec<String> = fitness().into_iter().map(|(s, _, _)| s).collect();
+    assert_eq!(names, ["postgresql"]);
 }

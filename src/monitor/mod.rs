@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::escape;
-use crate::layout::{Layout, Thresholds};
+use crate::layout::{Layout, Service, Thresholds};
 use crate::quota;
 use crate::state::{self, Baseline, StateDir};
 use crate::status::Status;
@@ -189,6 +189,11 @@ pub struct ServiceUsage {
     /// included: the text report's sparkline. Not serialized.
     #[serde(skip)]
     pub trend: Vec<(u64, u64)>,
+    /// The service as the layout declares it: the formatters read a
+    /// declared value (a plan, a limit) from here, so exporting one more
+    /// needs no field of its own. Not serialized (the JSON has its figures).
+    #[serde(skip)]
+    pub declared: Service,
 }
 
 /// How a service's usage was measured (the serialized form is a contract).
@@ -580,6 +585,7 @@ pub fn measure(
     let known = crate::validate::Known {
         quota: Some(&quotas),
         base_fs: Some(fs.as_ref()),
+        mounts: None,
     };
     let mut validated = crate::validate::validate_with_state(layout, &opts.root, &state, known);
     if let Some(p) = &opts.pending {
@@ -703,7 +709,7 @@ fn judge(
             let growth = history::growth_over(&points, now, window);
             let to_plan = svc.planned.0.saturating_sub(u.totals.allocated_bytes);
             let forecast = Forecast::of(&points, now, window, to_plan, avail);
-            let mut s = judge_service(name, svc.planned.0, u, growth, forecast, th);
+            let mut s = judge_service(svc, u, growth, forecast, th);
             s.trend = trends.recent(&points);
             s.set_source(source, figures);
             s
@@ -740,14 +746,14 @@ fn share(bytes: u64, percent: u8) -> u64 {
 }
 
 fn judge_service(
-    name: &str,
-    planned: u64,
+    svc: &Service,
     u: Usage,
     growth: Option<f64>,
     forecast: Forecast,
     th: &Thresholds,
 ) -> ServiceUsage {
     let t = &u.totals;
+    let planned = svc.planned.0;
     let warning_bytes = share(planned, th.warn_percent);
     let critical_bytes = share(planned, th.crit_percent);
     let percent = if planned == 0 {
@@ -759,7 +765,7 @@ fn judge_service(
     let marks = (warning_bytes, critical_bytes);
     let (status, reasons) = concerns(&u, marks, percent, &forecast, days_until_plan, th);
     ServiceUsage {
-        name: name.to_string(),
+        name: svc.name.to_string(),
         path: u.root.clone(),
         status,
         reasons,
@@ -785,6 +791,7 @@ fn judge_service(
             .collect(),
         errors: u.errors,
         trend: Vec::new(),
+        declared: svc.clone(),
     }
 }
 
@@ -999,8 +1006,9 @@ mod tests {
             },
             ..Default::default()
         };
-        let judge =
-            |bytes, growth| judge_service("s", 1000, usage(bytes), growth, none(), &th()).status;
+        let mut svc = Layout::builtin().services[0].clone();
+        svc.planned = crate::layout::Bytes(1000);
+        let judge = |bytes, growth| judge_service(&svc, usage(bytes), growth, none(), &th()).status;
         assert_eq!(judge(799, None), Status::Ok);
         assert_eq!(judge(800, None), Status::Warning);
         assert_eq!(judge(950, None), Status::Critical);

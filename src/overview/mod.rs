@@ -144,7 +144,7 @@ pub enum InPlace {
 /// Everything on the screen, for the layout in force.
 pub fn run(in_force: &InForce, opts: &Options) -> Report {
     let layout = &in_force.layout;
-    let validated = validate::validate(layout, &opts.root);
+    let validated = validate::validate(layout, &opts.root, validate::Known::default());
     let count = |s: Status| validated.count(s);
     let findings_of = |prefix: &str| {
         validated

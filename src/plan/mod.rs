@@ -66,7 +66,14 @@ pub enum OverCommit {
 impl Plan {
     /// Measures the filesystem under `base_on_disk` (the base, or the base
     /// under --root) with the mount table already read by the caller.
-    pub fn measure(layout: &Layout, base_on_disk: &Path, mounts: Result<&[Mount], &str>) -> Plan {
+    /// `known`: statvfs of the base when the caller already read it this run
+    /// (validate, the monitor): the base is then not measured again.
+    pub fn measure(
+        layout: &Layout,
+        base_on_disk: &Path,
+        mounts: Result<&[Mount], &str>,
+        known: Option<&FsStats>,
+    ) -> Plan {
         let services = layout
             .services
             .iter()
@@ -82,7 +89,7 @@ impl Plan {
             services,
             planned_total: layout.planned_total(),
             capacity: layout.tier.capacity.0,
-            filesystem: BaseFilesystem::measure(base_on_disk, mounts),
+            filesystem: BaseFilesystem::measure(base_on_disk, mounts, known),
         }
     }
 
@@ -129,13 +136,23 @@ impl Plan {
 }
 
 impl BaseFilesystem {
-    fn measure(base: &Path, mounts: Result<&[Mount], &str>) -> Result<BaseFilesystem, String> {
+    fn measure(
+        base: &Path,
+        mounts: Result<&[Mount], &str>,
+        known: Option<&FsStats>,
+    ) -> Result<BaseFilesystem, String> {
         let measured_at = system::nearest_existing(base);
-        // Measured through links, as the tier's files would be written.
-        let resolved = measured_at.canonicalize();
-        let size = statvfs::of(resolved.as_deref().unwrap_or(&measured_at))
-            .map_err(|e| format!("cannot statvfs {}: {e}", measured_at.display()))?;
         let base_exists = measured_at == base;
+        // Known only for the base itself (statvfs follows links, as here).
+        let size = match known.filter(|_| base_exists) {
+            Some(known) => *known,
+            None => {
+                // Measured through links, as the tier's files would be written.
+                let resolved = measured_at.canonicalize();
+                statvfs::of(resolved.as_deref().unwrap_or(&measured_at))
+                    .map_err(|e| format!("cannot statvfs {}: {e}", measured_at.display()))?
+            }
+        };
         let mount = mounts
             .ok()
             .and_then(|m| mounts::holding(m, &measured_at))
@@ -177,7 +194,12 @@ pub struct Options {
 pub fn run(layout: &Layout, opts: &Options) -> Plan {
     let mounts = mounts::read().map_err(|e| format!("{e:#}"));
     let base = opts.root.on_disk(&layout.tier.base);
-    Plan::measure(layout, &base, mounts.as_deref().map_err(String::as_str))
+    Plan::measure(
+        layout,
+        &base,
+        mounts.as_deref().map_err(String::as_str),
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -201,7 +223,12 @@ mod tests {
     #[test]
     fn the_default_plan_fills_the_capacity_exactly() {
         let layout = Layout::builtin();
-        let plan = Plan::measure(&layout, Path::new("/nonexistent/jts"), Err("no mounts"));
+        let plan = Plan::measure(
+            &layout,
+            Path::new("/nonexistent/jts"),
+            Err("no mounts"),
+            None,
+        );
         assert_eq!(plan.capacity_left(), 0);
         assert!(!plan
             .over_commits()

@@ -131,7 +131,7 @@ pub enum Figure {
 }
 
 impl Figure {
-    fn what(self) -> &'static str {
+    pub fn what(self) -> &'static str {
         match self {
             Figure::FsyncP99 => "fsync p99",
             Figure::RandreadP99 => "random read p99",

@@ -65,6 +65,43 @@ impl Declared {
     }
 }
 
+/// The mount facts of one run, each read at most once and only when first
+/// asked for: the running system's mount table and the mounts declared for
+/// the base (fstab, .mount units, under the root for an image). Setup reads
+/// them for what it must not create beneath, then hands them to validate.
+pub struct MountFacts<'a> {
+    root: &'a Root,
+    base: &'a Path,
+    table: std::cell::OnceCell<Result<Vec<Mount>, String>>,
+    declared: std::cell::OnceCell<Vec<DeclaredMount>>,
+}
+
+impl<'a> MountFacts<'a> {
+    /// Nothing read yet: `base` as the layout names it.
+    pub fn new(root: &'a Root, base: &'a Path) -> MountFacts<'a> {
+        MountFacts {
+            root,
+            base,
+            table: std::cell::OnceCell::new(),
+            declared: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The mount table, or why it could not be read.
+    pub fn table(&self) -> Result<&[Mount], &str> {
+        self.table
+            .get_or_init(|| mounts::read().map_err(|e| format!("{e:#}")))
+            .as_deref()
+            .map_err(String::as_str)
+    }
+
+    /// The mounts declared at the base, a parent of it, or below it.
+    pub fn declared(&self) -> &[DeclaredMount] {
+        self.declared
+            .get_or_init(|| fstab::declared_for(self.root, self.base))
+    }
+}
+
 /// The declared mounts of a tier and what is seen at each.
 #[derive(Debug, Clone, Default)]
 pub struct Placement {
@@ -73,15 +110,10 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Reads the declarations (under `root`, for an image) and judges each
-    /// against `mounts`, the running system's table.
+    /// Judges each declaration (read under `root`, for an image:
+    /// [`MountFacts::declared`]) against `mounts`, the running system's table.
     /// `pin`: the layout's `tier.filesystem_uuid`, judged as a mount
     /// declared at the base by that UUID, against whatever holds the base.
-    pub fn read(root: &Root, base: &Path, pin: Option<&str>, mounts: &[Mount]) -> Placement {
-        Placement::judge(fstab::declared_for(root, base), root, base, pin, mounts)
-    }
-
-    /// `read`, with the declarations already read (once per run).
     pub fn judge(
         declared: Vec<DeclaredMount>,
         root: &Root,

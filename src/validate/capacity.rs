@@ -12,7 +12,8 @@ use crate::system::mounts::Mount;
 use crate::system::statvfs::FsStats;
 use crate::units::bytes as human;
 
-/// `base_fs`: statvfs of the base when the caller already read it this run.
+/// `base_fs`: statvfs of the base when the caller already read it this run;
+/// otherwise the plan's measurement is the run's one statvfs of the base.
 pub fn check(
     layout: &Layout,
     base: &Path,
@@ -20,8 +21,18 @@ pub fn check(
     base_fs: Option<Option<&FsStats>>,
     tally: &mut Tally,
 ) {
-    full(base, base_fs, tally);
-    let plan = Plan::measure(layout, base, mounts);
+    let plan = Plan::measure(layout, base, mounts, base_fs.flatten());
+    let measured = match base_fs {
+        Some(known) => known.copied(),
+        // The base itself, not an ancestor standing in for a missing base.
+        None => plan
+            .filesystem
+            .as_ref()
+            .ok()
+            .filter(|f| f.base_exists)
+            .map(|f| f.size),
+    };
+    full(base, measured, tally);
     let over = plan.over_commits();
     let capacity = over
         .iter()
@@ -75,11 +86,7 @@ pub fn check(
 /// start on a full tier to recover from it (PostgreSQL replays its WAL,
 /// then refuses writes itself), and refusing it would turn a full disk into
 /// an outage.
-fn full(base: &Path, known: Option<Option<&FsStats>>, tally: &mut Tally) {
-    let fs = match known {
-        Some(known) => known.copied(),
-        None => crate::system::statvfs::of(base).ok(),
-    };
+fn full(base: &Path, fs: Option<FsStats>, tally: &mut Tally) {
     let Some(fs) = fs else {
         return; // unmeasurable: capacity.filesystem below says so
     };

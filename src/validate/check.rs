@@ -124,6 +124,11 @@ checks! {
          jts-hot-validate.service: not DefaultDependencies=no, not Before= sysinit.target, \
          basic.target or a unit jts-hot's own units start after (that would be an ordering \
          cycle)";
+    DeviceFitness "device.fitness" "WARNING"
+        "the device under the tier, as the probe's saved baseline measured it (`jts-hot \
+         probe --save`), is as fast as each service's database needs: fsync and random-read \
+         p99 within the engine's limits (/usr/share/doc/jts-hot/probe.md); no baseline, nothing \
+         judged";
     LayoutPending "layout.pending" "WARNING"
         "/etc/jts/hot-layout.toml is the layout in force (else it is an edit, or a broken \
          one, not applied: nothing runs by it yet)";

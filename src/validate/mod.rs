@@ -8,6 +8,7 @@ mod access;
 mod capacity;
 mod check;
 mod dirs;
+mod fitness;
 pub mod gates;
 mod generated;
 mod mount;
@@ -27,7 +28,7 @@ use crate::state::StateDir;
 use crate::status::Status;
 use crate::system::accounts::Accounts;
 use crate::system::on_disk;
-use crate::system::placement::{Placement, PIN};
+use crate::system::placement::{MountFacts, Placement, PIN};
 pub use check::Check;
 
 /// One check that did not pass.
@@ -198,8 +199,9 @@ impl Scope<'_> {
 }
 
 /// Runs every check of `layout` against the system (or the image at `root`).
-pub fn validate(layout: &Layout, root: &Root) -> Report {
-    validate_scope(layout, root, Scope::All, None, Known::default())
+/// `known`: facts the caller already read this run.
+pub fn validate(layout: &Layout, root: &Root, known: Known) -> Report {
+    validate_scope(layout, root, Scope::All, None, known)
 }
 
 /// Each planned directory's path under the root, resolved once per run for
@@ -234,12 +236,14 @@ impl<'a> Resolved<'a> {
 
 /// System facts the caller already read this run (the monitor reads them
 /// for its own figures): validate uses them instead of reading them again.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Default, Clone, Copy)]
 pub struct Known<'a> {
     /// The tier's quota state (`quota::inspect`).
     pub quota: Option<&'a crate::quota::Inspection>,
     /// statvfs of the base: `Some(None)` when it could not be measured.
     pub base_fs: Option<Option<&'a crate::system::statvfs::FsStats>>,
+    /// The mount table and the declared mounts (setup read them for `blocked`).
+    pub mounts: Option<&'a MountFacts<'a>>,
 }
 
 /// Runs every check, quota.tree reading the last tree walk from `state`.
@@ -268,13 +272,21 @@ fn validate_scope(
         .into_iter()
         .filter(|d| scope.includes(d.service))
         .collect();
-    let mounts = crate::system::mounts::read().map_err(|e| format!("{e:#}"));
-    let mounts = mounts.as_deref().map_err(String::as_str);
+    let own_facts;
+    let facts = match known.mounts {
+        Some(facts) => facts,
+        None => {
+            own_facts = MountFacts::new(root, &layout.tier.base);
+            &own_facts
+        }
+    };
+    let mounts = facts.table();
     let never = layout.tier.require_mountpoint == RequireMountpoint::Never;
     let pin = layout.tier.filesystem_uuid.as_deref();
     let placement = match mounts {
         Ok(m) if !never || pin.is_some() => {
-            let mut p = Placement::read(root, &layout.tier.base, pin, m);
+            let declared = facts.declared().to_vec();
+            let mut p = Placement::judge(declared, root, &layout.tier.base, pin, m);
             p.declared.retain(|d| {
                 (!never || d.mount.declared_in == PIN)
                     && scope.concerns(layout, &planned, &d.mount.mount_point)
@@ -322,6 +334,7 @@ fn validate_scope(
         generated::check(layout, root, &mut tally);
         quota::check(layout, root, state, known.quota, &mut tally);
         gates::check(layout, root, &mut tally);
+        fitness::check(layout, root, state, &mut tally);
     }
     Report {
         source: layout.source.to_string(),

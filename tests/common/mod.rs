@@ -9,6 +9,7 @@ pub mod loopmount;
 pub mod mktree;
 pub mod scratch;
 pub mod steps;
+pub mod tree;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -212,9 +213,21 @@ pub fn tmpfiles_create(root: &Path, conf: &Path) {
 
 /// Runs a command and returns (status code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    // A binary a test has just copied may still be open for writing in
+    // another test's child, between its fork and its exec: ETXTBSY, for a
+    // moment (tests run in threads of one process).
+    let mut tries = 0;
+    let out = loop {
+        match cmd.output() {
+            Err(e)
+                if e.raw_os_error() == Some(nix::errno::Errno::ETXTBSY as i32) && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            out => break out.unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}")),
+        }
+    };
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
