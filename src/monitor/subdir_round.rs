@@ -311,6 +311,7 @@ fn walk(base: &Path, round: &mut Round, budget: &mut Budget, notes: &mut Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
     use std::path::PathBuf;
 
     fn tree(base: &Path) {
@@ -389,5 +390,59 @@ mod tests {
         assert!(w.walked_this_run && !w.round_complete && w.round_runs == 1);
         assert_eq!(w.round_started_unix, 4600);
         assert_eq!(w.last_complete_unix, Some(1000));
+    }
+
+    #[test]
+    fn hostile_trees_end_their_round_partial_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join("hot");
+        // Deeper than the walk enters, a planted link as a service directory.
+        std::fs::create_dir_all(base.join("deep")).unwrap();
+        // Past PATH_MAX: made one level at a time, relative to the last.
+        let mut at = std::fs::File::open(base.join("deep")).unwrap();
+        for _ in 0..subdir_walk::MAX_DEPTH + 3 {
+            nix::sys::stat::mkdirat(Some(at.as_raw_fd()), "d", nix::sys::stat::Mode::S_IRWXU)
+                .unwrap();
+            let fd = nix::fcntl::openat(
+                Some(at.as_raw_fd()),
+                "d",
+                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY,
+                nix::sys::stat::Mode::empty(),
+            )
+            .unwrap();
+            // SAFETY: just opened, owned from here on.
+            at = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        }
+        std::os::unix::fs::symlink(tmp.path(), base.join("linked")).unwrap();
+        let state = StateDir::new(tmp.path().join("state"));
+        let cadence = Cadence {
+            every_seconds: 3600,
+            budget_entries: 1000,
+        };
+        let mut notes = Vec::new();
+        let names = ["deep", "linked"];
+        let mut runs = 0;
+        let w = loop {
+            runs += 1;
+            assert!(runs < 20, "the round never finished");
+            let mut w = at_cadence(&base, &names, cadence, &state, 1000, &mut notes).unwrap();
+            if w.round_complete {
+                break w;
+            }
+            w.save(&state).unwrap();
+        };
+        assert!(runs >= 4, "4,099 levels in budgets of 1,000: {runs} runs");
+        let deep = &w.fresh["deep"];
+        assert!(deep.partial);
+        assert_eq!(deep.subdirs.len(), 2, "{:?}", deep.subdirs);
+        let linked = &w.fresh["linked"];
+        assert!(linked.partial && linked.subdirs.is_empty());
+        let round = w.state.as_ref().unwrap();
+        let errors: Vec<&String> = round.services.iter().flat_map(|s| &s.errors).collect();
+        assert!(
+            errors.iter().any(|e| e.contains("not entered"))
+                && errors.iter().any(|e| e.contains("linked")),
+            "{errors:?}"
+        );
     }
 }
