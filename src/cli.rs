@@ -98,7 +98,9 @@ pub enum Command {
     /// file is read or written outside DIR (a link into a directory missing from the image is
     /// refused). The tools it runs on DIR never leave it either: systemd-sysusers and
     /// systemd-tmpfiles are refused when DIR's etc/passwd, group, shadow, gshadow or .pwd.lock
-    /// lead outside DIR (they open them as the host sees the path); semodule and semanage run in
+    /// lead outside DIR (they open them as the host sees the path), and systemd-tmpfiles when a
+    /// directory its files make, or a parent of one, leads outside DIR (it makes missing parents
+    /// through the host's view of DIR's links; setup --root the same); semodule and semanage run in
     /// a private mount namespace on DIR's own /etc/selinux and /var/lib/selinux (resolved inside
     /// DIR, links below them not followed), or are refused naming the directory. A run
     /// interrupted at any point leaves each file whole, old or new; the next run removes the

@@ -17,13 +17,40 @@ pub const SERVICE: &str = "JTS-HOT";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Perf {
     pub label: String,
-    pub value: f64,
+    pub value: Num,
     /// "B" bytes, "s" seconds, "%" or "" (a count).
     pub uom: &'static str,
-    pub warn: Option<f64>,
-    pub crit: Option<f64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
+    pub warn: Option<Num>,
+    pub crit: Option<Num>,
+    pub min: Option<Num>,
+    pub max: Option<Num>,
+}
+
+/// A perfdata number: sizes and counts exact as integers (an f64 holds
+/// them exactly only up to 2^53, 9 PB, and a layout may plan up to u64's
+/// limit), times and shares as fractions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    Int(u128),
+    Real(f64),
+}
+
+impl From<u64> for Num {
+    fn from(n: u64) -> Num {
+        Num::Int(n.into())
+    }
+}
+
+impl From<usize> for Num {
+    fn from(n: usize) -> Num {
+        Num::Int(n as u128)
+    }
+}
+
+impl From<f64> for Num {
+    fn from(v: f64) -> Num {
+        Num::Real(v)
+    }
 }
 
 impl Perf {
@@ -31,11 +58,11 @@ impl Perf {
     pub fn count(label: impl Into<String>, value: usize) -> Perf {
         Perf {
             label: label.into(),
-            value: value as f64,
+            value: value.into(),
             uom: "",
             warn: None,
             crit: None,
-            min: Some(0.0),
+            min: Some(Num::Int(0)),
             max: None,
         }
     }
@@ -63,10 +90,13 @@ fn label(s: &str) -> String {
     format!("'{}'", clean.replace('\'', "''"))
 }
 
-/// Integers as integers (bytes can exceed f64's exact range only past 9 PB,
-/// far beyond a tier), fractions with up to six decimals.
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e18 {
+/// Integers exactly; fractions with up to six decimals.
+fn number(n: Num) -> String {
+    let v = match n {
+        Num::Int(i) => return i.to_string(),
+        Num::Real(v) => v,
+    };
+    if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
         let s = format!("{v:.6}");
@@ -112,21 +142,21 @@ mod tests {
     fn perfdata_follows_the_plugin_grammar() {
         let p = Perf {
             label: "postgresql".into(),
-            value: 123.0,
+            value: 123u64.into(),
             uom: "B",
-            warn: Some(640e9),
-            crit: Some(760e9),
-            min: Some(0.0),
-            max: Some(800e9),
+            warn: Some(640_000_000_000u64.into()),
+            crit: Some(760_000_000_000u64.into()),
+            min: Some(0u64.into()),
+            max: Some(u64::MAX.into()),
         };
         assert_eq!(
             p.render(),
-            "'postgresql'=123B;640000000000;760000000000;0;800000000000"
+            "'postgresql'=123B;640000000000;760000000000;0;18446744073709551615"
         );
         assert_eq!(Perf::count("it's", 2).render(), "'it''s'=2;;;0");
         let t = Perf {
             label: "time".into(),
-            value: 0.0125,
+            value: 0.0125.into(),
             uom: "s",
             warn: None,
             crit: None,

@@ -336,6 +336,39 @@ fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
         .find(|p| std::fs::symlink_metadata(on_disk_followed(root, p)).is_ok_and(|m| m.is_file()))
 }
 
+/// On an image: the first link on the path of a directory that the
+/// tmpfiles.d `files` (as the layout names them) have systemd-tmpfiles make
+/// whose target is missing inside the root and which leads elsewhere as the
+/// host sees it, with where it leads. systemd-tmpfiles --root resolves an
+/// existing path inside the root, but makes a missing one through the host's
+/// view of the image's links (252 made a whole tier in the host directory an
+/// image's data/jts linked to), so such an image is refused.
+pub fn tmpfiles_leaving(root: &Root, files: &[&Path]) -> Option<(PathBuf, PathBuf)> {
+    root.image_dir()?;
+    let dirs = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(on_disk_followed(root, f)).ok())
+        .flat_map(|text| generated::tmpfiles_dirs(&text));
+    let mut links: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        let mut ancestors: Vec<&Path> = dir.ancestors().collect();
+        ancestors.reverse();
+        for a in ancestors.into_iter().skip(1) {
+            let Ok(Some(st)) = root.lstat(a) else {
+                break; // missing: nothing below it exists either
+            };
+            if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                let target = on_disk_followed(root, a);
+                if !std::fs::metadata(target).is_ok_and(|m| m.is_dir()) {
+                    links.push(a.to_path_buf());
+                    break;
+                }
+            }
+        }
+    }
+    root.first_leaving(&links)
+}
+
 /// Creates what is missing (with systemd-tmpfiles), or refuses while the
 /// tier's disk is not mounted.
 pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
@@ -378,6 +411,9 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
             root: root.path().to_path_buf(),
         });
     };
+    if let Some((path, to)) = tmpfiles_leaving(root, &[&file]) {
+        return Err(SetupError::Leaves { path, to });
+    }
     let accounts = match root.image_dir() {
         Some(_) => Accounts::from_root(root),
         None => Accounts::Nss,

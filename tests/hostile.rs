@@ -1031,6 +1031,14 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
         ("etc/sysusers.d", "sysusers.d", false),
         ("etc/tmpfiles.d", "tmpfiles.d", false),
         ("etc/systemd/system", "tmpfiles.d", false),
+        // Every directory systemd-tmpfiles makes on the image, and each of
+        // their parents: it makes a missing parent through the host's view
+        // of an image's link (252 made the whole tier in a host directory).
+        ("data", "tier", true),
+        ("data/jts", "tier", true),
+        ("data/jts/hot", "tier", true),
+        ("data/jts/hot/pg", "tier", true),
+        ("var/lib/prometheus", "tier", true),
     ];
     for (i, &(rel, to, refused)) in cases.iter().enumerate() {
         let (root, host) = image_and_host();
@@ -1070,7 +1078,8 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
             fingerprint(h),
             "case {i} {rel}: setup changed the host"
         );
-        if refused && rel != "etc/shadow" && rel != "etc/.pwd.lock" {
+        // (setup makes the tier alone: the textfile directory is apply's.)
+        if refused && rel != "etc/shadow" && rel != "etc/.pwd.lock" && rel != "var/lib/prometheus" {
             assert_eq!(code, 3, "case {i} {rel}: setup {out}{err}");
             assert!(
                 err.contains("leads outside the root"),
@@ -1127,6 +1136,44 @@ fn apparent_sizes_past_64_bits_are_exact_in_the_monitors_json() {
         out.contains(&format!("\"apparent_bytes\": {expected},")),
         "expected {expected}:\n{out}{err}"
     );
+}
+
+/// Sizes at u64's edge are exact in the monitoring-plugin perfdata too:
+/// each service's usage, thresholds and plan are the JSON's integers, not
+/// an f64's rounding (u64::MAX printed as 2^64, the warning size 820 bytes off).
+#[test]
+fn perfdata_at_u64s_edge_is_the_jsons_exact_figures() {
+    needs!(root);
+    let s = common::scratch::Scratch::new(&["a", "b"], |base| {
+        let mut t = format!(
+            "[tier]\nbase = \"{}\"\ncapacity = \"18446744073709551615B\"\n",
+            base.display()
+        );
+        for (name, planned) in [("a", "18446744073709551615B"), ("b", "9007199254740993B")] {
+            t += &format!(
+                "[services.{name}]\nowner = \"root\"\nplanned = \"{planned}\"\ndirs = [\"data\"]\n"
+            );
+        }
+        t
+    });
+    let (_, doc) = s.json();
+    let (_, out, err) = run(&mut s.monitor(&["--format", "nagios"]));
+    let perf = out.lines().next().unwrap().split_once(" | ").unwrap().1;
+    for svc in doc["services"].as_array().unwrap() {
+        let name = svc["name"].as_str().unwrap();
+        let field = |k: &str| svc[k].as_u64().unwrap().to_string();
+        let want = format!(
+            "'{name}'={}B;{};{};0;{}",
+            field("allocated_bytes"),
+            field("warning_bytes"),
+            field("critical_bytes"),
+            field("planned_bytes")
+        );
+        assert!(
+            perf.split(' ').any(|p| p == want),
+            "{want} not in the perfdata:\n{out}{err}"
+        );
+    }
 }
 
 /// A gate is judged by the unit's real ordering on the target system, not by
@@ -1201,7 +1248,67 @@ fn gates_are_judged_by_the_units_real_ordering() {
         "usr/lib/systemd/system/pre-setup.service",
         &format!("[Unit]\nBefore=jts-hot-setup.service\n{service}"),
     );
+    // Ordered before a target the boot's own targets start after (basic.target
+    // after sockets.target, sysinit.target after swap.target), or before a
+    // unit that is ordered before sysinit.target.
+    for (name, before) in [
+        ("tick.service", "timers.target"),
+        ("sock.service", "sockets.target"),
+        ("swapper.service", "swap.target"),
+        ("chain.service", "tune.service"),
+    ] {
+        unit(
+            &format!("usr/lib/systemd/system/{name}"),
+            &format!("[Unit]\nBefore={before}\n{service}"),
+        );
+    }
+    unit(
+        "usr/lib/systemd/system/tune.service",
+        &format!("[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n{service}"),
+    );
+    // Enabled, as an early unit is: the boot pulls it in.
+    fs::create_dir_all(r.join("etc/systemd/system/sysinit.target.wants")).unwrap();
+    symlink(
+        "/usr/lib/systemd/system/tune.service",
+        r.join("etc/systemd/system/sysinit.target.wants/tune.service"),
+    )
+    .unwrap();
+    // Gated by an alias: systemd applies the drop-ins of the unit's real
+    // name too (here the one that makes it early).
+    unit(
+        "usr/lib/systemd/system/real-early.service",
+        &format!("[Unit]\nDescription=z\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/real-early.service.d/early.conf",
+        "[Unit]\nDefaultDependencies=no\nBefore=sysinit.target\n",
+    );
+    symlink(
+        "real-early.service",
+        r.join("usr/lib/systemd/system/aliasdb.service"),
+    )
+    .unwrap();
     let cases = [
+        // timers.target is no boot target's predecessor (systemd 252): fine.
+        ("tick.service", None),
+        (
+            "sock.service",
+            Some("Before=sockets.target (in /usr/lib/systemd/system/sock.service)"),
+        ),
+        (
+            "swapper.service",
+            Some("Before=swap.target (in /usr/lib/systemd/system/swapper.service)"),
+        ),
+        (
+            "chain.service",
+            Some("Before=tune.service (in /usr/lib/systemd/system/chain.service)"),
+        ),
+        (
+            "aliasdb.service",
+            Some(
+                "DefaultDependencies=no in /usr/lib/systemd/system/real-early.service.d/early.conf",
+            ),
+        ),
         (
             "pre-setup.service",
             Some("Before=jts-hot-setup.service (in /usr/lib/systemd/system/pre-setup.service)"),

@@ -744,3 +744,144 @@ fn validate_is_linear_in_planned_directories() {
         2 * n + 1
     );
 }
+
+/// A CRITICAL run's one journal summary line stays one readable line
+/// however many things are wrong: 42 services missing their directories
+/// name a few and count the rest (each is whole in the lines before it).
+#[test]
+fn the_journal_summary_stays_short_however_many_findings() {
+    let names: Vec<String> = (0..42).map(|i| format!("s{i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let s = scratch(&names);
+    for n in &names {
+        std::fs::remove_dir(s.base().join(n).join("data")).unwrap();
+    }
+    let (code, out, err) = within(s.monitor(&[]).env("JOURNAL_STREAM", "8:8"), 60);
+    assert_eq!(code, 2, "{out}{err}");
+    let summary: Vec<&str> = err.lines().collect();
+    assert_eq!(summary.len(), 1, "{err}");
+    let line = summary[0];
+    assert!(
+        line.starts_with("<2>jts-hot monitor: CRITICAL: 42 services"),
+        "{line}"
+    );
+    assert!(line.len() <= 512, "{} bytes: {line}", line.len());
+    assert!(line.contains(", 39 more"), "{line}");
+    // Every finding is still in the journal, one whole line each.
+    for n in &names {
+        let data = s.base().join(n).join("data");
+        assert!(
+            out.lines()
+                .any(|l| l.contains("dir.exists") && l.contains(&*data.to_string_lossy())),
+            "{n}: {out}"
+        );
+    }
+}
+
+/// "Mounted" is judged by what a path shows, not by its device number: a bind
+/// mount of another directory of the tier's own filesystem (same device) over
+/// the base, or over one service's directory (kafka's data over postgresql's),
+/// is CRITICAL in validate and in that service's gate, with a layout that pins
+/// the filesystem by UUID and with one that declares nothing.
+#[test]
+fn a_bind_mount_of_the_tiers_own_filesystem_hides_what_it_covers() {
+    let test = needs!(root, "blkid", common::loopmount::loop_tools);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let base = dir.path().join("hot");
+    let fs = match common::loopmount::LoopMount::ext4(&dir.path().join("fs.img"), &base, "32M")
+        .options("noatime")
+        .mount()
+    {
+        Ok(fs) => fs,
+        Err(e) => return cannot_run(test, &e),
+    };
+    let (_, uuid, _) = common::run(
+        Command::new("blkid")
+            .args(["-s", "UUID", "-o", "value"])
+            .arg(&fs.device),
+    );
+    for d in ["pg/data", "kafka/data", "decoy/pg/data", "decoy/kafka/data"] {
+        std::fs::create_dir_all(base.join(d)).unwrap();
+    }
+    let text = |pin: bool| {
+        let mut t = format!(
+            "[tier]\nbase = \"{}\"\ncapacity = \"32MB\"\n",
+            base.display()
+        );
+        if pin {
+            t += &format!("filesystem_uuid = \"{}\"\n", uuid.trim());
+        }
+        for s in ["pg", "kafka"] {
+            t += &format!(
+                "[services.{s}]\nowner = \"root\"\nmode = \"0755\"\nplanned = \"10MB\"\ndirs = [\"data\"]\n"
+            );
+        }
+        t
+    };
+    let layout = dir.path().join("layout.toml");
+    let validate = |args: &[&str]| {
+        let (code, out, err) = within(
+            jts_hot()
+                .env_remove("JTS_HOT_CONFIG")
+                .arg("--config")
+                .arg(&layout)
+                .arg("validate")
+                .args(args),
+            60,
+        );
+        (code, out + &err)
+    };
+    // (check, path) of every mount or filesystem finding, and the gate's exit code for pg and kafka.
+    let judged = || {
+        let (_, out) = validate(&["--format", "json"]);
+        let doc = json(&out, "");
+        let found: Vec<(String, String, String)> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "mount.point" || f["check"] == "dir.filesystem")
+            .map(|f| {
+                (
+                    f["check"].as_str().unwrap().to_string(),
+                    f["path"].as_str().unwrap().to_string(),
+                    f["actual"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let gate = |s: &str| validate(&["--gate", &format!("--service={s}")]).0;
+        (found, gate("pg"), gate("kafka"))
+    };
+    for pin in [true, false] {
+        std::fs::write(&layout, text(pin)).unwrap();
+        let (found, pg, kafka) = judged();
+        assert_eq!(found, vec![], "pin {pin}: clean");
+        assert!(pg <= 1 && kafka <= 1, "pin {pin}: clean gates {pg} {kafka}");
+        {
+            let _over_pg = try_bind(&base.join("kafka"), &base.join("pg")).unwrap();
+            let (found, pg, kafka) = judged();
+            let pg_dir = base.join("pg").display().to_string();
+            assert_eq!(found.len(), 1, "pin {pin}: {found:?}");
+            assert_eq!(
+                (&found[0].0[..], &found[0].1[..]),
+                ("dir.filesystem", &pg_dir[..]),
+                "pin {pin}"
+            );
+            assert!(found[0].2.contains("a bind mount of /kafka"), "{found:?}");
+            assert_eq!(pg, 2, "pin {pin}: pg's gate opened on kafka's data");
+            assert!(kafka <= 1, "pin {pin}: kafka's own gate {kafka}");
+        }
+        if pin {
+            let _over_base = try_bind(&base.join("decoy"), &base).unwrap();
+            let (found, pg, kafka) = judged();
+            let base_dir = base.display().to_string();
+            assert!(
+                found.iter().any(|(c, p, a)| c == "mount.point"
+                    && *p == base_dir
+                    && a.contains("a bind mount of /decoy")),
+                "{found:?}"
+            );
+            assert_eq!((pg, kafka), (2, 2), "gates over a decoy base");
+        }
+    }
+}

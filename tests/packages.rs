@@ -563,6 +563,11 @@ fn debian_scripts_set_up_and_clean_up_a_root_without_systemd() {
     std::fs::create_dir_all(r.join("var/lib/jts-hot")).unwrap();
     std::fs::write(r.join("var/lib/jts-hot/monitor-history.json"), "{}").unwrap();
     std::fs::write(r.join("var/lib/jts-hot/probe-baseline.json.corrupt"), "x").unwrap();
+    // Every file of the state directory, whatever its name: the quota walk's
+    // and mount.shadowed's records, and one a later version may add.
+    for f in ["quota-tree.json", "shadowed.json", "some-later-state.json"] {
+        std::fs::write(r.join("var/lib/jts-hot").join(f), "{}").unwrap();
+    }
     std::fs::write(r.join("etc/tmpfiles.d/.jts-hot.77.tmp"), "partial").unwrap();
     std::fs::write(r.join("etc/jts-hot/notes.txt"), "operator\n").unwrap();
     let textfile = r.join("var/lib/prometheus/node-exporter");

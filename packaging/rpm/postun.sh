@@ -68,8 +68,11 @@ remove_written_files() {
         && grep -q '^/' "$state/selinux-equal"; then
         echo "jts-hot: the SELinux equivalences listed in $state/selinux-equal could not all be deleted; the list is removed with the package" >&2
     fi
-    for f in "$state"/monitor-* "$state"/monitor.lock "$state"/probe-* "$state"/applied-layout.toml "$state"/selinux-equal "$state"/.jts-hot.*; do
-        if [ -f "$f" ] && [ ! -L "$f" ]; then rm -f "$f"; fi
+    # The state directory is jts-hot's alone: every file in it, whatever its
+    # name (a link itself, never what it points at), so that no record a
+    # version added outlives the package.
+    for f in "$state"/* "$state"/.[!.]*; do
+        if [ -f "$f" ] || [ -L "$f" ]; then rm -f "$f"; fi
     done
     rmdir "$state" 2>/dev/null || true
     # systemd's record of the monitor timer's last run (Persistent=true).

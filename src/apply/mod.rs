@@ -519,6 +519,18 @@ impl Apply<'_> {
                 host.display()
             )));
         }
+        // systemd-tmpfiles makes missing parents through the host's view of
+        // the image's links: every directory it would make stays inside.
+        let tmpfiles = [Path::new(TMPFILES_PATH), Path::new(TIER_TMPFILES_PATH)].map(etc_path);
+        let tmpfiles: Vec<&Path> = tmpfiles.iter().map(PathBuf::as_path).collect();
+        if let Some((path, host)) = setup::tmpfiles_leaving(self.root, &tmpfiles) {
+            return Err(Error::Tool(format!(
+                "systemd-tmpfiles refused: {} leads outside the root (to {}): nothing was \
+                 run on the image",
+                path.display(),
+                host.display()
+            )));
+        }
         run_tool(
             Command::new("systemd-sysusers")
                 .args(&root_arg)

@@ -16,7 +16,7 @@ use super::*;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMonitor {
+pub(super) struct RawMonitor {
     pub every: Option<Spanned<String>>,
     pub textfile_dir: Option<Spanned<String>>,
     /// How often the monitor walks each service tree for entries outside its project.

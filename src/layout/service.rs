@@ -16,7 +16,7 @@ use super::*;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawService {
+pub(super) struct RawService {
     pub owner: Spanned<String>,
     pub group: Option<Spanned<String>>,
     pub mode: Option<Spanned<String>>,
@@ -47,14 +47,14 @@ pub struct RawService {
 /// enums drop positions): each field of a table keeps its own span, so a
 /// message points at the value at fault, not at the table's brace.
 #[derive(Debug)]
-pub enum RawDir {
+pub(super) enum RawDir {
     Name(String),
     Table(RawDirTable),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDirTable {
+pub(super) struct RawDirTable {
     pub name: Option<Spanned<String>>,
     pub owner: Option<Spanned<String>>,
     pub group: Option<Spanned<String>>,

@@ -8,7 +8,7 @@ use super::checker::Checker;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawThresholds {
+pub(super) struct RawThresholds {
     pub warn_percent: Option<Spanned<i64>>,
     pub crit_percent: Option<Spanned<i64>>,
     pub fs_free_warn_percent: Option<Spanned<i64>>,

@@ -13,7 +13,7 @@ use super::*;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTier {
+pub(super) struct RawTier {
     pub base: Spanned<String>,
     pub owner: Option<Spanned<String>>,
     pub group: Option<Spanned<String>>,

@@ -98,6 +98,38 @@ pub fn mount_of_in<'a>(path: &Path, dev: (u32, u32), mounts: &'a [Mount]) -> Opt
     on_dev.or_else(|| mounts.iter().filter(holds).fold(None, deepest))
 }
 
+/// Where `path` (canonical, below `m`'s mount point) lies in `m`'s
+/// filesystem: the mount's root joined with the path below its mount point.
+fn within_fs(m: &Mount, path: &Path) -> Option<PathBuf> {
+    Some(m.root.join(path.strip_prefix(&m.mount_point).ok()?))
+}
+
+/// A mount of the same filesystem over `path` (which must exist) that shows
+/// another of its directories there than `reference` does: a bind mount of
+/// another directory, which st_dev cannot tell from the real one (only the
+/// mount's root can). `None` when `path` is `reference`'s own directory.
+pub fn rebound<'a>(mounts: &'a [Mount], path: &Path, reference: &Mount) -> Option<&'a Mount> {
+    let (seen, real) = holding(mounts, path)?;
+    if seen.id == reference.id
+        || (seen.major, seen.minor) != (reference.major, reference.minor)
+        || seen.fstype == "btrfs"
+    {
+        return None;
+    }
+    (within_fs(seen, &real)? != within_fs(reference, &real)?).then_some(seen)
+}
+
+/// The mount of the whole filesystem on `dev` (its root `/`) whose mount
+/// point is the deepest at or above `path`: what a path shows when no bind
+/// mount of one of its directories covers it.
+pub fn whole_fs_over<'a>(mounts: &'a [Mount], path: &Path, dev: (u32, u32)) -> Option<&'a Mount> {
+    mounts
+        .iter()
+        .filter(|m| (m.major, m.minor) == dev && m.root == Path::new("/"))
+        .filter(|m| path.starts_with(&m.mount_point))
+        .max_by_key(|m| m.mount_point.components().count())
+}
+
 /// What is seen at a declared mount point (see [`seen_at`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen<'a> {
@@ -147,6 +179,11 @@ pub fn seen_at<'a>(mounts: &'a [Mount], at: &Path, bind: bool) -> Seen<'a> {
         .find(|m| (m.major, m.minor) == dev || (m.fstype == "btrfs" && own_root))
         .copied();
     match own {
+        // A bind mount of one of the filesystem's directories (same device)
+        // over the mount point of the whole one: not what is declared.
+        Some(m) if !bind && m.root != Path::new("/") && m.fstype != "btrfs" => {
+            Seen::Hidden { by: Some(m) }
+        }
         Some(m) if bind || own_root => Seen::Mounted(m),
         _ if listed.is_empty() => Seen::Missing,
         _ => Seen::Hidden {

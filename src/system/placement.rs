@@ -138,7 +138,14 @@ impl Placement {
         if let Some(uuid) = pin {
             let at = super::nearest_existing(&on_disk(root, base));
             let state = match mounts::holding(mounts, &at) {
-                Some((m, _)) => State::Mounted(m.clone()),
+                // A bind mount of another directory of the same filesystem
+                // over the base shows the right device, not the base.
+                Some((m, real)) => match mounts::whole_fs_over(mounts, &real, (m.major, m.minor))
+                    .and_then(|whole| mounts::rebound(mounts, &real, whole))
+                {
+                    Some(b) => State::Hidden { by: describe(b) },
+                    None => State::Mounted(m.clone()),
+                },
                 None => State::Missing,
             };
             let mount = DeclaredMount {

@@ -334,12 +334,13 @@ impl Root {
 
     /// The first of `rels` that [`Root::leaves_root`], with where it leads:
     /// a tool that would follow it is not run.
-    pub fn first_leaving(&self, rels: &[&str]) -> Option<(PathBuf, PathBuf)> {
+    pub fn first_leaving<P: AsRef<Path>>(&self, rels: &[P]) -> Option<(PathBuf, PathBuf)> {
         rels.iter()
-            .find_map(|rel| match self.leaves_root(Path::new(rel)) {
+            .map(AsRef::as_ref)
+            .find_map(|rel| match self.leaves_root(rel) {
                 Ok(None) => None,
-                Ok(Some(host)) => Some((self.display(Path::new(rel)), host)),
-                Err(e) => Some((self.display(Path::new(rel)), PathBuf::from(e.to_string()))),
+                Ok(Some(host)) => Some((self.display(rel), host)),
+                Err(e) => Some((self.display(rel), PathBuf::from(e.to_string()))),
             })
     }
 

@@ -5,8 +5,8 @@
 //! `PREFIX@.service.d`, each dash prefix's `a-.service.d` and the type's
 //! `service.d`) are applied in the order of their file names, a file of one
 //! name in an earlier directory masking the same name in a later one. Only
-//! what decides a unit's place in the boot is read: `DefaultDependencies=`
-//! and `Before=`. Files are read bounded, regular files only, links followed
+//! what decides a unit's place in the boot is read: `DefaultDependencies=`,
+//! `Before=` and `After=`. Files are read bounded, regular files only, links followed
 //! inside the root.
 
 use super::Root;
@@ -46,6 +46,8 @@ pub struct Ordering {
     pub default_dependencies: (bool, PathBuf),
     /// Every unit it is ordered `Before=`, with the file that said so.
     pub before: BTreeMap<String, PathBuf>,
+    /// Every unit it is ordered `After=`, with the file that said so.
+    pub after: BTreeMap<String, PathBuf>,
 }
 
 /// The files that make up `unit` on the system under `root`: its own file,
@@ -73,14 +75,25 @@ fn files(root: &Root, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
                 )
             })
         })??;
+    // Gated through an alias (a link to a unit of another name): systemd
+    // loads the unit under its real name and applies that name's drop-ins
+    // as well as the alias's.
+    let real = on_disk_followed(root, &file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| {
+            n != unit && n.rsplit_once('.').map(|(_, k)| k) == unit.rsplit_once('.').map(|(_, k)| k)
+        });
     // Drop-in directories, least specific first: the type, dash prefixes,
     // the template, the unit itself (systemd applies them all, by file name).
-    let (stem, kind) = unit.rsplit_once('.')?;
-    let mut dirs = vec![format!("{kind}.d")];
-    let dashes: Vec<usize> = stem.match_indices('-').map(|(i, _)| i).collect();
-    dirs.extend(dashes.iter().map(|&i| format!("{}-.{kind}.d", &stem[..i])));
-    dirs.extend(template.map(|t| format!("{t}.d")));
-    dirs.push(format!("{unit}.d"));
+    let mut dirs = Vec::new();
+    for name in std::iter::once(unit).chain(real.as_deref()) {
+        for d in dropin_dirs(name)? {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
     for load in UNIT_LOAD_PATH.iter().rev() {
         for d in &dirs {
@@ -100,6 +113,21 @@ fn files(root: &Root, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
     Some((file, by_name.into_values().collect()))
 }
 
+/// The drop-in directory names that apply to `unit`, least specific first.
+fn dropin_dirs(unit: &str) -> Option<Vec<String>> {
+    let template = unit
+        .split_once('@')
+        .filter(|(_, rest)| !rest.starts_with('.'))
+        .and_then(|(prefix, rest)| Some(format!("{prefix}@.{}", rest.rsplit_once('.')?.1)));
+    let (stem, kind) = unit.rsplit_once('.')?;
+    let mut dirs = vec![format!("{kind}.d")];
+    let dashes: Vec<usize> = stem.match_indices('-').map(|(i, _)| i).collect();
+    dirs.extend(dashes.iter().map(|&i| format!("{}-.{kind}.d", &stem[..i])));
+    dirs.extend(template.map(|t| format!("{t}.d")));
+    dirs.push(format!("{unit}.d"));
+    Some(dirs)
+}
+
 /// `unit` as the system under `root` loads it; None when it is not installed.
 pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
     let (file, dropins) = files(root, unit)?;
@@ -107,6 +135,7 @@ pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
         file: file.clone(),
         default_dependencies: (true, file.clone()),
         before: BTreeMap::new(),
+        after: BTreeMap::new(),
     };
     for path in std::iter::once(file).chain(dropins) {
         let Ok(text) = super::file::read_regular_text(
@@ -159,6 +188,12 @@ pub fn apply(o: &mut Ordering, text: &str, path: &Path) {
                     o.before.insert(u.to_string(), path.to_path_buf());
                 }
             }
+            "After" if value.is_empty() => o.after.clear(),
+            "After" => {
+                for u in value.split_whitespace() {
+                    o.after.insert(u.to_string(), path.to_path_buf());
+                }
+            }
             _ => {}
         }
     }
@@ -178,8 +213,57 @@ fn boolean(v: &str) -> Option<bool> {
 /// after (`own_after`), cannot wait for jts-hot-validate.service.
 const BOOT_TARGETS: [&str; 2] = ["sysinit.target", "basic.target"];
 
-/// Why `unit`, loaded as `o`, cannot be gated; None when it can.
-pub fn gate_refusal(o: &Ordering, unit: &str, own_after: &BTreeSet<String>) -> Option<String> {
+/// How many units the ordering walks below load at most: far more than a
+/// boot's ordering chains hold, and a bound on a hostile image's.
+const MAX_UNITS_WALKED: usize = 2_000;
+
+/// Every unit that starts before the boot's own targets or before one of
+/// `own_after` on the system under `root`, each with the unit that starts
+/// after it: the anchors themselves, then, transitively, what each one is
+/// ordered `After=` (basic.target after timers.target and sockets.target,
+/// sysinit.target after swap.target, ...), as loaded there.
+pub fn early_units(root: &Root, own_after: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut early: BTreeMap<String, String> = BTreeMap::new();
+    let mut todo: Vec<String> = Vec::new();
+    for a in BOOT_TARGETS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(own_after.iter().cloned())
+    {
+        if !early.contains_key(&a) {
+            early.insert(a.clone(), "jts-hot-validate.service".to_string());
+            todo.push(a);
+        }
+    }
+    let mut loaded = 0;
+    while let Some(u) = todo.pop() {
+        loaded += 1;
+        if loaded > MAX_UNITS_WALKED {
+            break;
+        }
+        let Some(o) = ordering(root, &u) else {
+            continue;
+        };
+        for a in o.after.keys() {
+            if !early.contains_key(a) {
+                early.insert(a.clone(), u.clone());
+                todo.push(a.clone());
+            }
+        }
+    }
+    early
+}
+
+/// Why `unit`, loaded as `o`, cannot be gated; None when it can. `early`:
+/// [`early_units`]. A unit ordered `Before=` one of them, directly or
+/// through the units it is ordered before (loaded from `root`), would wait
+/// for jts-hot-validate.service while that waits for it.
+pub fn gate_refusal(
+    root: &Root,
+    o: &Ordering,
+    unit: &str,
+    early: &BTreeMap<String, String>,
+) -> Option<String> {
     if !o.default_dependencies.0 {
         return Some(format!(
             "{unit} runs in early boot (DefaultDependencies=no in {}): it starts before \
@@ -187,16 +271,43 @@ pub fn gate_refusal(o: &Ordering, unit: &str, own_after: &BTreeSet<String>) -> O
             o.default_dependencies.1.display()
         ));
     }
-    let early = o
-        .before
-        .iter()
-        .find(|(u, _)| BOOT_TARGETS.contains(&u.as_str()) || own_after.contains(*u))?;
-    Some(format!(
-        "{unit} is ordered Before={} (in {}), which jts-hot-validate.service starts after: \
-         gating it would make an ordering cycle",
-        early.0,
-        early.1.display()
-    ))
+    // Breadth first through Before=, each unit once: (unit reached, the
+    // gate's own Before= it was reached through).
+    let mut seen: BTreeSet<String> = BTreeSet::from([unit.to_string()]);
+    let mut queue: std::collections::VecDeque<(String, usize)> = std::collections::VecDeque::new();
+    let first: Vec<(&String, &PathBuf)> = o.before.iter().collect();
+    for (i, (u, _)) in first.iter().enumerate() {
+        if seen.insert((*u).clone()) {
+            queue.push_back(((*u).clone(), i));
+        }
+    }
+    while let Some((u, via)) = queue.pop_front() {
+        let (direct, file) = first[via];
+        if let Some(after) = early.get(&u) {
+            let through = match &u == direct {
+                true => String::new(),
+                false => format!(", which is ordered before {u}"),
+            };
+            return Some(format!(
+                "{unit} is ordered Before={direct} (in {}){through}, which {after} starts \
+                 after (jts-hot-validate.service starts after sysinit.target and basic.target): \
+                 gating it would make an ordering cycle",
+                file.display()
+            ));
+        }
+        if seen.len() > MAX_UNITS_WALKED {
+            break;
+        }
+        let Some(next) = ordering(root, &u) else {
+            continue;
+        };
+        for b in next.before.keys() {
+            if seen.insert(b.clone()) {
+                queue.push_back((b.clone(), via));
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -204,7 +315,9 @@ mod tests {
     use super::*;
 
     fn judge(r: &Path, unit: &str, own: &BTreeSet<String>) -> Option<String> {
-        gate_refusal(&ordering(&Root::open(r).unwrap(), unit)?, unit, own)
+        let root = Root::open(r).unwrap();
+        let early = early_units(&root, own);
+        gate_refusal(&root, &ordering(&root, unit)?, unit, &early)
     }
 
     fn unit(root: &Path, rel: &str, text: &str) {

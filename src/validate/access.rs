@@ -92,10 +92,21 @@ impl<'a> Access<'a> {
     }
 
     /// The blocked ones, one finding each. `planned`: whether a path is one
-    /// of the layout's directories (then tmpfiles may be the fix).
-    pub fn finish(self, tally: &mut Tally, planned: &dyn Fn(&Path) -> bool) {
+    /// of the layout's directories (then tmpfiles may be the fix);
+    /// `remapped`: whether it lies in a tree dir.owner.remap reports (a
+    /// permission there is that finding's, not one of its own).
+    pub fn finish(
+        self,
+        tally: &mut Tally,
+        planned: &dyn Fn(&Path) -> bool,
+        remapped: &dyn Fn(&Path) -> bool,
+    ) {
         let root = self.root;
         for (user, b, first, more) in self.blocked {
+            if b.cause == Cause::Permission && remapped(&b.at) {
+                tally.checks += 1 + more;
+                continue;
+            }
             let at = on_disk(root, &b.at);
             let actual = match (b.cause, more) {
                 (Cause::ReadOnly, 0) => format!("{}: no write ({})", at.display(), b.because),

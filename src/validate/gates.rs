@@ -49,14 +49,14 @@ pub struct Refused {
 /// Each gate of `layout` that cannot wait for jts-hot-validate.service on
 /// the system under `root` (this one when None).
 pub fn refused(layout: &Layout, root: &Root) -> Vec<Refused> {
-    let own = own_after(layout);
+    let early = unitfile::early_units(root, &own_after(layout));
     let mut out = Vec::new();
     for s in &layout.services {
         for (i, unit) in s.gate.iter().enumerate() {
             let Some(ordering) = unitfile::ordering(root, unit.as_str()) else {
                 continue;
             };
-            if let Some(why) = unitfile::gate_refusal(&ordering, unit.as_str(), &own) {
+            if let Some(why) = unitfile::gate_refusal(root, &ordering, unit.as_str(), &early) {
                 out.push(Refused {
                     field: format!("services.{}.gate[{i}]", s.name),
                     unit: unit.to_string(),

@@ -54,7 +54,7 @@ pub fn check(
         // The type, options and TRIM beneath would be the root filesystem's.
         return;
     }
-    on_declared_filesystems(resolved, mounts, placement, reachable, tally);
+    on_declared_filesystems(resolved, mounts, placement, reachable, mount, tally);
     let describe = describe(mount);
     if tier.require_mountpoint == RequireMountpoint::Always {
         own_mount_point(base, &existing, mount.mount_point == real, &describe, tally);
@@ -97,20 +97,23 @@ fn declared_mounts_in_place(
 
 /// dir.filesystem: each planned directory lies on the filesystem declared
 /// for it (the deepest declared mount at or above it): its device number is
-/// that mount's. Only the topmost of a subtree on another filesystem is named.
+/// that mount's, and no bind mount of another directory of that filesystem
+/// covers it (same device: the mount's root tells). Where nothing is declared
+/// the base's filesystem (`tier_mount`) is judged for such a bind alone.
+/// Only the topmost of a subtree on another filesystem is named.
 fn on_declared_filesystems(
     resolved: &Resolved,
     mounts: &[Mount],
     placement: &Placement,
     reachable: &[PlannedDir],
+    tier_mount: &Mount,
     tally: &mut Tally,
 ) {
     use std::os::unix::fs::MetadataExt;
     let mut elsewhere: Vec<&Path> = Vec::new();
     for dir in reachable {
-        let Some((declared, mount)) = placement.declared_fs(&dir.path) else {
-            continue;
-        };
+        let declared = placement.declared_fs(&dir.path);
+        let mount = declared.map_or(tier_mount, |(_, m)| m);
         if elsewhere.iter().any(|e| dir.path.starts_with(e)) || mount.fstype == "btrfs" {
             continue;
         }
@@ -126,24 +129,37 @@ fn on_declared_filesystems(
             nix::sys::stat::major(meta.dev()) as u32,
             nix::sys::stat::minor(meta.dev()) as u32,
         );
-        if dev == (mount.major, mount.minor) {
-            tally.pass();
-            continue;
-        }
+        let seen = match dev == (mount.major, mount.minor) {
+            true => match crate::system::mounts::rebound(mounts, &path, mount) {
+                Some(bind) => placement::describe(bind),
+                None => {
+                    if declared.is_some() {
+                        tally.pass();
+                    }
+                    continue;
+                }
+            },
+            // Another disk where nothing is declared: not judged here.
+            false if declared.is_none() => continue,
+            false => crate::system::mounts::mount_of_in(&path, dev, mounts)
+                .map(placement::describe)
+                .unwrap_or_else(|| format!("device {}:{}", dev.0, dev.1)),
+        };
         elsewhere.push(&dir.path);
-        let seen = crate::system::mounts::mount_of_in(&path, dev, mounts)
-            .map(placement::describe)
-            .unwrap_or_else(|| format!("device {}:{}", dev.0, dev.1));
+        let expected = match declared {
+            Some((d, _)) => format!(
+                "on {} (as {} declares)",
+                placement::describe(mount),
+                d.declared_in
+            ),
+            None => format!("on {} (the base's filesystem)", placement::describe(mount)),
+        };
         tally
             .fail(
                 Critical,
                 &path,
                 Check::DirFilesystem,
-                format!(
-                    "on {} (as {} declares)",
-                    placement::describe(mount),
-                    declared.declared_in
-                ),
+                expected,
                 format!("on {seen}"),
             )
             .hint(format!(

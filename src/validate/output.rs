@@ -165,8 +165,8 @@ pub fn nagios(report: &Report) -> String {
         let mut p = Perf::count(label, report.count(severity));
         // The plugin range "0": any finding of this severity is one too many.
         match severity {
-            Status::Warning => p.warn = Some(0.0),
-            Status::Critical => p.crit = Some(0.0),
+            Status::Warning => p.warn = Some(0u64.into()),
+            Status::Critical => p.crit = Some(0u64.into()),
             _ => {}
         }
         p
@@ -179,11 +179,11 @@ pub fn nagios(report: &Report) -> String {
         count("unknown", Status::Unknown),
         Perf {
             label: "time".into(),
-            value: report.duration.as_secs_f64(),
+            value: report.duration.as_secs_f64().into(),
             uom: "s",
             warn: None,
             crit: None,
-            min: Some(0.0),
+            min: Some(0u64.into()),
             max: None,
         },
     ];

@@ -19,12 +19,12 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|s| Perf {
             label: s.name.clone(),
-            value: s.allocated_bytes as f64,
+            value: s.allocated_bytes.into(),
             uom: "B",
-            warn: Some(s.warning_bytes as f64),
-            crit: Some(s.critical_bytes as f64),
-            min: Some(0.0),
-            max: Some(s.planned_bytes as f64),
+            warn: Some(s.warning_bytes.into()),
+            crit: Some(s.critical_bytes.into()),
+            min: Some(0u64.into()),
+            max: Some(s.planned_bytes.into()),
         })
         .collect();
     let mut details: Vec<String> = report
@@ -49,12 +49,12 @@ pub fn render(report: &Report) -> String {
         let usable = f.stats.used_bytes.saturating_add(f.stats.avail_bytes);
         perf.push(Perf {
             label: "filesystem".into(),
-            value: f.stats.used_bytes as f64,
+            value: f.stats.used_bytes.into(),
             uom: "B",
-            warn: Some(usable.saturating_sub(f.avail_warning_bytes) as f64),
-            crit: Some(usable.saturating_sub(f.avail_critical_bytes) as f64),
-            min: Some(0.0),
-            max: Some(usable as f64),
+            warn: Some(usable.saturating_sub(f.avail_warning_bytes).into()),
+            crit: Some(usable.saturating_sub(f.avail_critical_bytes).into()),
+            min: Some(0u64.into()),
+            max: Some(usable.into()),
         });
         let why = match f.reasons.is_empty() {
             true => String::new(),
@@ -71,11 +71,11 @@ pub fn render(report: &Report) -> String {
     perf.push(Perf::count("findings", report.validation.findings.len()));
     perf.push(Perf {
         label: "scan".into(),
-        value: report.scan.duration_seconds,
+        value: report.scan.duration_seconds.into(),
         uom: "s",
         warn: None,
         crit: None,
-        min: Some(0.0),
+        min: Some(0u64.into()),
         max: None,
     });
     details.extend(

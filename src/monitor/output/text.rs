@@ -595,12 +595,15 @@ pub fn summary(report: &Report) -> String {
 
 /// The summary after its status: the totals, then what caused the status.
 fn summary_body(report: &Report) -> String {
-    let mut why: Vec<String> = report
+    let services: Vec<String> = report
         .services
         .iter()
         .filter(|s| s.status != Status::Ok)
         .map(|s| format!("{} {}", s.name, s.reasons.join(", ")))
         .collect();
+    // Capped, worst first: the journal line stays one readable line
+    // whatever the tree holds; journal_lines has each thing whole.
+    let mut why = capped(services, SUMMARY_NAMES, "more service(s) not OK");
     if let Some(f) = report
         .filesystem
         .as_ref()
@@ -610,27 +613,47 @@ fn summary_body(report: &Report) -> String {
     }
     let v = &report.validation;
     if v.status != Status::Ok {
-        // The blocking findings by name; warnings only as a count.
-        let mut blocking: Vec<String> = v
+        // The blocking findings by name (the worst first, a few); warnings
+        // only as a count.
+        let mut worst: Vec<_> = v
             .findings
             .iter()
             .filter(|f| f.severity > Status::Warning)
+            .collect();
+        worst.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let count = worst.len();
+        let named = worst
+            .iter()
             .map(|f| format!("{} {}", f.check, escape::untrusted_path(&f.path)))
             .collect();
-        let warnings = v.findings.len() - blocking.len();
+        let mut blocking = capped(named, SUMMARY_NAMES, "more");
+        let warnings = v.findings.len() - count;
         if warnings > 0 {
             blocking.push(format!("{warnings} warning(s)"));
         }
         why.push(format!("validation {}: {}", v.status, blocking.join(", ")));
     }
     if report.status == Status::Unknown {
-        why.extend(report.notes.iter().cloned());
+        why.extend(capped(report.notes.clone(), SUMMARY_NAMES, "more note(s)"));
     }
     let mut line = totals(report);
     if !why.is_empty() {
         let _ = write!(line, "; {}", why.join("; "));
     }
     line
+}
+
+/// How many things of one kind the one-line summary names.
+const SUMMARY_NAMES: usize = 3;
+
+/// The first `cap` of `items`, then "N `more`" for the rest.
+fn capped(mut items: Vec<String>, cap: usize, more: &str) -> Vec<String> {
+    if items.len() > cap {
+        let rest = items.len() - cap;
+        items.truncate(cap);
+        items.push(format!("{rest} {more}"));
+    }
+    items
 }
 
 /// "7 services use 1.20 TB of 4.00 TB planned, filesystem 61.0% free".
