@@ -38,8 +38,10 @@ use crate::usage::dirents::DirentBuf;
 use crate::usage::{Subdir, MAX_SUBDIRS};
 
 /// Below this depth a directory is counted itself, its contents are not
-/// (the service is flagged partial): the saved position stays bounded.
-pub const MAX_DEPTH: usize = 4096;
+/// (the service is flagged partial): the saved position stays bounded, and
+/// resuming (one listing per level) costs at most half the smallest budget
+/// the layout allows, so every run moves a round on by the other half.
+pub const MAX_DEPTH: usize = 500;
 /// Errors named per service (the count covers them all).
 const ERRORS: usize = 10;
 
