@@ -2,6 +2,7 @@
 //! filesystem's free space, growth from the history, and one status.
 //! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
 
+pub mod canary;
 pub mod forecast;
 pub mod history;
 pub mod output;
@@ -59,6 +60,9 @@ pub struct Report {
     /// The device baseline `jts-hot probe --save` stored in the state
     /// directory, exported so a dashboard shows what the tier is held to.
     pub probe_baseline: Option<Baseline>,
+    /// The fsync canary (a timed 8 KiB write + fdatasync in the tier, once
+    /// a run) and its histogram across runs; null when it did not run.
+    pub fsync_canary: Option<canary::Canary>,
     /// `jts-hot validate` of the whole tier, run by every monitor run so that
     /// drift since the boot's validation is seen (and alerted on) within one run.
     pub validation: Validation,
@@ -319,6 +323,10 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
     let loaded = history::load(&state);
     let (mut report, history) = measure(layout, opts, loaded, SystemTime::now());
     report.notes.extend(lock_note);
+    if may_save {
+        // Held lock: one canary a run, and one writer of its histogram.
+        fsync_canary(layout, opts, &mut report);
+    }
     if let Some(history) = history.filter(|_| may_save) {
         save_history(&mut report, &history, &state);
     }
@@ -342,6 +350,28 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
         write_textfile(&mut report, dir);
     }
     report
+}
+
+/// The canary, on the live system with the tier's disk in place (never
+/// into the directory beneath a missing mount).
+fn fsync_canary(layout: &Layout, opts: &Options, report: &mut Report) {
+    let unmounted = report
+        .validation
+        .count(crate::validate::Check::MountPoint, Status::Critical)
+        > 0;
+    if opts.root.image_dir().is_some() || report.filesystem.is_none() || unmounted {
+        return;
+    }
+    let state = StateDir::new(&opts.state_dir);
+    let mut notes = Vec::new();
+    let canary = canary::run(
+        &layout.tier.fsync_canary(),
+        &state,
+        report.timestamp,
+        &mut notes,
+    );
+    report.notes.extend(notes);
+    report.fsync_canary = Some(canary);
 }
 
 /// Writes the run's Prometheus text into `dir` for node_exporter's textfile
@@ -644,6 +674,7 @@ pub fn measure(
             samples: hist.samples.len(),
         },
         probe_baseline: baseline.found(),
+        fsync_canary: None,
         validation,
         quota_tree,
         subdir_walk,

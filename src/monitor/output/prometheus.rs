@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use crate::escape::{self, prometheus_label_value};
+use crate::monitor::canary::Histogram;
 use crate::monitor::forecast::Bounds;
 use crate::monitor::{Filesystem, Report, ServiceUsage};
 use crate::state::Baseline;
@@ -399,12 +400,43 @@ pub const FAMILIES: &[Family] = &[
     },
 ];
 
+/// A histogram family: HELP, TYPE, then `_bucket{le}` (cumulative), `_sum`
+/// and `_count`, accumulated across runs.
+pub struct HistogramFamily {
+    pub name: &'static str,
+    pub help: &'static str,
+    of: fn(&Report) -> Option<&Histogram>,
+}
+
+/// Every histogram family, written after the gauges.
+pub const HISTOGRAMS: &[HistogramFamily] = &[HistogramFamily {
+    name: "jts_hot_fsync_seconds",
+    help: "The fsync canary: one 8 KiB write+fdatasync in the tier per monitor run, at idle I/O priority, accumulated across runs (compare with jts_hot_probe_baseline_fsync_p99_seconds).",
+    of: |r| r.fsync_canary.as_ref().and_then(|c| c.histogram.as_ref()),
+}];
+
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for family in FAMILIES {
         gauge(&mut out, family, &(family.samples)(report));
     }
+    for family in HISTOGRAMS {
+        if let Some(h) = (family.of)(report) {
+            histogram(&mut out, family, h);
+        }
+    }
     out
+}
+
+fn histogram(out: &mut String, family: &HistogramFamily, h: &Histogram) {
+    let name = family.name;
+    let _ = writeln!(out, "# HELP {name} {}", family.help);
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (le, count) in h.cumulative() {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_sum {}", h.sum_seconds);
+    let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
 /// One gauge family: HELP, TYPE, then each (labels, value).
