@@ -140,7 +140,14 @@ ONE RUN
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
   used bytes are the quota's, one quotactl (files, directories and apparent bytes are then
   absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit
-  WARNING.
+  WARNING. Its largest subdirectories come from a budgeted walk that yields to the
+  services: a round starts at most every monitor.subdir_walk_every (hourly by default),
+  each run examines at most monitor.subdir_walk_budget entries (100,000 by default) in the
+  idle I/O class and its own thread, and the next run continues where it stopped
+  (STATE_DIR/monitor-subdir-walk.json); until a round is complete the last complete one's
+  figures are reported. A run where no round is due walks nothing. How far it got:
+  subdir_walk in the JSON, a line in the text, jts_hot_subdir_walk_entries and
+  jts_hot_subdir_walk_services.
   Any tree shape a service user builds is walked in linear time with bounded stack and
   memory; below 200,000 levels a directory is counted, not entered, and the service is
   partial naming it. The soft descriptor limit is raised to the hard one and the walk sizes

@@ -6,6 +6,8 @@ pub mod canary;
 pub mod forecast;
 pub mod history;
 pub mod output;
+pub mod subdir_round;
+pub mod subdir_walk;
 pub mod subdirs;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +70,9 @@ pub struct Report {
     /// (run at `monitor.quota_tree_every`, or by `quota set --repair`); null
     /// with quotas off or before the first walk.
     pub quota_tree: Option<QuotaTree>,
+    /// The budgeted walk for the top subdirectories of services measured by
+    /// their quota: how far it got; null when no service's usage came from a quota.
+    pub subdir_walk: Option<subdir_round::SubdirWalk>,
     /// Anything a person should know that is not a threshold breach.
     pub notes: Vec<String>,
     /// The subdirectory sizes to keep for the next run's growth (saved by
@@ -327,6 +332,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
     }
     if may_save {
         save_last_run(&mut report, &state);
+        if let Some(Err(e)) = report.subdir_walk.as_mut().map(|w| w.save(&state)) {
+            report
+                .notes
+                .push(format!("cannot save the subdirectory walk: {e:#}"));
+        }
         if let Some(sizes) = report.subdirs_state.take() {
             if let Err(e) = state::save(&state, &sizes) {
                 report
@@ -618,8 +628,15 @@ pub fn measure(
     let measured = measure_usage(layout, &quotas, threads, opts.walk, &mut notes);
     let duration = (started.elapsed() + read_once).as_secs_f64();
 
-    let (tops, subdirs_state) =
-        largest_subdirs(layout, &measured.usages, &state, now_s, &mut notes);
+    let mut subdir_walk = subdir_round::of_run(layout, &measured.usages, &state, now_s, &mut notes);
+    let (tops, subdirs_state) = subdirs::largest(
+        layout,
+        &measured.usages,
+        subdir_walk.as_mut(),
+        &state,
+        now_s,
+        &mut notes,
+    );
 
     // The history, with this run's sample added before growth is computed.
     let mut hist = loaded.history;
@@ -660,67 +677,11 @@ pub fn measure(
         fsync_canary: None,
         validation,
         quota_tree,
+        subdir_walk,
         notes,
         subdirs_state,
     };
     (report, loaded.saveable.then_some(hist))
-}
-
-/// Each walked service's largest subdirectories against the previous
-/// walk's figures, and the figures to keep for the next run (None when no
-/// service was walked or `monitor.top` is 0).
-fn largest_subdirs(
-    layout: &Layout,
-    usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
-    state: &StateDir,
-    now: u64,
-    notes: &mut Vec<String>,
-) -> (Vec<Option<subdirs::TopSubdirs>>, Option<subdirs::Previous>) {
-    let n = layout.monitor.top();
-    let walked = |(u, source, _): &(Usage, UsageSource, Option<QuotaFigures>)| {
-        *source == UsageSource::Walk && u.root_error.is_none()
-    };
-    if n == 0 || !usages.iter().any(walked) {
-        return (vec![None; usages.len()], None);
-    }
-    let loaded = state::load::<subdirs::Previous>(state);
-    notes.extend(loaded.trouble().map(str::to_string));
-    let previous = loaded.found();
-    let mut next = subdirs::Previous {
-        t: now,
-        services: Default::default(),
-    };
-    let tops = layout
-        .services
-        .iter()
-        .zip(usages)
-        .map(|(svc, entry)| {
-            let name = svc.name.as_str();
-            let before = previous.as_ref().and_then(|p| p.services.get(name));
-            if !walked(entry) {
-                // Not walked this run: its figures wait for the next walk.
-                if let Some(b) = before {
-                    next.services.insert(name.to_string(), b.clone());
-                }
-                return None;
-            }
-            let u = &entry.0;
-            let since = previous.as_ref().map(|p| p.t);
-            let (top, kept) = subdirs::top(&u.subdirs, u.subdirs_capped, n, before, since);
-            // A partial walk's figures are lower bounds: not a baseline.
-            match (u.partial(), before) {
-                (false, _) => {
-                    next.services.insert(name.to_string(), kept);
-                }
-                (true, Some(b)) => {
-                    next.services.insert(name.to_string(), b.clone());
-                }
-                (true, None) => {}
-            }
-            Some(top)
-        })
-        .collect();
-    (tops, Some(next))
 }
 
 impl RunSample {

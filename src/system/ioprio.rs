@@ -1,7 +1,7 @@
 //! The calling thread's I/O scheduling class (ioprio_set(2)): work that
 //! must yield to the services on the same disk runs in the idle class, which
-//! the kernel serves only when no other class has I/O queued (BFQ; the
-//! mq-deadline scheduler ranks it last).
+//! BFQ serves only when no other class has I/O queued and mq-deadline
+//! serves last (the `none` scheduler, usual for NVMe, ignores classes).
 
 use std::io;
 

@@ -151,9 +151,51 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         name: "jts_hot_subdir_bytes",
-        help: "Allocated bytes below one of the service's largest first- or second-level subdirectories (monitor.top of each level; path relative to the service directory, escaped); only for services walked.",
+        help: "Allocated bytes below one of the service's largest first- or second-level subdirectories (monitor.top of each level; path relative to the service directory, escaped); for a service measured by its quota, from the budgeted walk's last complete round.",
         labels: &["service", "path"],
         samples: subdir_bytes,
+    },
+    Family {
+        name: "jts_hot_subdir_walk_entries",
+        help: "Entries the budgeted subdirectory walk examined (quota mode; one per fstatat and per directory listed): scope=\"run\" this run, \"round\" the round so far, \"budget\" what a run may spend.",
+        labels: &["scope"],
+        samples: |r| {
+            r.subdir_walk
+                .iter()
+                .flat_map(|w| {
+                    [
+                        ("run", w.entries_this_run),
+                        ("round", w.round_entries),
+                        ("budget", w.budget_entries),
+                    ]
+                })
+                .map(|(scope, v)| (vec![("scope", scope.to_string())], v as f64))
+                .collect()
+        },
+    },
+    Family {
+        name: "jts_hot_subdir_walk_services",
+        help: "Services in the budgeted subdirectory walk's round: state=\"done\" walked to the end, \"all\" in the round.",
+        labels: &["state"],
+        samples: |r| {
+            r.subdir_walk
+                .iter()
+                .flat_map(|w| [("done", w.services_done), ("all", w.services)])
+                .map(|(state, v)| (vec![("state", state.to_string())], v as f64))
+                .collect()
+        },
+    },
+    Family {
+        name: "jts_hot_subdir_walk_complete_timestamp_seconds",
+        help: "When the budgeted subdirectory walk last finished a round (Unix time): the top subdirectories of services measured by their quota are from it; monitor.subdir_walk_every starts a round (hourly by default).",
+        labels: &[],
+        samples: |r| {
+            r.subdir_walk
+                .iter()
+                .filter_map(|w| w.last_complete_unix)
+                .map(|t| (vec![], t as f64))
+                .collect()
+        },
     },
     Family {
         name: "jts_hot_service_partial",
