@@ -90,7 +90,7 @@ SEE ALSO
 pub fn monitor() -> String {
     let mut out = String::from(MONITOR_RUN);
     out.push_str(
-        "METRICS (gauges, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)\n",
+        "METRICS (gauges unless marked, in --format prometheus and DIR/jts_hot.prom; meanings in /usr/share/doc/jts-hot/metrics.md)\n",
     );
     let series: Vec<String> = jts_hot::monitor::output::prometheus::FAMILIES
         .iter()
@@ -110,6 +110,12 @@ pub fn monitor() -> String {
             _ => out.push_str(&format!("  {left}\n")),
         }
     }
+    for h in jts_hot::monitor::output::prometheus::HISTOGRAMS {
+        let n = h.name;
+        out.push_str(&format!(
+            "  {n}_bucket{{le}} {n}_sum {n}_count (histogram)\n"
+        ));
+    }
     out + MONITOR_END
 }
 
@@ -126,11 +132,22 @@ ONE RUN
   Each walked service's largest first- and second-level subdirectories (monitor.top of
   each, 5 by default) are reported with their growth since the previous walk. It also runs
   the whole validation (see jts-hot-validate(1)), so drift since boot shows within one run;
-  its status is the worst of both. Nothing under the tier is ever written.
+  its status is the worst of both. Nothing under the tier is ever written but the fsync
+  canary: once a run, in the idle I/O class, one 8 KiB write + fdatasync of
+  BASE/.jts-hot-fsync (jts-hot's own file; anything else in its place is left alone),
+  timed and added to STATE_DIR/monitor-fsync-canary.json (jts_hot_fsync_seconds, a
+  histogram).
   A service under an active project quota (tier.quota, /usr/share/doc/jts-hot/quotas.md) is not walked: its
   used bytes are the quota's, one quotactl (files, directories and apparent bytes are then
   absent; --walk walks it anyway). At its hard limit it is CRITICAL, over its soft limit
-  WARNING.
+  WARNING. Its largest subdirectories come from a budgeted walk that yields to the
+  services: a round starts at most every monitor.subdir_walk_every (hourly by default),
+  each run examines at most monitor.subdir_walk_budget entries (100,000 by default) in the
+  idle I/O class and its own thread, and the next run continues where it stopped
+  (STATE_DIR/monitor-subdir-walk.json); until a round is complete the last complete one's
+  figures are reported. A run where no round is due walks nothing. How far it got:
+  subdir_walk in the JSON, a line in the text, jts_hot_subdir_walk_entries and
+  jts_hot_subdir_walk_services.
   Any tree shape a service user builds is walked in linear time with bounded stack and
   memory; below 200,000 levels a directory is counted, not entered, and the service is
   partial naming it. The soft descriptor limit is raised to the hard one and the walk sizes

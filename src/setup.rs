@@ -440,6 +440,11 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<Report, SetupError> {
         &blocked.exclude_args(),
     )?;
     tighten_modes(layout, root, &missing, &blocked)?;
+    if root.image_dir().is_none() && !blocked.blocks(&layout.tier.base) {
+        // The sandboxed monitor may write its fsync canary but not create it;
+        // when this fails, the monitor's run says why (a note).
+        let _ = crate::monitor::canary::prepare(&layout.tier.fsync_canary());
+    }
     let mut created = Vec::new();
     let mut repaired = Vec::new();
     for (path, found) in planned.into_iter().zip(before) {

@@ -215,6 +215,16 @@ fn every_family_the_formatter_knows_is_documented() {
         );
         assert!(docs.contains(name), "{name} is not in docs/metrics.md");
     }
+    for h in jts_hot::monitor::output::prometheus::HISTOGRAMS {
+        for suffix in ["_bucket", "_sum", "_count"] {
+            let name = format!("{}{suffix}", h.name);
+            assert!(
+                help.contains(&name),
+                "{name} is not in `jts-hot monitor --help`"
+            );
+            assert!(docs.contains(&name), "{name} is not in docs/metrics.md");
+        }
+    }
 }
 
 /// docs/metrics.md the other way: each series it names is a family the
@@ -223,7 +233,25 @@ fn every_family_the_formatter_knows_is_documented() {
 fn every_series_in_the_metrics_doc_is_a_family_with_its_labels() {
     let docs = std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap();
     let families = jts_hot::monitor::output::prometheus::FAMILIES;
-    let family = |name: &str| families.iter().find(|f| f.name == name);
+    let histograms = jts_hot::monitor::output::prometheus::HISTOGRAMS;
+    // A histogram's series: NAME_bucket (labelled le), NAME_sum, NAME_count.
+    let histogram = |name: &str| -> Option<&'static [&'static str]> {
+        histograms.iter().find_map(|h| {
+            let suffix = name.strip_prefix(h.name)?;
+            match suffix {
+                "_bucket" => Some(&["le"][..]),
+                "" | "_sum" | "_count" => Some(&[][..]),
+                _ => None,
+            }
+        })
+    };
+    let family = |name: &str| {
+        families
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.labels)
+            .or_else(|| histogram(name))
+    };
     for name in metric_names(&docs) {
         assert!(
             family(&name).is_some(),
@@ -244,13 +272,13 @@ fn every_series_in_the_metrics_doc_is_a_family_with_its_labels() {
         let labels = ticked(cells[2].split('(').next().unwrap());
         for name in ticked(cells[1]) {
             let f = family(&name).unwrap_or_else(|| panic!("{name}: no such family"));
-            assert_eq!(f.labels, labels, "docs/metrics.md's labels of {name}");
+            assert_eq!(f, labels, "docs/metrics.md's labels of {name}");
             rows += 1;
         }
     }
     assert_eq!(
         rows,
-        families.len(),
+        families.len() + 3 * histograms.len(),
         "a family without its row in docs/metrics.md"
     );
 }

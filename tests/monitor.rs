@@ -328,12 +328,31 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
     };
     let state = jts_hot::state::StateDir::new(s.state());
     jts_hot::state::save(&state, &baseline).unwrap();
+    // A first run: the fsync canary's histogram accumulates across runs.
+    let (code, first, err) = run(&mut s.monitor(&["--format", "json"]));
+    assert!(code <= 1, "{err}");
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let canary = &first["fsync_canary"];
+    assert!(canary["seconds"].as_f64().unwrap() > 0.0, "{canary}");
+    assert_eq!(canary["histogram"]["count"], 1, "{canary}");
     let (code, stdout, err) = run(&mut s.monitor(&[
         "--format",
         "prometheus",
         "--textfile-dir",
         textfiles.to_str().unwrap(),
     ]));
+    // The canary's own file, one 8 KiB block; the service's data untouched.
+    let canary = std::fs::metadata(s.base().join(".jts-hot-fsync")).unwrap();
+    assert_eq!(
+        (canary.len(), canary.permissions().mode() & 0o777),
+        (8192, 0o600)
+    );
+    assert_eq!(
+        std::fs::metadata(s.base().join("postgresql/data/16384"))
+            .unwrap()
+            .len(),
+        100_000
+    );
     // 1: the host-level validation warnings (see usage_ok).
     assert!(code <= 1, "{err}");
     let prom = textfiles.join("jts_hot.prom");
@@ -416,6 +435,9 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
             "jts_hot_probe_baseline_randread_p50_seconds{{dir=\"{}\"}} 8e-05",
             s.base().display()
         ),
+        "# TYPE jts_hot_fsync_seconds histogram".to_string(),
+        "jts_hot_fsync_seconds_bucket{le=\"+Inf\"} 2".to_string(),
+        "jts_hot_fsync_seconds_count 2".to_string(),
     ] {
         assert!(body.contains(&series), "{series} not served:\n{body}");
     }

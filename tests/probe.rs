@@ -514,3 +514,93 @@ fn a_corrupt_baseline_is_set_aside_and_a_closed_stdout_is_no_panic() {
     assert!(out.status.code().unwrap() <= 3, "{err}");
     assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 }
+
+/// The layout's own limits replace the engine's: an impossible fsync limit
+/// makes PostgreSQL unfit on any device, `engine = "none"` judges nothing, a
+/// limit on a service of no known engine judges it; each finding names the
+/// layout's key as its source.
+#[test]
+fn the_layouts_limits_replace_the_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (code, default, _) = run(jts_hot().args(["config", "default"]));
+    assert_eq!(code, 0);
+    let layout = default
+        .replace(
+            "[services.postgresql]\n",
+            "[services.postgresql]\nfsync_p99_max = \"1us\"\nrandread_p99_max = \"1min\"\n",
+        )
+        .replace(
+            "[services.redis]\n",
+            "[services.redis]\nengine = \"none\"\n",
+        )
+        .replace(
+            "[services.docker]\n",
+            "[services.docker]\nfsync_p99_max = \"1min\"\n",
+        );
+    assert_eq!(layout.matches("p99_max").count(), 3, "{layout}");
+    let file = dir.path().join("layout.toml");
+    std::fs::write(&file, &layout).unwrap();
+    let probed = dir.path().join("probed");
+    std::fs::create_dir(&probed).unwrap();
+    let mut cmd = jts_hot();
+    cmd.arg("--config")
+        .arg(&file)
+        .args([
+            "probe", "--format", "json", "--size", "4MiB", "--time", "1s", "--dir",
+        ])
+        .arg(&probed)
+        .arg("--state-dir")
+        .arg(state.path());
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 1, "{err}\n{out}");
+    let r = json_of(&out);
+    let of = |name: &str| {
+        r["fitness"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == name)
+            .unwrap()
+            .clone()
+    };
+    let pg = of("postgresql");
+    assert_eq!(pg["verdict"], "unfit", "{pg}");
+    assert_eq!(pg["judged"][0]["limit_us"], 1.0, "{pg}");
+    assert_eq!(
+        pg["judged"][0]["source"],
+        "the layout's services.postgresql.fsync_p99_max"
+    );
+    assert_eq!(pg["judged"][1]["limit_us"], 60e6, "{pg}");
+    assert_eq!(of("redis")["verdict"], "not-judged");
+    assert_eq!(of("redis")["engine"], Value::Null);
+    let docker = of("docker");
+    assert_eq!(docker["verdict"], "fit", "{docker}");
+    assert_eq!(docker["engine"], Value::Null);
+    let findings: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "fitness")
+        .collect();
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgresql (postgresql): unfit: fsync p99 "),
+        "{findings:?}"
+    );
+    // A wrong engine or limit is the layout's error, with its position.
+    std::fs::write(
+        &file,
+        layout.replace("engine = \"none\"", "engine = \"oracle\""),
+    )
+    .unwrap();
+    let (code, out, err) = run(jts_hot().args(["config", "check"]).arg(&file));
+    assert_ne!(code, 0);
+    let said = format!("{out}{err}");
+    assert!(
+        said.contains(".engine") && said.contains("oracle"),
+        "{said}"
+    );
+}

@@ -44,6 +44,9 @@ fn layout() -> String {
     assert!(text.contains("quota_hard = \"30MB\""), "mongodb's limit");
     assert!(text.contains("quota_hard = \"20MB\""), "kafka's limits");
     assert!(text.contains("quota = \"enforce\""));
+    // The budgeted subdirectory walk in rounds of a few runs.
+    let text = text.replace("[monitor]\n", "[monitor]\nsubdir_walk_budget = 1000\n");
+    assert!(text.contains("subdir_walk_budget"));
     jts_hot::layout::Layout::parse(&text, "quota test").expect("the test layout is valid");
     text
 }
@@ -236,6 +239,7 @@ fn second_boot() -> Scenario {
             "setpriv --reuid=postgres --regid=postgres --init-groups \
              dd if=/dev/zero of=/data/jts/hot/postgresql/data/more bs=1M count=8 conv=fsync",
         )
+        .steps(fitness_steps())
         .step(
             "monitor",
             "jts-hot monitor --format json --state-dir /root/monitor-state",
@@ -265,6 +269,7 @@ fn second_boot() -> Scenario {
              systemctl show -p Result,ExecMainStatus jts-hot-validate.service; \
              journalctl -b -o cat -u jts-hot-validate.service >&2",
         )
+        .steps(subdir_walk())
 }
 
 /// The monitor and validate units, run by systemd as jts-hot's user without
@@ -317,6 +322,323 @@ fn units_read_the_quota_record(r: &nspawn::Report, fs: &str) {
             r.all(step)
         );
     }
+}
+
+/// The budgeted subdirectory walk's own state directory.
+const SUBDIR_STATE: &str = "--state-dir /root/subdir-state";
+/// Monitor runs until the walk's round is complete (at most 12), each
+/// run's JSON in turn (a step runs under `sh -e`; the tier is CRITICAL: exit 2).
+const SUBDIR_ROUND: &str = "for i in $(seq 12); do \
+     jts-hot monitor --format json --state-dir /root/subdir-state >/root/sw.json || true; \
+     cat /root/sw.json; grep -q '\"round_complete\": true' /root/sw.json && exit 0; done; exit 1";
+/// As clickhouse, `n` files of 4 KiB in table directory `t`, one process.
+fn table(t: &str, n: usize) -> String {
+    format!(
+        "setpriv --reuid=clickhouse --regid=clickhouse --init-groups sh -c \
+         'mkdir -p /data/jts/hot/clickhouse/data/{t} && cd /data/jts/hot/clickhouse/data/{t} && \
+          head -c {} /dev/urandom | split -b 4096 -a 4 - part-{n}-'",
+        n * 4096
+    )
+}
+/// One path per du: given several, du counts what it saw once in all of them.
+const SUBDIR_DU: &str = "cd /data/jts/hot/clickhouse && \
+     for p in data data/t0 data/t3 data/t8; do du -s -x -B1 $p 2>/dev/null || true; done";
+
+/// Quota mode's top subdirectories: a ClickHouse with 8 tables, walked
+/// in rounds of at most the layout's budget of 1,000 entries a run; then
+/// one table's worth of files more and a table grown, an hour later.
+fn subdir_walk() -> Scenario {
+    let mut tables = String::new();
+    for t in 0..8 {
+        tables.push_str(&table(&format!("t{t}"), 250));
+        tables.push_str(" && ");
+    }
+    Scenario::new()
+        .step("sw-no-timer", "systemctl stop jts-hot-monitor.timer")
+        .step("sw-tree", &format!("{tables}sync"))
+        .step("sw-round-1", SUBDIR_ROUND)
+        .step("sw-du-1", SUBDIR_DU)
+        .step(
+            "sw-not-due",
+            &format!("jts-hot monitor --format json {SUBDIR_STATE}"),
+        )
+        .step(
+            "sw-grow",
+            &format!(
+                "{} && {} && sync && date -s @$(( $(date +%s) + 3700 )) >/dev/null",
+                table("t8", 400),
+                table("t0", 100)
+            ),
+        )
+        .step("sw-round-2", SUBDIR_ROUND)
+        .step("sw-du-2", SUBDIR_DU)
+        .step("sw-text", &format!("jts-hot monitor {SUBDIR_STATE}"))
+        .step(
+            "sw-prometheus",
+            &format!("jts-hot monitor --format prometheus {SUBDIR_STATE}"),
+        )
+        .step(
+            "sw-full-walk",
+            "jts-hot monitor --walk --format json --state-dir /root/subdir-full",
+        )
+}
+
+/// Each JSON document of a step's output, in order.
+fn documents(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map(|d| d.unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}")))
+        .collect()
+}
+
+/// `du -s -x -B1` lines as path → bytes.
+fn du_of(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let (n, p) = l.split_once('\t')?;
+            Some((p.to_string(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+/// clickhouse's reported top subdirectory `path`: (bytes, growth).
+fn top_of(doc: &Value, path: &str) -> Option<(u64, Option<i64>)> {
+    let s = service(doc, "services", "clickhouse");
+    s["subdirs"]["largest"]
+        .as_array()?
+        .iter()
+        .find(|d| d["path"] == path)
+        .map(|d| (d["bytes"].as_u64().unwrap(), d["growth_bytes"].as_i64()))
+}
+
+/// A round: every run within its budget, stopped somewhere until the last,
+/// which is complete. Returns the runs.
+fn round_held(r: &nspawn::Report, step: &str, fs: &str) -> Vec<Value> {
+    assert_eq!(
+        r.rc(step),
+        0,
+        "{fs}: the round never finished:\n{}",
+        r.all(step)
+    );
+    let runs = documents(r.out(step));
+    assert!(
+        runs.len() >= 2,
+        "{fs}: 2,000 files in one run of 1,000 entries?"
+    );
+    for (i, run) in runs.iter().enumerate() {
+        let w = &run["subdir_walk"];
+        assert_eq!(w["walked_this_run"], true, "{fs}: {w}");
+        assert_eq!(w["idle_io"], true, "{fs}: {w}");
+        assert_eq!(
+            run["scan"]["threads"], 0,
+            "{fs}: no walker thread: {}",
+            run["scan"]
+        );
+        // Past the budget only by the directories listed again to resume.
+        let spent = w["entries_this_run"].as_u64().unwrap();
+        assert!((1..=1010).contains(&spent), "{fs}: {w}");
+        assert_eq!(w["round_runs"], i as u64 + 1, "{fs}: {w}");
+        let last = i + 1 == runs.len();
+        assert_eq!(w["round_complete"], last, "{fs}: {w}");
+        assert_eq!(w["stopped_at"].is_string(), !last, "{fs}: {w}");
+        eprintln!(
+            "{fs}: {step} run {}: {spent} entries in {} s, stopped at {}",
+            i + 1,
+            w["duration_seconds"],
+            w["stopped_at"]
+        );
+    }
+    runs
+}
+
+fn subdir_walk_held(r: &nspawn::Report, fs: &str) {
+    let first = round_held(r, "sw-round-1", fs);
+    let done = first.last().unwrap();
+    let du = du_of(r.ok("sw-du-1"));
+    // The largest table and the data directory, exactly as du -s -x.
+    assert_eq!(top_of(done, "data").map(|t| t.0), Some(du["data"]), "{fs}");
+    assert_eq!(
+        top_of(done, "data/t0").map(|t| t.0),
+        Some(du["data/t0"]),
+        "{fs}"
+    );
+    // Runs before the round ends report no top list yet (none complete).
+    assert!(
+        first[0]["subdir_walk"]["last_complete_unix"].is_null(),
+        "{fs}"
+    );
+    // Not due within the hour: nothing walked, the round's top list reported.
+    let idle = json(r.out("sw-not-due"));
+    let w = &idle["subdir_walk"];
+    assert_eq!(w["walked_this_run"], false, "{fs}: {w}");
+    assert_eq!(w["entries_this_run"], 0, "{fs}: {w}");
+    assert_eq!(idle["scan"]["threads"], 0, "{fs}");
+    assert_eq!(top_of(&idle, "data/t0"), top_of(done, "data/t0"), "{fs}");
+    eprintln!(
+        "{fs}: a run where the walk is not due: scan {} s, whole subdir walk 0 entries",
+        idle["scan"]["duration_seconds"]
+    );
+
+    // An hour later a new round, and what grew.
+    let second = round_held(r, "sw-round-2", fs);
+    let done2 = second.last().unwrap();
+    let du2 = du_of(r.ok("sw-du-2"));
+    let (t8, t8_growth) = top_of(done2, "data/t8").expect("the new table is the largest");
+    assert_eq!(t8, du2["data/t8"], "{fs}");
+    assert_eq!(t8_growth, None, "{fs}: new since the last round");
+    let (t0, t0_growth) = top_of(done2, "data/t0").expect("t0 among the top");
+    assert_eq!(t0, du2["data/t0"], "{fs}");
+    assert_eq!(
+        t0_growth,
+        Some(du2["data/t0"] as i64 - du["data/t0"] as i64),
+        "{fs}"
+    );
+    assert!(t0_growth.unwrap() >= 100 * 4096, "{fs}: {t0_growth:?}");
+    let (data, data_growth) = top_of(done2, "data").unwrap();
+    assert_eq!(data, du2["data"], "{fs}");
+    assert_eq!(
+        data_growth,
+        Some(du2["data"] as i64 - du["data"] as i64),
+        "{fs}"
+    );
+    let level2: Vec<&str> = service(done2, "services", "clickhouse")["subdirs"]["largest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["level"] == 2)
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(level2.first(), Some(&"data/t8"), "{fs}: {level2:?}");
+    assert_eq!(level2.get(1), Some(&"data/t0"), "{fs}: {level2:?}");
+
+    // The same tree walked in full, all at once: the same figures.
+    let full = json(r.out("sw-full-walk"));
+    for path in ["data", "data/t8", "data/t0", "data/t3"] {
+        assert_eq!(
+            top_of(&full, path).map(|t| t.0),
+            top_of(done2, path).map(|t| t.0),
+            "{fs}: {path}"
+        );
+    }
+    let spent: u64 = second
+        .iter()
+        .map(|d| d["subdir_walk"]["entries_this_run"].as_u64().unwrap())
+        .sum();
+    let walk_s: f64 = second
+        .iter()
+        .map(|d| d["subdir_walk"]["duration_seconds"].as_f64().unwrap())
+        .sum();
+    eprintln!(
+        "{fs}: round 2: {} runs, {spent} entries, {walk_s:.4} s of walking in all; \
+         monitor --walk of the same tier: scan {} s with {} threads, {} files",
+        second.len(),
+        full["scan"]["duration_seconds"],
+        full["scan"]["threads"],
+        service(&full, "services", "clickhouse")["files"]
+    );
+
+    // The text report wraps: compared with its whitespace folded.
+    let text = r
+        .out("sw-text")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("subdirectory walk: not due this run; round from")
+            && text.contains("complete: 7/7 services"),
+        "{fs}: {text}"
+    );
+    assert!(text.contains("data/t8"), "{fs}: {text}");
+    let prom = r.out("sw-prometheus");
+    for series in [
+        "jts_hot_subdir_walk_entries{scope=\"run\"} 0",
+        "jts_hot_subdir_walk_entries{scope=\"budget\"} 1000",
+        "jts_hot_subdir_walk_services{state=\"done\"} 7",
+        "jts_hot_subdir_walk_complete_timestamp_seconds ",
+        "jts_hot_subdir_bytes{service=\"clickhouse\",path=\"data/t8\"} ",
+    ] {
+        assert!(prom.contains(series), "{fs}: no {series} in:\n{prom}");
+    }
+}
+
+/// The device judged for each database on the guest's own disk, and the
+/// fsync canary as the sandboxed monitor unit writes it (issue 26 item 3).
+fn fitness_steps() -> Scenario {
+    // The root disk (/dev/vda, virtio, 3 GiB): the 512 MiB tier has less free
+    // space than the probe's 1 GiB safety margin and would be refused.
+    const PROBE: &str = "jts-hot probe --dir /root --size 8MiB --state-dir /root/probe-state";
+    Scenario::new()
+        .step(
+            "probe-json",
+            &format!("{PROBE} --time 3s --format json --save"),
+        )
+        .step("probe-text", &format!("{PROBE} --time 2s"))
+        .step(
+            "canary-unit",
+            "systemctl start jts-hot-monitor.service; \
+             systemctl show -p Result --value jts-hot-monitor.service; \
+             stat -c '%s %a %U' /data/jts/hot/.jts-hot-fsync; \
+             cat /var/lib/jts-hot/monitor-fsync-canary.json",
+        )
+}
+
+/// The probe's verdicts on the guest's disk follow its figures; the monitor
+/// unit, sandboxed, timed the canary; the histogram accumulates across runs and boots.
+fn fitness_on_the_guest(r: &nspawn::Report, monitor: &Value, fs: &str) {
+    assert!(r.rc("probe-json") <= 1, "{fs}: {}", r.all("probe-json"));
+    let p = json(r.out("probe-json"));
+    let devices = p["identity"]["devices"].as_array().unwrap();
+    assert_eq!(devices[0]["name"], "vda", "{fs}: {devices:?}");
+    assert_eq!(devices[0]["transport"], "virtio", "{fs}: {devices:?}");
+    let m = &p["measurements"];
+    let fitness = p["fitness"].as_array().unwrap();
+    assert_eq!(fitness.len(), 7, "{fs}: {p:#}");
+    for s in fitness {
+        let judged = s["judged"].as_array().unwrap();
+        for j in judged {
+            let measured = match j["figure"].as_str().unwrap() {
+                "fsync_p99" => &m["fsync"]["p99_us"],
+                _ => &m["rand_read"]["p99_us"],
+            };
+            assert_eq!(&j["measured_us"], measured, "{fs}: {s}");
+            let within = j["measured_us"].as_f64() <= j["limit_us"].as_f64();
+            assert_eq!(j["within"], within, "{fs}: {s}");
+        }
+        let fit = judged.iter().all(|j| j["within"] == true);
+        let verdict = match (judged.is_empty(), fit) {
+            (true, _) => "not-judged",
+            (false, true) => "fit",
+            (false, false) => "unfit",
+        };
+        assert_eq!(s["verdict"], verdict, "{fs}: {s}");
+    }
+    eprintln!(
+        "{fs}: jts-hot probe on the guest's disk:\n{}",
+        r.out("probe-text")
+    );
+    let text = r.out("probe-text");
+    assert!(text.contains("postgresql (postgresql): "), "{fs}: {text}");
+
+    let unit = r.ok("canary-unit");
+    let mut lines = unit.lines();
+    assert_eq!(
+        lines.next(),
+        Some("success"),
+        "{fs}: {}",
+        r.all("canary-unit")
+    );
+    assert_eq!(lines.next(), Some("8192 600 root"), "{fs}: {unit}");
+    let saved: Value = json(&lines.collect::<Vec<_>>().join("\n"));
+    assert!(saved["count"].as_u64().unwrap() >= 1, "{fs}: {saved}");
+    // Two runs in the first boot (monitor, prometheus), this one in the second.
+    let canary = &monitor["fsync_canary"];
+    assert!(canary["seconds"].as_f64().unwrap() > 0.0, "{fs}: {canary}");
+    let count = canary["histogram"]["count"].as_u64().unwrap();
+    assert!(count >= 3, "{fs}: {canary}");
+    eprintln!(
+        "{fs}: fsync canary on the tier: {:.3} ms this run, {count} runs in its histogram",
+        canary["seconds"].as_f64().unwrap() * 1e3
+    );
 }
 
 fn json(text: &str) -> Value {
@@ -535,6 +857,7 @@ fn story(fs: &str, mkfs: &[&str], refusal: &str) {
     }
     // Every usage from its quota: nothing walked, no walker thread started.
     assert_eq!(monitor["scan"]["threads"], 0, "{fs}: {:#}", monitor["scan"]);
+    fitness_on_the_guest(r, &monitor, fs);
     // docs/generated.md's scores with quotas on are the booted system's.
     for (unit, _, documented) in common::documented_exposure() {
         let text = r.all(&format!("security-{}", unit.trim_end_matches(".service")));
@@ -546,6 +869,7 @@ fn story(fs: &str, mkfs: &[&str], refusal: &str) {
     }
     validate_has_no_quota_finding(r, fs);
     units_read_the_quota_record(r, fs);
+    subdir_walk_held(r, fs);
 }
 
 #[test]

@@ -467,8 +467,11 @@ fn systemd_parses_escaped_paths_back_exactly() {
         !monitor.contains(&format!("RequiresMountsFor: {base} (origin-file)")),
         "{monitor}"
     );
+    // The textfile directory, and the fsync canary's file in the base.
     assert!(
-        monitor.contains(&format!("ReadWritePaths: -{textfile}\n")),
+        monitor.contains(&format!(
+            "ReadWritePaths: -{textfile} -{base}/.jts-hot-fsync\n"
+        )),
         "{monitor}"
     );
     assert!(

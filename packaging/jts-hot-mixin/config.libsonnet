@@ -34,6 +34,13 @@
     staleGraceSeconds: 900,
     staleFloorSeconds: 3600,
 
+    // JtsHotFsyncDrift: the canary's p99 over the window beyond the probe
+    // baseline's p99 times the factor (the probe's --regression-factor
+    // default), once the window holds at least this many canary runs.
+    fsyncDriftFactor: 2,
+    fsyncDriftWindow: '6h',
+    fsyncDriftMinRuns: 8,
+
     // JtsHotLayoutOffFleet: how long a host may run another layout than most
     // hosts of its role (a staged rollout takes this long at most).
     layoutOffFleetFor: '1h',

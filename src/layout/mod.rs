@@ -30,7 +30,7 @@ use error::Locator;
 pub use error::{LayoutError, LayoutErrors};
 pub use monitor::Monitor;
 pub use schema::*;
-pub use service::{Dir, Service, ServiceQuota};
+pub use service::{Dir, Engine, EngineSetting, Fitness, Service, ServiceQuota};
 pub use thresholds::Thresholds;
 pub use tier::{QuotaMode, RequireMountpoint, Tier};
 use {monitor::RawMonitor, service::RawService, thresholds::RawThresholds, tier::RawTier};

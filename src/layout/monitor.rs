@@ -27,6 +27,10 @@ pub(super) struct RawMonitor {
     pub forecast_window: Option<Spanned<String>>,
     /// How many largest subdirectories per service and level are reported.
     pub top: Option<Spanned<i64>>,
+    /// With quotas: how often a round of the budgeted subdirectory walk starts.
+    pub subdir_walk_every: Option<Spanned<String>>,
+    /// With quotas: entries the subdirectory walk may examine per run.
+    pub subdir_walk_budget: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,6 +58,18 @@ pub struct Monitor {
     /// ([`Monitor::TOP`]), left out of the digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top: Option<u32>,
+    /// `subdir_walk_every`: how often a round of the budgeted subdirectory
+    /// walk (services read from their quota) starts. `None`: hourly, left
+    /// out of the digest.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_seconds"
+    )]
+    pub subdir_walk_every: Option<Duration>,
+    /// `subdir_walk_budget`: entries that walk may examine per run. `None`:
+    /// [`Monitor::SUBDIR_WALK_BUDGET`], left out of the digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subdir_walk_budget: Option<u64>,
     /// `role`: the host's role in the fleet (the `role` label of
     /// jts_hot_layout_info; hosts are compared with the others of their
     /// role). Left out of the digest when absent.
@@ -69,6 +85,23 @@ impl Monitor {
 
     /// The default number of largest subdirectories reported per level.
     pub const TOP: u32 = 5;
+
+    /// The default cadence of the budgeted subdirectory walk's rounds.
+    const SUBDIR_WALK_EVERY: Duration = Duration::from_secs(3600);
+    /// The default budget of that walk per run, in entries.
+    pub const SUBDIR_WALK_BUDGET: u64 = 100_000;
+    /// The range of that budget: a directory listing's worth to a tree's.
+    const SUBDIR_WALK_BUDGETS: std::ops::RangeInclusive<i64> = 1_000..=100_000_000;
+
+    /// How often a round of the subdirectory walk starts (`subdir_walk_every`).
+    pub fn subdir_walk_every(&self) -> Duration {
+        self.subdir_walk_every.unwrap_or(Self::SUBDIR_WALK_EVERY)
+    }
+
+    /// Entries the subdirectory walk may examine per run (`subdir_walk_budget`).
+    pub fn subdir_walk_budget(&self) -> u64 {
+        self.subdir_walk_budget.unwrap_or(Self::SUBDIR_WALK_BUDGET)
+    }
 
     /// How many largest subdirectories per level (`top`).
     pub fn top(&self) -> usize {
@@ -144,6 +177,27 @@ impl Checker<'_> {
             Some(v) => Some(self.check(v, "monitor.role", rules::role)?),
             None => None,
         };
+        let subdir_walk_every = match raw.as_ref().and_then(|r| r.subdir_walk_every.as_ref()) {
+            Some(v) => Some(self.check(v, "monitor.subdir_walk_every", subdir_walk_every)?),
+            None => None,
+        };
+        let subdir_walk_budget = match raw.as_ref().and_then(|r| r.subdir_walk_budget.as_ref()) {
+            None => None,
+            Some(v) if Monitor::SUBDIR_WALK_BUDGETS.contains(v.get_ref()) => {
+                Some(*v.get_ref() as u64)
+            }
+            Some(v) => {
+                self.fail(
+                    Some(v.span()),
+                    "monitor.subdir_walk_budget",
+                    format!(
+                        "{} is not a number of entries from 1000 to 100000000",
+                        v.get_ref()
+                    ),
+                );
+                return None;
+            }
+        };
         Some(Monitor {
             every: every?,
             textfile_dir: textfile_dir?,
@@ -151,8 +205,22 @@ impl Checker<'_> {
             forecast_window,
             top,
             role,
+            subdir_walk_every,
+            subdir_walk_budget,
         })
     }
+}
+
+/// `monitor.subdir_walk_every`: from 5 minutes (a round is bounded per run
+/// by its budget, not by its cadence) to 30 days.
+fn subdir_walk_every(s: &str) -> Result<Duration, String> {
+    let d = rules::duration(s)?;
+    if !(300..=30 * 86_400).contains(&d.as_secs()) {
+        return Err(format!(
+            "\"{s}\" is not from 5min to 30d: how often a round of the subdirectory walk starts, e.g. \"1h\""
+        ));
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -176,6 +244,30 @@ mod tests {
         for bad in ["30min", "500d", "soon"] {
             let errs = with(bad).unwrap_err();
             assert_eq!(errs.0[0].field, "monitor.forecast_window", "{errs}");
+        }
+    }
+
+    #[test]
+    fn subdir_walk_is_checked_and_keeps_the_digest_when_unset() {
+        let plain = Layout::builtin();
+        let with = |line: &str| {
+            let text = DEFAULT_LAYOUT_TOML.replace("[monitor]\n", &format!("[monitor]\n{line}\n"));
+            Layout::parse(&text, "hot.toml")
+        };
+        assert_eq!(plain.monitor.subdir_walk_every().as_secs(), 3600);
+        assert_eq!(plain.monitor.subdir_walk_budget(), 100_000);
+        let l = with("subdir_walk_every = \"6h\"\nsubdir_walk_budget = 5000").unwrap();
+        assert_eq!(l.monitor.subdir_walk_every().as_secs(), 6 * 3600);
+        assert_eq!(l.monitor.subdir_walk_budget(), 5000);
+        assert_ne!(l.digest(), plain.digest());
+        for (bad, field) in [
+            ("subdir_walk_every = \"1min\"", "monitor.subdir_walk_every"),
+            ("subdir_walk_every = \"60d\"", "monitor.subdir_walk_every"),
+            ("subdir_walk_budget = 999", "monitor.subdir_walk_budget"),
+            ("subdir_walk_budget = -1", "monitor.subdir_walk_budget"),
+        ] {
+            let errs = with(bad).unwrap_err();
+            assert_eq!(errs.0[0].field, field, "{errs}");
         }
     }
 

@@ -40,6 +40,12 @@ pub(super) struct RawService {
     pub clean_after: Option<Spanned<toml::Value>>,
     /// TimeoutStopSec= of the gated units (a duration, e.g. "5min").
     pub stop_timeout: Option<Spanned<String>>,
+    /// The database engine judged on the device ("none": nothing judged).
+    pub engine: Option<Spanned<String>>,
+    /// The most the device's fsync p99 may be for this service (e.g. "5ms").
+    pub fsync_p99_max: Option<Spanned<String>>,
+    /// The most the device's random-read p99 may be for this service.
+    pub randread_p99_max: Option<Spanned<String>>,
 }
 
 /// A subdirectory: a bare name, or a table with `name` and optional `owner`,
@@ -120,6 +126,123 @@ pub struct Service {
         serialize_with = "opt_seconds"
     )]
     pub stop_timeout: Option<Duration>,
+    /// `engine`, `fsync_p99_max`, `randread_p99_max`: what the service's
+    /// database needs of the device (probe, validate's device.fitness).
+    /// Skipped when unset so layouts without them keep their digest.
+    #[serde(skip_serializing_if = "Fitness::is_unset")]
+    pub fitness: Fitness,
+}
+
+/// A database engine whose needs of the device jts-hot knows (docs/probe.md).
+/// The serialized names are the layout's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Postgresql,
+    Clickhouse,
+    Kafka,
+    Mongodb,
+    Redis,
+    Etcd,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 6] = [
+        Engine::Postgresql,
+        Engine::Clickhouse,
+        Engine::Kafka,
+        Engine::Mongodb,
+        Engine::Redis,
+        Engine::Etcd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgresql => "postgresql",
+            Engine::Clickhouse => "clickhouse",
+            Engine::Kafka => "kafka",
+            Engine::Mongodb => "mongodb",
+            Engine::Redis => "redis",
+            Engine::Etcd => "etcd",
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The layout's `engine`: one of [`Engine`], or none (nothing judged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineSetting {
+    Is(Engine),
+    None,
+}
+
+impl Serialize for EngineSetting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EngineSetting::Is(e) => e.serialize(s),
+            EngineSetting::None => s.serialize_str("none"),
+        }
+    }
+}
+
+/// What a service's database needs of the device, as the layout says it;
+/// unset: the engine known from the service's name or gated units, and its
+/// documented limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Fitness {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineSetting>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_micros")]
+    pub fsync_p99_max: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_micros")]
+    pub randread_p99_max: Option<Duration>,
+}
+
+impl Fitness {
+    fn is_unset(&self) -> bool {
+        *self == Fitness::default()
+    }
+}
+
+fn opt_micros<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&(d.as_micros() as u64)),
+        None => s.serialize_none(),
+    }
+}
+
+/// `engine`: a known engine's name, or "none".
+fn engine(s: &str) -> Result<EngineSetting, String> {
+    if s == "none" {
+        return Ok(EngineSetting::None);
+    }
+    Engine::ALL
+        .into_iter()
+        .find(|e| e.as_str() == s)
+        .map(EngineSetting::Is)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Engine::ALL.iter().map(|e| e.as_str()).collect();
+            format!(
+                "\"{s}\" is not an engine jts-hot knows: {} or \"none\"",
+                names.join(", ")
+            )
+        })
+}
+
+/// `fsync_p99_max`, `randread_p99_max`: a latency from 1us to 1 minute.
+fn latency(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("\"{s}\" is not a duration ({e}); write e.g. \"10ms\" or \"500us\"")
+    })?;
+    if d < Duration::from_micros(1) || d > Duration::from_secs(60) {
+        return Err(format!("\"{s}\" is not from 1us to 1min"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -210,6 +333,20 @@ impl Checker<'_> {
             }
             None => None,
         };
+        let fitness = Fitness {
+            engine: match &raw.engine {
+                Some(e) => Some(self.check(e, &format!("{field}.engine"), engine)?),
+                None => None,
+            },
+            fsync_p99_max: match &raw.fsync_p99_max {
+                Some(l) => Some(self.check(l, &format!("{field}.fsync_p99_max"), latency)?),
+                None => None,
+            },
+            randread_p99_max: match &raw.randread_p99_max {
+                Some(l) => Some(self.check(l, &format!("{field}.randread_p99_max"), latency)?),
+                None => None,
+            },
+        };
         let (selinux_type, selinux_equal) =
             self.service_selinux(&raw, &field, service_dir.as_deref())?;
         self.base_transition(&raw, &field, base_owner, owner.as_ref());
@@ -229,6 +366,7 @@ impl Checker<'_> {
             selinux_type,
             selinux_equal,
             stop_timeout,
+            fitness,
             quota: quota?,
             quota_foreign,
         })

@@ -50,6 +50,14 @@ pub struct Tier {
     pub quota: QuotaMode,
 }
 
+impl Tier {
+    /// The file of the monitor's fsync canary: jts-hot's own, in the base
+    /// (root's directory, where no service can plant anything).
+    pub fn fsync_canary(&self) -> PathBuf {
+        self.base.join(".jts-hot-fsync")
+    }
+}
+
 /// `tier.quota`: whether jts-hot tags each service directory with a project
 /// quota and sets its limits. The serialized form is the layout's word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -2,9 +2,12 @@
 //! filesystem's free space, growth from the history, and one status.
 //! Data flows one way: Layout → scan + statvfs + history → [`Report`] → output.
 
+pub mod canary;
 pub mod forecast;
 pub mod history;
 pub mod output;
+pub mod subdir_round;
+pub mod subdir_walk;
 pub mod subdirs;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +60,9 @@ pub struct Report {
     /// The device baseline `jts-hot probe --save` stored in the state
     /// directory, exported so a dashboard shows what the tier is held to.
     pub probe_baseline: Option<Baseline>,
+    /// The fsync canary (a timed 8 KiB write + fdatasync in the tier, once
+    /// a run) and its histogram across runs; null when it did not run.
+    pub fsync_canary: Option<canary::Canary>,
     /// `jts-hot validate` of the whole tier, run by every monitor run so that
     /// drift since the boot's validation is seen (and alerted on) within one run.
     pub validation: Validation,
@@ -64,6 +70,9 @@ pub struct Report {
     /// (run at `monitor.quota_tree_every`, or by `quota set --repair`); null
     /// with quotas off or before the first walk.
     pub quota_tree: Option<QuotaTree>,
+    /// The budgeted walk for the top subdirectories of services measured by
+    /// their quota: how far it got; null when no service's usage came from a quota.
+    pub subdir_walk: Option<subdir_round::SubdirWalk>,
     /// Anything a person should know that is not a threshold breach.
     pub notes: Vec<String>,
     /// The subdirectory sizes to keep for the next run's growth (saved by
@@ -314,11 +323,20 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
     let loaded = history::load(&state);
     let (mut report, history) = measure(layout, opts, loaded, SystemTime::now());
     report.notes.extend(lock_note);
+    if may_save {
+        // Held lock: one canary a run, and one writer of its histogram.
+        fsync_canary(layout, opts, &mut report);
+    }
     if let Some(history) = history.filter(|_| may_save) {
         save_history(&mut report, &history, &state);
     }
     if may_save {
         save_last_run(&mut report, &state);
+        if let Some(Err(e)) = report.subdir_walk.as_mut().map(|w| w.save(&state)) {
+            report
+                .notes
+                .push(format!("cannot save the subdirectory walk: {e:#}"));
+        }
         if let Some(sizes) = report.subdirs_state.take() {
             if let Err(e) = state::save(&state, &sizes) {
                 report
@@ -332,6 +350,28 @@ pub fn run(layout: &Layout, opts: &Options) -> Report {
         write_textfile(&mut report, dir);
     }
     report
+}
+
+/// The canary, on the live system with the tier's disk in place (never
+/// into the directory beneath a missing mount).
+fn fsync_canary(layout: &Layout, opts: &Options, report: &mut Report) {
+    let unmounted = report
+        .validation
+        .count(crate::validate::Check::MountPoint, Status::Critical)
+        > 0;
+    if opts.root.image_dir().is_some() || report.filesystem.is_none() || unmounted {
+        return;
+    }
+    let state = StateDir::new(&opts.state_dir);
+    let mut notes = Vec::new();
+    let canary = canary::run(
+        &layout.tier.fsync_canary(),
+        &state,
+        report.timestamp,
+        &mut notes,
+    );
+    report.notes.extend(notes);
+    report.fsync_canary = Some(canary);
 }
 
 /// Writes the run's Prometheus text into `dir` for node_exporter's textfile
@@ -599,8 +639,15 @@ pub fn measure(
     let measured = measure_usage(layout, &quotas, threads, opts.walk, &stop, &mut notes);
     let duration = (started.elapsed() + read_once).as_secs_f64();
 
-    let (tops, subdirs_state) =
-        largest_subdirs(layout, &measured.usages, &state, now_s, &mut notes);
+    let mut subdir_walk = subdir_round::of_run(layout, &measured.usages, &state, now_s, &mut notes);
+    let (tops, subdirs_state) = subdirs::largest(
+        layout,
+        &measured.usages,
+        subdir_walk.as_mut(),
+        &state,
+        now_s,
+        &mut notes,
+    );
 
     // The history, with this run's sample added before growth is computed.
     let mut hist = loaded.history;
@@ -638,69 +685,14 @@ pub fn measure(
             samples: hist.samples.len(),
         },
         probe_baseline: baseline.found(),
+        fsync_canary: None,
         validation,
         quota_tree,
+        subdir_walk,
         notes,
         subdirs_state,
     };
     (report, loaded.saveable.then_some(hist))
-}
-
-/// Each walked service's largest subdirectories against the previous
-/// walk's figures, and the figures to keep for the next run (None when no
-/// service was walked or `monitor.top` is 0).
-fn largest_subdirs(
-    layout: &Layout,
-    usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
-    state: &StateDir,
-    now: u64,
-    notes: &mut Vec<String>,
-) -> (Vec<Option<subdirs::TopSubdirs>>, Option<subdirs::Previous>) {
-    let n = layout.monitor.top();
-    let walked = |(u, source, _): &(Usage, UsageSource, Option<QuotaFigures>)| {
-        *source == UsageSource::Walk && u.root_error.is_none()
-    };
-    if n == 0 || !usages.iter().any(walked) {
-        return (vec![None; usages.len()], None);
-    }
-    let loaded = state::load::<subdirs::Previous>(state);
-    notes.extend(loaded.trouble().map(str::to_string));
-    let previous = loaded.found();
-    let mut next = subdirs::Previous {
-        t: now,
-        services: Default::default(),
-    };
-    let tops = layout
-        .services
-        .iter()
-        .zip(usages)
-        .map(|(svc, entry)| {
-            let name = svc.name.as_str();
-            let before = previous.as_ref().and_then(|p| p.services.get(name));
-            if !walked(entry) {
-                // Not walked this run: its figures wait for the next walk.
-                if let Some(b) = before {
-                    next.services.insert(name.to_string(), b.clone());
-                }
-                return None;
-            }
-            let u = &entry.0;
-            let since = previous.as_ref().map(|p| p.t);
-            let (top, kept) = subdirs::top(&u.subdirs, u.subdirs_capped, n, before, since);
-            // A partial walk's figures are lower bounds: not a baseline.
-            match (u.partial(), before) {
-                (false, _) => {
-                    next.services.insert(name.to_string(), kept);
-                }
-                (true, Some(b)) => {
-                    next.services.insert(name.to_string(), b.clone());
-                }
-                (true, None) => {}
-            }
-            Some(top)
-        })
-        .collect();
-    (tops, Some(next))
 }
 
 impl RunSample {

@@ -10,9 +10,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::subdir_round::SubdirWalk;
+use super::{QuotaFigures, UsageSource};
 use crate::escape;
-use crate::state::Document;
-use crate::usage::Subdir;
+use crate::layout::Layout;
+use crate::state::{self, Document, StateDir};
+use crate::usage::{Subdir, Usage};
 
 /// Per level, this many times `top` are kept for the next run, so a
 /// subdirectory rising into the top still has its previous figure.
@@ -24,6 +27,10 @@ pub struct Previous {
     /// Unix time of the walk they come from.
     pub t: u64,
     pub services: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per service, when its figures were taken, where not at `t` (a
+    /// budgeted walk's round finishes at its own time).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub at: BTreeMap<String, u64>,
 }
 
 impl Document for Previous {
@@ -37,7 +44,7 @@ impl Document for Previous {
 }
 
 /// One of the largest subdirectories of a service.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TopSubdir {
     /// Relative to the service directory, escaped (`escape::untrusted_path`).
     pub path: String,
@@ -51,7 +58,7 @@ pub struct TopSubdir {
 }
 
 /// A service's largest subdirectories.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TopSubdirs {
     /// Unix time of the walk growth is counted from; null on the first.
     pub since: Option<u64>,
@@ -60,6 +67,10 @@ pub struct TopSubdirs {
     pub capped: bool,
     /// The largest of level 1, then of level 2, each largest first.
     pub largest: Vec<TopSubdir>,
+    /// Unix time of the walk these figures come from: this run's, or the
+    /// budgeted walk's last complete round (quota mode).
+    #[serde(default)]
+    pub walked_unix: u64,
 }
 
 /// The `n` largest of each level with their growth against `previous`,
@@ -103,9 +114,122 @@ pub fn top(
             since: previous.and(since),
             capped,
             largest,
+            walked_unix: 0,
         },
         kept,
     )
+}
+
+/// A service's subdirectory figures fresh from this run.
+struct Fresh<'a> {
+    subdirs: &'a [Subdir],
+    capped: bool,
+    partial: bool,
+    from_round: bool,
+}
+
+/// Each service's largest subdirectories against the previous figures:
+/// fresh from this run's walk, or from the budgeted walk's round finished
+/// in this run; otherwise, for a service measured by its quota, the last
+/// complete round's. Returns the figures to keep for the next run (None
+/// when nothing was fresh or `monitor.top` is 0).
+pub fn largest(
+    layout: &Layout,
+    usages: &[(Usage, UsageSource, Option<QuotaFigures>)],
+    mut walk: Option<&mut SubdirWalk>,
+    state: &StateDir,
+    now: u64,
+    notes: &mut Vec<String>,
+) -> (Vec<Option<TopSubdirs>>, Option<Previous>) {
+    let n = layout.monitor.top();
+    let fresh: Vec<Option<Fresh>> = layout
+        .services
+        .iter()
+        .zip(usages)
+        .map(|(svc, (u, source, _))| {
+            if *source == UsageSource::Walk && u.root_error.is_none() {
+                return Some(Fresh {
+                    subdirs: &u.subdirs,
+                    capped: u.subdirs_capped,
+                    partial: u.partial(),
+                    from_round: false,
+                });
+            }
+            let f = walk.as_ref()?.fresh.get(svc.name.as_str())?;
+            Some(Fresh {
+                subdirs: &f.subdirs,
+                capped: f.capped,
+                partial: f.partial,
+                from_round: true,
+            })
+        })
+        .collect();
+    let last = |name: &str| {
+        let w = walk.as_ref()?;
+        w.state.as_ref()?.last.get(name).cloned()
+    };
+    if n == 0 || fresh.iter().all(Option::is_none) {
+        let tops = layout
+            .services
+            .iter()
+            .zip(usages)
+            .map(|(svc, (_, source, _))| {
+                (n > 0 && *source == UsageSource::Quota)
+                    .then(|| last(svc.name.as_str()))
+                    .flatten()
+            })
+            .collect();
+        return (tops, None);
+    }
+    let loaded = state::load::<Previous>(state);
+    notes.extend(loaded.trouble().map(str::to_string));
+    let previous = loaded.found();
+    let mut next = Previous {
+        t: now,
+        ..Default::default()
+    };
+    let mut tops = Vec::with_capacity(usages.len());
+    let mut finished = Vec::new();
+    for ((svc, (_, source, _)), fresh) in layout.services.iter().zip(usages).zip(&fresh) {
+        let name = svc.name.as_str();
+        let before = previous.as_ref().and_then(|p| p.services.get(name));
+        let Some(f) = fresh else {
+            // Not walked this run: its figures wait for the next walk.
+            if let Some(b) = before {
+                next.services.insert(name.to_string(), b.clone());
+                if let Some(at) = previous.as_ref().map(|p| p.at.get(name).unwrap_or(&p.t)) {
+                    next.at.insert(name.to_string(), *at);
+                }
+            }
+            tops.push(
+                (*source == UsageSource::Quota)
+                    .then(|| last(name))
+                    .flatten(),
+            );
+            continue;
+        };
+        let since = previous.as_ref().map(|p| *p.at.get(name).unwrap_or(&p.t));
+        let (mut top, kept) = top(f.subdirs, f.capped, n, before, since);
+        top.walked_unix = now;
+        // A partial walk's figures are lower bounds: not a baseline.
+        match (f.partial, before) {
+            (false, _) => {
+                next.services.insert(name.to_string(), kept);
+            }
+            (true, Some(b)) => {
+                next.services.insert(name.to_string(), b.clone());
+            }
+            (true, None) => {}
+        }
+        if f.from_round {
+            finished.push((name.to_string(), top.clone()));
+        }
+        tops.push(Some(top));
+    }
+    if let Some(round) = walk.as_mut().and_then(|w| w.state.as_mut()) {
+        round.last.extend(finished);
+    }
+    (tops, Some(next))
 }
 
 #[cfg(test)]

@@ -7,22 +7,10 @@
 
 use serde::Serialize;
 
-use crate::layout::{Layout, Service};
+pub use crate::layout::Engine;
+use crate::layout::{EngineSetting, Layout, Service};
 use crate::status::Status;
 use crate::units;
-
-/// A database engine whose needs jts-hot knows. The serialized names are
-/// the layout's and the JSON's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    Postgresql,
-    Clickhouse,
-    Kafka,
-    Mongodb,
-    Redis,
-    Etcd,
-}
 
 /// A device slower than this at p99 reads like a spinning disk: half a
 /// revolution of a 7,200 rpm disk (60 s / 7,200 / 2 = 4.17 ms) is its
@@ -31,93 +19,82 @@ const ROTATIONAL_READ_US: f64 = 4_000.0;
 const ROTATIONAL_READ_SOURCE: &str = "a 7,200 rpm disk's average rotational latency (4.17 ms, \
      half a revolution) before any seek: slower at p99 reads like a spinning disk";
 
-impl Engine {
-    pub const ALL: [Engine; 6] = [
-        Engine::Postgresql,
-        Engine::Clickhouse,
-        Engine::Kafka,
-        Engine::Mongodb,
-        Engine::Redis,
-        Engine::Etcd,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Postgresql => "postgresql",
-            Engine::Clickhouse => "clickhouse",
-            Engine::Kafka => "kafka",
-            Engine::Mongodb => "mongodb",
-            Engine::Redis => "redis",
-            Engine::Etcd => "etcd",
-        }
-    }
-
-    /// The engine a service or unit name stands for (`postgresql@15-main`,
-    /// `clickhouse-server`, `mongod`, `redis-server`, ...).
-    pub fn of_name(name: &str) -> Option<Engine> {
-        let stem = name.strip_suffix(".service").unwrap_or(name);
-        let stem = stem.split('@').next().unwrap_or(stem);
-        match stem {
-            "postgresql" | "postgres" => Some(Engine::Postgresql),
-            "clickhouse" | "clickhouse-server" => Some(Engine::Clickhouse),
-            "kafka" => Some(Engine::Kafka),
-            "mongodb" | "mongod" => Some(Engine::Mongodb),
-            "redis" | "redis-server" => Some(Engine::Redis),
-            "etcd" => Some(Engine::Etcd),
-            _ => None,
-        }
-    }
-
-    /// What the engine needs by default: (fsync p99, random-read p99), each
-    /// with where it comes from; None where it publishes no need.
-    pub fn defaults(self) -> [Option<Limit>; 2] {
-        let limit = |us: f64, source: &'static str| Some(Limit { us, source });
-        let rotational = limit(ROTATIONAL_READ_US, ROTATIONAL_READ_SOURCE);
-        match self {
-            Engine::Etcd => [
-                limit(10_000.0, "etcd: the WAL's fsync p99 must stay under 10 ms \
-                     (etcd_disk_wal_fsync_duration_seconds; etcd.io/docs op-guide/hardware)"),
-                None,
-            ],
-            Engine::Postgresql => [
-                limit(10_000.0, "etcd's 10 ms fsync p99 as the model: each PostgreSQL commit \
-                     waits for its WAL's fdatasync (synchronous_commit = on, wal_sync_method = \
-                     fdatasync), as etcd's proposals wait for its WAL; PostgreSQL publishes no figure"),
-                rotational,
-            ],
-            Engine::Mongodb => [
-                limit(100_000.0, "MongoDB: storage.journal.commitIntervalMs, 100 ms by default, \
-                     the most a journaled write (j: true) waits for the journal's sync"),
-                rotational,
-            ],
-            Engine::Redis => [
-                limit(1_000_000.0, "Redis: appendfsync everysec (the default) syncs the AOF once \
-                     a second; a sync still running after 2 s makes Redis write without waiting \
-                     (\"Asynchronous AOF fsync is taking too long\")"),
-                None,
-            ],
-            // Kafka leaves flushing to the OS and replication by default
-            // (log.flush.interval.messages unset), and reads its log sequentially.
-            Engine::Kafka => [None, None],
-            // ClickHouse does not fsync an insert by default
-            // (fsync_after_insert = 0), but reads its parts' marks randomly.
-            Engine::Clickhouse => [None, rotational],
-        }
+/// The engine a service or unit name stands for (`postgresql@15-main`,
+/// `clickhouse-server`, `mongod`, `redis-server`, ...).
+pub fn engine_of_name(name: &str) -> Option<Engine> {
+    let stem = name.strip_suffix(".service").unwrap_or(name);
+    let stem = stem.split('@').next().unwrap_or(stem);
+    match stem {
+        "postgresql" | "postgres" => Some(Engine::Postgresql),
+        "clickhouse" | "clickhouse-server" => Some(Engine::Clickhouse),
+        "kafka" => Some(Engine::Kafka),
+        "mongodb" | "mongod" => Some(Engine::Mongodb),
+        "redis" | "redis-server" => Some(Engine::Redis),
+        "etcd" => Some(Engine::Etcd),
+        _ => None,
     }
 }
 
-impl std::fmt::Display for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+/// What an engine needs by default: (fsync p99, random-read p99), each
+/// with where it comes from; None where it publishes no need.
+pub fn defaults(engine: Engine) -> [Option<Limit>; 2] {
+    let limit = |us: f64, source: &str| {
+        Some(Limit {
+            us,
+            source: source.to_string(),
+        })
+    };
+    let rotational = limit(ROTATIONAL_READ_US, ROTATIONAL_READ_SOURCE);
+    match engine {
+        Engine::Etcd => [
+            limit(
+                10_000.0,
+                "etcd: the WAL's fsync p99 must stay under 10 ms \
+                 (etcd_disk_wal_fsync_duration_seconds; etcd.io/docs op-guide/hardware)",
+            ),
+            None,
+        ],
+        Engine::Postgresql => [
+            limit(
+                10_000.0,
+                "etcd's 10 ms fsync p99 as the model: each PostgreSQL commit \
+                 waits for its WAL's fdatasync (synchronous_commit = on, wal_sync_method = \
+                 fdatasync), as etcd's proposals wait for its WAL; PostgreSQL publishes no figure",
+            ),
+            rotational,
+        ],
+        Engine::Mongodb => [
+            limit(
+                100_000.0,
+                "MongoDB: storage.journal.commitIntervalMs, 100 ms by default, \
+                 the most a journaled write (j: true) waits for the journal's sync",
+            ),
+            rotational,
+        ],
+        Engine::Redis => [
+            limit(
+                1_000_000.0,
+                "Redis: appendfsync everysec (the default) syncs the AOF once \
+                 a second; a sync still running after 2 s makes Redis write without waiting \
+                 (\"Asynchronous AOF fsync is taking too long\")",
+            ),
+            None,
+        ],
+        // Kafka leaves flushing to the OS and replication by default
+        // (log.flush.interval.messages unset), and reads its log sequentially.
+        Engine::Kafka => [None, None],
+        // ClickHouse does not fsync an insert by default
+        // (fsync_after_insert = 0), but reads its parts' marks randomly.
+        Engine::Clickhouse => [None, rotational],
     }
 }
 
 /// The most a figure may be, and where that comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Limit {
     #[serde(rename = "limit_us")]
     pub us: f64,
-    pub source: &'static str,
+    pub source: String,
 }
 
 /// A figure the device is judged on.
@@ -155,18 +132,31 @@ pub fn needs(layout: &Layout) -> Vec<Need> {
 }
 
 fn need_of(service: &Service) -> Need {
-    let engine = Engine::of_name(service.name.as_str()).or_else(|| {
-        service
-            .gate
-            .iter()
-            .find_map(|unit| Engine::of_name(unit.as_str()))
-    });
-    let [fsync_p99, randread_p99] = engine.map_or([None, None], Engine::defaults);
+    let set = &service.fitness;
+    let engine = match set.engine {
+        Some(EngineSetting::Is(e)) => Some(e),
+        Some(EngineSetting::None) => None,
+        None => engine_of_name(service.name.as_str()).or_else(|| {
+            service
+                .gate
+                .iter()
+                .find_map(|unit| engine_of_name(unit.as_str()))
+        }),
+    };
+    let [fsync_p99, randread_p99] = engine.map_or([None, None], defaults);
+    // The layout's own limit replaces the engine's.
+    let name = service.name.as_str();
+    let own = |d: Option<std::time::Duration>, key: &str| {
+        d.map(|d| Limit {
+            us: d.as_secs_f64() * 1e6,
+            source: format!("the layout's services.{name}.{key}"),
+        })
+    };
     Need {
-        service: service.name.as_str().to_string(),
+        service: name.to_string(),
         engine,
-        fsync_p99,
-        randread_p99,
+        fsync_p99: own(set.fsync_p99_max, "fsync_p99_max").or(fsync_p99),
+        randread_p99: own(set.randread_p99_max, "randread_p99_max").or(randread_p99),
     }
 }
 
@@ -264,18 +254,22 @@ pub fn judge(needs: &[Need], figures: &Figures) -> Vec<ServiceFitness> {
         .iter()
         .map(|n| {
             let judged: Vec<Judged> = [
-                (Figure::FsyncP99, n.fsync_p99, figures.fsync_p99_us),
-                (Figure::RandreadP99, n.randread_p99, figures.randread_p99_us),
+                (Figure::FsyncP99, &n.fsync_p99, figures.fsync_p99_us),
+                (
+                    Figure::RandreadP99,
+                    &n.randread_p99,
+                    figures.randread_p99_us,
+                ),
             ]
             .into_iter()
             .filter_map(|(figure, limit, measured_us)| {
-                let limit = limit?;
+                let limit = limit.clone()?;
                 // A figure of 0 or not a number was not measured.
                 (measured_us.is_finite() && measured_us > 0.0).then_some(Judged {
                     figure,
                     measured_us,
-                    limit,
                     within: measured_us <= limit.us,
+                    limit,
                 })
             })
             .collect();
@@ -317,17 +311,17 @@ mod tests {
     #[test]
     fn engines_are_known_by_service_or_unit_name() {
         assert_eq!(
-            Engine::of_name("postgresql@15-main.service"),
+            engine_of_name("postgresql@15-main.service"),
             Some(Engine::Postgresql)
         );
         assert_eq!(
-            Engine::of_name("clickhouse-server.service"),
+            engine_of_name("clickhouse-server.service"),
             Some(Engine::Clickhouse)
         );
-        assert_eq!(Engine::of_name("mongod.service"), Some(Engine::Mongodb));
-        assert_eq!(Engine::of_name("docker.service"), None);
+        assert_eq!(engine_of_name("mongod.service"), Some(Engine::Mongodb));
+        assert_eq!(engine_of_name("docker.service"), None);
         for e in Engine::ALL {
-            assert_eq!(Engine::of_name(e.as_str()), Some(e));
+            assert_eq!(engine_of_name(e.as_str()), Some(e));
             assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
         }
     }
@@ -407,7 +401,7 @@ mod tests {
     #[test]
     fn every_default_says_where_it_comes_from() {
         for e in Engine::ALL {
-            for limit in e.defaults().into_iter().flatten() {
+            for limit in defaults(e).into_iter().flatten() {
                 assert!(limit.us > 0.0 && limit.source.len() > 40, "{e}: {limit:?}");
             }
         }

@@ -93,6 +93,7 @@ struct Monitor<'a> {
     mount_units: &'a str,
     textfile_dir_arg: String,
     textfile_dir_rw: String,
+    canary_rw: String,
     timeout: String,
     nofile: u64,
     hardening: &'a str,
@@ -193,6 +194,8 @@ pub(super) fn units(layout: &Layout, header: &str) -> Vec<GeneratedFile> {
                 textfile_dir_arg: escape::exec_arg(textfile_dir),
                 // '-': a missing directory must not keep the sandbox from being set up.
                 textfile_dir_rw: escape::unit_path_word("-", textfile_dir),
+                // The fsync canary, which jts-hot setup creates; '-': the tier's disk may be missing.
+                canary_rw: escape::unit_path_word("-", &layout.tier.fsync_canary()),
                 timeout: systemd_timespan(monitor_timeout(every)),
                 nofile: MONITOR_NOFILE,
                 hardening: &monitor_hardening,

@@ -9,6 +9,7 @@ pub mod blockdev;
 pub mod file;
 mod fsid;
 pub mod fstab;
+pub mod ioprio;
 pub mod limits;
 pub mod mounts;
 pub mod placement;

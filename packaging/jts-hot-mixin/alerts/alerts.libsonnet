@@ -201,6 +201,24 @@
           'jts-hot monitor cannot read part of the hot tier on {{ $labels.instance }}',
           'Some directory under the hot tier on {{ $labels.instance }} is unreadable to the monitor; usage figures are lower bounds. See journalctl -u jts-hot-monitor.',
         ),
+        // The device slowed down: the fsync canary's p99 over the window
+        // (one 8 KiB write+fdatasync per monitor run, so at least a few runs)
+        // beyond the probe's saved baseline p99 times the factor, the
+        // probe's own regression factor.
+        alert(
+          'JtsHotFsyncDrift',
+          'warning',
+          |||
+            histogram_quantile(0.99, sum by (instance, job, le) (increase(jts_hot_fsync_seconds_bucket{%(jtsHotSelector)s}[%(fsyncDriftWindow)s])))
+              > on(instance, job) group_left()
+            %(fsyncDriftFactor)g * max by (instance, job) (jts_hot_probe_baseline_fsync_p99_seconds{%(jtsHotSelector)s})
+            and on(instance, job)
+            sum by (instance, job) (increase(jts_hot_fsync_seconds_count{%(jtsHotSelector)s}[%(fsyncDriftWindow)s])) >= %(fsyncDriftMinRuns)s
+          |||,
+          '30m',
+          'fsync on the hot tier of {{ $labels.instance }} takes {{ $value | humanizeDuration }} at p99, beyond its probe baseline',
+          "The monitor's fsync canary on {{ $labels.instance }} (8 KiB write + fdatasync, once a run) has a p99 of {{ $value | humanizeDuration }} over the last %(fsyncDriftWindow)s, more than %(fsyncDriftFactor)g times the p99 `jts-hot probe --save` recorded: the databases' commits wait this long too." % c,
+        ),
         // Drift since boot: every monitor run re-validates the whole tier. A
         // critical finding means the next start of a gated database will be
         // refused by its gate (or that a running one has lost its footing):

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use crate::escape::{self, prometheus_label_value};
+use crate::monitor::canary::Histogram;
 use crate::monitor::forecast::Bounds;
 use crate::monitor::{Filesystem, Report, ServiceUsage};
 use crate::state::Baseline;
@@ -156,9 +157,51 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         name: "jts_hot_subdir_bytes",
-        help: "Allocated bytes below one of the service's largest first- or second-level subdirectories (monitor.top of each level; path relative to the service directory, escaped); only for services walked.",
+        help: "Allocated bytes below one of the service's largest first- or second-level subdirectories (monitor.top of each level; path relative to the service directory, escaped); for a service measured by its quota, from the budgeted walk's last complete round.",
         labels: &["service", "path"],
         samples: subdir_bytes,
+    },
+    Family {
+        name: "jts_hot_subdir_walk_entries",
+        help: "Entries the budgeted subdirectory walk examined (quota mode; one per fstatat and per directory listed): scope=\"run\" this run, \"round\" the round so far, \"budget\" what a run may spend.",
+        labels: &["scope"],
+        samples: |r| {
+            r.subdir_walk
+                .iter()
+                .flat_map(|w| {
+                    [
+                        ("run", w.entries_this_run),
+                        ("round", w.round_entries),
+                        ("budget", w.budget_entries),
+                    ]
+                })
+                .map(|(scope, v)| (vec![("scope", scope.to_string())], v as f64))
+                .collect()
+        },
+    },
+    Family {
+        name: "jts_hot_subdir_walk_services",
+        help: "Services in the budgeted subdirectory walk's round: state=\"done\" walked to the end, \"all\" in the round.",
+        labels: &["state"],
+        samples: |r| {
+            r.subdir_walk
+                .iter()
+                .flat_map(|w| [("done", w.services_done), ("all", w.services)])
+                .map(|(state, v)| (vec![("state", state.to_string())], v as f64))
+                .collect()
+        },
+    },
+    Family {
+        name: "jts_hot_subdir_walk_complete_timestamp_seconds",
+        help: "When the budgeted subdirectory walk last finished a round (Unix time): the top subdirectories of services measured by their quota are from it; monitor.subdir_walk_every starts a round (hourly by default).",
+        labels: &[],
+        samples: |r| {
+            r.subdir_walk
+                .iter()
+                .filter_map(|w| w.last_complete_unix)
+                .map(|t| (vec![], t as f64))
+                .collect()
+        },
     },
     Family {
         name: "jts_hot_service_partial",
@@ -363,12 +406,43 @@ pub const FAMILIES: &[Family] = &[
     },
 ];
 
+/// A histogram family: HELP, TYPE, then `_bucket{le}` (cumulative), `_sum`
+/// and `_count`, accumulated across runs.
+pub struct HistogramFamily {
+    pub name: &'static str,
+    pub help: &'static str,
+    of: fn(&Report) -> Option<&Histogram>,
+}
+
+/// Every histogram family, written after the gauges.
+pub const HISTOGRAMS: &[HistogramFamily] = &[HistogramFamily {
+    name: "jts_hot_fsync_seconds",
+    help: "The fsync canary: one 8 KiB write+fdatasync in the tier per monitor run, at idle I/O priority, accumulated across runs (compare with jts_hot_probe_baseline_fsync_p99_seconds).",
+    of: |r| r.fsync_canary.as_ref().and_then(|c| c.histogram.as_ref()),
+}];
+
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for family in FAMILIES {
         gauge(&mut out, family, &(family.samples)(report));
     }
+    for family in HISTOGRAMS {
+        if let Some(h) = (family.of)(report) {
+            histogram(&mut out, family, h);
+        }
+    }
     out
+}
+
+fn histogram(out: &mut String, family: &HistogramFamily, h: &Histogram) {
+    let name = family.name;
+    let _ = writeln!(out, "# HELP {name} {}", family.help);
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (le, count) in h.cumulative() {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_sum {}", h.sum_seconds);
+    let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
 /// One gauge family: HELP, TYPE, then each (labels, value).

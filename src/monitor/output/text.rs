@@ -399,6 +399,9 @@ fn footer(out: &mut Lines, report: &Report, style: Style) {
         if report.scan.partial { ", PARTIAL" } else { "" },
     );
     out.extend(Status::Ok, picture::hanging(0, 6, &scan, w));
+    if let Some(walk) = &report.subdir_walk {
+        out.extend(Status::Ok, picture::hanging(0, 6, &subdir_walk(walk), w));
+    }
     let history = format!(
         "history: {} samples in {}",
         report.history.samples,
@@ -424,6 +427,45 @@ fn footer(out: &mut Lines, report: &Report, style: Style) {
         let note = format!("note: {n}");
         out.extend(Status::Ok, picture::hanging(0, 6, &note, style.width));
     }
+}
+
+/// How far the budgeted subdirectory walk got: this run, then the round.
+pub fn subdir_walk(w: &crate::monitor::subdir_round::SubdirWalk) -> String {
+    let utc = |t: u64| {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t);
+        humantime::format_rfc3339_seconds(at).to_string()
+    };
+    let run = if w.walked_this_run {
+        format!(
+            "{} entries this run (budget {}, {:.3} s{})",
+            w.entries_this_run,
+            w.budget_entries,
+            w.duration_seconds,
+            if w.idle_io { ", idle I/O" } else { "" }
+        )
+    } else {
+        "not due this run".to_string()
+    };
+    let round = if w.round_complete {
+        "complete".to_string()
+    } else {
+        match &w.stopped_at {
+            Some(at) => format!("in progress, stopped at {at}"),
+            None => "in progress".to_string(),
+        }
+    };
+    let last = match w.last_complete_unix {
+        Some(t) => format!("; top lists from the round finished {}", utc(t)),
+        None => "; no round complete yet".to_string(),
+    };
+    format!(
+        "subdirectory walk: {run}; round from {} {round}: {}/{} services, {} entries in {} runs{last}",
+        utc(w.round_started_unix),
+        w.services_done,
+        w.services,
+        w.round_entries,
+        w.round_runs,
+    )
 }
 
 /// One bar with its figures: used of full, warning and critical marks.
