@@ -189,14 +189,18 @@ fn open(path: &Path) -> io::Result<File> {
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
         .open(path)?;
     let m = f.metadata()?;
+    // Root's (jts-hot-setup.service makes it) or this run's own user's
+    // (validate and the monitor run as jts-hot's user): the base is root's,
+    // so no service user can have put a file of theirs at this name.
+    let owner = m.uid();
     let ours = m.file_type().is_file()
-        && m.uid() == nix::unistd::geteuid().as_raw()
+        && (owner == 0 || owner == nix::unistd::geteuid().as_raw())
         && m.nlink() == 1
         && m.len() <= BLOCK as u64;
     if !ours {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            "not jts-hot's canary (another owner, a hard link or larger than 8 KiB): left alone",
+            "not jts-hot's canary (owned by neither root nor this run's user, a hard link or larger than 8 KiB): left alone",
         ));
     }
     Ok(f)
