@@ -209,8 +209,12 @@ fn assert_all_up(run: &qemu::Run, what: &str) {
         );
     }
     // 26 directories of the default layout below the base, the stand-in's file,
-    // and ext4's lost+found.
-    assert_eq!(tree.lines().count(), 26 + 1 + 1, "{what}:\n{tree}");
+    // ext4's lost+found, and the fsync canary's file setup makes (root's, 0600).
+    assert!(
+        tree.lines().any(|l| l == ".jts-hot-fsync root:root 600"),
+        "{what}: no fsync canary file in\n{tree}"
+    );
+    assert_eq!(tree.lines().count(), 26 + 1 + 1 + 1, "{what}:\n{tree}");
     assert_eq!(r.ok("standin"), "up\n", "{what}");
     assert_eq!(
         r.ok("system").trim(),
