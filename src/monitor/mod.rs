@@ -623,10 +623,14 @@ pub fn measure(
         every_seconds: layout.monitor.quota_tree_every().as_secs(),
         scan,
     });
+    let baseline = state::load::<Baseline>(&state);
+    let baseline_trouble = baseline.trouble().map(str::to_string);
+    let baseline = baseline.found();
     let known = crate::validate::Known {
         quota: Some(&quotas),
         base_fs: Some(fs.as_ref()),
         mounts: None,
+        probe_baseline: Some(baseline.as_ref()),
     };
     let mut validated = crate::validate::validate_with_state(layout, &opts.root, &state, known);
     if let Some(p) = &opts.pending {
@@ -659,8 +663,7 @@ pub fn measure(
     }
     notes.extend(hist.record(sample));
 
-    let baseline = state::load::<Baseline>(&state);
-    notes.extend(baseline.trouble().map(str::to_string));
+    notes.extend(baseline_trouble);
     let report = Report {
         schema: SCHEMA,
         status: worst(&services, filesystem.as_ref(), &validation),
@@ -684,7 +687,7 @@ pub fn measure(
             path: history::path(&state),
             samples: hist.samples.len(),
         },
-        probe_baseline: baseline.found(),
+        probe_baseline: baseline,
         fsync_canary: None,
         validation,
         quota_tree,

@@ -13,13 +13,28 @@ use crate::status::Status;
 use crate::system::Root;
 use crate::units;
 
-pub fn check(layout: &Layout, root: &Root, state: Option<&StateDir>, tally: &mut Tally) {
+/// `known`: the baseline the caller already read this run (the monitor's).
+pub fn check(
+    layout: &Layout,
+    root: &Root,
+    state: Option<&StateDir>,
+    known: Option<Option<&Baseline>>,
+    tally: &mut Tally,
+) {
     // An offline image's device is not this machine's.
     let (None, Some(state)) = (root.image_dir(), state) else {
         return;
     };
     // Trouble with the file is the probe's and the monitor's to report.
-    let Some(baseline) = state::load::<Baseline>(state).found() else {
+    let read;
+    let baseline = match known {
+        Some(known) => known,
+        None => {
+            read = state::load::<Baseline>(state).found();
+            read.as_ref()
+        }
+    };
+    let Some(baseline) = baseline else {
         return;
     };
     if !of_the_tier(&baseline.dir, &layout.tier.base) {

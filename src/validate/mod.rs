@@ -244,6 +244,8 @@ pub struct Known<'a> {
     pub base_fs: Option<Option<&'a crate::system::statvfs::FsStats>>,
     /// The mount table and the declared mounts (setup read them for `blocked`).
     pub mounts: Option<&'a MountFacts<'a>>,
+    /// The probe's saved baseline (`Some(None)`: none usable).
+    pub probe_baseline: Option<Option<&'a crate::state::Baseline>>,
 }
 
 /// Runs every check, quota.tree reading the last tree walk from `state`.
@@ -334,7 +336,7 @@ fn validate_scope(
         generated::check(layout, root, &mut tally);
         quota::check(layout, root, state, known.quota, &mut tally);
         gates::check(layout, root, &mut tally);
-        fitness::check(layout, root, state, &mut tally);
+        fitness::check(layout, root, state, known.probe_baseline, &mut tally);
     }
     Report {
         source: layout.source.to_string(),
