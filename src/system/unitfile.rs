@@ -55,10 +55,46 @@ pub struct Ordering {
     pub pulls: BTreeMap<String, PathBuf>,
 }
 
+/// The entry names of each directory of the load path (in its order), read
+/// once: loading a system's units asks thousands of times whether a name is
+/// there, and one listing answers what a stat per name per directory did.
+struct Index {
+    listed: Vec<BTreeSet<String>>,
+    /// More than the cap of entries: the listing is partial.
+    truncated: bool,
+}
+
+impl Index {
+    fn read(root: &Root, cap: usize) -> Index {
+        let (mut total, mut truncated) = (0usize, false);
+        let mut listed = Vec::new();
+        for dir in UNIT_LOAD_PATH {
+            let mut names = BTreeSet::new();
+            if let Ok(entries) = std::fs::read_dir(on_disk(root, Path::new(dir))) {
+                for e in entries.flatten() {
+                    total += 1;
+                    if total > cap {
+                        truncated = true;
+                        break;
+                    }
+                    names.insert(e.file_name().to_string_lossy().into_owned());
+                }
+            }
+            listed.push(names);
+        }
+        Index { listed, truncated }
+    }
+
+    /// Whether the `i`th directory of the load path holds `name`.
+    fn has(&self, i: usize, name: &str) -> bool {
+        self.listed.get(i).is_some_and(|n| n.contains(name))
+    }
+}
+
 /// The files that make up `unit` on the system under `root`: its own file,
 /// then its drop-ins in the order systemd applies them. None when no
 /// directory of the load path holds it (or it is masked).
-fn files(root: &Root, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+fn files(root: &Root, index: &Index, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
     let template = unit
         .split_once('@')
         .filter(|(_, rest)| !rest.starts_with('.'))
@@ -67,11 +103,13 @@ fn files(root: &Root, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
         .into_iter()
         .flatten()
         .find_map(|name| {
-            UNIT_LOAD_PATH.iter().find_map(|dir| {
-                let p = Path::new(dir).join(&name);
+            UNIT_LOAD_PATH.iter().enumerate().find_map(|(i, dir)| {
                 // The first directory that has the name decides; a link to
                 // /dev/null (anything but a regular file) masks the unit.
-                std::fs::symlink_metadata(on_disk(root, &p)).ok()?;
+                if !index.has(i, &name) {
+                    return None;
+                }
+                let p = Path::new(dir).join(&name);
                 let target = on_disk_followed(root, &p);
                 Some(
                     std::fs::metadata(target)
@@ -100,8 +138,8 @@ fn files(root: &Root, unit: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
         }
     }
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for load in UNIT_LOAD_PATH.iter().rev() {
-        for d in &dirs {
+    for (i, load) in UNIT_LOAD_PATH.iter().enumerate().rev() {
+        for d in dirs.iter().filter(|d| index.has(i, d)) {
             let dir = Path::new(load).join(d);
             let Ok(entries) = std::fs::read_dir(on_disk(root, &dir)) else {
                 continue;
@@ -135,10 +173,14 @@ fn dropin_dirs(unit: &str) -> Option<Vec<String>> {
 
 /// `unit` as the system under `root` loads it; None when it is not installed.
 pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
+    ordering_in(root, &Index::read(root, MAX_UNITS * 4), unit)
+}
+
+fn ordering_in(root: &Root, index: &Index, unit: &str) -> Option<Ordering> {
     if !valid_name(unit) {
         return None;
     }
-    let (file, dropins) = files(root, unit)?;
+    let (file, dropins) = files(root, index, unit)?;
     let mut o = Ordering {
         file: file.clone(),
         default_dependencies: (true, file.clone()),
@@ -157,7 +199,7 @@ pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
         apply(&mut o, &text, &path);
     }
     if unit.ends_with(".target") {
-        pulled_by_links(root, unit, &mut o.pulls);
+        pulled_by_links(root, index, unit, &mut o.pulls);
     } else {
         o.pulls.clear();
     }
@@ -167,10 +209,14 @@ pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
 /// The units linked in `unit`'s `.wants/`, `.requires/` and `.upholds/`
 /// directories anywhere on the load path (how `systemctl enable` pulls a
 /// unit in), at most [`MAX_UNITS`] of them.
-fn pulled_by_links(root: &Root, unit: &str, pulls: &mut BTreeMap<String, PathBuf>) {
-    for load in UNIT_LOAD_PATH {
+fn pulled_by_links(root: &Root, index: &Index, unit: &str, pulls: &mut BTreeMap<String, PathBuf>) {
+    for (i, load) in UNIT_LOAD_PATH.iter().enumerate() {
         for kind in ["wants", "requires", "upholds"] {
-            let dir = Path::new(load).join(format!("{unit}.{kind}"));
+            let name = format!("{unit}.{kind}");
+            if !index.has(i, &name) {
+                continue;
+            }
+            let dir = Path::new(load).join(name);
             let Ok(entries) = std::fs::read_dir(on_disk(root, &dir)) else {
                 continue;
             };
@@ -329,21 +375,13 @@ pub struct Graph {
 /// files and links, and the names in its `.wants/`, `.requires/` and
 /// `.upholds/` directories (where an enabled template's instances live).
 /// At most `cap` names; the flag says the cap cut the listing short.
-fn installed(root: &Root, cap: usize) -> (BTreeSet<String>, bool) {
+fn installed(root: &Root, index: &Index, cap: usize) -> (BTreeSet<String>, bool) {
     let mut names = BTreeSet::new();
     let mut listed = 0usize;
-    for dir in UNIT_LOAD_PATH {
-        let Ok(entries) = std::fs::read_dir(on_disk(root, Path::new(dir))) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            listed += 1;
-            if listed > cap {
-                return (names, true);
-            }
-            let name = e.file_name().to_string_lossy().into_owned();
-            if valid_name(&name) {
-                names.insert(name);
+    for (i, dir) in UNIT_LOAD_PATH.iter().enumerate() {
+        for name in &index.listed[i] {
+            if valid_name(name) {
+                names.insert(name.clone());
                 continue;
             }
             let pulls = [".wants", ".requires", ".upholds"]
@@ -352,7 +390,7 @@ fn installed(root: &Root, cap: usize) -> (BTreeSet<String>, bool) {
             if !pulls {
                 continue;
             }
-            let sub = Path::new(dir).join(&name);
+            let sub = Path::new(dir).join(name);
             let Ok(links) = std::fs::read_dir(on_disk(root, &sub)) else {
                 continue;
             };
@@ -368,7 +406,7 @@ fn installed(root: &Root, cap: usize) -> (BTreeSet<String>, bool) {
             }
         }
     }
-    (names, false)
+    (names, index.truncated)
 }
 
 impl Graph {
@@ -380,7 +418,8 @@ impl Graph {
     }
 
     fn load_bounded(root: &Root, extra: impl IntoIterator<Item = String>, cap: usize) -> Graph {
-        let (names, mut truncated) = installed(root, cap * 4);
+        let index = Index::read(root, cap * 4);
+        let (names, mut truncated) = installed(root, &index, cap * 4);
         let mut g = Graph::default();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         let mut todo: Vec<String> = Vec::new();
@@ -394,7 +433,7 @@ impl Graph {
                 truncated = true;
                 break;
             }
-            let Some(o) = ordering(root, &u) else {
+            let Some(o) = ordering_in(root, &index, &u) else {
                 continue;
             };
             for (b, file) in &o.before {
