@@ -1318,7 +1318,58 @@ fn gates_are_judged_by_the_units_real_ordering() {
         r.join("usr/lib/systemd/system/aliasdb.service"),
     )
     .unwrap();
+    // Made early by what other units say about it: an enabled unit that
+    // waits for it and starts before sysinit.target; an enabled instance's
+    // drop-in doing the same before basic.target; a unit that only pulls it
+    // in (Wants=, Requires=) orders nothing.
+    for name in ["third.service", "inst.service", "pulled.service"] {
+        unit(
+            &format!("usr/lib/systemd/system/{name}"),
+            &format!("[Unit]\nDescription=d\n{service}"),
+        );
+    }
+    unit(
+        "usr/lib/systemd/system/third-hook.service",
+        &format!(
+            "[Unit]\nDefaultDependencies=no\nAfter=third.service\nBefore=sysinit.target\n{service}"
+        ),
+    );
+    unit(
+        "usr/lib/systemd/system/puller.service",
+        &format!(
+            "[Unit]\nDefaultDependencies=no\nWants=pulled.service\nRequires=pulled.service\n\
+             Before=sysinit.target\n{service}"
+        ),
+    );
+    unit(
+        "usr/lib/systemd/system/tap@.service",
+        &format!("[Unit]\nDefaultDependencies=no\n{service}"),
+    );
+    unit(
+        "etc/systemd/system/tap@eth0.service.d/early.conf",
+        "[Unit]\nAfter=inst.service\nBefore=basic.target\n",
+    );
+    for (link, to) in [
+        ("third-hook.service", "third-hook.service"),
+        ("puller.service", "puller.service"),
+        ("tap@eth0.service", "tap@.service"),
+    ] {
+        symlink(
+            format!("/usr/lib/systemd/system/{to}"),
+            r.join(format!("etc/systemd/system/sysinit.target.wants/{link}")),
+        )
+        .unwrap();
+    }
     let cases = [
+        (
+            "third.service",
+            Some("third-hook.service After=third.service (in /usr/lib/systemd/system/third-hook.service)"),
+        ),
+        (
+            "inst.service",
+            Some("tap@eth0.service After=inst.service (in /etc/systemd/system/tap@eth0.service.d/early.conf)"),
+        ),
+        ("pulled.service", None),
         // timers.target is no boot target's predecessor (systemd 252): fine.
         ("tick.service", None),
         (
