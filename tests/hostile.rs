@@ -1360,7 +1360,32 @@ fn gates_are_judged_by_the_units_real_ordering() {
         )
         .unwrap();
     }
+    // A target with default dependencies starts after what it pulls in: one
+    // ordered before jts-hot-setup.service, enabled, that wants the unit.
+    unit(
+        "usr/lib/systemd/system/tgtdb.service",
+        &format!("[Unit]\nDescription=t\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/pre-jts.target",
+        "[Unit]\nBefore=jts-hot-setup.service\n",
+    );
+    fs::create_dir_all(r.join("etc/systemd/system/pre-jts.target.wants")).unwrap();
+    symlink(
+        "/usr/lib/systemd/system/tgtdb.service",
+        r.join("etc/systemd/system/pre-jts.target.wants/tgtdb.service"),
+    )
+    .unwrap();
+    symlink(
+        "/usr/lib/systemd/system/pre-jts.target",
+        r.join("etc/systemd/system/multi-user.target.wants/pre-jts.target"),
+    )
+    .unwrap();
     let cases = [
+        (
+            "tgtdb.service",
+            Some("pre-jts.target pulls in tgtdb.service (in /etc/systemd/system/pre-jts.target.wants)"),
+        ),
         (
             "third.service",
             Some("third-hook.service After=third.service (in /usr/lib/systemd/system/third-hook.service)"),

@@ -48,6 +48,11 @@ pub struct Ordering {
     pub before: BTreeMap<String, PathBuf>,
     /// Every unit it is ordered `After=`, with the file that said so.
     pub after: BTreeMap<String, PathBuf>,
+    /// Every unit it pulls in (`Wants=`, `Requires=`, `Requisite=`,
+    /// `BindsTo=`, `Upholds=`, or a link in its `.wants/`, `.requires/`,
+    /// `.upholds/` directory), with the file or directory that said so:
+    /// read for targets only, which start after what they pull in.
+    pub pulls: BTreeMap<String, PathBuf>,
 }
 
 /// The files that make up `unit` on the system under `root`: its own file,
@@ -139,6 +144,7 @@ pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
         default_dependencies: (true, file.clone()),
         before: BTreeMap::new(),
         after: BTreeMap::new(),
+        pulls: BTreeMap::new(),
     };
     for path in std::iter::once(file).chain(dropins) {
         let Ok(text) = super::file::read_regular_text(
@@ -150,7 +156,32 @@ pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
         };
         apply(&mut o, &text, &path);
     }
+    if unit.ends_with(".target") {
+        pulled_by_links(root, unit, &mut o.pulls);
+    } else {
+        o.pulls.clear();
+    }
     Some(o)
+}
+
+/// The units linked in `unit`'s `.wants/`, `.requires/` and `.upholds/`
+/// directories anywhere on the load path (how `systemctl enable` pulls a
+/// unit in), at most [`MAX_UNITS`] of them.
+fn pulled_by_links(root: &Root, unit: &str, pulls: &mut BTreeMap<String, PathBuf>) {
+    for load in UNIT_LOAD_PATH {
+        for kind in ["wants", "requires", "upholds"] {
+            let dir = Path::new(load).join(format!("{unit}.{kind}"));
+            let Ok(entries) = std::fs::read_dir(on_disk(root, &dir)) else {
+                continue;
+            };
+            for e in entries.flatten().take(MAX_UNITS) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if valid_name(&name) {
+                    pulls.entry(name).or_insert_with(|| dir.clone());
+                }
+            }
+        }
+    }
 }
 
 /// One file's `[Unit]` settings over what came before.
@@ -195,6 +226,13 @@ pub fn apply(o: &mut Ordering, text: &str, path: &Path) {
             "After" => {
                 for u in value.split_whitespace() {
                     o.after.insert(u.to_string(), path.to_path_buf());
+                }
+            }
+            "Wants" | "Requires" | "Requisite" | "BindsTo" | "Upholds" => {
+                for u in value.split_whitespace() {
+                    o.pulls
+                        .entry(u.to_string())
+                        .or_insert_with(|| path.to_path_buf());
                 }
             }
             _ => {}
@@ -256,14 +294,24 @@ pub fn valid_name(name: &str) -> bool {
         && !name.contains("..")
 }
 
-/// Who declared that one unit starts before another: the earlier unit's
-/// `Before=` or the later unit's `After=` (the same ordering to systemd),
-/// and in which file.
+/// Who declared that one unit starts before another, and in which file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Said {
-    /// True when the earlier unit said `Before=`; false for the later unit's `After=`.
-    pub by_earlier: bool,
+    pub how: How,
     pub file: PathBuf,
+}
+
+/// How an ordering was declared: systemd reads them all as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// The earlier unit's `Before=`.
+    Before,
+    /// The later unit's `After=`.
+    After,
+    /// The later unit is a target that pulls the earlier one in: with
+    /// default dependencies on both, systemd orders the target after it
+    /// (systemd.target(5)).
+    TargetPulls,
 }
 
 /// The ordering of every unit installed on a system, both directions
@@ -350,12 +398,12 @@ impl Graph {
                 continue;
             };
             for (b, file) in &o.before {
-                g.edge(&u, b, true, file);
+                g.edge(&u, b, How::Before, file);
             }
             for (a, file) in &o.after {
-                g.edge(a, &u, false, file);
+                g.edge(a, &u, How::After, file);
             }
-            for n in o.before.keys().chain(o.after.keys()) {
+            for n in o.before.keys().chain(o.after.keys()).chain(o.pulls.keys()) {
                 if valid_name(n) && seen.insert(n.clone()) {
                     todo.push(n.clone());
                 }
@@ -363,11 +411,47 @@ impl Graph {
             g.units.insert(u, o);
         }
         g.truncated = truncated;
+        g.target_orderings();
         g
     }
 
+    /// A target with default dependencies starts after each unit it pulls
+    /// in that has them too, unless it is already ordered before that unit
+    /// (systemd's unit_add_default_target_dependency: no loop is made). A
+    /// service's own default dependencies order it after sysinit.target and
+    /// basic.target; a socket's, timer's and path's after sysinit.target.
+    fn target_orderings(&mut self) {
+        let mut implied = Vec::new();
+        for (t, o) in &self.units {
+            if !t.ends_with(".target") || !o.default_dependencies.0 {
+                continue;
+            }
+            for (w, file) in &o.pulls {
+                let Some(wo) = self.units.get(w) else {
+                    continue;
+                };
+                let kind = w.rsplit_once('.').map_or("", |(_, k)| k);
+                let after_by_default = match kind {
+                    "service" => BOOT_TARGETS.contains(&t.as_str()),
+                    "socket" | "timer" | "path" => t == "sysinit.target",
+                    _ => false,
+                };
+                let t_first = self
+                    .preceded_by
+                    .get(w)
+                    .is_some_and(|p| p.contains_key(t.as_str()));
+                if wo.default_dependencies.0 && !after_by_default && !t_first {
+                    implied.push((w.clone(), t.clone(), file.clone()));
+                }
+            }
+        }
+        for (w, t, file) in implied {
+            self.edge(&w, &t, How::TargetPulls, &file);
+        }
+    }
+
     /// `earlier` starts before `later`, as `file` says.
-    fn edge(&mut self, earlier: &str, later: &str, by_earlier: bool, file: &Path) {
+    fn edge(&mut self, earlier: &str, later: &str, how: How, file: &Path) {
         if !valid_name(earlier) || !valid_name(later) || earlier == later {
             return;
         }
@@ -376,7 +460,7 @@ impl Graph {
             .or_default()
             .entry(earlier.to_string())
             .or_insert_with(|| Said {
-                by_earlier,
+                how,
                 file: file.to_path_buf(),
             });
     }
@@ -441,9 +525,13 @@ pub fn gate_refusal(
     while let Some(Some((next, said))) = early.get(&at) {
         hops += 1;
         if steps.len() < MAX_CHAIN_SHOWN {
-            steps.push(match said.by_earlier {
-                true => format!("{at} Before={next} (in {})", said.file.display()),
-                false => format!("{next} After={at} (in {})", said.file.display()),
+            let file = said.file.display();
+            steps.push(match said.how {
+                How::Before => format!("{at} Before={next} (in {file})"),
+                How::After => format!("{next} After={at} (in {file})"),
+                How::TargetPulls => {
+                    format!("{next} pulls in {at} (in {file}) and, a target, starts after it")
+                }
             });
         }
         at = next.clone();
@@ -708,5 +796,73 @@ mod tests {
             assert!(!valid_name(bad), "{bad:?}");
         }
         assert!(!valid_name(&format!("{}.service", "a".repeat(250))));
+    }
+
+    /// A target with default dependencies starts after what it pulls in
+    /// (`Wants=` or a `.wants/` link) when that has them too, unless it is
+    /// ordered before it already: systemd.target(5)'s implicit ordering.
+    #[test]
+    fn a_target_starts_after_what_it_pulls_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        let own = BTreeSet::from(["jts-hot-setup.service".to_string()]);
+        let lib = "usr/lib/systemd/system";
+        for db in ["db8", "db9", "db10", "db11"] {
+            unit(r, &format!("{lib}/{db}.service"), "[Unit]\nDescription=x\n");
+        }
+        unit(
+            r,
+            &format!("{lib}/pre-jts.target"),
+            "[Unit]\nBefore=jts-hot-setup.service\n",
+        );
+        assert_eq!(judge(r, "db8.service", &own), None);
+        std::fs::create_dir_all(r.join("etc/systemd/system/pre-jts.target.wants")).unwrap();
+        std::os::unix::fs::symlink(
+            "/usr/lib/systemd/system/db8.service",
+            r.join("etc/systemd/system/pre-jts.target.wants/db8.service"),
+        )
+        .unwrap();
+        let why = judge(r, "db8.service", &own).unwrap();
+        assert!(
+            why.contains(
+                "pre-jts.target pulls in db8.service (in /etc/systemd/system/pre-jts.target.wants)"
+            ) && why.contains("pre-jts.target Before=jts-hot-setup.service"),
+            "{why}"
+        );
+        // Without default dependencies (on the target or the unit) no
+        // ordering is implied.
+        unit(
+            r,
+            &format!("{lib}/bare.target"),
+            "[Unit]\nDefaultDependencies=no\nWants=db9.service\nBefore=sysinit.target\n",
+        );
+        assert_eq!(judge(r, "db9.service", &own), None);
+        // Already ordered before the unit: systemd adds no loop.
+        unit(
+            r,
+            &format!("{lib}/first.target"),
+            "[Unit]\nRequires=db10.service\nBefore=db10.service basic.target\n",
+        );
+        assert_eq!(judge(r, "db10.service", &own), None);
+        // Requires= counts as Wants= does; a service is after basic.target
+        // by its own default dependencies, so basic.target implies nothing.
+        unit(
+            r,
+            &format!("{lib}/req.target"),
+            "[Unit]\nRequires=db11.service\nBefore=sysinit.target\n",
+        );
+        let why = judge(r, "db11.service", &own).unwrap();
+        assert!(
+            why.contains(
+                "req.target pulls in db11.service (in /usr/lib/systemd/system/req.target)"
+            ),
+            "{why}"
+        );
+        unit(
+            r,
+            "etc/systemd/system/basic.target",
+            "[Unit]\nWants=db9.service\n",
+        );
+        assert_eq!(judge(r, "db9.service", &own), None);
     }
 }
