@@ -987,6 +987,14 @@ fn image_and_host() -> (tempfile::TempDir, tempfile::TempDir) {
     (root, host)
 }
 
+/// Everything under `dir` (links not followed), a line each, for a message.
+fn listing(dir: &Path) -> String {
+    let (_, out, _) = run(Command::new("find")
+        .arg(dir)
+        .args(["-printf", "%P %y %l\n"]));
+    out
+}
+
 /// Image paths that lead to `host` three ways: an absolute link, a `../`
 /// chain that climbs past the image's root, and a link to a link.
 fn links_out(root: &Path, rel: &str, host: &Path, kind: usize) {
@@ -1047,6 +1055,7 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
         fs::write(&config, &text).unwrap();
         links_out(r, rel, &h.join(to), i);
         let before = fingerprint(h);
+        let image_before = fingerprint(r);
         let (code, out, err) = run(jts_hot()
             .arg("--config")
             .arg(&config)
@@ -1056,6 +1065,14 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
         assert_eq!(
             before, after,
             "case {i} {rel}: the host changed\n{out}{err}"
+        );
+        // Refused: not a file in /etc, not the applied-layout record, not a
+        // directory or a temporary was left in the image either.
+        assert_eq!(
+            image_before,
+            fingerprint(r),
+            "case {i} {rel}: a refused apply changed the image\n{out}{err}\n{}",
+            listing(r)
         );
         {
             assert_eq!(code, 3, "case {i} {rel}: {out}{err}");
@@ -1067,7 +1084,20 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
                 "case {i} {rel}: {err}"
             );
         }
-        // setup runs systemd-tmpfiles on the same image: the same answer.
+        // setup runs systemd-tmpfiles on the same image: the same answer,
+        // from the tier's tmpfiles.d file as the package installs it (the
+        // refused apply left none).
+        let rendered = tempfile::tempdir().unwrap();
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&config)
+            .arg("generate")
+            .arg("--out")
+            .arg(rendered.path()));
+        assert_eq!(code, 0, "{out}{err}");
+        let tier_file = "usr/lib/jts-hot/tmpfiles.conf";
+        fs::create_dir_all(r.join("usr/lib/jts-hot")).unwrap();
+        fs::copy(rendered.path().join(tier_file), r.join(tier_file)).unwrap();
         let (code, out, err) = run(jts_hot()
             .arg("--config")
             .arg(&config)
