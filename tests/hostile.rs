@@ -156,6 +156,70 @@ fn the_default_textfile_dir_stays_valid_and_hostile_ones_are_refused() {
 /// the subdirectories created): a base owned by a user other than root may
 /// only hold service directories of its own owner when they have
 /// subdirectories; and no path component may exceed NAME_MAX.
+/// jts-hot's own account (validate and the monitor run as it) owns nothing
+/// of the tier: as the base's, a service's or a subdirectory's owner or
+/// group, `config check` refuses it with file, line, column and field, and
+/// `apply --root` writes nothing.
+#[test]
+fn jts_hots_own_account_owns_nothing_of_the_tier() {
+    let plain = layout("/data/jts/hot", "", "");
+    let cases = [
+        (
+            plain.replace(
+                "capacity = \"4TB\"",
+                "capacity = \"4TB\"\nowner = \"jts-hot\"",
+            ),
+            "tier.owner",
+        ),
+        (
+            plain.replace(
+                "capacity = \"4TB\"",
+                "capacity = \"4TB\"\ngroup = \"jts-hot\"",
+            ),
+            "tier.group",
+        ),
+        (
+            plain.replace("owner = \"postgres\"", "owner = \"jts-hot\""),
+            "services.pg.owner",
+        ),
+        (
+            plain.replace(
+                "owner = \"postgres\"",
+                "owner = \"postgres\"\ngroup = \"jts-hot\"",
+            ),
+            "services.pg.group",
+        ),
+        (
+            plain.replace("name = \"tmp\",", "name = \"tmp\", group = \"jts-hot\","),
+            "services.pg.dirs[1].group",
+        ),
+    ];
+    for (text, field) in cases {
+        refused(&text, field, "jts-hot's own account");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("layout.toml");
+        fs::write(&file, &text).unwrap();
+        let (code, out, err) = run(jts_hot().args(["config", "check"]).arg(&file));
+        assert_eq!(code, 2, "{field}: {out}{err}");
+        let line = text.lines().position(|l| l.contains("jts-hot")).unwrap() + 1;
+        let at = format!("{}:{line}:", file.display());
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&at) && l.contains(&format!(": {field}: "))),
+            "{field}: want {at}COLUMN: {field}: in\n{err}"
+        );
+        let image = tempfile::tempdir().unwrap();
+        let before = fingerprint(image.path());
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&file)
+            .args(["apply", "--root"])
+            .arg(image.path()));
+        assert_eq!(code, 2, "{field}: {out}{err}");
+        assert_eq!(before, fingerprint(image.path()), "{field}: apply wrote");
+    }
+}
+
 #[test]
 fn layouts_tmpfiles_would_refuse_are_refused() {
     let text = layout("/data/jts/hot", "", "")
