@@ -171,6 +171,27 @@ fn dropin_dirs(unit: &str) -> Option<Vec<String>> {
     Some(dirs)
 }
 
+/// Whether some directory of the load path under `root` holds `unit` or its
+/// template (masked included), asked name by name: cheaper than listing the
+/// directories when no gate is installed at all.
+pub fn present(root: &Root, unit: &str) -> bool {
+    if !valid_name(unit) {
+        return false;
+    }
+    let template = unit
+        .split_once('@')
+        .filter(|(_, rest)| !rest.starts_with('.'))
+        .and_then(|(prefix, rest)| Some(format!("{prefix}@.{}", rest.rsplit_once('.')?.1)));
+    [Some(unit.to_string()), template]
+        .into_iter()
+        .flatten()
+        .any(|name| {
+            UNIT_LOAD_PATH.iter().any(|dir| {
+                std::fs::symlink_metadata(on_disk(root, &Path::new(dir).join(&name))).is_ok()
+            })
+        })
+}
+
 /// `unit` as the system under `root` loads it; None when it is not installed.
 pub fn ordering(root: &Root, unit: &str) -> Option<Ordering> {
     ordering_in(root, &Index::read(root, MAX_UNITS * 4), unit)

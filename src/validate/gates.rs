@@ -50,8 +50,14 @@ pub struct Refused {
 /// Each gate of `layout` that cannot wait for jts-hot-validate.service on
 /// the system under `root` (this one when None).
 pub fn refused(layout: &Layout, root: &Root) -> Vec<Refused> {
-    if layout.services.iter().all(|s| s.gate.is_empty()) {
-        // Nothing to judge: the system's units are not read.
+    let installed = layout
+        .services
+        .iter()
+        .flat_map(|s| s.gate.iter())
+        .any(|u| unitfile::present(root, u.as_str()));
+    if !installed {
+        // Nothing to judge (a gate not installed waits for its unit): the
+        // system's units are not read.
         return Vec::new();
     }
     let gates = layout
