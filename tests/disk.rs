@@ -77,12 +77,13 @@ fn harness_boots_debian_kernel_with_a_second_disk() {
         run2.begun,
         run2.wall
     );
-    // A boot that never reaches systemd (here the initramfs stops at its
-    // debug shell, as TCG's rare hang bringing up the second CPU does
+    // A boot that never reaches systemd (here the initramfs waits for a root
+    // disk that is not there; TCG's rare hang bringing up the second CPU stops
     // earlier) is said, made once more, and then reported as stalled.
     let stuck = guest.boot(
         &Boot::new()
-            .kernel_arg("break=top")
+            .kernel_arg("root=/dev/vdz")
+            .kernel_arg("rootdelay=600")
             .userspace_within(std::time::Duration::from_secs(30)),
         &Scenario::new().step("never", "true"),
     );
