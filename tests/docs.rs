@@ -1474,6 +1474,7 @@ fn monitor_md_picture_is_the_picture() {
                     "FORECAST",
                     "scan",
                     "history",
+                    "fsync",
                     "validation",
                     "jts-hot",
                 ]

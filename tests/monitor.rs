@@ -848,6 +848,94 @@ fn text_output_is_a_table_with_a_summary() {
     );
 }
 
+/// The fsync canary has its line in the text report: this run's latency,
+/// the p99 of every run, the probe baseline's and the drift verdict, from
+/// the histogram and baseline the run really reads from its state directory.
+#[test]
+fn the_text_report_has_the_fsync_canarys_line() {
+    use jts_hot::monitor::canary::{Histogram, BOUNDS};
+    use jts_hot::state::{self, Baseline, StateDir};
+    let s = scratch(&[("postgresql", "1GB")]);
+    let canary_line = |s: &Scratch| {
+        let (code, out, err) = run(&mut s.monitor(&[]));
+        assert!(code <= 1, "{err}");
+        // Wrapped at 80 columns, its continuation lines indented by 6.
+        let mut lines = out.lines().skip_while(|l| !l.starts_with("fsync canary: "));
+        let first = lines
+            .next()
+            .unwrap_or_else(|| panic!("no canary line in\n{out}"));
+        let rest = lines.take_while(|l| l.starts_with("      ")).map(str::trim);
+        std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // No baseline yet: the latency, not judged.
+    let first = canary_line(&s);
+    assert!(first.starts_with("fsync canary: this run "), "{first}");
+    assert!(first.contains("over 1 run(s) since "), "{first}");
+    assert!(
+        first.ends_with("no probe baseline (jts-hot probe --save): no-baseline (not judged)"),
+        "{first}"
+    );
+    let state = StateDir::new(s.state());
+    let base = s.base().canonicalize().unwrap();
+    let baseline = |dir: &Path| Baseline {
+        measured_unix: 1_790_000_000,
+        dir: dir.to_path_buf(),
+        devices: vec!["nvme0n1".into()],
+        fsync_p50_us: 250.0,
+        fsync_p99_us: 900.0,
+        randread_p50_us: 80.0,
+        randread_p99_us: 200.0,
+        seq_write_bytes_per_sec: 2.0e9,
+    };
+    // 200 earlier runs all in one bucket: this run's one cannot move the p99 out of it.
+    let history = |bucket: usize| {
+        let mut counts = vec![0; BOUNDS.len() + 1];
+        counts[bucket] = 200;
+        Histogram {
+            bounds: BOUNDS.to_vec(),
+            counts,
+            sum_seconds: 200.0 * BOUNDS[bucket],
+            count: 200,
+            since_unix: 1_790_000_000,
+        }
+    };
+    state::save(&state, &baseline(&base)).unwrap();
+    // Runs of 250-500 ms against a 900 us baseline: drifted.
+    state::save(&state, &history(11)).unwrap();
+    let slow = canary_line(&s);
+    assert!(
+        slow.contains("over 201 run(s) since 2026-09-21T")
+            && slow.contains("probe baseline p99 900.0 us: drifted (DRIFTED beyond 2x"),
+        "{slow}"
+    );
+    // Runs under 100 us: within.
+    state::save(&state, &history(0)).unwrap();
+    let fast = canary_line(&s);
+    assert!(
+        fast.contains("; p99 99.")
+            && fast.contains("probe baseline p99 900.0 us: within (within 2x"),
+        "{fast}"
+    );
+    // JSON carries the same verdict.
+    let (_, doc, _) = run(&mut s.monitor(&["--format", "json"]));
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["fsync_canary"]["drift"], "within", "{doc}");
+    assert!(doc["fsync_canary"]["p99_seconds"].as_f64().unwrap() <= 0.0001);
+    // A baseline of another directory is another device's: not compared.
+    state::save(&state, &baseline(Path::new("/tmp"))).unwrap();
+    state::save(&state, &history(11)).unwrap();
+    let elsewhere = canary_line(&s);
+    assert!(
+        elsewhere.ends_with(
+            "the probe baseline is of /tmp, not the tier's base: baseline-elsewhere (not judged)"
+        ),
+        "{elsewhere}"
+    );
+}
+
 /// `jts-hot monitor | head -1`: a reader that went away is a quiet end,
 /// not a panic, in every format (and under the journal, whose summary goes
 /// to stderr).

@@ -15,7 +15,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::escape;
-use crate::state::{self, Document, StateDir};
+use crate::state::{self, Baseline, Document, StateDir};
 
 /// PostgreSQL's WAL block, what the probe's fsync phase writes.
 const BLOCK: usize = 8192;
@@ -95,6 +95,68 @@ impl Histogram {
     }
 }
 
+impl Histogram {
+    /// The `q` quantile as Prometheus's `histogram_quantile` estimates it
+    /// (linear within the bucket, the highest finite bound past it), so
+    /// the text report and the mixin's JtsHotFsyncDrift read one figure
+    /// the same way. None without observations.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 || !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let rank = q * self.count as f64;
+        let mut below = 0u64;
+        for (i, c) in self.counts.iter().enumerate() {
+            let upto = below.saturating_add(*c);
+            if *c > 0 && upto as f64 >= rank {
+                let Some(end) = self.bounds.get(i) else {
+                    return self.bounds.last().copied();
+                };
+                let start = if i == 0 { 0.0 } else { self.bounds[i - 1] };
+                let within = (rank - below as f64) / *c as f64;
+                return Some(start + (end - start) * within.clamp(0.0, 1.0));
+            }
+            below = upto;
+        }
+        self.bounds.last().copied()
+    }
+}
+
+/// A p99 this many times the probe baseline's has drifted: the probe's
+/// default regression factor, the mixin's `fsyncDriftFactor`.
+pub const DRIFT_FACTOR: f64 = 2.0;
+/// Fewer runs than this judge nothing: the mixin's `fsyncDriftMinRuns`.
+pub const DRIFT_MIN_RUNS: u64 = 8;
+
+/// The canary's p99 against the probe's saved baseline p99.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Drift {
+    /// At most [`DRIFT_FACTOR`] times the baseline's p99.
+    Within,
+    /// Beyond it: commits wait longer than when the baseline was saved.
+    Drifted,
+    /// Fewer than [`DRIFT_MIN_RUNS`] runs in the histogram.
+    TooFewRuns,
+    /// No probe baseline saved (`jts-hot probe --save`).
+    NoBaseline,
+    /// The saved baseline is of another directory than the tier's base:
+    /// its figures are not the canary's device's.
+    BaselineElsewhere,
+}
+
+impl Drift {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Drift::Within => "within",
+            Drift::Drifted => "drifted",
+            Drift::TooFewRuns => "too-few-runs",
+            Drift::NoBaseline => "no-baseline",
+            Drift::BaselineElsewhere => "baseline-elsewhere",
+        }
+    }
+}
+
 /// The canary as the monitor reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Canary {
@@ -104,6 +166,26 @@ pub struct Canary {
     pub seconds: Option<f64>,
     /// Every run's, this one included when it ran and was saved.
     pub histogram: Option<Histogram>,
+    /// The histogram's p99 ([`Histogram::quantile`]); null without one.
+    pub p99_seconds: Option<f64>,
+    /// That p99 against the probe baseline's ([`judge`]).
+    pub drift: Drift,
+}
+
+/// The canary's verdict: its p99 over every run against `factor` times the
+/// fsync p99 of the probe baseline saved for `base` (the tier's base,
+/// canonical): a baseline of another directory measured another device.
+pub fn judge(canary: &mut Canary, baseline: Option<&Baseline>, base: &Path) {
+    canary.p99_seconds = canary.histogram.as_ref().and_then(|h| h.quantile(0.99));
+    let runs = canary.histogram.as_ref().map_or(0, |h| h.count);
+    canary.drift = match (baseline, canary.p99_seconds) {
+        (None, _) => Drift::NoBaseline,
+        (Some(b), _) if b.dir != base => Drift::BaselineElsewhere,
+        (Some(_), None) => Drift::TooFewRuns,
+        (Some(_), Some(_)) if runs < DRIFT_MIN_RUNS => Drift::TooFewRuns,
+        (Some(b), Some(p99)) if p99 * 1e6 > DRIFT_FACTOR * b.fsync_p99_us => Drift::Drifted,
+        (Some(_), Some(_)) => Drift::Within,
+    };
 }
 
 /// Times one write + fdatasync in the canary `file` (`Tier::fsync_canary`)
@@ -114,6 +196,8 @@ pub fn run(file: &Path, state: &StateDir, now: u64, notes: &mut Vec<String>) -> 
         file: file.clone(),
         seconds: None,
         histogram: None,
+        p99_seconds: None,
+        drift: Drift::NoBaseline,
     };
     let mut histogram = match state::load::<Histogram>(state) {
         state::Loaded::Found(h) if h.usable() => h,
@@ -242,6 +326,87 @@ mod tests {
         // Counts that do not add up are not continued.
         h.count = 4;
         assert!(!h.usable());
+    }
+
+    #[test]
+    fn the_p99_is_read_as_prometheus_reads_it() {
+        let mut h = Histogram::new(1);
+        assert_eq!(h.quantile(0.99), None);
+        // 10 runs in (1 ms, 2.5 ms]: rank 9.9 of 10, linear within the bucket.
+        for _ in 0..10 {
+            h.observe(0.002);
+        }
+        let p99 = h.quantile(0.99).unwrap();
+        assert!((p99 - (0.001 + 0.0015 * 0.99)).abs() < 1e-12, "{p99}");
+        // 99 fast runs and one stall: the 99th is still in the first bucket.
+        let mut h = Histogram::new(1);
+        for _ in 0..99 {
+            h.observe(0.00005);
+        }
+        h.observe(9.0);
+        assert!((h.quantile(0.99).unwrap() - 0.0001).abs() < 1e-12);
+        // Two stalls: past the last bound is read as the last bound.
+        h.observe(9.0);
+        assert_eq!(h.quantile(0.99), Some(2.5));
+    }
+
+    #[test]
+    fn drift_is_judged_against_the_tiers_own_baseline_after_enough_runs() {
+        let base = Path::new("/data/jts/hot");
+        let baseline = |dir: &str, p99_us: f64| Baseline {
+            measured_unix: 1,
+            dir: PathBuf::from(dir),
+            devices: vec!["nvme0n1".into()],
+            fsync_p50_us: p99_us / 2.0,
+            fsync_p99_us: p99_us,
+            randread_p50_us: 50.0,
+            randread_p99_us: 100.0,
+            seq_write_bytes_per_sec: 1e9,
+        };
+        let canary = |runs: u64, seconds: f64| {
+            let mut h = Histogram::new(1);
+            for _ in 0..runs {
+                h.observe(seconds);
+            }
+            Canary {
+                file: base.join(".jts-hot-fsync"),
+                seconds: Some(seconds),
+                histogram: Some(h),
+                p99_seconds: None,
+                drift: Drift::NoBaseline,
+            }
+        };
+        let verdict = |mut c: Canary, b: Option<&Baseline>| {
+            judge(&mut c, b, base);
+            (c.drift, c.p99_seconds.is_some())
+        };
+        let here = baseline("/data/jts/hot", 1000.0);
+        // 20 runs at 4 ms: p99 about 5 ms, beyond twice 1 ms.
+        assert_eq!(
+            verdict(canary(20, 0.004), Some(&here)),
+            (Drift::Drifted, true)
+        );
+        // At 0.4 ms: p99 at most 0.5 ms, within.
+        assert_eq!(
+            verdict(canary(20, 0.0004), Some(&here)),
+            (Drift::Within, true)
+        );
+        // Slow, but too few runs to say.
+        assert_eq!(
+            verdict(canary(DRIFT_MIN_RUNS - 1, 0.004), Some(&here)),
+            (Drift::TooFewRuns, true)
+        );
+        assert_eq!(verdict(canary(20, 0.004), None), (Drift::NoBaseline, true));
+        // A baseline probed elsewhere (`probe --dir /tmp --save`) is another device's.
+        let elsewhere = baseline("/tmp", 1000.0);
+        assert_eq!(
+            verdict(canary(20, 0.004), Some(&elsewhere)),
+            (Drift::BaselineElsewhere, true)
+        );
+        assert_eq!(
+            serde_json::to_value(Drift::TooFewRuns).unwrap(),
+            "too-few-runs"
+        );
     }
 
     #[test]

@@ -364,13 +364,17 @@ fn fsync_canary(layout: &Layout, opts: &Options, report: &mut Report) {
     }
     let state = StateDir::new(&opts.state_dir);
     let mut notes = Vec::new();
-    let canary = canary::run(
+    let mut canary = canary::run(
         &layout.tier.fsync_canary(),
         &state,
         report.timestamp,
         &mut notes,
     );
     report.notes.extend(notes);
+    // The probe saved its baseline under the canonical directory it probed.
+    let base = &layout.tier.base;
+    let base = base.canonicalize().unwrap_or_else(|_| base.clone());
+    canary::judge(&mut canary, report.probe_baseline.as_ref(), &base);
     report.fsync_canary = Some(canary);
 }
 

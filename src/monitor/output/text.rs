@@ -408,6 +408,7 @@ fn footer(out: &mut Lines, report: &Report, style: Style) {
         escape::untrusted_path(&report.history.path)
     );
     out.extend(Status::Ok, picture::hanging(0, 6, &history, w));
+    out.extend(Status::Ok, picture::hanging(0, 6, &canary_line(report), w));
     let v = &report.validation;
     out.push(
         v.status,
@@ -427,6 +428,52 @@ fn footer(out: &mut Lines, report: &Report, style: Style) {
         let note = format!("note: {n}");
         out.extend(Status::Ok, picture::hanging(0, 6, &note, style.width));
     }
+}
+
+/// The fsync canary: this run's latency, the p99 of every run, the probe
+/// baseline's p99 and the drift verdict (informational: the run's status
+/// is the mixin's JtsHotFsyncDrift to raise).
+pub fn canary_line(report: &Report) -> String {
+    use crate::monitor::canary::{Drift, DRIFT_FACTOR, DRIFT_MIN_RUNS};
+    let Some(c) = &report.fsync_canary else {
+        return "fsync canary: not run (the tier's disk not in place, or another run held the state lock)"
+            .to_string();
+    };
+    let this = c.seconds.map_or_else(
+        || "not run this time (a note says why)".to_string(),
+        |s| units::micros(s * 1e6),
+    );
+    let over = match (&c.histogram, c.p99_seconds) {
+        (Some(h), Some(p99)) => format!(
+            "p99 {} over {} run(s) since {}",
+            units::micros(p99 * 1e6),
+            h.count,
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(h.since_unix)
+            )
+        ),
+        _ => "no runs recorded".to_string(),
+    };
+    let baseline = match (c.drift, &report.probe_baseline) {
+        (Drift::NoBaseline, _) | (_, None) => {
+            "no probe baseline (jts-hot probe --save)".to_string()
+        }
+        (Drift::BaselineElsewhere, Some(b)) => format!(
+            "the probe baseline is of {}, not the tier's base",
+            escape::untrusted_path(&b.dir)
+        ),
+        (_, Some(b)) => format!("probe baseline p99 {}", units::micros(b.fsync_p99_us)),
+    };
+    let verdict = match c.drift {
+        Drift::Within => format!("within {DRIFT_FACTOR}x the baseline"),
+        Drift::Drifted => format!("DRIFTED beyond {DRIFT_FACTOR}x the baseline"),
+        Drift::TooFewRuns => format!("not judged before {DRIFT_MIN_RUNS} runs"),
+        Drift::NoBaseline | Drift::BaselineElsewhere => "not judged".to_string(),
+    };
+    format!(
+        "fsync canary: this run {this}; {over}; {baseline}: {} ({verdict})",
+        c.drift.as_str()
+    )
 }
 
 /// How far the budgeted subdirectory walk got: this run, then the round.
