@@ -232,7 +232,9 @@ EXIT STATUS
   2  a bad layout (nothing written, FILE:LINE:COLUMN on stderr); or the tier's declared mount is
      not in place: the files are installed, nothing was created beneath the mount point
   3  stopped on an error of the system, not of the layout (3 for every command): a file in /etc
-     that jts-hot did not write (nothing written), a read or write refused (EACCES, ENOSPC...),
+     that jts-hot did not write, or (with --root) an image path that leads out of the image or
+     is not a directory inside it (refused before a byte is written: no file, no applied-layout
+     record, no directory), a read or write refused (EACCES, ENOSPC...),
      or systemd-sysusers, systemd-tmpfiles, systemctl, semodule or restorecon failing. What was
      done until then is printed first; the error on stderr names the file or command
 

@@ -344,11 +344,18 @@ fn tmpfiles_file(root: &Root) -> Option<PathBuf> {
 /// view of the image's links (252 made a whole tier in the host directory an
 /// image's data/jts linked to), so such an image is refused.
 pub fn tmpfiles_leaving(root: &Root, files: &[&Path]) -> Option<(PathBuf, PathBuf)> {
-    root.image_dir()?;
-    let dirs = files
+    let texts: Vec<String> = files
         .iter()
         .filter_map(|f| std::fs::read_to_string(on_disk_followed(root, f)).ok())
-        .flat_map(|text| generated::tmpfiles_dirs(&text));
+        .collect();
+    tmpfiles_texts_leaving(root, &texts)
+}
+
+/// `tmpfiles_leaving` for tmpfiles.d texts not written yet (apply decides
+/// its refusals before it writes a byte).
+pub fn tmpfiles_texts_leaving(root: &Root, texts: &[String]) -> Option<(PathBuf, PathBuf)> {
+    root.image_dir()?;
+    let dirs = texts.iter().flat_map(|text| generated::tmpfiles_dirs(text));
     let mut links: Vec<PathBuf> = Vec::new();
     for dir in dirs {
         let mut ancestors: Vec<&Path> = dir.ancestors().collect();

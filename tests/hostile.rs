@@ -156,6 +156,70 @@ fn the_default_textfile_dir_stays_valid_and_hostile_ones_are_refused() {
 /// the subdirectories created): a base owned by a user other than root may
 /// only hold service directories of its own owner when they have
 /// subdirectories; and no path component may exceed NAME_MAX.
+/// jts-hot's own account (validate and the monitor run as it) owns nothing
+/// of the tier: as the base's, a service's or a subdirectory's owner or
+/// group, `config check` refuses it with file, line, column and field, and
+/// `apply --root` writes nothing.
+#[test]
+fn jts_hots_own_account_owns_nothing_of_the_tier() {
+    let plain = layout("/data/jts/hot", "", "");
+    let cases = [
+        (
+            plain.replace(
+                "capacity = \"4TB\"",
+                "capacity = \"4TB\"\nowner = \"jts-hot\"",
+            ),
+            "tier.owner",
+        ),
+        (
+            plain.replace(
+                "capacity = \"4TB\"",
+                "capacity = \"4TB\"\ngroup = \"jts-hot\"",
+            ),
+            "tier.group",
+        ),
+        (
+            plain.replace("owner = \"postgres\"", "owner = \"jts-hot\""),
+            "services.pg.owner",
+        ),
+        (
+            plain.replace(
+                "owner = \"postgres\"",
+                "owner = \"postgres\"\ngroup = \"jts-hot\"",
+            ),
+            "services.pg.group",
+        ),
+        (
+            plain.replace("name = \"tmp\",", "name = \"tmp\", group = \"jts-hot\","),
+            "services.pg.dirs[1].group",
+        ),
+    ];
+    for (text, field) in cases {
+        refused(&text, field, "jts-hot's own account");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("layout.toml");
+        fs::write(&file, &text).unwrap();
+        let (code, out, err) = run(jts_hot().args(["config", "check"]).arg(&file));
+        assert_eq!(code, 2, "{field}: {out}{err}");
+        let line = text.lines().position(|l| l.contains("jts-hot")).unwrap() + 1;
+        let at = format!("{}:{line}:", file.display());
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&at) && l.contains(&format!(": {field}: "))),
+            "{field}: want {at}COLUMN: {field}: in\n{err}"
+        );
+        let image = tempfile::tempdir().unwrap();
+        let before = fingerprint(image.path());
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&file)
+            .args(["apply", "--root"])
+            .arg(image.path()));
+        assert_eq!(code, 2, "{field}: {out}{err}");
+        assert_eq!(before, fingerprint(image.path()), "{field}: apply wrote");
+    }
+}
+
 #[test]
 fn layouts_tmpfiles_would_refuse_are_refused() {
     let text = layout("/data/jts/hot", "", "")
@@ -987,6 +1051,14 @@ fn image_and_host() -> (tempfile::TempDir, tempfile::TempDir) {
     (root, host)
 }
 
+/// Everything under `dir` (links not followed), a line each, for a message.
+fn listing(dir: &Path) -> String {
+    let (_, out, _) = run(Command::new("find")
+        .arg(dir)
+        .args(["-printf", "%P %y %l\n"]));
+    out
+}
+
 /// Image paths that lead to `host` three ways: an absolute link, a `../`
 /// chain that climbs past the image's root, and a link to a link.
 fn links_out(root: &Path, rel: &str, host: &Path, kind: usize) {
@@ -1047,6 +1119,7 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
         fs::write(&config, &text).unwrap();
         links_out(r, rel, &h.join(to), i);
         let before = fingerprint(h);
+        let image_before = fingerprint(r);
         let (code, out, err) = run(jts_hot()
             .arg("--config")
             .arg(&config)
@@ -1056,6 +1129,14 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
         assert_eq!(
             before, after,
             "case {i} {rel}: the host changed\n{out}{err}"
+        );
+        // Refused: not a file in /etc, not the applied-layout record, not a
+        // directory or a temporary was left in the image either.
+        assert_eq!(
+            image_before,
+            fingerprint(r),
+            "case {i} {rel}: a refused apply changed the image\n{out}{err}\n{}",
+            listing(r)
         );
         {
             assert_eq!(code, 3, "case {i} {rel}: {out}{err}");
@@ -1067,7 +1148,20 @@ fn tools_run_on_an_image_never_follow_its_links_out_of_it() {
                 "case {i} {rel}: {err}"
             );
         }
-        // setup runs systemd-tmpfiles on the same image: the same answer.
+        // setup runs systemd-tmpfiles on the same image: the same answer,
+        // from the tier's tmpfiles.d file as the package installs it (the
+        // refused apply left none).
+        let rendered = tempfile::tempdir().unwrap();
+        let (code, out, err) = run(jts_hot()
+            .arg("--config")
+            .arg(&config)
+            .arg("generate")
+            .arg("--out")
+            .arg(rendered.path()));
+        assert_eq!(code, 0, "{out}{err}");
+        let tier_file = "usr/lib/jts-hot/tmpfiles.conf";
+        fs::create_dir_all(r.join("usr/lib/jts-hot")).unwrap();
+        fs::copy(rendered.path().join(tier_file), r.join(tier_file)).unwrap();
         let (code, out, err) = run(jts_hot()
             .arg("--config")
             .arg(&config)
@@ -1288,7 +1382,83 @@ fn gates_are_judged_by_the_units_real_ordering() {
         r.join("usr/lib/systemd/system/aliasdb.service"),
     )
     .unwrap();
+    // Made early by what other units say about it: an enabled unit that
+    // waits for it and starts before sysinit.target; an enabled instance's
+    // drop-in doing the same before basic.target; a unit that only pulls it
+    // in (Wants=, Requires=) orders nothing.
+    for name in ["third.service", "inst.service", "pulled.service"] {
+        unit(
+            &format!("usr/lib/systemd/system/{name}"),
+            &format!("[Unit]\nDescription=d\n{service}"),
+        );
+    }
+    unit(
+        "usr/lib/systemd/system/third-hook.service",
+        &format!(
+            "[Unit]\nDefaultDependencies=no\nAfter=third.service\nBefore=sysinit.target\n{service}"
+        ),
+    );
+    unit(
+        "usr/lib/systemd/system/puller.service",
+        &format!(
+            "[Unit]\nDefaultDependencies=no\nWants=pulled.service\nRequires=pulled.service\n\
+             Before=sysinit.target\n{service}"
+        ),
+    );
+    unit(
+        "usr/lib/systemd/system/tap@.service",
+        &format!("[Unit]\nDefaultDependencies=no\n{service}"),
+    );
+    unit(
+        "etc/systemd/system/tap@eth0.service.d/early.conf",
+        "[Unit]\nAfter=inst.service\nBefore=basic.target\n",
+    );
+    for (link, to) in [
+        ("third-hook.service", "third-hook.service"),
+        ("puller.service", "puller.service"),
+        ("tap@eth0.service", "tap@.service"),
+    ] {
+        symlink(
+            format!("/usr/lib/systemd/system/{to}"),
+            r.join(format!("etc/systemd/system/sysinit.target.wants/{link}")),
+        )
+        .unwrap();
+    }
+    // A target with default dependencies starts after what it pulls in: one
+    // ordered before jts-hot-setup.service, enabled, that wants the unit.
+    unit(
+        "usr/lib/systemd/system/tgtdb.service",
+        &format!("[Unit]\nDescription=t\n{service}"),
+    );
+    unit(
+        "usr/lib/systemd/system/pre-jts.target",
+        "[Unit]\nBefore=jts-hot-setup.service\n",
+    );
+    fs::create_dir_all(r.join("etc/systemd/system/pre-jts.target.wants")).unwrap();
+    symlink(
+        "/usr/lib/systemd/system/tgtdb.service",
+        r.join("etc/systemd/system/pre-jts.target.wants/tgtdb.service"),
+    )
+    .unwrap();
+    symlink(
+        "/usr/lib/systemd/system/pre-jts.target",
+        r.join("etc/systemd/system/multi-user.target.wants/pre-jts.target"),
+    )
+    .unwrap();
     let cases = [
+        (
+            "tgtdb.service",
+            Some("pre-jts.target pulls in tgtdb.service (in /etc/systemd/system/pre-jts.target.wants)"),
+        ),
+        (
+            "third.service",
+            Some("third-hook.service After=third.service (in /usr/lib/systemd/system/third-hook.service)"),
+        ),
+        (
+            "inst.service",
+            Some("tap@eth0.service After=inst.service (in /etc/systemd/system/tap@eth0.service.d/early.conf)"),
+        ),
+        ("pulled.service", None),
         // timers.target is no boot target's predecessor (systemd 252): fine.
         ("tick.service", None),
         (

@@ -15,6 +15,7 @@
 mod changes;
 mod effects;
 pub mod output;
+mod refuse;
 pub mod selinux;
 
 use std::collections::BTreeSet;
@@ -284,6 +285,11 @@ fn run_into(layout: &Layout, opts: &Options, report: &mut Report) -> Result<(), 
     if opts.dry_run {
         return dry_run(layout, root, &set, &selinux_plan, opts.diff, report);
     }
+    // Every refusal before the first write: a refused apply writes nothing.
+    let writes = refuse::Writes {
+        record: opts.layout_text.is_some(),
+    };
+    refuse::check(layout, root, &set, &selinux_plan, &writes)?;
     if opts.diff {
         report.steps.extend(diffs(root, &set));
     }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +29,7 @@ pub const APPLY_PRIORITY: u16 = 300;
 /// The equivalences jts-hot added (`DIR SOURCE` lines, as file_contexts.subs):
 /// removal and `apply` delete only these, never one the operator set. The
 /// package scripts keep the same record.
-const EQUAL_RECORD: &str = "var/lib/jts-hot/selinux-equal";
+pub(super) const EQUAL_RECORD: &str = "var/lib/jts-hot/selinux-equal";
 
 /// What the SELinux step decided, before doing anything.
 #[derive(Debug)]
@@ -190,12 +190,7 @@ fn policy_tool(root: &Root, tool: &str) -> Result<Command> {
     };
     let mut mounts = Vec::new();
     for rel in POLICY_DIRS {
-        let fd = root.open_dir_path(Path::new(rel)).with_context(|| {
-            format!(
-                "{tool} refused: the image's /{rel} does not resolve to a directory inside {}",
-                dir.display()
-            )
-        })?;
+        let fd = policy_dir(root, dir, tool, rel)?;
         // A descriptor of the parent's namespace cannot be bind-mounted in
         // the child's new one: the child mounts the path it names, then
         // checks it mounted that very directory (device and inode).
@@ -252,6 +247,43 @@ fn policy_tool(root: &Root, tool: &str) -> Result<Command> {
         });
     }
     Ok(cmd)
+}
+
+/// The image's policy directory `rel`, opened inside it, or the refusal of `tool`.
+fn policy_dir(root: &Root, image: &Path, tool: &str, rel: &str) -> Result<OwnedFd> {
+    root.open_dir_path(Path::new(rel)).with_context(|| {
+        format!(
+            "{tool} refused: the image's /{rel} does not resolve to a directory inside {}",
+            image.display()
+        )
+    })
+}
+
+/// Why `install` would refuse the image, decided before apply writes
+/// anything: a policy tool is to run and the image's policy directories do
+/// not resolve inside it.
+pub fn refusal(plan: &Plan, root: &Root) -> Option<String> {
+    let image = root.image_dir()?;
+    let tool = match &plan.module {
+        Module::Disabled(_) => return None,
+        Module::Install { .. } => "semodule",
+        Module::Current { .. } => {
+            let runs_semanage = plan.equal.iter().any(|e| {
+                matches!(
+                    e,
+                    Equal::Add { .. } | Equal::Replace { .. } | Equal::Delete { .. }
+                )
+            });
+            if !runs_semanage {
+                return None;
+            }
+            "semanage"
+        }
+    };
+    POLICY_DIRS
+        .iter()
+        .find_map(|rel| policy_dir(root, image, tool, rel).err())
+        .map(|e| format!("{e:#}"))
 }
 
 /// semanage's argument for "do not reload the policy", under a root.

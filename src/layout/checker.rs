@@ -235,6 +235,52 @@ mod tests {
         }
     }
 
+    /// jts-hot's own account owns nothing of the tier: the base, a service
+    /// directory or a subdirectory, as owner or as group, each refused with
+    /// its line, column and field.
+    #[test]
+    fn jts_hots_own_account_is_refused_as_any_owner_or_group() {
+        let kafka = "owner = \"kafka\"\ngroup = \"kafka\"\n";
+        let tier_group = "owner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\n";
+        let dirs = "dirs = [\"data\", \"logs\"]\nquota_hard";
+        for (from, to, field, line_is) in [
+            (
+                kafka,
+                "owner = \"jts-hot\"\ngroup = \"kafka\"\n",
+                "services.kafka.owner",
+                "owner = \"jts-hot\"",
+            ),
+            (
+                kafka,
+                "owner = \"kafka\"\ngroup = \"jts-hot\"\n",
+                "services.kafka.group",
+                "group = \"jts-hot\"",
+            ),
+            (
+                tier_group,
+                "owner = \"root\"\ngroup = \"jts-hot\"\nmode = \"0755\"\n",
+                "tier.group",
+                "group = \"jts-hot\"",
+            ),
+            (
+                dirs,
+                "dirs = [\"data\", { name = \"logs\", owner = \"jts-hot\" }]\nquota_hard",
+                "services.kafka.dirs[1].owner",
+                "dirs = [\"data\", { name = \"logs\", owner = \"jts-hot\" }]",
+            ),
+        ] {
+            assert!(DEFAULT_LAYOUT_TOML.contains(from), "{from}");
+            let text = DEFAULT_LAYOUT_TOML.replacen(from, to, 1);
+            let errs = Layout::parse(&text, "hot.toml").unwrap_err();
+            assert_eq!(errs.0.len(), 1, "{errs}");
+            let e = &errs.0[0];
+            assert_eq!(e.field, field, "{errs}");
+            let line = text.lines().position(|l| l == line_is).unwrap() + 1;
+            assert_eq!((e.file.as_str(), e.line), ("hot.toml", line), "{errs}");
+            assert!(e.message.contains("jts-hot's own account"), "{e}");
+        }
+    }
+
     #[test]
     fn errors_name_file_line_column_and_field() {
         let text = DEFAULT_LAYOUT_TOML.replace(

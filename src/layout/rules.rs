@@ -188,6 +188,25 @@ pub fn user_name(s: &str) -> Result<UserName, String> {
     Ok(UserName(s.to_string()))
 }
 
+/// jts-hot's own system account (sysusers.d): validate, the monitor and
+/// the quota reader run as it.
+pub const OWN_ACCOUNT: &str = "jts-hot";
+
+/// An owner or group of the tier's directories: a `user_name`, and never
+/// jts-hot's own account, which judges the tier: owning a directory, it could
+/// rewrite what it judges (the monitor holds CAP_DAC_OVERRIDE besides), and
+/// a service running as it could tamper with jts-hot's state and history.
+pub fn account(s: &str) -> Result<UserName, String> {
+    let name = user_name(s)?;
+    if s == OWN_ACCOUNT {
+        return Err(format!(
+            "\"{s}\" is jts-hot's own account (validate and the monitor run as it): \
+             the tier's directories cannot be its; use the service's own account"
+        ));
+    }
+    Ok(name)
+}
+
 const UNIT_SUFFIXES: &[&str] = &[
     "service",
     "socket",
@@ -849,6 +868,12 @@ mod tests {
         for bad in ["", "Root", "1abc", "123", "a:b", "a b", &"a".repeat(32)] {
             assert!(user_name(bad).is_err(), "{bad:?}");
         }
+        assert!(account("postgres").is_ok());
+        assert!(account("root").is_ok(), "docker's directories are root's");
+        assert!(account(OWN_ACCOUNT)
+            .unwrap_err()
+            .contains("jts-hot's own account"));
+        assert!(account("Root").is_err());
     }
 
     #[test]

@@ -306,9 +306,9 @@ impl Checker<'_> {
             }
         }
         let raw = raw.into_inner();
-        let owner = self.check(&raw.owner, &format!("{field}.owner"), rules::user_name);
+        let owner = self.check(&raw.owner, &format!("{field}.owner"), rules::account);
         let group = match &raw.group {
-            Some(g) => self.check(g, &format!("{field}.group"), rules::user_name),
+            Some(g) => self.check(g, &format!("{field}.group"), rules::account),
             None => owner.clone(),
         };
         let mode = self.check_or(
@@ -601,8 +601,8 @@ impl Checker<'_> {
                     Some(v) => self.check(v, &format!("{field}.{key}"), rule),
                     None => Some(inherited),
                 };
-                let owner = or(&t.owner, "owner", rules::user_name, parent.owner.clone());
-                let group = or(&t.group, "group", rules::user_name, parent.group.clone());
+                let owner = or(&t.owner, "owner", rules::account, parent.owner.clone());
+                let group = or(&t.group, "group", rules::account, parent.group.clone());
                 let mode = match &t.mode {
                     Some(m) => self.check(m, &format!("{field}.mode"), rules::mode),
                     None => Some(parent.mode),

@@ -106,8 +106,8 @@ impl Checker<'_> {
     pub(super) fn tier(&mut self, raw: toml::Spanned<RawTier>) -> Option<Tier> {
         let raw = raw.into_inner();
         let base = self.check(&raw.base, "tier.base", rules::base_path);
-        let owner = self.check_or(raw.owner.as_ref(), "root", "tier.owner", rules::user_name);
-        let group = self.check_or(raw.group.as_ref(), "root", "tier.group", rules::user_name);
+        let owner = self.check_or(raw.owner.as_ref(), "root", "tier.owner", rules::account);
+        let group = self.check_or(raw.group.as_ref(), "root", "tier.group", rules::account);
         let mode = self.check_or(raw.mode.as_ref(), "0755", "tier.mode", rules::mode);
         let capacity = self.check(&raw.capacity, "tier.capacity", rules::size);
         let mount_options = self.words(raw.mount_options, &["noatime"], "tier.mount_options");

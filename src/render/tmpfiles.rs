@@ -53,6 +53,8 @@ struct SysUser {
 #[derive(Serialize)]
 struct Sysusers<'a> {
     header: &'a str,
+    /// jts-hot's own account, which the layout's checker keeps off the tier.
+    own: &'static str,
     users: Vec<SysUser>,
     groups: Vec<String>,
 }
@@ -96,6 +98,7 @@ pub(super) fn sysusers(layout: &Layout, header: &str) -> GeneratedFile {
     let (users, groups) = sysusers_entries(layout);
     let ctx = Sysusers {
         header,
+        own: crate::layout::rules::OWN_ACCOUNT,
         users,
         groups,
     };

@@ -1,10 +1,11 @@
 //! Whether each unit the layout gates can wait for jts-hot-validate.service
 //! on the target system, judged from the unit's real ordering as systemd
 //! loads it there (`system::unitfile`: its file and drop-ins), never from
-//! its name: a unit that runs in early boot (`DefaultDependencies=no`) or is
-//! ordered before `sysinit.target`, `basic.target` or anything jts-hot's own
-//! units start after would make an ordering cycle, which systemd breaks by
-//! dropping a job at boot.
+//! its name: a unit that runs in early boot (`DefaultDependencies=no`) or
+//! must start before `sysinit.target`, `basic.target` or anything jts-hot's
+//! own units start after (by its own `Before=` or by what any other unit
+//! installed there says about it) would make an ordering cycle, which
+//! systemd breaks by dropping a job at boot.
 
 use crate::system::Root;
 use std::collections::BTreeSet;
@@ -49,18 +50,28 @@ pub struct Refused {
 /// Each gate of `layout` that cannot wait for jts-hot-validate.service on
 /// the system under `root` (this one when None).
 pub fn refused(layout: &Layout, root: &Root) -> Vec<Refused> {
-    let early = unitfile::early_units(root, &own_after(layout));
+    if layout.services.iter().all(|s| s.gate.is_empty()) {
+        // Nothing to judge: the system's units are not read.
+        return Vec::new();
+    }
+    let gates = layout
+        .services
+        .iter()
+        .flat_map(|s| s.gate.iter().map(|u| u.to_string()));
+    let anchors = unitfile::anchors(&own_after(layout));
+    let graph = unitfile::Graph::load(root, gates.chain(anchors.iter().cloned()));
+    let early = graph.early(&anchors);
     let mut out = Vec::new();
     for s in &layout.services {
         for (i, unit) in s.gate.iter().enumerate() {
-            let Some(ordering) = unitfile::ordering(root, unit.as_str()) else {
+            let Some(ordering) = graph.units.get(unit.as_str()) else {
                 continue;
             };
-            if let Some(why) = unitfile::gate_refusal(root, &ordering, unit.as_str(), &early) {
+            if let Some(why) = unitfile::gate_refusal(&graph, ordering, unit.as_str(), &early) {
                 out.push(Refused {
                     field: format!("services.{}.gate[{i}]", s.name),
                     unit: unit.to_string(),
-                    ordering,
+                    ordering: ordering.clone(),
                     why,
                 });
             }
