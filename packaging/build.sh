@@ -35,6 +35,13 @@ mkdir -p target/packaging/rpm/man
 cp target/packaging/man/*.1 packaging/man/jts-hot-layout.toml.5 target/packaging/rpm/man/
 gzip -9nf target/packaging/rpm/man/*
 cargo generate-rpm >&2
+# jts-hot-selinux's %posttrans and %postun both relabel the tier: the function
+# has one home, packaging/rpm/selinux-relabel.sh, put before each scriptlet
+# here (rpm has no include; Cargo.toml ships these assembled files).
+for scriptlet in posttrans postun; do
+    cat packaging/rpm/selinux-relabel.sh "packaging/rpm/selinux-$scriptlet.sh" \
+        >"target/packaging/rpm/selinux-$scriptlet.sh"
+done
 # The SELinux subpackage (Cargo.toml's variant `selinux`), tied to this
 # version and release of jts-hot as Fedora ties a subpackage to its package.
 crate_version=$(sed -n '0,/^version = /s/^version = "\(.*\)"$/\1/p' Cargo.toml)

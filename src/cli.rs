@@ -334,7 +334,7 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Directory to probe in (one temporary file) [default: the layout's tier base]
+    /// Directory to probe in (one temporary file) [default: the layout's tier base]; its figures judge only the services on it (none outside the tier)
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Largest size of the temporary file (at least 1MiB)

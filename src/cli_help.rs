@@ -262,10 +262,13 @@ FINDING KINDS (the `kind` of each finding, a stable name)
   fitness, no-space, interrupted, error
 
 FITNESS
-  Each of the layout's services is judged on this run's fsync and random-read p99 against
+  Each service the figures are of is judged on this run's fsync and random-read p99 against
   what its database needs (the engine from the service's name or a gated unit; defaults
   and their sources in /usr/share/doc/jts-hot/probe.md): fit, unfit (a fitness finding,
-  WARNING) or not-judged (no requirement known).
+  WARNING) or not-judged (no requirement known). The figures are of the services whose
+  directory is on DIR's filesystem when DIR is the tier's base or in it, of one service
+  when DIR is in its directory, and of none when DIR is outside the tier: the scope
+  (text: 'figures apply to ...') says which, and why not the others.
 
 EXIT STATUS
   0 OK, 1 WARNING (identity warnings, regressions, unfit services), 3 UNKNOWN (no result: refused,

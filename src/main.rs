@@ -401,6 +401,7 @@ fn run_probe(cli: &Cli, args: &ProbeArgs, root: &Root) -> Result<u8, Failure> {
         save: args.save,
         state_dir: args.state.state_dir.clone(),
         needs: probe::fitness::needs(&layout),
+        tier: probe::scope::Tier::of(&layout),
     };
     let report = probe::run(&opts);
     emit(&match args.format {

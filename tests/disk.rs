@@ -77,6 +77,31 @@ fn harness_boots_debian_kernel_with_a_second_disk() {
         run2.begun,
         run2.wall
     );
+    // A boot that never reaches systemd (here the initramfs waits for a root
+    // disk that is not there; TCG's rare hang bringing up the second CPU stops
+    // earlier) is said, made once more, and then reported as stalled.
+    let stuck = guest.boot(
+        &Boot::new()
+            .kernel_arg("root=/dev/vdz")
+            .kernel_arg("rootdelay=600")
+            .userspace_within(std::time::Duration::from_secs(30)),
+        &Scenario::new().step("never", "true"),
+    );
+    assert_eq!(stuck.outcome, Outcome::Stalled, "{}", stuck.serial);
+    let first = stuck
+        .stalled
+        .as_ref()
+        .expect("the stalled boot was retried");
+    let first = std::fs::read_to_string(first).unwrap();
+    for serial in [&first, &stuck.serial] {
+        assert!(!serial.contains("Welcome to"), "{serial}");
+    }
+    assert!(stuck.report.is_none());
+    assert!(
+        stuck.wall < std::time::Duration::from_secs(60),
+        "{:?}",
+        stuck.wall
+    );
 }
 
 // ------------------------------------------------------------ the tier's disk

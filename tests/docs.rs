@@ -1023,21 +1023,28 @@ fn probe_md_json_is_the_json() {
         .map(|w| w[0].to_string())
         .collect();
     let dir = tempfile::tempdir().unwrap();
+    // PostgreSQL's directory of a tier in the scratch directory: its fitness
+    // judged, the other services' not (`scope.not_applied`).
+    let base = dir.path().join("hot");
+    let probed = base.join("postgresql");
+    std::fs::create_dir_all(&probed).unwrap();
+    let (code, default, _) = run(jts_hot().args(["config", "default"]));
+    assert_eq!(code, 0);
+    let layout = default.replace(
+        "base = \"/data/jts/hot\"",
+        &format!("base = {:?}", base.to_str().unwrap()),
+    );
+    std::fs::write(dir.path().join("layout.toml"), layout).unwrap();
     let mut written = BTreeSet::new();
     for save in [true, false] {
         let mut cmd = jts_hot();
-        cmd.args([
-            "--default-layout",
-            "probe",
-            "--size",
-            "4MiB",
-            "--duration",
-            "1s",
-        ])
-        .args(["--format", "json", "--dir"])
-        .arg(dir.path())
-        .arg("--state-dir")
-        .arg(dir.path().join("state"));
+        cmd.arg("--config")
+            .arg(dir.path().join("layout.toml"))
+            .args(["probe", "--size", "4MiB", "--duration", "1s"])
+            .args(["--format", "json", "--dir"])
+            .arg(&probed)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"));
         if save {
             cmd.arg("--save");
         }

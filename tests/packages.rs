@@ -349,6 +349,16 @@ fn rpm_holds_the_same_files_noreplace_config_and_scriptlets() {
             );
         }
     }
+    // The tier's relabelling has one home, put before both scriptlets that
+    // relabel (packaging/build.sh): each carries it whole.
+    let relabel =
+        std::fs::read_to_string(repo_root().join("packaging/rpm/selinux-relabel.sh")).unwrap();
+    let scripts = rpm_query(&p.selinux_rpm, &["--scripts"]);
+    assert_eq!(
+        scripts.matches(relabel.trim_end()).count(),
+        2,
+        "selinux-relabel.sh not in %posttrans and %postun:\n{scripts}"
+    );
     let requires = rpm_query(&p.rpm, &["--requires"]);
     assert!(
         requires.lines().any(|l| l.starts_with("systemd")),
@@ -422,6 +432,7 @@ fn maintainer_scripts_pass_shellcheck() {
         "packaging/rpm/selinux-preun.sh",
         "packaging/rpm/selinux-postun.sh",
         "packaging/rpm/selinux-posttrans.sh",
+        "packaging/rpm/selinux-relabel.sh",
         "packaging/build.sh",
     ];
     let (code, out, err) = run(Command::new("shellcheck").current_dir(&dir).args(scripts));

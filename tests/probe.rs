@@ -27,6 +27,34 @@ fn probe(dir: &Path, state: &Path, extra: &[&str]) -> Command {
     cmd
 }
 
+/// The default layout with its tier's base at `base`, written into `dir`:
+/// its services' figures are then those of `base`'s filesystem.
+fn layout_at(dir: &Path, base: &Path) -> PathBuf {
+    let (code, default, err) = run(jts_hot().args(["config", "default"]));
+    assert_eq!(code, 0, "{err}");
+    let layout = default.replace(
+        "base = \"/data/jts/hot\"",
+        &format!("base = {:?}", base.to_str().unwrap()),
+    );
+    assert_ne!(layout, default, "no base in the default layout");
+    let file = dir.join("layout.toml");
+    std::fs::write(&file, layout).unwrap();
+    file
+}
+
+/// `probe` of `dir` under the layout in `config`.
+fn probe_with(config: &Path, dir: &Path, state: &Path, extra: &[&str]) -> Command {
+    let mut cmd = jts_hot();
+    cmd.arg("--config")
+        .arg(config)
+        .args(["probe", "--format", "json", "--dir"])
+        .arg(dir)
+        .arg("--state-dir")
+        .arg(state)
+        .args(extra);
+    cmd
+}
+
 fn json_of(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
 }
@@ -264,7 +292,10 @@ fn identity_of_a_loop_device_is_what_sysfs_says() {
     // The image is sparse: 2 GiB leaves room for the 1 GiB margin.
     let lm = loop_mount("2G", &["--sector-size", "4096"]);
     let state = tempfile::tempdir().unwrap();
-    let (code, out, err) = run(&mut probe(
+    // The tier's base on the loop device: its services' figures are the device's.
+    let config = layout_at(state.path(), &lm.mnt());
+    let (code, out, err) = run(&mut probe_with(
+        &config,
         &lm.mnt(),
         state.path(),
         &["--size", "4MiB", "--time", "1s"],
@@ -539,10 +570,15 @@ fn the_layouts_limits_replace_the_engines() {
             "[services.docker]\nfsync_p99_max = \"1min\"\n",
         );
     assert_eq!(layout.matches("p99_max").count(), 3, "{layout}");
-    let file = dir.path().join("layout.toml");
-    std::fs::write(&file, &layout).unwrap();
     let probed = dir.path().join("probed");
     std::fs::create_dir(&probed).unwrap();
+    // The tier's base is the probed directory: the figures are its services'.
+    let layout = layout.replace(
+        "base = \"/data/jts/hot\"",
+        &format!("base = {:?}", probed.to_str().unwrap()),
+    );
+    let file = dir.path().join("layout.toml");
+    std::fs::write(&file, &layout).unwrap();
     let mut cmd = jts_hot();
     cmd.arg("--config")
         .arg(&file)
@@ -603,4 +639,86 @@ fn the_layouts_limits_replace_the_engines() {
         said.contains(".engine") && said.contains("oracle"),
         "{said}"
     );
+}
+
+/// A probe's figures are the device's under the probed directory: of every
+/// service on it when that is the tier's base, of one service alone when it
+/// is that service's directory, of none when it is outside the tier (a
+/// scratch directory, /root, another disk): no verdict is claimed for them.
+#[test]
+fn the_figures_are_judged_only_for_the_services_they_are_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let state = root.join("state");
+    let base = root.join("hot");
+    std::fs::create_dir_all(base.join("postgresql")).unwrap();
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let config = layout_at(&root, &base);
+    let short = ["--size", "4MiB", "--time", "1s"];
+    let services = |r: &Value, key: &str| -> Vec<String> {
+        r[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s["service"]
+                    .as_str()
+                    .map_or_else(|| s.to_string(), str::to_string)
+            })
+            .collect()
+    };
+    // A directory outside the tier: no service's fitness, and it says why.
+    let (code, out, err) = run(&mut probe_with(&config, &elsewhere, &state, &short));
+    assert!(code <= 1, "{err}\n{out}");
+    let r = json_of(&out);
+    assert!(r["measurements"].is_object(), "{out}");
+    assert_eq!(r["fitness"], serde_json::json!([]), "{out}");
+    assert!(!kinds(&r).contains(&"fitness".to_string()), "{out}");
+    assert_eq!(r["scope"]["dir_is"], "outside-tier", "{out}");
+    assert_eq!(r["scope"]["base"], base.to_str().unwrap());
+    assert_eq!(r["scope"]["applies_to"], serde_json::json!([]));
+    let not = r["scope"]["not_applied"].as_array().unwrap();
+    assert_eq!(not.len(), 7, "{out}");
+    assert!(not.iter().all(|n| n["why"] == "outside-tier"), "{out}");
+    // The same in the text.
+    let mut text = jts_hot();
+    text.arg("--config")
+        .arg(&config)
+        .args(["probe", "--dir"])
+        .arg(&elsewhere)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(short);
+    let (_, out, err) = run(&mut text);
+    let line = format!(
+        "figures apply to no service: {} is outside the tier ({}), no fitness judged",
+        elsewhere.display(),
+        base.display()
+    );
+    assert!(out.lines().any(|l| l == line), "{err}\n{out}");
+    assert!(!out.contains("fitness postgresql"), "{out}");
+    // A service's directory: that service alone.
+    let (code, out, err) = run(&mut probe_with(
+        &config,
+        &base.join("postgresql"),
+        &state,
+        &short,
+    ));
+    assert!(code <= 1, "{err}\n{out}");
+    let r = json_of(&out);
+    assert_eq!(r["scope"]["dir_is"], "service", "{out}");
+    assert_eq!(services(&r, "fitness"), ["postgresql"], "{out}");
+    assert_eq!(r["scope"]["applies_to"], serde_json::json!(["postgresql"]));
+    assert_eq!(
+        r["scope"]["not_applied"][0]["why"], "other-service",
+        "{out}"
+    );
+    // The tier's base: every service whose directory is (or will be) on it.
+    let (code, out, err) = run(&mut probe_with(&config, &base, &state, &short));
+    assert!(code <= 1, "{err}\n{out}");
+    let r = json_of(&out);
+    assert_eq!(r["scope"]["dir_is"], "tier-base", "{out}");
+    assert_eq!(services(&r, "fitness").len(), 7, "{out}");
+    assert_eq!(r["scope"]["not_applied"], serde_json::json!([]));
 }

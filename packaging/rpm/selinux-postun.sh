@@ -68,26 +68,8 @@ remove_selinux_module() {
     fi
 }
 
-# Relabels the tier's directories, each itself only (restorecon without -R,
-# as `jts-hot apply` does): the 'd' lines of the layout in force's
-# tmpfiles.conf that name an owner (the parents of the base are not the
-# tier's). Where SELinux is enabled. Fedora's %selinux_relabel_post runs
-# fixfiles over every path whose context changed; this module changes the
-# tier's alone.
-relabel_tier() {
-    command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled || return 0
-    command -v restorecon >/dev/null 2>&1 || return 0
-    list=/usr/lib/jts-hot/tmpfiles.conf
-    if [ -f /etc/jts-hot/tmpfiles.conf ] && [ ! -L /etc/jts-hot/tmpfiles.conf ] \
-        && grep -q '^# jts-hot-layout-digest: ' /etc/jts-hot/tmpfiles.conf; then
-        list=/etc/jts-hot/tmpfiles.conf
-    fi
-    awk '$1 == "d" && $2 ~ /^\// && $4 != "-" { print $2 }' "$list" 2>/dev/null \
-        | while IFS= read -r dir; do
-            if [ -d "$dir" ] && [ ! -L "$dir" ]; then restorecon -v -- "$dir" || :; fi
-        done
-}
-
+# relabel_tier: packaging/rpm/selinux-relabel.sh, which packaging/build.sh
+# puts before this file in the package.
 if [ "$1" -eq 0 ]; then
     if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then
         remove_selinux_equivalences || :

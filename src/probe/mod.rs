@@ -7,6 +7,7 @@ pub mod fitness;
 mod identity;
 pub mod measure;
 pub mod output;
+pub mod scope;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -125,6 +126,8 @@ pub struct Options {
     pub state_dir: PathBuf,
     /// What each of the layout's services needs of the device.
     pub needs: Vec<fitness::Need>,
+    /// The tier's base and service directories: whose figures these are.
+    pub tier: scope::Tier,
 }
 
 #[derive(Debug, Serialize)]
@@ -144,8 +147,11 @@ pub struct Report {
     /// Where this run was saved as the new baseline (--save).
     #[serde(serialize_with = "escape::serialize_opt_path")]
     pub saved_to: Option<PathBuf>,
-    /// Each of the layout's services judged on this run's figures (empty
-    /// without measurements).
+    /// Which of the layout's services the figures are of (null when DIR
+    /// could not be resolved).
+    pub scope: Option<scope::Scope>,
+    /// Each service of `scope.applies_to` judged on this run's figures
+    /// (empty without measurements, or for a directory outside the tier).
     pub fitness: Vec<fitness::ServiceFitness>,
     pub findings: Vec<Finding>,
 }
@@ -166,6 +172,7 @@ pub fn run(opts: &Options) -> Report {
         measurements: None,
         baseline: None,
         saved_to: None,
+        scope: None,
         fitness: Vec::new(),
         findings: Vec::new(),
     };
@@ -209,6 +216,7 @@ pub fn run(opts: &Options) -> Report {
 }
 
 fn probe(opts: &Options, dir: &Path, stop: &AtomicBool, report: &mut Report) {
+    let scope = scope::of(dir, &opts.tier);
     let f = &mut report.findings;
     match identity::identify(dir) {
         Ok(id) => {
@@ -250,7 +258,15 @@ fn probe(opts: &Options, dir: &Path, stop: &AtomicBool, report: &mut Report) {
         fsync_p99_us: m.fsync.p99_us,
         randread_p99_us: m.rand_read.p99_us,
     };
-    report.fitness = fitness::judge(&opts.needs, &figures);
+    // Only the services whose data is on the probed device are judged.
+    let needs: Vec<fitness::Need> = opts
+        .needs
+        .iter()
+        .filter(|n| scope.applies(&n.service))
+        .cloned()
+        .collect();
+    report.scope = Some(scope);
+    report.fitness = fitness::judge(&needs, &figures);
     f.extend(
         report
             .fitness

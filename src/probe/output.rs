@@ -3,6 +3,7 @@
 
 use super::identity::Device;
 use super::measure::Measurements;
+use super::scope::{DirIs, Scope, Why};
 use super::Report;
 use crate::escape;
 use crate::state::Baseline;
@@ -60,6 +61,7 @@ fn facts(r: &Report) -> Vec<String> {
     if let Some(b) = &r.baseline {
         out.push(baseline_line(b, r.regression_factor));
     }
+    out.extend(r.scope.as_ref().map(|s| scope_line(s, &r.dir)));
     // Unfit services are findings, at their status, below.
     out.extend(
         r.fitness
@@ -74,6 +76,49 @@ fn facts(r: &Report) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Which services the figures are of, and why not the others.
+fn scope_line(s: &Scope, dir: &std::path::Path) -> String {
+    let base = escape::untrusted_path(&s.base);
+    let whose = match s.dir_is {
+        DirIs::OutsideTier => {
+            return format!(
+                "figures apply to no service: {} is outside the tier ({base}), no fitness judged",
+                escape::untrusted_path(dir)
+            )
+        }
+        DirIs::TierBase => "the tier's base".to_string(),
+        DirIs::InTier => format!("in the tier ({base})"),
+        DirIs::Service => format!("a service's directory in the tier ({base})"),
+    };
+    let applies = match s.applies_to.is_empty() {
+        true => "no service".to_string(),
+        false => s.applies_to.join(", "),
+    };
+    let mut line = format!("figures apply to {applies} (the directory is {whose})");
+    // Grouped by why: one service directory probed leaves all others out alike.
+    let not: Vec<String> = [Why::OtherService, Why::OtherFilesystem, Why::OutsideTier]
+        .into_iter()
+        .filter_map(|why| {
+            let names: Vec<&str> = s
+                .not_applied
+                .iter()
+                .filter(|n| n.why == why)
+                .map(|n| n.service.as_str())
+                .collect();
+            let because = match why {
+                Why::OtherService => "another service's directory was probed",
+                Why::OtherFilesystem => "on another filesystem",
+                Why::OutsideTier => "not in the tier",
+            };
+            (!names.is_empty()).then(|| format!("{} ({because})", names.join(", ")))
+        })
+        .collect();
+    if !not.is_empty() {
+        line.push_str(&format!("; not to {}", not.join("; ")));
+    }
+    line
 }
 
 fn measurement_lines(m: &Measurements) -> [String; 3] {
@@ -174,6 +219,7 @@ mod tests {
             measurements: None,
             baseline: None,
             saved_to: None,
+            scope: None,
             fitness: Vec::new(),
             findings,
         }

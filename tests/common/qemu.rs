@@ -253,6 +253,11 @@ const RESULTS: &str = "var/lib/jts-vm";
 /// Serial markers (also what `Run` looks for).
 const BEGIN: &str = "JTS-VM-BEGIN";
 const END: &str = "JTS-VM-END";
+/// What systemd prints on the console as it starts (its status output is on).
+const SYSTEMD_BANNER: &str = "Welcome to ";
+/// Kernel and initrd take ~3 s in TCG on an idle host; this bound is only
+/// reached by a stall before systemd.
+const USERSPACE_WITHIN: Duration = Duration::from_secs(150);
 
 /// One scenario's machine: its root tree until the first boot, then its root
 /// disk image. Dropping it deletes its directory unless the test is failing.
@@ -427,6 +432,12 @@ impl Guest {
     }
 
     /// Boots the guest with `boot`'s disks and options and runs `scenario`.
+    ///
+    /// A boot whose guest never reaches systemd (no banner within
+    /// `Boot::userspace_within`) stalled before any of jts-hot's code could run: in
+    /// the kernel or in qemu's TCG on a loaded host. It is said loudly and
+    /// booted once more; a second stall is the run's outcome. A hang after
+    /// systemd started is never retried: that is what the tests are for.
     pub fn boot(&mut self, boot: &Boot, scenario: &Scenario) -> Run {
         static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
         self.boots += 1;
@@ -436,42 +447,30 @@ impl Guest {
         self.make_image();
         let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let serial_path = self.dir.join(format!("serial-{number}.log"));
-        let started = Instant::now();
-        let mut qemu = QemuProcess(self.spawn(boot, &serial_path));
-        let mut begun = None;
-        let mut ended = None;
-        let mut outcome = Outcome::TimedOut;
-        wait_until(started + boot.timeout, Duration::from_millis(200), || {
-            let serial = fs::read(&serial_path).unwrap_or_default();
-            let serial = String::from_utf8_lossy(&serial);
-            if begun.is_none() && serial.contains(BEGIN) {
-                begun = Some(started.elapsed());
-            }
-            if ended.is_none() && serial.contains(END) {
-                ended = Some(started.elapsed());
-            }
-            if let Some(status) = qemu.0.try_wait().unwrap() {
-                outcome = Outcome::Exited(status.code().unwrap_or(-1));
-                return true;
-            }
-            if let Some(text) = boot.stop_when.iter().find(|t| serial.contains(t.as_str())) {
-                outcome = Outcome::Stopped(text.clone());
-                return true;
-            }
-            false
-        });
-        if !matches!(outcome, Outcome::Exited(_)) {
-            qemu.kill();
+        let mut attempt = self.attempt(boot, &serial_path);
+        let mut stalled = None;
+        if attempt.outcome == Outcome::Stalled {
+            let kept = self.dir.join(format!("serial-{number}-stalled.log"));
+            fs::rename(&serial_path, &kept).unwrap();
+            eprintln!(
+                "qemu: {} boot {number}: STALLED: no systemd banner within {:?} ({:.1?}); \
+                 nothing of jts-hot's ran yet, so booting once more. Serial log kept in {}:\n{}",
+                self.dir.file_name().unwrap().to_string_lossy(),
+                boot.userspace_within,
+                attempt.wall,
+                kept.display(),
+                tail(&attempt.serial, 40)
+            );
+            stalled = Some(kept);
+            attempt = self.attempt(boot, &serial_path);
         }
-        let wall = started.elapsed();
-        drop(qemu);
-        let serial = clean_serial(&fs::read(&serial_path).unwrap_or_default());
-        if !matches!(outcome, Outcome::Exited(_)) {
-            // Killed: replay the journal so debugfs sees what the guest wrote
-            // (the kernel would do the same at the next boot).
-            let (code, out, err) = run(Command::new("e2fsck").arg("-fy").arg(&self.image));
-            assert!(code <= 1, "e2fsck after a killed boot: {code}\n{out}{err}");
-        }
+        let Attempt {
+            serial,
+            wall,
+            outcome,
+            begun,
+            ended,
+        } = attempt;
         let report = self.results(number, wall);
         eprintln!(
             "qemu: {} boot {number}: {outcome:?} after {wall:.1?}; scenario began at {}",
@@ -486,6 +485,60 @@ impl Guest {
             ended,
             report,
             serial_path,
+            stalled,
+        }
+    }
+
+    /// One run of qemu, bounded by `boot`'s timeout and by the userspace watchdog.
+    fn attempt(&self, boot: &Boot, serial_path: &Path) -> Attempt {
+        let started = Instant::now();
+        let mut qemu = QemuProcess(self.spawn(boot, serial_path));
+        let mut begun = None;
+        let mut ended = None;
+        let mut userspace = false;
+        let mut outcome = Outcome::TimedOut;
+        wait_until(started + boot.timeout, Duration::from_millis(200), || {
+            let serial = fs::read(serial_path).unwrap_or_default();
+            let serial = String::from_utf8_lossy(&serial);
+            userspace = userspace || serial.contains(SYSTEMD_BANNER);
+            if begun.is_none() && serial.contains(BEGIN) {
+                begun = Some(started.elapsed());
+            }
+            if ended.is_none() && serial.contains(END) {
+                ended = Some(started.elapsed());
+            }
+            if let Some(status) = qemu.0.try_wait().unwrap() {
+                outcome = Outcome::Exited(status.code().unwrap_or(-1));
+                return true;
+            }
+            if let Some(text) = boot.stop_when.iter().find(|t| serial.contains(t.as_str())) {
+                outcome = Outcome::Stopped(text.clone());
+                return true;
+            }
+            if !userspace && started.elapsed() > boot.userspace_within {
+                outcome = Outcome::Stalled;
+                return true;
+            }
+            false
+        });
+        if !matches!(outcome, Outcome::Exited(_)) {
+            qemu.kill();
+        }
+        let wall = started.elapsed();
+        drop(qemu);
+        let serial = clean_serial(&fs::read(serial_path).unwrap_or_default());
+        if !matches!(outcome, Outcome::Exited(_)) {
+            // Killed: replay the journal so debugfs sees what the guest wrote
+            // (the kernel would do the same at the next boot).
+            let (code, out, err) = run(Command::new("e2fsck").arg("-fy").arg(&self.image));
+            assert!(code <= 1, "e2fsck after a killed boot: {code}\n{out}{err}");
+        }
+        Attempt {
+            serial,
+            wall,
+            outcome,
+            begun,
+            ended,
         }
     }
 
@@ -494,7 +547,11 @@ impl Guest {
             "console=ttyS0",
             "root=/dev/vda",
             "rw",
-            "quiet",
+            // Not `quiet`: systemd's status lines (and "A start job is running
+            // for...") and the kernel's warnings reach the serial log, so a
+            // boot that hangs says where. Kernel messages below warning stay out.
+            "loglevel=4",
+            "systemd.show_status=yes",
             // A kernel panic ends the run at once (-no-reboot) instead of hanging.
             "panic=-1",
             // On a loaded host TCG's timer is too slow for the kernel's IO-APIC
@@ -622,6 +679,7 @@ pub struct Boot {
     disks: Vec<PathBuf>,
     kernel_args: Vec<String>,
     timeout: Duration,
+    userspace_within: Duration,
     stop_when: Vec<String>,
 }
 
@@ -634,6 +692,7 @@ impl Default for Boot {
             // other VMs on 2 cores, and one 240 s limit was hit (the guest had
             // finished its steps, still powering off). Only a hung boot waits this long.
             timeout: Duration::from_secs(480),
+            userspace_within: USERSPACE_WITHIN,
             stop_when: Vec::new(),
         }
     }
@@ -660,6 +719,12 @@ impl Boot {
         self
     }
 
+    /// The bound on reaching systemd before a boot counts as stalled.
+    pub fn userspace_within(mut self, bound: Duration) -> Boot {
+        self.userspace_within = bound;
+        self
+    }
+
     /// Kills the guest as soon as the serial log shows `text`.
     pub fn stop_when(mut self, text: &str) -> Boot {
         self.stop_when.push(text.to_string());
@@ -674,6 +739,17 @@ pub enum Outcome {
     /// Killed when the serial log showed this text.
     Stopped(String),
     TimedOut,
+    /// Killed twice in a row before systemd started (see `Guest::boot`).
+    Stalled,
+}
+
+/// One run of qemu for a boot.
+struct Attempt {
+    serial: String,
+    wall: Duration,
+    outcome: Outcome,
+    begun: Option<Duration>,
+    ended: Option<Duration>,
 }
 
 /// What one boot gave back.
@@ -690,6 +766,9 @@ pub struct Run {
     pub ended: Option<Duration>,
     /// The steps' results; None when the scenario did not run to its end.
     pub report: Option<Report>,
+    /// The serial log of a first attempt that stalled before systemd (the
+    /// boot was then made once more).
+    pub stalled: Option<PathBuf>,
 }
 
 impl Run {
