@@ -62,6 +62,13 @@ struct Index {
     listed: Vec<BTreeSet<String>>,
     /// More than the cap of entries: the listing is partial.
     truncated: bool,
+    /// Bytes of unit files read through this index so far, and how many
+    /// may be: past the budget no more files are read.
+    read: std::cell::Cell<u64>,
+    budget: u64,
+    /// Each file read once, however many units apply it (`service.d/`
+    /// drop-ins apply to every service).
+    texts: std::cell::RefCell<BTreeMap<PathBuf, std::rc::Rc<String>>>,
 }
 
 impl Index {
@@ -82,7 +89,13 @@ impl Index {
             }
             listed.push(names);
         }
-        Index { listed, truncated }
+        Index {
+            listed,
+            truncated,
+            read: std::cell::Cell::new(0),
+            budget: MAX_GRAPH_BYTES,
+            texts: Default::default(),
+        }
     }
 
     /// Whether the `i`th directory of the load path holds `name`.
@@ -210,12 +223,26 @@ fn ordering_in(root: &Root, index: &Index, unit: &str) -> Option<Ordering> {
         pulls: BTreeMap::new(),
     };
     for path in std::iter::once(file).chain(dropins) {
-        let Ok(text) = super::file::read_regular_text(
-            &on_disk_followed(root, &path),
-            MAX_UNIT_BYTES,
-            super::file::Links::Follow,
-        ) else {
-            continue;
+        let cached = index.texts.borrow().get(&path).cloned();
+        let text = match cached {
+            Some(t) => t,
+            None => {
+                if index.read.get() > index.budget {
+                    break;
+                }
+                // A file unreadable (not regular, too big, not UTF-8) says nothing.
+                let text = std::rc::Rc::new(
+                    super::file::read_regular_text(
+                        &on_disk_followed(root, &path),
+                        MAX_UNIT_BYTES,
+                        super::file::Links::Follow,
+                    )
+                    .unwrap_or_default(),
+                );
+                index.read.set(index.read.get() + text.len() as u64);
+                index.texts.borrow_mut().insert(path.clone(), text.clone());
+                text
+            }
         };
         apply(&mut o, &text, &path);
     }
@@ -325,6 +352,12 @@ pub const BOOT_TARGETS: [&str; 2] = ["sysinit.target", "basic.target"];
 /// hundred, so this bounds only a hostile image (past it, no gate is
 /// accepted: the ordering could not be read whole).
 pub const MAX_UNITS: usize = 20_000;
+
+/// How many bytes of unit files the ordering graph reads at most: a system's
+/// units hold about a megabyte; this bounds the time and memory a hostile
+/// image (20,000 files of a megabyte each, or one of a million drop-ins)
+/// can cost. Past it no gate is accepted, as past [`MAX_UNITS`].
+pub const MAX_GRAPH_BYTES: u64 = 8 << 20;
 
 /// How many steps of a chain a refusal prints.
 const MAX_CHAIN_SHOWN: usize = 8;
@@ -439,7 +472,17 @@ impl Graph {
     }
 
     fn load_bounded(root: &Root, extra: impl IntoIterator<Item = String>, cap: usize) -> Graph {
-        let index = Index::read(root, cap * 4);
+        Graph::load_budgeted(root, extra, cap, MAX_GRAPH_BYTES)
+    }
+
+    fn load_budgeted(
+        root: &Root,
+        extra: impl IntoIterator<Item = String>,
+        cap: usize,
+        budget: u64,
+    ) -> Graph {
+        let mut index = Index::read(root, cap * 4);
+        index.budget = budget;
         let (names, mut truncated) = installed(root, &index, cap * 4);
         let mut g = Graph::default();
         let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -450,7 +493,7 @@ impl Graph {
             }
         }
         while let Some(u) = todo.pop() {
-            if g.units.len() >= cap {
+            if g.units.len() >= cap || index.read.get() > index.budget {
                 truncated = true;
                 break;
             }
@@ -470,7 +513,7 @@ impl Graph {
             }
             g.units.insert(u, o);
         }
-        g.truncated = truncated;
+        g.truncated = truncated || index.read.get() > index.budget;
         g.target_orderings();
         g
     }
@@ -575,8 +618,10 @@ pub fn gate_refusal(
     }
     if graph.truncated {
         return Some(format!(
-            "the system holds more than {MAX_UNITS} units: their ordering was not read whole, \
-             so {unit} cannot be shown to start after jts-hot-validate.service"
+            "the system holds more than {MAX_UNITS} units or {} MiB of unit files: their \
+             ordering was not read whole, so {unit} cannot be shown to start after \
+             jts-hot-validate.service",
+            MAX_GRAPH_BYTES >> 20
         ));
     }
     let mut at = unit.to_string();
@@ -824,6 +869,17 @@ mod tests {
         assert!(small.truncated);
         let why = gate_refusal(&small, &o, "db7.service", &small.early(&anchors(&own))).unwrap();
         assert!(why.contains("more than"), "{why}");
+        let whole = Graph::load(&root, ["db7.service".to_string()]);
+        assert!(!whole.truncated);
+        // So is a graph past its byte budget: here 1 KiB, a file of 2 KiB.
+        unit(
+            r,
+            &format!("{lib}/big.service"),
+            &format!("[Unit]\nDescription={}\n", "x".repeat(2048)),
+        );
+        let big = Graph::load_budgeted(&root, ["db7.service".to_string()], MAX_UNITS, 1024);
+        assert!(big.truncated);
+        assert!(gate_refusal(&big, &o, "db7.service", &big.early(&anchors(&own))).is_some());
         let whole = Graph::load(&root, ["db7.service".to_string()]);
         assert!(!whole.truncated);
         assert_eq!(
