@@ -824,15 +824,19 @@ fn database_gated_on_validation() {
         )
         .step(
             "restart-db",
-            "systemctl restart postgresql.service\n\
-             systemctl show postgresql.service -p ActiveState -p NRestarts",
+            &format!(
+                "{}\n\
+                 systemctl show postgresql.service -p ActiveState -p NRestarts",
+                nspawn::restart("postgresql.service")
+            ),
         )
         .step(
             "revalidate",
             &format!(
-                "systemctl restart {VALIDATE}\n\
+                "{}\n\
                  systemctl show {VALIDATE} -p ActiveState -p ExecMainStatus\n\
-                 systemctl status {VALIDATE} --no-pager -n 20"
+                 systemctl status {VALIDATE} --no-pager -n 20",
+                nspawn::restart(VALIDATE)
             ),
         )
         .step(

@@ -11,7 +11,7 @@ mod common;
 #[path = "common/nspawn.rs"]
 mod nspawn;
 
-use nspawn::{packages, prerequisites, Image, Machine, Probe, Report};
+use nspawn::{packages, prerequisites, restart, Image, Machine, Probe, Report};
 
 const DB: &str = "postgresql.service";
 const P: &str = "/data/jts/hot/postgresql";
@@ -28,20 +28,6 @@ const STAND_IN: &str = "[Unit]\nDescription=Stand-in for PostgreSQL (writes, the
 [Service]\nUser=postgres\nGroup=postgres\n\
 ExecStart=/bin/sh -c 'touch /data/jts/hot/postgresql/data/stand-in-was-here && exec sleep infinity'\n\
 [Install]\nWantedBy=multi-user.target\n";
-
-/// Starts the unit; one retry when it did not come up for another reason than
-/// the gate: on this cgroup-v1 hybrid host, systemd in a container sometimes
-/// cannot place a restarted unit's process in its cgroup (219/CGROUP, seen
-/// for gated and ungated units alike). For the gate's ExecCondition= that
-/// reads as a skipped start (inactive, restart returns 0), so the retry is on
-/// "not active" rather than on restart's exit status; said on stderr.
-fn restart(unit: &str) -> String {
-    format!(
-        "systemctl reset-failed {unit}; {{ systemctl restart {unit} && systemctl is-active -q {unit}; }} || {{ \
-         echo \"retry: $(systemctl show {unit} -p ExecMainStatus -p Result)\" >&2; \
-         sleep 1; systemctl reset-failed {unit}; systemctl restart {unit}; }}"
-    )
-}
 
 fn machine(scenario: &str) -> Machine {
     let m = Machine::fresh(scenario, Image::Bookworm);
@@ -356,14 +342,11 @@ fn validation_unit_and_removal_leave_the_database_alone() {
     let r = m.boot(
         &Probe::new()
             .step("pid-before", &pid)
-            .step(
-                "restart-validate",
-                "systemctl restart jts-hot-validate.service",
-            )
+            .step("restart-validate", &restart("jts-hot-validate.service"))
             .step("stop-validate", "systemctl stop jts-hot-validate.service")
             .step("pid-after", &pid)
             .step("state", &format!("systemctl show {DB} -p ActiveState"))
-            .step("start-validate", "systemctl start jts-hot-validate.service")
+            .step("start-validate", &restart("jts-hot-validate.service"))
             .step(
                 "gate-us",
                 "s=$(date +%s%N); for i in $(seq 100); do \
