@@ -307,6 +307,20 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     body.starts_with("HTTP/1.0 200").then_some(body)
 }
 
+/// A device baseline as `jts-hot probe --save` leaves it for `dir`: fsync p99 900 us.
+fn sample_baseline(dir: &Path) -> jts_hot::state::Baseline {
+    jts_hot::state::Baseline {
+        measured_unix: 1_790_000_000,
+        dir: dir.to_path_buf(),
+        devices: vec!["nvme0n1".into()],
+        fsync_p50_us: 250.0,
+        fsync_p99_us: 900.0,
+        randread_p50_us: 80.0,
+        randread_p99_us: 200.0,
+        seq_write_bytes_per_sec: 2.0e9,
+    }
+}
+
 #[test]
 fn node_exporter_serves_our_series_and_promtool_accepts_them() {
     needs!("prometheus-node-exporter", "promtool");
@@ -316,16 +330,7 @@ fn node_exporter_serves_our_series_and_promtool_accepts_them() {
     std::fs::create_dir(&textfiles).unwrap();
     // A device baseline as `jts-hot probe --save` leaves it: exported as gauges.
     std::fs::create_dir_all(s.state()).unwrap();
-    let baseline = jts_hot::state::Baseline {
-        measured_unix: 1_790_000_000,
-        dir: s.base(),
-        devices: vec!["nvme0n1".into()],
-        fsync_p50_us: 250.0,
-        fsync_p99_us: 900.0,
-        randread_p50_us: 80.0,
-        randread_p99_us: 200.0,
-        seq_write_bytes_per_sec: 2.0e9,
-    };
+    let baseline = sample_baseline(&s.base());
     let state = jts_hot::state::StateDir::new(s.state());
     jts_hot::state::save(&state, &baseline).unwrap();
     // A first run: the fsync canary's histogram accumulates across runs.
@@ -854,7 +859,7 @@ fn text_output_is_a_table_with_a_summary() {
 #[test]
 fn the_text_report_has_the_fsync_canarys_line() {
     use jts_hot::monitor::canary::{Histogram, BOUNDS};
-    use jts_hot::state::{self, Baseline, StateDir};
+    use jts_hot::state::{self, StateDir};
     let s = scratch(&[("postgresql", "1GB")]);
     let canary_line = |s: &Scratch| {
         let (code, out, err) = run(&mut s.monitor(&[]));
@@ -880,16 +885,7 @@ fn the_text_report_has_the_fsync_canarys_line() {
     );
     let state = StateDir::new(s.state());
     let base = s.base().canonicalize().unwrap();
-    let baseline = |dir: &Path| Baseline {
-        measured_unix: 1_790_000_000,
-        dir: dir.to_path_buf(),
-        devices: vec!["nvme0n1".into()],
-        fsync_p50_us: 250.0,
-        fsync_p99_us: 900.0,
-        randread_p50_us: 80.0,
-        randread_p99_us: 200.0,
-        seq_write_bytes_per_sec: 2.0e9,
-    };
+    let baseline = sample_baseline;
     // 200 earlier runs all in one bucket: this run's one cannot move the p99 out of it.
     let history = |bucket: usize| {
         let mut counts = vec![0; BOUNDS.len() + 1];

@@ -674,6 +674,15 @@ mod tests {
         std::fs::write(p, text).unwrap();
     }
 
+    /// What `systemctl enable` makes: `/usr/lib/systemd/system/FILE` linked as
+    /// `NAME` in `/etc/systemd/system/TARGET.wants/`.
+    fn enable(root: &Path, target: &str, file: &str, name: &str) {
+        let wants = root.join(format!("etc/systemd/system/{target}.wants"));
+        std::fs::create_dir_all(&wants).unwrap();
+        std::os::unix::fs::symlink(format!("/usr/lib/systemd/system/{file}"), wants.join(name))
+            .unwrap();
+    }
+
     #[test]
     fn drop_ins_in_systemds_order_decide() {
         let dir = tempfile::tempdir().unwrap();
@@ -805,12 +814,7 @@ mod tests {
             "[Unit]\nDefaultDependencies=no\nAfter=db3.service\nBefore=basic.target\n",
         );
         assert_eq!(judge(r, "db3.service", &own), None);
-        std::fs::create_dir_all(r.join("etc/systemd/system/sysinit.target.wants")).unwrap();
-        std::os::unix::fs::symlink(
-            "/usr/lib/systemd/system/tap@.service",
-            r.join("etc/systemd/system/sysinit.target.wants/tap@eth0.service"),
-        )
-        .unwrap();
+        enable(r, "sysinit.target", "tap@.service", "tap@eth0.service");
         let why = judge(r, "db3.service", &own).unwrap();
         assert!(
             why.contains("must start before basic.target")
@@ -932,12 +936,7 @@ mod tests {
             "[Unit]\nBefore=jts-hot-setup.service\n",
         );
         assert_eq!(judge(r, "db8.service", &own), None);
-        std::fs::create_dir_all(r.join("etc/systemd/system/pre-jts.target.wants")).unwrap();
-        std::os::unix::fs::symlink(
-            "/usr/lib/systemd/system/db8.service",
-            r.join("etc/systemd/system/pre-jts.target.wants/db8.service"),
-        )
-        .unwrap();
+        enable(r, "pre-jts.target", "db8.service", "db8.service");
         let why = judge(r, "db8.service", &own).unwrap();
         assert!(
             why.contains(
